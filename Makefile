@@ -1,0 +1,127 @@
+# throttlesim - one Makefile, C11, builds in build/<variant>/.
+#   make run     install missing Debian packages, build, run the default scenario
+#   make test    build and run every test: debug, sanitizer and stress builds
+#   make bench   event-set hold benchmark against ns-3, end-to-end benchmark
+# Variants: VARIANT=release (default for run/bench), debug, san, stress.
+
+VERSION  := 0.1.0
+VARIANT  ?= release
+BUILD    := build/$(VARIANT)
+CC       ?= cc
+CXX      ?= c++
+
+DEBS      := gcc make pkg-config libc6-dev libgsl-dev libsqlite3-dev libfyaml-dev libcmocka-dev gnuplot-nox
+BENCH_DEBS := g++ libns3-dev valgrind
+
+PKGS     := gsl sqlite3 libfyaml
+WARN     := -Wall -Wextra
+CPPFLAGS := -D_DEFAULT_SOURCE -DTHROTTLESIM_VERSION='"$(VERSION)"' -Isim -Imodels -Ibench
+CFLAGS_base := -std=c11 $(WARN) -MMD -MP
+
+ifeq ($(VARIANT),release)
+  CFLAGS_v := -O2 -g -DNDEBUG
+else ifeq ($(VARIANT),debug)
+  CFLAGS_v := -O0 -g
+else ifeq ($(VARIANT),san)
+  CFLAGS_v := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+  LDFLAGS_v := -fsanitize=address,undefined
+else ifeq ($(VARIANT),stress)
+  CFLAGS_v := -O1 -g -DEVS_STRESS
+else
+  $(error unknown VARIANT '$(VARIANT)': release, debug, san or stress)
+endif
+
+# pkg-config is looked up lazily so that `make deps` works before it exists.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_CFLAGS = $(shell pkg-config --cflags cmocka 2>/dev/null)
+TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS_base) $(CFLAGS_v) $(PKG_CFLAGS) $(CFLAGS)
+LIBS       = $(PKG_LIBS) -lm -lpthread
+
+LIB_SRC  := $(filter-out sim/main.c,$(wildcard sim/*.c)) $(wildcard models/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BIN      := $(BUILD)/throttlesim
+LIB      := $(BUILD)/libthrottlesim.a
+
+DB       ?= throttlesim.db
+SCENARIO ?= scenarios/printers.yaml
+
+.PHONY: all run test test-one bench deps bench-deps clean
+.DEFAULT_GOAL := all
+
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/sim/main.o $(LIB)
+	$(CC) $(CFLAGS_v) $(LDFLAGS_v) $^ $(LIBS) -o $@
+
+# Tests also link the hold model's increment distributions (bench/incr.c).
+$(BUILD)/tests/%: tests/%.c $(LIB) $(BUILD)/bench/incr.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $< $(BUILD)/bench/incr.o $(LIB) $(TEST_LIBS) $(LIBS) $(LDFLAGS_v) -o $@
+
+# ---- set-up ------------------------------------------------------------
+# Installs the Debian packages that are missing (as root), or names them.
+deps:
+	@missing=""; for p in $(DEBS) $(EXTRA_DEBS); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "missing Debian packages:$$missing (run as root, or: sudo apt-get install$$missing)" >&2; exit 1; fi; \
+	fi
+
+bench-deps:
+	@$(MAKE) --no-print-directory deps EXTRA_DEBS="$(BENCH_DEBS)"
+
+# ---- the two commands ----------------------------------------------------
+run: deps
+	@$(MAKE) --no-print-directory VARIANT=release all
+	build/release/throttlesim run $(SCENARIO) --db $(DB)
+
+# Every test in the debug build, again under AddressSanitizer and
+# UndefinedBehaviorSanitizer, and the event-set tests in the stress build
+# (a calendar resize on every operation).
+test: deps
+	@$(MAKE) --no-print-directory VARIANT=debug test-one
+	@$(MAKE) --no-print-directory VARIANT=san test-one
+	@$(MAKE) --no-print-directory VARIANT=stress test-one TEST_ONLY="test_evset test_engine"
+
+TEST_RUN = $(if $(TEST_ONLY),$(addprefix $(BUILD)/tests/,$(TEST_ONLY)),$(TEST_BIN))
+test-one: $(TEST_RUN) $(BIN)
+	@set -e; for t in $(TEST_RUN); do \
+	  echo "== $(VARIANT): $$t"; \
+	  THROTTLESIM_BIN=$(BIN) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; \
+	done
+
+# ---- benchmarks ------------------------------------------------------------
+$(BUILD)/bench/%.o: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench_hold: $(BUILD)/bench/hold.o $(BUILD)/bench/incr.o $(LIB)
+	$(CC) $^ $(LIBS) -o $@
+
+$(BUILD)/bench_ns3: bench/ns3_hold.cc $(BUILD)/bench/incr.o
+	$(CXX) -O2 -std=c++17 $(shell pkg-config --cflags ns3-core 2>/dev/null) $^ $(shell pkg-config --libs ns3-core 2>/dev/null) -o $@
+
+bench: bench-deps
+	@$(MAKE) --no-print-directory VARIANT=release build/release/bench_hold build/release/bench_ns3 build/release/throttlesim
+	bash bench/run_hold.sh build/release
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,292 @@
+/* limiter.c - the four limiter kinds (see limiter.h for the contract). */
+#include "limiter.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "status.h"
+
+/* ---- concurrency cap ---------------------------------------------------- */
+
+void lim_conc_init(lim_conc *c, int64_t limit, bool count_submitting)
+{
+	memset(c, 0, sizeof *c);
+	c->limit = limit;
+	c->count_submitting = count_submitting;
+}
+
+int64_t lim_conc_counted(const lim_conc *c)
+{
+	return c->count_submitting ? c->submitting : c->open;
+}
+
+bool lim_conc_full(const lim_conc *c)
+{
+	return c->limit > 0 && lim_conc_counted(c) >= c->limit;
+}
+
+/* Integrals are piecewise constant between changes: credit [last, now)
+ * with the state that held over it, then change. */
+static void conc_advance(lim_conc *c, int64_t now)
+{
+	if (now > c->last_ns) {
+		int64_t dt = now - c->last_ns;
+		c->open_integral_ns += (double)c->open * (double)dt;
+		if (lim_conc_full(c))
+			c->at_limit_ns += dt;
+		c->last_ns = now;
+	}
+}
+
+void lim_conc_change(lim_conc *c, int64_t now, int delta_open, int delta_submitting)
+{
+	conc_advance(c, now);
+	c->open += delta_open;
+	c->submitting += delta_submitting;
+}
+
+double lim_conc_avg(const lim_conc *c, int64_t end_ns)
+{
+	if (end_ns <= 0)
+		return NAN;
+	double integral = c->open_integral_ns;
+	if (end_ns > c->last_ns)
+		integral += (double)c->open * (double)(end_ns - c->last_ns);
+	return integral / (double)end_ns;
+}
+
+double lim_conc_at_limit_frac(const lim_conc *c, int64_t end_ns)
+{
+	if (end_ns <= 0)
+		return NAN;
+	int64_t at = c->at_limit_ns;
+	if (end_ns > c->last_ns && lim_conc_full(c))
+		at += end_ns - c->last_ns;
+	return (double)at / (double)end_ns;
+}
+
+/* ---- sliding-window count -------------------------------------------- */
+
+void lim_window_init(lim_window *w, int64_t window_ns, int64_t max_len)
+{
+	memset(w, 0, sizeof *w);
+	w->window_ns = window_ns;
+	w->max_len = max_len > 0 ? (size_t)max_len : 1;
+}
+
+void lim_window_free(lim_window *w, const sim_alloc *a)
+{
+	sim_free(a, w->t, w->cap * sizeof *w->t);
+	w->t = NULL;
+	w->cap = w->len = w->head = 0;
+}
+
+static size_t win_idx(const lim_window *w, size_t i)
+{
+	size_t k = w->head + i;
+	return k >= w->cap ? k - w->cap : k;
+}
+
+void lim_window_expire(lim_window *w, int64_t now)
+{
+	/* t <= now - window, written so that it cannot overflow. */
+	while (w->len > 0 && now - w->t[w->head] >= w->window_ns) {
+		w->head = win_idx(w, 1);
+		w->len--;
+	}
+}
+
+size_t lim_window_len(const lim_window *w)
+{
+	return w->len;
+}
+
+int64_t lim_window_nth_back(const lim_window *w, size_t k)
+{
+	return w->t[win_idx(w, w->len - k)];
+}
+
+int lim_window_reserve(lim_window *w, const sim_alloc *a)
+{
+	if (w->len < w->cap || w->len >= w->max_len)
+		return SIM_OK; /* room, or a push will drop the oldest */
+	size_t ncap = w->cap ? w->cap * 2 : 8;
+	if (ncap > w->max_len)
+		ncap = w->max_len;
+	int64_t *nt = sim_malloc(a, ncap * sizeof *nt);
+	if (!nt)
+		return SIM_ENOMEM;
+	for (size_t i = 0; i < w->len; i++)
+		nt[i] = w->t[win_idx(w, i)];
+	sim_free(a, w->t, w->cap * sizeof *w->t);
+	w->t = nt;
+	w->cap = ncap;
+	w->head = 0;
+	return SIM_OK;
+}
+
+int lim_window_push(lim_window *w, const sim_alloc *a, int64_t t)
+{
+	int rc = lim_window_reserve(w, a);
+	if (rc != SIM_OK)
+		return rc;
+	if (w->len == w->max_len) {
+		w->head = win_idx(w, 1);
+		w->len--;
+	}
+	w->t[win_idx(w, w->len)] = t;
+	w->len++;
+	return SIM_OK;
+}
+
+/* Delay mode.  Let a_1 <= a_2 <= ... be acceptance times, L the limit, w
+ * the window, and r_k the release of the k-th accepted message.  The rule
+ * is: releases in order (r_k nondecreasing), r_k >= a_k, and no window
+ * (t - w, t] holds more than L releases.
+ *
+ * Claim 1: with r nondecreasing, "at most L in every (t - w, t]" holds iff
+ * r_k - r_(k-L) >= w for every k > L.  If r_k - r_(k-L) < w, the window
+ * (r_k - w, r_k] holds r_(k-L) .. r_k, L + 1 releases.  Conversely, if some
+ * (t - w, t] holds L + 1 releases, take the first, j, and j + L among them:
+ * t - w < r_j <= r_(j+L) <= t, so r_(j+L) - r_j < w.  (Open on the left is
+ * what makes an exact gap of w allowed.)
+ *
+ * Claim 2: r_k = max(a_k, r_(k-L) + w) (the term absent for k <= L) is
+ * nondecreasing, by induction: r_(k-1) = max(a_(k-1), r_(k-1-L) + w) <=
+ * max(a_k, r_(k-L) + w) since a is nondecreasing and, by the induction
+ * hypothesis, r_(k-1-L) <= r_(k-L).  So it is feasible, by claim 1; and it
+ * is the earliest: any feasible s has s_k >= a_k and s_k >= s_(k-L) + w >=
+ * r_(k-L) + w by induction, so s_k >= r_k.
+ *
+ * Which r_(k-L) the ring still holds: the ring keeps the latest releases
+ * (capacity L drops only entries older than the L-th latest) and expiry
+ * drops r <= now - w, for which r + w <= now <= a_k: the term cannot bind.
+ * So if fewer than L are kept, r_k = a_k = now. */
+int lim_window_release(lim_window *w, const sim_alloc *a, int64_t now, int64_t *release_ns)
+{
+	lim_window_expire(w, now);
+	int rc = lim_window_reserve(w, a);
+	if (rc != SIM_OK)
+		return rc;
+	int64_t r = now;
+	if (w->len >= w->max_len) {
+		int64_t earliest = lim_window_nth_back(w, w->max_len) + w->window_ns;
+		if (earliest > r)
+			r = earliest;
+	}
+	(void)lim_window_push(w, a, r); /* reserved: cannot fail */
+	*release_ns = r;
+	return SIM_OK;
+}
+
+/* ---- sliding-window sum ---------------------------------------------- */
+
+void lim_sum_init(lim_sum *s, int64_t window_ns, int64_t limit)
+{
+	memset(s, 0, sizeof *s);
+	s->window_ns = window_ns;
+	s->limit = limit;
+	s->blocked_since = -1;
+	s->first_reached_ns = -1;
+}
+
+void lim_sum_free(lim_sum *s, const sim_alloc *a)
+{
+	sim_free(a, s->e, s->cap * sizeof *s->e);
+	s->e = NULL;
+	s->cap = s->len = s->head = 0;
+}
+
+static size_t sum_idx(const lim_sum *s, size_t i)
+{
+	size_t k = s->head + i;
+	return k >= s->cap ? k - s->cap : k;
+}
+
+void lim_sum_expire(lim_sum *s, int64_t now)
+{
+	while (s->len > 0 && now - s->e[s->head].t >= s->window_ns) {
+		const lim_sum_entry *x = &s->e[s->head];
+		int64_t expiry = x->t + s->window_ns;
+		s->sum -= x->amount;
+		if (s->blocked_since >= 0 && s->sum < s->limit) {
+			s->blocked_ns += expiry - s->blocked_since;
+			s->blocked_since = -1;
+		}
+		s->head = sum_idx(s, 1);
+		s->len--;
+	}
+}
+
+int64_t lim_sum_at(const lim_sum *s, int64_t t)
+{
+	int64_t sum = s->sum;
+	for (size_t i = 0; i < s->len; i++) {
+		const lim_sum_entry *x = &s->e[sum_idx(s, i)];
+		if (t - x->t < s->window_ns)
+			break;
+		sum -= x->amount;
+	}
+	return sum;
+}
+
+int lim_sum_reserve(lim_sum *s, const sim_alloc *a)
+{
+	if (s->len < s->cap)
+		return SIM_OK;
+	size_t ncap = s->cap ? s->cap * 2 : 8;
+	lim_sum_entry *ne = sim_malloc(a, ncap * sizeof *ne);
+	if (!ne)
+		return SIM_ENOMEM;
+	for (size_t i = 0; i < s->len; i++)
+		ne[i] = s->e[sum_idx(s, i)];
+	sim_free(a, s->e, s->cap * sizeof *s->e);
+	s->e = ne;
+	s->cap = ncap;
+	s->head = 0;
+	return SIM_OK;
+}
+
+int lim_sum_add(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
+{
+	lim_sum_expire(s, now);
+	if (amount <= 0)
+		return SIM_OK;
+	lim_sum_entry *last = s->len ? &s->e[sum_idx(s, s->len - 1)] : NULL;
+	if (last && last->t == now) {
+		last->amount += amount;
+	} else {
+		int rc = lim_sum_reserve(s, a);
+		if (rc != SIM_OK)
+			return rc;
+		s->e[sum_idx(s, s->len)] = (lim_sum_entry){ now, amount };
+		s->len++;
+	}
+	s->sum += amount;
+	if (s->limit > 0 && s->blocked_since < 0 && s->sum >= s->limit) {
+		s->blocked_since = now;
+		if (s->first_reached_ns < 0)
+			s->first_reached_ns = now;
+	}
+	return SIM_OK;
+}
+
+int64_t lim_sum_blocked_ns(const lim_sum *s, int64_t end_ns)
+{
+	int64_t total = s->blocked_ns;
+	int64_t since = s->blocked_since;
+	int64_t sum = s->sum;
+	for (size_t i = 0; i < s->len && since >= 0; i++) {
+		const lim_sum_entry *x = &s->e[sum_idx(s, i)];
+		if (end_ns - x->t < s->window_ns)
+			break;
+		sum -= x->amount;
+		if (sum < s->limit) {
+			total += x->t + s->window_ns - since;
+			since = -1;
+		}
+	}
+	if (since >= 0 && end_ns > since)
+		total += end_ns - since;
+	return total;
+}

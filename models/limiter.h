@@ -1,0 +1,122 @@
+/* limiter.h - the four limiter kinds as small value types: a concurrency
+ * cap, a sliding-window count, a sliding-window sum and (built from the
+ * count) the error throttle's per-class window.  They know nothing of mail,
+ * scopes or the engine: the caller passes the time.
+ *
+ * Windows are open on the left: at time t a window of length w holds the
+ * events in (t - w, t]; an event exactly w back is outside.  Times passed to
+ * one limiter must never decrease.
+ *
+ * Memory: rings start empty (no allocation until the first push), grow by
+ * doubling, never shrink, and hold only what the window can still need:
+ * a count window at most max_len timestamps, a sum window only entries
+ * inside the window (equal times merged).  Every operation is O(1)
+ * amortised; nothing allocates once a ring has reached its working size.
+ * Growth failures return SIM_ENOMEM with the limiter unchanged; call the
+ * _reserve function first to make a later push infallible.
+ */
+#ifndef MODELS_LIMITER_H
+#define MODELS_LIMITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc.h"
+
+/* ---- concurrency cap ---------------------------------------------------- */
+
+/* Open sessions and the sessions in the middle of a submission, with the
+ * time integral of open sessions and the time the counted number (open, or
+ * submitting if count_submitting) was at or over the limit. */
+typedef struct lim_conc {
+	int64_t limit;           /* 0 = no limit */
+	bool count_submitting;   /* the cap counts submitting sessions only */
+	int64_t open;
+	int64_t submitting;
+	int64_t last_ns;         /* time of the last change */
+	double open_integral_ns; /* sum of open * dt (double: no overflow) */
+	int64_t at_limit_ns;
+} lim_conc;
+
+void lim_conc_init(lim_conc *c, int64_t limit, bool count_submitting);
+/* The number the cap compares against the limit. */
+int64_t lim_conc_counted(const lim_conc *c);
+/* True if one more session would be refused (limit > 0 and counted >= limit). */
+bool lim_conc_full(const lim_conc *c);
+/* Changes at now (>= last change): delta_open and delta_submitting each -1, 0 or +1. */
+void lim_conc_change(lim_conc *c, int64_t now, int delta_open, int delta_submitting);
+/* Over [0, end_ns): time-average open sessions; fraction of time at limit
+ * (0 with no limit).  end_ns >= last change; NaN if end_ns <= 0. */
+double lim_conc_avg(const lim_conc *c, int64_t end_ns);
+double lim_conc_at_limit_frac(const lim_conc *c, int64_t end_ns);
+
+/* ---- sliding-window count -------------------------------------------- */
+
+/* The latest timestamps (nondecreasing), at most max_len of them: with a
+ * limit L, "L events in (t - w, t]" only ever needs the L latest. */
+typedef struct lim_window {
+	int64_t *t;
+	size_t cap, head, len;
+	size_t max_len;          /* > 0 */
+	int64_t window_ns;       /* > 0 */
+} lim_window;
+
+void lim_window_init(lim_window *w, int64_t window_ns, int64_t max_len);
+void lim_window_free(lim_window *w, const sim_alloc *a);
+/* Drop timestamps <= now - window (outside the window at now or later). */
+void lim_window_expire(lim_window *w, int64_t now);
+/* Timestamps kept (after lim_window_expire(now): those in (now - w, +inf)). */
+size_t lim_window_len(const lim_window *w);
+/* The k-th latest kept timestamp, k in 1..len. */
+int64_t lim_window_nth_back(const lim_window *w, size_t k);
+/* Make the next push infallible.  SIM_OK or SIM_ENOMEM (unchanged). */
+int lim_window_reserve(lim_window *w, const sim_alloc *a);
+/* Append t (>= the latest); when max_len are kept the oldest is dropped.
+ * SIM_OK or SIM_ENOMEM (unchanged). */
+int lim_window_push(lim_window *w, const sim_alloc *a, int64_t t);
+
+/* Delay-mode release time of a message accepted at now, given w holds the
+ * releases so far (max_len = the limit), and records it.  See limiter.c for
+ * why r_k = max(now, r_(k-L) + window) is the earliest release that keeps
+ * at most L releases in every (t - window, t], in order.  SIM_ENOMEM
+ * leaves w unchanged and *release_ns untouched. */
+int lim_window_release(lim_window *w, const sim_alloc *a, int64_t now, int64_t *release_ns);
+
+/* ---- sliding-window sum ---------------------------------------------- */
+
+typedef struct lim_sum_entry {
+	int64_t t;
+	int64_t amount;
+} lim_sum_entry;
+
+/* Amounts added in (t - w, t], with a running sum, and the times the sum
+ * stood at or over `limit` (a one-unit addition would be refused):
+ * blocked time and the first time it was reached, both exact because an
+ * entry's expiry time is known (its time + w) even when popped lazily. */
+typedef struct lim_sum {
+	lim_sum_entry *e;
+	size_t cap, head, len;
+	int64_t window_ns;
+	int64_t limit;           /* for the blocked-time figures; 0 = not tracked */
+	int64_t sum;
+	int64_t blocked_since;   /* -1: sum < limit */
+	int64_t blocked_ns;      /* closed blocked intervals */
+	int64_t first_reached_ns;/* -1: never */
+} lim_sum;
+
+void lim_sum_init(lim_sum *s, int64_t window_ns, int64_t limit);
+void lim_sum_free(lim_sum *s, const sim_alloc *a);
+/* Pop entries with time <= now - window, each at its own expiry instant. */
+void lim_sum_expire(lim_sum *s, int64_t now);
+/* The sum in (t - window, t] for t >= the last operation, without changing s. */
+int64_t lim_sum_at(const lim_sum *s, int64_t t);
+int lim_sum_reserve(lim_sum *s, const sim_alloc *a);
+/* Add amount (>= 0) at now (>= the latest); expires first.  SIM_OK or
+ * SIM_ENOMEM (unchanged). */
+int lim_sum_add(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount);
+/* Blocked time in [0, end_ns), for end_ns >= the last operation, without
+ * changing s.  O(entries). */
+int64_t lim_sum_blocked_ns(const lim_sum *s, int64_t end_ns);
+
+#endif

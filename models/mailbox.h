@@ -1,0 +1,62 @@
+/* mailbox.h - one mailbox's state during a replication: its size against
+ * its quota, licence, SMTP AUTH setting, open sessions over time, and its
+ * continuous error throttle (CET: per mailbox, five classes).
+ *
+ * Invariants: size_bytes only grows (Sent Items); throttled_until[c] is
+ * the end of the latest period of class c (INT64_MIN before any), and a
+ * class trips only when not already throttled, so periods of one class
+ * never overlap; periods of different classes may, and the throttled time
+ * is their union.  Times passed must never decrease.
+ *
+ * Costs O(1) (amortised for the error windows, which allocate lazily up to
+ * `threshold` timestamps per class).  The caller owns the struct.
+ */
+#ifndef MODELS_MAILBOX_H
+#define MODELS_MAILBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "limiter.h"
+#include "scenario.h"
+
+typedef struct mbx {
+	int64_t quota_bytes;      /* <= 0: no quota */
+	int64_t size_bytes;
+	bool licensed;
+	bool save_sent_items;
+	scn_tristate auth_disabled;
+	lim_conc sessions;        /* open sessions, for the time average (no limit) */
+	lim_window err[ERR_CLASS_COUNT];
+	int64_t throttled_until[ERR_CLASS_COUNT];
+	int64_t periods;          /* throttle periods started, all classes */
+	int64_t union_closed_ns;  /* length of merged throttle intervals before the current one */
+	int64_t union_start_ns, union_end_ns; /* the current merged interval (end < start: none) */
+	int64_t first_rrl_refusal_ns; /* -1: never */
+} mbx;
+
+/* err windows take window and threshold from lim (the mailbox's route-0
+ * limits). */
+void mbx_init(mbx *m, const scn_mailbox *cfg, const scn_limits *lim);
+void mbx_free(mbx *m, const sim_alloc *a);
+
+/* RC_OK, or the 535 class: the mailbox's own setting wins when set
+ * (false overrides a tenant true), else the tenant's. */
+scn_reply_class mbx_auth_check(const mbx *m, const scn_tenant *t);
+
+/* The lowest error class throttled at now among those `lim` enables, or -1. */
+int mbx_throttled_class(const mbx *m, const scn_limits *lim, int64_t now);
+
+/* Make mbx_record_error(c) infallible.  SIM_OK or SIM_ENOMEM. */
+int mbx_reserve_error(mbx *m, const sim_alloc *a, scn_error_class c);
+/* Count an error of class c at now (if cfg->enabled); if its window
+ * (now - window, now] now holds threshold errors and c is not throttled,
+ * start a period [now, now + period) and return true. */
+bool mbx_record_error(mbx *m, const sim_alloc *a, scn_error_class c,
+		      const scn_error_throttle *cfg, int64_t now);
+
+/* Union of throttle periods clipped to [0, end_ns), end_ns >= last op. */
+int64_t mbx_throttle_ns(const mbx *m, int64_t end_ns);
+
+#endif

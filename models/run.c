@@ -1,0 +1,289 @@
+/* run.c - one replication: engine + service + senders, figures out.
+ * See run.h for the contract. */
+#include "run.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine.h"
+#include "sender.h"
+#include "service.h"
+#include "stats.h"
+
+static void set_err(char *err, size_t errlen, const char *what, int st)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", what, sim_strerror(st));
+}
+
+static void entity_nan(res_entity *e)
+{
+	memset(e, 0, sizeof *e);
+	for (int i = 0; i < FIG_COUNT; i++)
+		e->fig[i] = NAN;
+}
+
+/* Message-level counts into figures.  pending < 0: undefined. */
+static void fill_counts(res_entity *e, const snd_counts *c, int64_t pending,
+			double duration_min)
+{
+	double *f = e->fig;
+	if (pending >= 0) {
+		f[FIG_GENERATED] = (double)c->generated;
+		f[FIG_PENDING] = (double)pending;
+		f[FIG_LOST_OUTBOX_OVERFLOW] = (double)c->lost_overflow;
+		f[FIG_RETRIES_PER_MSG] = c->generated ? (double)c->retries / (double)c->generated : NAN;
+	}
+	f[FIG_ACCEPTED] = (double)c->accepted;
+	f[FIG_LOST] = (double)c->lost;
+	f[FIG_LOST_GAVE_UP] = (double)c->lost_gave_up;
+	f[FIG_LOST_PERMANENT] = (double)c->lost_permanent;
+	f[FIG_AWAITING_RELEASE] = (double)c->awaiting_release;
+	f[FIG_RELEASED] = (double)c->released;
+	f[FIG_ATTEMPTS] = (double)c->attempts;
+	f[FIG_RETRIES] = (double)c->retries;
+	f[FIG_REJECTED] = (double)c->rejected;
+	f[FIG_CONN_OPENED] = (double)c->conn_opened;
+	f[FIG_CONN_REFUSED] = (double)c->conn_refused;
+	f[FIG_RCPT_ACCEPTED] = (double)c->rcpt_accepted;
+	f[FIG_RCPT_DELIVERED] = (double)c->rcpt_delivered;
+	f[FIG_ACCEPTED_PER_MIN] = (double)c->accepted / duration_min;
+	f[FIG_RELEASED_PER_MIN] = (double)c->released / duration_min;
+	for (int r = 0; r < RC_COUNT; r++) {
+		e->rejected_by[r] = c->rejected_by[r];
+		e->lost_by[r] = c->lost_by[r];
+	}
+}
+
+/* Number of elements <= v in sorted a[0..n). */
+static size_t count_le(const int64_t *a, size_t n, int64_t v)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a[mid] <= v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The k-th smallest (0-based) of the union of sorted groups, by bisection
+ * on the value: O(64 x groups x log n), no copy of the samples. */
+static int64_t kth_union(const st_delays *d, size_t ng, size_t k)
+{
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	for (size_t g = 0; g < ng; g++) {
+		if (d[g].n == 0)
+			continue;
+		if (d[g].v[0] < lo)
+			lo = d[g].v[0];
+		if (d[g].v[d[g].n - 1] > hi)
+			hi = d[g].v[d[g].n - 1];
+	}
+	while (lo < hi) {
+		int64_t mid = lo + (int64_t)(((uint64_t)hi - (uint64_t)lo) / 2);
+		size_t c = 0;
+		for (size_t g = 0; g < ng; g++)
+			c += count_le(d[g].v, d[g].n, mid);
+		if (c >= k + 1)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* Total delay figures from the (already sorted) per-group samples. */
+static void fill_total_delays(double *f, const st_delays *d, size_t ng,
+			      const res_entity *groups, int first_fig)
+{
+	size_t n = 0;
+	double sum = 0.0, mx = -INFINITY;
+	for (size_t g = 0; g < ng; g++) {
+		if (d[g].n == 0)
+			continue;
+		n += d[g].n;
+		sum += groups[g].fig[first_fig] * (double)d[g].n;
+		double m = (double)d[g].v[d[g].n - 1] / 1e9;
+		if (m > mx)
+			mx = m;
+	}
+	if (n == 0)
+		return; /* NaN already */
+	static const double q[4] = { 0.5, 0.9, 0.95, 0.99 };
+	f[first_fig] = sum / (double)n;
+	for (int i = 0; i < 4; i++) {
+		double h = q[i] * (double)(n - 1);
+		size_t lo = (size_t)floor(h);
+		double frac = h - (double)lo;
+		double x = (double)kth_union(d, ng, lo);
+		if (lo + 1 < n && frac > 0.0)
+			x = (1.0 - frac) * x + frac * (double)kth_union(d, ng, lo + 1);
+		f[first_fig + 1 + i] = x / 1e9;
+	}
+	f[first_fig + 5] = mx;
+}
+
+static double nan_min(double a, double b)
+{
+	if (isnan(a))
+		return b;
+	if (isnan(b))
+		return a;
+	return a < b ? a : b;
+}
+
+int run_replication(const scenario *s, int64_t replication, evs_kind kind,
+		    const sim_alloc *a, res_rep *out, char *err, size_t errlen)
+{
+	if (a == NULL)
+		a = &sim_alloc_std;
+	if (s == NULL || out == NULL || s->duration_ns <= 0) {
+		set_err(err, errlen, "run_replication", SIM_EINVAL);
+		return SIM_EINVAL;
+	}
+	struct timespec t0, t1;
+	timespec_get(&t0, TIME_UTC);
+	int st = SIM_ENOMEM;
+	snd_world w;
+	memset(&w, 0, sizeof w);
+	bool world_ok = false;
+	res_rep r;
+	memset(&r, 0, sizeof r);
+	r.alloc = *a;
+	size_t ng = s->n_senders, nm = s->n_mailboxes;
+	int64_t n_sources = 0;
+	for (size_t g = 0; g < ng; g++)
+		n_sources += s->senders[g].count;
+
+	sim_engine *e = sim_engine_new(kind, a);
+	svc *v = NULL;
+	if (e == NULL)
+		goto fail;
+	/* The world's address must be stable before the service gets its hooks. */
+	w.s = s;
+	v = svc_new(s, e, a, n_sources, snd_world_hooks(&w));
+	if (v == NULL)
+		goto fail;
+	st = snd_world_init(&w, s, replication, e, v, a);
+	if (st != SIM_OK)
+		goto fail;
+	world_ok = true;
+	st = sim_run(e, s->duration_ns);
+	if (w.status != SIM_OK) {
+		st = w.status;
+		goto fail;
+	}
+	if (st != SIM_OK)
+		goto fail;
+	snd_series_advance(&w, s->duration_ns);
+
+	st = SIM_ENOMEM;
+	r.groups = sim_malloc(a, (ng ? ng : 1) * sizeof *r.groups);
+	r.mailboxes = sim_malloc(a, (nm ? nm : 1) * sizeof *r.mailboxes);
+	r.series = sim_malloc(a, (w.n_series ? w.n_series : 1) * sizeof *r.series);
+	if (!r.groups || !r.mailboxes || !r.series)
+		goto fail;
+	r.n_groups = ng;
+	r.n_mailboxes = nm;
+	r.n_series = w.n_series;
+	memcpy(r.series, w.series, w.n_series * sizeof *r.series);
+	r.seed = s->seed;
+	r.replication = replication;
+	r.series_step_ns = s->series_step_ns > 0 ? s->series_step_ns : 60 * SCN_NS_PER_S;
+	r.events = sim_events_run(e);
+
+	double dmin = (double)s->duration_ns / (60.0 * SCN_NS_PER_S);
+	int64_t end = s->duration_ns;
+	/* pending per group and per home mailbox */
+	entity_nan(&r.total);
+	int64_t pend_total = 0;
+	for (size_t g = 0; g < ng; g++) {
+		int64_t p = 0;
+		for (size_t i = w.group_first[g]; i < w.group_first[g] + (size_t)s->senders[g].count; i++)
+			p += w.inst[i].unresolved;
+		pend_total += p;
+		entity_nan(&r.groups[g]);
+		fill_counts(&r.groups[g], &w.groups[g], p, dmin);
+		st_delays_fill(&w.sub[g], ST_SUBMISSION, r.groups[g].fig);
+		st_delays_fill(&w.del[g], ST_DELIVERY, r.groups[g].fig);
+		st_per_min_result(&w.g_acc_min[g], &r.groups[g].fig[FIG_ACCEPTED_PER_MIN],
+				  &r.groups[g].fig[FIG_ACCEPTED_PEAK_MIN]);
+		st_per_min_result(&w.g_rel_min[g], &r.groups[g].fig[FIG_RELEASED_PER_MIN],
+				  &r.groups[g].fig[FIG_RELEASED_PEAK_MIN]);
+	}
+	fill_counts(&r.total, &w.total, pend_total, dmin);
+	st_per_min_result(&w.acc_min, &r.total.fig[FIG_ACCEPTED_PER_MIN], &r.total.fig[FIG_ACCEPTED_PEAK_MIN]);
+	st_per_min_result(&w.rel_min, &r.total.fig[FIG_RELEASED_PER_MIN], &r.total.fig[FIG_RELEASED_PEAK_MIN]);
+	if (ng == 1) {
+		for (int f = FIG_SUB_DELAY_MEAN; f <= FIG_DEL_DELAY_MAX; f++)
+			r.total.fig[f] = r.groups[0].fig[f];
+	} else if (ng > 1) {
+		fill_total_delays(r.total.fig, w.sub, ng, r.groups, FIG_SUB_DELAY_MEAN);
+		fill_total_delays(r.total.fig, w.del, ng, r.groups, FIG_DEL_DELAY_MEAN);
+	}
+
+	/* mailboxes */
+	double tot_sessions = 0.0, tot_tp = 0.0, tot_tt = 0.0, tot_rrl = 0.0;
+	double first_reached = NAN, first_refusal = NAN;
+	for (size_t m = 0; m < nm; m++) {
+		res_entity *me = &r.mailboxes[m];
+		const snd_counts *c = &w.mailboxes[m];
+		entity_nan(me);
+		fill_counts(me, c, w.mbx_shared[m] ? -1 : 0, dmin);
+		if (c->accepted) {
+			me->fig[FIG_SUB_DELAY_MEAN] = c->sub_sum_s / (double)c->accepted;
+			me->fig[FIG_SUB_DELAY_MAX] = (double)c->sub_max_ns / 1e9;
+		}
+		if (c->released) {
+			me->fig[FIG_DEL_DELAY_MEAN] = c->del_sum_s / (double)c->released;
+			me->fig[FIG_DEL_DELAY_MAX] = (double)c->del_max_ns / 1e9;
+		}
+		if (w.m_acc_min) {
+			st_per_min_result(&w.m_acc_min[m], &me->fig[FIG_ACCEPTED_PER_MIN], &me->fig[FIG_ACCEPTED_PEAK_MIN]);
+			st_per_min_result(&w.m_rel_min[m], &me->fig[FIG_RELEASED_PER_MIN], &me->fig[FIG_RELEASED_PEAK_MIN]);
+		}
+		svc_mailbox_figures(v, (int)m, end, me);
+		if (!isnan(me->fig[FIG_SESSIONS_AVG]))
+			tot_sessions += me->fig[FIG_SESSIONS_AVG];
+		if (!isnan(me->fig[FIG_THROTTLE_PERIODS]))
+			tot_tp += me->fig[FIG_THROTTLE_PERIODS];
+		if (!isnan(me->fig[FIG_THROTTLE_TIME]))
+			tot_tt += me->fig[FIG_THROTTLE_TIME];
+		if (!isnan(me->fig[FIG_RRL_BLOCKED_TIME]))
+			tot_rrl += me->fig[FIG_RRL_BLOCKED_TIME];
+		first_reached = nan_min(first_reached, me->fig[FIG_RRL_FIRST_REACHED]);
+		first_refusal = nan_min(first_refusal, me->fig[FIG_RRL_FIRST_REFUSAL]);
+	}
+	for (size_t i = 0; i < w.n_inst; i++)
+		if (w.inst[i].home_mailbox >= 0 && !w.mbx_shared[w.inst[i].home_mailbox])
+			r.mailboxes[w.inst[i].home_mailbox].fig[FIG_PENDING] += (double)w.inst[i].unresolved;
+	r.total.fig[FIG_SESSIONS_AVG] = tot_sessions;
+	r.total.fig[FIG_THROTTLE_PERIODS] = tot_tp;
+	r.total.fig[FIG_THROTTLE_TIME] = tot_tt;
+	r.total.fig[FIG_RRL_BLOCKED_TIME] = tot_rrl;
+	r.total.fig[FIG_RRL_FIRST_REACHED] = first_reached;
+	r.total.fig[FIG_RRL_FIRST_REFUSAL] = first_refusal;
+
+	snd_world_free(&w);
+	svc_free(v);
+	sim_engine_free(e);
+	timespec_get(&t1, TIME_UTC);
+	r.wall_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	*out = r;
+	return SIM_OK;
+fail:
+	sim_free(a, r.groups, (ng ? ng : 1) * sizeof *r.groups);
+	sim_free(a, r.mailboxes, (nm ? nm : 1) * sizeof *r.mailboxes);
+	sim_free(a, r.series, (w.n_series ? w.n_series : 1) * sizeof *r.series);
+	if (world_ok)
+		snd_world_free(&w);
+	svc_free(v);
+	sim_engine_free(e);
+	set_err(err, errlen, "run_replication", st);
+	return st;
+}

@@ -1,0 +1,48 @@
+/* run.h - one replication of one scenario: builds the engine, the service
+ * (service.h) and the senders (sender.h), runs [0, duration), turns what
+ * they counted into a res_rep (results.h), and frees everything.
+ *
+ * Seeds: replication r of scenario seed S draws from streams derived from
+ * (S, r, group, instance, purpose) only, so a replication's figures do not
+ * depend on which other replications run, in which order or batch, and a
+ * variant with the same seed reuses the same streams (common random
+ * numbers).  Two calls with equal arguments give byte-identical figures
+ * (every field of res_rep except wall_s and the allocator).
+ *
+ * Entities: total; each sender group (scenario order); each mailbox.  A
+ * figure that does not apply to an entity, or is undefined, is NaN:
+ *   - service-side figures (sessions_avg, at_limit_frac, throttle_*, rrl_*)
+ *     are mailbox figures; the total has sums (sessions_avg, throttle_*,
+ *     rrl_blocked_time) and minima (rrl_first_*), groups have NaN;
+ *   - a mailbox is credited with what happened on it; generated, pending
+ *     and lost_outbox_overflow are credited to the mailbox of instances
+ *     with a fixed mailbox (single or per_instance) and are NaN for a
+ *     mailbox that round_robin or least_loaded instances may also use;
+ *   - delay quantiles are exact for the total and the groups; a mailbox
+ *     has the mean and max only (quantiles NaN), to keep delay samples at
+ *     8 bytes per accepted message and kind.
+ * Accounting: generated = accepted + lost + pending holds exactly for the
+ * total, each group and each mailbox whose generation is defined.
+ *
+ * Ownership: on success *out is filled and owns its arrays (allocated with
+ * a; free with res_rep_free).  On failure *out is untouched, err gets a
+ * one-line reason, and the status is returned (SIM_ENOMEM, SIM_EINVAL).
+ *
+ * Costs: time O(events); memory O(senders x connections + mailboxes x
+ * minutes + unresolved messages + 16 B per accepted message).
+ */
+#ifndef MODELS_RUN_H
+#define MODELS_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "evset.h"
+#include "results.h"
+#include "scenario.h"
+
+int run_replication(const scenario *s, int64_t replication, evs_kind kind,
+		    const sim_alloc *a, res_rep *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,176 @@
+/* sender.h - the client side of a replication: sender instances, their
+ * arrivals, messages, outboxes, worker slots, sessions and back-off
+ * (MODEL.md "A message's life", "Back-off", "Precise rules"), driving the
+ * service (service.h) through the engine (engine.h).
+ *
+ * One snd_world holds everything of one replication's client side: the
+ * instances of every sender group (each with its own random streams, see
+ * rng.h), their workers, a message pool and the counters the run turns
+ * into results (run.h).  It schedules only through sim_schedule_*.
+ *
+ * Invariants (checked by the tests through the accounting identity):
+ *   - every generated message is exactly one of: accepted, lost, or
+ *     unresolved (in an outbox, held by a worker connecting, submitting,
+ *     held in a tarpit, or in back-off); inst.unresolved counts the last;
+ *   - an instance's unclaimed FIFO is non-empty only while none of its
+ *     workers is free or idling in an open session;
+ *   - a worker holds at most one message, from its first attempt to its
+ *     acceptance or loss (MODEL.md "Workers and messages").
+ *
+ * Memory: instances, workers and counters are allocated by snd_world_init
+ * (O(senders x connections + groups + mailboxes)); messages come from a
+ * pool of slabs grown on demand and recycled through a free list, so memory
+ * grows with the number of unresolved messages only, and once warm no
+ * event allocates (except the delay-sample arrays, 16 bytes per accepted
+ * message, and the service's rings).
+ *
+ * Costs: per message a fixed handful of events (arrival, connect done,
+ * submit done, plus one per retry or idle hold); every handler O(1) except
+ * least_loaded (O(pool members)) and multi-worker dispatch (O(connections)).
+ *
+ * Errors: an allocation failure inside a handler stops the engine
+ * (sim_stop) and is kept in world.status; run_replication reports it.
+ */
+#ifndef MODELS_SENDER_H
+#define MODELS_SENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "results.h"
+#include "rng.h"
+#include "scenario.h"
+#include "service.h"
+#include "stats.h"
+
+/* A message, from generation to acceptance or loss.  From the pool. */
+typedef struct snd_msg {
+	struct snd_msg *next;    /* outbox FIFO, or the pool's free list */
+	int64_t generated_ns;
+	int64_t prev_backoff_ns; /* decorrelated jitter's "previous"; base at first */
+	int64_t size_bytes;
+	int64_t recipients;      /* as the limits count them (a group is 1) */
+	int64_t external;        /* external recipients after group expansion */
+	uint32_t attempts;       /* connection refusals + submissions so far */
+	uint8_t fault;           /* svc_fault */
+	uint8_t last_rc;         /* scn_reply_class of the last refusal */
+} snd_msg;
+
+typedef enum snd_worker_state {
+	SW_FREE = 0,     /* no session, no message */
+	SW_CONNECTING,   /* connect_time running, holding msg */
+	SW_SUBMITTING,   /* in a session, submit_time running (or held) */
+	SW_IDLE,         /* in a session, no message, idle_timeout running */
+	SW_BACKOFF,      /* no session, holding msg, waiting out a back-off */
+} snd_worker_state;
+
+struct snd_inst;
+
+typedef struct snd_worker {
+	svc_session sess;        /* sess.user = this worker */
+	struct snd_inst *inst;
+	snd_msg *msg;
+	sim_handle timer;        /* the idle hold's end, cancelled on reuse */
+	int64_t sent;            /* messages resolved in this session */
+	int32_t mailbox;         /* of the session (or connection attempt) */
+	uint8_t state;           /* snd_worker_state */
+} snd_worker;
+
+struct snd_world;
+
+typedef struct snd_inst {
+	rng_stream rs[RNG_PURPOSE_COUNT];
+	struct snd_world *world;
+	snd_msg *head, *tail;    /* unclaimed messages, oldest first */
+	snd_worker *workers;     /* `connections` of them */
+	int64_t unresolved;      /* generated, neither accepted nor lost */
+	int64_t index;           /* within its group */
+	int64_t source;          /* global instance index (service SCOPE_SOURCE) */
+	int64_t arr_k;           /* periodic: the next candidate's k */
+	int64_t phase_ns;        /* periodic */
+	uint64_t rr;             /* round_robin: connection attempts so far */
+	int32_t group;
+	int32_t home_mailbox;    /* fixed or per_instance mailbox; -1 otherwise */
+} snd_inst;
+
+/* Message-level counters of one entity (total, a group, a mailbox).  A
+ * mailbox is credited with what happened on it (attempts, acceptances,
+ * losses at an attempt) and, for instances whose mailbox is fixed
+ * (home_mailbox), with generation, overflow and pending. */
+typedef struct snd_counts {
+	uint64_t generated, accepted, lost, lost_gave_up, lost_overflow, lost_permanent;
+	uint64_t released, awaiting_release;
+	uint64_t attempts, retries, rejected, conn_opened, conn_refused;
+	uint64_t rcpt_accepted, rcpt_delivered;
+	uint64_t rejected_by[RC_COUNT], lost_by[RC_COUNT];
+	double sub_sum_s, del_sum_s;   /* mailboxes: for the mean */
+	int64_t sub_max_ns, del_max_ns;
+} snd_counts;
+
+typedef struct snd_slab snd_slab;
+
+typedef struct snd_world {
+	const scenario *s;
+	sim_engine *e;
+	svc *v;
+	sim_alloc alloc;
+	int64_t replication;
+	int status;                    /* first failure inside a handler */
+
+	snd_inst *inst; size_t n_inst;
+	snd_worker *workers; size_t n_workers;
+	size_t *group_first;           /* instances of group g: [first[g], first[g] + count) */
+	size_t *trace_pos;             /* per group: next trace row */
+	int64_t *mbx_open;             /* open sessions per mailbox (least_loaded) */
+	bool *mbx_shared;              /* mailbox used by an instance without a home */
+
+	snd_slab *slabs;
+	snd_msg *free_msgs;
+
+	int64_t backlog;               /* sum of inst.unresolved */
+	snd_counts total, *groups, *mailboxes;
+	st_delays *sub, *del;          /* per group */
+	st_per_min acc_min, rel_min, *g_acc_min, *g_rel_min, *m_acc_min, *m_rel_min;
+
+	res_series_row *series; size_t n_series;
+	size_t series_next;            /* first row whose end is not yet filled */
+} snd_world;
+
+/* Builds every instance of s's senders (streams from (s->seed,
+ * replication, group, instance, purpose)) and schedules their first
+ * arrivals on e.  v, e, s and a must outlive the world.  SIM_OK, or
+ * SIM_ENOMEM with everything freed. */
+int snd_world_init(snd_world *w, const scenario *s, int64_t replication,
+		   sim_engine *e, svc *v, const sim_alloc *a);
+void snd_world_free(snd_world *w);
+
+/* The service's hooks for this world (tarpit answers, throttle starts). */
+svc_hooks snd_world_hooks(snd_world *w);
+
+/* Fill the time-series rows whose end is <= t (state at the end of a step
+ * is the state just before it: events at the step's end belong to the
+ * next step).  Called by every handler before it changes anything, and by
+ * the run at the end with t = duration. */
+void snd_series_advance(snd_world *w, int64_t t);
+
+/* Real-valued draws to integer ns, rounded half up; saturates. */
+int64_t snd_round_ns(double x);
+
+/* The k-th retry's back-off (k = attempts already made >= 1) for message
+ * m, drawing the jitter from st; updates m->prev_backoff_ns.  Exposed for
+ * the tests. */
+int64_t snd_backoff_ns(const scn_retry *r, snd_msg *m, rng_stream *st);
+
+/* A draw from d by inversion of one uniform u in (0, 1) (one uniform per
+ * draw whatever the distribution, for common random numbers). */
+double snd_dist_inv(const scn_dist *d, double u);
+/* Binomial(n, p) by inversion of one uniform u in (0, 1). */
+int64_t snd_binomial_inv(int64_t n, double p, double u);
+
+/* The profile multiplier hour[h] * day[d] at simulated time t_ns. */
+double snd_profile_at(const scenario *s, const scn_arrivals *a, int64_t t_ns);
+
+#endif

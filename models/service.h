@@ -1,0 +1,209 @@
+/* service.h - the service side of a replication: what Exchange Online (or
+ * whichever route a sender uses) answers at AUTH and at end of data, with
+ * every limiter's state (per mailbox, tenant, route/connector and source).
+ *
+ * The sender side (models/sender.c) drives it:
+ *   svc_auth()               at the end of connect_time (AUTH);
+ *   svc_submission_begin()   when a worker starts sending a message in an
+ *                            open session (matters for concurrency_counts:
+ *                            submitting);
+ *   svc_submit()             at end of data: the reply, decided against the
+ *                            state at sim_now(e) (MODEL.md, step 3);
+ *   svc_quit()               when the worker quits (takes no time).
+ * Every function reads the time from sim_now(e); nothing is passed a time,
+ * so a test advances the service with sim_run(e, t).
+ *
+ * Routes.  Route 0 is smtp_auth and uses the MAILBOX's limits
+ * (scn_mailbox.limits); any other route r uses scenario->routes[r].limits.
+ * The mailbox is always known (a sender authenticates as one).
+ *
+ * Scopes.  A limiter's state is keyed by its scope: SCOPE_MAILBOX by the
+ * mailbox, SCOPE_TENANT one state, SCOPE_CONNECTOR by the route index,
+ * SCOPE_SOURCE by the source (a global sender-instance index in
+ * [0, n_sources)).  Mailbox and tenant states are shared by every route
+ * whose limiter has that scope (so the tenant external recipient window is
+ * one window, whichever route counts into it); a shared state takes its
+ * window length from the first limits (route 0 per mailbox, then routes in
+ * order) that use it.  The error throttle is always per mailbox and applies
+ * only on routes whose limits enable it (SMTP AUTH, per CET).
+ *
+ * Outcomes.  RC_OK or a refusal class (scenario.h).  The reply line,
+ * transient flag and drops_connection come from the route's limits
+ * (svc_outcome.reply); the three 535 classes are not in scn_limits and get
+ * reply NULL (permanent; text in models/replies.c).
+ *
+ * Message rate (step 7), by scn_window_count.mode:
+ *   RATE_DELAY  accepted now; released for delivery at release_ns >= now,
+ *               at most `limit` releases in any window, in order of
+ *               acceptance (release_ns exact, computed at acceptance).
+ *   RATE_REJECT refused (RC_MESSAGE_RATE) when `limit` messages were
+ *               accepted in (now - window, now].
+ *   RATE_TARPIT steps 1-6 pass, the window is full (or others are already
+ *               held): svc_submit() returns outcome.held = true and the
+ *               session stays submitting; later, from an engine event at
+ *               the instant it fits, hooks.held_answered(ctx, session,
+ *               outcome RC_OK) is called.  Held sessions are answered first
+ *               come, first served per message-rate state.  The recipient
+ *               windows and the mailbox size count the message when it is
+ *               answered.
+ * In RATE_REJECT and RATE_TARPIT modes release_ns = the acceptance time.
+ *
+ * Ownership.  svc_session is the caller's (embed it in a worker, as libuv
+ * links timers into caller structs); svc never allocates per session.  The
+ * scenario, engine and allocator must outlive the svc.
+ *
+ * Costs.  Every operation is O(1) amortised (sliding windows are ring
+ * buffers popped lazily from the left), except svc_throttled_mailboxes()
+ * (O(mailboxes)) and svc_mailbox_figures() (O(entries in the window)).
+ * Ring buffers are allocated lazily on first use and grow by doubling up to
+ * what the window can hold; once warm no operation allocates.
+ *
+ * Errors.  Functions returning int give SIM_OK, SIM_ENOMEM (a ring could
+ * not grow; nothing changed) or SIM_EINVAL (bad index or session state;
+ * nothing changed).  No globals; two svc may run in two threads.
+ */
+#ifndef MODELS_SERVICE_H
+#define MODELS_SERVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "results.h"
+#include "scenario.h"
+
+typedef struct svc svc;
+
+/* A message as the service sees it at end of data. */
+typedef enum svc_fault {
+	SVC_FAULT_NONE = 0,
+	SVC_FAULT_SEND_AS_DENIED,     /* 550 5.7.60 */
+	SVC_FAULT_INVALID_RECIPIENTS, /* 550 5.1.10 */
+} svc_fault;
+
+typedef struct svc_message {
+	int64_t recipients;  /* as the recipient limits count them: a group is 1 */
+	int64_t external;    /* external recipients after group expansion (tenant limit) */
+	int64_t size_bytes;
+	svc_fault fault;     /* drawn at generation from the sender's fault profile */
+} svc_message;
+
+/* A session: the caller owns the memory; svc_auth() initialises it, the
+ * other fields are private to svc except `user`, which svc never touches
+ * (e.g. a back-pointer to the worker, for hooks.held_answered). */
+typedef struct svc_session {
+	void *user;
+	/* private */
+	int route;
+	int mailbox;
+	int64_t source;
+	bool open;        /* AUTH succeeded and not quit */
+	bool submitting;  /* between svc_submission_begin and the answer */
+	bool held;        /* in a tarpit queue */
+	svc_message held_msg;
+	void *conc;       /* the concurrency state it counts in, or NULL */
+	void *rate;       /* the message-rate state it is held in */
+	struct svc_session *hold_prev, *hold_next;
+} svc_session;
+
+/* What a reply is. */
+typedef struct svc_outcome {
+	scn_reply_class rc;
+	const scn_reply *reply;  /* from the route's limits; NULL for RC_OK and the 535 classes */
+	bool held;               /* tarpit: answer comes later through hooks.held_answered */
+	int64_t reply_delay_ns;  /* AUTH refusals (535): the limits' auth_fail_tarpit_ns, the
+	                          * time the refusal takes to arrive; 0 otherwise */
+	int64_t release_ns;      /* RC_OK: when the message is released for delivery (>= now) */
+} svc_outcome;
+
+typedef struct svc_hooks {
+	void *ctx;
+	/* Required if any limits use RATE_TARPIT: a held session is answered
+	 * (o->rc == RC_OK, o->release_ns == now).  Called from an engine event;
+	 * the session is no longer submitting; the hook may call any svc_*
+	 * function, including svc_submission_begin/svc_submit/svc_quit on s. */
+	void (*held_answered)(void *ctx, svc_session *s, const svc_outcome *o);
+	/* Optional: an error-throttle period [start_ns, end_ns) started on a
+	 * mailbox (for time series and traces). */
+	void (*throttle_started)(void *ctx, int mailbox, scn_error_class c,
+				 int64_t start_ns, int64_t end_ns);
+} svc_hooks;
+
+/* n_sources: total sender instances (for SCOPE_SOURCE); sources are
+ * 0 .. n_sources-1.  Returns NULL on ENOMEM.  s, e, a must outlive it. */
+svc *svc_new(const scenario *s, sim_engine *e, const sim_alloc *a,
+	     int64_t n_sources, svc_hooks hooks);
+void svc_free(svc *v);
+
+/* AUTH at now, in MODEL.md's order: (if limits.smtp_auth) SMTP AUTH
+ * disabled for the mailbox (its tristate, else the tenant's), Basic auth
+ * used while the tenant has it off; then the concurrency cap (432).  On
+ * RC_OK the session is open and counts until svc_quit; otherwise *sess is
+ * left closed (it need not be quit).  Returns SIM_OK (the decision is in
+ * *out), SIM_EINVAL for a bad route/mailbox/source.  Error throttling does
+ * not refuse AUTH. */
+int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
+	     bool basic_auth, svc_outcome *out);
+
+/* The worker starts sending a message in an open session.  Counts the
+ * session as submitting (concurrency_counts: submitting) until the
+ * answer.  SIM_EINVAL if the session is not open or already submitting. */
+int svc_submission_begin(svc *v, svc_session *sess);
+
+/* End of data at now: the reply, checking in MODEL.md's order (throttled
+ * class, size, recipients per message, quota/license/send-as/invalid
+ * recipients, recipient rate 554 5.2.0, tenant external 550 5.7.233,
+ * message rate), else accepted (recipient windows count it; the mailbox
+ * grows by its size if Sent Items are saved).  Underlying errors are
+ * counted into the error-throttle windows and may start a throttle period
+ * [now, now + period).  If svc_submission_begin was not called for this
+ * message it is implied.  Unless out->held, the submission has ended.
+ * Returns SIM_OK, SIM_ENOMEM (nothing changed), SIM_EINVAL. */
+int svc_submit(svc *v, svc_session *sess, const svc_message *m, svc_outcome *out);
+
+/* Close the session at now (a held session leaves its tarpit queue,
+ * unanswered).  A closed session is ignored. */
+void svc_quit(svc *v, svc_session *sess);
+
+/* ---- reading the state ------------------------------------------------ */
+
+/* SIM_OK, or the first error met inside an engine event (a tarpit answer
+ * whose ring could not grow: the message was still answered, its window
+ * count skipped).  Check it after sim_run. */
+int svc_status(const svc *v);
+
+/* Open sessions over all mailboxes, now. */
+int64_t svc_open_sessions(const svc *v);
+/* Mailboxes in an error-throttle period (any class) at time t >= last op. */
+int64_t svc_throttled_mailboxes(const svc *v, int64_t t);
+/* Whether mailbox is throttled for class c at t (t >= last op). */
+bool svc_mailbox_throttled(const svc *v, int mailbox, scn_error_class c, int64_t t);
+/* Current size in bytes of a mailbox. */
+int64_t svc_mailbox_size(const svc *v, int mailbox);
+/* The smtp_auth recipient-rate window sum of a mailbox at t (t >= last op;
+ * the state its route-0 limits point to; 0 for SCOPE_SOURCE). */
+int64_t svc_mailbox_rrl_sum(const svc *v, int mailbox, int64_t t);
+
+/* Fills, for a mailbox, the service-side figures of *out (other figures are
+ * left alone), over the run [0, end_ns) with end_ns >= the last operation:
+ *   SESSIONS_AVG      time-average open sessions of the mailbox (every open
+ *                     session, whatever concurrency_counts);
+ *   AT_LIMIT_FRAC     fraction of time the mailbox's route-0 concurrency
+ *                     state (the count concurrency_counts names) was at its
+ *                     limit (0 with no limit; NaN for SCOPE_SOURCE);
+ *   THROTTLE_PERIODS  error-throttle periods started (each class counts);
+ *   THROTTLE_TIME     s in the union of periods, clipped to [0, end_ns);
+ *   RRL_BLOCKED_TIME  s during which the route-0 recipient-rate sum was >=
+ *                     its limit (a 1-recipient message would be refused);
+ *   RRL_FIRST_REACHED s at which that sum first reached the limit (NaN: never);
+ *   RRL_FIRST_REFUSAL s of the first 554 5.2.0 to this mailbox (NaN: never).
+ * RELEASED / AWAITING_RELEASE and per-minute figures are message-level: the
+ * run derives them from outcome.release_ns (released iff release_ns < end). */
+void svc_mailbox_figures(const svc *v, int mailbox, int64_t end_ns, res_entity *out);
+
+/* The tenant external recipient limit for `auto`: 500 * licenses^0.7 +
+ * 9,500, rounded half up (TERRL).  licenses < 1 counts as 1. */
+int64_t svc_tenant_external_auto(int64_t licenses);
+
+#endif

@@ -1,0 +1,502 @@
+/* main.c - the throttlesim command line.  The only place that prints to
+ * the terminal and chooses exit codes:
+ *   0  success
+ *   1  a run failed (I/O, results store, out of memory)
+ *   2  bad usage or an invalid scenario (nothing was run)
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "report.h"
+#include "run.h"
+#include "scn_load.h"
+#include "store.h"
+#include "units.h"
+
+#ifndef THROTTLESIM_VERSION
+#define THROTTLESIM_VERSION "0.0.0"
+#endif
+
+enum { EXIT_RUN = 1, EXIT_USAGE = 2 };
+
+static const char usage_text[] =
+	"usage: throttlesim COMMAND [OPTIONS]\n"
+	"\n"
+	"Simulates Exchange Online SMTP AUTH submission throttling for the devices\n"
+	"and applications described in a scenario file.\n"
+	"\n"
+	"commands:\n"
+	"  run FILE          run every variant and replication of a scenario\n"
+	"  check FILE...     validate scenario files; run nothing\n"
+	"  demo              a small demonstration of the event engine\n"
+	"\n"
+	"options of run:\n"
+	"  --format F        table (default), json or csv\n"
+	"  --seed N          override the scenario's seed\n"
+	"  --replications N  override the number of replications\n"
+	"  --duration D      override the simulated duration (e.g. 1d, 6h)\n"
+	"  --variant NAME    run only the base and this variant\n"
+	"  --db FILE         results store (default throttlesim.db)\n"
+	"  --engine E        event set: calendar (default) or heap\n"
+	"  --jobs N          replications in parallel (default: the number of cores)\n"
+	"  --quiet           no progress on standard error\n"
+	"\n"
+	"  -h, --help        show this help\n"
+	"  --version         show the version\n"
+	"\n"
+	"exit status: 0 success, 1 run failed, 2 bad usage or invalid scenario\n";
+
+/* ---- demo: a hold model on both event sets ---------------------------- */
+
+typedef struct demo {
+	uint64_t rng;
+	uint64_t checksum;
+	uint64_t left;
+} demo;
+
+static uint64_t demo_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void demo_event(sim_engine *e, void *ctx, uint64_t arg)
+{
+	demo *d = ctx;
+	d->checksum = (d->checksum ^ (uint64_t)sim_now(e) ^ (arg << 1)) * 0x100000001b3ULL;
+	if (d->left == 0)
+		return;
+	d->left--;
+	int64_t inc = (int64_t)(demo_next(&d->rng) % 2000000); /* uniform, mean 1 ms */
+	sim_schedule_in(e, inc, demo_event, d, arg, NULL);
+}
+
+static int cmd_demo(void)
+{
+	const evs_kind kinds[2] = { EVS_CALENDAR, EVS_HEAP };
+	uint64_t sums[2];
+	printf("demo: 10,000 pending events, 2,000,000 holds (uniform increments, mean 1 ms)\n");
+	for (int k = 0; k < 2; k++) {
+		sim_engine *e = sim_engine_new(kinds[k], NULL);
+		if (e == NULL) {
+			fprintf(stderr, "throttlesim: out of memory\n");
+			return EXIT_RUN;
+		}
+		demo d = { .rng = 42, .checksum = 0xcbf29ce484222325ULL, .left = 2000000 };
+		for (uint64_t i = 0; i < 10000; i++)
+			sim_schedule_at(e, (int64_t)(demo_next(&d.rng) % 2000000), demo_event, &d, i, NULL);
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		int rc = sim_run(e, SIM_TIME_MAX);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+		printf("  %-8s %10" PRIu64 " events  %6.1f ns/event  clock %.3f s  checksum %016" PRIx64 "%s\n",
+		       evs_kind_name(kinds[k]), sim_events_run(e), 1e9 * s / (double)sim_events_run(e),
+		       (double)sim_now(e) / 1e9, d.checksum, rc == SIM_OK ? "" : " (error)");
+		sums[k] = d.checksum;
+		sim_engine_free(e);
+	}
+	if (sums[0] != sums[1]) {
+		fprintf(stderr, "throttlesim: the event sets disagree\n");
+		return EXIT_RUN;
+	}
+	printf("  both event sets ran the same events in the same order\n");
+	return 0;
+}
+
+/* ---- check and run --------------------------------------------------------- */
+
+/* Loads a scenario file; prints every problem as file:line:column: key:
+ * message.  Returns 0 or an exit status. */
+static int load(const char *path, scenario ***v, size_t *n)
+{
+	scn_errors errs = { 0 };
+	int rc = scn_load(path, &sim_alloc_std, v, n, &errs);
+	if (rc != SIM_OK) {
+		char line[2048];
+		for (size_t i = 0; i < errs.n; i++) {
+			scn_error_format(&errs.v[i], line, sizeof line);
+			fprintf(stderr, "%s\n", line);
+		}
+		if (errs.n == 0)
+			fprintf(stderr, "%s: %s\n", path, sim_strerror(rc));
+		scn_errors_free(&errs);
+		return rc == SIM_ENOMEM ? EXIT_RUN : EXIT_USAGE;
+	}
+	scn_errors_free(&errs);
+	return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	if (argc < 1) {
+		fprintf(stderr, "throttlesim check: no scenario file given (try --help)\n");
+		return EXIT_USAGE;
+	}
+	int worst = 0;
+	for (int i = 0; i < argc; i++) {
+		scenario **v;
+		size_t n;
+		int rc = load(argv[i], &v, &n);
+		if (rc != 0) {
+			if (rc > worst)
+				worst = rc;
+			continue;
+		}
+		printf("%s: ok (%zu variant%s)\n", argv[i], n - 1, n == 2 ? "" : "s");
+		scn_free_all(v, n, &sim_alloc_std);
+	}
+	return worst;
+}
+
+typedef struct run_opts {
+	const char *path;
+	const char *format;
+	const char *variant;
+	const char *db;
+	evs_kind kind;
+	int jobs;
+	int quiet;
+	int have_seed, have_reps, have_duration;
+	uint64_t seed;
+	int64_t reps;
+	int64_t duration_ns;
+} run_opts;
+
+/* One replication of one variant: the unit of parallel work. */
+typedef struct task {
+	const scenario *scn;
+	int64_t replication;
+	res_rep *out;
+	int status;
+	char err[256];
+} task;
+
+typedef struct pool {
+	task *tasks;
+	size_t n, next, done;
+	evs_kind kind;
+	pthread_mutex_t lock;
+	int progress;
+	size_t total;
+} pool;
+
+static void *worker(void *p)
+{
+	pool *pl = p;
+	for (;;) {
+		pthread_mutex_lock(&pl->lock);
+		size_t i = pl->next < pl->n ? pl->next++ : pl->n;
+		pthread_mutex_unlock(&pl->lock);
+		if (i == pl->n)
+			return NULL;
+		task *t = &pl->tasks[i];
+		t->status = run_replication(t->scn, t->replication, pl->kind, &sim_alloc_std,
+					    t->out, t->err, sizeof t->err);
+		pthread_mutex_lock(&pl->lock);
+		pl->done++;
+		if (pl->progress)
+			fprintf(stderr, "\r%zu/%zu replications", pl->done, pl->total);
+		pthread_mutex_unlock(&pl->lock);
+	}
+}
+
+static int parse_int_arg(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi) {
+		fprintf(stderr, "throttlesim: %s: expected an integer in [%lld, %lld], got '%s'\n",
+			opt, (long long)lo, (long long)hi, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_run_args(int argc, char **argv, run_opts *o)
+{
+	*o = (run_opts){ .format = "table", .db = "throttlesim.db", .kind = EVS_CALENDAR, .jobs = 0 };
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		int64_t v;
+		if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+			o->quiet = 1;
+			continue;
+		}
+		if (a[0] != '-') {
+			if (o->path) {
+				fprintf(stderr, "throttlesim run: one scenario file at a time ('%s' and '%s')\n", o->path, a);
+				return -1;
+			}
+			o->path = a;
+			continue;
+		}
+		if (val == NULL) {
+			fprintf(stderr, "throttlesim run: %s needs a value (try --help)\n", a);
+			return -1;
+		}
+		i++;
+		if (strcmp(a, "--format") == 0) {
+			if (strcmp(val, "table") && strcmp(val, "json") && strcmp(val, "csv")) {
+				fprintf(stderr, "throttlesim run: --format: expected table, json or csv, got '%s'\n", val);
+				return -1;
+			}
+			o->format = val;
+		} else if (strcmp(a, "--seed") == 0) {
+			if (parse_int_arg(a, val, 0, INT64_MAX, &v))
+				return -1;
+			o->seed = (uint64_t)v;
+			o->have_seed = 1;
+		} else if (strcmp(a, "--replications") == 0) {
+			if (parse_int_arg(a, val, 1, SCN_MAX_REPLICATIONS, &v))
+				return -1;
+			o->reps = v;
+			o->have_reps = 1;
+		} else if (strcmp(a, "--jobs") == 0 || strcmp(a, "-j") == 0) {
+			if (parse_int_arg(a, val, 1, 1024, &v))
+				return -1;
+			o->jobs = (int)v;
+		} else if (strcmp(a, "--duration") == 0) {
+			char err[256];
+			if (unit_parse_duration(val, &o->duration_ns, err, sizeof err) != 0 || o->duration_ns <= 0) {
+				fprintf(stderr, "throttlesim run: --duration: %s\n",
+					o->duration_ns <= 0 ? "must be positive" : err);
+				return -1;
+			}
+			o->have_duration = 1;
+		} else if (strcmp(a, "--variant") == 0) {
+			o->variant = val;
+		} else if (strcmp(a, "--db") == 0) {
+			o->db = val;
+		} else if (strcmp(a, "--engine") == 0) {
+			if (strcmp(val, "calendar") == 0)
+				o->kind = EVS_CALENDAR;
+			else if (strcmp(val, "heap") == 0)
+				o->kind = EVS_HEAP;
+			else {
+				fprintf(stderr, "throttlesim run: --engine: expected calendar or heap, got '%s'\n", val);
+				return -1;
+			}
+		} else {
+			fprintf(stderr, "throttlesim run: unknown option '%s' (try --help)\n", a);
+			return -1;
+		}
+	}
+	if (o->path == NULL) {
+		fprintf(stderr, "throttlesim run: no scenario file given (try --help)\n");
+		return -1;
+	}
+	if (o->jobs == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		o->jobs = n > 0 ? (int)n : 1;
+	}
+	return 0;
+}
+
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	char *s = malloc(len);
+	if (s == NULL)
+		return NULL;
+	s[0] = 0;
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
+{
+	run_opts o;
+	if (parse_run_args(argc, argv, &o) != 0)
+		return EXIT_USAGE;
+	scenario **v;
+	size_t n;
+	int rc = load(o.path, &v, &n);
+	if (rc != 0)
+		return rc;
+
+	/* Which variants: all, or the base and the one named. */
+	size_t *sel = calloc(n, sizeof *sel), n_sel = 0;
+	if (sel == NULL) {
+		scn_free_all(v, n, &sim_alloc_std);
+		fprintf(stderr, "throttlesim: out of memory\n");
+		return EXIT_RUN;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (o.variant == NULL || i == 0 || strcmp(v[i]->variant, o.variant) == 0)
+			sel[n_sel++] = i;
+	if (o.variant && (strcmp(o.variant, "base") == 0 ? n_sel != 1 : n_sel != 2)) {
+		fprintf(stderr, "%s: no variant named '%s'; the file has:", o.path, o.variant);
+		for (size_t i = 1; i < n; i++)
+			fprintf(stderr, " %s", v[i]->variant);
+		fprintf(stderr, "%s\n", n == 1 ? " none" : "");
+		free(sel);
+		scn_free_all(v, n, &sim_alloc_std);
+		return EXIT_USAGE;
+	}
+	if (o.variant && strcmp(o.variant, "base") == 0)
+		n_sel = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (o.have_seed)
+			v[i]->seed = o.seed;
+		if (o.have_reps)
+			v[i]->replications = o.reps;
+		if (o.have_duration)
+			v[i]->duration_ns = o.duration_ns;
+	}
+
+	/* The results store first: a store we cannot use stops us before the work. */
+	char err[1024];
+	sqlite3 *db = NULL;
+	int64_t run_id = 0;
+	char *cmdline = join_args(full_argc, full_argv);
+	if (store_open(o.db, &db, err, sizeof err) != SIM_OK) {
+		fprintf(stderr, "throttlesim: %s\n", err);
+		free(cmdline);
+		free(sel);
+		scn_free_all(v, n, &sim_alloc_std);
+		return EXIT_RUN;
+	}
+	store_run_info info = {
+		.program_version = THROTTLESIM_VERSION,
+		.scenario_name = v[0]->name,
+		.scenario_file = o.path,
+		.scenario_text = v[0]->source_text,
+		.command_line = cmdline,
+		.seed = v[0]->seed,
+		.replications = v[0]->replications,
+	};
+	if (store_begin_run(db, &info, &run_id, err, sizeof err) != SIM_OK) {
+		fprintf(stderr, "throttlesim: %s\n", err);
+		store_close(db);
+		free(cmdline);
+		free(sel);
+		scn_free_all(v, n, &sim_alloc_std);
+		return EXIT_RUN;
+	}
+
+	/* Every (variant, replication) is an independent task; results land in
+	 * fixed slots, so the output does not depend on --jobs. */
+	size_t total = 0;
+	for (size_t k = 0; k < n_sel; k++)
+		total += (size_t)v[sel[k]]->replications;
+	task *tasks = calloc(total, sizeof *tasks);
+	res_rep *reps = calloc(total, sizeof *reps);
+	rpt_variant *rv = calloc(n_sel, sizeof *rv);
+	int status = 0;
+	if (tasks == NULL || reps == NULL || rv == NULL) {
+		fprintf(stderr, "throttlesim: out of memory\n");
+		status = EXIT_RUN;
+		goto done;
+	}
+	size_t t = 0;
+	for (size_t k = 0; k < n_sel; k++) {
+		const scenario *s = v[sel[k]];
+		rv[k] = (rpt_variant){ .name = s->variant, .scn = s, .reps = &reps[t],
+				       .n_reps = (size_t)s->replications };
+		for (int64_t r = 0; r < s->replications; r++, t++)
+			tasks[t] = (task){ .scn = s, .replication = r, .out = &reps[t] };
+	}
+	pool pl = { .tasks = tasks, .n = total, .kind = o.kind, .total = total,
+		    .progress = !o.quiet && isatty(STDERR_FILENO) };
+	pthread_mutex_init(&pl.lock, NULL);
+	int jobs = o.jobs < (int)total ? o.jobs : (int)total;
+	pthread_t *th = calloc((size_t)jobs, sizeof *th);
+	int started = 0;
+	for (int j = 0; th && j < jobs; j++)
+		if (pthread_create(&th[j], NULL, worker, &pl) == 0)
+			started++;
+	if (started == 0)
+		worker(&pl);
+	for (int j = 0; j < started; j++)
+		pthread_join(th[j], NULL);
+	free(th);
+	pthread_mutex_destroy(&pl.lock);
+	if (pl.progress)
+		fprintf(stderr, "\r\033[K");
+	for (size_t i = 0; i < total; i++)
+		if (tasks[i].status != SIM_OK) {
+			fprintf(stderr, "throttlesim: %s: variant %s, replication %lld: %s\n", o.path,
+				tasks[i].scn->variant, (long long)tasks[i].replication,
+				tasks[i].err[0] ? tasks[i].err : sim_strerror(tasks[i].status));
+			status = EXIT_RUN;
+		}
+	if (status)
+		goto done;
+
+	rpt_run run = { .scenario_name = v[0]->name, .seed = v[0]->seed,
+			.version = THROTTLESIM_VERSION, .variants = rv, .n_variants = n_sel };
+	if (store_write_results(db, run_id, &run, err, sizeof err) != SIM_OK ||
+	    store_finish_run(db, run_id, err, sizeof err) != SIM_OK) {
+		fprintf(stderr, "throttlesim: %s\n", err);
+		status = EXIT_RUN;
+		goto done;
+	}
+	if (strcmp(o.format, "json") == 0)
+		rc = rpt_json(stdout, &run);
+	else if (strcmp(o.format, "csv") == 0)
+		rc = rpt_csv(stdout, &run);
+	else
+		rc = rpt_table(stdout, &run);
+	if (rc != SIM_OK || fflush(stdout) != 0) {
+		fprintf(stderr, "throttlesim: writing the report: %s\n", strerror(errno));
+		status = EXIT_RUN;
+	} else if (!o.quiet && strcmp(o.format, "table") == 0) {
+		printf("\nstored as run %lld in %s\n", (long long)run_id, o.db);
+	}
+done:
+	for (size_t i = 0; reps && i < total; i++)
+		res_rep_free(&reps[i]);
+	free(reps);
+	free(tasks);
+	free(rv);
+	store_close(db);
+	free(cmdline);
+	free(sel);
+	scn_free_all(v, n, &sim_alloc_std);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0) {
+		printf("throttlesim %s\n", THROTTLESIM_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "demo") == 0)
+		return cmd_demo();
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(argc - 2, argv + 2);
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 2, argv + 2, argc, argv);
+	fprintf(stderr, "throttlesim: unknown command '%s' (try --help)\n", cmd);
+	return EXIT_USAGE;
+}

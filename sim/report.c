@@ -1,0 +1,704 @@
+/* report.c - table, JSON and CSV writers of a run's results.
+ * Contracts in report.h. */
+#include "report.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "stats.h"
+#include "status.h"
+
+/* ---- reply classes ------------------------------------------------------ */
+
+typedef struct reply_info {
+	const char *id;
+	const char *shortname;
+	int code;
+} reply_info;
+
+/* Codes from MODEL.md; 0 where the route's preset decides (message rate
+ * in reject mode).  Texts come from the scenario (rpt_reply_text). */
+static const reply_info reply_table[RC_COUNT] = {
+	[RC_OK] = { "ok", "250", 250 },
+	[RC_AUTH_DISABLED_TENANT] = { "auth_disabled_tenant", "535 tenant", 535 },
+	[RC_AUTH_DISABLED_MAILBOX] = { "auth_disabled_mailbox", "535 mailbox", 535 },
+	[RC_BASIC_DISABLED] = { "basic_disabled", "535 basic", 535 },
+	[RC_CONCURRENCY] = { "concurrency", "432", 432 },
+	[RC_MESSAGE_SIZE] = { "message_size", "552 5.3.4", 552 },
+	[RC_TOO_MANY_RECIPIENTS] = { "too_many_recipients", "550 5.5.3", 550 },
+	[RC_MAILBOX_FULL] = { "mailbox_full", "554 5.2.2", 554 },
+	[RC_INVALID_LICENSE] = { "invalid_license", "550 license", 550 },
+	[RC_SEND_AS_DENIED] = { "send_as_denied", "550 5.7.60", 550 },
+	[RC_INVALID_RECIPIENTS] = { "invalid_recipients", "550 5.1.10", 550 },
+	[RC_RECIPIENT_RATE] = { "recipient_rate", "554 5.2.0", 554 },
+	[RC_TENANT_EXTERNAL] = { "tenant_external", "550 5.7.233", 550 },
+	[RC_MESSAGE_RATE] = { "message_rate", "msg rate", 0 },
+	[RC_THROTTLED_MAILBOX_FULL] = { "throttled_mailbox_full", "550 5.2.251", 550 },
+	[RC_THROTTLED_SEND_AS] = { "throttled_send_as", "550 5.2.252", 550 },
+	[RC_THROTTLED_INVALID_LICENSE] = { "throttled_invalid_license", "550 5.2.253", 550 },
+	[RC_THROTTLED_TOO_MANY_RCPT] = { "throttled_too_many_recipients", "550 5.2.254", 550 },
+	[RC_THROTTLED_INVALID_RCPT] = { "throttled_invalid_recipients", "550 5.2.255", 550 },
+};
+
+const char *rpt_reply_short(int c)
+{
+	return c >= 0 && c < RC_COUNT ? reply_table[c].shortname : NULL;
+}
+
+const char *rpt_reply_id(int c)
+{
+	return c >= 0 && c < RC_COUNT ? reply_table[c].id : NULL;
+}
+
+int rpt_reply_code(int c)
+{
+	return c >= 0 && c < RC_COUNT ? reply_table[c].code : 0;
+}
+
+static const scn_reply *scenario_reply(const scenario *scn, int c)
+{
+	if (scn == NULL || scn->mailboxes == NULL || scn->n_mailboxes == 0)
+		return NULL;
+	const scn_limits *l = &scn->mailboxes[0].limits;
+	switch (c) {
+	case RC_CONCURRENCY: return &l->connections.reply;
+	case RC_MESSAGE_SIZE: return &l->size_reply;
+	case RC_TOO_MANY_RECIPIENTS: return &l->recipients_reply;
+	case RC_MAILBOX_FULL: return &l->quota_reply;
+	case RC_INVALID_LICENSE: return &l->license_reply;
+	case RC_SEND_AS_DENIED: return &l->send_as_reply;
+	case RC_INVALID_RECIPIENTS: return &l->invalid_rcpt_reply;
+	case RC_RECIPIENT_RATE: return &l->recipient_rate.reply;
+	case RC_TENANT_EXTERNAL: return &l->external_rate.reply;
+	case RC_MESSAGE_RATE: return &l->message_rate.reply;
+	case RC_THROTTLED_MAILBOX_FULL: return &l->error_throttle[ERR_MAILBOX_FULL].reply;
+	case RC_THROTTLED_SEND_AS: return &l->error_throttle[ERR_SEND_AS_DENIED].reply;
+	case RC_THROTTLED_INVALID_LICENSE: return &l->error_throttle[ERR_INVALID_LICENSE].reply;
+	case RC_THROTTLED_TOO_MANY_RCPT: return &l->error_throttle[ERR_TOO_MANY_RECIPIENTS].reply;
+	case RC_THROTTLED_INVALID_RCPT: return &l->error_throttle[ERR_INVALID_RECIPIENTS].reply;
+	default: return NULL;
+	}
+}
+
+const char *rpt_reply_text(const scenario *scn, int c)
+{
+	const scn_reply *r = scenario_reply(scn, c);
+	/* text is a fixed array: accept it only if NUL-terminated. */
+	if (r == NULL || memchr(r->text, '\0', sizeof r->text) == NULL)
+		return "";
+	return r->text;
+}
+
+int rpt_reply_code_in(const scenario *scn, int c)
+{
+	const scn_reply *r = scenario_reply(scn, c);
+	if (r != NULL && r->code > 0)
+		return r->code;
+	return rpt_reply_code(c);
+}
+
+/* ---- names and numbers ---------------------------------------------------- */
+
+void rpt_entity_name(const scenario *scn, int kind, size_t index, char *buf, size_t size)
+{
+	const char *name = NULL;
+	if (size == 0)
+		return;
+	if (kind == ST_TOTAL)
+		name = "total";
+	else if (kind == ST_GROUP && scn && index < scn->n_senders && scn->senders)
+		name = scn->senders[index].name;
+	else if (kind == ST_MAILBOX && scn && index < scn->n_mailboxes && scn->mailboxes)
+		name = scn->mailboxes[index].name;
+	if (name != NULL) {
+		const char *nul = memchr(name, '\0', SCN_NAME_MAX);
+		size_t n = nul ? (size_t)(nul - name) : SCN_NAME_MAX;
+		if (n >= size)
+			n = size - 1;
+		memcpy(buf, name, n);
+		buf[n] = '\0';
+	} else {
+		snprintf(buf, size, "%c%zu", kind == ST_GROUP ? 'g' : 'm', index);
+	}
+}
+
+void rpt_format_duration(double s, char *buf, size_t size)
+{
+	if (isnan(s)) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	const char *sign = s < 0 ? "-" : "";
+	s = fabs(s);
+	if (isinf(s)) {
+		snprintf(buf, size, "%sinf", sign);
+	} else if (s == 0) {
+		snprintf(buf, size, "0s");
+	} else if (s < 0.9995) {
+		snprintf(buf, size, "%s%.0fms", sign, s * 1000);
+	} else if (s < 9.95) {
+		snprintf(buf, size, "%s%.1fs", sign, s);
+	} else if (s < 59.5) {
+		snprintf(buf, size, "%s%.0fs", sign, s);
+	} else if (s < 3599.5) {
+		long long r = llround(s);
+		snprintf(buf, size, "%s%lldm%02llds", sign, r / 60, r % 60);
+	} else if (s < 86370) {
+		long long m = llround(s / 60);
+		snprintf(buf, size, "%s%lldh%02lldm", sign, m / 60, m % 60);
+	} else if (s < 1e12) {
+		long long h = llround(s / 3600);
+		snprintf(buf, size, "%s%lldd%02lldh", sign, h / 24, h % 24);
+	} else {
+		snprintf(buf, size, "%s%.3gs", sign, s);
+	}
+}
+
+/* A count or ratio, compact enough for a table cell. */
+static void format_number(double x, char *buf, size_t size)
+{
+	double a = fabs(x);
+	if (isnan(x))
+		snprintf(buf, size, "-");
+	else if (isinf(x))
+		snprintf(buf, size, "%sinf", x < 0 ? "-" : "");
+	else if (a >= 1e7)
+		snprintf(buf, size, "%.3g", x);
+	else if (x == floor(x) || a >= 100)
+		snprintf(buf, size, "%.0f", x);
+	else if (a >= 10)
+		snprintf(buf, size, "%.1f", x);
+	else if (a >= 0.01 || a == 0)
+		snprintf(buf, size, "%.2f", x);
+	else
+		snprintf(buf, size, "%.2g", x);
+}
+
+/* Columns taken by a UTF-8 string (continuation bytes take none). */
+static size_t columns(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* Copies s into buf, cut to at most max columns with "..." at the end,
+ * on a character boundary. */
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+static void truncate_name(const char *s, size_t max, char *buf, size_t size)
+{
+	if (columns(s) <= max) {
+		snprintf(buf, size, "%s", s);
+		sanitize(buf);
+		return;
+	}
+	size_t cols = 0, i = 0;
+	size_t keep = max > 3 ? max - 3 : 0;
+	for (; s[i]; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80) {
+			if (cols == keep)
+				break;
+			cols++;
+		}
+	}
+	snprintf(buf, size, "%.*s...", (int)i, s);
+	sanitize(buf);
+}
+
+/* ---- table ---------------------------------------------------------------------- */
+
+#define TBL_WIDTH 80
+#define TBL_INDENT 4
+#define TBL_LABEL 12
+#define TBL_CELL 25
+
+/* A line of cells laid out greedily: a cell that does not fit the line's
+ * 80 columns starts a new one, so no line is longer than 80 columns as
+ * long as each cell is at most 76. */
+typedef struct line {
+	FILE *f;
+	size_t col;
+	size_t pad;   /* spaces owed before the next cell on this line */
+} line;
+
+static void line_end(line *l)
+{
+	if (l->col > 0)
+		fputc('\n', l->f);
+	l->col = 0;
+	l->pad = 0;
+}
+
+/* Appends a cell of text padded to width columns (at least one space
+ * before the next cell); padding is written only when another cell follows
+ * on the same line, so lines carry no trailing blanks. */
+static void line_cell(line *l, const char *text, size_t width)
+{
+	size_t w = columns(text);
+	if (l->col > TBL_INDENT && l->col + l->pad + w > TBL_WIDTH)
+		line_end(l);
+	if (l->col == 0) {
+		fprintf(l->f, "%*s", TBL_INDENT, "");
+		l->col = TBL_INDENT;
+	} else {
+		fprintf(l->f, "%*s", (int)l->pad, "");
+		l->col += l->pad;
+	}
+	fputs(text, l->f);
+	l->col += w;
+	l->pad = w < width ? width - w : 1;
+}
+typedef enum cell_kind { CELL_COUNT, CELL_DURATION } cell_kind;
+
+static void summary_text(st_summary s, cell_kind kind, char *buf, size_t size)
+{
+	char m[32], h[32];
+	if (kind == CELL_DURATION) {
+		rpt_format_duration(s.mean, m, sizeof m);
+		rpt_format_duration(s.half, h, sizeof h);
+	} else {
+		format_number(s.mean, m, sizeof m);
+		format_number(s.half, h, sizeof h);
+	}
+	if (isnan(s.half))
+		snprintf(buf, size, "%s", m);
+	else
+		snprintf(buf, size, "%s \xc2\xb1 %s", m, h);
+}
+
+static void table_cell(line *l, const char *label, st_summary s, cell_kind kind)
+{
+	char value[80], cell[128];
+	summary_text(s, kind, value, sizeof value);
+	snprintf(cell, sizeof cell, "%-*s%s", TBL_LABEL, label, value);
+	line_cell(l, cell, TBL_CELL);
+}
+
+static void table_entity(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index)
+{
+	char name[SCN_NAME_MAX + 8], shown[96];
+	line l = { f, 0, 0 };
+	rpt_entity_name(v->scn, (int)k, index, name, sizeof name);
+	truncate_name(name, 60, shown, sizeof shown);
+	if (k == ST_TOTAL)
+		fprintf(f, "  total\n");
+	else
+		fprintf(f, "  %s %s\n", st_entity_kind_name(k), shown);
+
+#define S(fig) st_summarize_value(v->reps, v->n_reps, k, index, ST_FIG, (fig))
+	table_cell(&l, "generated", S(FIG_GENERATED), CELL_COUNT);
+	table_cell(&l, "accepted", S(FIG_ACCEPTED), CELL_COUNT);
+	table_cell(&l, "lost", S(FIG_LOST), CELL_COUNT);
+	line_end(&l);
+	table_cell(&l, "pending", S(FIG_PENDING), CELL_COUNT);
+	table_cell(&l, "retries/msg", S(FIG_RETRIES_PER_MSG), CELL_COUNT);
+	table_cell(&l, "rejected", S(FIG_REJECTED), CELL_COUNT);
+	line_end(&l);
+	table_cell(&l, "p95 submit", S(FIG_SUB_DELAY_P95), CELL_DURATION);
+	table_cell(&l, "p95 deliver", S(FIG_DEL_DELAY_P95), CELL_DURATION);
+	table_cell(&l, "throttled", S(FIG_THROTTLE_TIME), CELL_DURATION);
+	line_end(&l);
+
+	/* Loss reasons: the kinds, then the three commonest last replies. */
+	st_summary lost = S(FIG_LOST);
+	if (lost.mean > 0) {
+		struct { const char *label; double mean; } item[3 + 3];
+		size_t n = 0;
+		st_summary gu = S(FIG_LOST_GAVE_UP), ov = S(FIG_LOST_OUTBOX_OVERFLOW), pe = S(FIG_LOST_PERMANENT);
+		if (gu.mean > 0) { item[n].label = "gave up"; item[n++].mean = gu.mean; }
+		if (ov.mean > 0) { item[n].label = "overflow"; item[n++].mean = ov.mean; }
+		if (pe.mean > 0) { item[n].label = "permanent"; item[n++].mean = pe.mean; }
+		double m[RC_COUNT];
+		for (int c = 0; c < RC_COUNT; c++)
+			m[c] = st_summarize_value(v->reps, v->n_reps, k, index, ST_LOST_BY, c).mean;
+		for (int t = 0; t < 3; t++) {
+			int best = -1;
+			for (int c = 0; c < RC_COUNT; c++)
+				if (m[c] > 0 && (best < 0 || m[c] > m[best]))
+					best = c;
+			if (best < 0)
+				break;
+			item[n].label = rpt_reply_short(best);
+			item[n++].mean = m[best];
+			m[best] = 0;
+		}
+		line_cell(&l, "lost by", TBL_LABEL);
+		for (size_t i = 0; i < n; i++) {
+			char num[32], cell[64];
+			format_number(item[i].mean, num, sizeof num);
+			snprintf(cell, sizeof cell, "%s %s%s", item[i].label, num, i + 1 < n ? "," : "");
+			line_cell(&l, cell, columns(cell) + 1);
+		}
+		line_end(&l);
+	}
+#undef S
+}
+
+int rpt_table(FILE *f, const rpt_run *run)
+{
+	if (f == NULL || run == NULL || (run->n_variants > 0 && run->variants == NULL))
+		return SIM_EINVAL;
+	char shown[96];
+	truncate_name(run->scenario_name ? run->scenario_name : "", 40, shown, sizeof shown);
+	fprintf(f, "throttlesim %s  scenario %s  seed %" PRIu64 "\n",
+	        run->version ? run->version : "?", shown, run->seed);
+	for (size_t vi = 0; vi < run->n_variants; vi++) {
+		const rpt_variant *v = &run->variants[vi];
+		if (v->n_reps == 0 || v->reps == NULL)
+			return SIM_EINVAL;
+		char head[128];
+		truncate_name(v->name ? v->name : "", 40, shown, sizeof shown);
+		snprintf(head, sizeof head, "\n== %s: %zu replication%s ", shown, v->n_reps,
+		         v->n_reps == 1 ? "" : "s");
+		fputs(head, f);
+		for (size_t c = columns(head) - 1; c < 78; c++)
+			fputc('=', f);
+		fputc('\n', f);
+		if (v->n_reps > 1)
+			fprintf(f, "  (mean \xc2\xb1 95%% half-width over replications)\n");
+
+		table_entity(f, v, ST_TOTAL, 0);
+		const res_rep *r0 = &v->reps[0];
+		for (size_t g = 0; g < r0->n_groups; g++)
+			table_entity(f, v, ST_GROUP, g);
+
+		size_t nm = r0->n_mailboxes;
+		if (nm <= 10) {
+			for (size_t m = 0; m < nm; m++)
+				table_entity(f, v, ST_MAILBOX, m);
+		} else {
+			/* The five mailboxes that lost most (ties: most throttled
+			 * time, then scenario order). */
+			size_t worst[5];
+			double wl[5], wt[5];
+			size_t nw = 0;
+			for (size_t m = 0; m < nm; m++) {
+				double lo = st_summarize_value(v->reps, v->n_reps, ST_MAILBOX, m, ST_FIG, FIG_LOST).mean;
+				double th = st_summarize_value(v->reps, v->n_reps, ST_MAILBOX, m, ST_FIG, FIG_THROTTLE_TIME).mean;
+				if (isnan(lo)) lo = -1;
+				if (isnan(th)) th = -1;
+				size_t pos = nw;
+				while (pos > 0 && (lo > wl[pos - 1] || (lo == wl[pos - 1] && th > wt[pos - 1])))
+					pos--;
+				if (pos >= 5)
+					continue;
+				size_t last = nw < 5 ? nw : 4;
+				for (size_t j = last; j > pos; j--) {
+					worst[j] = worst[j - 1];
+					wl[j] = wl[j - 1];
+					wt[j] = wt[j - 1];
+				}
+				worst[pos] = m;
+				wl[pos] = lo;
+				wt[pos] = th;
+				if (nw < 5)
+					nw++;
+			}
+			fprintf(f, "  %zu mailboxes; the %zu that lost most (all in JSON/CSV):\n", nm, nw);
+			for (size_t j = 0; j < nw; j++)
+				table_entity(f, v, ST_MAILBOX, worst[j]);
+		}
+
+		/* Paired differences against the first variant (the base). */
+		if (vi > 0 && run->variants[0].n_reps == v->n_reps) {
+			const rpt_variant *b = &run->variants[0];
+			bool same = true;
+			for (size_t i = 0; i < v->n_reps; i++)
+				if (v->reps[i].seed != b->reps[i].seed)
+					same = false;
+			if (same) {
+				line l = { f, 0, 0 };
+				truncate_name(b->name ? b->name : "", 30, shown, sizeof shown);
+				fprintf(f, "  difference from %s (paired)\n", shown);
+				static const struct { const char *label; int fig; cell_kind kind; } d[] = {
+					{ "accepted", FIG_ACCEPTED, CELL_COUNT },
+					{ "lost", FIG_LOST, CELL_COUNT },
+					{ "pending", FIG_PENDING, CELL_COUNT },
+					{ "p95 submit", FIG_SUB_DELAY_P95, CELL_DURATION },
+					{ "p95 deliver", FIG_DEL_DELAY_P95, CELL_DURATION },
+					{ "throttled", FIG_THROTTLE_TIME, CELL_DURATION },
+				};
+				for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+					st_summary s = st_paired_value(v->reps, b->reps, v->n_reps, ST_TOTAL, 0, ST_FIG, d[i].fig);
+					table_cell(&l, d[i].label, s, d[i].kind);
+					if (i % 3 == 2)
+						line_end(&l);
+				}
+				line_end(&l);
+			}
+		}
+	}
+	return ferror(f) ? SIM_EIO : SIM_OK;
+}
+
+/* ---- JSON --------------------------------------------------------------------------- */
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static void json_number(FILE *f, double x)
+{
+	if (!isfinite(x))
+		fputs("null", f);
+	else
+		fprintf(f, "%.17g", x);
+}
+
+static void json_summary(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index,
+                         st_what what, int idx)
+{
+	st_summary s = st_summarize_value(v->reps, v->n_reps, k, index, what, idx);
+	fputs("{\"mean\": ", f);
+	json_number(f, s.mean);
+	fputs(", \"half\": ", f);
+	json_number(f, s.half);
+	fprintf(f, ", \"n\": %.0f, \"values\": [", s.n_def);
+	for (size_t i = 0; i < v->n_reps; i++) {
+		if (i)
+			fputs(", ", f);
+		json_number(f, st_value(st_entity(&v->reps[i], k, index), what, idx));
+	}
+	fputs("]}", f);
+}
+
+/* Does any replication count this class for this entity? */
+static bool class_used(const rpt_variant *v, st_entity_kind k, size_t index, st_what what, int c)
+{
+	for (size_t i = 0; i < v->n_reps; i++) {
+		double x = st_value(st_entity(&v->reps[i], k, index), what, c);
+		if (x != 0 && !isnan(x))
+			return true;
+	}
+	return false;
+}
+
+static void json_classes(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index, st_what what)
+{
+	bool first = true;
+	fputc('{', f);
+	for (int c = 0; c < RC_COUNT; c++) {
+		if (!class_used(v, k, index, what, c))
+			continue;
+		fputs(first ? "\n          " : ",\n          ", f);
+		first = false;
+		json_string(f, rpt_reply_id(c));
+		fputs(": ", f);
+		json_summary(f, v, k, index, what, c);
+	}
+	fputs(first ? "}" : "\n        }", f);
+}
+
+static void json_entity(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index, bool first)
+{
+	char name[SCN_NAME_MAX + 8];
+	rpt_entity_name(v->scn, (int)k, index, name, sizeof name);
+	fputs(first ? "\n      {" : ",\n      {", f);
+	fprintf(f, "\"kind\": \"%s\", \"index\": %zu, \"name\": ", st_entity_kind_name(k), index);
+	json_string(f, name);
+	fputs(",\n        \"figures\": {", f);
+	for (int fig = 0; fig < FIG_COUNT; fig++) {
+		fputs(fig ? ",\n          " : "\n          ", f);
+		json_string(f, res_fig_info[fig].name);
+		fputs(": ", f);
+		json_summary(f, v, k, index, ST_FIG, fig);
+	}
+	fputs("\n        },\n        \"rejected_by\": ", f);
+	json_classes(f, v, k, index, ST_REJECTED_BY);
+	fputs(",\n        \"lost_by\": ", f);
+	json_classes(f, v, k, index, ST_LOST_BY);
+	fputs("\n      }", f);
+}
+
+static void json_series(FILE *f, const res_rep *r)
+{
+	fprintf(f, "{\"replication\": %" PRId64 ", \"step_s\": ", r->replication);
+	json_number(f, (double)r->series_step_ns / (double)SCN_NS_PER_S);
+	fputs(", \"columns\": [\"t_s\", \"accepted\", \"released\", \"outbox_backlog\", "
+	      "\"open_sessions\", \"throttled_mailboxes\"", f);
+	for (int c = 0; c < RC_COUNT; c++)
+		fprintf(f, ", \"rejected.%s\"", rpt_reply_id(c));
+	fputs("],\n        \"rows\": [", f);
+	for (size_t i = 0; i < r->n_series; i++) {
+		const res_series_row *row = &r->series[i];
+		fputs(i ? ",\n          [" : "\n          [", f);
+		json_number(f, (double)i * (double)r->series_step_ns / (double)SCN_NS_PER_S);
+		fprintf(f, ", %" PRIu32 ", %" PRIu32 ", %" PRIu32 ", %" PRIu32 ", %" PRIu32,
+		        row->accepted, row->released, row->outbox_backlog, row->open_sessions,
+		        row->throttled_mailboxes);
+		for (int c = 0; c < RC_COUNT; c++)
+			fprintf(f, ", %" PRIu32, row->rejected_by[c]);
+		fputc(']', f);
+	}
+	fputs(r->n_series ? "\n        ]}" : "]}", f);
+}
+
+int rpt_json(FILE *f, const rpt_run *run)
+{
+	if (f == NULL || run == NULL || (run->n_variants > 0 && run->variants == NULL))
+		return SIM_EINVAL;
+	for (size_t vi = 0; vi < run->n_variants; vi++)
+		if (run->variants[vi].n_reps == 0 || run->variants[vi].reps == NULL)
+			return SIM_EINVAL;
+	fputs("{\n  \"format\": \"throttlesim-results\",\n  \"format_version\": 1,\n", f);
+	fputs("  \"program_version\": ", f);
+	json_string(f, run->version ? run->version : "");
+	fputs(",\n  \"scenario\": ", f);
+	json_string(f, run->scenario_name ? run->scenario_name : "");
+	fprintf(f, ",\n  \"seed\": %" PRIu64 ",\n", run->seed);
+	fputs("  \"figures\": [", f);
+	for (int fig = 0; fig < FIG_COUNT; fig++) {
+		fputs(fig ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
+		json_string(f, res_fig_info[fig].name);
+		fputs(", \"unit\": ", f);
+		json_string(f, res_fig_info[fig].unit);
+		fputs(", \"doc\": ", f);
+		json_string(f, res_fig_info[fig].doc);
+		fputc('}', f);
+	}
+	fputs("\n  ],\n  \"variants\": [", f);
+	for (size_t vi = 0; vi < run->n_variants; vi++) {
+		const rpt_variant *v = &run->variants[vi];
+		const res_rep *r0 = &v->reps[0];
+		fputs(vi ? ",\n  {\n    \"name\": " : "\n  {\n    \"name\": ", f);
+		json_string(f, v->name ? v->name : "");
+		fprintf(f, ",\n    \"replications\": %zu,\n    \"seeds\": [", v->n_reps);
+		for (size_t i = 0; i < v->n_reps; i++)
+			fprintf(f, "%s%" PRIu64, i ? ", " : "", v->reps[i].seed);
+		fputs("],\n    \"events\": [", f);
+		for (size_t i = 0; i < v->n_reps; i++)
+			fprintf(f, "%s%" PRIu64, i ? ", " : "", v->reps[i].events);
+		fputs("],\n    \"reply_classes\": [", f);
+		for (int c = 0; c < RC_COUNT; c++) {
+			fputs(c ? ",\n      {\"id\": " : "\n      {\"id\": ", f);
+			json_string(f, rpt_reply_id(c));
+			fprintf(f, ", \"code\": %d, \"short\": ", rpt_reply_code_in(v->scn, c));
+			json_string(f, rpt_reply_short(c));
+			fputs(", \"text\": ", f);
+			json_string(f, rpt_reply_text(v->scn, c));
+			fputc('}', f);
+		}
+		fputs("\n    ],\n    \"entities\": [", f);
+		json_entity(f, v, ST_TOTAL, 0, true);
+		for (size_t g = 0; g < r0->n_groups; g++)
+			json_entity(f, v, ST_GROUP, g, false);
+		for (size_t m = 0; m < r0->n_mailboxes; m++)
+			json_entity(f, v, ST_MAILBOX, m, false);
+		fputs("\n    ]", f);
+		if (run->json_series) {
+			fputs(",\n    \"series\": [", f);
+			for (size_t i = 0; i < v->n_reps; i++) {
+				fputs(i ? ",\n      " : "\n      ", f);
+				json_series(f, &v->reps[i]);
+			}
+			fputs("\n    ]", f);
+		}
+		fputs("\n  }", f);
+	}
+	fputs(run->n_variants ? "\n  ]\n}\n" : "]\n}\n", f);
+	return ferror(f) ? SIM_EIO : SIM_OK;
+}
+
+/* ---- CSV ------------------------------------------------------------------------------ */
+
+static void csv_field(FILE *f, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void csv_number(FILE *f, double x)
+{
+	if (isfinite(x))
+		fprintf(f, "%.17g", x);
+}
+
+static void csv_row(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index,
+                    const char *entity, const char *figure, const char *unit,
+                    st_what what, int idx)
+{
+	st_summary s = st_summarize_value(v->reps, v->n_reps, k, index, what, idx);
+	csv_field(f, v->name ? v->name : "");
+	fprintf(f, ",%s,", st_entity_kind_name(k));
+	csv_field(f, entity);
+	fputc(',', f);
+	csv_field(f, figure);
+	fputc(',', f);
+	csv_field(f, unit);
+	fputc(',', f);
+	csv_number(f, s.mean);
+	fputc(',', f);
+	csv_number(f, s.half);
+	fprintf(f, ",%.0f\n", s.n_def);
+}
+
+static void csv_entity(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index)
+{
+	char name[SCN_NAME_MAX + 8];
+	rpt_entity_name(v->scn, (int)k, index, name, sizeof name);
+	for (int fig = 0; fig < FIG_COUNT; fig++)
+		csv_row(f, v, k, index, name, res_fig_info[fig].name, res_fig_info[fig].unit, ST_FIG, fig);
+	for (int w = ST_REJECTED_BY; w <= ST_LOST_BY; w++) {
+		for (int c = 0; c < RC_COUNT; c++) {
+			if (!class_used(v, k, index, (st_what)w, c))
+				continue;
+			char fig[96];
+			snprintf(fig, sizeof fig, "%s.%s", w == ST_REJECTED_BY ? "rejected_by" : "lost_by",
+			         rpt_reply_id(c));
+			csv_row(f, v, k, index, name, fig, w == ST_REJECTED_BY ? "count" : "msgs", (st_what)w, c);
+		}
+	}
+}
+
+int rpt_csv(FILE *f, const rpt_run *run)
+{
+	if (f == NULL || run == NULL || (run->n_variants > 0 && run->variants == NULL))
+		return SIM_EINVAL;
+	for (size_t vi = 0; vi < run->n_variants; vi++)
+		if (run->variants[vi].n_reps == 0 || run->variants[vi].reps == NULL)
+			return SIM_EINVAL;
+	fputs("variant,entity_kind,entity,figure,unit,mean,half,n\n", f);
+	for (size_t vi = 0; vi < run->n_variants; vi++) {
+		const rpt_variant *v = &run->variants[vi];
+		csv_entity(f, v, ST_TOTAL, 0);
+		for (size_t g = 0; g < v->reps[0].n_groups; g++)
+			csv_entity(f, v, ST_GROUP, g);
+		for (size_t m = 0; m < v->reps[0].n_mailboxes; m++)
+			csv_entity(f, v, ST_MAILBOX, m);
+	}
+	return ferror(f) ? SIM_EIO : SIM_OK;
+}

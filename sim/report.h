@@ -1,0 +1,73 @@
+/* report.h - writers of a run's results: a table for an 80-column terminal,
+ * JSON (complete), CSV (one row per variant x entity x figure).
+ *
+ * Writers only read: they take the results of replications already run
+ * (rpt_run) and a FILE*, and never run, print elsewhere or exit.  Each
+ * figure is summarised across replications with stats.h (mean over the
+ * replications where it is defined, 95% Student-t half-width, n).
+ *
+ * Determinism: the same rpt_run gives byte-identical output from every
+ * writer: keys and rows in fixed order (figures in res_fig order, entities
+ * in scenario order, reply classes in enum order), numbers with %.17g,
+ * NaN and infinities as null (JSON) or empty (CSV), no wall times.
+ *
+ * Ownership: the writers borrow everything in rpt_run; they allocate
+ * nothing.  Errors: SIM_EINVAL for an inconsistent rpt_run, SIM_EIO when
+ * the stream reports an error (ferror) — part of the output may have been
+ * written.
+ */
+#ifndef SIM_REPORT_H
+#define SIM_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "results.h"
+#include "scenario.h"
+
+/* One variant ("base" first, by convention) and its replications. */
+typedef struct rpt_variant {
+	const char *name;        /* variant name */
+	const scenario *scn;     /* for entity names; may be NULL (names become g0, m0, ...) */
+	const res_rep *reps;     /* reps[0..n_reps), same scenario, seeds as the base */
+	size_t n_reps;
+} rpt_variant;
+
+typedef struct rpt_run {
+	const char *scenario_name;
+	uint64_t seed;
+	const char *version;     /* program version */
+	const rpt_variant *variants;
+	size_t n_variants;
+	bool json_series;        /* JSON: include each replication's time series */
+} rpt_run;
+
+/* Reply classes: a short label for tables ("432", "554 5.2.0", "535 tenant"),
+ * a stable identifier for JSON/CSV/SQL ("concurrency", "recipient_rate"),
+ * and the default SMTP code (0 where the preset decides, e.g. message rate
+ * in reject mode).  NULL / 0 for an out-of-range class. */
+const char *rpt_reply_short(int reply_class);
+const char *rpt_reply_id(int reply_class);
+int rpt_reply_code(int reply_class);
+
+/* The reply text the scenario gives the class (its first mailbox's
+ * limits), "" when not known (auth classes, no mailbox). Never NULL. */
+const char *rpt_reply_text(const scenario *scn, int reply_class);
+/* The code the scenario gives the class, else rpt_reply_code(). */
+int rpt_reply_code_in(const scenario *scn, int reply_class);
+
+/* Entity name: the scenario's group/mailbox name, "total", or "g<i>"/"m<i>"
+ * when the scenario is missing.  Writes at most size bytes. */
+void rpt_entity_name(const scenario *scn, int kind, size_t index, char *buf, size_t size);
+
+/* Formats a duration in seconds for people: "250ms", "1.2s", "45s",
+ * "3m04s", "2h10m", "3d04h"; "-" for NaN.  buf >= 16 bytes. */
+void rpt_format_duration(double seconds, char *buf, size_t size);
+
+int rpt_table(FILE *f, const rpt_run *run);
+int rpt_json(FILE *f, const rpt_run *run);
+int rpt_csv(FILE *f, const rpt_run *run);
+
+#endif

@@ -1,0 +1,20 @@
+/* results.c - the figure table and freeing a replication's results. */
+#include "results.h"
+
+const res_fig_desc res_fig_info[FIG_COUNT] = {
+#define X(id, name, unit, doc) { name, unit, doc },
+	RES_FIGURES(X)
+#undef X
+};
+
+void res_rep_free(res_rep *r)
+{
+	if (r == NULL)
+		return;
+	sim_free(&r->alloc, r->groups, r->n_groups * sizeof *r->groups);
+	sim_free(&r->alloc, r->mailboxes, r->n_mailboxes * sizeof *r->mailboxes);
+	sim_free(&r->alloc, r->series, r->n_series * sizeof *r->series);
+	r->groups = NULL;
+	r->mailboxes = NULL;
+	r->series = NULL;
+}

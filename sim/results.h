@@ -1,0 +1,115 @@
+/* results.h - what one replication of one scenario measured: the contract
+ * between the models (producer, models/run.c) and the statistics, the
+ * writers and the results store (consumers).
+ *
+ * Figures are a flat array of doubles per entity (the whole run, each
+ * sender group, each mailbox), indexed by res_fig and described by the
+ * table res_fig_info[] (name, unit, meaning), so writers and the store
+ * iterate the table instead of naming fields.  A figure that is undefined
+ * in a replication (e.g. a delay quantile with no accepted message) is NaN.
+ * Which figures apply to which entity: a mailbox-only figure is NaN for a
+ * group, and so on.
+ *
+ * Units in figures: times and delays in seconds (double), counts as
+ * integers stored in doubles, fractions in [0, 1].
+ */
+#ifndef SIM_RESULTS_H
+#define SIM_RESULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "scenario.h"
+
+#define RES_FIGURES(X) \
+	X(GENERATED,            "generated",            "msgs", "messages generated") \
+	X(ACCEPTED,             "accepted",             "msgs", "messages accepted (250)") \
+	X(LOST,                 "lost",                 "msgs", "messages lost, all reasons") \
+	X(LOST_GAVE_UP,         "lost_gave_up",         "msgs", "given up after max_attempts or max_age") \
+	X(LOST_OUTBOX_OVERFLOW, "lost_outbox_overflow", "msgs", "arrived at a full outbox") \
+	X(LOST_PERMANENT,       "lost_permanent",       "msgs", "dropped after an honoured permanent reply") \
+	X(PENDING,              "pending",              "msgs", "not accepted when the run ended") \
+	X(AWAITING_RELEASE,     "awaiting_release",     "msgs", "accepted, not yet released (delay mode)") \
+	X(RELEASED,             "released",             "msgs", "released for delivery") \
+	X(ATTEMPTS,             "attempts",             "count", "connection refusals plus submissions") \
+	X(RETRIES,              "retries",              "count", "attempts that are not a message's first") \
+	X(RETRIES_PER_MSG,      "retries_per_msg",      "ratio", "retries / generated") \
+	X(REJECTED,             "rejected",             "count", "non-250 replies, all classes") \
+	X(CONN_OPENED,          "connections_opened",   "count", "sessions opened (AUTH succeeded)") \
+	X(CONN_REFUSED,         "connections_refused",  "count", "connections refused at AUTH") \
+	X(SUB_DELAY_MEAN,       "submission_delay_mean","s", "generation to acceptance, mean") \
+	X(SUB_DELAY_P50,        "submission_delay_p50", "s", "") \
+	X(SUB_DELAY_P90,        "submission_delay_p90", "s", "") \
+	X(SUB_DELAY_P95,        "submission_delay_p95", "s", "") \
+	X(SUB_DELAY_P99,        "submission_delay_p99", "s", "") \
+	X(SUB_DELAY_MAX,        "submission_delay_max", "s", "") \
+	X(DEL_DELAY_MEAN,       "delivery_delay_mean",  "s", "generation to release, mean") \
+	X(DEL_DELAY_P50,        "delivery_delay_p50",   "s", "") \
+	X(DEL_DELAY_P90,        "delivery_delay_p90",   "s", "") \
+	X(DEL_DELAY_P95,        "delivery_delay_p95",   "s", "") \
+	X(DEL_DELAY_P99,        "delivery_delay_p99",   "s", "") \
+	X(DEL_DELAY_MAX,        "delivery_delay_max",   "s", "") \
+	X(ACCEPTED_PER_MIN,     "accepted_per_min",     "msgs/min", "mean over the run") \
+	X(ACCEPTED_PEAK_MIN,    "accepted_peak_min",    "msgs/min", "busiest minute [60k, 60k+60) s") \
+	X(RELEASED_PER_MIN,     "released_per_min",     "msgs/min", "mean over the run") \
+	X(RELEASED_PEAK_MIN,    "released_peak_min",    "msgs/min", "busiest minute") \
+	X(RCPT_ACCEPTED,        "recipients_accepted",  "rcpts", "recipients of accepted messages (groups as 1)") \
+	X(RCPT_DELIVERED,       "recipients_delivered", "rcpts", "after group expansion") \
+	X(SESSIONS_AVG,         "sessions_avg",         "sessions", "time-average open sessions (mailbox)") \
+	X(AT_LIMIT_FRAC,        "at_limit_frac",        "fraction", "fraction of time at the concurrency limit (mailbox)") \
+	X(THROTTLE_PERIODS,     "throttle_periods",     "count", "error-throttle periods started") \
+	X(THROTTLE_TIME,        "throttle_time",        "s", "total error-throttled time, clipped to the run") \
+	X(RRL_BLOCKED_TIME,     "rrl_blocked_time",     "s", "time a 1-recipient message would be refused by the recipient rate limit") \
+	X(RRL_FIRST_REACHED,    "rrl_first_reached",    "s", "first instant the 24 h window reached the limit (NaN: never)") \
+	X(RRL_FIRST_REFUSAL,    "rrl_first_refusal",    "s", "first 554 5.2.0 refusal (NaN: never)")
+
+typedef enum res_fig {
+#define X(id, name, unit, doc) FIG_##id,
+	RES_FIGURES(X)
+#undef X
+	FIG_COUNT
+} res_fig;
+
+typedef struct res_fig_desc {
+	const char *name;
+	const char *unit;
+	const char *doc;
+} res_fig_desc;
+
+extern const res_fig_desc res_fig_info[FIG_COUNT];
+
+/* Figures of one entity in one replication, plus counts by reply class. */
+typedef struct res_entity {
+	double fig[FIG_COUNT];
+	uint64_t rejected_by[RC_COUNT];  /* rejections (every attempt) by reply class */
+	uint64_t lost_by[RC_COUNT];      /* messages lost with that last reply (permanent or gave_up) */
+} res_entity;
+
+/* The time series of a replication, summed over the scenario, one row per
+ * step [k*step, (k+1)*step). */
+typedef struct res_series_row {
+	uint32_t accepted;
+	uint32_t released;
+	uint32_t rejected_by[RC_COUNT];
+	uint32_t outbox_backlog;   /* messages generated, not yet accepted or lost, at the step's end */
+	uint32_t open_sessions;    /* at the step's end, all mailboxes */
+	uint32_t throttled_mailboxes; /* mailboxes in an error-throttle period at the step's end */
+} res_series_row;
+
+typedef struct res_rep {
+	uint64_t seed;
+	int64_t replication;
+	res_entity total;
+	res_entity *groups;   size_t n_groups;    /* scenario order */
+	res_entity *mailboxes; size_t n_mailboxes; /* scenario order */
+	res_series_row *series; size_t n_series;
+	int64_t series_step_ns;
+	uint64_t events;       /* events the engine ran */
+	double wall_s;         /* not part of byte-identical output */
+	sim_alloc alloc;
+} res_rep;
+
+void res_rep_free(res_rep *r);
+
+#endif

@@ -1,0 +1,282 @@
+/* scenario.h - a validated scenario: the contract between the loader
+ * (sim/scn_load.c, YAML -> this struct) and the models (models/), which
+ * read it and never change it.
+ *
+ * Everything here is resolved: units are integers (ns, bytes), defaults
+ * and presets are filled in, names are resolved to indexes, pools are
+ * expanded into mailboxes.  A variant is resolved into a scenario of its
+ * own (the loader applies its overrides to the YAML tree, then validates
+ * the result like any scenario), so the models never see overrides.
+ *
+ * Ownership: a scenario and everything it points to is allocated by the
+ * loader with one allocator and freed by scn_free().  Read-only afterwards,
+ * so replications may share it across threads.
+ *
+ * Units: times and durations int64 ns; sizes int64 bytes (binary: 1 KB =
+ * 1024 B); rates double per second; probabilities double in [0, 1].
+ */
+#ifndef SIM_SCENARIO_H
+#define SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc.h"
+
+#define SCN_NS_PER_S 1000000000LL
+#define SCN_NAME_MAX 128
+
+/* ---- replies ---------------------------------------------------------- */
+
+/* A reply class: what the models count losses and rejections by.  Each has
+ * a fixed code and text in models/replies.c (presets may override text). */
+typedef enum scn_reply_class {
+	RC_OK = 0,              /* 250 2.0.0 */
+	RC_AUTH_DISABLED_TENANT,/* 535 5.7.139 ... disabled for the Tenant */
+	RC_AUTH_DISABLED_MAILBOX,/* 535 5.7.139 ... disabled for the Mailbox */
+	RC_BASIC_DISABLED,      /* 535 5.7.139 ... basic authentication is disabled. */
+	RC_CONCURRENCY,         /* 432 4.3.2 (exchange-server: 421 4.3.2 per source) */
+	RC_MESSAGE_SIZE,        /* 552 5.3.4 */
+	RC_TOO_MANY_RECIPIENTS, /* 550 5.5.3 (exchange-server: 452 4.5.3) */
+	RC_MAILBOX_FULL,        /* 554 5.2.2 */
+	RC_INVALID_LICENSE,     /* 550 5.7.x */
+	RC_SEND_AS_DENIED,      /* 550 5.7.60 */
+	RC_INVALID_RECIPIENTS,  /* 550 5.1.10 */
+	RC_RECIPIENT_RATE,      /* 554 5.2.0 SubmissionQuotaExceeded */
+	RC_TENANT_EXTERNAL,     /* 550 5.7.233 */
+	RC_MESSAGE_RATE,        /* reject mode: 4xx; exchange-server 421 4.4.2 */
+	RC_THROTTLED_MAILBOX_FULL,     /* 550 5.2.251 */
+	RC_THROTTLED_SEND_AS,          /* 550 5.2.252 */
+	RC_THROTTLED_INVALID_LICENSE,  /* 550 5.2.253 */
+	RC_THROTTLED_TOO_MANY_RCPT,    /* 550 5.2.254 */
+	RC_THROTTLED_INVALID_RCPT,     /* 550 5.2.255 */
+	RC_COUNT
+} scn_reply_class;
+
+typedef struct scn_reply {
+	int code;           /* 432, 550, ... */
+	bool transient;     /* 4xx: retry; 5xx: permanent */
+	bool drops_connection;
+	char text[160];     /* the full reply line, e.g. "432 4.3.2 Concurrent connections limit exceeded. ..." */
+} scn_reply;
+
+/* ---- the four limiter kinds ------------------------------------------- */
+
+typedef enum scn_scope {
+	SCOPE_MAILBOX = 0, /* one state per mailbox */
+	SCOPE_TENANT,      /* one state for the whole tenant */
+	SCOPE_SOURCE,      /* one state per sender instance (its source address) */
+	SCOPE_CONNECTOR,   /* one state per route (all senders using it) */
+} scn_scope;
+
+/* Concurrency cap, checked at AUTH. limit 0 = no limit. */
+typedef struct scn_concurrency {
+	int64_t limit;
+	scn_scope scope;
+	enum { COUNT_SESSIONS = 0, COUNT_SUBMITTING = 1 } counts;
+	scn_reply reply;
+} scn_concurrency;
+
+/* Sliding-window count of messages, checked at end of data.  limit 0 = off. */
+typedef enum scn_rate_mode { RATE_DELAY = 0, RATE_REJECT = 1, RATE_TARPIT = 2 } scn_rate_mode;
+typedef struct scn_window_count {
+	int64_t limit;
+	int64_t window_ns;
+	scn_scope scope;
+	scn_rate_mode mode;
+	scn_reply reply;  /* used in reject mode */
+} scn_window_count;
+
+/* Sliding-window sum of recipients, checked at end of data.  limit 0 = off. */
+typedef struct scn_window_sum {
+	int64_t limit;
+	int64_t window_ns;
+	scn_scope scope;
+	bool external_only; /* count external recipients after group expansion */
+	scn_reply reply;
+} scn_window_sum;
+
+/* Error throttle for one error class (five classes, see scn_error_class). */
+typedef enum scn_error_class {
+	ERR_MAILBOX_FULL = 0, ERR_SEND_AS_DENIED, ERR_INVALID_LICENSE,
+	ERR_TOO_MANY_RECIPIENTS, ERR_INVALID_RECIPIENTS, ERR_CLASS_COUNT
+} scn_error_class;
+typedef struct scn_error_throttle {
+	bool enabled;
+	int64_t threshold;  /* errors in the window that trip it */
+	int64_t window_ns;
+	int64_t period_ns;  /* how long the mailbox stays throttled */
+	scn_reply reply;    /* 550 5.2.25x */
+} scn_error_throttle;
+
+/* A route's limits: named slots, each of one of the four kinds, plus the
+ * per-message checks.  A preset is one of these filled with data
+ * (models/presets.c); scenarios override any field. */
+typedef struct scn_limits {
+	char preset[SCN_NAME_MAX];       /* exchange-online, exchange-server, direct-send, ... */
+	bool smtp_auth;                  /* AUTH happens: the auth checks apply */
+	bool saves_sent_items;           /* accepted messages grow the mailbox */
+	int64_t auth_fail_tarpit_ns;     /* delay before a failed AUTH reply (exchange-server 5 s) */
+	scn_concurrency connections;     /* 3 per mailbox, 432 4.3.2 */
+	int64_t max_message_size;        /* bytes; 0 = none */
+	scn_reply size_reply;
+	int64_t max_recipients_per_message; /* 0 = none */
+	scn_reply recipients_reply;
+	scn_window_sum recipient_rate;   /* 10,000 per 24 h per mailbox */
+	scn_window_sum external_rate;    /* tenant external recipient limit (off by default) */
+	scn_window_count message_rate;   /* 30 per 60 s per mailbox */
+	scn_error_throttle error_throttle[ERR_CLASS_COUNT];
+	scn_reply quota_reply, license_reply, send_as_reply, invalid_rcpt_reply;
+} scn_limits;
+
+/* ---- distributions ------------------------------------------------------ */
+
+typedef enum scn_dist_kind {
+	DIST_FIXED = 0,    /* a */
+	DIST_UNIFORM_INT,  /* integers a..b inclusive */
+	DIST_POISSON1,     /* 1 + Poisson(a) (a = mean - 1) */
+	DIST_GEOMETRIC,    /* on {1,2,...} with mean a */
+	DIST_LOGNORMAL,    /* median a, sigma b */
+	DIST_EMPIRICAL,    /* values[i] with probability weights[i] (normalised) */
+} scn_dist_kind;
+
+typedef struct scn_dist {
+	scn_dist_kind kind;
+	double a, b;
+	size_t n;
+	double *values;
+	double *weights;
+} scn_dist;
+
+/* ---- arrivals ------------------------------------------------------------ */
+
+typedef enum scn_arrival_kind {
+	ARR_NONE = 0, ARR_POISSON, ARR_PERIODIC, ARR_BURSTS, ARR_TRACE
+} scn_arrival_kind;
+
+typedef struct scn_trace_row {
+	int64_t time_ns;      /* from the scenario's start */
+	int64_t instance;     /* sender instance index, 0-based */
+	int64_t recipients;
+	int64_t external;     /* external recipients (<= recipients) */
+	int64_t size_bytes;
+} scn_trace_row;
+
+typedef struct scn_arrivals {
+	scn_arrival_kind kind;
+	double rate_per_s;        /* poisson: messages/s; bursts: bursts/s */
+	int64_t interval_ns;      /* periodic */
+	int64_t jitter_ns;        /* periodic: arrival k at phase + k*interval + U[0, jitter) */
+	scn_dist burst_size;      /* bursts: messages per burst */
+	int64_t spacing_ns;       /* bursts: between messages of a burst */
+	bool has_profile;         /* rate multiplied by hour[h] * day[d] (thinning) */
+	double hour[24];          /* multiplier per hour of day (UTC of `start`) */
+	double day[7];            /* multiplier per day of week, 0 = Monday */
+	double profile_max;       /* max over hour[h]*day[d], for thinning */
+	scn_trace_row *trace;     /* trace: rows sorted by time (stable) */
+	size_t trace_len;
+	char trace_file[512];
+} scn_arrivals;
+
+/* ---- entities -------------------------------------------------------- */
+
+typedef enum scn_tristate { TRI_UNSET = -1, TRI_FALSE = 0, TRI_TRUE = 1 } scn_tristate;
+
+typedef struct scn_mailbox {
+	char name[SCN_NAME_MAX];
+	int pool;                 /* index into pools, or -1 */
+	scn_tristate smtp_client_auth_disabled; /* unset = follow the tenant */
+	int64_t quota_bytes;
+	int64_t size_bytes;       /* at start */
+	bool save_sent_items;
+	bool licensed;
+	scn_limits limits;        /* the smtp_auth route's limits for this mailbox, overrides applied */
+} scn_mailbox;
+
+typedef enum scn_assign { ASSIGN_PER_INSTANCE = 0, ASSIGN_ROUND_ROBIN, ASSIGN_LEAST_LOADED } scn_assign;
+
+typedef struct scn_pool {
+	char name[SCN_NAME_MAX];
+	size_t first;  /* its members are mailboxes[first .. first+count) */
+	size_t count;
+} scn_pool;
+
+typedef enum scn_jitter { JITTER_NONE = 0, JITTER_FULL, JITTER_EQUAL, JITTER_DECORRELATED } scn_jitter;
+
+typedef struct scn_retry {
+	int64_t base_ns;
+	double factor;            /* 1 = fixed */
+	int64_t cap_ns;           /* 0 = no cap */
+	scn_jitter jitter;
+	int64_t max_attempts;     /* 0 = no limit; default 1 (no retry) */
+	int64_t max_age_ns;       /* 0 = no limit */
+	bool honors_permanent;
+} scn_retry;
+
+typedef struct scn_route {
+	char name[SCN_NAME_MAX];  /* "smtp_auth" (index 0, limits per mailbox), or a named route */
+	scn_limits limits;        /* for routes other than smtp_auth (scope connector/source/tenant) */
+} scn_route;
+
+typedef struct scn_sender {
+	char name[SCN_NAME_MAX];
+	int64_t count;            /* instances */
+	/* mailbox: exactly one of mailbox >= 0 or pool >= 0 */
+	int mailbox;
+	int pool;
+	scn_assign assign;
+	bool basic_auth;          /* auth: basic (default) or oauth */
+	scn_arrivals arrivals;
+	/* message shape */
+	scn_dist recipients;      /* per message (each may be a distribution group) */
+	double external;          /* probability a recipient is external */
+	scn_dist size;            /* bytes */
+	int64_t group_members;    /* 0: recipients are people; >0: each recipient is a group of this many */
+	/* faults, drawn per message */
+	double p_send_as_denied;
+	double p_invalid_recipients;
+	/* session */
+	int64_t connections;      /* worker slots */
+	int64_t messages_per_session;
+	int64_t idle_timeout_ns;
+	int64_t connect_time_ns;
+	int64_t submit_time_ns;
+	double bandwidth_bytes_per_s; /* 0 = no size term */
+	int64_t outbox_limit;     /* 0 = unlimited */
+	scn_retry retry;
+	int route;                /* index into routes; 0 = smtp_auth */
+} scn_sender;
+
+typedef struct scn_tenant {
+	bool smtp_client_auth_disabled;
+	bool basic_auth_enabled;
+	int64_t licenses;
+	/* tenant external recipient limit per sliding 24 h, resolved
+	 * (off = 0; auto = 500 * licenses^0.7 + 9500 rounded); also copied
+	 * into external_rate.limit of every route subject to it (TERRL). */
+	int64_t external_recipient_limit;
+} scn_tenant;
+
+typedef struct scenario {
+	char name[SCN_NAME_MAX];
+	char *description;
+	char *source_text;        /* the file's text, stored with results */
+	char source_file[512];
+	char variant[SCN_NAME_MAX]; /* "base" or the variant's name */
+	int64_t start_unix_s;     /* wall-clock instant of time 0 (UTC) */
+	int64_t duration_ns;
+	uint64_t seed;
+	int64_t replications;
+	int64_t series_step_ns;   /* time-series step, default 60 s */
+	scn_tenant tenant;
+	scn_mailbox *mailboxes; size_t n_mailboxes;
+	scn_pool *pools; size_t n_pools;
+	scn_sender *senders; size_t n_senders;
+	scn_route *routes; size_t n_routes;   /* routes[0] is smtp_auth */
+	sim_alloc alloc;
+} scenario;
+
+void scn_free(scenario *s);
+
+#endif

@@ -1,0 +1,433 @@
+/* stats.c - delay quantiles, per-minute counts, summaries across
+ * replications, Erlang B.  Contracts in stats.h. */
+#include "stats.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+/* ---- sorting --------------------------------------------------------------- */
+
+/* Below this size a bucket is finished by insertion sort: a radix pass
+ * costs 256 counters, more than sorting a few dozen keys directly. */
+#define ST_SMALL_SORT 48
+
+static void insertion_sort_u64(uint64_t *a, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		uint64_t v = a[i];
+		size_t j = i;
+		while (j > 0 && a[j - 1] > v) {
+			a[j] = a[j - 1];
+			j--;
+		}
+		a[j] = v;
+	}
+}
+
+/* American flag sort (McIlroy, Bostic & McIlroy 1993) on the byte at
+ * `shift`, then recursion on each bucket with the next lower byte.
+ * Recursion depth <= 8. */
+static void flag_sort_u64(uint64_t *a, size_t n, int shift)
+{
+	if (n <= ST_SMALL_SORT) {
+		insertion_sort_u64(a, n);
+		return;
+	}
+	size_t count[256] = { 0 };
+	for (size_t i = 0; i < n; i++)
+		count[(a[i] >> shift) & 0xff]++;
+	size_t next[256], end[256];
+	size_t pos = 0;
+	for (int b = 0; b < 256; b++) {
+		next[b] = pos;
+		pos += count[b];
+		end[b] = pos;
+	}
+	/* Cycle leader permutation: every key is moved once to its bucket. */
+	for (int b = 0; b < 256; b++) {
+		while (next[b] < end[b]) {
+			uint64_t v = a[next[b]];
+			int d = (int)((v >> shift) & 0xff);
+			while (d != b) {
+				uint64_t t = a[next[d]];
+				a[next[d]++] = v;
+				v = t;
+				d = (int)((v >> shift) & 0xff);
+			}
+			a[next[b]++] = v;
+		}
+	}
+	if (shift == 0)
+		return;
+	size_t start = 0;
+	for (int b = 0; b < 256; b++) {
+		if (count[b] > 1)
+			flag_sort_u64(a + start, count[b], shift - 8);
+		start += count[b];
+	}
+}
+
+void st_sort_i64(int64_t *v, size_t n)
+{
+	if (n < 2)
+		return;
+	/* int64_t and uint64_t may alias (signed/unsigned variants of one
+	 * type).  Flipping the sign bit maps two's complement order onto
+	 * unsigned order. */
+	uint64_t *u = (uint64_t *)v;
+	const uint64_t sign = UINT64_C(1) << 63;
+	uint64_t diff = 0;
+	for (size_t i = 0; i < n; i++) {
+		u[i] ^= sign;
+		diff |= u[i] ^ u[0];
+	}
+	if (diff != 0) {
+		/* Start at the highest byte in which some keys differ: delays
+		 * in ns fit in 5-6 bytes, so the upper passes are skipped. */
+		int shift = 56;
+		while (shift > 0 && ((diff >> shift) & 0xff) == 0)
+			shift -= 8;
+		flag_sort_u64(u, n, shift);
+	}
+	for (size_t i = 0; i < n; i++)
+		u[i] ^= sign;
+}
+
+double st_quantile_sorted_i64(const int64_t *v, size_t n, double f)
+{
+	if (n == 0)
+		return NAN;
+	/* The same arithmetic as gsl_stats_quantile_from_sorted_data. */
+	const double index = f * (double)(n - 1);
+	const size_t lhs = (size_t)index;
+	const double delta = index - (double)lhs;
+	if (lhs >= n - 1)
+		return (double)v[n - 1];
+	return (1 - delta) * (double)v[lhs] + delta * (double)v[lhs + 1];
+}
+
+/* ---- delay samples ------------------------------------------------------------ */
+
+void st_delays_init(st_delays *d, sim_alloc alloc)
+{
+	d->v = NULL;
+	d->n = 0;
+	d->cap = 0;
+	d->alloc = alloc;
+}
+
+int st_delays_add(st_delays *d, int64_t delay_ns)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap + d->cap / 2 : 1024;
+		if (cap > SIZE_MAX / sizeof *d->v)
+			return SIM_ENOMEM;
+		int64_t *v = sim_realloc(&d->alloc, d->v, d->cap * sizeof *d->v, cap * sizeof *d->v);
+		if (v == NULL)
+			return SIM_ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	d->v[d->n++] = delay_ns;
+	return SIM_OK;
+}
+
+void st_delays_fill(st_delays *d, st_delay_kind kind, double fig[FIG_COUNT])
+{
+	double *out = fig + (kind == ST_DELIVERY ? FIG_DEL_DELAY_MEAN : FIG_SUB_DELAY_MEAN);
+	/* The six figures are consecutive in RES_FIGURES: mean p50 p90 p95 p99 max. */
+	const double ns = (double)SCN_NS_PER_S;
+	if (d->n == 0) {
+		for (int i = 0; i < 6; i++)
+			out[i] = NAN;
+		return;
+	}
+	st_sort_i64(d->v, d->n);
+	/* long double: 3 M delays of days in ns overflow int64 when summed. */
+	long double sum = 0;
+	for (size_t i = 0; i < d->n; i++)
+		sum += d->v[i];
+	out[0] = (double)(sum / (long double)d->n) / ns;
+	out[1] = st_quantile_sorted_i64(d->v, d->n, 0.50) / ns;
+	out[2] = st_quantile_sorted_i64(d->v, d->n, 0.90) / ns;
+	out[3] = st_quantile_sorted_i64(d->v, d->n, 0.95) / ns;
+	out[4] = st_quantile_sorted_i64(d->v, d->n, 0.99) / ns;
+	out[5] = (double)d->v[d->n - 1] / ns;
+}
+
+void st_delays_free(st_delays *d)
+{
+	sim_free(&d->alloc, d->v, d->cap * sizeof *d->v);
+	d->v = NULL;
+	d->n = 0;
+	d->cap = 0;
+}
+
+/* ---- per-minute counts ----------------------------------------------------------- */
+
+#define ST_MINUTE_NS (60 * SCN_NS_PER_S)
+
+int st_per_min_init(st_per_min *m, sim_alloc alloc, int64_t duration_ns)
+{
+	if (duration_ns <= 0)
+		return SIM_EINVAL;
+	size_t n = (size_t)(duration_ns / ST_MINUTE_NS) + (duration_ns % ST_MINUTE_NS != 0);
+	if (n > SIZE_MAX / sizeof(uint32_t))
+		return SIM_ENOMEM;
+	uint32_t *b = sim_malloc(&alloc, n * sizeof *b);
+	if (b == NULL)
+		return SIM_ENOMEM;
+	memset(b, 0, n * sizeof *b);
+	m->bucket = b;
+	m->n = n;
+	m->duration_ns = duration_ns;
+	m->total = 0;
+	m->alloc = alloc;
+	return SIM_OK;
+}
+
+int st_per_min_add(st_per_min *m, int64_t t_ns)
+{
+	if (t_ns < 0 || t_ns >= m->duration_ns)
+		return SIM_ERANGE;
+	m->bucket[t_ns / ST_MINUTE_NS]++;
+	m->total++;
+	return SIM_OK;
+}
+
+void st_per_min_result(const st_per_min *m, double *mean_per_min, double *peak_min)
+{
+	uint32_t peak = 0;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->bucket[i] > peak)
+			peak = m->bucket[i];
+	*mean_per_min = (double)m->total / ((double)m->duration_ns / (double)ST_MINUTE_NS);
+	*peak_min = (double)peak;
+}
+
+void st_per_min_free(st_per_min *m)
+{
+	sim_free(&m->alloc, m->bucket, m->n * sizeof *m->bucket);
+	m->bucket = NULL;
+	m->n = 0;
+}
+
+/* ---- summaries ------------------------------------------------------------------- */
+
+/* Mean and half-width from a value getter, two passes (no cancellation
+ * from summing squares). */
+typedef double (*value_at)(const void *ctx, size_t i);
+
+static st_summary summarize_by(value_at get, const void *ctx, size_t n)
+{
+	st_summary s = { NAN, NAN, 0 };
+	double sum = 0;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		double x = get(ctx, i);
+		if (!isnan(x)) {
+			sum += x;
+			k++;
+		}
+	}
+	s.n_def = (double)k;
+	if (k == 0)
+		return s;
+	s.mean = sum / (double)k;
+	if (k < 2)
+		return s;
+	double ss = 0;
+	for (size_t i = 0; i < n; i++) {
+		double x = get(ctx, i);
+		if (!isnan(x))
+			ss += (x - s.mean) * (x - s.mean);
+	}
+	double sd = sqrt(ss / (double)(k - 1));
+	s.half = gsl_cdf_tdist_Pinv(0.975, (double)(k - 1)) * sd / sqrt((double)k);
+	return s;
+}
+
+static double array_at(const void *ctx, size_t i)
+{
+	return ((const double *)ctx)[i];
+}
+
+st_summary st_summarize(const double *x, size_t n)
+{
+	return summarize_by(array_at, x, n);
+}
+
+const char *st_entity_kind_name(st_entity_kind k)
+{
+	switch (k) {
+	case ST_TOTAL: return "total";
+	case ST_GROUP: return "group";
+	case ST_MAILBOX: return "mailbox";
+	}
+	return "?";
+}
+
+const res_entity *st_entity(const res_rep *r, st_entity_kind k, size_t index)
+{
+	switch (k) {
+	case ST_TOTAL: return &r->total;
+	case ST_GROUP: return index < r->n_groups && r->groups ? &r->groups[index] : NULL;
+	case ST_MAILBOX: return index < r->n_mailboxes && r->mailboxes ? &r->mailboxes[index] : NULL;
+	}
+	return NULL;
+}
+
+double st_value(const res_entity *e, st_what what, int idx)
+{
+	if (e == NULL || idx < 0)
+		return NAN;
+	switch (what) {
+	case ST_FIG: return idx < FIG_COUNT ? e->fig[idx] : NAN;
+	case ST_REJECTED_BY: return idx < RC_COUNT ? (double)e->rejected_by[idx] : NAN;
+	case ST_LOST_BY: return idx < RC_COUNT ? (double)e->lost_by[idx] : NAN;
+	}
+	return NAN;
+}
+
+typedef struct value_ctx {
+	const res_rep *a, *b;   /* b NULL: plain values; else a - b */
+	st_entity_kind k;
+	size_t index;
+	st_what what;
+	int idx;
+} value_ctx;
+
+static double rep_value_at(const void *ctx, size_t i)
+{
+	const value_ctx *c = ctx;
+	double x = st_value(st_entity(&c->a[i], c->k, c->index), c->what, c->idx);
+	if (c->b == NULL)
+		return x;
+	double y = st_value(st_entity(&c->b[i], c->k, c->index), c->what, c->idx);
+	return x - y; /* NaN if either is */
+}
+
+st_summary st_summarize_value(const res_rep *reps, size_t n_reps,
+                              st_entity_kind k, size_t index, st_what what, int idx)
+{
+	value_ctx c = { reps, NULL, k, index, what, idx };
+	return summarize_by(rep_value_at, &c, n_reps);
+}
+
+st_summary st_paired_value(const res_rep *variant, const res_rep *base, size_t n_reps,
+                           st_entity_kind k, size_t index, st_what what, int idx)
+{
+	value_ctx c = { variant, base, k, index, what, idx };
+	return summarize_by(rep_value_at, &c, n_reps);
+}
+
+static void fill_entity(st_entity_summary *s, const res_rep *a, const res_rep *b,
+                        size_t n, st_entity_kind k, size_t index)
+{
+	value_ctx c = { a, b, k, index, ST_FIG, 0 };
+	for (int f = 0; f < FIG_COUNT; f++) {
+		c.what = ST_FIG;
+		c.idx = f;
+		s->fig[f] = summarize_by(rep_value_at, &c, n);
+	}
+	for (int r = 0; r < RC_COUNT; r++) {
+		c.idx = r;
+		c.what = ST_REJECTED_BY;
+		s->rejected_by[r] = summarize_by(rep_value_at, &c, n);
+		c.what = ST_LOST_BY;
+		s->lost_by[r] = summarize_by(rep_value_at, &c, n);
+	}
+}
+
+static int build_summary(const res_rep *a, const res_rep *b, size_t n,
+                         size_t n_groups, size_t n_mailboxes, sim_alloc alloc,
+                         st_run_summary *out)
+{
+	st_entity_summary *g = NULL, *m = NULL;
+	if (n_groups > SIZE_MAX / sizeof *g || n_mailboxes > SIZE_MAX / sizeof *m)
+		return SIM_ENOMEM;
+	if (n_groups > 0 && (g = sim_malloc(&alloc, n_groups * sizeof *g)) == NULL)
+		goto fail;
+	if (n_mailboxes > 0 && (m = sim_malloc(&alloc, n_mailboxes * sizeof *m)) == NULL)
+		goto fail;
+	fill_entity(&out->total, a, b, n, ST_TOTAL, 0);
+	for (size_t i = 0; i < n_groups; i++)
+		fill_entity(&g[i], a, b, n, ST_GROUP, i);
+	for (size_t i = 0; i < n_mailboxes; i++)
+		fill_entity(&m[i], a, b, n, ST_MAILBOX, i);
+	out->groups = g;
+	out->n_groups = n_groups;
+	out->mailboxes = m;
+	out->n_mailboxes = n_mailboxes;
+	out->alloc = alloc;
+	return SIM_OK;
+fail:
+	sim_free(&alloc, g, n_groups * sizeof *g);
+	return SIM_ENOMEM;
+}
+
+int st_summarize_reps(const res_rep *reps, size_t n_reps, sim_alloc alloc,
+                      st_run_summary *out)
+{
+	if (reps == NULL || n_reps == 0 || out == NULL)
+		return SIM_EINVAL;
+	for (size_t i = 1; i < n_reps; i++)
+		if (reps[i].n_groups != reps[0].n_groups || reps[i].n_mailboxes != reps[0].n_mailboxes)
+			return SIM_EINVAL;
+	st_run_summary tmp;
+	int rc = build_summary(reps, NULL, n_reps, reps[0].n_groups, reps[0].n_mailboxes, alloc, &tmp);
+	if (rc == SIM_OK)
+		*out = tmp;
+	return rc;
+}
+
+int st_paired_reps(const res_rep *variant, const res_rep *base, size_t n_reps,
+                   sim_alloc alloc, st_run_summary *out)
+{
+	if (variant == NULL || base == NULL || n_reps == 0 || out == NULL)
+		return SIM_EINVAL;
+	size_t ng = variant[0].n_groups, nm = variant[0].n_mailboxes;
+	for (size_t i = 0; i < n_reps; i++) {
+		if (variant[i].seed != base[i].seed)
+			return SIM_EINVAL;
+		if (variant[i].n_groups != ng || base[i].n_groups != base[0].n_groups ||
+		    variant[i].n_mailboxes != nm || base[i].n_mailboxes != base[0].n_mailboxes)
+			return SIM_EINVAL;
+	}
+	if (base[0].n_groups != ng)
+		ng = 0;
+	if (base[0].n_mailboxes != nm)
+		nm = 0;
+	st_run_summary tmp;
+	int rc = build_summary(variant, base, n_reps, ng, nm, alloc, &tmp);
+	if (rc == SIM_OK)
+		*out = tmp;
+	return rc;
+}
+
+void st_run_summary_free(st_run_summary *s)
+{
+	if (s == NULL)
+		return;
+	sim_free(&s->alloc, s->groups, s->n_groups * sizeof *s->groups);
+	sim_free(&s->alloc, s->mailboxes, s->n_mailboxes * sizeof *s->mailboxes);
+	s->groups = NULL;
+	s->mailboxes = NULL;
+	s->n_groups = 0;
+	s->n_mailboxes = 0;
+}
+
+/* ---- Erlang B ---------------------------------------------------------------------- */
+
+double st_erlang_b(int c, double a)
+{
+	if (c < 0 || !(a >= 0))
+		return NAN;
+	/* The recursion is numerically stable (every step is in [0, 1]). */
+	double b = 1.0;
+	for (int k = 1; k <= c; k++)
+		b = a * b / ((double)k + a * b);
+	return b;
+}

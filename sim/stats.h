@@ -1,0 +1,165 @@
+/* stats.h - statistics of one replication (exact delay quantiles, per-minute
+ * throughput) and across replications (mean with a Student-t 95% interval,
+ * paired differences between variants run with the same seeds), plus the
+ * Erlang B formula the model tests check against.
+ *
+ * Delay samples.  st_delays keeps every sample (int64 ns, 8 bytes each:
+ * the whole memory cost of exact quantiles) in one growing array.  At the
+ * end of a replication st_delays_fill() sorts it in place (an American
+ * flag sort, i.e. an in-place MSD radix sort on the bytes of the key:
+ * O(n * k) for k significant bytes, no scratch array, so the 8 bytes per
+ * sample budget holds during the sort too) and reads mean, p50, p90, p95,
+ * p99 and max.  Quantiles follow GSL's gsl_stats_quantile_from_sorted_data:
+ * with h = f * (n - 1), i = floor(h), q = (1 - (h - i)) x[i] + (h - i) x[i+1]
+ * (x[n-1] when i = n - 1).  With no samples every figure is NaN.
+ *
+ * Per-minute counts.  st_per_min counts events in buckets [60k, 60k + 60) s
+ * over [0, duration); mean = count / (duration / 60 s), peak = the largest
+ * bucket (a last, partial minute is a bucket like the others).
+ *
+ * Across replications.  A figure that is NaN in a replication (undefined)
+ * is left out: the summary is the mean over the n_def replications where it
+ * is defined, and its 95% half-width t(0.975, n_def - 1) * s / sqrt(n_def)
+ * with the sample standard deviation s (n_def - 1 in the denominator).
+ * n_def = 0 gives mean NaN; n_def < 2 gives half NaN (no interval).
+ * Paired differences (variant - base, replication by replication, same
+ * seeds) use the replications where both are defined.
+ *
+ * Ownership: st_delays and st_per_min own their arrays (allocated with the
+ * allocator given at init, freed by *_free).  The summary functions that
+ * return an st_summary allocate nothing; st_run_summary owns its arrays.
+ * No global state; all functions are reentrant.
+ */
+#ifndef SIM_STATS_H
+#define SIM_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "results.h"
+#include "status.h"
+
+/* ---- sorting and quantiles ------------------------------------------------ */
+
+/* Sorts v[0..n) ascending, in place, allocation-free.  O(n * k), k the
+ * number of bytes in which the keys differ (<= 8); stack use ~ 8 * 6 KB. */
+void st_sort_i64(int64_t *v, size_t n);
+
+/* The f-quantile (0 <= f <= 1) of sorted v[0..n), interpolated as GSL does,
+ * in the units of v.  NaN when n = 0. */
+double st_quantile_sorted_i64(const int64_t *v, size_t n, double f);
+
+/* ---- delay samples ---------------------------------------------------------- */
+
+typedef struct st_delays {
+	int64_t *v;       /* samples, ns */
+	size_t n, cap;
+	sim_alloc alloc;
+} st_delays;
+
+typedef enum st_delay_kind { ST_SUBMISSION = 0, ST_DELIVERY = 1 } st_delay_kind;
+
+void st_delays_init(st_delays *d, sim_alloc alloc);
+/* Appends one sample (ns).  Amortised O(1); SIM_ENOMEM leaves d unchanged. */
+int st_delays_add(st_delays *d, int64_t delay_ns);
+/* Sorts the samples and writes mean, p50, p90, p95, p99, max (seconds) into
+ * fig[FIG_SUB_DELAY_*] or fig[FIG_DEL_DELAY_*]; NaN with no samples.
+ * O(n); may be called again after more samples are added. */
+void st_delays_fill(st_delays *d, st_delay_kind kind, double fig[FIG_COUNT]);
+void st_delays_free(st_delays *d);
+
+/* ---- per-minute counts ------------------------------------------------------ */
+
+typedef struct st_per_min {
+	uint32_t *bucket;  /* bucket[k]: events in [60k, 60k + 60) s */
+	size_t n;          /* ceil(duration / 60 s) */
+	int64_t duration_ns;
+	uint64_t total;
+	sim_alloc alloc;
+} st_per_min;
+
+/* duration_ns > 0.  SIM_EINVAL, SIM_ENOMEM (m untouched on failure). */
+int st_per_min_init(st_per_min *m, sim_alloc alloc, int64_t duration_ns);
+/* Counts one event at t_ns in [0, duration); SIM_ERANGE outside (not counted). */
+int st_per_min_add(st_per_min *m, int64_t t_ns);
+/* mean per minute over the run and the busiest minute's count. */
+void st_per_min_result(const st_per_min *m, double *mean_per_min, double *peak_min);
+void st_per_min_free(st_per_min *m);
+
+/* ---- across replications ----------------------------------------------------- */
+
+typedef struct st_summary {
+	double mean;   /* over the replications where defined; NaN if none */
+	double half;   /* 95% half-width (Student t, n_def - 1 d.o.f.); NaN if n_def < 2 */
+	double n_def;  /* replications where the figure is defined */
+} st_summary;
+
+/* Summary of x[0..n) (NaN entries left out).  Allocation-free. */
+st_summary st_summarize(const double *x, size_t n);
+
+typedef enum st_entity_kind { ST_TOTAL = 0, ST_GROUP = 1, ST_MAILBOX = 2 } st_entity_kind;
+
+/* "total", "group", "mailbox". */
+const char *st_entity_kind_name(st_entity_kind k);
+
+/* The entity of one replication, NULL if index is out of range (ST_TOTAL
+ * ignores index). */
+const res_entity *st_entity(const res_rep *r, st_entity_kind k, size_t index);
+
+/* What of an entity to summarise: a figure, or a count by reply class. */
+typedef enum st_what { ST_FIG = 0, ST_REJECTED_BY = 1, ST_LOST_BY = 2 } st_what;
+
+/* The value of (what, idx) in entity e: fig[idx], rejected_by[idx] or
+ * lost_by[idx] as a double.  NaN if e is NULL or idx out of range. */
+double st_value(const res_entity *e, st_what what, int idx);
+
+/* Summary over reps[0..n_reps) of one value of one entity.  Allocation-free,
+ * O(n_reps).  Replications lacking the entity count as undefined. */
+st_summary st_summarize_value(const res_rep *reps, size_t n_reps,
+                              st_entity_kind k, size_t index, st_what what, int idx);
+
+/* Paired difference variant - base over replication pairs i (same seeds),
+ * left out where either side is undefined.  Allocation-free, O(n_reps). */
+st_summary st_paired_value(const res_rep *variant, const res_rep *base, size_t n_reps,
+                           st_entity_kind k, size_t index, st_what what, int idx);
+
+/* Every figure and reply-class count of one entity. */
+typedef struct st_entity_summary {
+	st_summary fig[FIG_COUNT];
+	st_summary rejected_by[RC_COUNT];
+	st_summary lost_by[RC_COUNT];
+} st_entity_summary;
+
+/* Summaries of every entity of a scenario's replications. */
+typedef struct st_run_summary {
+	st_entity_summary total;
+	st_entity_summary *groups;    size_t n_groups;
+	st_entity_summary *mailboxes; size_t n_mailboxes;
+	sim_alloc alloc;
+} st_run_summary;
+
+/* Summarises reps[0..n_reps) (one scenario: the entity counts of reps[0]).
+ * Entity counts differing between replications -> SIM_EINVAL.
+ * On failure *out is untouched.  Free with st_run_summary_free. */
+int st_summarize_reps(const res_rep *reps, size_t n_reps, sim_alloc alloc,
+                      st_run_summary *out);
+
+/* Paired differences variant - base for every value.  Both arrays hold
+ * n_reps replications with equal seeds (else SIM_EINVAL).  The total is
+ * always compared; groups (mailboxes) only when both sides have the same
+ * count, else out has none of them: the caller checks the names match. */
+int st_paired_reps(const res_rep *variant, const res_rep *base, size_t n_reps,
+                   sim_alloc alloc, st_run_summary *out);
+
+void st_run_summary_free(st_run_summary *s);
+
+/* ---- queueing theory ------------------------------------------------------------ */
+
+/* Erlang B blocking probability for c servers and offered load a (Erlangs),
+ * by the recursion B(0) = 1, B(k) = a B(k-1) / (k + a B(k-1)).  O(c).
+ * NaN for c < 0 or a < 0. */
+double st_erlang_b(int c, double a);
+
+#endif

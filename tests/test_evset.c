@@ -1,0 +1,448 @@
+/* test_evset.c - the event set (sim/evset.h), run for BOTH kinds.
+ *
+ * Expected orders come from a reference (qsort on (time, seq)) or from the
+ * other implementation on the same trace, never from earlier runs.
+ * THROTTLESIM_EXTENDED=1 adds sizes up to 10^6.  Built with -DEVS_STRESS
+ * the calendar queue resizes on every operation, so sizes are kept small.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "evset.h"
+#include "incr.h"
+
+#ifdef EVS_STRESS
+#define MAX_N_DEFAULT 2000
+#define MAX_N_EXTENDED 20000
+#else
+#define MAX_N_DEFAULT 100000
+#define MAX_N_EXTENDED 1000000
+#endif
+
+static size_t max_n(void)
+{
+	const char *e = getenv("THROTTLESIM_EXTENDED");
+	return e && strcmp(e, "1") == 0 ? MAX_N_EXTENDED : MAX_N_DEFAULT;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static int key_cmp(const void *pa, const void *pb)
+{
+	const evs_node *a = *(evs_node *const *)pa, *b = *(evs_node *const *)pb;
+	if (a->time != b->time)
+		return a->time < b->time ? -1 : 1;
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	return 0;
+}
+
+static int before(const evs_node *a, const evs_node *b)
+{
+	return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+}
+
+static evs *new_set(void **state)
+{
+	evs_kind kind = (evs_kind)(intptr_t)*state;
+	evs *s = evs_new(kind, &sim_alloc_std);
+	assert_non_null(s);
+	assert_int_equal(evs_kind_of(s), kind);
+	return s;
+}
+
+static int setup_calendar(void **state)
+{
+	*state = (void *)(intptr_t)EVS_CALENDAR;
+	return 0;
+}
+
+static int setup_heap(void **state)
+{
+	*state = (void *)(intptr_t)EVS_HEAP;
+	return 0;
+}
+
+/* ---- time generators for the reference tests ---- */
+
+enum tgen { TG_WIDE, TG_TIES, TG_JUMPS, TG_HUGE, TG_HALF, TG_CLUSTER, TG_N };
+
+static int64_t gen_time(int g, uint64_t *r, int64_t base)
+{
+	uint64_t x = rng_next(r);
+	switch (g) {
+	case TG_WIDE: return base + (int64_t)(x % 10000000);
+	case TG_TIES: return base + (int64_t)(x % 4); /* heavy ties */
+	case TG_JUMPS: /* mostly near, sometimes 10^9 .. 10^15 ns ahead */
+		if (x % 8 == 0)
+			return base + (int64_t)1000000000 * (int64_t)(1 + (x >> 8) % 1000000);
+		return base + (int64_t)((x >> 8) % 1000);
+	case TG_HUGE: /* anywhere in [0, INT64_MAX], including the ends */
+		if (x % 16 == 0)
+			return INT64_MAX - (int64_t)((x >> 8) % 3);
+		if (x % 16 == 1)
+			return (int64_t)((x >> 8) % 3);
+		return (int64_t)(x >> 1);
+	case TG_HALF: /* clustered near INT64_MAX / 2 */
+		return INT64_MAX / 2 + (int64_t)((x >> 8) % 1000000) - 500000;
+	case TG_CLUSTER: /* a few dense spikes */
+		return base + (int64_t)((x >> 60) * 1000000) + (int64_t)((x >> 8) % 3);
+	}
+	return base;
+}
+
+/* Pops one node from s and the reference front, checking peek, pop, count. */
+static void pop_check(evs *s, evs_node **ref, size_t *lo, size_t hi)
+{
+	evs_node *p = evs_peek(s);
+	evs_node *q = evs_pop(s);
+	assert_ptr_equal(p, q);
+	assert_ptr_equal(q, ref[*lo]);
+	(*lo)++;
+	assert_int_equal(evs_count(s), hi - *lo);
+}
+
+/* Phases of random inserts (times anywhere, also before everything already
+ * popped) and pops, growing to n then shrinking to empty, against a sorted
+ * reference re-sorted with qsort after every insert phase. */
+static void run_phases(void **state, size_t n, int g, uint64_t seed)
+{
+	evs *s = new_set(state);
+	evs_node *nodes = calloc(n, sizeof *nodes);
+	evs_node **ref = calloc(n, sizeof *ref);
+	assert_non_null(nodes);
+	assert_non_null(ref);
+	uint64_t r = seed;
+	size_t lo = 0, hi = 0, used = 0;
+	uint64_t seq = 0;
+	int64_t base = 0;
+	while (used < n || lo < hi) {
+		/* insert a batch: bigger early on (growing), smaller later */
+		size_t b = used < n ? 1 + (size_t)(rng_next(&r) % (n / 4 + 1)) : 0;
+		if (b > n - used)
+			b = n - used;
+		for (size_t i = 0; i < b; i++) {
+			evs_node *e = &nodes[used++];
+			e->time = gen_time(g, &r, base);
+			e->seq = seq++;
+			assert_int_equal(evs_insert(s, e), 0);
+			ref[hi++] = e;
+		}
+		if (b) {
+			/* the unpopped part of ref re-sorted */
+			qsort(ref + lo, hi - lo, sizeof *ref, key_cmp);
+		}
+		assert_int_equal(evs_count(s), hi - lo);
+		size_t p = hi - lo;
+		if (used < n)
+			p = (size_t)(rng_next(&r) % (p + 1)) / 2;
+		for (size_t i = 0; i < p; i++)
+			pop_check(s, ref, &lo, hi);
+		if (lo < hi && g != TG_HUGE && g != TG_HALF)
+			base = ref[lo]->time - (int64_t)(rng_next(&r) % 3); /* sometimes in the past */
+		if (base < 0)
+			base = 0;
+	}
+	assert_null(evs_peek(s));
+	assert_null(evs_pop(s));
+	assert_int_equal(evs_count(s), 0);
+	free(ref);
+	free(nodes);
+	evs_free(s);
+}
+
+static void test_empty(void **state)
+{
+	evs *s = new_set(state);
+	assert_null(evs_peek(s));
+	assert_null(evs_pop(s));
+	assert_int_equal(evs_count(s), 0);
+	evs_node a = { 5, 0, NULL };
+	assert_int_equal(evs_insert(s, &a), 0);
+	assert_ptr_equal(evs_peek(s), &a);
+	assert_ptr_equal(evs_pop(s), &a);
+	assert_null(evs_pop(s));
+	evs_free(s);
+}
+
+static void test_reference_phases(void **state)
+{
+	size_t mx = max_n();
+	static const size_t sizes[] = { 1, 2, 3, 10, 64, 65, 200, 1000, 5000, 30000, 100000, 1000000 };
+	for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+		if (sizes[k] > mx)
+			break;
+		int seeds = sizes[k] <= 1000 ? 20 : sizes[k] <= 30000 ? 3 : 1;
+		for (int g = 0; g < TG_N; g++)
+			for (int sd = 0; sd < seeds; sd++)
+				run_phases(state, sizes[k], g, 1000 * k + 100 * (uint64_t)g + (uint64_t)sd);
+	}
+}
+
+/* Hold model: pre-fill n (times = increments), then `holds` holds.  Checks
+ * peek == pop, that the popped (time, seq) never decreases (every insert is
+ * at or after the clock and gets a larger seq, so that is the total order)
+ * and that every node comes out exactly once when drained.  Returns the
+ * FNV checksum of the popped stream. */
+static uint64_t run_hold(evs_kind kind, size_t n, int dist, size_t holds, uint64_t seed,
+			 int64_t scale, uint64_t *trace)
+{
+	enum { NINC = 16000 };
+	int64_t *inc = malloc(NINC * sizeof *inc);
+	evs_node *nodes = calloc(n, sizeof *nodes);
+	unsigned char *seen = calloc(n, 1);
+	assert_non_null(inc);
+	assert_non_null(nodes);
+	assert_non_null(seen);
+	incr_fill(dist, inc, NINC, seed);
+	evs *s = evs_new(kind, &sim_alloc_std);
+	assert_non_null(s);
+	size_t k = 0;
+	uint64_t seq = 0, h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < n; i++) {
+		nodes[i].time = inc[k] * scale;
+		nodes[i].seq = seq++;
+		k = (k + 1) % NINC;
+		assert_int_equal(evs_insert(s, &nodes[i]), 0);
+	}
+	evs_node last = { 0, 0, NULL };
+	for (size_t i = 0; i < holds; i++) {
+		evs_node *p = evs_peek(s);
+		evs_node *e = evs_pop(s);
+		assert_ptr_equal(p, e);
+		assert_false(before(e, &last));
+		last = *e;
+		h ^= (uint64_t)e->time;
+		h *= 0x100000001b3ULL;
+		h ^= e->seq;
+		h *= 0x100000001b3ULL;
+		if (trace)
+			trace[i] = (uint64_t)(e - nodes);
+		e->time += inc[k] * scale;
+		e->seq = seq++;
+		k = (k + 1) % NINC;
+		assert_int_equal(evs_insert(s, e), 0);
+		assert_int_equal(evs_count(s), n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		evs_node *e = evs_pop(s);
+		assert_non_null(e);
+		assert_false(before(e, &last));
+		last = *e;
+		size_t id = (size_t)(e - nodes);
+		assert_true(id < n);
+		assert_false(seen[id]);
+		seen[id] = 1;
+	}
+	assert_null(evs_pop(s));
+	evs_free(s);
+	free(seen);
+	free(nodes);
+	free(inc);
+	return h;
+}
+
+static void test_hold_every_dist(void **state)
+{
+	evs_kind kind = (evs_kind)(intptr_t)*state;
+	size_t mx = max_n();
+	for (int d = 0; d < INCR_NDIST; d++)
+		for (size_t n = 1; n <= mx; n *= 10) {
+			size_t holds = n < 20000 ? 20000 : 2 * n;
+#ifdef EVS_STRESS
+			holds = 3 * n + 100;
+#endif
+			run_hold(kind, n, d, holds, 7 + (uint64_t)d, 1, NULL);
+		}
+	/* jumps: increments scaled to 10^9 .. 10^12 ns per ms */
+	for (int d = 0; d < INCR_NDIST; d++)
+		run_hold(kind, 1000, d, 5000, 3, 1000000, NULL);
+}
+
+/* Calendar and heap on the same long hold sequences: identical traces and
+ * checksums. */
+static void test_calendar_vs_heap(void **state)
+{
+	(void)state;
+	size_t mx = max_n();
+	for (int d = 0; d < INCR_NDIST; d++)
+		for (size_t n = 10; n <= mx && n <= 100000; n *= 100) {
+			size_t holds = 50000 + 4 * n;
+#ifdef EVS_STRESS
+			holds = 2 * n + 1000;
+#endif
+			uint64_t *ta = malloc(holds * sizeof *ta), *tb = malloc(holds * sizeof *tb);
+			assert_non_null(ta);
+			assert_non_null(tb);
+			uint64_t a = run_hold(EVS_CALENDAR, n, d, holds, 11 + (uint64_t)d, 1, ta);
+			uint64_t b = run_hold(EVS_HEAP, n, d, holds, 11 + (uint64_t)d, 1, tb);
+			assert_int_equal(a, b);
+			assert_memory_equal(ta, tb, holds * sizeof *ta);
+			free(ta);
+			free(tb);
+		}
+}
+
+static void test_fifo_equal_times(void **state)
+{
+	evs *s = new_set(state);
+	evs_node n[10];
+	for (int i = 0; i < 10; i++) {
+		n[i].time = 100;
+		n[i].seq = (uint64_t)i;
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(evs_insert(s, &n[i]), 0);
+	assert_ptr_equal(evs_pop(s), &n[0]);
+	/* scheduled at the current time after a pop: after the earlier ones */
+	for (int i = 4; i < 10; i++)
+		assert_int_equal(evs_insert(s, &n[i]), 0);
+	for (int i = 1; i < 10; i++) {
+		assert_ptr_equal(evs_peek(s), &n[i]);
+		assert_ptr_equal(evs_pop(s), &n[i]);
+	}
+	assert_null(evs_pop(s));
+	/* a later seq inserted first still pops after a smaller seq */
+	evs_node a = { 7, 9, NULL }, b = { 7, 3, NULL };
+	assert_int_equal(evs_insert(s, &a), 0);
+	assert_int_equal(evs_insert(s, &b), 0);
+	assert_ptr_equal(evs_pop(s), &b);
+	assert_ptr_equal(evs_pop(s), &a);
+	evs_free(s);
+}
+
+static void test_extreme_times(void **state)
+{
+	evs *s = new_set(state);
+	int64_t t[] = { INT64_MAX, 0, INT64_MAX - 1, 1, INT64_MAX / 2, INT64_MAX / 2 + 1,
+			(int64_t)1 << 62, ((int64_t)1 << 62) - 1, 1000000000, INT64_MAX };
+	enum { K = sizeof t / sizeof *t };
+	evs_node n[K];
+	evs_node *ref[K];
+	for (int i = 0; i < K; i++) {
+		n[i].time = t[i];
+		n[i].seq = (uint64_t)i;
+		ref[i] = &n[i];
+		assert_int_equal(evs_insert(s, &n[i]), 0);
+	}
+	qsort(ref, K, sizeof *ref, key_cmp);
+	for (int i = 0; i < K; i++)
+		assert_ptr_equal(evs_pop(s), ref[i]);
+	/* hold at INT64_MAX / 2 with 10^9 .. 10^18 jumps */
+	evs_node m[100];
+	for (int i = 0; i < 100; i++) {
+		m[i].time = INT64_MAX / 2 + i;
+		m[i].seq = (uint64_t)i;
+		assert_int_equal(evs_insert(s, &m[i]), 0);
+	}
+	uint64_t seq = 100, r = 5;
+	evs_node last = { 0, 0, NULL };
+	for (int i = 0; i < 20000; i++) {
+		evs_node *e = evs_pop(s);
+		assert_false(before(e, &last));
+		last = *e;
+		int64_t jump = (int64_t)1000000000 << (rng_next(&r) % 20);
+		if (e->time > INT64_MAX - jump)
+			continue; /* drop it */
+		e->time += jump;
+		e->seq = seq++;
+		assert_int_equal(evs_insert(s, e), 0);
+	}
+	while (evs_pop(s))
+		;
+	evs_free(s);
+}
+
+/* Every allocation-failure point: evs_new returns NULL or inserts fail with
+ * SIM_ENOMEM leaving the node out; nothing is lost, nothing leaks. */
+static void test_enomem(void **state)
+{
+	evs_kind kind = (evs_kind)(intptr_t)*state;
+	enum { N = 3000 };
+	static evs_node nodes[N];
+	for (long fail_at = 1;; fail_at++) {
+		sim_alloc_failing st = { fail_at, 0, 0, 0 };
+		sim_alloc a = sim_alloc_failing_make(&st);
+		evs *s = evs_new(kind, &a);
+		if (!s) {
+			assert_int_equal(st.live, 0);
+			continue;
+		}
+		evs_node *acc[N];
+		size_t na = 0;
+		int failures = 0;
+		uint64_t r = (uint64_t)fail_at;
+		for (size_t i = 0; i < N; i++) {
+			nodes[i].time = (int64_t)(rng_next(&r) % 100000);
+			nodes[i].seq = i;
+			int rc = evs_insert(s, &nodes[i]);
+			if (rc == 0) {
+				acc[na++] = &nodes[i];
+			} else {
+				assert_int_equal(rc, SIM_ENOMEM);
+				failures++;
+			}
+			assert_int_equal(evs_count(s), na);
+			if (i % 7 == 6 && na == 0) {
+				assert_null(evs_pop(s));
+			} else if (i % 7 == 6) { /* interleave pops */
+				qsort(acc, na, sizeof *acc, key_cmp);
+				assert_ptr_equal(evs_pop(s), acc[0]);
+				memmove(acc, acc + 1, --na * sizeof *acc);
+			}
+		}
+		qsort(acc, na, sizeof *acc, key_cmp);
+		for (size_t i = 0; i < na; i++)
+			assert_ptr_equal(evs_pop(s), acc[i]);
+		assert_null(evs_pop(s));
+		evs_free(s);
+		assert_int_equal(st.live, 0);
+		assert_int_equal(st.bytes, 0);
+		if (failures == 0 && st.count < fail_at)
+			break; /* no allocation failed: every point has been walked */
+	}
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(evs_kind_name(EVS_CALENDAR), "calendar");
+	assert_string_equal(evs_kind_name(EVS_HEAP), "heap");
+	evs_stats st;
+	evs *s = evs_new(EVS_CALENDAR, &sim_alloc_std);
+	assert_non_null(s);
+	evs_get_stats(s, &st);
+	assert_true(st.buckets > 0);
+	assert_true(st.width > 0);
+	evs_free(s);
+}
+
+#define BOTH(f) cmocka_unit_test_setup(f, setup_calendar), cmocka_unit_test_setup(f, setup_heap)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BOTH(test_empty),
+		BOTH(test_fifo_equal_times),
+		BOTH(test_extreme_times),
+		BOTH(test_enomem),
+		BOTH(test_reference_phases),
+		BOTH(test_hold_every_dist),
+		cmocka_unit_test(test_calendar_vs_heap),
+		cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,441 @@
+/* test_store.c - the SQLite results store: round trip, refusing files that
+ * are not ours (left byte-identical), several runs and processes, and
+ * all-or-nothing writes. */
+#define _DEFAULT_SOURCE /* mkdtemp, fork, waitpid */
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "report.h"
+#include "stats.h"
+#include "status.h"
+#include "store.h"
+
+#define N_REPS 3
+#define N_GROUPS 2
+#define N_MBX 3
+
+typedef struct fixture {
+	char dir[64];
+	char path[128];
+	scenario scn;
+	scn_sender senders[N_GROUPS];
+	scn_mailbox mailboxes[N_MBX];
+	res_rep reps[N_REPS];
+	res_entity groups[N_REPS][N_GROUPS];
+	res_entity mbx[N_REPS][N_MBX];
+	res_series_row series[N_REPS][4];
+	rpt_variant variants[2];
+	rpt_run run;
+	store_run_info info;
+} fixture;
+
+static double fig_value(size_t rep, int kind, size_t e, int f)
+{
+	if (f == FIG_RRL_FIRST_REACHED)
+		return NAN;
+	return 1000.0 * kind + 100.0 * (double)e + (double)f + 0.25 * (double)rep;
+}
+
+static void fill(res_entity *ent, size_t rep, int kind, size_t e)
+{
+	for (int f = 0; f < FIG_COUNT; f++)
+		ent->fig[f] = fig_value(rep, kind, e, f);
+	ent->rejected_by[RC_CONCURRENCY] = 5 + rep + e;
+	ent->lost_by[RC_RECIPIENT_RATE] = rep;
+}
+
+static int setup(void **state)
+{
+	fixture *fx = calloc(1, sizeof *fx);
+	assert_non_null(fx);
+	snprintf(fx->dir, sizeof fx->dir, "/tmp/test_store_XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->path, sizeof fx->path, "%s/results.db", fx->dir);
+	snprintf(fx->scn.name, sizeof fx->scn.name, "printers");
+	for (size_t g = 0; g < N_GROUPS; g++)
+		snprintf(fx->senders[g].name, sizeof fx->senders[g].name, "group%zu", g);
+	for (size_t m = 0; m < N_MBX; m++) {
+		snprintf(fx->mailboxes[m].name, sizeof fx->mailboxes[m].name, "mbx%zu@contoso.com", m);
+		fx->mailboxes[m].limits.connections.reply.code = 432;
+		snprintf(fx->mailboxes[m].limits.connections.reply.text,
+		         sizeof fx->mailboxes[m].limits.connections.reply.text,
+		         "432 4.3.2 Concurrent connections limit exceeded.");
+	}
+	fx->scn.senders = fx->senders;
+	fx->scn.n_senders = N_GROUPS;
+	fx->scn.mailboxes = fx->mailboxes;
+	fx->scn.n_mailboxes = N_MBX;
+	for (size_t r = 0; r < N_REPS; r++) {
+		res_rep *rep = &fx->reps[r];
+		rep->seed = UINT64_C(0xfedcba9876543210) + r; /* above INT64_MAX */
+		rep->replication = (int64_t)r;
+		rep->events = 1000 + r;
+		fill(&rep->total, r, ST_TOTAL, 0);
+		for (size_t g = 0; g < N_GROUPS; g++)
+			fill(&fx->groups[r][g], r, ST_GROUP, g);
+		for (size_t m = 0; m < N_MBX; m++)
+			fill(&fx->mbx[r][m], r, ST_MAILBOX, m);
+		rep->groups = fx->groups[r];
+		rep->n_groups = N_GROUPS;
+		rep->mailboxes = fx->mbx[r];
+		rep->n_mailboxes = N_MBX;
+		for (size_t i = 0; i < 4; i++) {
+			fx->series[r][i].accepted = (uint32_t)(10 * i + r);
+			fx->series[r][i].rejected_by[RC_CONCURRENCY] = (uint32_t)i;
+			fx->series[r][i].rejected_by[RC_RECIPIENT_RATE] = 1;
+		}
+		rep->series = fx->series[r];
+		rep->n_series = 4;
+		rep->series_step_ns = 60 * SCN_NS_PER_S;
+	}
+	fx->variants[0] = (rpt_variant){ "base", &fx->scn, fx->reps, N_REPS };
+	fx->variants[1] = (rpt_variant){ "per device", &fx->scn, fx->reps, N_REPS };
+	fx->run = (rpt_run){ "printers", 42, "0.1.0-test", fx->variants, 2, false };
+	fx->info = (store_run_info){ "0.1.0-test", "printers", "scenarios/printers.yaml",
+	                             "name: printers\n", "throttlesim run printers.yaml", 42, N_REPS };
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *fx = *state;
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(fx);
+	return 0;
+}
+
+/* One integer from SQL on db. */
+static int64_t sql_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int64_t write_run(fixture *fx, sqlite3 *db)
+{
+	char err[512] = "";
+	int64_t id = -1;
+	assert_int_equal(store_begin_run(db, &fx->info, &id, err, sizeof err), SIM_OK);
+	assert_int_equal(sql_int(db, "SELECT complete FROM runs ORDER BY id DESC LIMIT 1"), 0);
+	int rc = store_write_results(db, id, &fx->run, err, sizeof err);
+	if (rc != SIM_OK)
+		fail_msg("%s", err);
+	assert_int_equal(store_finish_run(db, id, err, sizeof err), SIM_OK);
+	return id;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	long n = ftell(f);
+	rewind(f);
+	char *b = malloc((size_t)n + 1);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return b;
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void test_round_trip(void **state)
+{
+	fixture *fx = *state;
+	sqlite3 *db = NULL;
+	char err[512] = "";
+	assert_int_equal(store_open(fx->path, &db, err, sizeof err), SIM_OK);
+	int64_t id = write_run(fx, db);
+
+	assert_int_equal(sql_int(db, "PRAGMA application_id"), STORE_APPLICATION_ID);
+	assert_int_equal(sql_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+
+	assert_int_equal(sql_int(db, "SELECT complete FROM runs"), 1);
+	assert_int_equal(sql_int(db, "SELECT finished_at IS NOT NULL FROM runs"), 1);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM variants"), 2);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM replications"), 2 * N_REPS);
+	/* seeds keep their 64 bits (stored as the int64 bit pattern) */
+	assert_true((uint64_t)sql_int(db, "SELECT seed FROM replications WHERE variant_idx = 0"
+	                                  " AND replication = 1") == fx->reps[1].seed);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM figures"),
+	                 2 * N_REPS * (1 + N_GROUPS + N_MBX) * FIG_COUNT);
+
+	/* every figure reads back as written (NaN as NULL) */
+	assert_int_equal(sqlite3_prepare_v2(db,
+	    "SELECT replication, entity_kind, entity_idx, figure, value FROM figures"
+	    " WHERE run_id = ?1 AND variant_idx = 1", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, id);
+	size_t rows = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		size_t rep = (size_t)sqlite3_column_int64(st, 0);
+		const char *kind = (const char *)sqlite3_column_text(st, 1);
+		int k = strcmp(kind, "total") == 0 ? ST_TOTAL : strcmp(kind, "group") == 0 ? ST_GROUP : ST_MAILBOX;
+		size_t e = (size_t)sqlite3_column_int64(st, 2);
+		const char *fig = (const char *)sqlite3_column_text(st, 3);
+		int f = 0;
+		while (f < FIG_COUNT && strcmp(res_fig_info[f].name, fig) != 0)
+			f++;
+		assert_true(f < FIG_COUNT);
+		double want = fig_value(rep, k, e, f);
+		if (isnan(want))
+			assert_int_equal(sqlite3_column_type(st, 4), SQLITE_NULL);
+		else
+			assert_true(sqlite3_column_double(st, 4) == want);
+		rows++;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(rows, N_REPS * (1 + N_GROUPS + N_MBX) * FIG_COUNT);
+
+	/* summaries: mean of 0, 0.25, 0.5 added: +0.25 */
+	assert_int_equal(sqlite3_prepare_v2(db,
+	    "SELECT mean, n, half FROM summaries WHERE variant_idx = 0 AND entity_kind = 'mailbox'"
+	    " AND entity = 'mbx2@contoso.com' AND figure = 'accepted'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_true(sqlite3_column_double(st, 0) == fig_value(0, ST_MAILBOX, 2, FIG_ACCEPTED) + 0.25);
+	assert_int_equal(sqlite3_column_int64(st, 1), N_REPS);
+	sqlite3_finalize(st);
+	assert_int_equal(sql_int(db, "SELECT n FROM summaries WHERE entity_kind = 'total'"
+	                             " AND figure = 'rrl_first_reached' AND variant_idx = 0"), 0);
+	assert_int_equal(sql_int(db, "SELECT mean IS NULL AND half IS NULL FROM summaries"
+	                             " WHERE entity_kind = 'total' AND figure = 'rrl_first_reached'"
+	                             " AND variant_idx = 0"), 1);
+
+	/* rejections: concurrency 5 + rep + e for group 1, rep 2 -> 8 */
+	assert_int_equal(sql_int(db, "SELECT count FROM rejections WHERE variant_idx = 0"
+	                             " AND replication = 2 AND entity_kind = 'group' AND entity_idx = 1"
+	                             " AND reply_class = 'concurrency'"), 8);
+	assert_int_equal(sql_int(db, "SELECT reply_code FROM rejections WHERE reply_class = 'concurrency'"
+	                             " LIMIT 1"), 432);
+	/* lost_by[RECIPIENT_RATE] = rep: zero in rep 0, so no row there */
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM rejections WHERE reply_class = 'recipient_rate'"
+	                             " AND replication = 0"), 0);
+
+	/* series: 4 steps per replication, rejected = sum of classes */
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM series"), 2 * N_REPS * 4);
+	assert_int_equal(sql_int(db, "SELECT rejected FROM series WHERE variant_idx = 0"
+	                             " AND replication = 1 AND step = 3"), 3 + 1);
+	assert_int_equal(sql_int(db, "SELECT rejected_concurrency FROM series WHERE variant_idx = 0"
+	                             " AND replication = 1 AND step = 3"), 3);
+	assert_int_equal(sql_int(db, "SELECT accepted FROM series WHERE variant_idx = 1"
+	                             " AND replication = 2 AND step = 2"), 22);
+	assert_int_equal(sql_int(db, "SELECT t_s FROM series WHERE step = 2 LIMIT 1"), 120);
+
+	/* results cannot be written twice, or to a missing run */
+	assert_int_equal(store_write_results(db, id, &fx->run, err, sizeof err), SIM_ESTORE);
+	assert_non_null(strstr(err, "results.db"));
+	assert_int_equal(store_write_results(db, id + 100, &fx->run, err, sizeof err), SIM_ESTORE);
+	assert_non_null(strstr(err, "does not exist"));
+	assert_int_equal(store_finish_run(db, id, err, sizeof err), SIM_ESTORE);
+	store_close(db);
+}
+
+static void test_reopen_and_two_runs(void **state)
+{
+	fixture *fx = *state;
+	sqlite3 *a = NULL, *b = NULL;
+	char err[512] = "";
+	assert_int_equal(store_open(fx->path, &a, err, sizeof err), SIM_OK);
+	/* a second handle on the same file while the first is open */
+	assert_int_equal(store_open(fx->path, &b, err, sizeof err), SIM_OK);
+	int64_t id1 = write_run(fx, a);
+	fx->info.seed = 43;
+	int64_t id2 = write_run(fx, b);
+	assert_true(id2 > id1);
+	store_close(a);
+	store_close(b);
+	assert_int_equal(store_open(fx->path, &a, err, sizeof err), SIM_OK);
+	assert_int_equal(sql_int(a, "SELECT count(*) FROM runs WHERE complete = 1"), 2);
+	assert_int_equal(sql_int(a, "SELECT count(DISTINCT run_id) FROM figures"), 2);
+	assert_int_equal(sql_int(a, "SELECT seed FROM runs WHERE id = (SELECT max(id) FROM runs)"), 43);
+	/* ids are never reused, even after the newest run is deleted */
+	char sql[512];
+	snprintf(sql, sizeof sql, "DELETE FROM series WHERE run_id = %lld; DELETE FROM figures WHERE run_id = %lld;"
+	         "DELETE FROM summaries WHERE run_id = %lld; DELETE FROM rejections WHERE run_id = %lld;",
+	         (long long)id2, (long long)id2, (long long)id2, (long long)id2);
+	assert_int_equal(sqlite3_exec(a, sql, NULL, NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof sql, "DELETE FROM replications WHERE run_id = %lld; DELETE FROM variants"
+	         " WHERE run_id = %lld; DELETE FROM runs WHERE id = %lld;",
+	         (long long)id2, (long long)id2, (long long)id2);
+	assert_int_equal(sqlite3_exec(a, sql, NULL, NULL, NULL), SQLITE_OK);
+	int64_t id3 = write_run(fx, a);
+	assert_true(id3 > id2);
+	store_close(a);
+}
+
+static void check_refused(const char *path, const char *want)
+{
+	size_t n1, n2;
+	char *before = read_file(path, &n1);
+	sqlite3 *db = (sqlite3 *)(uintptr_t)0x1;
+	char err[512] = "";
+	assert_int_equal(store_open(path, &db, err, sizeof err), SIM_ESTORE);
+	assert_true(db == (sqlite3 *)(uintptr_t)0x1); /* untouched */
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, want));
+	char *after = read_file(path, &n2);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(before, after, n1);
+	free(before);
+	free(after);
+}
+
+static void test_refuses_foreign_files(void **state)
+{
+	fixture *fx = *state;
+	char path[160];
+
+	/* garbage bytes */
+	snprintf(path, sizeof path, "%s/garbage.db", fx->dir);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	for (int i = 0; i < 8192; i++)
+		fputc((i * 131 + 7) & 0xff, f);
+	fclose(f);
+	check_refused(path, "not a throttlesim results file");
+
+	/* a valid SQLite database of another program */
+	snprintf(path, sizeof path, "%s/other.db", fx->dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE contacts (name TEXT); INSERT INTO contacts"
+	                                  " VALUES ('x');", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	check_refused(path, "not a throttlesim results file");
+
+	/* another program's application_id, no tables */
+	snprintf(path, sizeof path, "%s/otherapp.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA application_id = 1234; PRAGMA user_version = 1;",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	check_refused(path, "not a throttlesim results file");
+
+	/* ours, but from a newer schema */
+	snprintf(path, sizeof path, "%s/newer.db", fx->dir);
+	char err[512];
+	assert_int_equal(store_open(path, &db, err, sizeof err), SIM_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99; PRAGMA journal_mode = DELETE;",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	store_close(db);
+	check_refused(path, "newer throttlesim");
+
+	/* a directory that does not exist */
+	snprintf(path, sizeof path, "%s/no/such/dir/results.db", fx->dir);
+	db = NULL;
+	assert_int_equal(store_open(path, &db, err, sizeof err), SIM_ESTORE);
+	assert_null(db);
+	assert_non_null(strstr(err, "results.db: unable to open database file"));
+}
+
+static void test_failure_leaves_no_partial_rows(void **state)
+{
+	fixture *fx = *state;
+	sqlite3 *db = NULL;
+	char err[512] = "";
+	assert_int_equal(store_open(fx->path, &db, err, sizeof err), SIM_OK);
+	int64_t good = write_run(fx, db);
+	/* a failure in the middle: after variants, replications, series and
+	 * figures, the first summary row of variant 1 aborts */
+	assert_int_equal(sqlite3_exec(db,
+	    "CREATE TEMP TRIGGER boom BEFORE INSERT ON main.summaries WHEN NEW.variant_idx = 1"
+	    " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;", NULL, NULL, NULL), SQLITE_OK);
+	int64_t id = -1;
+	assert_int_equal(store_begin_run(db, &fx->info, &id, err, sizeof err), SIM_OK);
+	assert_int_equal(store_write_results(db, id, &fx->run, err, sizeof err), SIM_ESTORE);
+	assert_non_null(strstr(err, "results.db: disk on fire while writing summaries"));
+	static const char *tables[] = { "variants", "replications", "figures", "summaries",
+	                                "rejections", "series" };
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+		char sql[128];
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE run_id = %lld", tables[i], (long long)id);
+		assert_int_equal(sql_int(db, sql), 0);
+		snprintf(sql, sizeof sql, "SELECT count(*) > 0 FROM %s WHERE run_id = %lld", tables[i],
+		         (long long)good);
+		assert_int_equal(sql_int(db, sql), 1);
+	}
+	/* the run stays, marked incomplete; the handle is usable afterwards */
+	assert_int_equal(sql_int(db, "SELECT complete FROM runs ORDER BY id DESC LIMIT 1"), 0);
+	assert_int_equal(sqlite3_get_autocommit(db), 1);
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER boom", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_write_results(db, id, &fx->run, err, sizeof err), SIM_OK);
+	assert_int_equal(store_finish_run(db, id, err, sizeof err), SIM_OK);
+	store_close(db);
+}
+
+static void test_two_processes(void **state)
+{
+	fixture *fx = *state;
+	enum { PROCS = 3, RUNS = 4 };
+	pid_t pid[PROCS];
+	for (int p = 0; p < PROCS; p++) {
+		pid[p] = fork();
+		assert_true(pid[p] >= 0);
+		if (pid[p] == 0) {
+			sqlite3 *db = NULL;
+			char err[512];
+			int ok = store_open(fx->path, &db, err, sizeof err) == SIM_OK;
+			for (int r = 0; ok && r < RUNS; r++) {
+				int64_t id;
+				ok = store_begin_run(db, &fx->info, &id, err, sizeof err) == SIM_OK &&
+				     store_write_results(db, id, &fx->run, err, sizeof err) == SIM_OK &&
+				     store_finish_run(db, id, err, sizeof err) == SIM_OK;
+			}
+			if (!ok)
+				fprintf(stderr, "child: %s\n", err);
+			store_close(db);
+			_exit(ok ? 0 : 1);
+		}
+	}
+	for (int p = 0; p < PROCS; p++) {
+		int status = 0;
+		assert_int_equal(waitpid(pid[p], &status, 0), pid[p]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	sqlite3 *db = NULL;
+	char err[512];
+	assert_int_equal(store_open(fx->path, &db, err, sizeof err), SIM_OK);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM runs WHERE complete = 1"), PROCS * RUNS);
+	assert_int_equal(sql_int(db, "SELECT count(DISTINCT run_id) FROM summaries"), PROCS * RUNS);
+	store_close(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_and_two_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_leaves_no_partial_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
