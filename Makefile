@@ -114,12 +114,16 @@ $(BUILD)/bench/%.o: bench/%.c
 $(BUILD)/bench_hold: $(BUILD)/bench/hold.o $(BUILD)/bench/incr.o $(LIB)
 	$(CC) $^ $(LIBS) -o $@
 
+$(BUILD)/bench_e2e: $(BUILD)/bench/e2e.o $(LIB)
+	$(CC) $^ $(LIBS) -o $@
+
 $(BUILD)/bench_ns3: bench/ns3_hold.cc $(BUILD)/bench/incr.o
 	$(CXX) -O2 -std=c++17 $(shell pkg-config --cflags ns3-core 2>/dev/null) $^ $(shell pkg-config --libs ns3-core 2>/dev/null) -o $@
 
 bench: bench-deps
-	@$(MAKE) --no-print-directory VARIANT=release build/release/bench_hold build/release/bench_ns3 build/release/throttlesim
+	@$(MAKE) --no-print-directory VARIANT=release build/release/bench_hold build/release/bench_ns3 build/release/bench_e2e build/release/throttlesim
 	bash bench/run_hold.sh build/release
+	build/release/bench_e2e bench/e2e.yaml --reps 3
 
 clean:
 	rm -rf build

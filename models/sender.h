@@ -81,8 +81,8 @@ typedef struct snd_worker {
 
 struct snd_world;
 
+/* Hot fields first (one cache line), then the streams. */
 typedef struct snd_inst {
-	rng_stream rs[RNG_PURPOSE_COUNT];
 	struct snd_world *world;
 	snd_msg *head, *tail;    /* unclaimed messages, oldest first */
 	snd_worker *workers;     /* `connections` of them */
@@ -94,6 +94,7 @@ typedef struct snd_inst {
 	uint64_t rr;             /* round_robin: connection attempts so far */
 	int32_t group;
 	int32_t home_mailbox;    /* fixed or per_instance mailbox; -1 otherwise */
+	rng_stream rs[RNG_PURPOSE_COUNT];
 } snd_inst;
 
 /* Message-level counters of one entity (total, a group, a mailbox).  A

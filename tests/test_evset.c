@@ -19,8 +19,8 @@
 #include "incr.h"
 
 #ifdef EVS_STRESS
-#define MAX_N_DEFAULT 2000
-#define MAX_N_EXTENDED 20000
+#define MAX_N_DEFAULT 400
+#define MAX_N_EXTENDED 5000
 #else
 #define MAX_N_DEFAULT 100000
 #define MAX_N_EXTENDED 1000000
@@ -186,6 +186,9 @@ static void test_reference_phases(void **state)
 		if (sizes[k] > mx)
 			break;
 		int seeds = sizes[k] <= 1000 ? 20 : sizes[k] <= 30000 ? 3 : 1;
+#ifdef EVS_STRESS
+		seeds = sizes[k] <= 64 ? 10 : 2;
+#endif
 		for (int g = 0; g < TG_N; g++)
 			for (int sd = 0; sd < seeds; sd++)
 				run_phases(state, sizes[k], g, 1000 * k + 100 * (uint64_t)g + (uint64_t)sd);

@@ -313,11 +313,11 @@ static void test_printers_variants(void **state)
 	assert_int_equal(v[0]->senders[0].mailbox, 0);
 	assert_int_equal(v[0]->senders[0].retry.max_attempts, 3); /* mfp */
 	assert_true(v[0]->senders[0].arrivals.has_profile);
-	assert_true(v[0]->senders[0].arrivals.hour[8] == 3.0);
+	assert_true(v[0]->senders[0].arrivals.hour[8] == 4.0);
 	assert_true(v[0]->senders[0].arrivals.hour[12] == 1.0);
 	assert_true(v[0]->senders[0].arrivals.hour[3] == 0.0);
 	assert_true(v[0]->senders[0].arrivals.day[5] == 0.0);
-	assert_true(v[0]->senders[0].arrivals.profile_max == 3.0);
+	assert_true(v[0]->senders[0].arrivals.profile_max == 4.0);
 	assert_int_equal(v[0]->replications, 10);
 
 	assert_string_equal(v[1]->variant, "mailbox-per-device");
