@@ -112,7 +112,7 @@ static void test_json_is_deterministic(void **state)
 static void test_identity_variant(void **state)
 {
 	(void)state;
-	char path[512], cmd[1024];
+	char path[512], cmd[2048];
 	snprintf(path, sizeof path, "%s/identity.yaml", tmpdir);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
@@ -158,7 +158,7 @@ static void test_identity_variant(void **state)
 
 static void expect_refused(const char *yaml, const char *want_pos_key)
 {
-	char path[512], cmd[1024], db[512];
+	char path[512], cmd[2048], db[512];
 	snprintf(path, sizeof path, "%s/bad.yaml", tmpdir);
 	snprintf(db, sizeof db, "%s/bad.db", tmpdir);
 	FILE *f = fopen(path, "w");
