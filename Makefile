@@ -129,3 +129,5 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+-include tests/fuzz/fuzz.mk

@@ -32,6 +32,7 @@
 # process, warm-up done once) with a cap on the warm-up; its checksum is
 # then checked against an extra untimed run of the first other
 # implementation with the same number of holds.
+# shellcheck disable=SC2086 # vals[...] holds a list of numbers, split on purpose
 set -euo pipefail
 shopt -s extglob
 
@@ -55,13 +56,13 @@ case ${#pos[@]} in
 esac
 
 all_impls="calendar heap ns3-priority ns3-map ns3-calendar"
-impls=(${HOLD_IMPLS:-$all_impls})
-dists=(${HOLD_DISTS:-exponential uniform triangular negtriangular bimodal camel change})
+read -ra impls <<<"${HOLD_IMPLS:-$all_impls}"
+read -ra dists <<<"${HOLD_DISTS:-exponential uniform triangular negtriangular bimodal camel change}"
 if ((quick)); then
-	sizes=(${HOLD_NS:-100 1000 10000})
+	read -ra sizes <<<"${HOLD_NS:-100 1000 10000}"
 	rounds=${HOLD_ROUNDS:-1}
 else
-	sizes=(${HOLD_NS:-100 1000 10000 100000 1000000})
+	read -ra sizes <<<"${HOLD_NS:-100 1000 10000 100000 1000000}"
 	rounds=${HOLD_ROUNDS:-3}
 fi
 ns3cal_max_warmup=${HOLD_NS3CAL_MAX_WARMUP:-90}
@@ -197,7 +198,7 @@ for n in "${sizes[@]}"; do
 			for impl in "${impls[@]}"; do
 				[[ ${hused["$n|$d|$impl"]:-} == "$h" ]] && n_in=$((n_in + 1))
 			done
-			((n_in == 1)) && [[ -n $other ]] || continue
+			if ((n_in != 1)) || [[ -z $other ]]; then continue; fi
 			c=$(run "$other" "$n" "$d" "$h" 1 | awk '{ print $5 }')
 			c=$(norm_ck "$c")
 			[[ $c == "${group[$h]#*=}" ]] ||
@@ -220,8 +221,8 @@ echo "- command: $0 $*"
 echo "- implementations: ${impls[*]}; rounds: $rounds; holds per segment: $(for n in "${sizes[@]}"; do printf 'N=%s: %s; ' "$n" "$(holds_of "$n")"; done)"
 echo "- cells: median ns per hold over the rounds (one timed segment per process)."
 echo "  \\* ns-3 calendar with fewer holds per segment (10^5: 100,000; 10^6: 10,000 holds,"
-echo "  3 segments of one process);  > warm-up given up after ${ns3cal_max_warmup} s, the number is the"
-echo "  warm-up's ns/hold, a rough lower bound, not a steady-state median."
+echo "  3 segments of one process);  cut: pre-fill + warm-up not done after ${ns3cal_max_warmup} s, no"
+echo "  timed segment (stderr and HOLD_RAW have the ns per operation reached so far)."
 echo "- ratios: implementation / calendar, i.e. how many times faster our calendar queue is."
 echo
 
@@ -229,7 +230,7 @@ cell() { # key -> "value" or "–"
 	local key=$1 m
 	[[ -n ${vals[$key]:-} ]] || { echo "–"; return; }
 	m=$(median ${vals[$key]})
-	if [[ -n ${cut[$key]:-} ]]; then echo ">$m"
+	if [[ -n ${cut[$key]:-} ]]; then echo "cut"
 	elif [[ -n ${hused[$key]:-} && ${hused[$key]} != "$(holds_of "${key%%|*}")" ]]; then echo "$m*"
 	else echo "$m"; fi
 }
@@ -237,8 +238,8 @@ ratio() { # key key0 -> ratio or –
 	local a b
 	[[ -n ${vals[$1]:-} && -n ${vals[$2]:-} ]] || { echo "–"; return; }
 	a=$(median ${vals[$1]}); b=$(median ${vals[$2]})
-	awk -v a="$a" -v b="$b" -v c="${cut[$1]:-}" \
-		'BEGIN { if (b <= 0) print "–"; else printf "%s%.2f\n", (c ? ">" : ""), a / b }'
+	[[ -z ${cut[$1]:-} ]] || { echo "cut"; return; }
+	awk -v a="$a" -v b="$b" 'BEGIN { if (b <= 0) print "–"; else printf "%.2f\n", a / b }'
 }
 
 echo "| N | distribution | calendar | heap | ns3-priority | ns3-map | ns3-calendar | heap/cal | ns3-prio/cal | ns3-map/cal | ns3-cal/cal |"
@@ -264,7 +265,7 @@ echo "$sep|"
 for n in "${sizes[@]}"; do
 	row="| $n"
 	for impl in "${impls[@]}"; do
-		best= worst= bd= wd= ncut=0
+		best='' worst='' bd='' wd='' ncut=0
 		for d in "${dists[@]}"; do
 			key="$n|$d|$impl"
 			[[ -n ${vals[$key]:-} ]] || continue

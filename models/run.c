@@ -57,58 +57,20 @@ static void fill_counts(res_entity *e, const snd_counts *c, int64_t pending,
 	}
 }
 
-/* Number of elements <= v in sorted a[0..n). */
-static size_t count_le(const int64_t *a, size_t n, int64_t v)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (a[mid] <= v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* The k-th smallest (0-based) of the union of sorted groups, by bisection
- * on the value: O(64 x groups x log n), no copy of the samples. */
-static int64_t kth_union(const st_delays *d, size_t ng, size_t k)
-{
-	int64_t lo = INT64_MAX, hi = INT64_MIN;
-	for (size_t g = 0; g < ng; g++) {
-		if (d[g].n == 0)
-			continue;
-		if (d[g].v[0] < lo)
-			lo = d[g].v[0];
-		if (d[g].v[d[g].n - 1] > hi)
-			hi = d[g].v[d[g].n - 1];
-	}
-	while (lo < hi) {
-		int64_t mid = lo + (int64_t)(((uint64_t)hi - (uint64_t)lo) / 2);
-		size_t c = 0;
-		for (size_t g = 0; g < ng; g++)
-			c += count_le(d[g].v, d[g].n, mid);
-		if (c >= k + 1)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
-}
-
-/* Total delay figures from the (already sorted) per-group samples. */
-static void fill_total_delays(double *f, const st_delays *d, size_t ng,
-			      const res_entity *groups, int first_fig)
+/* Total delay figures from the (finished) per-group samples: the mean
+ * from the groups' means, quantiles and max exact over the union. */
+static void fill_total_delays(double *f, const st_dset *d, size_t ng,
+			      const res_entity *groups, st_delay_kind kind, int first_fig)
 {
 	size_t n = 0;
 	double sum = 0.0, mx = -INFINITY;
 	for (size_t g = 0; g < ng; g++) {
-		if (d[g].n == 0)
+		size_t ng_k = st_dset_n(&d[g], kind);
+		if (ng_k == 0)
 			continue;
-		n += d[g].n;
-		sum += groups[g].fig[first_fig] * (double)d[g].n;
-		double m = (double)d[g].v[d[g].n - 1] / 1e9;
+		n += ng_k;
+		sum += groups[g].fig[first_fig] * (double)ng_k;
+		double m = (double)st_dset_kth(&d[g], kind, ng_k - 1) / 1e9;
 		if (m > mx)
 			mx = m;
 	}
@@ -116,16 +78,16 @@ static void fill_total_delays(double *f, const st_delays *d, size_t ng,
 		return; /* NaN already */
 	static const double q[4] = { 0.5, 0.9, 0.95, 0.99 };
 	f[first_fig] = sum / (double)n;
-	for (int i = 0; i < 4; i++) {
-		double h = q[i] * (double)(n - 1);
-		size_t lo = (size_t)floor(h);
-		double frac = h - (double)lo;
-		double x = (double)kth_union(d, ng, lo);
-		if (lo + 1 < n && frac > 0.0)
-			x = (1.0 - frac) * x + frac * (double)kth_union(d, ng, lo + 1);
-		f[first_fig + 1 + i] = x / 1e9;
-	}
+	for (int i = 0; i < 4; i++)
+		f[first_fig + 1 + i] = st_dset_union_quantile(d, ng, kind, q[i]) / 1e9;
 	f[first_fig + 5] = mx;
+}
+
+/* RES_CDF_POINTS quantiles k / (RES_CDF_POINTS - 1) of the total's delays, s. */
+static void fill_cdf(double *cdf, const st_dset *d, size_t ng, st_delay_kind kind)
+{
+	for (int k = 0; k < RES_CDF_POINTS; k++)
+		cdf[k] = st_dset_union_quantile(d, ng, kind, (double)k / (RES_CDF_POINTS - 1)) / 1e9;
 }
 
 static double nan_min(double a, double b)
@@ -180,6 +142,11 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 	}
 	if (st != SIM_OK)
 		goto fail;
+	/* A failure inside a service event (a tarpit answer whose window ring
+	 * could not grow) is only recorded there. */
+	st = svc_status(v);
+	if (st != SIM_OK)
+		goto fail;
 	snd_series_advance(&w, s->duration_ns);
 
 	st = SIM_ENOMEM;
@@ -209,23 +176,25 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 		pend_total += p;
 		entity_nan(&r.groups[g]);
 		fill_counts(&r.groups[g], &w.groups[g], p, dmin);
-		st_delays_fill(&w.sub[g], ST_SUBMISSION, r.groups[g].fig);
-		st_delays_fill(&w.del[g], ST_DELIVERY, r.groups[g].fig);
-		st_per_min_result(&w.g_acc_min[g], &r.groups[g].fig[FIG_ACCEPTED_PER_MIN],
+		st_dset_fill(&w.dly[g], ST_SUBMISSION, r.groups[g].fig);
+		st_dset_fill(&w.dly[g], ST_DELIVERY, r.groups[g].fig);
+		st_min_run_result(&w.g_acc_min[g], &r.groups[g].fig[FIG_ACCEPTED_PER_MIN],
 				  &r.groups[g].fig[FIG_ACCEPTED_PEAK_MIN]);
-		st_per_min_result(&w.g_rel_min[g], &r.groups[g].fig[FIG_RELEASED_PER_MIN],
+		st_min_run_result(&w.g_rel_min[g], &r.groups[g].fig[FIG_RELEASED_PER_MIN],
 				  &r.groups[g].fig[FIG_RELEASED_PEAK_MIN]);
 	}
 	fill_counts(&r.total, &w.total, pend_total, dmin);
-	st_per_min_result(&w.acc_min, &r.total.fig[FIG_ACCEPTED_PER_MIN], &r.total.fig[FIG_ACCEPTED_PEAK_MIN]);
-	st_per_min_result(&w.rel_min, &r.total.fig[FIG_RELEASED_PER_MIN], &r.total.fig[FIG_RELEASED_PEAK_MIN]);
+	st_min_run_result(&w.acc_min, &r.total.fig[FIG_ACCEPTED_PER_MIN], &r.total.fig[FIG_ACCEPTED_PEAK_MIN]);
+	st_min_run_result(&w.rel_min, &r.total.fig[FIG_RELEASED_PER_MIN], &r.total.fig[FIG_RELEASED_PEAK_MIN]);
 	if (ng == 1) {
 		for (int f = FIG_SUB_DELAY_MEAN; f <= FIG_DEL_DELAY_MAX; f++)
 			r.total.fig[f] = r.groups[0].fig[f];
 	} else if (ng > 1) {
-		fill_total_delays(r.total.fig, w.sub, ng, r.groups, FIG_SUB_DELAY_MEAN);
-		fill_total_delays(r.total.fig, w.del, ng, r.groups, FIG_DEL_DELAY_MEAN);
+		fill_total_delays(r.total.fig, w.dly, ng, r.groups, ST_SUBMISSION, FIG_SUB_DELAY_MEAN);
+		fill_total_delays(r.total.fig, w.dly, ng, r.groups, ST_DELIVERY, FIG_DEL_DELAY_MEAN);
 	}
+	fill_cdf(r.submission_cdf, w.dly, ng, ST_SUBMISSION);
+	fill_cdf(r.delivery_cdf, w.dly, ng, ST_DELIVERY);
 
 	/* mailboxes */
 	double tot_sessions = 0.0, tot_tp = 0.0, tot_tt = 0.0, tot_rrl = 0.0;
@@ -243,10 +212,8 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 			me->fig[FIG_DEL_DELAY_MEAN] = c->del_sum_s / (double)c->released;
 			me->fig[FIG_DEL_DELAY_MAX] = (double)c->del_max_ns / 1e9;
 		}
-		if (w.m_acc_min) {
-			st_per_min_result(&w.m_acc_min[m], &me->fig[FIG_ACCEPTED_PER_MIN], &me->fig[FIG_ACCEPTED_PEAK_MIN]);
-			st_per_min_result(&w.m_rel_min[m], &me->fig[FIG_RELEASED_PER_MIN], &me->fig[FIG_RELEASED_PEAK_MIN]);
-		}
+		st_min_run_result(&w.m_acc_min[m], &me->fig[FIG_ACCEPTED_PER_MIN], &me->fig[FIG_ACCEPTED_PEAK_MIN]);
+		st_min_run_result(&w.m_rel_min[m], &me->fig[FIG_RELEASED_PER_MIN], &me->fig[FIG_RELEASED_PEAK_MIN]);
 		svc_mailbox_figures(v, (int)m, end, me);
 		if (!isnan(me->fig[FIG_SESSIONS_AVG]))
 			tot_sessions += me->fig[FIG_SESSIONS_AVG];

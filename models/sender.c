@@ -299,11 +299,12 @@ static void accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 	mc->sub_sum_s += (double)sub / 1e9;
 	if (sub > mc->sub_max_ns)
 		mc->sub_max_ns = sub;
-	int st = st_delays_add(&w->sub[in->group], sub);
-	st_per_min_add(&w->acc_min, now);
-	st_per_min_add(&w->g_acc_min[in->group], now);
-	if (w->m_acc_min)
-		st_per_min_add(&w->m_acc_min[wk->mailbox], now);
+	int st = st_dset_add(&w->dly[in->group], sub, released, del);
+	const sim_alloc *a = &w->alloc;
+	/* st_min_run_add: ERANGE (outside the run) is not an error here. */
+	int sa = st_min_run_add(&w->acc_min, a, now, now) | st_min_run_add(&w->g_acc_min[in->group], a, now, now) |
+		 st_min_run_add(&w->m_acc_min[wk->mailbox], a, now, now);
+	(void)sa; /* now is in [0, duration): always counted, nothing allocated */
 	size_t row = series_row(w, now);
 	if (row < w->n_series)
 		w->series[row].accepted++;
@@ -311,13 +312,12 @@ static void accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 		mc->del_sum_s += (double)del / 1e9;
 		if (del > mc->del_max_ns)
 			mc->del_max_ns = del;
-		if (st == SIM_OK)
-			st = st_delays_add(&w->del[in->group], del);
-		st_per_min_add(&w->rel_min, o->release_ns);
-		st_per_min_add(&w->g_rel_min[in->group], o->release_ns);
-		if (w->m_rel_min)
-			st_per_min_add(&w->m_rel_min[wk->mailbox], o->release_ns);
-		row = series_row(w, o->release_ns);
+		int64_t rt = o->release_ns;
+		if (st_min_run_add(&w->rel_min, a, now, rt) == SIM_ENOMEM ||
+		    st_min_run_add(&w->g_rel_min[in->group], a, now, rt) == SIM_ENOMEM ||
+		    st_min_run_add(&w->m_rel_min[wk->mailbox], a, now, rt) == SIM_ENOMEM)
+			st = SIM_ENOMEM;
+		row = series_row(w, rt);
 		if (row < w->n_series)
 			w->series[row].released++;
 	}
@@ -863,9 +863,6 @@ svc_hooks snd_world_hooks(snd_world *w)
 #define ALLOC_N(p, n) ((p) = sim_malloc(&w->alloc, (n) * sizeof *(p) + 1), (p) ? (memset((p), 0, (n) * sizeof *(p)), 0) : SIM_ENOMEM)
 #define FREE_N(p, n) (sim_free(&w->alloc, (p), (n) * sizeof *(p) + 1), (p) = NULL)
 
-/* Per-mailbox per-minute counters only up to this many buckets (each 4 B,
- * two arrays); beyond it mailbox peak minutes are NaN. */
-#define MBX_MIN_BUCKETS_MAX (8u << 20)
 
 int snd_world_init(snd_world *w, const scenario *s, int64_t replication,
 		   sim_engine *e, svc *v, const sim_alloc *a)
@@ -885,28 +882,22 @@ int snd_world_init(snd_world *w, const scenario *s, int64_t replication,
 	    ALLOC_N(w->group_first, ng) || ALLOC_N(w->trace_pos, ng) ||
 	    ALLOC_N(w->mbx_open, nm) || ALLOC_N(w->mbx_shared, nm) ||
 	    ALLOC_N(w->groups, ng) || ALLOC_N(w->mailboxes, nm) ||
-	    ALLOC_N(w->sub, ng) || ALLOC_N(w->del, ng) ||
-	    ALLOC_N(w->g_acc_min, ng) || ALLOC_N(w->g_rel_min, ng))
-		goto fail;
-	for (size_t g = 0; g < ng; g++) {
-		st_delays_init(&w->sub[g], *a);
-		st_delays_init(&w->del[g], *a);
-	}
-	if (st_per_min_init(&w->acc_min, *a, s->duration_ns) ||
-	    st_per_min_init(&w->rel_min, *a, s->duration_ns))
+	    ALLOC_N(w->dly, ng) ||
+	    ALLOC_N(w->g_acc_min, ng) || ALLOC_N(w->g_rel_min, ng) ||
+	    ALLOC_N(w->m_acc_min, nm) || ALLOC_N(w->m_rel_min, nm))
 		goto fail;
 	for (size_t g = 0; g < ng; g++)
-		if (st_per_min_init(&w->g_acc_min[g], *a, s->duration_ns) ||
-		    st_per_min_init(&w->g_rel_min[g], *a, s->duration_ns))
-			goto fail;
-	size_t minutes = (size_t)((s->duration_ns + 60 * SCN_NS_PER_S - 1) / (60 * SCN_NS_PER_S));
-	if (nm > 0 && minutes <= MBX_MIN_BUCKETS_MAX / nm) {
-		if (ALLOC_N(w->m_acc_min, nm) || ALLOC_N(w->m_rel_min, nm))
-			goto fail;
-		for (size_t m = 0; m < nm; m++)
-			if (st_per_min_init(&w->m_acc_min[m], *a, s->duration_ns) ||
-			    st_per_min_init(&w->m_rel_min[m], *a, s->duration_ns))
-				goto fail;
+		st_dset_init(&w->dly[g], *a);
+	/* Running per-minute counts: O(1) per entity (stats.h). */
+	st_min_run_init(&w->acc_min, s->duration_ns);
+	st_min_run_init(&w->rel_min, s->duration_ns);
+	for (size_t g = 0; g < ng; g++) {
+		st_min_run_init(&w->g_acc_min[g], s->duration_ns);
+		st_min_run_init(&w->g_rel_min[g], s->duration_ns);
+	}
+	for (size_t m = 0; m < nm; m++) {
+		st_min_run_init(&w->m_acc_min[m], s->duration_ns);
+		st_min_run_init(&w->m_rel_min[m], s->duration_ns);
 	}
 	int64_t step = s->series_step_ns > 0 ? s->series_step_ns : 60 * SCN_NS_PER_S;
 	w->n_series = (size_t)((s->duration_ns + step - 1) / step);
@@ -967,25 +958,22 @@ void snd_world_free(snd_world *w)
 	}
 	w->slabs = NULL;
 	w->free_msgs = NULL;
-	for (size_t g = 0; g < ng; g++) {
-		if (w->sub)
-			st_delays_free(&w->sub[g]);
-		if (w->del)
-			st_delays_free(&w->del[g]);
-	}
-	st_per_min_free(&w->acc_min);
-	st_per_min_free(&w->rel_min);
+	for (size_t g = 0; g < ng; g++)
+		if (w->dly)
+			st_dset_free(&w->dly[g]);
+	st_min_run_free(&w->acc_min, &w->alloc);
+	st_min_run_free(&w->rel_min, &w->alloc);
 	for (size_t g = 0; g < ng; g++) {
 		if (w->g_acc_min)
-			st_per_min_free(&w->g_acc_min[g]);
+			st_min_run_free(&w->g_acc_min[g], &w->alloc);
 		if (w->g_rel_min)
-			st_per_min_free(&w->g_rel_min[g]);
+			st_min_run_free(&w->g_rel_min[g], &w->alloc);
 	}
 	for (size_t m = 0; m < nm; m++) {
 		if (w->m_acc_min)
-			st_per_min_free(&w->m_acc_min[m]);
+			st_min_run_free(&w->m_acc_min[m], &w->alloc);
 		if (w->m_rel_min)
-			st_per_min_free(&w->m_rel_min[m]);
+			st_min_run_free(&w->m_rel_min[m], &w->alloc);
 	}
 	if (w->inst)
 		FREE_N(w->inst, w->n_inst);
@@ -1003,10 +991,8 @@ void snd_world_free(snd_world *w)
 		FREE_N(w->groups, ng);
 	if (w->mailboxes)
 		FREE_N(w->mailboxes, nm);
-	if (w->sub)
-		FREE_N(w->sub, ng);
-	if (w->del)
-		FREE_N(w->del, ng);
+	if (w->dly)
+		FREE_N(w->dly, ng);
 	if (w->g_acc_min)
 		FREE_N(w->g_acc_min, ng);
 	if (w->g_rel_min)

@@ -133,8 +133,8 @@ typedef struct snd_world {
 
 	int64_t backlog;               /* sum of inst.unresolved */
 	snd_counts total, *groups, *mailboxes;
-	st_delays *sub, *del;          /* per group */
-	st_per_min acc_min, rel_min, *g_acc_min, *g_rel_min, *m_acc_min, *m_rel_min;
+	st_dset *dly;                  /* per group: submission and delivery delays */
+	st_min_run acc_min, rel_min, *g_acc_min, *g_rel_min, *m_acc_min, *m_rel_min;
 
 	res_series_row *series; size_t n_series;
 	size_t series_next;            /* first row whose end is not yet filled */

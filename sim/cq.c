@@ -217,39 +217,69 @@ void cq_bot_insert(cq *q, evs_node *n)
 	q->cost += steps;
 }
 
-/* Move the nodes of day `day` out of bucket j into the (empty) bottom. */
+/* Move the nodes of day `day` out of bucket j into the (empty) bottom.
+ * Days are short (a few nodes) when the width is right, so the due nodes
+ * are insertion-sorted as they are found, with O(1) paths for the head
+ * and the tail (equal times come out newest first, so ties take the head
+ * path).  Past CQ_INSERTION_STEPS steps the rest is merge-sorted. */
+#define CQ_INSERTION_STEPS 64
 static evs_node *take_day(cq *q, size_t j, uint64_t day)
 {
 	cq_bucket *b = &q->b[j];
-	evs_node *p = b->head, *due = NULL, *keep = NULL;
-	uint64_t kmin = UINT64_MAX, scanned = 0;
+	evs_node *p = b->head, *dh = NULL, *dt = NULL, *rest = NULL, *keep = NULL;
+	uint64_t kmin = UINT64_MAX, scanned = 0, steps = 0, nrest = 0;
 	unsigned sh = q->shift;
 	while (p) {
 		evs_node *nx = p->next;
 		uint64_t t = (uint64_t)p->time;
-		if ((t >> sh) <= day) {
-			p->next = due;
-			due = p;
-		} else {
+		scanned++;
+		if ((t >> sh) > day) {
 			p->next = keep;
 			keep = p;
 			if (t < kmin)
 				kmin = t;
+		} else if (dh == NULL) {
+			p->next = NULL;
+			dh = dt = p;
+		} else if (!before(p, dt)) {
+			p->next = NULL;
+			dt->next = p;
+			dt = p;
+		} else if (before(p, dh)) {
+			p->next = dh;
+			dh = p;
+		} else if (steps < CQ_INSERTION_STEPS) {
+			evs_node *x = dh;
+			while (!before(p, x->next)) {
+				x = x->next;
+				steps++;
+			}
+			p->next = x->next;
+			x->next = p;
+		} else {
+			p->next = rest;
+			rest = p;
+			nrest++;
 		}
 		p = nx;
-		scanned++;
 	}
 	b->head = keep;
 	b->min = kmin;
 	if (keep == NULL)
 		q->bits[j >> 6] &= ~(1ULL << (j & 63));
-	q->cost += scanned;
+	q->cost += scanned + steps;
+	if (rest) {
+		/* sorting k nodes costs about k log2 k */
+		q->cost += nrest * (uint64_t)(64 - __builtin_clzll(nrest));
+		run r = merge((run){ dh, dt }, sort_list(rest));
+		dh = r.h;
+		dt = r.t;
+	}
 	/* day is the day of a real node, so day + 1 <= 2^(63 - shift). */
 	q->top = (day + 1) << sh;
-	run r = sort_list(due);
-	q->bot = r.h;
-	q->bot_tail = r.t;
-	return r.h;
+	q->bot = dh;
+	q->bot_tail = dt;
+	return dh;
 }
 
 evs_node *cq_advance(cq *q)
@@ -465,7 +495,8 @@ void cq_maintain(cq *q)
 			q->shrink_at = q->count / 2;
 		return;
 	}
-	int hot = q->cost > (uint64_t)CQ_COST_MAX * q->ops;
+	/* The first full window always retunes: the initial width is a guess. */
+	int hot = q->cost > (uint64_t)CQ_COST_MAX * q->ops || q->resizes + q->retunes == 0;
 	if (hot) {
 		unsigned sh = estimate_shift(q);
 		if (sh != q->shift) {

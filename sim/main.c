@@ -497,6 +497,7 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 2, argv + 2);
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 2, argv + 2, argc, argv);
+	if (strcmp(cmd, "results") == 0) { int cmd_results(int, char **); /* cli.h */ return cmd_results(argc - 2, argv + 2); }
 	fprintf(stderr, "throttlesim: unknown command '%s' (try --help)\n", cmd);
 	return EXIT_USAGE;
 }

@@ -437,6 +437,95 @@ int rpt_table(FILE *f, const rpt_run *run)
 			}
 		}
 	}
+	if (run->n_variants > 1)
+		rpt_compare(f, run);
+	return ferror(f) ? SIM_EIO : SIM_OK;
+}
+
+/* ---- comparison of variants ------------------------------------------------- */
+
+/* The key figures of the comparison, in column order. */
+static const struct {
+	const char *label;
+	int fig;
+	cell_kind kind;
+} compare_cols[] = {
+	{ "accepted", FIG_ACCEPTED, CELL_COUNT },
+	{ "lost", FIG_LOST, CELL_COUNT },
+	{ "p95 submit", FIG_SUB_DELAY_P95, CELL_DURATION },
+	{ "p95 deliv", FIG_DEL_DELAY_P95, CELL_DURATION },
+	{ "retry/msg", FIG_RETRIES_PER_MSG, CELL_COUNT },
+	{ "throttled", FIG_THROTTLE_TIME, CELL_DURATION },
+};
+#define CMP_NAME 20
+#define CMP_COL 10
+
+static void compare_value(FILE *f, double x, cell_kind kind, bool sign)
+{
+	char buf[40], out[48];
+	if (kind == CELL_DURATION)
+		rpt_format_duration(x, buf, sizeof buf);
+	else
+		format_number(x, buf, sizeof buf);
+	snprintf(out, sizeof out, "%s%s", sign && x > 0 ? "+" : "", buf);
+	fprintf(f, "%*s", CMP_COL, out);
+}
+
+/* One row: a label, then one value per column (mean, half, ...). */
+static void compare_row(FILE *f, const char *label, const st_summary *s, bool half, bool sign)
+{
+	char shown[64];
+	truncate_name(label, CMP_NAME - 1, shown, sizeof shown);
+	fprintf(f, "%-*s", CMP_NAME - 1 + (int)(strlen(shown) - columns(shown)), shown);
+	for (size_t c = 0; c < sizeof compare_cols / sizeof compare_cols[0]; c++) {
+		double x = half ? s[c].half : s[c].mean;
+		if (half && isnan(x))
+			fprintf(f, "%*s", CMP_COL, "");
+		else
+			compare_value(f, x, compare_cols[c].kind, sign && !half);
+	}
+	fputc('\n', f);
+}
+
+/* Rows are variants; columns the key figures of the whole scenario, each
+ * with its 95% half-width, then each variant's paired difference from the
+ * base (common random numbers make it much tighter than the difference of
+ * two independent intervals). */
+int rpt_compare(FILE *f, const rpt_run *run)
+{
+	if (f == NULL || run == NULL || run->n_variants == 0 || run->variants == NULL)
+		return SIM_EINVAL;
+	enum { NC = sizeof compare_cols / sizeof compare_cols[0] };
+	const rpt_variant *b = &run->variants[0];
+	fprintf(f, "\n== comparison of variants (whole scenario) ");
+	for (int c = 44; c < 79; c++)
+		fputc('=', f);
+	fprintf(f, "\n  each figure: mean, then \xc2\xb1 its 95%% half-width; \xce\x94: paired difference\n"
+		   "  from %s, with its \xc2\xb1\n", b->name ? b->name : "the base");
+	fprintf(f, "%-*s", CMP_NAME - 1, "variant");
+	for (size_t c = 0; c < NC; c++)
+		fprintf(f, "%*s", CMP_COL, compare_cols[c].label);
+	fputc('\n', f);
+	for (size_t vi = 0; vi < run->n_variants; vi++) {
+		const rpt_variant *v = &run->variants[vi];
+		st_summary s[NC], d[NC];
+		for (size_t c = 0; c < NC; c++)
+			s[c] = st_summarize_value(v->reps, v->n_reps, ST_TOTAL, 0, ST_FIG, compare_cols[c].fig);
+		compare_row(f, v->name ? v->name : "?", s, false, false);
+		if (v->n_reps > 1)
+			compare_row(f, "  \xc2\xb1", s, true, false);
+		bool paired = vi > 0 && v->n_reps == b->n_reps && v->n_reps > 0;
+		for (size_t i = 0; paired && i < v->n_reps; i++)
+			if (v->reps[i].seed != b->reps[i].seed)
+				paired = false;
+		if (!paired)
+			continue;
+		for (size_t c = 0; c < NC; c++)
+			d[c] = st_paired_value(v->reps, b->reps, v->n_reps, ST_TOTAL, 0, ST_FIG, compare_cols[c].fig);
+		compare_row(f, "  \xce\x94", d, false, true);
+		if (v->n_reps > 1)
+			compare_row(f, "  \xc2\xb1", d, true, false);
+	}
 	return ferror(f) ? SIM_EIO : SIM_OK;
 }
 

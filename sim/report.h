@@ -67,6 +67,10 @@ void rpt_entity_name(const scenario *scn, int kind, size_t index, char *buf, siz
 void rpt_format_duration(double seconds, char *buf, size_t size);
 
 int rpt_table(FILE *f, const rpt_run *run);
+/* The comparison of variants (rows) on the key figures (columns), with
+ * 95% half-widths and each variant's paired difference from the first
+ * variant; rpt_table prints it at the end when there are several. */
+int rpt_compare(FILE *f, const rpt_run *run);
 int rpt_json(FILE *f, const rpt_run *run);
 int rpt_csv(FILE *f, const rpt_run *run);
 

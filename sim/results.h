@@ -97,6 +97,10 @@ typedef struct res_series_row {
 	uint32_t throttled_mailboxes; /* mailboxes in an error-throttle period at the step's end */
 } res_series_row;
 
+/* Points of the delay distributions kept for plots: quantile k/(N-1),
+ * k = 0..N-1, of the whole scenario's delays (seconds; NaN when none). */
+#define RES_CDF_POINTS 101
+
 typedef struct res_rep {
 	uint64_t seed;
 	int64_t replication;
@@ -105,6 +109,8 @@ typedef struct res_rep {
 	res_entity *mailboxes; size_t n_mailboxes; /* scenario order */
 	res_series_row *series; size_t n_series;
 	int64_t series_step_ns;
+	double submission_cdf[RES_CDF_POINTS];
+	double delivery_cdf[RES_CDF_POINTS];
 	uint64_t events;       /* events the engine ran */
 	double wall_s;         /* not part of byte-identical output */
 	sim_alloc alloc;

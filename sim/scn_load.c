@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "presets.h"
 #include "status.h"
@@ -63,6 +64,9 @@ typedef struct ctx {
 	size_t base_nerr;       /* errors of the base (not repeated in variants) */
 	bool nomem;
 	size_t nerr;            /* problems reported (errs may be NULL) */
+	size_t load_bytes;      /* mailboxes, trace rows and texts of every scenario built so far
+				 * (base and variants): <= SCN_MAX_LOAD_BYTES */
+	bool over_budget;       /* SCN_MAX_LOAD_BYTES reached: build no more variants */
 } ctx;
 
 static void *xalloc(ctx *c, size_t n)
@@ -271,31 +275,45 @@ int scn_parse_duration_arg(const char *s, int64_t *ns)
 /* ---- nearest names ------------------------------------------------------- */
 
 /* Edit distance with adjacent transpositions (optimal string alignment),
- * case-insensitive: "mpf" is one edit from "mfp". */
+ * case-insensitive: "mpf" is one edit from "mfp".  Only distances up to
+ * NEAR_MAX matter (near_result() never suggests a farther name), so only
+ * the diagonal band |i - j| <= NEAR_MAX is computed (Ukkonen 1985): an
+ * alignment of cost <= NEAR_MAX never leaves it, so those distances are
+ * exact and every other one is reported as NEAR_MAX + 1.  O(len) per
+ * pair instead of O(len^2): a typo among 10^4 pool members used to cost
+ * ~0.2 s per sender (found while fuzzing the loader). */
+#define NEAR_MAX 3
 static size_t levenshtein(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	unsigned short d[64][64];
+	unsigned char d[64][64];
+	const unsigned far = NEAR_MAX + 1;
 	if (la >= 64 || lb >= 64)
 		return (size_t)-1;
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = (unsigned short)i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = (unsigned short)j;
-	for (size_t i = 1; i <= la; i++)
-		for (size_t j = 1; j <= lb; j++) {
+	if ((la > lb ? la - lb : lb - la) > NEAR_MAX)
+		return far;
+#define D(i, j) ((i) + NEAR_MAX < (j) || (j) + NEAR_MAX < (i) ? far : (unsigned)d[i][j])
+	for (size_t i = 0; i <= la && i <= NEAR_MAX; i++)
+		d[i][0] = (unsigned char)i;
+	for (size_t j = 0; j <= lb && j <= NEAR_MAX; j++)
+		d[0][j] = (unsigned char)j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t jlo = i > NEAR_MAX ? i - NEAR_MAX : 1, jhi = i + NEAR_MAX < lb ? i + NEAR_MAX : lb;
+		for (size_t j = jlo; j <= jhi; j++) {
 			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
-			unsigned best = d[i - 1][j - 1] + (ca != cb);
-			if (d[i - 1][j] + 1u < best)
-				best = d[i - 1][j] + 1u;
-			if (d[i][j - 1] + 1u < best)
-				best = d[i][j - 1] + 1u;
+			unsigned best = D(i - 1, j - 1) + (ca != cb);
+			if (D(i - 1, j) + 1u < best)
+				best = D(i - 1, j) + 1u;
+			if (D(i, j - 1) + 1u < best)
+				best = D(i, j - 1) + 1u;
 			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
-			    tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1u < best)
-				best = d[i - 2][j - 2] + 1u;
-			d[i][j] = (unsigned short)best;
+			    tolower((unsigned char)a[i - 2]) == cb && D(i - 2, j - 2) + 1u < best)
+				best = D(i - 2, j - 2) + 1u;
+			d[i][j] = (unsigned char)(best < far ? best : far);
 		}
-	return d[la][lb];
+	}
+	return D(la, lb);
+#undef D
 }
 
 /* The candidate nearest to word, if near enough to be a likely typo. */
@@ -694,8 +712,52 @@ static void free_parse_state(ctx *c, parse_state *ps)
 
 /* Parse text into a tree.  Returns the root (NULL with errors reported or
  * c->nomem set). */
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, at most U+10FFFF), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t left)
+{
+	unsigned char b = s[0];
+	if (b < 0x80)
+		return 1;
+	size_t n = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+	if (!n || n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((b == 0xe0 && s[1] < 0xa0) || (b == 0xed && s[1] > 0x9f) || (b == 0xf0 && s[1] < 0x90) ||
+	    (b == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+/* A scenario file is UTF-8 text.  Checked before libfyaml sees it: its
+ * 0.7.12 scanner loops forever on a malformed sequence in a directive
+ * ("%\xdf"), found by tests/fuzz/fuzz_scenario. */
+static bool check_utf8(ctx *c, const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	int line = 1, col = 1;
+	for (size_t i = 0; i < len;) {
+		size_t k = utf8_seq(s + i, len - i);
+		if (!k) {
+			err_at(c, line, col, "", "not UTF-8 text: byte 0x%02x cannot start or continue a character here", s[i]);
+			return false;
+		}
+		if (s[i] == '\n') {
+			line++;
+			col = 1;
+		} else
+			col++;
+		i += k;
+	}
+	return true;
+}
+
 static ynode *parse_yaml(ctx *c, const char *text, size_t len)
 {
+	if (!check_utf8(c, text, len))
+		return NULL;
 	struct fy_diag_cfg dcfg;
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
@@ -1424,9 +1486,14 @@ static void parse_profile(ctx *c, const ynode *n, const char *path, scn_arrivals
 
 /* ---- traces ------------------------------------------------------------------ */
 
+/* Sender labels of a trace, with an open-addressing hash of them (slot =
+ * index + 1, 0 = empty; at most half full), so that a trace of R rows and
+ * L distinct senders reads in O(R) expected time rather than O(R x L). */
 typedef struct trace_labels {
 	char **v;
 	size_t n, cap;
+	uint32_t *slot;
+	size_t nslot;   /* a power of two, or 0 */
 } trace_labels;
 
 static void labels_free(ctx *c, trace_labels *l)
@@ -1434,14 +1501,53 @@ static void labels_free(ctx *c, trace_labels *l)
 	for (size_t i = 0; i < l->n; i++)
 		sim_free(c->a, l->v[i], strlen(l->v[i]) + 1);
 	sim_free(c->a, l->v, l->cap * sizeof *l->v);
+	sim_free(c->a, l->slot, l->nslot * sizeof *l->slot);
+}
+
+static uint64_t label_hash(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static bool labels_rehash(ctx *c, trace_labels *l, size_t nslot)
+{
+	uint32_t *t = xalloc(c, nslot * sizeof *t);
+	if (!t)
+		return false;
+	for (size_t i = 0; i < l->n; i++) {
+		size_t k = label_hash(l->v[i], strlen(l->v[i])) & (nslot - 1);
+		while (t[k])
+			k = (k + 1) & (nslot - 1);
+		t[k] = (uint32_t)(i + 1);
+	}
+	sim_free(c->a, l->slot, l->nslot * sizeof *l->slot);
+	l->slot = t;
+	l->nslot = nslot;
+	return true;
 }
 
 /* The instance of a label, adding it if new; -1 on allocation failure. */
 static int64_t label_index(ctx *c, trace_labels *l, const char *s, size_t len)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (strlen(l->v[i]) == len && !memcmp(l->v[i], s, len))
-			return (int64_t)i;
+	size_t k = 0;
+	if (l->nslot) {
+		k = label_hash(s, len) & (l->nslot - 1);
+		for (; l->slot[k]; k = (k + 1) & (l->nslot - 1)) {
+			const char *t = l->v[l->slot[k] - 1];
+			if (strlen(t) == len && !memcmp(t, s, len))
+				return (int64_t)l->slot[k] - 1;
+		}
+	}
+	if (2 * (l->n + 1) > l->nslot) {
+		if (!labels_rehash(c, l, l->nslot ? 2 * l->nslot : 64))
+			return -1;
+		k = label_hash(s, len) & (l->nslot - 1);
+		while (l->slot[k])
+			k = (k + 1) & (l->nslot - 1);
+	}
 	if (l->n == l->cap) {
 		size_t nc = l->cap ? l->cap * 2 : 16;
 		char **v = sim_realloc(c->a, l->v, l->cap * sizeof *v, nc * sizeof *v);
@@ -1456,6 +1562,7 @@ static int64_t label_index(ctx *c, trace_labels *l, const char *s, size_t len)
 	if (!d)
 		return -1;
 	l->v[l->n] = d;
+	l->slot[k] = (uint32_t)(l->n + 1);
 	return (int64_t)l->n++;
 }
 
@@ -1473,46 +1580,106 @@ static void merge_sort_rows(scn_trace_row *v, scn_trace_row *tmp, size_t n)
 				tmp[k++] = v[j++];
 		}
 		memcpy(v, tmp, n * sizeof *v);
+		if (w > n / 2)
+			break; /* w *= 2 would overflow for n near SIZE_MAX; the last pass is done */
 	}
 }
 
 #define TRACE_MAX_BAD_ROWS 10
 
-/* Read a trace CSV: header, then time,sender,recipients,size[,external]. */
-static void read_trace(ctx *c, const ynode *n, const char *p, const scenario *s, scn_sender *snd,
-		       bool count_given)
+/* Where the rows come from: a file (read as it goes, so a large trace is
+ * never held twice) or a text in memory. */
+typedef struct line_src {
+	FILE *f;
+	const char *p, *end;
+} line_src;
+
+/* fgets() for either source, but returning the number of bytes read (a
+ * NUL byte is read like any other); 0 at the end. */
+static size_t src_gets(line_src *src, char *buf, size_t size)
 {
-	scn_arrivals *ar = &snd->arrivals;
-	char path[512];
-	if (!want_scalar(c, n, p, "a file name"))
-		return;
-	if (n->str[0] == '/')
-		snprintf(path, sizeof path, "%s", n->str);
-	else if (snprintf(path, sizeof path, "%s%s", c->dir, n->str) >= (int)sizeof path) {
-		err_node(c, n, p, "trace path too long");
-		return;
+	size_t n = 0;
+	if (src->f) {
+		int ch;
+		while (n + 1 < size && (ch = getc(src->f)) != EOF) {
+			buf[n++] = (char)ch;
+			if (ch == '\n')
+				break;
+		}
+	} else {
+		while (n + 1 < size && src->p < src->end) {
+			char ch = *src->p++;
+			buf[n++] = ch;
+			if (ch == '\n')
+				break;
+		}
 	}
-	snprintf(ar->trace_file, sizeof ar->trace_file, "%s", path);
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		err_node(c, n, p, "cannot open trace file '%s': %s", path, strerror(errno));
-		return;
+	buf[n] = '\0';
+	return n;
+}
+
+static void src_skip_line(line_src *src)
+{
+	if (src->f) {
+		int ch;
+		while ((ch = getc(src->f)) != EOF && ch != '\n')
+			;
+	} else {
+		const char *nl = memchr(src->p, '\n', (size_t)(src->end - src->p));
+		src->p = nl ? nl + 1 : src->end;
 	}
+}
+
+__attribute__((format(printf, 5, 6)))
+static void trace_err(ctx *c, const ynode *n, const char *path, const char *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (n)
+		push_error(c, c->file, n->line, n->col, p, msg);
+	else
+		push_error(c, path, 0, 0, p, msg);
+}
+
+/* Read the rows of a trace CSV: header, then time,sender,recipients,size
+ * [,external].  Row problems are reported at the trace file's line and
+ * column, problems of the whole file at n (the `trace:` node; or, if n is
+ * NULL, at the trace file without a position).  On success *rows (sorted
+ * by time, stably; exactly *nrows long, allocated with c->a) and
+ * *nlabels (distinct senders) are set and true is returned. */
+static bool trace_read_rows(ctx *c, line_src *src, const ynode *n, const char *path, const char *p,
+			    int64_t start_unix_s, scn_trace_row **rows_out, size_t *nrows_out, size_t *nlabels)
+{
 	scn_trace_row *rows = NULL;
 	size_t nrows = 0, cap = 0;
 	trace_labels labels = { 0 };
 	char line[1024];
 	int lineno = 0, bad = 0;
 	bool header = false;
-	while (fgets(line, sizeof line, f)) {
+	size_t len;
+	while ((len = src_gets(src, line, sizeof line)) > 0) {
+		if (lineno == INT32_MAX) {
+			err_file(c, path, lineno, 1, p, "more than %d lines", INT32_MAX);
+			bad++;
+			break;
+		}
 		lineno++;
-		size_t len = strlen(line);
 		if (len == sizeof line - 1 && line[len - 1] != '\n') {
 			err_file(c, path, lineno, 1, p, "row %d: line longer than %zu characters", lineno - 1, sizeof line - 2);
 			bad++;
-			int ch;
-			while ((ch = fgetc(f)) != EOF && ch != '\n')
-				;
+			src_skip_line(src);
+			if (bad > TRACE_MAX_BAD_ROWS)
+				break;
+			continue;
+		}
+		if (memchr(line, '\0', len)) {
+			err_file(c, path, lineno, (int)strlen(line) + 1, p, "row %d: a NUL byte: not a text file", lineno - 1);
+			bad++;
+			if (bad > TRACE_MAX_BAD_ROWS)
+				break;
 			continue;
 		}
 		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -1572,14 +1739,14 @@ static void read_trace(ctx *c, const ynode *n, const char *p, const scenario *s,
 			if (unit_parse_timestamp(fld[0], &ts, msg, sizeof msg)) {
 				err_file(c, path, lineno, fcol[0], p, "row %d: %s", row, msg);
 				ok = false;
-			} else if (ts < s->start_unix_s) {
+			} else if (ts < start_unix_s) {
 				err_file(c, path, lineno, fcol[0], p, "row %d: time '%s' is before the scenario's start", row, fld[0]);
 				ok = false;
-			} else if (ts - s->start_unix_s > UNIT_MAX_DURATION_NS / UNIT_NS_PER_S) {
+			} else if (ts - start_unix_s > UNIT_MAX_DURATION_NS / UNIT_NS_PER_S) {
 				err_file(c, path, lineno, fcol[0], p, "row %d: time '%s' is more than 100 years after the start", row, fld[0]);
 				ok = false;
 			} else
-				r.time_ns = (ts - s->start_unix_s) * UNIT_NS_PER_S;
+				r.time_ns = (ts - start_unix_s) * UNIT_NS_PER_S;
 		} else if (unit_parse_duration(fld[0], &r.time_ns, msg, sizeof msg)) {
 			err_file(c, path, lineno, fcol[0], p, "row %d: time: %s", row, msg);
 			ok = false;
@@ -1610,11 +1777,18 @@ static void read_trace(ctx *c, const ynode *n, const char *p, const scenario *s,
 			bad++;
 			continue;
 		}
-		r.instance = label_index(c, &labels, fld[1], strlen(fld[1]));
-		if (r.instance < 0)
-			break;
 		if (nrows == cap) {
 			size_t nc = cap ? cap * 2 : 64;
+			/* the rows, and the copy the sort needs, within the load's memory bound */
+			if ((nrows + 1) * 2 * sizeof *rows > SCN_MAX_LOAD_BYTES - c->load_bytes) {
+				trace_err(c, n, path, p, "trace file '%s' has more rows than the loader's memory bound of "
+					  "1 GiB allows (%zu rows so far)", path, nrows);
+				c->over_budget = true;
+				bad++;
+				break;
+			}
+			if (nc * 2 * sizeof *rows > SCN_MAX_LOAD_BYTES - c->load_bytes)
+				nc = (SCN_MAX_LOAD_BYTES - c->load_bytes) / (2 * sizeof *rows);
 			scn_trace_row *v = sim_realloc(c->a, rows, cap * sizeof *v, nc * sizeof *v);
 			if (!v) {
 				c->nomem = true;
@@ -1623,47 +1797,109 @@ static void read_trace(ctx *c, const ynode *n, const char *p, const scenario *s,
 			rows = v;
 			cap = nc;
 		}
+		r.instance = label_index(c, &labels, fld[1], strlen(fld[1]));
+		if (r.instance < 0)
+			break;
 		rows[nrows++] = r;
 	}
-	bool read_err = ferror(f);
-	fclose(f);
-	if (read_err) {
-		err_node(c, n, p, "error reading trace file '%s'", path);
+	if (src->f && ferror(src->f)) {
+		trace_err(c, n, path, p, "error reading trace file '%s'", path);
 		bad++;
 	}
 	if (!header && !bad && !c->nomem) {
-		err_node(c, n, p, "trace file '%s' is empty (expected a header time,sender,recipients,size[,external])", path);
+		trace_err(c, n, path, p, "trace file '%s' is empty (expected a header time,sender,recipients,size[,external])", path);
 		bad++;
 	} else if (!nrows && !bad && !c->nomem) {
-		err_node(c, n, p, "trace file '%s' has no rows", path);
+		trace_err(c, n, path, p, "trace file '%s' has no rows", path);
 		bad++;
 	}
-	if (!bad && !c->nomem) {
-		if (count_given && (int64_t)labels.n > snd->count)
-			err_node(c, n, p, "trace file '%s' names %zu senders, more than count (%lld)",
-				 path, labels.n, (long long)snd->count);
-		else if (!count_given)
-			snd->count = (int64_t)labels.n;
-	}
+	*nlabels = labels.n;
 	labels_free(c, &labels);
 	if (bad || c->nomem) {
 		sim_free(c->a, rows, cap * sizeof *rows);
-		return;
+		return false;
 	}
 	scn_trace_row *tmp = sim_malloc(c->a, nrows * sizeof *tmp);
 	if (!tmp) {
 		c->nomem = true;
 		sim_free(c->a, rows, cap * sizeof *rows);
-		return;
+		return false;
 	}
 	merge_sort_rows(rows, tmp, nrows);
 	sim_free(c->a, tmp, nrows * sizeof *tmp);
 	/* shrink to fit, so that scn_free knows the size from trace_len */
 	scn_trace_row *fit = sim_realloc(c->a, rows, cap * sizeof *rows, nrows * sizeof *rows);
-	if (fit)
-		rows = fit;
-	else
-		nrows = cap; /* cannot happen with a sane allocator; keep sizes consistent */
+	if (!fit) { /* cannot happen for a shrink with a sane allocator */
+		c->nomem = true;
+		sim_free(c->a, rows, cap * sizeof *rows);
+		return false;
+	}
+	c->load_bytes += nrows * sizeof *rows;
+	*rows_out = fit;
+	*nrows_out = nrows;
+	return true;
+}
+
+int scn_trace_parse(const char *name, const char *text, size_t len, int64_t start_unix_s,
+		    const sim_alloc *a, scn_trace_row **rows, size_t *nrows, size_t *nsenders,
+		    scn_errors *errs)
+{
+	ctx c = { 0 };
+	c.a = a;
+	c.errs = errs;
+	c.file = name;
+	c.dir = "";
+	line_src src = { NULL, text, text + len };
+	scn_trace_row *r = NULL;
+	size_t nr = 0, nl = 0;
+	if (!trace_read_rows(&c, &src, NULL, name, "", start_unix_s, &r, &nr, &nl))
+		return c.nomem ? SIM_ENOMEM : SIM_ESCENARIO;
+	*rows = r;
+	*nrows = nr;
+	if (nsenders)
+		*nsenders = nl;
+	return 0;
+}
+
+/* The trace file of n for sender snd of s. */
+static void read_trace(ctx *c, const ynode *n, const char *p, const scenario *s, scn_sender *snd,
+		       bool count_given)
+{
+	scn_arrivals *ar = &snd->arrivals;
+	char path[512];
+	if (!want_scalar(c, n, p, "a file name"))
+		return;
+	if (n->str[0] == '/')
+		snprintf(path, sizeof path, "%s", n->str);
+	else if (snprintf(path, sizeof path, "%s%s", c->dir, n->str) >= (int)sizeof path) {
+		err_node(c, n, p, "trace path too long");
+		return;
+	}
+	snprintf(ar->trace_file, sizeof ar->trace_file, "%s", path);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		err_node(c, n, p, "cannot open trace file '%s': %s", path, strerror(errno));
+		return;
+	}
+	/* Only regular files: /dev/zero or a FIFO would never end. */
+	struct stat st;
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		err_node(c, n, p, "trace file '%s' is not a regular file", path);
+		fclose(f);
+		return;
+	}
+	line_src src = { f, NULL, NULL };
+	scn_trace_row *rows = NULL;
+	size_t nrows = 0, nlabels = 0;
+	bool ok = trace_read_rows(c, &src, n, path, p, s->start_unix_s, &rows, &nrows, &nlabels);
+	fclose(f);
+	if (!ok)
+		return;
+	if (count_given && (int64_t)nlabels > snd->count)
+		err_node(c, n, p, "trace file '%s' names %zu senders, more than count (%lld)",
+			 path, nlabels, (long long)snd->count);
+	else if (!count_given)
+		snd->count = (int64_t)nlabels;
 	ar->trace = rows;
 	ar->trace_len = nrows;
 }
@@ -2141,6 +2377,18 @@ static void parse_mailboxes(ctx *c, const ynode *n, scenario *s, const scn_limit
 	}
 	if (!ok)
 		return;
+	if ((size_t)total * sizeof *s->mailboxes > SCN_MAX_LOAD_BYTES - c->load_bytes) {
+		if (c->variant)
+			err_node(c, n, "mailboxes", "%lld mailboxes, with the base's and earlier variants', exceed "
+				 "the loader's memory bound of 1 GiB (about %zu mailboxes over the base and all variants)",
+				 (long long)total, SCN_MAX_LOAD_BYTES / sizeof *s->mailboxes);
+		else
+			err_node(c, n, "mailboxes", "%lld mailboxes exceed the loader's memory bound of 1 GiB "
+				 "(about %zu mailboxes)", (long long)total, SCN_MAX_LOAD_BYTES / sizeof *s->mailboxes);
+		c->over_budget = true;
+		return;
+	}
+	c->load_bytes += (size_t)total * sizeof *s->mailboxes;
 	if (total) {
 		s->mailboxes = xalloc(c, (size_t)total * sizeof *s->mailboxes);
 		if (!s->mailboxes)
@@ -2547,6 +2795,12 @@ static int read_file(ctx *c, const char *path, char **text, size_t *len)
 		return SIM_ENOMEM;
 	}
 	for (;;) {
+		if (n > SCN_MAX_FILE_BYTES) {
+			sim_free(c->a, buf, cap);
+			fclose(f);
+			err_at(c, 0, 0, "", "larger than the bound of %zu MiB for a scenario file", SCN_MAX_FILE_BYTES >> 20);
+			return SIM_ESCENARIO;
+		}
 		if (n + 1 >= cap) {
 			char *b = sim_realloc(c->a, buf, cap, cap * 2);
 			if (!b) {
@@ -2598,11 +2852,34 @@ static scenario *build_one(ctx *c, const ynode *tree, const char *text, const ch
 	snprintf(s->variant, sizeof s->variant, "%s", variant);
 	snprintf(s->source_file, sizeof s->source_file, "%s", path);
 	snprintf(s->name, sizeof s->name, "%s", default_name);
-	s->source_text = xstrndup(c, text, strlen(text));
+	size_t tl = strlen(text);
+	if (tl + 1 > SCN_MAX_LOAD_BYTES - c->load_bytes) {
+		err_at(c, 0, 0, variant && strcmp(variant, "base") ? "variants" : "",
+		       "the scenario and its variants exceed the loader's memory bound of 1 GiB "
+		       "(each variant keeps a copy of the file's %zu bytes)", tl);
+		c->over_budget = true;
+		return s;
+	}
+	c->load_bytes += tl + 1;
+	s->source_text = xstrndup(c, text, tl);
 	if (s->source_text)
 		build(c, tree, s);
 	return s;
 }
+
+/* The file's name without directory and extension, if it fits. */
+static void default_name_of(const char *name, char *out)
+{
+	const char *slash = strrchr(name, '/');
+	const char *b = slash ? slash + 1 : name;
+	const char *dot = strrchr(b, '.');
+	size_t bl = dot && dot != b ? (size_t)(dot - b) : strlen(b);
+	if (bl && bl < SCN_NAME_MAX)
+		snprintf(out, SCN_NAME_MAX, "%.*s", (int)bl, b);
+}
+
+static int load_text(ctx *c, char *text, size_t len, const char *default_name,
+		     scenario ***out, size_t *n);
 
 int scn_load(const char *path, const sim_alloc *a, scenario ***out, size_t *n, scn_errors *errs)
 {
@@ -2615,19 +2892,56 @@ int scn_load(const char *path, const sim_alloc *a, scenario ***out, size_t *n, s
 	if (slash)
 		snprintf(dir, sizeof dir, "%.*s/", (int)(slash - path), path);
 	c.dir = dir;
-	{
-		const char *b = slash ? slash + 1 : path;
-		const char *dot = strrchr(b, '.');
-		size_t bl = dot && dot != b ? (size_t)(dot - b) : strlen(b);
-		if (bl && bl < SCN_NAME_MAX)
-			snprintf(default_name, sizeof default_name, "%.*s", (int)bl, b);
-	}
-	size_t errs0 = errs ? errs->n : 0;
+	default_name_of(path, default_name);
 	char *text = NULL;
 	size_t len = 0;
 	int rc = read_file(&c, path, &text, &len);
 	if (rc)
 		return rc;
+	return load_text(&c, text, len, default_name, out, n);
+}
+
+int scn_load_buffer(const char *name, const char *text, size_t len, const char *base_dir,
+		    const sim_alloc *a, scenario ***out, size_t *n, scn_errors *errs)
+{
+	ctx c = { 0 };
+	char dir[512] = "", default_name[SCN_NAME_MAX] = "scenario";
+	c.a = a;
+	c.errs = errs;
+	c.file = name;
+	if (base_dir && base_dir[0]) {
+		size_t dl = strlen(base_dir);
+		if (dl + 2 > sizeof dir) {
+			err_at(&c, 0, 0, "", "base directory too long");
+			return SIM_EIO;
+		}
+		snprintf(dir, sizeof dir, "%s%s", base_dir, base_dir[dl - 1] == '/' ? "" : "/");
+	}
+	c.dir = dir;
+	default_name_of(name, default_name);
+	if (len > SCN_MAX_FILE_BYTES) {
+		err_at(&c, 0, 0, "", "larger than the bound of %zu MiB for a scenario file", SCN_MAX_FILE_BYTES >> 20);
+		return SIM_ESCENARIO;
+	}
+	if (memchr(text, '\0', len)) {
+		err_at(&c, 1, 1, "", "the file contains a NUL byte: not a YAML text file");
+		return SIM_ESCENARIO;
+	}
+	char *copy = xstrndup(&c, text, len);
+	if (!copy)
+		return SIM_ENOMEM;
+	return load_text(&c, copy, len, default_name, out, n);
+}
+
+/* Parse, build and validate text (ours: freed here, len + 1 bytes). */
+static int load_text(ctx *c_, char *text, size_t len, const char *default_name,
+		     scenario ***out, size_t *n)
+{
+	ctx c = *c_;
+	const sim_alloc *a = c.a;
+	scn_errors *errs = c.errs;
+	const char *path = c.file;
+	size_t errs0 = errs ? errs->n : 0;
 	ynode *root = parse_yaml(&c, text, len);
 	scenario **v = NULL;
 	size_t nv = 0, cap = 0;
@@ -2653,7 +2967,7 @@ int scn_load(const char *path, const sim_alloc *a, scenario ***out, size_t *n, s
 		goto done;
 	nv++;
 	c.base_nerr = errs ? errs->n : 0; /* NB: errs may already hold older entries: harmless */
-	for (size_t i = 0; i < nvars && !c.nomem; i++) {
+	for (size_t i = 0; i < nvars && !c.nomem && !c.over_budget; i++) {
 		const ynode *it = vars->items[i].val;
 		char p[PATH_MAX_LEN], vname[SCN_NAME_MAX] = "";
 		snprintf(p, sizeof p, "variants[%zu]", i);

@@ -48,6 +48,14 @@ void scn_errors_free(scn_errors *e);
 #define SCN_MAX_MAILBOXES 1000000LL    /* mailboxes after pool expansion */
 #define SCN_MAX_VARIANTS 10000
 #define SCN_MAX_REPLICATIONS 1000000LL
+/* Memory the loader may hold for one file, counted over the base and all
+ * its variants: mailboxes (about 3 KB each), trace rows (40 B each, twice
+ * while sorting) and a copy of the file's text per scenario.  So 10^6
+ * mailboxes, or a 10^5-mailbox file with 10 variants, is refused before
+ * anything is allocated. */
+#define SCN_MAX_LOAD_BYTES ((size_t)1 << 30)
+/* A scenario file larger than this is refused unread. */
+#define SCN_MAX_FILE_BYTES ((size_t)64 << 20)
 
 /* Load and validate path.  On success returns 0 and *out holds n >= 1
  * scenarios: [0] the base ("base"), then each variant in file order, each
@@ -55,6 +63,29 @@ void scn_errors_free(scn_errors *e);
  * file cannot be read, SIM_ENOMEM when an allocation fails), *out
  * untouched, and errs holds one entry per problem found. */
 int scn_load(const char *path, const sim_alloc *a, scenario ***out, size_t *n, scn_errors *errs);
+
+/* The same for a text in memory: name stands for the file in errors and
+ * gives the default scenario name; relative trace paths are resolved
+ * against base_dir ("" or NULL: the current directory).  text need not be
+ * NUL-terminated; a NUL byte among its len bytes is refused.  scn_load()
+ * is scn_load_buffer() on the file's contents with base_dir = the file's
+ * directory. */
+int scn_load_buffer(const char *name, const char *text, size_t len, const char *base_dir,
+		    const sim_alloc *a, scenario ***out, size_t *n, scn_errors *errs);
+
+/* Parse a trace CSV held in memory (the format of docs/SCENARIOS.md, the
+ * reader scn_load() uses for `arrivals: {trace: FILE}`): a header
+ * time,sender,recipients,size[,external], then one row per message;
+ * timestamps are taken relative to start_unix_s.  name labels the errors
+ * (row problems at their line and column; problems of the whole text
+ * without a position).  On success returns 0, *rows (allocated with a,
+ * *nrows >= 1 entries, sorted by time, stable; free with
+ * sim_free(a, *rows, *nrows * sizeof **rows)), *nrows and, if nsenders is
+ * not NULL, the number of distinct senders (instances 0..*nsenders-1).
+ * On failure returns SIM_ESCENARIO or SIM_ENOMEM, outputs untouched. */
+int scn_trace_parse(const char *name, const char *text, size_t len, int64_t start_unix_s,
+		    const sim_alloc *a, scn_trace_row **rows, size_t *nrows, size_t *nsenders,
+		    scn_errors *errs);
 
 /* Free what scn_load() returned. */
 void scn_free_all(scenario **v, size_t n, const sim_alloc *a);

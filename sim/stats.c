@@ -165,6 +165,283 @@ void st_delays_free(st_delays *d)
 	d->cap = 0;
 }
 
+/* ---- delays in 8 bytes per message ---------------------------------------------- */
+
+void st_dset_init(st_dset *d, sim_alloc alloc)
+{
+	st_delays_init(&d->sub, alloc);
+	st_delays_init(&d->out, alloc);
+	st_delays_init(&d->in, alloc);
+	d->sorted = true;
+}
+
+int st_dset_add(st_dset *d, int64_t sub_ns, bool released, int64_t del_ns)
+{
+	bool moved = !released || del_ns != sub_ns;
+	/* Reserve first, so that SIM_ENOMEM leaves d unchanged. */
+	if (d->sub.n == d->sub.cap) {
+		if (st_delays_add(&d->sub, 0) != SIM_OK)
+			return SIM_ENOMEM;
+		d->sub.n--;
+	}
+	if (moved && d->out.n == d->out.cap) {
+		if (st_delays_add(&d->out, 0) != SIM_OK)
+			return SIM_ENOMEM;
+		d->out.n--;
+	}
+	if (moved && released && st_delays_add(&d->in, del_ns) != SIM_OK)
+		return SIM_ENOMEM;
+	d->sub.v[d->sub.n++] = sub_ns;
+	if (moved)
+		d->out.v[d->out.n++] = sub_ns;
+	d->sorted = false;
+	return SIM_OK;
+}
+
+void st_dset_finish(st_dset *d)
+{
+	if (d->sorted)
+		return;
+	st_sort_i64(d->sub.v, d->sub.n);
+	st_sort_i64(d->out.v, d->out.n);
+	st_sort_i64(d->in.v, d->in.n);
+	d->sorted = true;
+}
+
+size_t st_dset_n(const st_dset *d, st_delay_kind kind)
+{
+	if (kind == ST_SUBMISSION)
+		return d->sub.n;
+	return d->sub.n - d->out.n + d->in.n;
+}
+
+/* Number of elements <= v in sorted a[0..n). */
+static size_t count_le(const int64_t *a, size_t n, int64_t v)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a[mid] <= v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static size_t dset_count_le(const st_dset *d, st_delay_kind kind, int64_t v)
+{
+	size_t c = count_le(d->sub.v, d->sub.n, v);
+	if (kind == ST_DELIVERY)
+		c = c - count_le(d->out.v, d->out.n, v) + count_le(d->in.v, d->in.n, v);
+	return c;
+}
+
+/* Bounds of the samples of that kind: within [min, max] of sub and in. */
+static void dset_range(const st_dset *d, st_delay_kind kind, int64_t *lo, int64_t *hi)
+{
+	if (d->sub.n) {
+		if (d->sub.v[0] < *lo)
+			*lo = d->sub.v[0];
+		if (d->sub.v[d->sub.n - 1] > *hi)
+			*hi = d->sub.v[d->sub.n - 1];
+	}
+	if (kind == ST_DELIVERY && d->in.n) {
+		if (d->in.v[0] < *lo)
+			*lo = d->in.v[0];
+		if (d->in.v[d->in.n - 1] > *hi)
+			*hi = d->in.v[d->in.n - 1];
+	}
+}
+
+static bool dset_plain(const st_dset *d, st_delay_kind kind)
+{
+	return kind == ST_SUBMISSION || (d->out.n == 0 && d->in.n == 0);
+}
+
+/* The k-th smallest of the union of d[0..nd), by bisection on the value:
+ * the smallest v with at least k + 1 samples <= v. */
+static int64_t union_kth(const st_dset *d, size_t nd, st_delay_kind kind, size_t k)
+{
+	if (nd == 1 && dset_plain(d, kind))
+		return d->sub.v[k];
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	for (size_t g = 0; g < nd; g++)
+		dset_range(&d[g], kind, &lo, &hi);
+	while (lo < hi) {
+		int64_t mid = lo + (int64_t)(((uint64_t)hi - (uint64_t)lo) / 2);
+		size_t c = 0;
+		for (size_t g = 0; g < nd; g++)
+			c += dset_count_le(&d[g], kind, mid);
+		if (c >= k + 1)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+int64_t st_dset_kth(const st_dset *d, st_delay_kind kind, size_t k)
+{
+	return union_kth(d, 1, kind, k);
+}
+
+double st_dset_union_quantile(const st_dset *d, size_t nd, st_delay_kind kind, double f)
+{
+	size_t n = 0;
+	for (size_t g = 0; g < nd; g++)
+		n += st_dset_n(&d[g], kind);
+	if (n == 0)
+		return NAN;
+	/* The same arithmetic as gsl_stats_quantile_from_sorted_data. */
+	const double index = f * (double)(n - 1);
+	const size_t lhs = (size_t)index;
+	const double delta = index - (double)lhs;
+	if (lhs >= n - 1)
+		return (double)union_kth(d, nd, kind, n - 1);
+	return (1 - delta) * (double)union_kth(d, nd, kind, lhs) +
+	       delta * (double)union_kth(d, nd, kind, lhs + 1);
+}
+
+__extension__ typedef __int128 st_i128;
+
+static st_i128 sum_i64(const int64_t *v, size_t n)
+{
+	st_i128 s = 0;
+	for (size_t i = 0; i < n; i++)
+		s += v[i];
+	return s;
+}
+
+void st_dset_fill(st_dset *d, st_delay_kind kind, double fig[FIG_COUNT])
+{
+	st_dset_finish(d);
+	if (dset_plain(d, kind)) {
+		/* The samples are exactly sub: st_delays_fill on them (sorted). */
+		st_delays_fill(&d->sub, kind, fig);
+		return;
+	}
+	double *out = fig + (kind == ST_DELIVERY ? FIG_DEL_DELAY_MEAN : FIG_SUB_DELAY_MEAN);
+	const double ns = (double)SCN_NS_PER_S;
+	size_t n = st_dset_n(d, kind);
+	if (n == 0) {
+		for (int i = 0; i < 6; i++)
+			out[i] = NAN;
+		return;
+	}
+	/* Exact integer sum, rounded once to long double: equal to
+	 * st_delays_fill's long double running sum whenever that one is exact
+	 * (every partial sum below 2^64 ns, i.e. always for shipped runs), and
+	 * the correctly rounded value otherwise. */
+	st_i128 sum = sum_i64(d->sub.v, d->sub.n) - sum_i64(d->out.v, d->out.n) +
+		      sum_i64(d->in.v, d->in.n);
+	out[0] = (double)((long double)sum / (long double)n) / ns;
+	static const double q[4] = { 0.50, 0.90, 0.95, 0.99 };
+	for (int i = 0; i < 4; i++)
+		out[1 + i] = st_dset_union_quantile(d, 1, kind, q[i]) / ns;
+	out[5] = (double)st_dset_kth(d, kind, n - 1) / ns;
+}
+
+void st_dset_free(st_dset *d)
+{
+	st_delays_free(&d->sub);
+	st_delays_free(&d->out);
+	st_delays_free(&d->in);
+}
+
+/* ---- running per-minute counts -------------------------------------------------- */
+
+#define ST_MIN_NS (60 * SCN_NS_PER_S)
+
+int st_min_run_init(st_min_run *m, int64_t duration_ns)
+{
+	if (duration_ns <= 0)
+		return SIM_EINVAL;
+	memset(m, 0, sizeof *m);
+	m->duration_ns = duration_ns;
+	m->cur_end_ns = ST_MIN_NS;
+	return SIM_OK;
+}
+
+/* Make the current minute the one holding now (minutes before it are final). */
+static void min_run_advance(st_min_run *m, int64_t now_ns)
+{
+	int64_t k = now_ns / ST_MIN_NS;
+	while (m->base < k) {
+		if (m->cur > m->peak)
+			m->peak = m->cur;
+		if (m->len == 0) {
+			m->cur = 0;
+			m->base = k;
+			break;
+		}
+		m->cur = m->fut[m->head];
+		m->fut[m->head] = 0;
+		m->head = (m->head + 1) & (m->cap - 1);
+		m->len--;
+		m->base++;
+	}
+	m->cur_end_ns = (m->base + 1) * ST_MIN_NS;
+}
+
+int st_min_run_add(st_min_run *m, const sim_alloc *a, int64_t now_ns, int64_t t_ns)
+{
+	if (t_ns < 0 || t_ns >= m->duration_ns)
+		return SIM_ERANGE;
+	if (t_ns < now_ns)
+		return SIM_EINVAL;
+	if (now_ns >= m->cur_end_ns)
+		min_run_advance(m, now_ns);
+	if (t_ns < m->cur_end_ns) {
+		m->cur++;
+		m->total++;
+		return SIM_OK;
+	}
+	/* A later minute: fut[i] is minute base + 1 + i. */
+	size_t i = (size_t)(t_ns / ST_MIN_NS - m->base - 1);
+	if (i >= m->cap) {
+		size_t ncap = m->cap ? m->cap : 8;
+		while (ncap <= i)
+			ncap *= 2;
+		if (ncap > UINT32_MAX)
+			return SIM_ENOMEM;
+		uint32_t *nf = sim_malloc(a, ncap * sizeof *nf);
+		if (nf == NULL)
+			return SIM_ENOMEM;
+		memset(nf, 0, ncap * sizeof *nf);
+		for (size_t j = 0; j < m->len; j++)
+			nf[j] = m->fut[(m->head + j) & (m->cap - 1)];
+		sim_free(a, m->fut, m->cap * sizeof *m->fut);
+		m->fut = nf;
+		m->cap = (uint32_t)ncap;
+		m->head = 0;
+	}
+	m->fut[(m->head + i) & (m->cap - 1)]++;
+	if (i + 1 > m->len)
+		m->len = (uint32_t)(i + 1);
+	m->total++;
+	return SIM_OK;
+}
+
+void st_min_run_result(const st_min_run *m, double *mean_per_min, double *peak_min)
+{
+	uint32_t peak = m->peak > m->cur ? m->peak : m->cur;
+	for (uint32_t j = 0; j < m->len; j++) {
+		uint32_t c = m->fut[(m->head + j) & (m->cap - 1)];
+		if (c > peak)
+			peak = c;
+	}
+	*mean_per_min = (double)m->total / ((double)m->duration_ns / (double)ST_MIN_NS);
+	*peak_min = (double)peak;
+}
+
+void st_min_run_free(st_min_run *m, const sim_alloc *a)
+{
+	sim_free(a, m->fut, m->cap * sizeof *m->fut);
+	m->fut = NULL;
+	m->cap = m->len = m->head = 0;
+}
+
 /* ---- per-minute counts ----------------------------------------------------------- */
 
 #define ST_MINUTE_NS (60 * SCN_NS_PER_S)

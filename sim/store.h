@@ -39,6 +39,7 @@
 #include <sqlite3.h>
 
 #include "report.h"
+#include "stats.h"
 
 /* "TSIM" */
 #define STORE_APPLICATION_ID 0x5453494D
@@ -76,5 +77,95 @@ int store_write_results(sqlite3 *db, int64_t run_id, const rpt_run *run,
 
 /* Marks the run complete (complete = 1, finished_at = now). */
 int store_finish_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size);
+
+/* ---- faults ------------------------------------------------------------------
+ *
+ * Writing (store_open): an existing file that is ours is checked with
+ * PRAGMA quick_check before anything is written (O(file size): about a
+ * second per few hundred MB); a damaged file is refused ("damaged") and not
+ * written to.  SQLite has no page checksums: damage inside a stored value
+ * that leaves the b-trees well formed cannot be seen.  A full disk
+ * (SQLITE_FULL) while writing results rolls the whole transaction back:
+ * the message says "database or disk is full", the run stays incomplete
+ * with no results, earlier runs are untouched.
+ *
+ * Test hook: when the environment variable THROTTLESIM_TEST_STORE_GROW_PAGES
+ * holds a number N >= 0, store_open() lets the file grow by at most N pages
+ * (store_set_max_pages), so a test can fill the "disk" at a chosen point
+ * through the built program.  Nothing else reads the environment. */
+
+/* Caps the main database at its current size plus extra_pages pages
+ * (PRAGMA max_page_count); writes beyond fail with SQLITE_FULL exactly as
+ * a full disk does.  The cap lasts as long as the handle. */
+int store_set_max_pages(sqlite3 *db, int64_t extra_pages, char *err, size_t err_size);
+
+/* ---- reading -----------------------------------------------------------------
+ *
+ * store_open_readonly() opens an existing store with SQLITE_OPEN_READONLY:
+ * it never creates the file and never writes to it (SQLite may create the
+ * -wal/-shm files beside it, as any reader of a WAL database does).  A
+ * missing file fails with SIM_EIO ("no such file"); a file that is not ours
+ * with SIM_ESTORE, as for store_open.  An unknown run id is SIM_EINVAL
+ * ("no run 7"), so that a caller can tell bad input from a failing store.
+ */
+
+/* Opens path for reading. *db untouched on failure. */
+int store_open_readonly(const char *path, sqlite3 **db, char *err, size_t err_size);
+
+/* A `runs` row.  Strings are never NULL ("" for NULL columns) and, in a
+ * store_run_fn callback, valid only during the call. */
+typedef struct store_run_row {
+	int64_t id;
+	const char *started_at, *finished_at;   /* finished_at "" when not finished */
+	int complete;                           /* 0 or 1 */
+	const char *program_version, *scenario_name, *scenario_file, *command_line;
+	const char *scenario_text;
+	uint64_t seed;
+	int64_t replications;
+	int64_t n_variants;                     /* variants with results (0 if none) */
+} store_run_row;
+
+/* Called once per run, in id order; a non-zero return stops the walk and
+ * is returned by store_list_runs. */
+typedef int (*store_run_fn)(void *ctx, const store_run_row *row);
+
+/* Walks every run, oldest first.  O(runs). */
+int store_list_runs(sqlite3 *db, store_run_fn fn, void *ctx, char *err, size_t err_size);
+
+/* The id of the newest run (complete or not).  SIM_EINVAL if there is none. */
+int store_last_run(sqlite3 *db, int64_t *run_id, char *err, size_t err_size);
+
+/* One summary row of a run, with what it summarises (for st_value()). */
+typedef struct store_summary {
+	size_t variant;        /* index into run.variants */
+	st_entity_kind kind;
+	size_t entity;         /* entity index in the scenario */
+	const char *entity_name, *figure, *unit;
+	st_what what;          /* ST_FIG, ST_REJECTED_BY or ST_LOST_BY */
+	int idx;               /* res_fig or reply class; -1 for a figure this program does not know */
+	double mean, half;     /* NaN for NULL */
+	int64_t n;
+} store_summary;
+
+/* A run read back: its row, and its results rebuilt as the writers take
+ * them (figures, counts by reply class, seeds and events of every
+ * replication; entity names; no time series), so rpt_table() prints the
+ * table `throttlesim run` printed.  For a run without results, run.n_variants
+ * is 0.  Summaries are those stored, in the writers' order: variant, total,
+ * groups, mailboxes, figures in res_fig order, then rejected_by.* and
+ * lost_by.* in reply-class order.  Everything is owned by the struct. */
+typedef struct store_loaded {
+	store_run_row row;
+	rpt_run run;
+	store_summary *summaries;
+	size_t n_summaries;
+	void *priv;            /* the memory behind all of the above */
+} store_loaded;
+
+/* Reads run_id; SIM_EINVAL if there is no such run.  O(rows of the run).
+ * On failure *out is untouched. */
+int store_load_run(sqlite3 *db, int64_t run_id, store_loaded **out, char *err, size_t err_size);
+
+void store_loaded_free(store_loaded *l);
 
 #endif

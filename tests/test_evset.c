@@ -374,7 +374,11 @@ static void test_extreme_times(void **state)
 static void test_enomem(void **state)
 {
 	evs_kind kind = (evs_kind)(intptr_t)*state;
+#ifdef EVS_STRESS
+	enum { N = 150 }; /* every operation allocates in this build */
+#else
 	enum { N = 3000 };
+#endif
 	static evs_node nodes[N];
 	for (long fail_at = 1;; fail_at++) {
 		sim_alloc_failing st = { fail_at, 0, 0, 0 };

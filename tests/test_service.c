@@ -371,6 +371,41 @@ static void test_tarpit_quit_while_held(void **state)
 	end(w);
 }
 
+/* FCFS at the very instant the window frees: limit 1, A accepted at 0 s,
+ * B held at 1 s (its answer due at 60 s).  C ends its data at exactly
+ * 60 s, before the engine has run B's answer: the window has room, but B
+ * came first, so C is held too.  B is answered at 60 s, C at 120 s. */
+static void test_tarpit_fcfs_same_instant(void **state)
+{
+	(void)state;
+	world *w = mk_world("exchange-online", 1);
+	w->mb[0].limits.message_rate.mode = RATE_TARPIT;
+	w->mb[0].limits.message_rate.limit = 1;
+	start(w);
+	svc_session A, B, C;
+	svc_outcome o;
+	assert_int_equal(auth(w, &A, 0, 0), RC_OK);
+	assert_int_equal(auth(w, &B, 0, 1), RC_OK);
+	assert_int_equal(auth(w, &C, 0, 2), RC_OK);
+	assert_int_equal(submit1(w, &A), RC_OK);
+	at(w, 1 * S);
+	assert_int_equal(submit(w, &B, 1, 0, 1, SVC_FAULT_NONE, &o), RC_OK);
+	assert_true(o.held);
+	at(w, 60 * S);
+	assert_int_equal(submit(w, &C, 1, 0, 1, SVC_FAULT_NONE, &o), RC_OK);
+	assert_true(o.held);
+	at(w, 120 * S + 1);
+	assert_int_equal(w->n_answered, 2);
+	assert_ptr_equal(w->answered[0], &B);
+	assert_int_equal(w->answered_at[0], 60 * S);
+	assert_ptr_equal(w->answered[1], &C);
+	assert_int_equal(w->answered_at[1], 120 * S);
+	svc_quit(w->v, &A);
+	svc_quit(w->v, &B);
+	svc_quit(w->v, &C);
+	end(w);
+}
+
 /* ---- recipient rate limit ---------------------------------------------- */
 
 /* 100-recipient messages every minute from 0 s: after the 100th (99 min,
@@ -859,6 +894,7 @@ int main(void)
 		cmocka_unit_test(test_message_rate_delay),
 		cmocka_unit_test(test_message_rate_tarpit_fcfs),
 		cmocka_unit_test(test_tarpit_quit_while_held),
+		cmocka_unit_test(test_tarpit_fcfs_same_instant),
 		cmocka_unit_test(test_rrl_every_minute),
 		cmocka_unit_test(test_rrl_service_description_example),
 		cmocka_unit_test(test_terrl_auto),

@@ -1,0 +1,490 @@
+/* cmd_results.c - `throttlesim results`: list the runs in a results store,
+ * show one (its record and the summary table `run` printed), or export its
+ * summaries and per-replication figures as CSV or JSON.
+ *
+ * Reads only: the store is opened with store_open_readonly(), so a missing
+ * file is reported, not created, and nothing is written to the file.
+ * Output is deterministic: the same file gives the same bytes (the only
+ * wall-clock times are the run's stored started_at / finished_at).
+ * Exit status: 0 success, 1 the store cannot be read (or stdout fails),
+ * 2 bad usage or an unknown run.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "report.h"
+#include "stats.h"
+#include "status.h"
+#include "store.h"
+
+enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+static const char results_usage[] =
+	"usage: throttlesim results list [--db FILE]\n"
+	"       throttlesim results show RUN [--db FILE]\n"
+	"       throttlesim results export RUN --format csv|json [--db FILE]\n"
+	"\n"
+	"Reads the results store (read-only; never creates it).\n"
+	"\n"
+	"  list      one line per run: id, start time (UTC), complete or not,\n"
+	"            scenario, variants, replications, seed\n"
+	"  show      a run's record and the summary table of every variant\n"
+	"  export    a run's summaries and per-replication figures\n"
+	"\n"
+	"  RUN         a run id (see list) or 'last' (the newest run)\n"
+	"  --db FILE   results store (default throttlesim.db)\n"
+	"  --format F  export: csv (one row per variant, entity and figure, a\n"
+	"              column per replication) or json\n"
+	"  -h, --help  show this help\n"
+	"\n"
+	"exit status: 0 success, 1 the store cannot be read, 2 bad usage or unknown run\n";
+
+static const char list_usage[] =
+	"usage: throttlesim results list [--db FILE]\n"
+	"\n"
+	"One line per run, oldest first: id, started_at (UTC), complete or\n"
+	"incomplete (interrupted or failed), scenario name, variants stored,\n"
+	"replications per variant, base seed.\n";
+
+static const char show_usage[] =
+	"usage: throttlesim results show RUN [--db FILE]\n"
+	"\n"
+	"The run's record (times, scenario, seed, command line) and the summary\n"
+	"table of every variant, as `throttlesim run --format table` printed it.\n"
+	"RUN is a run id or 'last'.\n";
+
+static const char export_usage[] =
+	"usage: throttlesim results export RUN --format csv|json [--db FILE]\n"
+	"\n"
+	"The run's stored summaries (mean, 95% half-width, n) with every\n"
+	"replication's value, to standard output.  csv: one row per variant,\n"
+	"entity and figure, columns rep0, rep1, ... in replication order; json:\n"
+	"the run's record, each variant's replications (seed, events) and its\n"
+	"summaries with their values.  Empty (csv) or null (json): undefined.\n"
+	"RUN is a run id or 'last'.\n";
+
+typedef struct results_opts {
+	const char *db;
+	const char *run;     /* "last" or an id */
+	const char *format;  /* export only */
+} results_opts;
+
+/* Parses [RUN] [--db FILE] [--format F]; which options are allowed
+ * depends on the subcommand.  Returns -1 (message printed), 0, or 1 for
+ * --help (usage printed). */
+static int parse(const char *sub, const char *usage, int argc, char **argv, int want_run,
+                 int want_format, results_opts *o)
+{
+	*o = (results_opts){ .db = "throttlesim.db" };
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(usage, stdout);
+			return 1;
+		}
+		if (a[0] != '-' || strcmp(a, "-") == 0) {
+			if (!want_run || o->run) {
+				fprintf(stderr, "throttlesim results %s: unexpected argument '%s' (try --help)\n", sub, a);
+				return -1;
+			}
+			o->run = a;
+			continue;
+		}
+		int is_db = strcmp(a, "--db") == 0, is_format = want_format && strcmp(a, "--format") == 0;
+		if (!is_db && !is_format) {
+			fprintf(stderr, "throttlesim results %s: unknown option '%s' (try --help)\n", sub, a);
+			return -1;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "throttlesim results %s: %s needs a value (try --help)\n", sub, a);
+			return -1;
+		}
+		const char *val = argv[++i];
+		if (is_db) {
+			o->db = val;
+		} else {
+			if (strcmp(val, "csv") != 0 && strcmp(val, "json") != 0) {
+				fprintf(stderr, "throttlesim results %s: --format: expected csv or json, got '%s'\n",
+				        sub, val);
+				return -1;
+			}
+			o->format = val;
+		}
+	}
+	if (want_run && o->run == NULL) {
+		fprintf(stderr, "throttlesim results %s: which run? give a run id or 'last' (try --help)\n", sub);
+		return -1;
+	}
+	if (want_format && o->format == NULL) {
+		fprintf(stderr, "throttlesim results %s: --format csv or --format json is required\n", sub);
+		return -1;
+	}
+	return 0;
+}
+
+static int exit_for(int status)
+{
+	return status == SIM_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+}
+
+/* Opens the store and resolves RUN; prints and returns an exit status on
+ * failure, 0 with *db open on success. */
+static int open_run(const char *sub, const results_opts *o, sqlite3 **db, int64_t *run_id)
+{
+	char err[1024] = "";
+	if (strcmp(o->run, "last") != 0) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(o->run, &end, 10);
+		if (errno || *end || end == o->run || v <= 0) {
+			fprintf(stderr, "throttlesim results %s: RUN: expected a run id (1, 2, ...) or 'last',"
+			        " got '%s'\n", sub, o->run);
+			return EXIT_USAGE;
+		}
+		*run_id = v;
+	}
+	int st = store_open_readonly(o->db, db, err, sizeof err);
+	if (st != SIM_OK) {
+		fprintf(stderr, "throttlesim: %s\n", err);
+		return EXIT_FAIL;
+	}
+	if (strcmp(o->run, "last") == 0 && (st = store_last_run(*db, run_id, err, sizeof err)) != SIM_OK) {
+		fprintf(stderr, "throttlesim: %s\n", err);
+		store_close(*db);
+		*db = NULL;
+		return exit_for(st);
+	}
+	return 0;
+}
+
+static int load(const char *sub, const results_opts *o, store_loaded **l)
+{
+	sqlite3 *db = NULL;
+	int64_t id = 0;
+	int rc = open_run(sub, o, &db, &id);
+	if (rc != 0)
+		return rc;
+	char err[1024] = "";
+	int st = store_load_run(db, id, l, err, sizeof err);
+	store_close(db);
+	if (st != SIM_OK) {
+		fprintf(stderr, "throttlesim: %s\n", err);
+		return exit_for(st);
+	}
+	return 0;
+}
+
+static int finish_output(void)
+{
+	if (ferror(stdout) || fflush(stdout) != 0) {
+		fprintf(stderr, "throttlesim: writing to standard output: %s\n", strerror(errno));
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* ---- list --------------------------------------------------------------------- */
+
+typedef struct list_ctx {
+	size_t n;
+} list_ctx;
+
+static int list_row(void *p, const store_run_row *r)
+{
+	list_ctx *c = p;
+	if (c->n++ == 0)
+		printf("%5s  %-24s  %-10s  %-24s %4s %6s  %s\n", "id", "started_at", "status", "scenario",
+		       "var", "reps", "seed");
+	printf("%5lld  %-24s  %-10s  %-24s %4lld %6lld  %" PRIu64 "\n", (long long)r->id, r->started_at,
+	       r->complete ? "complete" : "incomplete", r->scenario_name, (long long)r->n_variants,
+	       (long long)r->replications, r->seed);
+	return 0;
+}
+
+static int results_list(int argc, char **argv)
+{
+	results_opts o;
+	int p = parse("list", list_usage, argc, argv, 0, 0, &o);
+	if (p != 0)
+		return p > 0 ? 0 : EXIT_USAGE;
+	char err[1024] = "";
+	sqlite3 *db = NULL;
+	int st = store_open_readonly(o.db, &db, err, sizeof err);
+	if (st != SIM_OK) {
+		fprintf(stderr, "throttlesim: %s\n", err);
+		return EXIT_FAIL;
+	}
+	list_ctx c = { 0 };
+	st = store_list_runs(db, list_row, &c, err, sizeof err);
+	store_close(db);
+	if (st != SIM_OK) {
+		fprintf(stderr, "throttlesim: %s\n", err);
+		return EXIT_FAIL;
+	}
+	if (c.n == 0)
+		printf("no runs in %s\n", o.db);
+	return finish_output();
+}
+
+/* ---- show --------------------------------------------------------------------- */
+
+static void show_field(const char *label, const char *value)
+{
+	printf("  %-13s%s\n", label, value);
+}
+
+static int results_show(int argc, char **argv)
+{
+	results_opts o;
+	int p = parse("show", show_usage, argc, argv, 1, 0, &o);
+	if (p != 0)
+		return p > 0 ? 0 : EXIT_USAGE;
+	store_loaded *l = NULL;
+	int rc = load("show", &o, &l);
+	if (rc != 0)
+		return rc;
+	const store_run_row *r = &l->row;
+	char buf[64];
+	printf("run %lld in %s: %s\n", (long long)r->id, o.db,
+	       r->complete ? "complete" : "INCOMPLETE (interrupted, or failed while running or writing)");
+	show_field("started", r->started_at);
+	show_field("finished", r->finished_at[0] ? r->finished_at : "-");
+	show_field("scenario", r->scenario_name);
+	show_field("file", r->scenario_file[0] ? r->scenario_file : "-");
+	snprintf(buf, sizeof buf, "%" PRIu64, r->seed);
+	show_field("seed", buf);
+	snprintf(buf, sizeof buf, "%lld per variant", (long long)r->replications);
+	show_field("replications", buf);
+	/* The variant names, wrapped at 80 columns. */
+	printf("  %-13s", "variants");
+	size_t col = 15;
+	if (l->run.n_variants == 0)
+		fputs("- (no results stored)", stdout);
+	for (size_t v = 0; v < l->run.n_variants; v++) {
+		const char *name = l->run.variants[v].name;
+		size_t w = strlen(name) + (v + 1 < l->run.n_variants ? 1 : 0);
+		if (v > 0 && col + 1 + w > 80) {
+			printf("\n  %-13s", "");
+			col = 15;
+		} else if (v > 0) {
+			putchar(' ');
+			col++;
+		}
+		printf("%s%s", name, v + 1 < l->run.n_variants ? "," : "");
+		col += w;
+	}
+	putchar('\n');
+	snprintf(buf, sizeof buf, "throttlesim %s", r->program_version);
+	show_field("program", buf);
+	show_field("command", r->command_line[0] ? r->command_line : "-");
+	int st = SIM_OK;
+	if (l->run.n_variants > 0) {
+		putchar('\n');
+		st = rpt_table(stdout, &l->run);
+	}
+	store_loaded_free(l);
+	if (st == SIM_EINVAL) {
+		fprintf(stderr, "throttlesim: run %s: the stored results are inconsistent\n", o.run);
+		return EXIT_FAIL;
+	}
+	return finish_output();
+}
+
+/* ---- export ------------------------------------------------------------------- */
+
+static void csv_field(const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void csv_number(double x)
+{
+	if (isfinite(x))
+		printf("%.17g", x);
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", stdout); break;
+		case '\\': fputs("\\\\", stdout); break;
+		case '\n': fputs("\\n", stdout); break;
+		case '\r': fputs("\\r", stdout); break;
+		case '\t': fputs("\\t", stdout); break;
+		default:
+			if (*p < 0x20)
+				printf("\\u%04x", *p);
+			else
+				putchar(*p);
+		}
+	}
+	putchar('"');
+}
+
+static void json_number(double x)
+{
+	if (isfinite(x))
+		printf("%.17g", x);
+	else
+		fputs("null", stdout);
+}
+
+/* The summary's value in replication i of its variant. */
+static double rep_value(const store_loaded *l, const store_summary *s, size_t i)
+{
+	const rpt_variant *v = &l->run.variants[s->variant];
+	if (s->idx < 0 || i >= v->n_reps)
+		return NAN;
+	return st_value(st_entity(&v->reps[i], s->kind, s->entity), s->what, s->idx);
+}
+
+static void export_csv(const store_loaded *l)
+{
+	size_t max_reps = 0;
+	for (size_t v = 0; v < l->run.n_variants; v++)
+		if (l->run.variants[v].n_reps > max_reps)
+			max_reps = l->run.variants[v].n_reps;
+	fputs("variant,entity_kind,entity,figure,unit,mean,half,n", stdout);
+	for (size_t i = 0; i < max_reps; i++)
+		printf(",rep%zu", i);
+	putchar('\n');
+	for (size_t k = 0; k < l->n_summaries; k++) {
+		const store_summary *s = &l->summaries[k];
+		csv_field(l->run.variants[s->variant].name);
+		printf(",%s,", st_entity_kind_name(s->kind));
+		csv_field(s->entity_name);
+		putchar(',');
+		csv_field(s->figure);
+		putchar(',');
+		csv_field(s->unit);
+		putchar(',');
+		csv_number(s->mean);
+		putchar(',');
+		csv_number(s->half);
+		printf(",%lld", (long long)s->n);
+		for (size_t i = 0; i < max_reps; i++) {
+			putchar(',');
+			csv_number(rep_value(l, s, i));
+		}
+		putchar('\n');
+	}
+}
+
+static void export_json(const store_loaded *l)
+{
+	const store_run_row *r = &l->row;
+	printf("{\n  \"format\": \"throttlesim-export\",\n  \"format_version\": 1,\n");
+	printf("  \"run\": {\n    \"id\": %lld,\n    \"complete\": %s,\n    \"started_at\": ", (long long)r->id,
+	       r->complete ? "true" : "false");
+	json_string(r->started_at);
+	fputs(",\n    \"finished_at\": ", stdout);
+	if (r->finished_at[0])
+		json_string(r->finished_at);
+	else
+		fputs("null", stdout);
+	fputs(",\n    \"program_version\": ", stdout);
+	json_string(r->program_version);
+	fputs(",\n    \"scenario\": ", stdout);
+	json_string(r->scenario_name);
+	fputs(",\n    \"scenario_file\": ", stdout);
+	json_string(r->scenario_file);
+	printf(",\n    \"seed\": %" PRIu64 ",\n    \"replications\": %lld,\n    \"command_line\": ", r->seed,
+	       (long long)r->replications);
+	json_string(r->command_line);
+	fputs(",\n    \"scenario_text\": ", stdout);
+	json_string(r->scenario_text);
+	fputs("\n  },\n  \"variants\": [", stdout);
+	size_t k = 0;
+	for (size_t vi = 0; vi < l->run.n_variants; vi++) {
+		const rpt_variant *v = &l->run.variants[vi];
+		fputs(vi ? ",\n    {\n      \"name\": " : "\n    {\n      \"name\": ", stdout);
+		json_string(v->name);
+		fputs(",\n      \"replications\": [", stdout);
+		for (size_t i = 0; i < v->n_reps; i++)
+			printf("%s\n        {\"replication\": %lld, \"seed\": %" PRIu64 ", \"events\": %" PRIu64 "}",
+			       i ? "," : "", (long long)v->reps[i].replication, v->reps[i].seed, v->reps[i].events);
+		fputs("\n      ],\n      \"summaries\": [", stdout);
+		for (bool first = true; k < l->n_summaries && l->summaries[k].variant == vi; k++, first = false) {
+			const store_summary *s = &l->summaries[k];
+			printf("%s\n        {\"entity_kind\": \"%s\", \"entity_index\": %zu, \"entity\": ",
+			       first ? "" : ",", st_entity_kind_name(s->kind), s->entity);
+			json_string(s->entity_name);
+			fputs(", \"figure\": ", stdout);
+			json_string(s->figure);
+			fputs(", \"unit\": ", stdout);
+			json_string(s->unit);
+			fputs(", \"mean\": ", stdout);
+			json_number(s->mean);
+			fputs(", \"half\": ", stdout);
+			json_number(s->half);
+			printf(", \"n\": %lld, \"values\": [", (long long)s->n);
+			for (size_t i = 0; i < v->n_reps; i++) {
+				if (i)
+					fputs(", ", stdout);
+				json_number(rep_value(l, s, i));
+			}
+			fputs("]}", stdout);
+		}
+		fputs("\n      ]\n    }", stdout);
+	}
+	fputs(l->run.n_variants ? "\n  ]\n}\n" : "]\n}\n", stdout);
+}
+
+static int results_export(int argc, char **argv)
+{
+	results_opts o;
+	int p = parse("export", export_usage, argc, argv, 1, 1, &o);
+	if (p != 0)
+		return p > 0 ? 0 : EXIT_USAGE;
+	store_loaded *l = NULL;
+	int rc = load("export", &o, &l);
+	if (rc != 0)
+		return rc;
+	if (!l->row.complete)
+		fprintf(stderr, "throttlesim: note: run %lld is incomplete%s\n", (long long)l->row.id,
+		        l->run.n_variants ? "" : " and has no results");
+	if (strcmp(o.format, "csv") == 0)
+		export_csv(l);
+	else
+		export_json(l);
+	store_loaded_free(l);
+	return finish_output();
+}
+
+int cmd_results(int argc, char **argv)
+{
+	if (argc < 1) {
+		fputs(results_usage, stderr);
+		return EXIT_USAGE;
+	}
+	const char *sub = argv[0];
+	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
+		fputs(results_usage, stdout);
+		return 0;
+	}
+	if (strcmp(sub, "list") == 0)
+		return results_list(argc - 1, argv + 1);
+	if (strcmp(sub, "show") == 0)
+		return results_show(argc - 1, argv + 1);
+	if (strcmp(sub, "export") == 0)
+		return results_export(argc - 1, argv + 1);
+	fprintf(stderr, "throttlesim results: unknown subcommand '%s' (list, show or export; try --help)\n", sub);
+	return EXIT_USAGE;
+}

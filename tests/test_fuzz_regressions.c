@@ -1,0 +1,244 @@
+/* test_fuzz_regressions.c - every input kept in tests/fuzz/regressions/
+ * (findings of tests/fuzz/fuzz_scenario and fuzz_trace, and the resource
+ * bounds added with them), loaded through the normal entry points.
+ *
+ * Each scenario file goes through scn_load() (so relative paths resolve
+ * against its own directory), each trace through scn_trace_parse().  A
+ * file must load or be refused cleanly: a known status, every error with a
+ * message, the outputs untouched on failure, no leak (under ASan in `make
+ * test`), and in well under the fuzzers' 10 s timeout.  The files whose
+ * outcome is known are also checked against it.  Run from the repository
+ * root (or set THROTTLESIM_ROOT). */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "alloc.h"
+#include "scn_load.h"
+#include "status.h"
+
+#define SCN_DIR "tests/fuzz/regressions/scenario"
+#define TRACE_DIR "tests/fuzz/regressions/trace"
+#define START_UNIX_S 1740960000LL /* 2025-03-03T00:00:00Z, as in fuzz_trace.c */
+
+static const char *root_path(const char *rel, char *buf, size_t len)
+{
+	const char *r = getenv("THROTTLESIM_ROOT");
+	if (r && *r)
+		snprintf(buf, len, "%s/%s", r, rel);
+	else
+		snprintf(buf, len, "%s", rel);
+	return buf;
+}
+
+/* What is known of a file: it is refused, and its first error (sorted by
+ * position) contains `first`. */
+typedef struct expect {
+	const char *file;
+	const char *first;
+} expect;
+
+static const expect scenario_expect[] = {
+	{ "timeout-directive-bad-utf8.yaml", "not UTF-8 text" },
+	{ "timeout-directive-bad-utf8-min.yaml", "not UTF-8 text" },
+	{ "budget-mailboxes-1e6.yaml", "1000000 mailboxes exceed the loader's memory bound of 1 GiB" },
+	{ "budget-mailboxes-variants.yaml", "variant 'a': 180000 mailboxes, with the base's and earlier variants'" },
+	{ "trace-dev-zero.yaml", "trace file '/dev/zero' is not a regular file" },
+	{ "bounds-issue-examples.yaml", "duration '1000000y' exceeds the bound of 100 years" },
+	{ "slow-nearest-mailbox.yaml", "(did you mean 'mailbox-number-1@contoso-example-domain.com'?)" },
+	{ NULL, NULL }
+};
+
+static const expect trace_expect[] = {
+	{ "nul-byte-in-row.csv", "row 1: a NUL byte" },
+	{ "line-too-long.csv", "row 1: line longer than 1022 characters" },
+	{ "many-senders-reversed.csv", NULL }, /* loads: 3000 senders, sorted */
+	{ NULL, NULL }
+};
+
+static const expect *find_expect(const expect *t, const char *name)
+{
+	for (; t->file; t++)
+		if (!strcmp(t->file, name))
+			return t;
+	return NULL;
+}
+
+/* The names of the regular files in dir, sorted; returns their number. */
+static size_t list_dir(const char *dir, char names[][256], size_t cap)
+{
+	char buf[600];
+	DIR *d = opendir(root_path(dir, buf, sizeof buf));
+	assert_non_null(d);
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < cap) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(names[n++], 256, "%s", e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+	return n;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void check_refusal(int rc, const scn_errors *errs, const expect *ex, const char *name)
+{
+	assert_true(rc == SIM_ESCENARIO || rc == SIM_EIO);
+	assert_true(errs->n >= 1);
+	for (size_t i = 0; i < errs->n; i++)
+		assert_true(errs->v[i].message[0] != '\0');
+	if (ex && ex->first && !strstr(errs->v[0].message, ex->first)) {
+		char line[1200];
+		scn_error_format(&errs->v[0], line, sizeof line);
+		fail_msg("%s: first error is\n  %s\nexpected it to contain\n  %s", name, line, ex->first);
+	}
+}
+
+static void test_scenario_regressions(void **state)
+{
+	(void)state;
+	static char names[256][256];
+	size_t n = list_dir(SCN_DIR, names, 256);
+	assert_true(n >= 1);
+	for (size_t i = 0; i < n; i++) {
+		char rel[600], path[1200];
+		snprintf(rel, sizeof rel, "%s/%s", SCN_DIR, names[i]);
+		root_path(rel, path, sizeof path);
+		const expect *ex = find_expect(scenario_expect, names[i]);
+		scenario **v = (scenario **)(uintptr_t)0x1;
+		size_t nv = 7;
+		scn_errors errs = { 0 };
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		int rc = scn_load(path, &sim_alloc_std, &v, &nv, &errs);
+		double dt = seconds_since(&t0);
+		if (dt > 10)
+			fail_msg("%s: loading took %.1f s", names[i], dt);
+		if (rc == 0) {
+			if (ex && ex->first)
+				fail_msg("%s: loaded, but should be refused (%s)", names[i], ex->first);
+			assert_true(nv >= 1);
+			for (size_t k = 0; k < nv; k++)
+				assert_true(v[k]->duration_ns > 0);
+			scn_free_all(v, nv, &sim_alloc_std);
+		} else {
+			assert_true(v == (scenario **)(uintptr_t)0x1 && nv == 7);
+			check_refusal(rc, &errs, ex, names[i]);
+		}
+		scn_errors_free(&errs);
+	}
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	long sz = ftell(f);
+	assert_true(sz >= 0);
+	rewind(f);
+	char *buf = malloc((size_t)sz + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)sz, f), (size_t)sz);
+	fclose(f);
+	*len = (size_t)sz;
+	return buf;
+}
+
+static void test_trace_regressions(void **state)
+{
+	(void)state;
+	static char names[256][256];
+	size_t n = list_dir(TRACE_DIR, names, 256);
+	assert_true(n >= 1);
+	for (size_t i = 0; i < n; i++) {
+		char rel[600], path[1200];
+		snprintf(rel, sizeof rel, "%s/%s", TRACE_DIR, names[i]);
+		root_path(rel, path, sizeof path);
+		const expect *ex = find_expect(trace_expect, names[i]);
+		size_t len;
+		char *text = read_all(path, &len);
+		scn_trace_row *rows = (scn_trace_row *)(uintptr_t)0x1;
+		size_t nrows = 7, nsenders = 9;
+		scn_errors errs = { 0 };
+		int rc = scn_trace_parse(names[i], text, len, START_UNIX_S, &sim_alloc_std, &rows, &nrows,
+					 &nsenders, &errs);
+		if (rc == 0) {
+			if (ex && ex->first)
+				fail_msg("%s: parsed, but should be refused (%s)", names[i], ex->first);
+			assert_true(nrows >= 1 && nsenders >= 1 && nsenders <= nrows);
+			for (size_t k = 1; k < nrows; k++)
+				assert_true(rows[k - 1].time_ns <= rows[k].time_ns);
+			sim_free(&sim_alloc_std, rows, nrows * sizeof *rows);
+		} else {
+			assert_true(rows == (scn_trace_row *)(uintptr_t)0x1 && nrows == 7 && nsenders == 9);
+			check_refusal(rc, &errs, ex, names[i]);
+		}
+		scn_errors_free(&errs);
+		free(text);
+	}
+}
+
+/* The in-memory entry points agree with the file ones. */
+static void test_buffer_matches_file(void **state)
+{
+	(void)state;
+	char path[600];
+	root_path("scenarios/trace-replay.yaml", path, sizeof path);
+	size_t len;
+	char *text = read_all(path, &len);
+	scenario **a = NULL, **b = NULL;
+	size_t na = 0, nb = 0;
+	char dir[600];
+	root_path("scenarios", dir, sizeof dir);
+	assert_int_equal(scn_load(path, &sim_alloc_std, &a, &na, NULL), 0);
+	assert_int_equal(scn_load_buffer(path, text, len, dir, &sim_alloc_std, &b, &nb, NULL), 0);
+	assert_int_equal(na, nb);
+	for (size_t i = 0; i < na; i++) {
+		assert_string_equal(a[i]->name, b[i]->name);
+		assert_string_equal(a[i]->variant, b[i]->variant);
+		assert_int_equal(a[i]->senders[0].arrivals.trace_len, b[i]->senders[0].arrivals.trace_len);
+		assert_memory_equal(a[i]->senders[0].arrivals.trace, b[i]->senders[0].arrivals.trace,
+				    a[i]->senders[0].arrivals.trace_len * sizeof(scn_trace_row));
+	}
+	scn_free_all(a, na, &sim_alloc_std);
+	scn_free_all(b, nb, &sim_alloc_std);
+	free(text);
+
+	/* a NUL byte in a buffer is refused as in a file */
+	scn_errors errs = { 0 };
+	scenario **v = NULL;
+	size_t nv = 0;
+	assert_int_equal(scn_load_buffer("nul.yaml", "a: 1\0b: 2\n", 10, NULL, &sim_alloc_std, &v, &nv, &errs),
+			 SIM_ESCENARIO);
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.v[0].message, "NUL byte"));
+	scn_errors_free(&errs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scenario_regressions),
+		cmocka_unit_test(test_trace_regressions),
+		cmocka_unit_test(test_buffer_matches_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
