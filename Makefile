@@ -10,7 +10,7 @@ BUILD    := build/$(VARIANT)
 CC       ?= cc
 CXX      ?= c++
 
-DEBS      := gcc make pkg-config libc6-dev libgsl-dev libsqlite3-dev libfyaml-dev libcmocka-dev gnuplot-nox
+DEBS      := gcc make pkg-config libc6-dev libgsl-dev libsqlite3-dev libfyaml-dev libcmocka-dev gnuplot-nox valgrind
 BENCH_DEBS := g++ libns3-dev valgrind
 
 PKGS     := gsl sqlite3 libfyaml
@@ -50,7 +50,7 @@ LIB      := $(BUILD)/libthrottlesim.a
 DB       ?= throttlesim.db
 SCENARIO ?= scenarios/printers.yaml
 
-.PHONY: all run test test-one bench deps bench-deps clean
+.PHONY: all run test test-one test-valgrind bench deps bench-deps clean
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -98,6 +98,16 @@ test: deps
 	@$(MAKE) --no-print-directory VARIANT=debug test-one
 	@$(MAKE) --no-print-directory VARIANT=san test-one
 	@$(MAKE) --no-print-directory VARIANT=stress test-one TEST_ONLY="test_evset test_engine"
+	@$(MAKE) --no-print-directory VARIANT=debug test-valgrind
+
+# The engine and model tests under valgrind: no errors, no leaks.
+VALGRIND_TESTS := test_engine test_evset test_service test_sender test_model
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible
+test-valgrind: $(addprefix $(BUILD)/tests/,$(VALGRIND_TESTS))
+	@set -e; for t in $^; do \
+	  echo "== valgrind: $$t"; \
+	  THROTTLESIM_VALGRIND=1 $(VALGRIND) $$t; \
+	done
 
 TEST_RUN = $(if $(TEST_ONLY),$(addprefix $(BUILD)/tests/,$(TEST_ONLY)),$(TEST_BIN))
 test-one: $(TEST_RUN) $(BIN)
