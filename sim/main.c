@@ -11,9 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <pthread.h>
 #include <unistd.h>
 
+#include "driver.h"
 #include "engine.h"
 #include "report.h"
 #include "run.h"
@@ -172,44 +172,6 @@ typedef struct run_opts {
 	int64_t reps;
 	int64_t duration_ns;
 } run_opts;
-
-/* One replication of one variant: the unit of parallel work. */
-typedef struct task {
-	const scenario *scn;
-	int64_t replication;
-	res_rep *out;
-	int status;
-	char err[256];
-} task;
-
-typedef struct pool {
-	task *tasks;
-	size_t n, next, done;
-	evs_kind kind;
-	pthread_mutex_t lock;
-	int progress;
-	size_t total;
-} pool;
-
-static void *worker(void *p)
-{
-	pool *pl = p;
-	for (;;) {
-		pthread_mutex_lock(&pl->lock);
-		size_t i = pl->next < pl->n ? pl->next++ : pl->n;
-		pthread_mutex_unlock(&pl->lock);
-		if (i == pl->n)
-			return NULL;
-		task *t = &pl->tasks[i];
-		t->status = run_replication(t->scn, t->replication, pl->kind, &sim_alloc_std,
-					    t->out, t->err, sizeof t->err);
-		pthread_mutex_lock(&pl->lock);
-		pl->done++;
-		if (pl->progress)
-			fprintf(stderr, "\r%zu/%zu replications", pl->done, pl->total);
-		pthread_mutex_unlock(&pl->lock);
-	}
-}
 
 static int parse_int_arg(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
@@ -394,54 +356,28 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 		return EXIT_RUN;
 	}
 
-	/* Every (variant, replication) is an independent task; results land in
-	 * fixed slots, so the output does not depend on --jobs. */
-	size_t total = 0;
-	for (size_t k = 0; k < n_sel; k++)
-		total += (size_t)v[sel[k]]->replications;
-	task *tasks = calloc(total, sizeof *tasks);
-	res_rep *reps = calloc(total, sizeof *reps);
+	/* Every replication of every selected variant, in parallel; the results
+	 * do not depend on --jobs. */
+	scenario **chosen = calloc(n_sel, sizeof *chosen);
 	rpt_variant *rv = calloc(n_sel, sizeof *rv);
+	res_rep **reps = NULL;
 	int status = 0;
-	if (tasks == NULL || reps == NULL || rv == NULL) {
+	if (chosen == NULL || rv == NULL) {
 		fprintf(stderr, "throttlesim: out of memory\n");
 		status = EXIT_RUN;
 		goto done;
 	}
-	size_t t = 0;
-	for (size_t k = 0; k < n_sel; k++) {
-		const scenario *s = v[sel[k]];
-		rv[k] = (rpt_variant){ .name = s->variant, .scn = s, .reps = &reps[t],
-				       .n_reps = (size_t)s->replications };
-		for (int64_t r = 0; r < s->replications; r++, t++)
-			tasks[t] = (task){ .scn = s, .replication = r, .out = &reps[t] };
-	}
-	pool pl = { .tasks = tasks, .n = total, .kind = o.kind, .total = total,
-		    .progress = !o.quiet && isatty(STDERR_FILENO) };
-	pthread_mutex_init(&pl.lock, NULL);
-	int jobs = o.jobs < (int)total ? o.jobs : (int)total;
-	pthread_t *th = calloc((size_t)jobs, sizeof *th);
-	int started = 0;
-	for (int j = 0; th && j < jobs; j++)
-		if (pthread_create(&th[j], NULL, worker, &pl) == 0)
-			started++;
-	if (started == 0)
-		worker(&pl);
-	for (int j = 0; j < started; j++)
-		pthread_join(th[j], NULL);
-	free(th);
-	pthread_mutex_destroy(&pl.lock);
-	if (pl.progress)
-		fprintf(stderr, "\r\033[K");
-	for (size_t i = 0; i < total; i++)
-		if (tasks[i].status != SIM_OK) {
-			fprintf(stderr, "throttlesim: %s: variant %s, replication %lld: %s\n", o.path,
-				tasks[i].scn->variant, (long long)tasks[i].replication,
-				tasks[i].err[0] ? tasks[i].err : sim_strerror(tasks[i].status));
-			status = EXIT_RUN;
-		}
-	if (status)
+	for (size_t k = 0; k < n_sel; k++)
+		chosen[k] = v[sel[k]];
+	drv_opts dopt = { .kind = o.kind, .jobs = o.jobs, .progress = !o.quiet && isatty(STDERR_FILENO) };
+	if (drv_run(chosen, n_sel, &dopt, &reps, err, sizeof err) != SIM_OK) {
+		fprintf(stderr, "throttlesim: %s: %s\n", o.path, err);
+		status = EXIT_RUN;
 		goto done;
+	}
+	for (size_t k = 0; k < n_sel; k++)
+		rv[k] = (rpt_variant){ .name = chosen[k]->variant, .scn = chosen[k], .reps = reps[k],
+				       .n_reps = (size_t)chosen[k]->replications };
 
 	rpt_run run = { .scenario_name = v[0]->name, .seed = v[0]->seed,
 			.version = THROTTLESIM_VERSION, .variants = rv, .n_variants = n_sel };
@@ -464,10 +400,8 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 		printf("\nstored as run %lld in %s\n", (long long)run_id, o.db);
 	}
 done:
-	for (size_t i = 0; reps && i < total; i++)
-		res_rep_free(&reps[i]);
-	free(reps);
-	free(tasks);
+	drv_free(reps, chosen, n_sel);
+	free(chosen);
 	free(rv);
 	store_close(db);
 	free(cmdline);

@@ -1,0 +1,39 @@
+/* driver.h - runs every replication of a list of scenarios (variants,
+ * sweep points), in parallel threads, into fixed result slots.
+ *
+ * Each (scenario, replication) is an independent task: its random streams
+ * depend on (seed, replication, ...) only, and its results land in the
+ * slot reserved for it, so the results do not depend on the number of
+ * threads or the order in which tasks finish (--jobs 1 and --jobs 8 give
+ * byte-identical reports).
+ *
+ * Progress: when progress is set, one line on standard error is rewritten
+ * as replications finish: done/total, simulated time covered, events per
+ * second, and an estimate of the time left.  The driver prints nothing
+ * else; errors come back in err.
+ *
+ * Ownership: on success *out is an array of n arrays (one per scenario) of
+ * v[k]->replications results; free it with drv_free().  On failure *out is
+ * untouched and err names the scenario and replication that failed.
+ */
+#ifndef SIM_DRIVER_H
+#define SIM_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "evset.h"
+#include "results.h"
+#include "scenario.h"
+
+typedef struct drv_opts {
+	evs_kind kind;
+	int jobs;        /* threads; <= 0: one */
+	bool progress;   /* progress line on standard error */
+} drv_opts;
+
+int drv_run(scenario *const *v, size_t n, const drv_opts *o, res_rep ***out,
+	    char *err, size_t errlen);
+void drv_free(res_rep **out, scenario *const *v, size_t n);
+
+#endif
