@@ -134,6 +134,7 @@ bench: bench-deps
 	@$(MAKE) --no-print-directory VARIANT=release build/release/bench_hold build/release/bench_ns3 build/release/bench_e2e build/release/throttlesim
 	bash bench/run_hold.sh build/release
 	build/release/bench_e2e bench/e2e.yaml --reps 3
+	bash bench/run_jobs.sh build/release/throttlesim
 
 clean:
 	rm -rf build
