@@ -15,36 +15,6 @@ void lim_conc_init(lim_conc *c, int64_t limit, bool count_submitting)
 	c->count_submitting = count_submitting;
 }
 
-int64_t lim_conc_counted(const lim_conc *c)
-{
-	return c->count_submitting ? c->submitting : c->open;
-}
-
-bool lim_conc_full(const lim_conc *c)
-{
-	return c->limit > 0 && lim_conc_counted(c) >= c->limit;
-}
-
-/* Integrals are piecewise constant between changes: credit [last, now)
- * with the state that held over it, then change. */
-static void conc_advance(lim_conc *c, int64_t now)
-{
-	if (now > c->last_ns) {
-		int64_t dt = now - c->last_ns;
-		c->open_integral_ns += (double)c->open * (double)dt;
-		if (lim_conc_full(c))
-			c->at_limit_ns += dt;
-		c->last_ns = now;
-	}
-}
-
-void lim_conc_change(lim_conc *c, int64_t now, int delta_open, int delta_submitting)
-{
-	conc_advance(c, now);
-	c->open += delta_open;
-	c->submitting += delta_submitting;
-}
-
 double lim_conc_avg(const lim_conc *c, int64_t end_ns)
 {
 	if (end_ns <= 0)
@@ -203,39 +173,78 @@ static size_t sum_idx(const lim_sum *s, size_t i)
 	return k >= s->cap ? k - s->cap : k;
 }
 
+static int64_t ent_amount(uint64_t e)
+{
+	return (int64_t)(e & (uint64_t)LIM_SUM_AMOUNT_MAX);
+}
+
+static int64_t ent_delta(uint64_t e)
+{
+	return (int64_t)(e >> LIM_SUM_AMOUNT_BITS);
+}
+
+static uint64_t ent_make(int64_t delta, int64_t amount)
+{
+	return ((uint64_t)delta << LIM_SUM_AMOUNT_BITS) | (uint64_t)amount;
+}
+
 void lim_sum_expire(lim_sum *s, int64_t now)
 {
-	while (s->len > 0 && now - s->e[s->head].t >= s->window_ns) {
-		const lim_sum_entry *x = &s->e[s->head];
-		int64_t expiry = x->t + s->window_ns;
-		s->sum -= x->amount;
+	while (s->len > 0 && now - s->head_t >= s->window_ns) {
+		int64_t expiry = s->head_t + s->window_ns;
+		s->sum -= ent_amount(s->e[s->head]);
 		if (s->blocked_since >= 0 && s->sum < s->limit) {
 			s->blocked_ns += expiry - s->blocked_since;
 			s->blocked_since = -1;
 		}
 		s->head = sum_idx(s, 1);
 		s->len--;
+		if (s->len > 0)
+			s->head_t += ent_delta(s->e[s->head]);
 	}
 }
 
 int64_t lim_sum_at(const lim_sum *s, int64_t t)
 {
-	int64_t sum = s->sum;
+	int64_t sum = s->sum, tt = s->head_t;
 	for (size_t i = 0; i < s->len; i++) {
-		const lim_sum_entry *x = &s->e[sum_idx(s, i)];
-		if (t - x->t < s->window_ns)
+		uint64_t x = s->e[sum_idx(s, i)];
+		if (i > 0)
+			tt += ent_delta(x);
+		if (t - tt < s->window_ns)
 			break;
-		sum -= x->amount;
+		sum -= ent_amount(x);
 	}
 	return sum;
 }
 
-int lim_sum_reserve(lim_sum *s, const sim_alloc *a)
+/* Entries an addition of amount (> 0) at now needs, after expiry. */
+static size_t sum_needed(const lim_sum *s, int64_t now, int64_t amount)
 {
-	if (s->len < s->cap)
+	size_t n = 0;
+	if (s->len > 0 && s->tail_t == now) {
+		int64_t room = LIM_SUM_AMOUNT_MAX - ent_amount(s->e[sum_idx(s, s->len - 1)]);
+		amount -= amount < room ? amount : room;
+		if (amount == 0)
+			return 0;
+	} else if (s->len > 0) {
+		n += (size_t)((now - s->tail_t - 1) / LIM_SUM_DELTA_MAX); /* bridges */
+	}
+	return n + (size_t)((amount + LIM_SUM_AMOUNT_MAX - 1) / LIM_SUM_AMOUNT_MAX);
+}
+
+static int sum_grow(lim_sum *s, const sim_alloc *a, size_t need)
+{
+	if (s->len + need <= s->cap)
 		return SIM_OK;
 	size_t ncap = s->cap ? s->cap * 2 : 8;
-	lim_sum_entry *ne = sim_malloc(a, ncap * sizeof *ne);
+	/* A sum kept <= limit holds <= limit entries: no need to double past
+	 * it (past it, when states are shared with a larger limit, double). */
+	if (s->limit > 0 && ncap > (size_t)s->limit && s->len + need <= (size_t)s->limit)
+		ncap = (size_t)s->limit;
+	if (ncap < s->len + need)
+		ncap = s->len + need;
+	uint64_t *ne = sim_malloc(a, ncap * sizeof *ne);
 	if (!ne)
 		return SIM_ENOMEM;
 	for (size_t i = 0; i < s->len; i++)
@@ -247,20 +256,51 @@ int lim_sum_reserve(lim_sum *s, const sim_alloc *a)
 	return SIM_OK;
 }
 
-int lim_sum_add(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
+int lim_sum_reserve(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
 {
 	lim_sum_expire(s, now);
 	if (amount <= 0)
 		return SIM_OK;
-	lim_sum_entry *last = s->len ? &s->e[sum_idx(s, s->len - 1)] : NULL;
-	if (last && last->t == now) {
-		last->amount += amount;
-	} else {
-		int rc = lim_sum_reserve(s, a);
-		if (rc != SIM_OK)
-			return rc;
-		s->e[sum_idx(s, s->len)] = (lim_sum_entry){ now, amount };
-		s->len++;
+	return sum_grow(s, a, sum_needed(s, now, amount));
+}
+
+static void sum_push(lim_sum *s, int64_t delta, int64_t amount)
+{
+	s->e[sum_idx(s, s->len)] = ent_make(delta, amount);
+	s->len++;
+}
+
+int lim_sum_add(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
+{
+	int rc = lim_sum_reserve(s, a, now, amount);
+	if (rc != SIM_OK || amount <= 0)
+		return rc;
+	int64_t left = amount;
+	if (s->len > 0 && s->tail_t == now) {
+		uint64_t *last = &s->e[sum_idx(s, s->len - 1)];
+		int64_t room = LIM_SUM_AMOUNT_MAX - ent_amount(*last);
+		int64_t put = left < room ? left : room;
+		*last += (uint64_t)put;
+		left -= put;
+	}
+	if (left > 0) {
+		int64_t delta = 0;
+		if (s->len == 0) {
+			s->head_t = now;
+		} else {
+			delta = now - s->tail_t;
+			while (delta > LIM_SUM_DELTA_MAX) {
+				sum_push(s, LIM_SUM_DELTA_MAX, 0); /* a bridge */
+				delta -= LIM_SUM_DELTA_MAX;
+			}
+		}
+		while (left > 0) {
+			int64_t put = left < LIM_SUM_AMOUNT_MAX ? left : LIM_SUM_AMOUNT_MAX;
+			sum_push(s, delta, put);
+			delta = 0;
+			left -= put;
+		}
+		s->tail_t = now;
 	}
 	s->sum += amount;
 	if (s->limit > 0 && s->blocked_since < 0 && s->sum >= s->limit) {
@@ -275,14 +315,16 @@ int64_t lim_sum_blocked_ns(const lim_sum *s, int64_t end_ns)
 {
 	int64_t total = s->blocked_ns;
 	int64_t since = s->blocked_since;
-	int64_t sum = s->sum;
+	int64_t sum = s->sum, tt = s->head_t;
 	for (size_t i = 0; i < s->len && since >= 0; i++) {
-		const lim_sum_entry *x = &s->e[sum_idx(s, i)];
-		if (end_ns - x->t < s->window_ns)
+		uint64_t x = s->e[sum_idx(s, i)];
+		if (i > 0)
+			tt += ent_delta(x);
+		if (end_ns - tt < s->window_ns)
 			break;
-		sum -= x->amount;
+		sum -= ent_amount(x);
 		if (sum < s->limit) {
-			total += x->t + s->window_ns - since;
+			total += tt + s->window_ns - since;
 			since = -1;
 		}
 	}

@@ -40,12 +40,35 @@ typedef struct lim_conc {
 } lim_conc;
 
 void lim_conc_init(lim_conc *c, int64_t limit, bool count_submitting);
+
 /* The number the cap compares against the limit. */
-int64_t lim_conc_counted(const lim_conc *c);
+static inline int64_t lim_conc_counted(const lim_conc *c)
+{
+	return c->count_submitting ? c->submitting : c->open;
+}
+
 /* True if one more session would be refused (limit > 0 and counted >= limit). */
-bool lim_conc_full(const lim_conc *c);
-/* Changes at now (>= last change): delta_open and delta_submitting each -1, 0 or +1. */
-void lim_conc_change(lim_conc *c, int64_t now, int delta_open, int delta_submitting);
+static inline bool lim_conc_full(const lim_conc *c)
+{
+	return c->limit > 0 && lim_conc_counted(c) >= c->limit;
+}
+
+/* Changes at now (>= last change): delta_open and delta_submitting each -1,
+ * 0 or +1.  Inline: called about six times per message.  The integrals
+ * are piecewise constant between changes: [last, now) is credited with
+ * the state that held over it, then the state changes. */
+static inline void lim_conc_change(lim_conc *c, int64_t now, int delta_open, int delta_submitting)
+{
+	if (now > c->last_ns) {
+		int64_t dt = now - c->last_ns;
+		c->open_integral_ns += (double)c->open * (double)dt;
+		if (lim_conc_full(c))
+			c->at_limit_ns += dt;
+		c->last_ns = now;
+	}
+	c->open += delta_open;
+	c->submitting += delta_submitting;
+}
 /* Over [0, end_ns): time-average open sessions; fraction of time at limit
  * (0 with no limit).  end_ns >= last change; NaN if end_ns <= 0. */
 double lim_conc_avg(const lim_conc *c, int64_t end_ns);
@@ -85,18 +108,31 @@ int lim_window_release(lim_window *w, const sim_alloc *a, int64_t now, int64_t *
 
 /* ---- sliding-window sum ---------------------------------------------- */
 
-typedef struct lim_sum_entry {
-	int64_t t;
-	int64_t amount;
-} lim_sum_entry;
-
 /* Amounts added in (t - w, t], with a running sum, and the times the sum
  * stood at or over `limit` (a one-unit addition would be refused):
  * blocked time and the first time it was reached, both exact because an
- * entry's expiry time is known (its time + w) even when popped lazily. */
+ * entry's expiry time is known (its time + w) even when popped lazily.
+ *
+ * Entries are 8 bytes: (delta << LIM_SUM_AMOUNT_BITS) | amount, where delta
+ * is the entry's time minus the previous entry's (the head's time is kept
+ * in head_t, the last one's in tail_t), so any time fits, and amount is 17
+ * bits.  An amount above LIM_SUM_AMOUNT_MAX is split over several entries
+ * of the same time (delta 0); a gap above LIM_SUM_DELTA_MAX (39 h, only
+ * with a window that long) is bridged by amount-0 entries.  Splitting and
+ * bridging change nothing observable: pieces of one time expire at the
+ * same instant.  Every other entry has amount >= 1, so a window whose sum
+ * stays <= limit holds at most `limit` entries (the ring never grows past
+ * max(limit, what is needed)): memory per window <= 8 B x min(limit,
+ * additions in the window), e.g. 2,880 messages a day -> 2,880 entries
+ * (ring 4,096 x 8 B = 32 KiB). */
+#define LIM_SUM_AMOUNT_BITS 17
+#define LIM_SUM_AMOUNT_MAX ((INT64_C(1) << LIM_SUM_AMOUNT_BITS) - 1)
+#define LIM_SUM_DELTA_MAX ((INT64_C(1) << (64 - LIM_SUM_AMOUNT_BITS)) - 1)
+
 typedef struct lim_sum {
-	lim_sum_entry *e;
+	uint64_t *e;
 	size_t cap, head, len;
+	int64_t head_t, tail_t;  /* times of the first and last entry (len > 0) */
 	int64_t window_ns;
 	int64_t limit;           /* for the blocked-time figures; 0 = not tracked */
 	int64_t sum;
@@ -111,9 +147,10 @@ void lim_sum_free(lim_sum *s, const sim_alloc *a);
 void lim_sum_expire(lim_sum *s, int64_t now);
 /* The sum in (t - window, t] for t >= the last operation, without changing s. */
 int64_t lim_sum_at(const lim_sum *s, int64_t t);
-int lim_sum_reserve(lim_sum *s, const sim_alloc *a);
+/* Make lim_sum_add(s, a, now, amount) infallible. */
+int lim_sum_reserve(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount);
 /* Add amount (>= 0) at now (>= the latest); expires first.  SIM_OK or
- * SIM_ENOMEM (unchanged). */
+ * SIM_ENOMEM (unchanged, lazy expiry aside). */
 int lim_sum_add(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount);
 /* Blocked time in [0, end_ns), for end_ns >= the last operation, without
  * changing s.  O(entries). */

@@ -21,7 +21,7 @@
  * (O(senders x connections + groups + mailboxes)); messages come from a
  * pool of slabs grown on demand and recycled through a free list, so memory
  * grows with the number of unresolved messages only, and once warm no
- * event allocates (except the delay-sample arrays, 16 bytes per accepted
+ * event allocates (except the delay-sample arrays, 8 bytes per accepted
  * message, and the service's rings).
  *
  * Costs: per message a fixed handful of events (arrival, connect done,

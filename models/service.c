@@ -60,6 +60,14 @@ struct svc {
 	void *tab[SLOT_COUNT][N_SCOPES]; /* conc_state[], sum_state[] or rate_state[] */
 	int64_t open_total;
 	int status;
+	/* Per mailbox, route 0 (smtp_auth, by far the common route): its
+	 * states looked up once at svc_new, so AUTH does no table walk.  NULL
+	 * slot entries are limits left off; by_source: some slot is keyed by
+	 * the source, so the lookup happens at AUTH as for other routes. */
+	struct route0 {
+		void *st[SLOT_COUNT];
+		bool by_source;
+	} *r0;
 };
 
 static const size_t slot_size[SLOT_COUNT] = {
@@ -236,6 +244,21 @@ svc *svc_new(const scenario *s, sim_engine *e, const sim_alloc *a,
 		init_limits(v, &s->mailboxes[i].limits, 0, (int)i);
 	for (size_t r = 1; r < s->n_routes; r++)
 		init_limits(v, &s->routes[r].limits, (int)r, 0);
+	if (v->n_mbx) {
+		v->r0 = sim_malloc(a, v->n_mbx * sizeof *v->r0);
+		if (!v->r0)
+			goto fail;
+		for (size_t i = 0; i < v->n_mbx; i++) {
+			const scn_limits *L = &s->mailboxes[i].limits;
+			struct route0 *c = &v->r0[i];
+			c->by_source = false;
+			for (int slot = 0; slot < SLOT_COUNT; slot++) {
+				c->st[slot] = state_for(v, L, slot, 0, (int)i, 0);
+				if (slot_scope(L, slot) == SCOPE_SOURCE)
+					c->by_source = true;
+			}
+		}
+	}
 	return v;
 fail:
 	svc_free(v);
@@ -265,6 +288,8 @@ void svc_free(svc *v)
 			}
 			sim_free(a, t, v->n_key[sc] * slot_size[slot]);
 		}
+	if (v->r0)
+		sim_free(a, v->r0, v->n_mbx * sizeof *v->r0);
 	if (v->mbx) {
 		for (size_t i = 0; i < v->n_mbx; i++)
 			mbx_free(&v->mbx[i], a);
@@ -287,12 +312,14 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	mbx *m = &v->mbx[mailbox];
 	svc_outcome o = { .rc = RC_OK, .release_ns = now };
 
-	void *user = sess->user;
-	memset(sess, 0, sizeof *sess);
-	sess->user = user;
+	/* Every field but user and held_msg (meaningful only while held). */
 	sess->route = route;
 	sess->mailbox = mailbox;
 	sess->source = source;
+	sess->open = sess->submitting = sess->held = false;
+	sess->conc = sess->rrl_st = sess->ext_st = sess->rate_st = sess->rate = NULL;
+	sess->limits = NULL;
+	sess->hold_prev = sess->hold_next = NULL;
 
 	if (L->smtp_auth) {
 		o.rc = mbx_auth_check(m, &v->s->tenant);
@@ -304,7 +331,14 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 			return SIM_OK;
 		}
 	}
-	conc_state *cs = state_for(v, L, SLOT_CONN, route, mailbox, source);
+	void *st[SLOT_COUNT];
+	if (route == 0 && !v->r0[mailbox].by_source) {
+		memcpy(st, v->r0[mailbox].st, sizeof st);
+	} else {
+		for (int slot = 0; slot < SLOT_COUNT; slot++)
+			st[slot] = state_for(v, L, slot, route, mailbox, source);
+	}
+	conc_state *cs = st[SLOT_CONN];
 	if (cs && lim_conc_full(&cs->c)) {
 		o.rc = RC_CONCURRENCY;
 		o.reply = &L->connections.reply;
@@ -316,6 +350,10 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	lim_conc_change(&m->sessions, now, +1, 0);
 	v->open_total++;
 	sess->conc = cs;
+	sess->limits = L;
+	sess->rrl_st = st[SLOT_RRL];
+	sess->ext_st = st[SLOT_EXT];
+	sess->rate_st = st[SLOT_RATE];
 	sess->open = true;
 	*out = o;
 	return SIM_OK;
@@ -379,11 +417,13 @@ static int64_t sum_amount(const scn_window_sum *ws, const svc_message *m)
 }
 
 /* Make every push of an acceptance infallible. */
-static int reserve_accept(svc *v, sum_state *rrl, sum_state *ext, rate_state *rate)
+static int reserve_accept(svc *v, const scn_limits *L, const svc_message *msg,
+			  sum_state *rrl, sum_state *ext, rate_state *rate)
 {
-	if (rrl && lim_sum_reserve(&rrl->s, &v->a) != SIM_OK)
+	int64_t now = sim_now(v->e);
+	if (rrl && lim_sum_reserve(&rrl->s, &v->a, now, sum_amount(&L->recipient_rate, msg)) != SIM_OK)
 		return SIM_ENOMEM;
-	if (ext && lim_sum_reserve(&ext->s, &v->a) != SIM_OK)
+	if (ext && lim_sum_reserve(&ext->s, &v->a, now, sum_amount(&L->external_rate, msg)) != SIM_OK)
 		return SIM_ENOMEM;
 	if (rate && lim_window_reserve(&rate->w, &v->a) != SIM_OK)
 		return SIM_ENOMEM;
@@ -395,10 +435,10 @@ static int reserve_accept(svc *v, sum_state *rrl, sum_state *ext, rate_state *ra
 static int commit_accept(svc *v, const svc_session *sess, const svc_message *msg,
 			 int64_t now, int64_t *release_ns)
 {
-	const scn_limits *L = limits_of(v, sess->route, sess->mailbox);
-	sum_state *rrl = state_for(v, L, SLOT_RRL, sess->route, sess->mailbox, sess->source);
-	sum_state *ext = state_for(v, L, SLOT_EXT, sess->route, sess->mailbox, sess->source);
-	rate_state *rate = state_for(v, L, SLOT_RATE, sess->route, sess->mailbox, sess->source);
+	const scn_limits *L = sess->limits;
+	sum_state *rrl = sess->rrl_st;
+	sum_state *ext = sess->ext_st;
+	rate_state *rate = sess->rate_st;
 	int rc = SIM_OK;
 	*release_ns = now;
 	if (rrl && lim_sum_add(&rrl->s, &v->a, now, sum_amount(&L->recipient_rate, msg)) != SIM_OK)
@@ -468,11 +508,11 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *o
 	if (!sess->open || sess->held)
 		return SIM_EINVAL;
 	int64_t now = sim_now(v->e);
-	const scn_limits *L = limits_of(v, sess->route, sess->mailbox);
+	const scn_limits *L = sess->limits;
 	mbx *m = &v->mbx[sess->mailbox];
-	sum_state *rrl = state_for(v, L, SLOT_RRL, sess->route, sess->mailbox, sess->source);
-	sum_state *ext = state_for(v, L, SLOT_EXT, sess->route, sess->mailbox, sess->source);
-	rate_state *rate = state_for(v, L, SLOT_RATE, sess->route, sess->mailbox, sess->source);
+	sum_state *rrl = sess->rrl_st;
+	sum_state *ext = sess->ext_st;
+	rate_state *rate = sess->rate_st;
 	svc_outcome o = { .rc = RC_OK, .release_ns = now };
 	int err = -1;        /* the underlying error class, for CET */
 	bool hold = false;
@@ -529,7 +569,7 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *o
 	if (err >= 0 && L->error_throttle[err].enabled &&
 	    mbx_reserve_error(m, &v->a, (scn_error_class)err) != SIM_OK)
 		return SIM_ENOMEM;
-	if (o.rc == RC_OK && !hold && reserve_accept(v, rrl, ext, rate) != SIM_OK)
+	if (o.rc == RC_OK && !hold && reserve_accept(v, L, msg, rrl, ext, rate) != SIM_OK)
 		return SIM_ENOMEM;
 	if (hold) {
 		int rc = rate_schedule_wake(v, rate, now);

@@ -103,6 +103,9 @@ typedef struct svc_session {
 	bool held;        /* in a tarpit queue */
 	svc_message held_msg;
 	void *conc;       /* the concurrency state it counts in, or NULL */
+	const scn_limits *limits;        /* its route's limits (set at AUTH) */
+	void *rrl_st, *ext_st, *rate_st; /* the states end of data uses, or NULL:
+	                                  * looked up once at AUTH, not per message */
 	void *rate;       /* the message-rate state it is held in */
 	struct svc_session *hold_prev, *hold_next;
 } svc_session;

@@ -134,17 +134,25 @@ int st_delays_add(st_delays *d, int64_t delay_ns)
 	return SIM_OK;
 }
 
+static void fill_sorted(const st_delays *d, double *out);
+
 void st_delays_fill(st_delays *d, st_delay_kind kind, double fig[FIG_COUNT])
 {
 	double *out = fig + (kind == ST_DELIVERY ? FIG_DEL_DELAY_MEAN : FIG_SUB_DELAY_MEAN);
 	/* The six figures are consecutive in RES_FIGURES: mean p50 p90 p95 p99 max. */
-	const double ns = (double)SCN_NS_PER_S;
 	if (d->n == 0) {
 		for (int i = 0; i < 6; i++)
 			out[i] = NAN;
 		return;
 	}
 	st_sort_i64(d->v, d->n);
+	fill_sorted(d, out);
+}
+
+/* The six figures of sorted samples d. */
+static void fill_sorted(const st_delays *d, double *out)
+{
+	const double ns = (double)SCN_NS_PER_S;
 	/* long double: 3 M delays of days in ns overflow int64 when summed. */
 	long double sum = 0;
 	for (size_t i = 0; i < d->n; i++)
@@ -316,17 +324,17 @@ static st_i128 sum_i64(const int64_t *v, size_t n)
 void st_dset_fill(st_dset *d, st_delay_kind kind, double fig[FIG_COUNT])
 {
 	st_dset_finish(d);
-	if (dset_plain(d, kind)) {
-		/* The samples are exactly sub: st_delays_fill on them (sorted). */
-		st_delays_fill(&d->sub, kind, fig);
-		return;
-	}
 	double *out = fig + (kind == ST_DELIVERY ? FIG_DEL_DELAY_MEAN : FIG_SUB_DELAY_MEAN);
 	const double ns = (double)SCN_NS_PER_S;
 	size_t n = st_dset_n(d, kind);
 	if (n == 0) {
 		for (int i = 0; i < 6; i++)
 			out[i] = NAN;
+		return;
+	}
+	if (dset_plain(d, kind)) {
+		/* The samples are exactly sub, sorted: st_delays_fill's arithmetic. */
+		fill_sorted(&d->sub, out);
 		return;
 	}
 	/* Exact integer sum, rounded once to long double: equal to
@@ -359,7 +367,7 @@ int st_min_run_init(st_min_run *m, int64_t duration_ns)
 		return SIM_EINVAL;
 	memset(m, 0, sizeof *m);
 	m->duration_ns = duration_ns;
-	m->cur_end_ns = ST_MIN_NS;
+	m->cur_end_ns = ST_MIN_NS < duration_ns ? ST_MIN_NS : duration_ns;
 	return SIM_OK;
 }
 
@@ -382,9 +390,11 @@ static void min_run_advance(st_min_run *m, int64_t now_ns)
 		m->base++;
 	}
 	m->cur_end_ns = (m->base + 1) * ST_MIN_NS;
+	if (m->cur_end_ns > m->duration_ns)
+		m->cur_end_ns = m->duration_ns;
 }
 
-int st_min_run_add(st_min_run *m, const sim_alloc *a, int64_t now_ns, int64_t t_ns)
+int st_min_run_add_slow(st_min_run *m, const sim_alloc *a, int64_t now_ns, int64_t t_ns)
 {
 	if (t_ns < 0 || t_ns >= m->duration_ns)
 		return SIM_ERANGE;
@@ -392,7 +402,7 @@ int st_min_run_add(st_min_run *m, const sim_alloc *a, int64_t now_ns, int64_t t_
 		return SIM_EINVAL;
 	if (now_ns >= m->cur_end_ns)
 		min_run_advance(m, now_ns);
-	if (t_ns < m->cur_end_ns) {
+	if (t_ns < m->cur_end_ns) { /* cur_end <= duration */
 		m->cur++;
 		m->total++;
 		return SIM_OK;

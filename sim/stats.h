@@ -102,7 +102,7 @@ void st_per_min_free(st_per_min *m);
  * minute of release backlog. */
 typedef struct st_min_run {
 	int64_t duration_ns;
-	int64_t cur_end_ns;  /* end of the current minute, (base + 1) min */
+	int64_t cur_end_ns;  /* end of the current minute, min((base + 1) min, duration) */
 	int64_t base;        /* the current minute's index */
 	uint64_t total;      /* events counted (in [0, duration)) */
 	uint32_t cur;        /* events in the current minute */
@@ -117,7 +117,17 @@ int st_min_run_init(st_min_run *m, int64_t duration_ns);
  * calls.  SIM_ERANGE outside [0, duration) (not counted); SIM_ENOMEM if a
  * carried-over minute could not be recorded (not counted); SIM_EINVAL if
  * t_ns < now_ns.  O(1) amortised. */
-int st_min_run_add(st_min_run *m, const sim_alloc *a, int64_t now_ns, int64_t t_ns);
+int st_min_run_add_slow(st_min_run *m, const sim_alloc *a, int64_t now_ns, int64_t t_ns);
+static inline int st_min_run_add(st_min_run *m, const sim_alloc *a, int64_t now_ns, int64_t t_ns)
+{
+	/* Fast path: both in the current minute (the usual case). */
+	if (now_ns < m->cur_end_ns && t_ns < m->cur_end_ns && t_ns >= now_ns) {
+		m->cur++;
+		m->total++;
+		return SIM_OK;
+	}
+	return st_min_run_add_slow(m, a, now_ns, t_ns);
+}
 /* Mean per minute over the run and the busiest minute, as st_per_min_result. */
 void st_min_run_result(const st_min_run *m, double *mean_per_min, double *peak_min);
 void st_min_run_free(st_min_run *m, const sim_alloc *a);

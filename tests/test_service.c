@@ -844,6 +844,34 @@ static void test_sum_memory_bounded(void **state)
 	lim_sum_free(&s, &sim_alloc_std);
 }
 
+/* 8-byte sum entries: an amount over 17 bits is split over entries of
+ * one time, a gap over 2^47 ns (a window longer than 39 h) is bridged;
+ * neither changes the sum, the expiry instants or the blocked time. */
+static void test_sum_split_and_bridge(void **state)
+{
+	(void)state;
+	lim_sum s;
+	lim_sum_init(&s, 100 * H, 300000);
+	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 0, 200000), SIM_OK);
+	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 0, 100000), SIM_OK); /* reaches the limit */
+	assert_int_equal(s.sum, 300000);
+	assert_true(s.len >= 3); /* 300,000 > 2 x 131,071 */
+	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 50 * H, 7), SIM_OK); /* bridged gap */
+	assert_int_equal(lim_sum_at(&s, 100 * H - 1), 300007);
+	assert_int_equal(lim_sum_at(&s, 100 * H), 7);
+	assert_int_equal(lim_sum_at(&s, 150 * H), 0);
+	/* blocked from 0 until the first entries expire at 100 h */
+	assert_int_equal(lim_sum_blocked_ns(&s, 120 * H), 100 * H);
+	lim_sum_expire(&s, 149 * H);
+	assert_int_equal(s.sum, 7);
+	assert_int_equal(s.len, 1);
+	assert_int_equal(s.blocked_ns, 100 * H);
+	lim_sum_expire(&s, 150 * H);
+	assert_int_equal(s.sum, 0);
+	assert_int_equal(s.len, 0);
+	lim_sum_free(&s, &sim_alloc_std);
+}
+
 /* ---- out of memory ------------------------------------------------------ */
 
 /* Fail the 1st, 2nd, ... allocation: svc_new returns NULL or works;
@@ -908,6 +936,7 @@ int main(void)
 		cmocka_unit_test(test_exchange_server),
 		cmocka_unit_test(test_release_property),
 		cmocka_unit_test(test_sum_memory_bounded),
+		cmocka_unit_test(test_sum_split_and_bridge),
 		cmocka_unit_test(test_enomem_walk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
