@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "cli_plot.h"
 #include "engine.h"
 #include "report.h"
 #include "run.h"
@@ -37,6 +38,7 @@ static const char usage_text[] =
 	"  run FILE          run every variant and replication of a scenario\n"
 	"  check FILE...     validate scenario files; run nothing\n"
 	"  demo              a small demonstration of the event engine\n"
+	"  plot RUN          charts of a stored run, drawn by gnuplot (plot --help)\n"
 	"\n"
 	"options of run:\n"
 	"  --format F        table (default), json or csv\n"
@@ -432,6 +434,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 2, argv + 2, argc, argv);
 	if (strcmp(cmd, "results") == 0) { int cmd_results(int, char **); /* cli.h */ return cmd_results(argc - 2, argv + 2); }
+	if (strcmp(cmd, "plot") == 0)
+		return cmd_plot(argc - 2, argv + 2);
 	fprintf(stderr, "throttlesim: unknown command '%s' (try --help)\n", cmd);
 	return EXIT_USAGE;
 }

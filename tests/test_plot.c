@@ -1,0 +1,519 @@
+/* test_plot.c - `throttlesim plot` (sim/cmd_plot.c and the gnuplot scripts of plots/): each
+ * chart kind is drawn from a small results file built through the store
+ * API, in PNG and SVG, and the image checked: gnuplot succeeded, the file
+ * is not empty and is 1000 x 600.  Also: the messages and exit statuses for
+ * a missing gnuplot, a file that is not ours, an unknown run, bad usage,
+ * and a store without the optional delay_cdf table and sweep columns.
+ *
+ * The rendering tests are skipped when gnuplot is not installed; run from
+ * the repository root (make test does), so that ./plots is found.
+ */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE /* mkdtemp, setenv */
+#endif
+
+#include <fcntl.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "cli_plot.h"
+#include "report.h"
+#include "status.h"
+#include "store.h"
+
+#define N_REPS 3
+#define N_STEPS 240   /* four hours of one-minute steps */
+#define N_MBX 2
+#define MAX_VARIANTS 6
+
+typedef struct fixture {
+	char dir[64];
+	char db[128];          /* a store with delay_cdf and the sweep columns */
+	char plain_db[128];    /* a store as store.c writes it today */
+	int64_t run, sweep_run, plain_run;
+	scenario scn;
+	scn_mailbox mailboxes[N_MBX];
+	res_rep reps[MAX_VARIANTS][N_REPS];
+	res_entity mbx[MAX_VARIANTS][N_REPS][N_MBX];
+	res_series_row series[N_REPS][N_STEPS];
+	rpt_variant variants[MAX_VARIANTS];
+	char out[8192], err[8192];   /* the last call's standard output and error */
+} fixture;
+
+/* ---- building results ------------------------------------------------------------- */
+
+/* A morning peak from 1 h to 2 h: 432s while it lasts, one error-throttle
+ * period from 1.5 h to 2.5 h with its 5.2.252 refusals. */
+static void fill_series(fixture *fx, size_t r)
+{
+	for (size_t i = 0; i < N_STEPS; i++) {
+		res_series_row *row = &fx->series[r][i];
+		bool peak = i >= 60 && i < 120, throttled = i >= 90 && i < 150;
+		row->accepted = (uint32_t)(peak ? 25 + (i * 7 + r) % 6 : 4 + (i * 3 + r) % 5);
+		row->released = row->accepted;
+		row->rejected_by[RC_CONCURRENCY] = peak ? (uint32_t)(3 + i % 7) : 0;
+		row->rejected_by[RC_THROTTLED_SEND_AS] = throttled ? (uint32_t)(2 + i % 3) : 0;
+		row->outbox_backlog = peak ? (uint32_t)(10 + (i - 60) / 2) : 1;
+		row->open_sessions = peak ? 3 : (uint32_t)(i % 3);
+		row->throttled_mailboxes = throttled ? 1 : 0;
+	}
+}
+
+static void fill_rep(fixture *fx, size_t v, size_t r, double level)
+{
+	res_rep *rep = &fx->reps[v][r];
+	rep->seed = 1000 + r;
+	rep->replication = (int64_t)r;
+	rep->events = 100;
+	for (int f = 0; f < FIG_COUNT; f++)
+		rep->total.fig[f] = level * (double)(f + 1) * (1.0 + 0.04 * (double)r);
+	rep->total.fig[FIG_THROTTLE_TIME] = v == 0 ? 3600.0 + 60.0 * (double)r : 0.0;
+	rep->total.fig[FIG_RRL_FIRST_REACHED] = NAN;
+	for (size_t m = 0; m < N_MBX; m++) {
+		for (int f = 0; f < FIG_COUNT; f++)
+			fx->mbx[v][r][m].fig[f] = rep->total.fig[f] / N_MBX;
+	}
+	rep->mailboxes = fx->mbx[v][r];
+	rep->n_mailboxes = N_MBX;
+	rep->series = fx->series[r];
+	rep->n_series = N_STEPS;
+	rep->series_step_ns = 60 * SCN_NS_PER_S;
+}
+
+static int64_t write_run(fixture *fx, const char *path, const char *const *names, size_t n)
+{
+	for (size_t v = 0; v < n; v++) {
+		for (size_t r = 0; r < N_REPS; r++)
+			fill_rep(fx, v, r, 10.0 + 7.0 * (double)v);
+		fx->variants[v] = (rpt_variant){ names[v], &fx->scn, fx->reps[v], N_REPS };
+	}
+	rpt_run run = { "plot-test", 42, "0.1.0-test", fx->variants, n, false };
+	store_run_info info = { "0.1.0-test", "plot-test", "plot-test.yaml",
+	                        "name: plot-test\nlimits:\n  preset: exchange-online\n",
+	                        "throttlesim run plot-test.yaml", 42, N_REPS };
+	sqlite3 *db = NULL;
+	char err[512] = "";
+	int64_t id = -1;
+	if (store_open(path, &db, err, sizeof err) != SIM_OK ||
+	    store_begin_run(db, &info, &id, err, sizeof err) != SIM_OK ||
+	    store_write_results(db, id, &run, err, sizeof err) != SIM_OK ||
+	    store_finish_run(db, id, err, sizeof err) != SIM_OK)
+		fail_msg("%s", err);
+	store_close(db);
+	return id;
+}
+
+static void exec_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+	sqlite3_close(db);
+}
+
+/* The tables and columns the lead adds to the store (see docs/PLOTS.md):
+ * delay quantiles spanning four decades, and a sweep of two variants over
+ * three values of one key. */
+static void add_extras(fixture *fx)
+{
+	char sql[4096];
+	exec_sql(fx->db,
+	    "CREATE TABLE IF NOT EXISTS delay_cdf (run_id INTEGER NOT NULL, variant_idx INTEGER NOT NULL,"
+	    " replication INTEGER NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('submission', 'delivery')),"
+	    " q INTEGER NOT NULL CHECK (q BETWEEN 0 AND 100), value_s REAL,"
+	    " PRIMARY KEY (run_id, variant_idx, replication, kind, q)) WITHOUT ROWID;"
+	    "ALTER TABLE variants ADD COLUMN point INTEGER;"
+	    "ALTER TABLE variants ADD COLUMN sweep_key TEXT;"
+	    "ALTER TABLE variants ADD COLUMN sweep_value REAL;"
+	    "ALTER TABLE variants ADD COLUMN sweep_key2 TEXT;"
+	    "ALTER TABLE variants ADD COLUMN sweep_value2 REAL;");
+	/* delivery: q-th quantile 0.5 s * 2000^(q/100) * (v + 1), lower for later reps */
+	snprintf(sql, sizeof sql,
+	    "WITH RECURSIVE q(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM q WHERE x < 100)"
+	    " INSERT INTO delay_cdf SELECT %lld, v.idx, r.replication, k.kind, q.x,"
+	    " 0.5 * exp(q.x / 100.0 * 7.6) * (v.idx + 1) * (1 + 0.1 * r.replication)"
+	    " * (CASE k.kind WHEN 'submission' THEN 0.9 ELSE 1 END)"
+	    " FROM q, variants v, replications r, (SELECT 'submission' AS kind UNION ALL SELECT 'delivery') k"
+	    " WHERE v.run_id = %lld AND r.run_id = v.run_id AND r.variant_idx = v.idx;",
+	    (long long)fx->run, (long long)fx->run);
+	exec_sql(fx->db, sql);
+	snprintf(sql, sizeof sql,
+	    "UPDATE variants SET point = idx %% 3, sweep_key = 'senders.mfp.count',"
+	    " sweep_value = 10 * (1 + idx %% 3), name = CASE WHEN idx < 3 THEN 'base' ELSE 'pool-of-4' END"
+	    " WHERE run_id = %lld;", (long long)fx->sweep_run);
+	exec_sql(fx->db, sql);
+}
+
+static int setup(void **state)
+{
+	fixture *fx = calloc(1, sizeof *fx);
+	assert_non_null(fx);
+	snprintf(fx->dir, sizeof fx->dir, "/tmp/test_plot_XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->db, sizeof fx->db, "%s/results.db", fx->dir);
+	snprintf(fx->plain_db, sizeof fx->plain_db, "%s/plain.db", fx->dir);
+	snprintf(fx->scn.name, sizeof fx->scn.name, "plot-test");
+	for (size_t m = 0; m < N_MBX; m++)
+		snprintf(fx->mailboxes[m].name, sizeof fx->mailboxes[m].name, "scan%zu@contoso.com", m);
+	fx->scn.mailboxes = fx->mailboxes;
+	fx->scn.n_mailboxes = N_MBX;
+	for (size_t r = 0; r < N_REPS; r++)
+		fill_series(fx, r);
+
+	static const char *const names[] = { "base", "mailbox-per-device", "o'brien_{x}^2 & \"q\"" };
+	fx->run = write_run(fx, fx->db, names, 3);
+	static const char *const sweep_names[] = { "a", "b", "c", "d", "e", "f" };
+	fx->sweep_run = write_run(fx, fx->db, sweep_names, 6);
+	add_extras(fx);
+	fx->plain_run = write_run(fx, fx->plain_db, names, 2);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *fx = *state;
+	char cmd[160];
+	/* THROTTLESIM_TEST_KEEP=1 keeps the images, to look at them. */
+	const char *keep = getenv("THROTTLESIM_TEST_KEEP");
+	if (keep && strcmp(keep, "1") == 0)
+		fprintf(stderr, "kept %s\n", fx->dir);
+	else
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
+	if (!(keep && strcmp(keep, "1") == 0) && system(cmd) != 0)
+		return -1;
+	free(fx);
+	return 0;
+}
+
+/* ---- calling the command ------------------------------------------------------------- */
+
+static void slurp(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, size - 1, f);
+	buf[n] = 0;
+	fclose(f);
+}
+
+/* Runs cmd_plot with args (NULL-terminated) in this process, standard
+ * output and error captured into fx->out and fx->err. */
+static int plot(fixture *fx, const char *first, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	va_start(ap, first);
+	for (const char *a = first; a != NULL && argc < 31; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	char outp[128], errp[128];
+	snprintf(outp, sizeof outp, "%s/stdout", fx->dir);
+	snprintf(errp, sizeof errp, "%s/stderr", fx->dir);
+	fflush(stdout);
+	fflush(stderr);
+	int save_out = dup(1), save_err = dup(2);
+	int fo = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int fe = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(save_out >= 0 && save_err >= 0 && fo >= 0 && fe >= 0);
+	dup2(fo, 1);
+	dup2(fe, 2);
+	int rc = cmd_plot(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(save_out, 1);
+	dup2(save_err, 2);
+	close(save_out);
+	close(save_err);
+	close(fo);
+	close(fe);
+	slurp(outp, fx->out, sizeof fx->out);
+	slurp(errp, fx->err, sizeof fx->err);
+	return rc;
+}
+
+static bool have_gnuplot(void)
+{
+	const char *path = getenv("PATH");
+	if (path == NULL)
+		return false;
+	char *copy = strdup(path);
+	assert_non_null(copy);
+	bool found = false;
+	for (char *save = NULL, *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+		char p[1024];
+		snprintf(p, sizeof p, "%s/gnuplot", d);
+		found = access(p, X_OK) == 0;
+	}
+	free(copy);
+	return found;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The image exists, is not empty and is 1000 x 600 (PNG: the IHDR chunk;
+ * SVG: the width and height attributes of the svg element). */
+static void check_image(const char *path)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		fail_msg("%s: not written", path);
+	assert_true(sb.st_size > 0);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	unsigned char head[2048];
+	size_t n = fread(head, 1, sizeof head - 1, f);
+	fclose(f);
+	head[n] = 0;
+	size_t len = strlen(path);
+	if (len > 4 && strcmp(path + len - 4, ".png") == 0) {
+		static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+		assert_true(n >= 24);
+		assert_memory_equal(head, sig, 8);
+		assert_memory_equal(head + 12, "IHDR", 4);
+		assert_int_equal(be32(head + 16), 1000);
+		assert_int_equal(be32(head + 20), 600);
+	} else {
+		const char *svg = strstr((const char *)head, "<svg");
+		assert_non_null(svg);
+		assert_non_null(strstr(svg, "width=\"1000\""));
+		assert_non_null(strstr(svg, "height=\"600\""));
+	}
+}
+
+static void image(fixture *fx, const char *dir, const char *name)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	check_image(p);
+	/* and the command said it wrote it */
+	if (strstr(fx->out, p) == NULL)
+		fail_msg("%s not listed in: %s", p, fx->out);
+}
+
+#define NEED_GNUPLOT() do { if (!have_gnuplot()) skip(); } while (0)
+
+/* ---- rendering ------------------------------------------------------------------------ */
+
+static void test_timeseries(void **state)
+{
+	fixture *fx = *state;
+	NEED_GNUPLOT();
+	char run[32], out[128];
+	snprintf(run, sizeof run, "%lld", (long long)fx->run);
+	snprintf(out, sizeof out, "%s/ts", fx->dir);
+	int rc = plot(fx, run, "--db", fx->db, "--out", out, "--chart", "timeseries", NULL);
+	if (rc != 0)
+		fail_msg("exit %d: %s", rc, fx->err);
+	image(fx, out, "timeseries-0-base.png");
+	image(fx, out, "timeseries-1-mailbox-per-device.png");
+	image(fx, out, "timeseries-2-o_brien__x__2____q_.png");
+	/* the data file has the classes that occur, and only those */
+	char data[256], text[8192];
+	snprintf(data, sizeof data, "%s/timeseries-0-base.dat", out);
+	slurp(data, text, sizeof text);
+	assert_non_null(strstr(text, "rejected_concurrency_per_min"));
+	assert_non_null(strstr(text, "rejected_throttled_send_as_per_min"));
+	assert_null(strstr(text, "rejected_recipient_rate"));
+
+	/* --variant: that one only */
+	snprintf(out, sizeof out, "%s/ts1", fx->dir);
+	rc = plot(fx, run, "--db", fx->db, "--out", out, "--chart", "timeseries", "--variant",
+	          "mailbox-per-device", NULL);
+	assert_int_equal(rc, 0);
+	image(fx, out, "timeseries-1-mailbox-per-device.png");
+	snprintf(data, sizeof data, "%s/timeseries-0-base.png", out);
+	assert_int_not_equal(access(data, F_OK), 0);
+	assert_int_equal(plot(fx, run, "--db", fx->db, "--out", out, "--variant", "nope", NULL), 2);
+	assert_non_null(strstr(fx->err, "no variant 'nope'"));
+}
+
+static void test_cdf(void **state)
+{
+	fixture *fx = *state;
+	NEED_GNUPLOT();
+	char run[32], out[128];
+	snprintf(run, sizeof run, "%lld", (long long)fx->run);
+	snprintf(out, sizeof out, "%s/cdf", fx->dir);
+	int rc = plot(fx, run, "--db", fx->db, "--out", out, "--chart", "cdf", NULL);
+	if (rc != 0)
+		fail_msg("exit %d: %s", rc, fx->err);
+	image(fx, out, "cdf.png");
+	/* quantiles averaged over the replications: q = 0 of variant 0 is
+	 * 0.5 s x (1 + 1.1 + 1.2) / 3 = 0.55 s; the delays span four decades
+	 * (0.5 s .. 1000 s x 3), so the x axis is logarithmic in seconds */
+	char data[256], text[16384];
+	snprintf(data, sizeof data, "%s/cdf.dat", out);
+	slurp(data, text, sizeof text);
+	assert_non_null(strstr(text, "\n0.00 0.55 1.1 1.65\n"));
+}
+
+static void test_compare(void **state)
+{
+	fixture *fx = *state;
+	NEED_GNUPLOT();
+	char run[32], out[128];
+	snprintf(run, sizeof run, "%lld", (long long)fx->run);
+	snprintf(out, sizeof out, "%s/cmp", fx->dir);
+	int rc = plot(fx, run, "--db", fx->db, "--out", out, "--chart", "compare", NULL);
+	if (rc != 0)
+		fail_msg("exit %d: %s", rc, fx->err);
+	image(fx, out, "compare.png");
+}
+
+static void test_sweep(void **state)
+{
+	fixture *fx = *state;
+	NEED_GNUPLOT();
+	char run[32], out[128];
+	snprintf(run, sizeof run, "%lld", (long long)fx->sweep_run);
+	snprintf(out, sizeof out, "%s/sweep", fx->dir);
+	/* every chart: the sweep, and no per-point time series or bars */
+	int rc = plot(fx, run, "--db", fx->db, "--out", out, NULL);
+	if (rc != 0)
+		fail_msg("exit %d: %s", rc, fx->err);
+	image(fx, out, "sweep-delivery_delay_p95.png");
+	assert_null(strstr(fx->out, "timeseries-"));
+	assert_null(strstr(fx->out, "compare."));
+	/* two lines of three points, in swept order */
+	char data[256], text[8192];
+	snprintf(data, sizeof data, "%s/sweep-delivery_delay_p95.dat", out);
+	slurp(data, text, sizeof text);
+	assert_non_null(strstr(text, "# line 1: base\n10 "));
+	assert_non_null(strstr(text, "# line 2: pool-of-4\n10 "));
+	rc = plot(fx, run, "--db", fx->db, "--out", out, "--figure", "accepted", NULL);
+	assert_int_equal(rc, 0);
+	image(fx, out, "sweep-accepted.png");
+	assert_int_equal(plot(fx, run, "--db", fx->db, "--out", out, "--figure", "no_such", NULL), 2);
+	assert_non_null(strstr(fx->err, "no figure 'no_such'"));
+}
+
+static void test_svg_every_chart(void **state)
+{
+	fixture *fx = *state;
+	NEED_GNUPLOT();
+	char run[32], out[128];
+	snprintf(run, sizeof run, "%lld", (long long)fx->run);
+	snprintf(out, sizeof out, "%s/svg", fx->dir);
+	int rc = plot(fx, run, "--db", fx->db, "--out", out, "--format", "svg", NULL);
+	if (rc != 0)
+		fail_msg("exit %d: %s", rc, fx->err);
+	image(fx, out, "timeseries-0-base.svg");
+	image(fx, out, "cdf.svg");
+	image(fx, out, "compare.svg");
+	snprintf(run, sizeof run, "%lld", (long long)fx->sweep_run);
+	rc = plot(fx, run, "--db", fx->db, "--out", out, "--format", "svg", "--chart", "sweep", NULL);
+	assert_int_equal(rc, 0);
+	image(fx, out, "sweep-delivery_delay_p95.svg");
+}
+
+/* A store without delay_cdf and the sweep columns: those charts are
+ * skipped with a note, the others drawn; 'last' is the newest run. */
+static void test_store_without_extras(void **state)
+{
+	fixture *fx = *state;
+	NEED_GNUPLOT();
+	char out[128];
+	snprintf(out, sizeof out, "%s/plain", fx->dir);
+	int rc = plot(fx, "last", "--db", fx->plain_db, "--out", out, NULL);
+	if (rc != 0)
+		fail_msg("exit %d: %s", rc, fx->err);
+	assert_non_null(strstr(fx->out, "no delay_cdf table"));
+	assert_non_null(strstr(fx->out, "no sweep columns"));
+	image(fx, out, "timeseries-0-base.png");
+	image(fx, out, "compare.png");
+}
+
+/* ---- failures ------------------------------------------------------------------------ */
+
+static void test_missing_gnuplot(void **state)
+{
+	fixture *fx = *state;
+	char empty[128], run[32], out[128];
+	snprintf(empty, sizeof empty, "%s/empty-bin", fx->dir);
+	assert_int_equal(mkdir(empty, 0700), 0);
+	snprintf(run, sizeof run, "%lld", (long long)fx->run);
+	snprintf(out, sizeof out, "%s/nognuplot", fx->dir);
+	char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	setenv("PATH", empty, 1);
+	int rc = plot(fx, run, "--db", fx->db, "--out", out, NULL);
+	if (old) {
+		setenv("PATH", old, 1);
+		free(old);
+	} else {
+		unsetenv("PATH");
+	}
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(fx->err, "gnuplot not found: install it with apt-get install gnuplot-nox"));
+}
+
+static void test_refuses_foreign_file(void **state)
+{
+	fixture *fx = *state;
+	char other[128];
+	snprintf(other, sizeof other, "%s/other.db", fx->dir);
+	exec_sql(other, "PRAGMA application_id = 12345; CREATE TABLE t (x);");
+	struct stat before, after;
+	assert_int_equal(stat(other, &before), 0);
+	assert_int_equal(plot(fx, "1", "--db", other, NULL), 1);
+	assert_non_null(strstr(fx->err, "not a throttlesim results file"));
+	assert_int_equal(stat(other, &after), 0);
+	assert_int_equal(before.st_size, after.st_size);
+	assert_true(before.st_mtime == after.st_mtime);
+	char missing[128];
+	snprintf(missing, sizeof missing, "%s/missing.db", fx->dir);
+	assert_int_equal(plot(fx, "1", "--db", missing, NULL), 1);
+	assert_non_null(strstr(fx->err, "no such file"));
+	assert_int_not_equal(access(missing, F_OK), 0);
+}
+
+static void test_usage(void **state)
+{
+	fixture *fx = *state;
+	assert_int_equal(plot(fx, "99", "--db", fx->db, NULL), 2);
+	assert_non_null(strstr(fx->err, "no run 99"));
+	assert_int_equal(plot(fx, "abc", "--db", fx->db, NULL), 2);
+	assert_int_equal(plot(fx, "--db", fx->db, NULL), 2);
+	assert_non_null(strstr(fx->err, "which run?"));
+	assert_int_equal(plot(fx, "1", "--db", fx->db, "--format", "gif", NULL), 2);
+	assert_int_equal(plot(fx, "1", "--db", fx->db, "--chart", "pie", NULL), 2);
+	assert_int_equal(plot(fx, "1", "--bogus", NULL), 2);
+	assert_int_equal(plot(fx, "1", "--db", NULL), 2);
+	assert_int_equal(plot(fx, "--help", NULL), 0);
+	assert_non_null(strstr(fx->out, "usage: throttlesim plot RUN"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_timeseries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cdf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compare, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_svg_every_chart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_without_extras, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_gnuplot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_foreign_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
