@@ -10,4 +10,8 @@
  * (read-only); sim/cmd_results.c. */
 int cmd_results(int argc, char **argv);
 
+/* `throttlesim plot RUN ...`: charts of a stored run with gnuplot;
+ * sim/cmd_plot.c. */
+int cmd_plot(int argc, char **argv);
+
 #endif

@@ -38,7 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli_plot.h"
+#include "cli.h"
 #include "report.h"
 #include "results.h"
 #include "status.h"

@@ -38,8 +38,7 @@ static const char results_usage[] =
 	"\n"
 	"  RUN         a run id (see list) or 'last' (the newest run)\n"
 	"  --db FILE   results store (default throttlesim.db)\n"
-	"  --format F  export: csv (one row per variant, entity and figure, a\n"
-	"              column per replication) or json\n"
+	"  --format F  export: csv or json (see: throttlesim results export --help)\n"
 	"  -h, --help  show this help\n"
 	"\n"
 	"exit status: 0 success, 1 the store cannot be read, 2 bad usage or unknown run\n";
@@ -62,11 +61,13 @@ static const char export_usage[] =
 	"usage: throttlesim results export RUN --format csv|json [--db FILE]\n"
 	"\n"
 	"The run's stored summaries (mean, 95% half-width, n) with every\n"
-	"replication's value, to standard output.  csv: one row per variant,\n"
-	"entity and figure, columns rep0, rep1, ... in replication order; json:\n"
-	"the run's record, each variant's replications (seed, events) and its\n"
-	"summaries with their values.  Empty (csv) or null (json): undefined.\n"
-	"RUN is a run id or 'last'.\n";
+	"replication's value, to standard output.\n"
+	"  csv   one row per variant, entity and figure: the columns of\n"
+	"        `run --format csv` (variant,entity_kind,entity,figure,unit,mean,\n"
+	"        half,n), then rep0, rep1, ... in replication order\n"
+	"  json  the run's record (with the scenario's text), each variant's\n"
+	"        replications (seed, events) and its summaries with their values\n"
+	"Undefined values are empty (csv) or null (json).  RUN is a run id or 'last'.\n";
 
 typedef struct results_opts {
 	const char *db;

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "driver.h"
-#include "cli_plot.h"
+#include "cli.h"
 #include "engine.h"
 #include "report.h"
 #include "run.h"
@@ -38,6 +38,8 @@ static const char usage_text[] =
 	"  run FILE          run every variant and replication of a scenario\n"
 	"  check FILE...     validate scenario files; run nothing\n"
 	"  demo              a small demonstration of the event engine\n"
+	"  results list      the runs in the results store (results --help)\n"
+	"  results show RUN  a stored run's summary; results export RUN --format csv|json\n"
 	"  plot RUN          charts of a stored run, drawn by gnuplot (plot --help)\n"
 	"\n"
 	"options of run:\n"
@@ -433,7 +435,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 2, argv + 2);
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 2, argv + 2, argc, argv);
-	if (strcmp(cmd, "results") == 0) { int cmd_results(int, char **); /* cli.h */ return cmd_results(argc - 2, argv + 2); }
+	if (strcmp(cmd, "results") == 0)
+		return cmd_results(argc - 2, argv + 2);
 	if (strcmp(cmd, "plot") == 0)
 		return cmd_plot(argc - 2, argv + 2);
 	fprintf(stderr, "throttlesim: unknown command '%s' (try --help)\n", cmd);

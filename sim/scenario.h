@@ -264,6 +264,12 @@ typedef struct scenario {
 	char *source_text;        /* the file's text, stored with results */
 	char source_file[512];
 	char variant[SCN_NAME_MAX]; /* "base" or the variant's name */
+	/* Sweeps: the point this scenario is (-1: not a sweep), and the one or
+	 * two swept keys with their values at this point. */
+	int64_t sweep_point;
+	int n_sweep_keys;
+	char sweep_key[2][SCN_NAME_MAX];
+	double sweep_value[2];
 	int64_t start_unix_s;     /* wall-clock instant of time 0 (UTC) */
 	int64_t duration_ns;
 	uint64_t seed;

@@ -79,7 +79,20 @@ static const char schema_fixed_sql[] =
 	"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
 	"  idx INTEGER NOT NULL,\n"
 	"  name TEXT NOT NULL,\n"
+	"  point INTEGER,\n"
+	"  sweep_key TEXT,\n"
+	"  sweep_value REAL,\n"
+	"  sweep_key2 TEXT,\n"
+	"  sweep_value2 REAL,\n"
 	"  PRIMARY KEY (run_id, idx)) WITHOUT ROWID;\n"
+	"CREATE TABLE delay_cdf (\n"
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+	"  variant_idx INTEGER NOT NULL,\n"
+	"  replication INTEGER NOT NULL,\n"
+	"  kind TEXT NOT NULL CHECK (kind IN ('submission', 'delivery')),\n"
+	"  q INTEGER NOT NULL CHECK (q BETWEEN 0 AND 100),\n"
+	"  value_s REAL,\n"
+	"  PRIMARY KEY (run_id, variant_idx, replication, kind, q)) WITHOUT ROWID;\n"
 	"CREATE TABLE replications (\n"
 	"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
 	"  variant_idx INTEGER NOT NULL,\n"
@@ -208,9 +221,27 @@ static int initialise(sqlite3 *db)
 	return exec(db, sql);
 }
 
+static int classify_in_txn(sqlite3 *db, const char *path, char *err, size_t size);
+
 /* Decides whether the open file is ours, empty or foreign.
- * 1: ours; 0: empty; -1: foreign (message in err); -2: SQLite error. */
+ * 1: ours; 0: empty; -1: foreign (message in err); -2: SQLite error (the
+ * handle's error state kept for db_err; the caller closes the handle).
+ * The header and the schema are read in one read transaction: read by
+ * separate statements, another process's schema creation could commit in
+ * between and the file look like a foreign one (tables, application_id 0). */
 static int classify(sqlite3 *db, const char *path, char *err, size_t size)
+{
+	if (!sqlite3_get_autocommit(db))
+		return classify_in_txn(db, path, err, size);
+	if (exec(db, "BEGIN") != SQLITE_OK)
+		return -2;
+	int kind = classify_in_txn(db, path, err, size);
+	if (kind != -2 && exec(db, "COMMIT") != SQLITE_OK)
+		kind = -2;
+	return kind;
+}
+
+static int classify_in_txn(sqlite3 *db, const char *path, char *err, size_t size)
 {
 	int64_t app = 0, ver = 0, objects = 0;
 	if (query_int(db, "PRAGMA application_id", &app) != SQLITE_OK ||
@@ -300,6 +331,21 @@ int store_set_max_pages(sqlite3 *db, int64_t extra_pages, char *err, size_t err_
 	return SIM_OK;
 }
 
+/* WAL mode is persistent: set once, by whoever comes first; the others
+ * find it set (cheap).  The switch needs an exclusive lock, for which
+ * SQLite returns SQLITE_BUSY at once instead of calling the busy handler:
+ * retry here for as long as the busy timeout. */
+static int set_wal(sqlite3 *db)
+{
+	int rc;
+	for (int waited_ms = 0;; waited_ms += 10) {
+		rc = exec(db, "PRAGMA journal_mode = WAL");
+		if (rc != SQLITE_BUSY || waited_ms >= STORE_BUSY_TIMEOUT_MS)
+			return rc;
+		sqlite3_sleep(10);
+	}
+}
+
 int store_open(const char *path, sqlite3 **dbp, char *err, size_t err_size)
 {
 	if (path == NULL || dbp == NULL) {
@@ -327,13 +373,15 @@ int store_open(const char *path, sqlite3 **dbp, char *err, size_t err_size)
 		goto fail_db;
 	if (kind == -1)
 		goto fail;
+	if (kind == 1 && check_intact(db, path, err, err_size) != SIM_OK)
+		goto fail;
 	if (kind == 0) {
-		/* WAL is persistent and cannot change inside a transaction;
-		 * setting it on an empty file is harmless if we then lose the
-		 * race to initialise it. */
-		if (exec(db, "PRAGMA journal_mode = WAL") != SQLITE_OK)
-			goto fail_db;
-		if (exec(db, "BEGIN IMMEDIATE") != SQLITE_OK)
+		/* Created in the file's first journal mode (rollback), under an
+		 * exclusive lock: a process that opens the file meanwhile sees
+		 * no schema or all of it.  (Switching to WAL first let a reader
+		 * in WAL mode see the schema of a writer still in rollback mode
+		 * half-way: tables without the application id.) */
+		if (exec(db, "BEGIN EXCLUSIVE") != SQLITE_OK)
 			goto fail_db;
 		/* Another process may have initialised it meanwhile. */
 		kind = classify(db, path, err, err_size);
@@ -351,8 +399,10 @@ int store_open(const char *path, sqlite3 **dbp, char *err, size_t err_size)
 			goto fail;
 		}
 	}
-	if (kind == 1 && check_intact(db, path, err, err_size) != SIM_OK)
+	if (set_wal(db) != SQLITE_OK) {
+		db_err(db, path, "switching to WAL mode", err, err_size);
 		goto fail;
+	}
 	/* In WAL mode NORMAL cannot corrupt the file; a power cut may lose
 	 * the last commits, which then read as incomplete runs. */
 	if (exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL") != SQLITE_OK)
@@ -434,7 +484,7 @@ int store_finish_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size)
 
 /* ---- results ------------------------------------------------------------------------------ */
 
-enum { S_VARIANT, S_REPLICATION, S_FIGURE, S_SUMMARY, S_REJECTION, S_SERIES, S_COUNT };
+enum { S_VARIANT, S_REPLICATION, S_FIGURE, S_SUMMARY, S_REJECTION, S_SERIES, S_CDF, S_COUNT };
 
 typedef struct writer {
 	sqlite3 *db;
@@ -549,6 +599,20 @@ static int write_variant(writer *w, int vi, const rpt_variant *v)
 	sqlite3_bind_int64(st, 1, w->run_id);
 	sqlite3_bind_int(st, 2, vi);
 	bind_text(st, 3, v->name ? v->name : "");
+	const scenario *scn = v->scn;
+	if (scn != NULL && scn->sweep_point >= 0 && scn->n_sweep_keys > 0) {
+		sqlite3_bind_int64(st, 4, scn->sweep_point);
+		bind_text(st, 5, scn->sweep_key[0]);
+		bind_real(st, 6, scn->sweep_value[0]);
+		bind_text(st, 7, scn->n_sweep_keys > 1 ? scn->sweep_key[1] : NULL);
+		if (scn->n_sweep_keys > 1)
+			bind_real(st, 8, scn->sweep_value[1]);
+		else
+			sqlite3_bind_null(st, 8);
+	} else {
+		for (int i = 4; i <= 8; i++)
+			sqlite3_bind_null(st, i);
+	}
 	if ((rc = step_reset(w, S_VARIANT, "writing variants")) != SQLITE_OK)
 		return rc;
 	for (size_t r = 0; r < v->n_reps; r++) {
@@ -561,6 +625,20 @@ static int write_variant(writer *w, int vi, const rpt_variant *v)
 		sqlite3_bind_int64(st, 5, (int64_t)rep->events);
 		if ((rc = step_reset(w, S_REPLICATION, "writing replications")) != SQLITE_OK)
 			return rc;
+		for (int kind = 0; kind < 2; kind++) {
+			const double *cdf = kind == 0 ? rep->submission_cdf : rep->delivery_cdf;
+			for (int q = 0; q < RES_CDF_POINTS; q++) {
+				st = w->st[S_CDF];
+				sqlite3_bind_int64(st, 1, w->run_id);
+				sqlite3_bind_int(st, 2, vi);
+				sqlite3_bind_int64(st, 3, rep->replication);
+				bind_text(st, 4, kind == 0 ? "submission" : "delivery");
+				sqlite3_bind_int(st, 5, q);
+				bind_real(st, 6, cdf[q]);
+				if ((rc = step_reset(w, S_CDF, "writing delay distributions")) != SQLITE_OK)
+					return rc;
+			}
+		}
 		for (size_t i = 0; i < rep->n_series && rep->series; i++) {
 			const res_series_row *row = &rep->series[i];
 			uint64_t rejected = 0;
@@ -605,7 +683,10 @@ static int prepare_all(writer *w)
 		n += snprintf(series + n, sizeof series - (size_t)n, ", ?%d", 12 + c);
 	snprintf(series + n, sizeof series - (size_t)n, ")");
 	const char *sql[S_COUNT] = {
-		[S_VARIANT] = "INSERT INTO variants (run_id, idx, name) VALUES (?1, ?2, ?3)",
+		[S_VARIANT] = "INSERT INTO variants (run_id, idx, name, point, sweep_key, sweep_value,"
+		              " sweep_key2, sweep_value2) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		[S_CDF] = "INSERT INTO delay_cdf (run_id, variant_idx, replication, kind, q, value_s)"
+		          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 		[S_REPLICATION] = "INSERT INTO replications (run_id, variant_idx, replication, seed, events)"
 		                  " VALUES (?1, ?2, ?3, ?4, ?5)",
 		[S_FIGURE] = "INSERT INTO figures (run_id, variant_idx, replication, entity_kind, entity_idx,"

@@ -12,6 +12,8 @@
  *
  * Concurrency: WAL mode and a 10 s busy timeout, so two processes writing
  * runs at once both succeed (writers take turns; readers never block).
+ * A new file's schema is created under an exclusive lock before the file
+ * is switched to WAL, so processes racing to create it all succeed.
  *
  * Atomicity: a run is recorded in three steps.  store_begin_run() inserts
  * its `runs` row (complete = 0) in its own transaction; store_write_results()

@@ -1,7 +1,9 @@
 /* test_store.c - the SQLite results store: round trip, refusing files that
  * are not ours (left byte-identical), several runs and processes, and
  * all-or-nothing writes. */
+#ifndef _DEFAULT_SOURCE
 #define _DEFAULT_SOURCE /* mkdtemp, fork, waitpid */
+#endif
 
 #include <math.h>
 #include <setjmp.h>
@@ -278,8 +280,9 @@ static void test_reopen_and_two_runs(void **state)
 	/* ids are never reused, even after the newest run is deleted */
 	char sql[512];
 	snprintf(sql, sizeof sql, "DELETE FROM series WHERE run_id = %lld; DELETE FROM figures WHERE run_id = %lld;"
-	         "DELETE FROM summaries WHERE run_id = %lld; DELETE FROM rejections WHERE run_id = %lld;",
-	         (long long)id2, (long long)id2, (long long)id2, (long long)id2);
+	         "DELETE FROM summaries WHERE run_id = %lld; DELETE FROM rejections WHERE run_id = %lld;"
+	         "DELETE FROM delay_cdf WHERE run_id = %lld;",
+	         (long long)id2, (long long)id2, (long long)id2, (long long)id2, (long long)id2);
 	assert_int_equal(sqlite3_exec(a, sql, NULL, NULL, NULL), SQLITE_OK);
 	snprintf(sql, sizeof sql, "DELETE FROM replications WHERE run_id = %lld; DELETE FROM variants"
 	         " WHERE run_id = %lld; DELETE FROM runs WHERE id = %lld;",
