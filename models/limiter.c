@@ -144,7 +144,12 @@ int lim_window_release(lim_window *w, const sim_alloc *a, int64_t now, int64_t *
 		if (earliest > r)
 			r = earliest;
 	}
-	(void)lim_window_push(w, a, r); /* reserved: cannot fail */
+	if (w->len == w->max_len) {
+		w->head = win_idx(w, 1);
+		w->len--;
+	}
+	w->t[win_idx(w, w->len)] = r; /* reserved above */
+	w->len++;
 	*release_ns = r;
 	return SIM_OK;
 }
@@ -261,6 +266,10 @@ int lim_sum_reserve(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
 	lim_sum_expire(s, now);
 	if (amount <= 0)
 		return SIM_OK;
+	/* One entry at most (no split, no bridge) and room for it: the usual case. */
+	if (s->len < s->cap && amount <= LIM_SUM_AMOUNT_MAX &&
+	    (s->len == 0 || now - s->tail_t <= LIM_SUM_DELTA_MAX))
+		return SIM_OK;
 	return sum_grow(s, a, sum_needed(s, now, amount));
 }
 
@@ -275,6 +284,14 @@ int lim_sum_add(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
 	int rc = lim_sum_reserve(s, a, now, amount);
 	if (rc != SIM_OK || amount <= 0)
 		return rc;
+	lim_sum_add_reserved(s, now, amount);
+	return SIM_OK;
+}
+
+void lim_sum_add_reserved(lim_sum *s, int64_t now, int64_t amount)
+{
+	if (amount <= 0)
+		return;
 	int64_t left = amount;
 	if (s->len > 0 && s->tail_t == now) {
 		uint64_t *last = &s->e[sum_idx(s, s->len - 1)];
@@ -308,7 +325,6 @@ int lim_sum_add(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
 		if (s->first_reached_ns < 0)
 			s->first_reached_ns = now;
 	}
-	return SIM_OK;
 }
 
 int64_t lim_sum_blocked_ns(const lim_sum *s, int64_t end_ns)

@@ -152,6 +152,9 @@ int lim_sum_reserve(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
 /* Add amount (>= 0) at now (>= the latest); expires first.  SIM_OK or
  * SIM_ENOMEM (unchanged, lazy expiry aside). */
 int lim_sum_add(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount);
+/* lim_sum_add after lim_sum_reserve(s, a, now, amount) succeeded with no
+ * operation on s in between: cannot fail, does not expire again. */
+void lim_sum_add_reserved(lim_sum *s, int64_t now, int64_t amount);
 /* Blocked time in [0, end_ns), for end_ns >= the last operation, without
  * changing s.  O(entries). */
 int64_t lim_sum_blocked_ns(const lim_sum *s, int64_t end_ns);

@@ -20,6 +20,7 @@ void mbx_init(mbx *m, const scn_mailbox *cfg, const scn_limits *lim)
 				et->threshold);
 		m->throttled_until[c] = INT64_MIN;
 	}
+	m->throttled_max = INT64_MIN;
 	m->union_start_ns = 0;
 	m->union_end_ns = -1;
 	m->first_rrl_refusal_ns = -1;
@@ -40,7 +41,7 @@ scn_reply_class mbx_auth_check(const mbx *m, const scn_tenant *t)
 	return RC_OK;
 }
 
-int mbx_throttled_class(const mbx *m, const scn_limits *lim, int64_t now)
+int mbx_throttled_class_slow(const mbx *m, const scn_limits *lim, int64_t now)
 {
 	/* Classes are in code order 5.2.251 .. 5.2.255: the first wins. */
 	for (int c = 0; c < ERR_CLASS_COUNT; c++)
@@ -70,6 +71,8 @@ bool mbx_record_error(mbx *m, const sim_alloc *a, scn_error_class c,
 		return false;
 	int64_t end = now + cfg->period_ns;
 	m->throttled_until[c] = end;
+	if (end > m->throttled_max)
+		m->throttled_max = end;
 	m->periods++;
 	if (m->union_end_ns < m->union_start_ns || now > m->union_end_ns) {
 		if (m->union_end_ns >= m->union_start_ns)

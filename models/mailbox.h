@@ -22,18 +22,21 @@
 #include "scenario.h"
 
 typedef struct mbx {
+	/* Hot: read or written by every AUTH, submission and quit. */
 	int64_t quota_bytes;      /* <= 0: no quota */
 	int64_t size_bytes;
+	int64_t throttled_max;    /* max of throttled_until[]: none throttled at now >= it */
 	bool licensed;
 	bool save_sent_items;
 	scn_tristate auth_disabled;
 	lim_conc sessions;        /* open sessions, for the time average (no limit) */
-	lim_window err[ERR_CLASS_COUNT];
+	int64_t first_rrl_refusal_ns; /* -1: never */
+	/* Cold: only on errors and throttling. */
 	int64_t throttled_until[ERR_CLASS_COUNT];
 	int64_t periods;          /* throttle periods started, all classes */
 	int64_t union_closed_ns;  /* length of merged throttle intervals before the current one */
 	int64_t union_start_ns, union_end_ns; /* the current merged interval (end < start: none) */
-	int64_t first_rrl_refusal_ns; /* -1: never */
+	lim_window err[ERR_CLASS_COUNT];
 } mbx;
 
 /* err windows take window and threshold from lim (the mailbox's route-0
@@ -45,8 +48,15 @@ void mbx_free(mbx *m, const sim_alloc *a);
  * (false overrides a tenant true), else the tenant's. */
 scn_reply_class mbx_auth_check(const mbx *m, const scn_tenant *t);
 
-/* The lowest error class throttled at now among those `lim` enables, or -1. */
-int mbx_throttled_class(const mbx *m, const scn_limits *lim, int64_t now);
+/* The lowest error class throttled at now among those `lim` enables, or -1.
+ * O(1) when no class is throttled (the usual case). */
+int mbx_throttled_class_slow(const mbx *m, const scn_limits *lim, int64_t now);
+static inline int mbx_throttled_class(const mbx *m, const scn_limits *lim, int64_t now)
+{
+	if (now >= m->throttled_max)
+		return -1;
+	return mbx_throttled_class_slow(m, lim, now);
+}
 
 /* Make mbx_record_error(c) infallible.  SIM_OK or SIM_ENOMEM. */
 int mbx_reserve_error(mbx *m, const sim_alloc *a, scn_error_class c);

@@ -5,12 +5,19 @@
 #include "sender.h"
 
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
 
 #define SLAB_MSGS 1024
+
+_Static_assert(sizeof(st_min_run) == 64, "st_min_run: one cache line");
+_Static_assert(sizeof(snd_worker) == 192, "snd_worker: three cache lines");
+_Static_assert(sizeof(snd_inst) == 256, "snd_inst: four cache lines");
+_Static_assert(offsetof(snd_inst, rs) == 64, "snd_inst: hot fields in the first line");
 
 struct snd_slab {
 	struct snd_slab *next;
@@ -206,13 +213,19 @@ static size_t series_row(const snd_world *w, int64_t t)
 	return (size_t)(t / w->s->series_step_ns);
 }
 
+/* The end of row series_next (INT64_MAX when every row is filled). */
+static int64_t series_end_of_next(const snd_world *w)
+{
+	if (w->series_next >= w->n_series)
+		return INT64_MAX;
+	int64_t end = ((int64_t)w->series_next + 1) * w->s->series_step_ns;
+	return end > w->s->duration_ns ? w->s->duration_ns : end;
+}
+
 void snd_series_advance(snd_world *w, int64_t t)
 {
-	int64_t step = w->s->series_step_ns;
 	while (w->series_next < w->n_series) {
-		int64_t end = ((int64_t)w->series_next + 1) * step;
-		if (end > w->s->duration_ns)
-			end = w->s->duration_ns;
+		int64_t end = series_end_of_next(w);
 		if (end > t)
 			break;
 		res_series_row *r = &w->series[w->series_next];
@@ -221,6 +234,14 @@ void snd_series_advance(snd_world *w, int64_t t)
 		r->throttled_mailboxes = (uint32_t)svc_throttled_mailboxes(w->v, end);
 		w->series_next++;
 	}
+	w->series_next_end = series_end_of_next(w);
+}
+
+/* Every handler's first step: O(1) unless a row ends at or before t. */
+static inline void series_at(snd_world *w, int64_t t)
+{
+	if (t >= w->series_next_end)
+		snd_series_advance(w, t);
 }
 
 static void count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, bool at_auth)
@@ -364,8 +385,15 @@ static int choose_mailbox(snd_world *w, snd_inst *in)
 
 static void connect(snd_world *w, snd_worker *wk)
 {
-	wk->mailbox = (int32_t)choose_mailbox(w, wk->inst);
+	int mb = choose_mailbox(w, wk->inst);
+	wk->mailbox = (int32_t)mb;
 	wk->state = SW_CONNECTING;
+	/* The connect-done event reads this mailbox's state: start loading it. */
+	svc_prefetch_auth(w->v, w->s->senders[wk->inst->group].route, mb);
+	__builtin_prefetch(&w->mailboxes[mb], 1);
+	__builtin_prefetch(&w->mbx_open[mb], 1);
+	__builtin_prefetch(&w->m_acc_min[mb], 1);
+	__builtin_prefetch(&w->m_rel_min[mb], 1);
 	sched(w, w->s->senders[wk->inst->group].connect_time_ns, on_connect_done, wk, 0, NULL);
 }
 
@@ -385,6 +413,7 @@ static void begin_submit(snd_world *w, snd_worker *wk)
 		fail_status(w, st);
 		return;
 	}
+	svc_prefetch_submit(w->v, &wk->sess);
 	int64_t t = sd->submit_time_ns;
 	if (sd->bandwidth_bytes_per_s > 0.0)
 		t += snd_round_ns((double)wk->msg->size_bytes / sd->bandwidth_bytes_per_s * 1e9);
@@ -443,7 +472,7 @@ static void on_auth_refused(sim_engine *e, void *ctx, uint64_t arg)
 {
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
-	snd_series_advance(w, sim_now(e));
+	series_at(w, sim_now(e));
 	count_reject(w, wk, (scn_reply_class)arg, true);
 	refused(w, wk, (scn_reply_class)arg, NULL, false);
 }
@@ -455,7 +484,7 @@ static void on_connect_done(sim_engine *e, void *ctx, uint64_t arg)
 	snd_inst *in = wk->inst;
 	snd_world *w = in->world;
 	const scn_sender *sd = &w->s->senders[in->group];
-	snd_series_advance(w, sim_now(e));
+	series_at(w, sim_now(e));
 	svc_outcome o;
 	int st = svc_auth(w->v, &wk->sess, sd->route, wk->mailbox, in->source, sd->basic_auth, &o);
 	if (st != SIM_OK) {
@@ -500,7 +529,7 @@ static void on_submit_done(sim_engine *e, void *ctx, uint64_t arg)
 	(void)arg;
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
-	snd_series_advance(w, sim_now(e));
+	series_at(w, sim_now(e));
 	snd_msg *m = wk->msg;
 	svc_message sm = { m->recipients, m->external, m->size_bytes, (svc_fault)m->fault };
 	svc_outcome o;
@@ -519,7 +548,7 @@ static void on_held_answered(void *ctx, svc_session *s, const svc_outcome *o)
 {
 	snd_world *w = ctx;
 	snd_worker *wk = s->user;
-	snd_series_advance(w, sim_now(w->e));
+	series_at(w, sim_now(w->e));
 	answer(w, wk, o);
 }
 
@@ -527,7 +556,7 @@ static void on_backoff_done(sim_engine *e, void *ctx, uint64_t arg)
 {
 	(void)arg;
 	snd_worker *wk = ctx;
-	snd_series_advance(wk->inst->world, sim_now(e));
+	series_at(wk->inst->world, sim_now(e));
 	connect(wk->inst->world, wk);
 }
 
@@ -536,7 +565,7 @@ static void on_idle_end(sim_engine *e, void *ctx, uint64_t arg)
 	(void)arg;
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
-	snd_series_advance(w, sim_now(e));
+	series_at(w, sim_now(e));
 	wk->timer = SIM_HANDLE_NONE;
 	quit_session(w, wk);
 	start_next(w, wk);
@@ -759,8 +788,14 @@ static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 	(void)arg;
 	snd_inst *in = ctx;
 	snd_world *w = in->world;
+	/* What generate will touch after the draws: start the loads now. */
+	__builtin_prefetch(in->workers, 1);
+	if (in->home_mailbox >= 0)
+		__builtin_prefetch(&w->mailboxes[in->home_mailbox], 1);
+	__builtin_prefetch(&in->rs[RNG_SHAPE], 1);
+	__builtin_prefetch(&in->rs[RNG_FAULTS], 1);
 	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
-	snd_series_advance(w, sim_now(e));
+	series_at(w, sim_now(e));
 	bool keep = thin_keep(w, in, a);
 	switch (a->kind) {
 	case ARR_POISSON:
@@ -795,7 +830,7 @@ static void on_burst_msg(sim_engine *e, void *ctx, uint64_t left)
 {
 	snd_inst *in = ctx;
 	snd_world *w = in->world;
-	snd_series_advance(w, sim_now(e));
+	series_at(w, sim_now(e));
 	generate(w, in, NULL);
 	if (left > 1)
 		sched(w, w->s->senders[in->group].arrivals.spacing_ns, on_burst_msg, in, left - 1, NULL);
@@ -823,7 +858,7 @@ static void on_trace(sim_engine *e, void *ctx, uint64_t arg)
 	snd_world *w = ctx;
 	size_t g = (size_t)arg;
 	const scn_trace_row *row = &w->s->senders[g].arrivals.trace[w->trace_pos[g]];
-	snd_series_advance(w, sim_now(e));
+	series_at(w, sim_now(e));
 	w->trace_pos[g]++;
 	generate(w, &w->inst[w->group_first[g] + (size_t)row->instance], row);
 	schedule_trace(w, g);
@@ -860,6 +895,10 @@ svc_hooks snd_world_hooks(snd_world *w)
 	return (svc_hooks){ .ctx = w, .held_answered = on_held_answered };
 }
 
+/* Arrays whose elements start on cache lines: raw keeps the block. */
+#define ALLOC_A(p, n, raw) ((raw) = sim_malloc(&w->alloc, (n) * sizeof *(p) + 64), \
+	(raw) ? ((p) = (void *)(((uintptr_t)(raw) + 63) & ~(uintptr_t)63), memset((p), 0, (n) * sizeof *(p)), 0) : SIM_ENOMEM)
+#define FREE_A(p, n, raw) (sim_free(&w->alloc, (raw), (n) * sizeof *(p) + 64), (raw) = NULL, (p) = NULL)
 #define ALLOC_N(p, n) ((p) = sim_malloc(&w->alloc, (n) * sizeof *(p) + 1), (p) ? (memset((p), 0, (n) * sizeof *(p)), 0) : SIM_ENOMEM)
 #define FREE_N(p, n) (sim_free(&w->alloc, (p), (n) * sizeof *(p) + 1), (p) = NULL)
 
@@ -878,13 +917,23 @@ int snd_world_init(snd_world *w, const scenario *s, int64_t replication,
 		w->n_inst += (size_t)s->senders[g].count;
 		w->n_workers += (size_t)(s->senders[g].count * (s->senders[g].connections > 0 ? s->senders[g].connections : 1));
 	}
-	if (ALLOC_N(w->inst, w->n_inst) || ALLOC_N(w->workers, w->n_workers) ||
+	w->workers_mem = sim_malloc(&w->alloc, w->n_workers * sizeof *w->workers + 64);
+	if (w->workers_mem == NULL)
+		goto fail;
+	w->workers = (snd_worker *)(((uintptr_t)w->workers_mem + 63) & ~(uintptr_t)63);
+	memset(w->workers, 0, w->n_workers * sizeof *w->workers);
+	w->inst_mem = sim_malloc(&w->alloc, w->n_inst * sizeof *w->inst + 64);
+	if (w->inst_mem == NULL)
+		goto fail;
+	w->inst = (snd_inst *)(((uintptr_t)w->inst_mem + 63) & ~(uintptr_t)63);
+	memset(w->inst, 0, w->n_inst * sizeof *w->inst);
+	if (
 	    ALLOC_N(w->group_first, ng) || ALLOC_N(w->trace_pos, ng) ||
 	    ALLOC_N(w->mbx_open, nm) || ALLOC_N(w->mbx_shared, nm) ||
-	    ALLOC_N(w->groups, ng) || ALLOC_N(w->mailboxes, nm) ||
+	    ALLOC_A(w->groups, ng, w->groups_mem) || ALLOC_A(w->mailboxes, nm, w->mailboxes_mem) ||
 	    ALLOC_N(w->dly, ng) ||
 	    ALLOC_N(w->g_acc_min, ng) || ALLOC_N(w->g_rel_min, ng) ||
-	    ALLOC_N(w->m_acc_min, nm) || ALLOC_N(w->m_rel_min, nm))
+	    ALLOC_A(w->m_acc_min, nm, w->m_acc_mem) || ALLOC_A(w->m_rel_min, nm, w->m_rel_mem))
 		goto fail;
 	for (size_t g = 0; g < ng; g++)
 		st_dset_init(&w->dly[g], *a);
@@ -903,6 +952,7 @@ int snd_world_init(snd_world *w, const scenario *s, int64_t replication,
 	w->n_series = (size_t)((s->duration_ns + step - 1) / step);
 	if (ALLOC_N(w->series, w->n_series))
 		goto fail;
+	w->series_next_end = series_end_of_next(w);
 
 	size_t ii = 0, wi = 0;
 	for (size_t g = 0; g < ng; g++) {
@@ -975,10 +1025,14 @@ void snd_world_free(snd_world *w)
 		if (w->m_rel_min)
 			st_min_run_free(&w->m_rel_min[m], &w->alloc);
 	}
-	if (w->inst)
-		FREE_N(w->inst, w->n_inst);
-	if (w->workers)
-		FREE_N(w->workers, w->n_workers);
+	if (w->inst_mem)
+		sim_free(&w->alloc, w->inst_mem, w->n_inst * sizeof *w->inst + 64);
+	w->inst_mem = NULL;
+	w->inst = NULL;
+	if (w->workers_mem)
+		sim_free(&w->alloc, w->workers_mem, w->n_workers * sizeof *w->workers + 64);
+	w->workers_mem = NULL;
+	w->workers = NULL;
 	if (w->group_first)
 		FREE_N(w->group_first, ng);
 	if (w->trace_pos)
@@ -987,20 +1041,20 @@ void snd_world_free(snd_world *w)
 		FREE_N(w->mbx_open, nm);
 	if (w->mbx_shared)
 		FREE_N(w->mbx_shared, nm);
-	if (w->groups)
-		FREE_N(w->groups, ng);
-	if (w->mailboxes)
-		FREE_N(w->mailboxes, nm);
+	if (w->groups_mem)
+		FREE_A(w->groups, ng, w->groups_mem);
+	if (w->mailboxes_mem)
+		FREE_A(w->mailboxes, nm, w->mailboxes_mem);
 	if (w->dly)
 		FREE_N(w->dly, ng);
 	if (w->g_acc_min)
 		FREE_N(w->g_acc_min, ng);
 	if (w->g_rel_min)
 		FREE_N(w->g_rel_min, ng);
-	if (w->m_acc_min)
-		FREE_N(w->m_acc_min, nm);
-	if (w->m_rel_min)
-		FREE_N(w->m_rel_min, nm);
+	if (w->m_acc_mem)
+		FREE_A(w->m_acc_min, nm, w->m_acc_mem);
+	if (w->m_rel_mem)
+		FREE_A(w->m_rel_min, nm, w->m_rel_mem);
 	if (w->series)
 		FREE_N(w->series, w->n_series);
 }

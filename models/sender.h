@@ -69,32 +69,42 @@ typedef enum snd_worker_state {
 
 struct snd_inst;
 
+/* 192 bytes, 64-aligned in the world's array: every event of a message
+ * reads the first two cache lines only (the worker's own fields and the
+ * session's hot part); the tarpit's held message and the idle timer are
+ * in the third. */
 typedef struct snd_worker {
-	svc_session sess;        /* sess.user = this worker */
 	struct snd_inst *inst;
 	snd_msg *msg;
-	sim_handle timer;        /* the idle hold's end, cancelled on reuse */
 	int64_t sent;            /* messages resolved in this session */
 	int32_t mailbox;         /* of the session (or connection attempt) */
 	uint8_t state;           /* snd_worker_state */
+	svc_session sess;        /* sess.user = this worker */
+	sim_handle timer;        /* the idle hold's end, cancelled on reuse */
+	char pad_[192 - 32 - sizeof(svc_session) - sizeof(sim_handle)];
 } snd_worker;
 
 struct snd_world;
 
 /* Hot fields first (one cache line), then the streams. */
 typedef struct snd_inst {
+	/* Hot: 64 bytes that every event of the instance reads. */
 	struct snd_world *world;
 	snd_msg *head, *tail;    /* unclaimed messages, oldest first */
 	snd_worker *workers;     /* `connections` of them */
 	int64_t unresolved;      /* generated, neither accepted nor lost */
 	int64_t index;           /* within its group */
 	int64_t source;          /* global instance index (service SCOPE_SOURCE) */
+	int32_t group;
+	int32_t home_mailbox;    /* fixed or per_instance mailbox; -1 otherwise */
+	/* The streams: arrivals, shape and faults (drawn for every message)
+	 * first, service and back-off (rare) last. */
+	rng_stream rs[RNG_PURPOSE_COUNT];
+	/* Periodic arrivals and round_robin only. */
 	int64_t arr_k;           /* periodic: the next candidate's k */
 	int64_t phase_ns;        /* periodic */
 	uint64_t rr;             /* round_robin: connection attempts so far */
-	int32_t group;
-	int32_t home_mailbox;    /* fixed or per_instance mailbox; -1 otherwise */
-	rng_stream rs[RNG_PURPOSE_COUNT];
+	char pad_[8];            /* 256 bytes, 64-aligned in the world's array */
 } snd_inst;
 
 /* Message-level counters of one entity (total, a group, a mailbox).  A
@@ -102,13 +112,17 @@ typedef struct snd_inst {
  * losses at an attempt) and, for instances whose mailbox is fixed
  * (home_mailbox), with generation, overflow and pending. */
 typedef struct snd_counts {
-	uint64_t generated, accepted, lost, lost_gave_up, lost_overflow, lost_permanent;
-	uint64_t released, awaiting_release;
-	uint64_t attempts, retries, rejected, conn_opened, conn_refused;
+	/* What every accepted message updates, together (88 bytes, from a
+	 * cache-line boundary: arrays of counts are 64-aligned). */
+	_Alignas(64) uint64_t generated, conn_opened, attempts, accepted, released;
 	uint64_t rcpt_accepted, rcpt_delivered;
-	uint64_t rejected_by[RC_COUNT], lost_by[RC_COUNT];
 	double sub_sum_s, del_sum_s;   /* mailboxes: for the mean */
 	int64_t sub_max_ns, del_max_ns;
+	/* Refusals, losses and retries. */
+	uint64_t lost, lost_gave_up, lost_overflow, lost_permanent;
+	uint64_t awaiting_release;
+	uint64_t retries, rejected, conn_refused;
+	uint64_t rejected_by[RC_COUNT], lost_by[RC_COUNT];
 } snd_counts;
 
 typedef struct snd_slab snd_slab;
@@ -121,8 +135,11 @@ typedef struct snd_world {
 	int64_t replication;
 	int status;                    /* first failure inside a handler */
 
-	snd_inst *inst; size_t n_inst;
-	snd_worker *workers; size_t n_workers;
+	snd_inst *inst; size_t n_inst; /* inst: 64-aligned in inst_mem */
+	void *inst_mem;
+	snd_worker *workers; size_t n_workers; /* workers: 64-aligned in workers_mem */
+	void *workers_mem;
+	void *groups_mem, *mailboxes_mem, *m_acc_mem, *m_rel_mem; /* 64-aligned arrays' blocks */
 	size_t *group_first;           /* instances of group g: [first[g], first[g] + count) */
 	size_t *trace_pos;             /* per group: next trace row */
 	int64_t *mbx_open;             /* open sessions per mailbox (least_loaded) */
@@ -138,6 +155,7 @@ typedef struct snd_world {
 
 	res_series_row *series; size_t n_series;
 	size_t series_next;            /* first row whose end is not yet filled */
+	int64_t series_next_end;       /* that row's end; INT64_MAX: none left */
 } snd_world;
 
 /* Builds every instance of s's senders (streams from (s->seed,

@@ -59,6 +59,7 @@ struct svc {
 	size_t n_key[N_SCOPES];
 	void *tab[SLOT_COUNT][N_SCOPES]; /* conc_state[], sum_state[] or rate_state[] */
 	int64_t open_total;
+	int64_t thr_max_all;  /* max over mailboxes of mbx.throttled_max */
 	int status;
 	/* Per mailbox, route 0 (smtp_auth, by far the common route): its
 	 * states looked up once at svc_new, so AUTH does no table walk.  NULL
@@ -66,9 +67,27 @@ struct svc {
 	 * the source, so the lookup happens at AUTH as for other routes. */
 	struct route0 {
 		void *st[SLOT_COUNT];
+		svc_lim lim;
 		bool by_source;
 	} *r0;
+	svc_lim *rlim;   /* per route (index 0 unused: route 0 uses r0[mailbox].lim) */
+	/* The mailbox-scope state tables, for svc_prefetch_auth. */
+	const char *pf_tab[SLOT_COUNT];
+	size_t pf_size[SLOT_COUNT];
+	int n_pf;
 };
+
+static void lim_hot_init(svc_lim *h, const scn_limits *L)
+{
+	h->max_message_size = L->max_message_size;
+	h->max_recipients = L->max_recipients_per_message;
+	h->rrl_limit = L->recipient_rate.limit;
+	h->ext_limit = L->external_rate.limit;
+	h->smtp_auth = L->smtp_auth;
+	h->saves_sent_items = L->saves_sent_items;
+	h->rrl_external_only = L->recipient_rate.external_only;
+	h->ext_external_only = L->external_rate.external_only;
+}
 
 static const size_t slot_size[SLOT_COUNT] = {
 	sizeof(conc_state), sizeof(sum_state), sizeof(sum_state), sizeof(rate_state)
@@ -203,6 +222,7 @@ svc *svc_new(const scenario *s, sim_engine *e, const sim_alloc *a,
 	v->hooks = hooks;
 	v->n_sources = n_sources;
 	v->n_mbx = s->n_mailboxes;
+	v->thr_max_all = INT64_MIN;
 	v->n_key[SCOPE_MAILBOX] = s->n_mailboxes;
 	v->n_key[SCOPE_TENANT] = 1;
 	v->n_key[SCOPE_SOURCE] = (size_t)n_sources;
@@ -240,10 +260,21 @@ svc *svc_new(const scenario *s, sim_engine *e, const sim_alloc *a,
 				goto fail;
 			memset(v->tab[slot][sc], 0, n * slot_size[slot]);
 		}
+	for (int slot = 0; slot < SLOT_COUNT; slot++)
+		if (v->tab[slot][SCOPE_MAILBOX]) {
+			v->pf_tab[v->n_pf] = v->tab[slot][SCOPE_MAILBOX];
+			v->pf_size[v->n_pf++] = slot_size[slot];
+		}
 	for (size_t i = 0; i < s->n_mailboxes; i++)
 		init_limits(v, &s->mailboxes[i].limits, 0, (int)i);
 	for (size_t r = 1; r < s->n_routes; r++)
 		init_limits(v, &s->routes[r].limits, (int)r, 0);
+	v->rlim = sim_malloc(a, n_routes_of(s) * sizeof *v->rlim);
+	if (!v->rlim)
+		goto fail;
+	memset(v->rlim, 0, n_routes_of(s) * sizeof *v->rlim);
+	for (size_t r = 1; r < s->n_routes; r++)
+		lim_hot_init(&v->rlim[r], &s->routes[r].limits);
 	if (v->n_mbx) {
 		v->r0 = sim_malloc(a, v->n_mbx * sizeof *v->r0);
 		if (!v->r0)
@@ -252,6 +283,7 @@ svc *svc_new(const scenario *s, sim_engine *e, const sim_alloc *a,
 			const scn_limits *L = &s->mailboxes[i].limits;
 			struct route0 *c = &v->r0[i];
 			c->by_source = false;
+			lim_hot_init(&c->lim, L);
 			for (int slot = 0; slot < SLOT_COUNT; slot++) {
 				c->st[slot] = state_for(v, L, slot, 0, (int)i, 0);
 				if (slot_scope(L, slot) == SCOPE_SOURCE)
@@ -290,6 +322,8 @@ void svc_free(svc *v)
 		}
 	if (v->r0)
 		sim_free(a, v->r0, v->n_mbx * sizeof *v->r0);
+	if (v->rlim)
+		sim_free(a, v->rlim, n_routes_of(v->s) * sizeof *v->rlim);
 	if (v->mbx) {
 		for (size_t i = 0; i < v->n_mbx; i++)
 			mbx_free(&v->mbx[i], a);
@@ -317,11 +351,13 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	sess->mailbox = mailbox;
 	sess->source = source;
 	sess->open = sess->submitting = sess->held = false;
-	sess->conc = sess->rrl_st = sess->ext_st = sess->rate_st = sess->rate = NULL;
+	sess->conc = sess->rrl_st = sess->ext_st = sess->rate_st = NULL;
 	sess->limits = NULL;
+	sess->lim = NULL;
 	sess->hold_prev = sess->hold_next = NULL;
+	const svc_lim *H = route == 0 ? &v->r0[mailbox].lim : &v->rlim[route];
 
-	if (L->smtp_auth) {
+	if (H->smtp_auth) {
 		o.rc = mbx_auth_check(m, &v->s->tenant);
 		if (o.rc == RC_OK && basic_auth && !v->s->tenant.basic_auth_enabled)
 			o.rc = RC_BASIC_DISABLED;
@@ -351,6 +387,7 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	v->open_total++;
 	sess->conc = cs;
 	sess->limits = L;
+	sess->lim = H;
 	sess->rrl_st = st[SLOT_RRL];
 	sess->ext_st = st[SLOT_EXT];
 	sess->rate_st = st[SLOT_RATE];
@@ -390,7 +427,6 @@ static void hold_remove(rate_state *r, svc_session *s)
 		r->tail = s->hold_prev;
 	s->hold_prev = s->hold_next = NULL;
 	s->held = false;
-	s->rate = NULL;
 }
 
 void svc_quit(svc *v, svc_session *sess)
@@ -399,7 +435,7 @@ void svc_quit(svc *v, svc_session *sess)
 		return;
 	int64_t now = sim_now(v->e);
 	if (sess->held)
-		hold_remove(sess->rate, sess);
+		hold_remove(sess->rate_st, sess);
 	submission_end(sess, now);
 	if (sess->conc)
 		lim_conc_change(&((conc_state *)sess->conc)->c, now, -1, 0);
@@ -409,21 +445,62 @@ void svc_quit(svc *v, svc_session *sess)
 	sess->conc = NULL;
 }
 
+/* ---- prefetching ---------------------------------------------------- */
+
+/* Two cache lines from p, for writing. */
+static inline void pf2w(const void *p)
+{
+	__builtin_prefetch(p, 1);
+	__builtin_prefetch((const char *)p + 64, 1);
+}
+
+void svc_prefetch_auth(const svc *v, int route, int mailbox)
+{
+	if (route != 0 || mailbox < 0 || (size_t)mailbox >= v->n_mbx)
+		return;
+	/* Addresses from the tables alone (no dependent load): what AUTH and
+	 * the submission after it read of this mailbox. */
+	__builtin_prefetch(&v->r0[mailbox], 0);
+	pf2w(&v->mbx[mailbox]);
+	for (int k = 0; k < v->n_pf; k++)
+		pf2w(v->pf_tab[k] + (size_t)mailbox * v->pf_size[k]);
+}
+
+void svc_prefetch_submit(const svc *v, const svc_session *sess)
+{
+	(void)v;
+	const sum_state *rrl = sess->rrl_st;
+	if (rrl && rrl->s.cap > 0) {
+		size_t k = rrl->s.head + rrl->s.len;
+		if (k >= rrl->s.cap)
+			k -= rrl->s.cap;
+		__builtin_prefetch(&rrl->s.e[k], 1);
+	}
+	const rate_state *r = sess->rate_st;
+	if (r && r->w.cap > 0) {
+		size_t k = r->w.head + r->w.len;
+		if (k >= r->w.cap)
+			k -= r->w.cap;
+		__builtin_prefetch(&r->w.t[r->w.head], 0);
+		__builtin_prefetch(&r->w.t[k], 1);
+	}
+}
+
 /* ---- end of data ---------------------------------------------------- */
 
-static int64_t sum_amount(const scn_window_sum *ws, const svc_message *m)
+static int64_t sum_amount(bool external_only, const svc_message *m)
 {
-	return ws->external_only ? m->external : m->recipients;
+	return external_only ? m->external : m->recipients;
 }
 
 /* Make every push of an acceptance infallible. */
-static int reserve_accept(svc *v, const scn_limits *L, const svc_message *msg,
+static int reserve_accept(svc *v, const svc_lim *H, const svc_message *msg,
 			  sum_state *rrl, sum_state *ext, rate_state *rate)
 {
 	int64_t now = sim_now(v->e);
-	if (rrl && lim_sum_reserve(&rrl->s, &v->a, now, sum_amount(&L->recipient_rate, msg)) != SIM_OK)
+	if (rrl && lim_sum_reserve(&rrl->s, &v->a, now, sum_amount(H->rrl_external_only, msg)) != SIM_OK)
 		return SIM_ENOMEM;
-	if (ext && lim_sum_reserve(&ext->s, &v->a, now, sum_amount(&L->external_rate, msg)) != SIM_OK)
+	if (ext && lim_sum_reserve(&ext->s, &v->a, now, sum_amount(H->ext_external_only, msg)) != SIM_OK)
 		return SIM_ENOMEM;
 	if (rate && lim_window_reserve(&rate->w, &v->a) != SIM_OK)
 		return SIM_ENOMEM;
@@ -433,18 +510,26 @@ static int reserve_accept(svc *v, const scn_limits *L, const svc_message *msg,
 /* Step 8: count the message in the recipient windows and (reject, tarpit)
  * the message window, grow the mailbox; the release time in delay mode. */
 static int commit_accept(svc *v, const svc_session *sess, const svc_message *msg,
-			 int64_t now, int64_t *release_ns)
+			 int64_t now, int64_t *release_ns, bool reserved)
 {
-	const scn_limits *L = sess->limits;
+	const svc_lim *H = sess->lim;
 	sum_state *rrl = sess->rrl_st;
 	sum_state *ext = sess->ext_st;
 	rate_state *rate = sess->rate_st;
 	int rc = SIM_OK;
 	*release_ns = now;
-	if (rrl && lim_sum_add(&rrl->s, &v->a, now, sum_amount(&L->recipient_rate, msg)) != SIM_OK)
-		rc = SIM_ENOMEM;
-	if (ext && lim_sum_add(&ext->s, &v->a, now, sum_amount(&L->external_rate, msg)) != SIM_OK)
-		rc = SIM_ENOMEM;
+	if (reserved) {
+		/* reserve_accept expired both windows at now and made room */
+		if (rrl)
+			lim_sum_add_reserved(&rrl->s, now, sum_amount(H->rrl_external_only, msg));
+		if (ext)
+			lim_sum_add_reserved(&ext->s, now, sum_amount(H->ext_external_only, msg));
+	} else {
+		if (rrl && lim_sum_add(&rrl->s, &v->a, now, sum_amount(H->rrl_external_only, msg)) != SIM_OK)
+			rc = SIM_ENOMEM;
+		if (ext && lim_sum_add(&ext->s, &v->a, now, sum_amount(H->ext_external_only, msg)) != SIM_OK)
+			rc = SIM_ENOMEM;
+	}
 	if (rate) {
 		if (rate->mode == RATE_DELAY) {
 			if (lim_window_release(&rate->w, &v->a, now, release_ns) != SIM_OK)
@@ -454,7 +539,7 @@ static int commit_accept(svc *v, const svc_session *sess, const svc_message *msg
 		}
 	}
 	mbx *m = &v->mbx[sess->mailbox];
-	if (L->saves_sent_items && m->save_sent_items)
+	if (H->saves_sent_items && m->save_sent_items)
 		m->size_bytes += msg->size_bytes;
 	return rc;
 }
@@ -494,7 +579,7 @@ static void rate_wake(sim_engine *e, void *ctx, uint64_t arg)
 		svc_session *s = r->head;
 		hold_remove(r, s);
 		svc_outcome o = { .rc = RC_OK, .release_ns = now };
-		int rc = commit_accept(v, s, &s->held_msg, now, &o.release_ns);
+		int rc = commit_accept(v, s, &s->held_msg, now, &o.release_ns, false);
 		if (rc != SIM_OK && v->status == SIM_OK)
 			v->status = rc;
 		submission_end(s, now);
@@ -508,7 +593,8 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *o
 	if (!sess->open || sess->held)
 		return SIM_EINVAL;
 	int64_t now = sim_now(v->e);
-	const scn_limits *L = sess->limits;
+	const scn_limits *L = sess->limits; /* replies and throttle settings: refusals only */
+	const svc_lim *H = sess->lim;
 	mbx *m = &v->mbx[sess->mailbox];
 	sum_state *rrl = sess->rrl_st;
 	sum_state *ext = sess->ext_st;
@@ -522,19 +608,18 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *o
 	if (thr >= 0) {
 		o.rc = (scn_reply_class)(RC_THROTTLED_MAILBOX_FULL + thr);
 		o.reply = &L->error_throttle[thr].reply;
-	} else if (L->max_message_size > 0 && msg->size_bytes > L->max_message_size) {
+	} else if (H->max_message_size > 0 && msg->size_bytes > H->max_message_size) {
 		o.rc = RC_MESSAGE_SIZE;
 		o.reply = &L->size_reply;
-	} else if (L->max_recipients_per_message > 0 &&
-		   msg->recipients > L->max_recipients_per_message) {
+	} else if (H->max_recipients > 0 && msg->recipients > H->max_recipients) {
 		o.rc = RC_TOO_MANY_RECIPIENTS;
 		o.reply = &L->recipients_reply;
 		err = ERR_TOO_MANY_RECIPIENTS;
-	} else if (L->smtp_auth && m->quota_bytes > 0 && m->size_bytes >= m->quota_bytes) {
+	} else if (H->smtp_auth && m->quota_bytes > 0 && m->size_bytes >= m->quota_bytes) {
 		o.rc = RC_MAILBOX_FULL;
 		o.reply = &L->quota_reply;
 		err = ERR_MAILBOX_FULL;
-	} else if (L->smtp_auth && !m->licensed) {
+	} else if (H->smtp_auth && !m->licensed) {
 		o.rc = RC_INVALID_LICENSE;
 		o.reply = &L->license_reply;
 		err = ERR_INVALID_LICENSE;
@@ -547,11 +632,11 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *o
 		o.reply = &L->invalid_rcpt_reply;
 		err = ERR_INVALID_RECIPIENTS;
 	} else if (rrl && (lim_sum_expire(&rrl->s, now),
-			   rrl->s.sum + sum_amount(&L->recipient_rate, msg) > L->recipient_rate.limit)) {
+			   rrl->s.sum + sum_amount(H->rrl_external_only, msg) > H->rrl_limit)) {
 		o.rc = RC_RECIPIENT_RATE;
 		o.reply = &L->recipient_rate.reply;
 	} else if (ext && (lim_sum_expire(&ext->s, now),
-			   ext->s.sum + sum_amount(&L->external_rate, msg) > L->external_rate.limit)) {
+			   ext->s.sum + sum_amount(H->ext_external_only, msg) > H->ext_limit)) {
 		o.rc = RC_TENANT_EXTERNAL;
 		o.reply = &L->external_rate.reply;
 	} else if (rate && rate->mode != RATE_DELAY) {
@@ -569,7 +654,7 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *o
 	if (err >= 0 && L->error_throttle[err].enabled &&
 	    mbx_reserve_error(m, &v->a, (scn_error_class)err) != SIM_OK)
 		return SIM_ENOMEM;
-	if (o.rc == RC_OK && !hold && reserve_accept(v, L, msg, rrl, ext, rate) != SIM_OK)
+	if (o.rc == RC_OK && !hold && reserve_accept(v, H, msg, rrl, ext, rate) != SIM_OK)
 		return SIM_ENOMEM;
 	if (hold) {
 		int rc = rate_schedule_wake(v, rate, now);
@@ -583,14 +668,16 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *o
 	if (o.rc == RC_RECIPIENT_RATE && m->first_rrl_refusal_ns < 0)
 		m->first_rrl_refusal_ns = now;
 	if (err >= 0 && mbx_record_error(m, &v->a, (scn_error_class)err,
-					 &L->error_throttle[err], now) &&
-	    v->hooks.throttle_started)
-		v->hooks.throttle_started(v->hooks.ctx, sess->mailbox, (scn_error_class)err,
-					  now, m->throttled_until[err]);
+					 &L->error_throttle[err], now)) {
+		if (m->throttled_max > v->thr_max_all)
+			v->thr_max_all = m->throttled_max;
+		if (v->hooks.throttle_started)
+			v->hooks.throttle_started(v->hooks.ctx, sess->mailbox, (scn_error_class)err,
+						  now, m->throttled_until[err]);
+	}
 	if (hold) {
 		sess->held = true;
 		sess->held_msg = *msg;
-		sess->rate = rate;
 		sess->hold_next = NULL;
 		sess->hold_prev = rate->tail;
 		if (rate->tail)
@@ -603,7 +690,7 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *o
 		return SIM_OK;
 	}
 	if (o.rc == RC_OK)
-		(void)commit_accept(v, sess, msg, now, &o.release_ns); /* reserved */
+		(void)commit_accept(v, sess, msg, now, &o.release_ns, true); /* reserved */
 	submission_end(sess, now);
 	*out = o;
 	return SIM_OK;
@@ -624,12 +711,10 @@ int64_t svc_open_sessions(const svc *v)
 int64_t svc_throttled_mailboxes(const svc *v, int64_t t)
 {
 	int64_t n = 0;
+	if (t >= v->thr_max_all)
+		return 0; /* no period of any mailbox reaches t */
 	for (size_t i = 0; i < v->n_mbx; i++)
-		for (int c = 0; c < ERR_CLASS_COUNT; c++)
-			if (t < v->mbx[i].throttled_until[c]) {
-				n++;
-				break;
-			}
+		n += t < v->mbx[i].throttled_max; /* some class throttled at t */
 	return n;
 }
 

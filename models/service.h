@@ -89,25 +89,37 @@ typedef struct svc_message {
 	svc_fault fault;     /* drawn at generation from the sender's fault profile */
 } svc_message;
 
+/* The fields of one route's limits (scn_limits, kilobytes with its reply
+ * texts) that every AUTH and end of data reads, in one small record per
+ * route and mailbox: a submission touches its replies only when refused. */
+typedef struct svc_lim {
+	int64_t max_message_size;   /* 0 = none */
+	int64_t max_recipients;     /* per message; 0 = none */
+	int64_t rrl_limit, ext_limit;
+	bool smtp_auth, saves_sent_items;
+	bool rrl_external_only, ext_external_only;
+} svc_lim;
+
 /* A session: the caller owns the memory; svc_auth() initialises it, the
  * other fields are private to svc except `user`, which svc never touches
  * (e.g. a back-pointer to the worker, for hooks.held_answered). */
 typedef struct svc_session {
 	void *user;
-	/* private */
+	/* private; what every submission reads first (96 bytes) */
+	const svc_lim *lim;              /* its route's hot limits (set at AUTH) */
+	void *conc;       /* the concurrency state it counts in, or NULL */
+	void *rrl_st, *ext_st, *rate_st; /* the states end of data uses, or NULL:
+	                                  * looked up once at AUTH, not per message;
+	                                  * a held session waits in rate_st's queue */
+	const scn_limits *limits;        /* its route's limits (replies: refusals only) */
+	int64_t source;
 	int route;
 	int mailbox;
-	int64_t source;
 	bool open;        /* AUTH succeeded and not quit */
 	bool submitting;  /* between svc_submission_begin and the answer */
 	bool held;        /* in a tarpit queue */
-	svc_message held_msg;
-	void *conc;       /* the concurrency state it counts in, or NULL */
-	const scn_limits *limits;        /* its route's limits (set at AUTH) */
-	void *rrl_st, *ext_st, *rate_st; /* the states end of data uses, or NULL:
-	                                  * looked up once at AUTH, not per message */
-	void *rate;       /* the message-rate state it is held in */
 	struct svc_session *hold_prev, *hold_next;
+	svc_message held_msg; /* tarpit only */
 } svc_session;
 
 /* What a reply is. */
@@ -168,6 +180,13 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *m, svc_outcome *out
 /* Close the session at now (a held session leaves its tarpit queue,
  * unanswered).  A closed session is ignored. */
 void svc_quit(svc *v, svc_session *sess);
+
+/* Hints, no effect on any answer: start loading what svc_auth (and the
+ * submission after it) will read of this mailbox, or what svc_submit will
+ * read of this session's windows.  Called when the event that will need
+ * them is scheduled, so the loads overlap the events in between. */
+void svc_prefetch_auth(const svc *v, int route, int mailbox);
+void svc_prefetch_submit(const svc *v, const svc_session *sess);
 
 /* ---- reading the state ------------------------------------------------ */
 

@@ -35,6 +35,16 @@ static void flag_sort_u64(uint64_t *a, size_t n, int shift)
 		insertion_sort_u64(a, n);
 		return;
 	}
+	/* Skip the bytes in which no key of this bucket differs (delays are
+	 * often equal: a bucket of one repeated value ends here at once). */
+	uint64_t diff = 0;
+	for (size_t i = 1; i < n; i++)
+		diff |= a[i] ^ a[0];
+	diff &= (UINT64_C(2) << (shift + 7)) - 1; /* bytes shift/8 and below */
+	if (diff == 0)
+		return;
+	while (shift > 0 && ((diff >> shift) & 0xff) == 0)
+		shift -= 8;
 	size_t count[256] = { 0 };
 	for (size_t i = 0; i < n; i++)
 		count[(a[i] >> shift) & 0xff]++;
