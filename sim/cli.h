@@ -14,4 +14,9 @@ int cmd_results(int argc, char **argv);
  * sim/cmd_plot.c. */
 int cmd_plot(int argc, char **argv);
 
+/* `throttlesim plan FILE --vary KEY --range A..B --target EXPR`: the
+ * smallest (or largest) value meeting a target, by bisection;
+ * sim/cmd_plan.c. */
+int cmd_plan(int argc, char **argv);
+
 #endif

@@ -38,6 +38,7 @@ static const char usage_text[] =
 	"  run FILE          run every variant and replication of a scenario\n"
 	"  check FILE...     validate scenario files; run nothing\n"
 	"  demo              a small demonstration of the event engine\n"
+	"  plan FILE         the smallest value of a key meeting a target (plan --help)\n"
 	"  results list      the runs in the results store (results --help)\n"
 	"  results show RUN  a stored run's summary; results export RUN --format csv|json\n"
 	"  plot RUN          charts of a stored run, drawn by gnuplot (plot --help)\n"
@@ -157,7 +158,16 @@ static int cmd_check(int argc, char **argv)
 				worst = rc;
 			continue;
 		}
-		printf("%s: ok (%zu variant%s)\n", argv[i], n - 1, n == 2 ? "" : "s");
+		size_t points = 0;
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(v[k]->variant, "base") == 0)
+				points++;
+		size_t variants = n / (points ? points : 1) - 1;
+		if (v[0]->sweep_point >= 0)
+			printf("%s: ok (%zu variant%s, %zu sweep points)\n", argv[i], variants,
+			       variants == 1 ? "" : "s", points);
+		else
+			printf("%s: ok (%zu variant%s)\n", argv[i], variants, variants == 1 ? "" : "s");
 		scn_free_all(v, n, &sim_alloc_std);
 	}
 	return worst;
@@ -307,20 +317,25 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 		fprintf(stderr, "throttlesim: out of memory\n");
 		return EXIT_RUN;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (o.variant == NULL || i == 0 || strcmp(v[i]->variant, o.variant) == 0)
+	/* With a sweep, each point has its base and its variants: keep the
+	 * bases and the named variant at every point. */
+	bool found = o.variant == NULL || strcmp(o.variant, "base") == 0;
+	for (size_t i = 0; i < n; i++) {
+		bool is_base = strcmp(v[i]->variant, "base") == 0;
+		bool named = o.variant && !is_base && strcmp(v[i]->variant, o.variant) == 0;
+		found = found || named;
+		if (o.variant == NULL || is_base || named)
 			sel[n_sel++] = i;
-	if (o.variant && (strcmp(o.variant, "base") == 0 ? n_sel != 1 : n_sel != 2)) {
+	}
+	if (!found) {
 		fprintf(stderr, "%s: no variant named '%s'; the file has:", o.path, o.variant);
-		for (size_t i = 1; i < n; i++)
+		for (size_t i = 1; i < n && strcmp(v[i]->variant, "base") != 0; i++)
 			fprintf(stderr, " %s", v[i]->variant);
-		fprintf(stderr, "%s\n", n == 1 ? " none" : "");
+		fprintf(stderr, "%s\n", n == 1 || strcmp(v[1]->variant, "base") == 0 ? " none" : "");
 		free(sel);
 		scn_free_all(v, n, &sim_alloc_std);
 		return EXIT_USAGE;
 	}
-	if (o.variant && strcmp(o.variant, "base") == 0)
-		n_sel = 1;
 	for (size_t i = 0; i < n; i++) {
 		if (o.have_seed)
 			v[i]->seed = o.seed;
@@ -435,6 +450,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 2, argv + 2);
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 2, argv + 2, argc, argv);
+	if (strcmp(cmd, "plan") == 0)
+		return cmd_plan(argc - 2, argv + 2);
 	if (strcmp(cmd, "results") == 0)
 		return cmd_results(argc - 2, argv + 2);
 	if (strcmp(cmd, "plot") == 0)

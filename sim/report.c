@@ -343,6 +343,26 @@ static void table_entity(FILE *f, const rpt_variant *v, st_entity_kind k, size_t
 #undef S
 }
 
+/* ---- sweeps ---------------------------------------------------------------------- */
+
+/* The sweep point of a variant entry, -1 when it is not one. */
+static int64_t sweep_point_of(const rpt_variant *v)
+{
+	const scenario *s = v->scn;
+	return s != NULL && s->n_sweep_keys > 0 && s->n_sweep_keys <= 2 && s->sweep_point >= 0 ? s->sweep_point : -1;
+}
+
+/* Does the run come from a sweep (some entry carries a point)? */
+static bool run_is_sweep(const rpt_run *run)
+{
+	for (size_t vi = 0; vi < run->n_variants; vi++)
+		if (sweep_point_of(&run->variants[vi]) >= 0)
+			return true;
+	return false;
+}
+
+static int sweep_table(FILE *f, const rpt_run *run);
+
 int rpt_table(FILE *f, const rpt_run *run)
 {
 	if (f == NULL || run == NULL || (run->n_variants > 0 && run->variants == NULL))
@@ -351,6 +371,13 @@ int rpt_table(FILE *f, const rpt_run *run)
 	truncate_name(run->scenario_name ? run->scenario_name : "", 40, shown, sizeof shown);
 	fprintf(f, "throttlesim %s  scenario %s  seed %" PRIu64 "\n",
 	        run->version ? run->version : "?", shown, run->seed);
+	if (run_is_sweep(run)) { /* a block per point and variant would be too long */
+		for (size_t vi = 0; vi < run->n_variants; vi++)
+			if (run->variants[vi].n_reps == 0 || run->variants[vi].reps == NULL)
+				return SIM_EINVAL;
+		sweep_table(f, run);
+		return ferror(f) ? SIM_EIO : SIM_OK;
+	}
 	for (size_t vi = 0; vi < run->n_variants; vi++) {
 		const rpt_variant *v = &run->variants[vi];
 		if (v->n_reps == 0 || v->reps == NULL)
@@ -452,7 +479,7 @@ static const struct {
 } compare_cols[] = {
 	{ "accepted", FIG_ACCEPTED, CELL_COUNT },
 	{ "lost", FIG_LOST, CELL_COUNT },
-	{ "p95 submit", FIG_SUB_DELAY_P95, CELL_DURATION },
+	{ "p95 subm", FIG_SUB_DELAY_P95, CELL_DURATION }, /* at most CMP_COL - 1 columns */
 	{ "p95 deliv", FIG_DEL_DELAY_P95, CELL_DURATION },
 	{ "retry/msg", FIG_RETRIES_PER_MSG, CELL_COUNT },
 	{ "throttled", FIG_THROTTLE_TIME, CELL_DURATION },
@@ -495,6 +522,8 @@ int rpt_compare(FILE *f, const rpt_run *run)
 {
 	if (f == NULL || run == NULL || run->n_variants == 0 || run->variants == NULL)
 		return SIM_EINVAL;
+	if (run_is_sweep(run))
+		return sweep_table(f, run);
 	enum { NC = sizeof compare_cols / sizeof compare_cols[0] };
 	const rpt_variant *b = &run->variants[0];
 	fprintf(f, "\n== comparison of variants (whole scenario) ");
@@ -515,6 +544,95 @@ int rpt_compare(FILE *f, const rpt_run *run)
 		if (v->n_reps > 1)
 			compare_row(f, "  \xc2\xb1", s, true, false);
 		bool paired = vi > 0 && v->n_reps == b->n_reps && v->n_reps > 0;
+		for (size_t i = 0; paired && i < v->n_reps; i++)
+			if (v->reps[i].seed != b->reps[i].seed)
+				paired = false;
+		if (!paired)
+			continue;
+		for (size_t c = 0; c < NC; c++)
+			d[c] = st_paired_value(v->reps, b->reps, v->n_reps, ST_TOTAL, 0, ST_FIG, compare_cols[c].fig);
+		compare_row(f, "  \xce\x94", d, false, true);
+		if (v->n_reps > 1)
+			compare_row(f, "  \xc2\xb1", d, true, false);
+	}
+	return ferror(f) ? SIM_EIO : SIM_OK;
+}
+
+/* The swept values of a point, "k = v" or "k1 = v1, k2 = v2", cut to fit. */
+static void sweep_label(const scenario *s, char *buf, size_t size)
+{
+	char full[2 * SCN_NAME_MAX + 80];
+	int w = 0;
+	for (int k = 0; k < s->n_sweep_keys && w >= 0 && (size_t)w < sizeof full; k++) {
+		char key[SCN_NAME_MAX];
+		snprintf(key, sizeof key, "%.*s", SCN_NAME_MAX - 1, s->sweep_key[k]);
+		w += snprintf(full + w, sizeof full - (size_t)w, "%s%s = %.15g", k ? ", " : "", key, s->sweep_value[k]);
+	}
+	truncate_name(full, TBL_WIDTH - 4, buf, size); /* after "-- " */
+}
+
+/* A row per point and variant: the key figures of the whole scenario
+ * (mean, then its 95% half-width), and each variant's paired difference
+ * from the base at the same point (common random numbers).  Points in
+ * run order, each under a line naming its swept values. */
+static int sweep_table(FILE *f, const rpt_run *run)
+{
+	enum { NC = sizeof compare_cols / sizeof compare_cols[0] };
+	size_t npoints = 0, reps = run->variants[0].n_reps;
+	bool same_reps = true;
+	for (size_t vi = 0; vi < run->n_variants; vi++) {
+		if (vi == 0 || sweep_point_of(&run->variants[vi]) != sweep_point_of(&run->variants[vi - 1]))
+			npoints++;
+		if (run->variants[vi].n_reps != reps)
+			same_reps = false;
+	}
+	char head[160];
+	size_t per = run->n_variants / npoints;
+	int w = per * npoints == run->n_variants
+		? snprintf(head, sizeof head, "\n== sweep: %zu point%s x %zu variant%s", npoints,
+		           npoints == 1 ? "" : "s", per, per == 1 ? "" : "s")
+		: snprintf(head, sizeof head, "\n== sweep: %zu point%s", npoints, npoints == 1 ? "" : "s");
+	if (same_reps && w > 0 && (size_t)w < sizeof head)
+		snprintf(head + w, sizeof head - (size_t)w, ", %zu replication%s each", reps, reps == 1 ? "" : "s");
+	fputs(head, f);
+	fputc(' ', f);
+	for (size_t c = columns(head); c < 79; c++)
+		fputc('=', f);
+	fprintf(f, "\n  each figure: mean, then \xc2\xb1 its 95%% half-width; \xce\x94: paired difference\n"
+		   "  from the base at the same point, with its \xc2\xb1\n");
+	fprintf(f, "%-*s", CMP_NAME - 1, "variant");
+	for (size_t c = 0; c < NC; c++)
+		fprintf(f, "%*s", CMP_COL, compare_cols[c].label);
+	fputc('\n', f);
+	size_t first = 0; /* the current point's first entry */
+	for (size_t vi = 0; vi < run->n_variants; vi++) {
+		const rpt_variant *v = &run->variants[vi];
+		int64_t pt = sweep_point_of(v);
+		if (vi == 0 || pt != sweep_point_of(&run->variants[vi - 1])) {
+			char label[96];
+			first = vi;
+			if (pt >= 0)
+				sweep_label(v->scn, label, sizeof label);
+			else
+				snprintf(label, sizeof label, "(not a sweep point)");
+			fprintf(f, "-- %s\n", label);
+		}
+		/* the base of this point: the entry named "base", else its first */
+		const rpt_variant *b = &run->variants[first];
+		for (size_t j = first; j < run->n_variants && sweep_point_of(&run->variants[j]) == pt; j++)
+			if (run->variants[j].name && strcmp(run->variants[j].name, "base") == 0) {
+				b = &run->variants[j];
+				break;
+			}
+		st_summary s[NC], d[NC];
+		char name[SCN_NAME_MAX + 4];
+		snprintf(name, sizeof name, "%s", v->name ? v->name : "?");
+		for (size_t c = 0; c < NC; c++)
+			s[c] = st_summarize_value(v->reps, v->n_reps, ST_TOTAL, 0, ST_FIG, compare_cols[c].fig);
+		compare_row(f, name, s, false, false);
+		if (v->n_reps > 1)
+			compare_row(f, "  \xc2\xb1", s, true, false);
+		bool paired = v != b && v->n_reps == b->n_reps;
 		for (size_t i = 0; paired && i < v->n_reps; i++)
 			if (v->reps[i].seed != b->reps[i].seed)
 				paired = false;
@@ -647,6 +765,30 @@ static void json_series(FILE *f, const res_rep *r)
 	fputs(r->n_series ? "\n        ]}" : "]}", f);
 }
 
+/* A sweep's entry: its point and swept keys and values (null when the
+ * entry is not a point, or has one key). */
+static void json_sweep(FILE *f, const rpt_variant *v)
+{
+	int64_t pt = sweep_point_of(v);
+	int nk = pt >= 0 ? v->scn->n_sweep_keys : 0;
+	if (pt >= 0)
+		fprintf(f, ",\n    \"point\": %" PRId64, pt);
+	else
+		fputs(",\n    \"point\": null", f);
+	for (int k = 0; k < 2; k++) {
+		fprintf(f, ", \"sweep_key%s\": ", k ? "2" : "");
+		if (k < nk) {
+			char key[SCN_NAME_MAX];
+			snprintf(key, sizeof key, "%.*s", SCN_NAME_MAX - 1, v->scn->sweep_key[k]);
+			json_string(f, key);
+		} else {
+			fputs("null", f);
+		}
+		fprintf(f, ", \"sweep_value%s\": ", k ? "2" : "");
+		json_number(f, k < nk ? v->scn->sweep_value[k] : NAN);
+	}
+}
+
 int rpt_json(FILE *f, const rpt_run *run)
 {
 	if (f == NULL || run == NULL || (run->n_variants > 0 && run->variants == NULL))
@@ -654,6 +796,7 @@ int rpt_json(FILE *f, const rpt_run *run)
 	for (size_t vi = 0; vi < run->n_variants; vi++)
 		if (run->variants[vi].n_reps == 0 || run->variants[vi].reps == NULL)
 			return SIM_EINVAL;
+	bool sweep = run_is_sweep(run);
 	fputs("{\n  \"format\": \"throttlesim-results\",\n  \"format_version\": 1,\n", f);
 	fputs("  \"program_version\": ", f);
 	json_string(f, run->version ? run->version : "");
@@ -676,6 +819,8 @@ int rpt_json(FILE *f, const rpt_run *run)
 		const res_rep *r0 = &v->reps[0];
 		fputs(vi ? ",\n  {\n    \"name\": " : "\n  {\n    \"name\": ", f);
 		json_string(f, v->name ? v->name : "");
+		if (sweep)
+			json_sweep(f, v);
 		fprintf(f, ",\n    \"replications\": %zu,\n    \"seeds\": [", v->n_reps);
 		for (size_t i = 0; i < v->n_reps; i++)
 			fprintf(f, "%s%" PRIu64, i ? ", " : "", v->reps[i].seed);
@@ -736,9 +881,31 @@ static void csv_number(FILE *f, double x)
 		fprintf(f, "%.17g", x);
 }
 
+/* A sweep's columns at the end of a row: point, sweep_key, sweep_value,
+ * sweep_key2, sweep_value2 (empty where not known). */
+static void csv_sweep(FILE *f, const rpt_variant *v)
+{
+	int64_t pt = sweep_point_of(v);
+	int nk = pt >= 0 ? v->scn->n_sweep_keys : 0;
+	fputc(',', f);
+	if (pt >= 0)
+		fprintf(f, "%" PRId64, pt);
+	for (int k = 0; k < 2; k++) {
+		fputc(',', f);
+		if (k < nk) {
+			char key[SCN_NAME_MAX];
+			snprintf(key, sizeof key, "%.*s", SCN_NAME_MAX - 1, v->scn->sweep_key[k]);
+			csv_field(f, key);
+		}
+		fputc(',', f);
+		if (k < nk)
+			csv_number(f, v->scn->sweep_value[k]);
+	}
+}
+
 static void csv_row(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index,
                     const char *entity, const char *figure, const char *unit,
-                    st_what what, int idx)
+                    st_what what, int idx, bool sweep)
 {
 	st_summary s = st_summarize_value(v->reps, v->n_reps, k, index, what, idx);
 	csv_field(f, v->name ? v->name : "");
@@ -752,15 +919,18 @@ static void csv_row(FILE *f, const rpt_variant *v, st_entity_kind k, size_t inde
 	csv_number(f, s.mean);
 	fputc(',', f);
 	csv_number(f, s.half);
-	fprintf(f, ",%.0f\n", s.n_def);
+	fprintf(f, ",%.0f", s.n_def);
+	if (sweep)
+		csv_sweep(f, v);
+	fputc('\n', f);
 }
 
-static void csv_entity(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index)
+static void csv_entity(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index, bool sweep)
 {
 	char name[SCN_NAME_MAX + 8];
 	rpt_entity_name(v->scn, (int)k, index, name, sizeof name);
 	for (int fig = 0; fig < FIG_COUNT; fig++)
-		csv_row(f, v, k, index, name, res_fig_info[fig].name, res_fig_info[fig].unit, ST_FIG, fig);
+		csv_row(f, v, k, index, name, res_fig_info[fig].name, res_fig_info[fig].unit, ST_FIG, fig, sweep);
 	for (int w = ST_REJECTED_BY; w <= ST_LOST_BY; w++) {
 		for (int c = 0; c < RC_COUNT; c++) {
 			if (!class_used(v, k, index, (st_what)w, c))
@@ -768,7 +938,7 @@ static void csv_entity(FILE *f, const rpt_variant *v, st_entity_kind k, size_t i
 			char fig[96];
 			snprintf(fig, sizeof fig, "%s.%s", w == ST_REJECTED_BY ? "rejected_by" : "lost_by",
 			         rpt_reply_id(c));
-			csv_row(f, v, k, index, name, fig, w == ST_REJECTED_BY ? "count" : "msgs", (st_what)w, c);
+			csv_row(f, v, k, index, name, fig, w == ST_REJECTED_BY ? "count" : "msgs", (st_what)w, c, sweep);
 		}
 	}
 }
@@ -780,14 +950,17 @@ int rpt_csv(FILE *f, const rpt_run *run)
 	for (size_t vi = 0; vi < run->n_variants; vi++)
 		if (run->variants[vi].n_reps == 0 || run->variants[vi].reps == NULL)
 			return SIM_EINVAL;
-	fputs("variant,entity_kind,entity,figure,unit,mean,half,n\n", f);
+	/* A sweep adds its columns at the end: rows keep their first eight. */
+	bool sweep = run_is_sweep(run);
+	fputs(sweep ? "variant,entity_kind,entity,figure,unit,mean,half,n,point,sweep_key,sweep_value,sweep_key2,sweep_value2\n"
+		    : "variant,entity_kind,entity,figure,unit,mean,half,n\n", f);
 	for (size_t vi = 0; vi < run->n_variants; vi++) {
 		const rpt_variant *v = &run->variants[vi];
-		csv_entity(f, v, ST_TOTAL, 0);
+		csv_entity(f, v, ST_TOTAL, 0, sweep);
 		for (size_t g = 0; g < v->reps[0].n_groups; g++)
-			csv_entity(f, v, ST_GROUP, g);
+			csv_entity(f, v, ST_GROUP, g, sweep);
 		for (size_t m = 0; m < v->reps[0].n_mailboxes; m++)
-			csv_entity(f, v, ST_MAILBOX, m);
+			csv_entity(f, v, ST_MAILBOX, m, sweep);
 	}
 	return ferror(f) ? SIM_EIO : SIM_OK;
 }

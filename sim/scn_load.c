@@ -2,13 +2,19 @@
  * file format is documented in docs/SCENARIOS.md).
  *
  * Three stages:
- *   1. parse: libfyaml's event parser -> a tree of ynode (ours, allocated
- *      with the caller's allocator, every node and key with its 1-based
- *      line and column).  libfyaml's diagnostics are collected, never
- *      printed.  Aliases are copied; merge keys (<<) are not supported.
+ *   1. parse: the text must be UTF-8; libfyaml's event parser -> a tree
+ *      of ynode (ours, allocated with the caller's allocator, every node
+ *      and key with its 1-based line and column).  libfyaml's diagnostics
+ *      are collected, never printed.  Aliases are copied (at most
+ *      MAX_ALIAS_NODES nodes, the tree at most MAX_DEPTH deep); merge keys
+ *      (<<) are not supported.  Single-quoted scalars with escaped quotes
+ *      are decoded here (libfyaml 0.7.12 gets them wrong).
  *   2. variants: each variant's `set` paths are applied to a copy of the
  *      tree; replaced values keep the override's positions, so errors in
- *      them point at the override's line.
+ *      them point at the override's line.  Command-line overrides
+ *      (scn_load_ex) go on the tree first (their nodes at LINE_CMDLINE);
+ *      a sweep, once the base and variants are valid without it, builds
+ *      them again at each point, its values set before each variant's.
  *   3. build: walk a tree against the schema, filling a scenario; every
  *      problem is recorded (unknown keys with the nearest valid name, wrong
  *      types, out-of-range values, unresolved names, bad trace rows) and the
@@ -17,8 +23,13 @@
  * Costs: parsing and building are linear in the file; pool expansion is
  * linear in the mailboxes; the duplicate-name check sorts them
  * (O(M log M)); resolving a sender's mailbox is O(M) per sender group;
- * trace labels are matched linearly (O(rows x labels)), fine for recorded
- * traces of a few hundred devices.
+ * trace labels are hashed (O(rows) expected); "did you mean" compares at
+ * most NEAR_MAX_WORK names per load.
+ *
+ * Bounds on what one file may cost, all refused with an error naming the
+ * key: the counts of scn_load.h, a file of SCN_MAX_FILE_BYTES, and
+ * SCN_MAX_LOAD_BYTES of mailboxes, trace rows and text over the base and
+ * all variants.  tests/fuzz/ fuzzes this file (docs/RELIABILITY.md).
  */
 #include "scn_load.h"
 
@@ -35,6 +46,11 @@
 #include "presets.h"
 #include "status.h"
 #include "units.h"
+
+/* Mailbox names compared in one load to suggest a nearest name: bounds the
+ * time a file full of typos against a large pool can take (2 x 10^5
+ * comparisons: ~0.04 s at -O2, ~1.5 s under the fuzzers' instrumentation). */
+#define NEAR_MAX_WORK 200000
 
 /* ---- the tree ------------------------------------------------------------ */
 
@@ -66,8 +82,17 @@ typedef struct ctx {
 	size_t nerr;            /* problems reported (errs may be NULL) */
 	size_t load_bytes;      /* mailboxes, trace rows and texts of every scenario built so far
 				 * (base and variants): <= SCN_MAX_LOAD_BYTES */
+	size_t near_work;       /* mailbox names compared for "did you mean" (<= NEAR_MAX_WORK) */
 	bool over_budget;       /* SCN_MAX_LOAD_BYTES reached: build no more variants */
+	const scn_override *ov; /* command-line overrides (scn_load_ex) */
+	size_t n_ov;
+	const char *point;      /* "sweep point P (KEY = VALUE)" while building a point, else NULL */
+	size_t sweep_err0;      /* errs->n when the points began: a problem is reported at its first point */
 } ctx;
+
+/* Nodes that come from the command line (scn_load_ex) carry this line:
+ * their errors are reported at line 0, "(from the command line)". */
+#define LINE_CMDLINE (-1)
 
 static void *xalloc(ctx *c, size_t n)
 {
@@ -206,15 +231,34 @@ void scn_errors_free(scn_errors *e)
 	e->n = e->cap = 0;
 }
 
-static void push_error(ctx *c, const char *file, int line, int col, const char *key, const char *msg)
+static void push_error(ctx *c, const char *file, int line, int col, const char *key, const char *msg_)
 {
 	scn_errors *e = c->errs;
-	if (c->variant && e) {
+	char cmsg[600];
+	const char *msg = msg_;
+	if (line == LINE_CMDLINE) { /* a node given on the command line (scn_load_ex) */
+		line = col = 0;
+		if (snprintf(cmsg, sizeof cmsg, "%s (from the command line)", msg_) >= 0)
+			msg = cmsg;
+	}
+	if ((c->variant || c->point) && e) {
 		for (size_t i = 0; i < c->base_nerr && i < e->n; i++)
 			if (e->v[i].line == line && e->v[i].column == col &&
 			    strcmp(e->v[i].key, key) == 0 && strcmp(e->v[i].message, msg) == 0 &&
 			    strcmp(e->v[i].file, file) == 0)
 				return; /* the base's problem, already reported */
+	}
+	if (c->point && e) {
+		/* a problem shared by points (or by a point's base and its
+		 * variants) is reported at its first point only */
+		size_t ml = strlen(msg);
+		for (size_t i = c->sweep_err0; i < e->n; i++) {
+			size_t sl = strlen(e->v[i].message);
+			if (e->v[i].line == line && e->v[i].column == col && sl > ml + 1 &&
+			    !strcmp(e->v[i].message + sl - ml, msg) && e->v[i].message[sl - ml - 1] == ' ' &&
+			    !strcmp(e->v[i].key, key) && !strcmp(e->v[i].file, file))
+				return;
+		}
 	}
 	c->nerr++;
 	if (!e)
@@ -233,8 +277,9 @@ static void push_error(ctx *c, const char *file, int line, int col, const char *
 	r->line = line;
 	r->column = col;
 	snprintf(r->key, sizeof r->key, "%s", key);
-	int w = c->variant ? snprintf(r->message, sizeof r->message, "variant '%s': %s", c->variant, msg)
-			   : snprintf(r->message, sizeof r->message, "%s", msg);
+	int w = snprintf(r->message, sizeof r->message, "%s%s%s%s%s%s", c->variant ? "variant '" : "",
+			 c->variant ? c->variant : "", c->variant ? "': " : "", c->point ? c->point : "",
+			 c->point ? ": " : "", msg);
 	if (w < 0)
 		r->message[0] = '\0';
 }
@@ -275,30 +320,34 @@ int scn_parse_duration_arg(const char *s, int64_t *ns)
 /* ---- nearest names ------------------------------------------------------- */
 
 /* Edit distance with adjacent transpositions (optimal string alignment),
- * case-insensitive: "mpf" is one edit from "mfp".  Only distances up to
- * NEAR_MAX matter (near_result() never suggests a farther name), so only
- * the diagonal band |i - j| <= NEAR_MAX is computed (Ukkonen 1985): an
- * alignment of cost <= NEAR_MAX never leaves it, so those distances are
- * exact and every other one is reported as NEAR_MAX + 1.  O(len) per
- * pair instead of O(len^2): a typo among 10^4 pool members used to cost
- * ~0.2 s per sender (found while fuzzing the loader). */
+ * case-insensitive: "mpf" is one edit from "mfp".  Only distances up to k
+ * matter (near_result() never suggests a name farther than NEAR_MAX, nor
+ * near_try() one no nearer than the best so far), so only the diagonal
+ * band |i - j| <= k is computed (Ukkonen 1985): an alignment of cost <= k
+ * never leaves it, so those distances are exact and any other is reported
+ * as k + 1; and the walk stops once two rows are beyond k.  O(k len) per
+ * pair instead of O(len^2): a typo among the 10^4 pool members searched
+ * used to cost a full table per member (0.2 s per sender and variant;
+ * found while fuzzing the loader). */
 #define NEAR_MAX 3
-static size_t levenshtein(const char *a, const char *b)
+static size_t levenshtein(const char *a, const char *b, unsigned k)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	unsigned char d[64][64];
-	const unsigned far = NEAR_MAX + 1;
+	const unsigned far = k + 1;
 	if (la >= 64 || lb >= 64)
 		return (size_t)-1;
-	if ((la > lb ? la - lb : lb - la) > NEAR_MAX)
+	if ((la > lb ? la - lb : lb - la) > k)
 		return far;
-#define D(i, j) ((i) + NEAR_MAX < (j) || (j) + NEAR_MAX < (i) ? far : (unsigned)d[i][j])
-	for (size_t i = 0; i <= la && i <= NEAR_MAX; i++)
+#define D(i, j) ((i) + k < (j) || (j) + k < (i) ? far : (unsigned)d[i][j])
+	for (size_t i = 0; i <= la && i <= k; i++)
 		d[i][0] = (unsigned char)i;
-	for (size_t j = 0; j <= lb && j <= NEAR_MAX; j++)
+	for (size_t j = 0; j <= lb && j <= k; j++)
 		d[0][j] = (unsigned char)j;
+	unsigned prev_min = 0;
 	for (size_t i = 1; i <= la; i++) {
-		size_t jlo = i > NEAR_MAX ? i - NEAR_MAX : 1, jhi = i + NEAR_MAX < lb ? i + NEAR_MAX : lb;
+		size_t jlo = i > k ? i - k : 1, jhi = i + k < lb ? i + k : lb;
+		unsigned row_min = i <= k ? (unsigned)i : far; /* d[i][0], when in the band */
 		for (size_t j = jlo; j <= jhi; j++) {
 			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
 			unsigned best = D(i - 1, j - 1) + (ca != cb);
@@ -310,7 +359,14 @@ static size_t levenshtein(const char *a, const char *b)
 			    tolower((unsigned char)a[i - 2]) == cb && D(i - 2, j - 2) + 1u < best)
 				best = D(i - 2, j - 2) + 1u;
 			d[i][j] = (unsigned char)(best < far ? best : far);
+			if (d[i][j] < row_min)
+				row_min = d[i][j];
 		}
+		/* a cell depends on the two rows above it: two rows beyond k put
+		 * every later one beyond it */
+		if (row_min >= far && prev_min >= far)
+			return far;
+		prev_min = row_min;
 	}
 	return D(la, lb);
 #undef D
@@ -323,10 +379,14 @@ typedef struct nearest {
 	size_t dist;
 } nearest;
 
+/* The first candidate at the least distance <= NEAR_MAX wins. */
 static void near_try(nearest *n, const char *cand)
 {
-	size_t d = levenshtein(n->word, cand);
-	if (d < n->dist) {
+	if (n->dist == 0)
+		return;
+	unsigned k = n->dist <= NEAR_MAX ? (unsigned)n->dist - 1 : NEAR_MAX;
+	size_t d = levenshtein(n->word, cand, k);
+	if (d <= k) {
 		n->dist = d;
 		n->best = cand;
 	}
@@ -600,6 +660,7 @@ static void diag_sink(struct fy_diag *diag, void *user, const char *buf, size_t 
 typedef struct anchor {
 	char *name;
 	ynode *node;
+	bool owned;  /* a copy of an anchored key (the key node itself is freed) */
 } anchor;
 
 typedef struct frame {
@@ -610,6 +671,23 @@ typedef struct frame {
 } frame;
 
 #define MAX_DEPTH 128
+/* Nodes that aliases may copy into one tree (a scenario with a few shared
+ * limits blocks uses hundreds). */
+#define MAX_ALIAS_NODES 100000
+
+/* The height of n (a scalar: 1) and, added to *count, its nodes.
+ * Recursion depth: the tree's, <= MAX_DEPTH. */
+static int yheight(const ynode *n, size_t *count)
+{
+	int h = 0;
+	++*count;
+	for (size_t i = 0; i < n->n; i++) {
+		int k = yheight(n->items[i].val, count);
+		if (k > h)
+			h = k;
+	}
+	return h + 1;
+}
 
 static char *token_text(ctx *c, struct fy_token *t)
 {
@@ -628,10 +706,15 @@ typedef struct parse_state {
 	ynode *root;
 	anchor *anchors;
 	size_t n_anchors, cap_anchors;
+	size_t alias_nodes;  /* nodes made by copying aliases: <= MAX_ALIAS_NODES */
 	bool too_deep;
 } parse_state;
 
-static void add_anchor(ctx *c, parse_state *ps, struct fy_token *t, ynode *node)
+/* Remember node under the anchor t.  A key's node is freed once its text
+ * is taken (attach()), so an anchored key keeps a copy of its own
+ * (is_key): an alias of it used to read freed memory (found by
+ * tests/fuzz/fuzz_scenario). */
+static void add_anchor(ctx *c, parse_state *ps, struct fy_token *t, ynode *node, bool is_key)
 {
 	if (!t)
 		return;
@@ -648,7 +731,11 @@ static void add_anchor(ctx *c, parse_state *ps, struct fy_token *t, ynode *node)
 	char *name = token_text(c, t);
 	if (!name)
 		return;
-	ps->anchors[ps->n_anchors++] = (anchor){ name, node };
+	if (is_key && !(node = ycopy(c, node))) {
+		sim_free(c->a, name, strlen(name) + 1);
+		return;
+	}
+	ps->anchors[ps->n_anchors++] = (anchor){ name, node, is_key };
 }
 
 /* Attach a finished or started node to the current container. */
@@ -705,8 +792,11 @@ static void free_parse_state(ctx *c, parse_state *ps)
 	/* open containers are owned by their parents or by root */
 	if (ps->depth > 0 && ps->root != ps->st[0].node)
 		yfree(c->a, ps->st[0].node);
-	for (size_t i = 0; i < ps->n_anchors; i++)
+	for (size_t i = 0; i < ps->n_anchors; i++) {
 		sim_free(c->a, ps->anchors[i].name, strlen(ps->anchors[i].name) + 1);
+		if (ps->anchors[i].owned)
+			yfree(c->a, ps->anchors[i].node);
+	}
 	sim_free(c->a, ps->anchors, ps->cap_anchors * sizeof *ps->anchors);
 }
 
@@ -754,6 +844,83 @@ static bool check_utf8(ctx *c, const char *text, size_t len)
 	return true;
 }
 
+/* Append src[0..n) to out at *o, with '' unescaped to '. */
+static void sq_append(char *out, size_t *o, const char *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[(*o)++] = src[i];
+		if (src[i] == '\'' && i + 1 < n && src[i + 1] == '\'')
+			i++;
+	}
+}
+
+static bool sq_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* The value of a single-quoted scalar that contains an escaped quote,
+ * decoded here from the source between its quotes: libfyaml 0.7.12's
+ * fy_token_get_text() gets a run of escaped quotes wrong (the scalar
+ * 'x', four quotes, 'y' comes back as x and three quotes instead of x and
+ * two quotes) and leaks a buffer when the run is long (found by
+ * tests/fuzz/fuzz_scenario).  Lines are folded as YAML 1.2 says (7.3.2,
+ * 6.5): blanks around a line break are dropped, a break becomes a space,
+ * or one newline per empty line after it.  Returns NULL (and leaves *len)
+ * when the scalar has no escaped quote or its marks do not lie in text, to
+ * let libfyaml's text stand; NULL with c->nomem on allocation failure.
+ * The result is NUL-terminated, *len + 1 bytes, allocated with c->a. */
+static char *single_quoted_text(ctx *c, const char *text, size_t textlen, struct fy_token *t, size_t *len)
+{
+	const struct fy_mark *a = fy_token_start_mark(t), *b = fy_token_end_mark(t);
+	if (!a || !b || a->input_pos > b->input_pos || b->input_pos > textlen)
+		return NULL;
+	const char *raw = text + a->input_pos;
+	size_t n = b->input_pos - a->input_pos;
+	bool escaped = false;
+	for (size_t i = 0; i + 1 < n && !escaped; i++)
+		escaped = raw[i] == '\'' && raw[i + 1] == '\'';
+	if (!escaped)
+		return NULL;
+	char *out = sim_malloc(c->a, n + 1); /* the value is never longer than its source */
+	if (!out) {
+		c->nomem = true;
+		return NULL;
+	}
+	size_t o = 0, pos = 0, empty = 0;
+	for (bool first = true;; first = false) {
+		const char *nl = memchr(raw + pos, '\n', n - pos);
+		size_t end = nl ? (size_t)(nl - raw) : n, lo = pos, hi = end;
+		if (hi > lo && raw[hi - 1] == '\r')
+			hi--;
+		if (!first)
+			while (lo < hi && sq_blank(raw[lo]))
+				lo++;
+		if (nl)
+			while (hi > lo && sq_blank(raw[hi - 1]))
+				hi--;
+		if (!first) {
+			if (lo == hi && nl) { /* an empty line: one newline */
+				empty++;
+				pos = end + 1;
+				continue;
+			}
+			if (empty)
+				for (; empty; empty--)
+					out[o++] = '\n';
+			else
+				out[o++] = ' ';
+		}
+		sq_append(out, &o, raw + lo, hi - lo);
+		if (!nl)
+			break;
+		pos = end + 1;
+	}
+	out[o] = '\0';
+	*len = o;
+	return out;
+}
+
 static ynode *parse_yaml(ctx *c, const char *text, size_t len)
 {
 	if (!check_utf8(c, text, len))
@@ -789,9 +956,9 @@ static ynode *parse_yaml(ctx *c, const char *text, size_t len)
 		return NULL;
 	}
 	int docs = 0;
-	bool bad = false;
+	bool bad = false, stop = false;
 	struct fy_event *ev;
-	while (!c->nomem && (ev = fy_parser_parse(fyp))) {
+	while (!c->nomem && !stop && (ev = fy_parser_parse(fyp))) {
 		const struct fy_mark *mk = fy_event_start_mark(ev);
 		int line = mk ? mk->line + 1 : 0, col = mk ? mk->column + 1 : 0;
 		ynode *node = NULL;
@@ -806,22 +973,36 @@ static ynode *parse_yaml(ctx *c, const char *text, size_t len)
 			if (docs > 1)
 				break;
 			size_t sl = 0;
-			const char *s = fy_token_get_text(ev->scalar.value, &sl);
+			enum fy_scalar_style style = fy_token_scalar_style(ev->scalar.value);
+			char *own = NULL;
+			const char *s;
+			if (style == FYSS_SINGLE_QUOTED && (own = single_quoted_text(c, text, len, ev->scalar.value, &sl)))
+				s = own;
+			else if (c->nomem)
+				break;
+			else
+				s = fy_token_get_text(ev->scalar.value, &sl);
 			if (!s)
 				s = "";
-			enum fy_scalar_style style = fy_token_scalar_style(ev->scalar.value);
 			bool isnull = is_null_scalar(s, sl, style);
 			node = ynew(c, isnull ? Y_NULL : Y_SCALAR, line, col);
-			if (!node)
+			if (!node) {
+				if (own)
+					sim_free(c->a, own, sl + 1);
 				break;
-			if (!(node->str = xstrndup(c, s, sl))) {
+			}
+			node->str = xstrndup(c, s, sl);
+			if (own)
+				sim_free(c->a, own, sl + 1);
+			if (!node->str) {
 				yfree(c->a, node);
 				break;
 			}
-			if (isnull && ps->depth > 0 && ps->st[ps->depth - 1].node->type == Y_MAP &&
-			    !ps->st[ps->depth - 1].have_key)
+			bool is_key = ps->depth > 0 && ps->st[ps->depth - 1].node->type == Y_MAP &&
+				      !ps->st[ps->depth - 1].have_key;
+			if (isnull && is_key)
 				node->type = Y_SCALAR; /* a null key: keep its text */
-			add_anchor(c, ps, ev->scalar.anchor, node);
+			add_anchor(c, ps, ev->scalar.anchor, node, is_key);
 			attach(c, ps, node);
 			break;
 		}
@@ -841,6 +1022,24 @@ static ynode *parse_yaml(ctx *c, const char *text, size_t len)
 				bad = true;
 				break;
 			}
+			/* aliases are copied: bound what they can make ("billion
+			 * laughs": nine aliases of nine aliases of ... in a few
+			 * lines) and keep the tree within MAX_DEPTH */
+			size_t count = 0;
+			int height = yheight(target, &count);
+			if (ps->depth + height > MAX_DEPTH) {
+				err_at(c, line, col, "", "nesting deeper than %d levels (through alias '*%.*s')",
+				       MAX_DEPTH, (int)al, an);
+				bad = stop = true;
+				break;
+			}
+			if (count > MAX_ALIAS_NODES - ps->alias_nodes) {
+				err_at(c, line, col, "", "aliases expand to more than %d nodes (at '*%.*s')",
+				       MAX_ALIAS_NODES, (int)al, an);
+				bad = stop = true;
+				break;
+			}
+			ps->alias_nodes += count;
 			node = ycopy(c, target);
 			if (node) {
 				node->line = line;
@@ -863,7 +1062,7 @@ static ynode *parse_yaml(ctx *c, const char *text, size_t len)
 			if (!node)
 				break;
 			add_anchor(c, ps, ev->type == FYET_MAPPING_START ? ev->mapping_start.anchor
-								    : ev->sequence_start.anchor, node);
+								    : ev->sequence_start.anchor, node, false);
 			if (ps->depth > 0 &&
 			    ps->st[ps->depth - 1].node->type == Y_MAP && !ps->st[ps->depth - 1].have_key) {
 				/* a complex key: report, and parse it as a value under "?" */
@@ -2112,7 +2311,9 @@ static void unknown_mailbox(ctx *c, const scenario *s, const ynode *n, const cha
 			    bool pool_only)
 {
 	nearest nr = { name, NULL, (size_t)-1 };
-	for (size_t i = 0; !pool_only && i < s->n_mailboxes && i < 10000; i++)
+	/* at most 10^4 mailboxes per search and NEAR_MAX_WORK in a load (all
+	 * variants): past that the message goes without a suggestion */
+	for (size_t i = 0; !pool_only && i < s->n_mailboxes && i < 10000 && c->near_work < NEAR_MAX_WORK; i++, c->near_work++)
 		near_try(&nr, s->mailboxes[i].name);
 	for (size_t i = 0; i < s->n_pools; i++)
 		near_try(&nr, s->pools[i].name);
@@ -2478,7 +2679,7 @@ static void parse_mailboxes(ctx *c, const ynode *n, scenario *s, const scn_limit
 
 static const char *const top_keys[] = { "name", "description", "start", "duration", "seed",
 	"replications", "series_step", "tenant", "mailboxes", "senders", "limits", "routes",
-	"variants", NULL };
+	"variants", "sweep", NULL };
 static const char *const tenant_keys[] = { "smtp_client_auth_disabled", "basic_auth_enabled",
 	"licenses", "external_recipient_limit", NULL };
 
@@ -2850,6 +3051,8 @@ static scenario *build_one(ctx *c, const ynode *tree, const char *text, const ch
 		return NULL;
 	s->alloc = *c->a;
 	snprintf(s->variant, sizeof s->variant, "%s", variant);
+	s->sweep_point = -1; /* not a sweep: load_text sets the point's */
+	s->n_sweep_keys = 0;
 	snprintf(s->source_file, sizeof s->source_file, "%s", path);
 	snprintf(s->name, sizeof s->name, "%s", default_name);
 	size_t tl = strlen(text);
@@ -2883,11 +3086,19 @@ static int load_text(ctx *c, char *text, size_t len, const char *default_name,
 
 int scn_load(const char *path, const sim_alloc *a, scenario ***out, size_t *n, scn_errors *errs)
 {
+	return scn_load_ex(path, a, NULL, 0, out, n, errs);
+}
+
+int scn_load_ex(const char *path, const sim_alloc *a, const scn_override *ov, size_t n_ov,
+		scenario ***out, size_t *n, scn_errors *errs)
+{
 	ctx c = { 0 };
 	char dir[512] = "", default_name[SCN_NAME_MAX] = "scenario";
 	c.a = a;
 	c.errs = errs;
 	c.file = path;
+	c.ov = ov;
+	c.n_ov = ov ? n_ov : 0;
 	const char *slash = strrchr(path, '/');
 	if (slash)
 		snprintf(dir, sizeof dir, "%.*s/", (int)(slash - path), path);
@@ -2933,6 +3144,316 @@ int scn_load_buffer(const char *name, const char *text, size_t len, const char *
 	return load_text(&c, copy, len, default_name, out, n);
 }
 
+/* ---- command-line overrides and sweeps ------------------------------------------ */
+
+/* Is key `name`, or a path under it (name.x)? */
+static bool key_under(const char *key, const char *name)
+{
+	size_t l = strlen(name);
+	return !strncmp(key, name, l) && (key[l] == '\0' || key[l] == '.');
+}
+
+static void mark_cmdline(ynode *n)
+{
+	n->line = n->col = LINE_CMDLINE;
+	for (size_t i = 0; i < n->n; i++) {
+		n->items[i].line = n->items[i].col = LINE_CMDLINE;
+		mark_cmdline(n->items[i].val);
+	}
+}
+
+/* Apply the command-line overrides c->ov to root, as if the file said so;
+ * their nodes carry LINE_CMDLINE. */
+static void apply_cmdline(ctx *c, ynode *root)
+{
+	for (size_t i = 0; i < c->n_ov && !c->nomem; i++) {
+		const char *key = c->ov[i].key ? c->ov[i].key : "";
+		const char *val = c->ov[i].value ? c->ov[i].value : "";
+		if (!key[0] || key_under(key, "variants") || key_under(key, "sweep")) {
+			err_at(c, LINE_CMDLINE, LINE_CMDLINE, key, "%s",
+			       key[0] ? "the variants and the sweep cannot be set from the command line"
+				      : "an override needs a key");
+			continue;
+		}
+		size_t vl = strlen(val);
+		if (vl > 65536 || strpbrk(val, "\r\n")) {
+			err_at(c, LINE_CMDLINE, LINE_CMDLINE, key, "a value must be one line of at most 64 KiB");
+			continue;
+		}
+		/* The value parsed alone, as "v: VALUE", its errors kept apart. */
+		char *doc = sim_malloc(c->a, vl + 4);
+		if (!doc) {
+			c->nomem = true;
+			return;
+		}
+		memcpy(doc, "v: ", 3);
+		memcpy(doc + 3, val, vl + 1);
+		scn_errors pe = { 0 };
+		ctx pc = { .a = c->a, .errs = &pe, .file = "(command line)", .dir = c->dir };
+		ynode *t = parse_yaml(&pc, doc, vl + 3);
+		sim_free(c->a, doc, vl + 4);
+		if (pc.nomem) {
+			c->nomem = true;
+			yfree(c->a, t);
+			scn_errors_free(&pe);
+			return;
+		}
+		if (!t || t->n != 1 || strcmp(t->items[0].key, "v")) {
+			err_at(c, LINE_CMDLINE, LINE_CMDLINE, key, "'%.100s' is not a YAML value%s%.200s", val,
+			       pe.n ? ": " : "", pe.n ? pe.v[0].message : "");
+		} else {
+			mark_cmdline(t);
+			ypair p = { (char *)key, LINE_CMDLINE, LINE_CMDLINE, t->items[0].val };
+			apply_override(c, root, &p);
+		}
+		yfree(c->a, t);
+		scn_errors_free(&pe);
+	}
+}
+
+/* One swept key: a list of numbers, or a range from..to by step. */
+typedef struct sweep_axis {
+	const char *key;
+	int line, col;        /* the key's position: errors of its values point here */
+	const ynode *list;    /* the values, or NULL: a range */
+	double from, step;
+	size_t n;             /* its number of values */
+} sweep_axis;
+
+static const char *const range_keys[] = { "from", "to", "step", NULL };
+
+/* A finite number in decimal or exponent notation. */
+static bool sweep_number(const char *s, double *x)
+{
+	char *end;
+	if (!s || !*s || isspace((unsigned char)*s))
+		return false;
+	for (const char *q = s; *q; q++)
+		if (!strchr("0123456789+-.eE", *q))
+			return false;
+	double v = strtod(s, &end);
+	if (*end || !isfinite(v))
+		return false;
+	*x = v;
+	return true;
+}
+
+static bool sweep_bound(ctx *c, const ynode *m, const char *k, const char *p, double *x)
+{
+	const ynode *n = yget(m, k);
+	char q[PATH_MAX_LEN];
+	pjoin(q, p, k);
+	if (!n) {
+		err_node(c, m, p, "a range needs %s:", k);
+		return false;
+	}
+	if (n->type != Y_SCALAR || !sweep_number(n->str, x)) {
+		err_node(c, n, q, "expected a number, got %s%.60s%s", n->type == Y_SCALAR ? "'" : ytype_name(n->type),
+			 n->type == Y_SCALAR ? n->str : "", n->type == Y_SCALAR ? "'" : "");
+		return false;
+	}
+	return true;
+}
+
+/* Read `sweep:`.  Returns the number of swept keys (0: no sweep) and the
+ * number of points, or -1 after reporting why the section is refused. */
+static int parse_sweep(ctx *c, const ynode *root, size_t nvars, sweep_axis ax[2], size_t *npoints)
+{
+	const ynode *sw = yget(root, "sweep");
+	if (!sw || sw->type == Y_NULL)
+		return 0;
+	if (sw->type != Y_MAP || sw->n == 0 || sw->n > 2) {
+		err_node(c, sw, "sweep", "expected a mapping of one or two dotted keys, each to a list of numbers "
+			 "([10, 20, 40]) or a range ({from: 1, to: 8, step: 1})");
+		return -1;
+	}
+	bool ok = true;
+	size_t total = 1;
+	for (size_t i = 0; i < sw->n; i++) {
+		const ypair *pr = &sw->items[i];
+		sweep_axis *a = &ax[i];
+		char p[PATH_MAX_LEN];
+		pjoin(p, "sweep", pr->key);
+		*a = (sweep_axis){ pr->key, pr->line, pr->col, NULL, 0, 1, 0 };
+		if (!pr->key[0] || key_under(pr->key, "variants") || key_under(pr->key, "sweep") ||
+		    strlen(pr->key) >= SCN_NAME_MAX) {
+			err_at(c, pr->line, pr->col, p, "%s", !pr->key[0] ? "an empty key"
+				  : strlen(pr->key) >= SCN_NAME_MAX ? "a swept key must have at most 127 characters"
+								    : "a sweep cannot change the variants or the sweep");
+			ok = false;
+			continue;
+		}
+		const ynode *v = pr->val;
+		if (v->type == Y_SEQ) {
+			if (v->n == 0) {
+				err_node(c, v, p, "an empty list of values");
+				ok = false;
+				continue;
+			}
+			for (size_t j = 0; j < v->n; j++) {
+				const ynode *it = v->items[j].val;
+				double x;
+				if (it->type != Y_SCALAR || !sweep_number(it->str, &x)) {
+					err_node(c, it, p, "a swept value must be a number, not %s%.60s%s",
+						 it->type == Y_SCALAR ? "'" : ytype_name(it->type),
+						 it->type == Y_SCALAR ? it->str : "", it->type == Y_SCALAR ? "'" : "");
+					ok = false;
+				}
+			}
+			a->list = v;
+			a->n = v->n;
+		} else if (v->type == Y_MAP) {
+			check_keys(c, v, p, range_keys);
+			double from = 0, to = 0;
+			bool got = sweep_bound(c, v, "from", p, &from) & sweep_bound(c, v, "to", p, &to);
+			if (yget(v, "step") && !sweep_bound(c, v, "step", p, &a->step))
+				got = false;
+			if (!got) {
+				ok = false;
+				continue;
+			}
+			a->from = from;
+			if (a->step <= 0) {
+				err_node(c, yget(v, "step"), p, "the step must be greater than 0");
+				ok = false;
+				continue;
+			}
+			if (to < from) {
+				err_node(c, v, p, "the range is empty: to (%g) is less than from (%g)", to, from);
+				ok = false;
+				continue;
+			}
+			double span = (to - from) / a->step;
+			a->n = span >= SCN_MAX_SWEEP_POINTS ? (size_t)SCN_MAX_SWEEP_POINTS + 1
+							    : (size_t)floor(span + 1e-9) + 1;
+		} else {
+			err_node(c, v, p, "expected a list of numbers ([10, 20, 40]) or a range ({from: 1, to: 8, step: 1})");
+			ok = false;
+			continue;
+		}
+		if (a->n > SCN_MAX_SWEEP_POINTS) {
+			err_at(c, pr->line, pr->col, p, "%s points exceed the bound of %d points in a sweep",
+			       a->list ? "its" : "the range's", SCN_MAX_SWEEP_POINTS);
+			ok = false;
+			continue;
+		}
+		total *= a->n;
+	}
+	if (!ok)
+		return -1;
+	if (total > SCN_MAX_SWEEP_POINTS) {
+		err_at(c, sw->items[1].line, sw->items[1].col, "sweep", "%zu x %zu = %zu points exceed the bound of %d points in a sweep",
+		       ax[0].n, ax[1].n, total, SCN_MAX_SWEEP_POINTS);
+		return -1;
+	}
+	if (total * (1 + nvars) > SCN_MAX_SCENARIOS) {
+		err_node(c, sw, "sweep", "%zu points x (the base and %zu variants) = %zu scenarios exceed the bound of %d",
+			 total, nvars, total * (1 + nvars), SCN_MAX_SCENARIOS);
+		return -1;
+	}
+	*npoints = total;
+	return (int)sw->n;
+}
+
+/* The value of axis a at its index i: the text set in the tree and the number. */
+static void sweep_value(const sweep_axis *a, size_t i, char *text, size_t size, double *x)
+{
+	if (a->list) {
+		snprintf(text, size, "%s", a->list->items[i].val->str);
+	} else {
+		double v = a->from + (double)i * a->step;
+		snprintf(text, size, "%.15g", v == 0 ? 0.0 : v); /* no "-0" */
+	}
+	if (!sweep_number(text, x))
+		*x = NAN; /* cannot happen: checked by parse_sweep */
+}
+
+/* A variant (the list item it, named vname): its `set` applied to a copy
+ * of tree, built.  NULL when out of memory. */
+static scenario *build_variant(ctx *c, const ynode *tree, const ynode *it, const char *vname,
+			       const char *text, const char *path, const char *default_name)
+{
+	const ynode *set = yget(it, "set");
+	ynode *copy = ycopy(c, tree);
+	if (!copy)
+		return NULL;
+	const char *saved = c->variant;
+	c->variant = vname;
+	for (size_t k = 0; set && set->type == Y_MAP && k < set->n && !c->nomem; k++) {
+		const ypair *ov = &set->items[k];
+		if (key_under(ov->key, "variants"))
+			err_at(c, ov->line, ov->col, ov->key, "a variant cannot change the variants");
+		else if (key_under(ov->key, "sweep"))
+			err_at(c, ov->line, ov->col, ov->key, "a variant cannot change the sweep");
+		else
+			apply_override(c, copy, ov);
+	}
+	scenario *s = NULL;
+	if (!c->nomem)
+		s = build_one(c, copy, text, path, vname, default_name);
+	yfree(c->a, copy);
+	const ynode *d = yget(it, "description");
+	if (s && d && d->type == Y_SCALAR && !c->nomem) {
+		char *t = xstrndup(c, d->str, strlen(d->str));
+		if (t) {
+			if (s->description)
+				sim_free(c->a, s->description, strlen(s->description) + 1);
+			s->description = t;
+		}
+	}
+	c->variant = saved;
+	return s;
+}
+
+/* Every point of the sweep: the base with the point's values, then each
+ * variant's `set` on top, into v[*nv ..]. */
+static void build_points(ctx *c, const ynode *root, const sweep_axis *ax, int naxes, size_t npoints,
+			 const ynode *vars, size_t nvars, const char *text, const char *path,
+			 const char *default_name, scenario **v, size_t *nv)
+{
+	for (size_t p = 0; p < npoints && !c->nomem && !c->over_budget; p++) {
+		size_t idx[2] = { naxes == 2 ? p / ax[1].n : p, naxes == 2 ? p % ax[1].n : 0 };
+		char vt[2][64], label[2 * SCN_NAME_MAX + 200];
+		double x[2] = { 0, 0 };
+		ynode *tree = ycopy(c, root);
+		if (!tree)
+			return;
+		int w = snprintf(label, sizeof label, "sweep point %zu (", p);
+		for (int k = 0; k < naxes; k++) {
+			sweep_value(&ax[k], idx[k], vt[k], sizeof vt[k], &x[k]);
+			ynode sv = { Y_SCALAR, ax[k].line, ax[k].col, vt[k], 0, 0, NULL };
+			ypair pr = { (char *)ax[k].key, ax[k].line, ax[k].col, &sv };
+			apply_override(c, tree, &pr);
+			if (w >= 0 && (size_t)w < sizeof label)
+				w += snprintf(label + w, sizeof label - (size_t)w, "%s%s = %s", k ? ", " : "",
+					      ax[k].key, vt[k]);
+		}
+		if (w >= 0 && (size_t)w < sizeof label)
+			snprintf(label + w, sizeof label - (size_t)w, ")");
+		c->point = label;
+		for (size_t i = 0; i <= nvars && !c->nomem && !c->over_budget; i++) {
+			scenario *s;
+			if (i == 0) {
+				s = build_one(c, tree, text, path, "base", default_name);
+			} else {
+				const ynode *it = vars->items[i - 1].val; /* valid: checked without the sweep */
+				s = build_variant(c, tree, it, yget(it, "name")->str, text, path, default_name);
+			}
+			if (!s)
+				break;
+			s->sweep_point = (int64_t)p;
+			s->n_sweep_keys = naxes;
+			for (int k = 0; k < naxes; k++) {
+				snprintf(s->sweep_key[k], sizeof s->sweep_key[k], "%s", ax[k].key);
+				s->sweep_value[k] = x[k];
+			}
+			v[(*nv)++] = s;
+		}
+		c->point = NULL;
+		yfree(c->a, tree);
+	}
+}
+
 /* Parse, build and validate text (ours: freed here, len + 1 bytes). */
 static int load_text(ctx *c_, char *text, size_t len, const char *default_name,
 		     scenario ***out, size_t *n)
@@ -2945,8 +3466,12 @@ static int load_text(ctx *c_, char *text, size_t len, const char *default_name,
 	ynode *root = parse_yaml(&c, text, len);
 	scenario **v = NULL;
 	size_t nv = 0, cap = 0;
+	sweep_axis ax[2];
+	size_t npoints = 0;
+	int naxes = 0;
 	if (!root)
 		goto done;
+	apply_cmdline(&c, root);
 
 	const ynode *vars = yget(root, "variants");
 	if (vars && vars->type != Y_NULL && vars->type != Y_SEQ) {
@@ -2958,6 +3483,7 @@ static int load_text(ctx *c_, char *text, size_t len, const char *default_name,
 		vars = NULL;
 	}
 	size_t nvars = vars && vars->type == Y_SEQ ? vars->n : 0;
+	naxes = parse_sweep(&c, root, nvars, ax, &npoints);
 	cap = 1 + nvars;
 	v = xalloc(&c, cap * sizeof *v);
 	if (!v)
@@ -3000,34 +3526,29 @@ static int load_text(ctx *c_, char *text, size_t len, const char *default_name,
 			err_node(&c, set, q, "expected a mapping of dotted.key.path: value");
 			continue;
 		}
-		ynode *copy = ycopy(&c, root);
-		if (!copy)
-			break;
-		c.variant = vname;
-		for (size_t k = 0; set && set->type == Y_MAP && k < set->n && !c.nomem; k++) {
-			const ypair *ov = &set->items[k];
-			if (!strncmp(ov->key, "variants", 8) && (ov->key[8] == '\0' || ov->key[8] == '.'))
-				err_at(&c, ov->line, ov->col, ov->key, "a variant cannot change the variants");
-			else
-				apply_override(&c, copy, ov);
-		}
-		scenario *s = NULL;
-		if (!c.nomem)
-			s = build_one(&c, copy, text, path, vname, default_name);
-		yfree(a, copy);
+		scenario *s = build_variant(&c, root, it, vname, text, path, default_name);
 		if (!s)
 			break;
 		v[nv++] = s;
-		const ynode *d = yget(it, "description");
-		if (d && d->type == Y_SCALAR && !c.nomem) {
-			char *t = xstrndup(&c, d->str, strlen(d->str));
-			if (t) {
-				if (s->description)
-					sim_free(a, s->description, strlen(s->description) + 1);
-				s->description = t;
-			}
-		}
 		c.variant = NULL;
+	}
+
+	/* A sweep: once the base and the variants are valid without it, the
+	 * same again at every point, in place of them. */
+	if (naxes > 0 && !c.nomem && c.nerr == 0 && nv == cap) {
+		for (size_t i = 0; i < nv; i++)
+			scn_free(v[i]);
+		sim_free(a, v, cap * sizeof *v);
+		nv = 0;
+		c.load_bytes = c_->load_bytes;
+		cap = npoints * (1 + nvars);
+		v = xalloc(&c, cap * sizeof *v);
+		if (!v) {
+			cap = 0;
+			goto done;
+		}
+		c.sweep_err0 = errs ? errs->n : 0;
+		build_points(&c, root, ax, naxes, npoints, vars, nvars, text, path, default_name, v, &nv);
 	}
 
 done:

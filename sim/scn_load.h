@@ -12,7 +12,11 @@
  * "file:line:column: key: message" (line and column 1-based; key is the
  * dotted path, e.g. senders.mfp.arrivals.poisson).  Errors of a variant
  * say "variant 'NAME': " at the start of the message; a problem of the
- * base file is reported once, not again for each variant.
+ * base file is reported once, not again for each variant.  Errors at a
+ * point of a sweep say "sweep point P (KEY = VALUE): " (after the variant
+ * part), at most once per point, and one shared by several points only at
+ * the first; the points are built only when the base and the variants
+ * without the sweep are valid.
  *
  * Ownership: on success the caller owns *out (an array of n scenarios,
  * allocated with a) and frees it with scn_free_all().  On failure *out and
@@ -59,10 +63,40 @@ void scn_errors_free(scn_errors *e);
 
 /* Load and validate path.  On success returns 0 and *out holds n >= 1
  * scenarios: [0] the base ("base"), then each variant in file order, each
- * fully resolved.  On failure returns SIM_ESCENARIO (or SIM_EIO when the
+ * fully resolved; sweep_point is -1 and n_sweep_keys 0 in each.  With a
+ * `sweep:` section, the same for each point p of the sweep in turn
+ * (Cartesian product, first key outer): the base then each variant, with
+ * the point's values applied to the base tree before the variant's `set`
+ * (a variant that sets a swept key wins), each with sweep_point = p and
+ * the swept keys and values; variant names are the same at every point.
+ * On failure returns SIM_ESCENARIO (or SIM_EIO when the
  * file cannot be read, SIM_ENOMEM when an allocation fails), *out
  * untouched, and errs holds one entry per problem found. */
 int scn_load(const char *path, const sim_alloc *a, scenario ***out, size_t *n, scn_errors *errs);
+
+/* Sweeps (docs/SCENARIOS.md, `sweep:`): at most SCN_MAX_SWEEP_POINTS
+ * points (the product over the one or two swept keys), and at most
+ * SCN_MAX_SCENARIOS scenarios returned (points x (1 + variants)). */
+#define SCN_MAX_SWEEP_POINTS 1000
+#define SCN_MAX_SCENARIOS 10000
+
+/* One override given on the command line: a dotted key as in a variant's
+ * `set` (senders.mfp.count) and its value, the text of a YAML scalar or
+ * flow collection: "12", "30s", "{pool: x, assign: round_robin}". */
+typedef struct scn_override {
+	const char *key;
+	const char *value;
+} scn_override;
+
+/* As scn_load, with each override applied to the base tree first, as if
+ * the file said so: before the variants and the sweep, so a variant or a
+ * sweep that sets the same key wins.  A problem caused by an override (a
+ * value that is not YAML or not valid for the key, a key that the schema
+ * does not know) names the key, has line and column 0 and ends with
+ * "(from the command line)".  An override may not change `variants` or
+ * `sweep`.  ov may be NULL when n_ov is 0. */
+int scn_load_ex(const char *path, const sim_alloc *a, const scn_override *ov, size_t n_ov,
+		scenario ***out, size_t *n, scn_errors *errs);
 
 /* The same for a text in memory: name stands for the file in errors and
  * gives the default scenario name; relative trace paths are resolved

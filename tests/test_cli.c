@@ -57,7 +57,7 @@ static const char *const shipped[] = {
 	"scenarios/printers.yaml", "scenarios/alerts.yaml", "scenarios/newsletter.yaml",
 	"scenarios/misconfigured-app.yaml", "scenarios/mailbox-full.yaml",
 	"scenarios/basic-auth-off.yaml", "scenarios/exchange-server.yaml",
-	"scenarios/trace-replay.yaml",
+	"scenarios/trace-replay.yaml", "scenarios/printers-sweep.yaml",
 };
 
 static void test_shipped_scenarios_check_and_run(void **state)
@@ -197,6 +197,53 @@ static void test_bad_input(void **state)
 		       "6:25: senders.s.arrivals.poisson:");
 }
 
+/* plan, against an answer known exactly: N instances each sending one
+ * message every 60 s (random phase, no jitter) put exactly N messages in
+ * every sliding minute of the mailbox.  In reject mode with a limit of 30 a
+ * minute and no retry, nothing is lost for N <= 30 and the 31st message of
+ * some minute is refused for N = 31; sessions last 2 us, so the 3-session
+ * cap never refuses.  The largest N with lost == 0 is therefore 30. */
+static void test_plan(void **state)
+{
+	(void)state;
+	char path[512], cmd[2048];
+	snprintf(path, sizeof path, "%s/plan.yaml", tmpdir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("name: plan\nduration: 2h\nseed: 3\nreplications: 2\n"
+	      "limits: {message_rate_mode: reject}\n"
+	      "mailboxes: [{name: shared@contoso.com}]\n"
+	      "senders:\n  - name: app\n    count: 1\n    mailbox: shared@contoso.com\n"
+	      "    arrivals: {periodic: 60s}\n"
+	      "    session: {connect_time: 1us, submit_time: 1us}\n", f);
+	fclose(f);
+	char *out, *err;
+	snprintf(cmd, sizeof cmd, "%s plan %s --vary senders.app.count --range 1..100 --largest"
+		 " --target 'lost == 0' --quiet", bin(), path);
+	int st = run(cmd, &out, &err);
+	if (st != 0)
+		print_error("%s\n", err);
+	assert_int_equal(st, 0);
+	if (strstr(out, "answer: senders.app.count = 30\n") == NULL)
+		print_error("%s\n", out);
+	assert_non_null(strstr(out, "answer: senders.app.count = 30\n"));
+	assert_non_null(strstr(out, "senders.app.count = 31: target NOT met"));
+	free(out);
+	free(err);
+	/* the smallest count with some loss is 31 */
+	snprintf(cmd, sizeof cmd, "%s plan %s --vary senders.app.count --range 1..100"
+		 " --target 'lost >= 1' --quiet", bin(), path);
+	assert_int_equal(run(cmd, &out, NULL), 0);
+	assert_non_null(strstr(out, "answer: senders.app.count = 31\n"));
+	free(out);
+	/* a target naming an unknown figure is a usage error that names it */
+	snprintf(cmd, sizeof cmd, "%s plan %s --vary senders.app.count --range 1..10"
+		 " --target 'lossage == 0'", bin(), path);
+	assert_int_equal(run(cmd, NULL, &err), 2);
+	assert_non_null(strstr(err, "unknown figure 'lossage'"));
+	free(err);
+}
+
 static void test_usage_errors(void **state)
 {
 	(void)state;
@@ -243,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_json_is_deterministic),
 		cmocka_unit_test(test_identity_variant),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_usage_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
