@@ -832,9 +832,17 @@ static int chart_cdf(plot_ctx *c)
 	common_vars(c, &b, data, img, title);
 	gp_int(&b, "nvar", (long long)c->n_v);
 	for (size_t i = 0; i < c->n_v; i++) {
-		char name[32];
+		char name[32], label[256];
+		const variant_row *v = &c->v[i];
 		snprintf(name, sizeof name, "vname%zu", i + 1);
-		gp_str(&b, name, c->v[i].name);
+		if (v->has_point && v->key) {
+			/* a sweep: the same variant name at every point */
+			const char *k = strrchr(v->key, '.');
+			snprintf(label, sizeof label, "%s, %s = %g", v->name, k ? k + 1 : v->key, v->value);
+		} else {
+			snprintf(label, sizeof label, "%s", v->name);
+		}
+		gp_str(&b, name, label);
 	}
 	gp_int(&b, "logx", logx);
 	char xl[64];
