@@ -315,7 +315,7 @@ static int evaluate(const plan_opts *o, int64_t x, double *mean, int64_t *reps_o
 {
 	char value[32];
 	snprintf(value, sizeof value, "%lld", (long long)x);
-	scn_override ov = { o->key, value };
+	scn_override ov = { o->key, value, o->variant };
 	scenario **v;
 	size_t n;
 	scn_errors errs = { 0 };

@@ -3162,11 +3162,14 @@ static void mark_cmdline(ynode *n)
 	}
 }
 
-/* Apply the command-line overrides c->ov to root, as if the file said so;
- * their nodes carry LINE_CMDLINE. */
-static void apply_cmdline(ctx *c, ynode *root)
+/* Apply the command-line overrides c->ov meant for the scenario named
+ * vname ("base" or a variant) to root, as if the file said so; their nodes
+ * carry LINE_CMDLINE. */
+static void apply_cmdline(ctx *c, ynode *root, const char *vname)
 {
 	for (size_t i = 0; i < c->n_ov && !c->nomem; i++) {
+		if (c->ov[i].variant && strcmp(c->ov[i].variant, vname) != 0)
+			continue;
 		const char *key = c->ov[i].key ? c->ov[i].key : "";
 		const char *val = c->ov[i].value ? c->ov[i].value : "";
 		if (!key[0] || key_under(key, "variants") || key_under(key, "sweep")) {
@@ -3388,6 +3391,9 @@ static scenario *build_variant(ctx *c, const ynode *tree, const ynode *it, const
 		else
 			apply_override(c, copy, ov);
 	}
+	/* The command line wins over the variant: `plan --variant pool-of-4
+	 * --vary mailboxes.scanners.count` varies the variant's own pool. */
+	apply_cmdline(c, copy, vname);
 	scenario *s = NULL;
 	if (!c->nomem)
 		s = build_one(c, copy, text, path, vname, default_name);
@@ -3471,7 +3477,10 @@ static int load_text(ctx *c_, char *text, size_t len, const char *default_name,
 	int naxes = 0;
 	if (!root)
 		goto done;
-	apply_cmdline(&c, root);
+	size_t cmdline_errs = c.nerr;
+	apply_cmdline(&c, root, "base");
+	if (c.nerr != cmdline_errs)
+		c.n_ov = 0; /* reported once, for the base; not again for each variant */
 
 	const ynode *vars = yget(root, "variants");
 	if (vars && vars->type != Y_NULL && vars->type != Y_SEQ) {

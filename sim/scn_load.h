@@ -86,11 +86,13 @@ int scn_load(const char *path, const sim_alloc *a, scenario ***out, size_t *n, s
 typedef struct scn_override {
 	const char *key;
 	const char *value;
+	const char *variant; /* NULL: the base and every variant; else only the one so named ("base" too) */
 } scn_override;
 
-/* As scn_load, with each override applied to the base tree first, as if
- * the file said so: before the variants and the sweep, so a variant or a
- * sweep that sets the same key wins.  A problem caused by an override (a
+/* As scn_load, with each override applied as if the file said so: to the
+ * base tree (before the sweep, which wins on its own keys), and again to
+ * each variant after its own `set`, so the command line wins over a
+ * variant.  A problem caused by an override (a
  * value that is not YAML or not valid for the key, a key that the schema
  * does not know) names the key, has line and column 0 and ends with
  * "(from the command line)".  An override may not change `variants` or

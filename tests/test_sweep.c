@@ -261,14 +261,23 @@ static void test_override(void **state)
 {
 	(void)state;
 	size_t n;
-	scn_override ov[] = { { "senders.app.count", "12" },
-			      { "senders.app.retry", "{policy: exponential, base: 30s}" } };
+	scn_override ov[] = { { .key = "senders.app.count", .value = "12" },
+			      { .key = "senders.app.retry", .value = "{policy: exponential, base: 30s}" } };
 	scenario **v = load_ok("variants:\n  - name: v\n    set: {senders.app.count: 5}\n", ov, 2, &n);
 	assert_int_equal(n, 2);
 	assert_int_equal(v[0]->senders[0].count, 12);
 	assert_int_equal(v[0]->senders[0].retry.base_ns, 30000000000LL);
-	assert_int_equal(v[1]->senders[0].count, 5); /* a variant's set wins */
+	assert_int_equal(v[1]->senders[0].count, 12); /* the command line wins over a variant's set */
 	assert_int_equal(v[1]->senders[0].retry.base_ns, 30000000000LL);
+	scn_free_all(v, n, &sim_alloc_std);
+
+	/* an override for one variant leaves the base and the others alone */
+	scn_override one = { .key = "senders.app.count", .value = "7", .variant = "v" };
+	v = load_ok("variants:\n  - name: v\n    set: {senders.app.count: 5}\n  - name: w\n", &one, 1, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0]->senders[0].count, 3);
+	assert_int_equal(v[1]->senders[0].count, 7);
+	assert_int_equal(v[2]->senders[0].count, 3);
 	scn_free_all(v, n, &sim_alloc_std);
 
 	/* a sweep of the same key wins over the command line */
@@ -284,30 +293,30 @@ static void test_override_errors(void **state)
 	(void)state;
 	char want[600];
 	/* a key the schema does not know */
-	scn_override ov = { "senders.app.cuont", "12" };
+	scn_override ov = { .key = "senders.app.cuont", .value = "12" };
 	char *e = load_bad("", &ov, 1);
 	snprintf(want, sizeof want, "%s: senders.app.cuont: unknown key 'cuont' (did you mean 'count'?) "
 		 "(from the command line)\n", path);
 	assert_string_equal(e, want);
 	free(e);
 	/* an item that does not exist */
-	ov = (scn_override){ "senders.ap.count", "12" };
+	ov = (scn_override){ .key = "senders.ap.count", .value = "12" };
 	e = load_bad("", &ov, 1);
 	assert_non_null(strstr(e, ": senders.ap.count: no item named 'ap' in senders (did you mean 'app'?) "
 			       "(from the command line)"));
 	free(e);
 	/* a value the key refuses, and a value that is not YAML */
-	ov = (scn_override){ "senders.app.count", "twelve" };
+	ov = (scn_override){ .key = "senders.app.count", .value = "twelve" };
 	e = load_bad("", &ov, 1);
 	snprintf(want, sizeof want, "%s: senders.app.count: ", path);
 	assert_non_null(strstr(e, want));
 	assert_non_null(strstr(e, "(from the command line)"));
 	free(e);
-	ov = (scn_override){ "senders.app.retry", "{policy: [" };
+	ov = (scn_override){ .key = "senders.app.retry", .value = "{policy: [" };
 	e = load_bad("", &ov, 1);
 	assert_non_null(strstr(e, "senders.app.retry: '{policy: [' is not a YAML value"));
 	free(e);
-	ov = (scn_override){ "sweep.x", "1" };
+	ov = (scn_override){ .key = "sweep.x", .value = "1" };
 	e = load_bad("", &ov, 1);
 	assert_non_null(strstr(e, "sweep.x: the variants and the sweep cannot be set from the command line"));
 	free(e);
@@ -340,7 +349,7 @@ static void test_alloc_walk(void **state)
 	(void)state;
 	write_file("variants:\n  - name: v\n    set: {senders.app.session.connections: 3}\n"
 		   "sweep:\n  senders.app.count: [1, 2]\n  senders.app.session.connections: {from: 1, to: 2}\n");
-	scn_override ov = { "senders.app.retry", "{policy: exponential, base: 30s}" };
+	scn_override ov = { .key = "senders.app.retry", .value = "{policy: exponential, base: 30s}" };
 	for (long k = 1;; k++) {
 		sim_alloc_failing st = { 0 };
 		st.fail_at = k;
