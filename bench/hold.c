@@ -82,50 +82,50 @@ int main(int argc, char **argv)
 	}
 
 	int64_t *inc = malloc(NINCR * sizeof *inc);
-	evs_node *nodes = malloc((size_t)n * sizeof *nodes);
 	evs *s = evs_new(kind, &sim_alloc_std);
-	if (!inc || !nodes || !s) {
+	if (!inc || !s) {
 		fprintf(stderr, "bench_hold: out of memory\n");
 		return 1;
 	}
 	incr_fill(dist, inc, NINCR, 1);
 
+	/* Keys are inline: like ns-3's PriorityQueueScheduler the benchmark
+	 * never touches an event's memory, so item is just the event's id. */
 	size_t k = 0;
 	uint64_t seq = 0;
 	for (long long i = 0; i < n; i++) {
-		nodes[i].time = inc[k];
-		nodes[i].seq = seq++;
-		if (++k == NINCR)
-			k = 0;
-		if (evs_insert(s, &nodes[i]) != 0) {
+		if (evs_insert(s, inc[k], seq, (void *)(uintptr_t)seq) != 0) {
 			fprintf(stderr, "bench_hold: out of memory\n");
 			return 1;
 		}
-	}
-	long long warm = n > 100000 ? n : 100000;
-	for (long long i = 0; i < warm; i++) {
-		evs_node *e = evs_pop(s);
-		e->time += inc[k];
-		e->seq = seq++;
+		seq++;
 		if (++k == NINCR)
 			k = 0;
-		evs_insert(s, e);
+	}
+	long long warm = n > 100000 ? n : 100000;
+	evs_entry e;
+	for (long long i = 0; i < warm; i++) {
+		evs_pop(s, &e);
+		evs_insert(s, e.time + inc[k], seq, (void *)(uintptr_t)seq);
+		seq++;
+		if (++k == NINCR)
+			k = 0;
 	}
 
 	uint64_t h = 0xcbf29ce484222325ULL;
 	for (long long r = 0; r < reps; r++) {
 		double t0 = now_ns();
 		for (long long i = 0; i < holds; i++) {
-			evs_node *e = evs_pop(s);
-			h ^= (uint64_t)e->time;
+			evs_pop(s, &e);
+			h ^= (uint64_t)e.time;
 			h *= FNV_PRIME;
-			h ^= e->seq;
+			h ^= e.seq;
 			h *= FNV_PRIME;
-			e->time += inc[k];
-			e->seq = seq++;
+			/* cannot fail: the count is back to n */
+			evs_insert(s, e.time + inc[k], seq, (void *)(uintptr_t)seq);
+			seq++;
 			if (++k == NINCR)
 				k = 0;
-			evs_insert(s, e); /* cannot fail: the count is back to n */
 		}
 		double t1 = now_ns();
 		printf("%s %lld %s %.2f %016" PRIx64 "\n", impl, n, dist_name,
@@ -140,7 +140,6 @@ int main(int argc, char **argv)
 			st.resizes, st.retunes, st.buckets, st.width);
 	}
 	evs_free(s);
-	free(nodes);
 	free(inc);
 	return 0;
 }

@@ -5,22 +5,41 @@
 #include <string.h>
 
 #define CQ_MIN_BUCKETS 64
+/* Beyond this many buckets the days get fuller instead: 2^14 buckets are
+ * 256 KiB of heads and 1 MiB of chunk tails being filled, which stay in
+ * L2/LLC, so an insert does not miss; see docs/DESIGN.md.  (This and the
+ * other #ifndef knobs below can be overridden with -D for experiments.) */
+#ifndef CQ_MAX_BUCKETS
+#define CQ_MAX_BUCKETS 16384
+#endif
 #define CQ_MAX_SHIFT 62
-/* Width = CQ_WIDTH_FACTOR x the mean spacing of the CQ_SAMPLE smallest
- * times, rounded up to a power of two (Brown uses 3x the spacing of ~25
- * front events). */
+/* Width = CQ_WIDTH_FACTOR x day_target x the mean spacing of the CQ_SAMPLE
+ * smallest times, rounded up to a power of two (Brown uses 3x the spacing
+ * of ~25 front events). */
 #define CQ_SAMPLE 32
+#ifndef CQ_WIDTH_FACTOR
 #define CQ_WIDTH_FACTOR 2
+#endif
 /* Retune when a window costs more than this many work units per operation;
- * a well-tuned queue spends about 1-2 (each node is scanned once when its
+ * a well-tuned queue spends about 1-2 (each entry is scanned once when its
  * day comes, plus a bucket visit per day). */
 #define CQ_COST_MAX 6
 #define CQ_MIN_WINDOW 4096
+/* Counts and costs are checked every CQ_CHECK operations. */
+#define CQ_CHECK 4096
+/* A bottom insert that would shift more entries goes to the side heap. */
+#define CQ_SHIFT_MAX 32
+/* Days up to this size are insertion-sorted, longer ones merge-sorted. */
+#ifndef CQ_INSERTION_MAX
+#define CQ_INSERTION_MAX 16
+#endif
 
-static inline int before(const evs_node *a, const evs_node *b)
+static inline int before(const evs_entry *a, const evs_entry *b)
 {
 	return a->time < b->time || (a->time == b->time && a->seq < b->seq);
 }
+
+static void side_pop(cq *q, evs_entry *out);
 
 static size_t nwords(size_t nb)
 {
@@ -32,49 +51,54 @@ static size_t block_size(size_t nb)
 	return nb * sizeof(cq_bucket) + nwords(nb) * sizeof(uint64_t);
 }
 
-/* Least power of two >= max(count, CQ_MIN_BUCKETS), or 0 on overflow. */
+/* Least power of two >= count, within [CQ_MIN_BUCKETS, CQ_MAX_BUCKETS]. */
 static size_t nb_for(size_t count)
 {
 	size_t nb = CQ_MIN_BUCKETS;
-	while (nb < count) {
-		if (nb > SIZE_MAX / 2 / sizeof(cq_bucket))
-			return 0;
+	while (nb < count && nb < CQ_MAX_BUCKETS)
 		nb *= 2;
-	}
 	return nb;
 }
 
 static cq_bucket *block_new(const sim_alloc *a, size_t nb)
 {
-	if (nb == 0 || nb > (SIZE_MAX / 2) / sizeof(cq_bucket))
-		return NULL;
 	cq_bucket *b = sim_malloc(a, block_size(nb));
 	if (b)
 		memset(b, 0, block_size(nb));
 	return b;
 }
 
-static void set_block(cq *q, cq_bucket *b, size_t nb)
+/* The block has room for nbcap buckets; nb <= nbcap are in use.  Buckets
+ * and bitmap words beyond nb are kept zero, so nb can change within the
+ * block (the stress build does that; a normal resize allocates exactly). */
+static void set_block(cq *q, cq_bucket *b, size_t nbcap, size_t nb)
 {
 	q->b = b;
-	q->bits = (uint64_t *)(b + nb);
+	q->bits = (uint64_t *)(b + nbcap);
+	q->nbcap = nbcap;
 	q->nb = nb;
 	q->mask = nb - 1;
 }
 
 static void set_limits(cq *q)
 {
+	size_t ref = q->count > q->nb ? q->count : q->nb;
+	uint64_t dt = q->count / q->nb;
+	q->day_target = dt ? dt : 1;
 #ifdef EVS_STRESS
+	(void)ref;
 	q->grow_at = 0;
 	q->shrink_at = SIZE_MAX;
 	q->window = 1;
 #else
-	q->grow_at = q->nb > SIZE_MAX / 2 ? SIZE_MAX : 2 * q->nb;
-	q->shrink_at = q->nb > CQ_MIN_BUCKETS ? q->nb / 4 : 0;
+	q->grow_at = ref > SIZE_MAX / 2 ? SIZE_MAX : 2 * ref;
+	q->shrink_at = ref > CQ_MIN_BUCKETS ? ref / 4 : 0;
 	uint64_t w = (uint64_t)q->count + q->nb;
 	q->window = w < CQ_MIN_WINDOW ? CQ_MIN_WINDOW : w;
 #endif
-	q->ops = 0;
+	q->elapsed = 0;
+	q->period = q->window < CQ_CHECK ? q->window : CQ_CHECK;
+	q->budget = q->period;
 	q->cost = 0;
 }
 
@@ -82,10 +106,11 @@ int cq_init(cq *q, const sim_alloc *alloc)
 {
 	memset(q, 0, sizeof *q);
 	q->alloc = alloc;
+	q->free = CQ_NIL;
 	cq_bucket *b = block_new(alloc, CQ_MIN_BUCKETS);
 	if (!b)
 		return SIM_ENOMEM;
-	set_block(q, b, CQ_MIN_BUCKETS);
+	set_block(q, b, CQ_MIN_BUCKETS, CQ_MIN_BUCKETS);
 	q->shift = 20; /* ~1 ms; re-estimated at the first resize */
 	set_limits(q);
 	return 0;
@@ -93,200 +118,470 @@ int cq_init(cq *q, const sim_alloc *alloc)
 
 void cq_free(cq *q)
 {
-	sim_free(q->alloc, q->b, block_size(q->nb));
+	sim_free(q->alloc, q->b, block_size(q->nbcap));
+	sim_free(q->alloc, q->bot, q->botcap * sizeof *q->bot);
+	sim_free(q->alloc, q->pool_raw, q->pool_raw_size);
+	sim_free(q->alloc, q->side, q->side_cap * sizeof *q->side);
+	q->side = NULL;
 	q->b = NULL;
 	q->bits = NULL;
+	q->bot = NULL;
+	q->pool = NULL;
+	q->pool_raw = NULL;
 }
 
-/* ---- sorting the bottom: natural merge sort on (time, seq) ---- */
+/* ---- memory ---- */
 
-typedef struct run {
-	evs_node *h, *t;
-} run;
-
-static run merge(run a, run b)
+/* Grows the pool to at least `want` chunks (new ones on the free list).
+ * On failure nothing changes. */
+static int pool_grow(cq *q, size_t want)
 {
-	evs_node head, *t = &head;
-	evs_node *x = a.h, *y = b.h;
-	for (;;) {
-		if (before(y, x)) {
-			t->next = y;
-			t = y;
-			if ((y = y->next) == NULL) {
-				t->next = x;
-				return (run){ head.next, a.t };
-			}
+	if (want <= q->npool)
+		return 0;
+	size_t cap = q->npool ? 2 * (size_t)q->npool : 64;
+	if (cap < want)
+		cap = want;
+	if (cap >= CQ_NIL)
+		cap = CQ_NIL - 1;
+	if (cap < want || cap > (SIZE_MAX - 64) / sizeof(cq_chunk))
+		return SIM_ENOMEM;
+	size_t size = cap * sizeof(cq_chunk) + 64;
+	void *raw = sim_malloc(q->alloc, size);
+	if (!raw)
+		return SIM_ENOMEM;
+	cq_chunk *p = (cq_chunk *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+	if (q->npool)
+		memcpy(p, q->pool, q->npool * sizeof(cq_chunk));
+	sim_free(q->alloc, q->pool_raw, q->pool_raw_size);
+	q->pool = p;
+	q->pool_raw = raw;
+	q->pool_raw_size = size;
+	for (size_t k = cap; k-- > q->npool;) {
+		p[k].next = q->free;
+		q->free = (uint32_t)k;
+	}
+	q->npool = (uint32_t)cap;
+	return 0;
+}
+
+/* botcap >= want entries; keeps the contents.  On failure nothing changes. */
+static int bot_grow(cq *q, size_t want)
+{
+	if (want <= q->botcap)
+		return 0;
+	size_t cap = q->botcap ? 2 * q->botcap : 128;
+	if (cap < want)
+		cap = want;
+	if (cap > SIZE_MAX / sizeof *q->bot)
+		return SIM_ENOMEM;
+	evs_entry *b = sim_realloc(q->alloc, q->bot, q->botcap * sizeof *q->bot,
+				   cap * sizeof *q->bot);
+	if (!b)
+		return SIM_ENOMEM;
+	/* Touch the new part now: first touches are page faults, which cost
+	 * tens of microseconds a page on some VMs; better here, while the
+	 * queue grows, than in the middle of a steady state. */
+	memset(b + q->botcap, 0, (cap - q->botcap) * sizeof *b);
+	q->bot = b;
+	q->botcap = cap;
+	q->room = cap / 2 - 1;
+	return 0;
+}
+
+static int reserve(cq *q)
+{
+	if (q->count > SIZE_MAX / 2 - 2)
+		return SIM_ENOMEM;
+	if (bot_grow(q, 2 * q->count + 4) != 0)
+		return SIM_ENOMEM;
+	q->room = q->botcap / 2 - 1;
+	/* Best effort: as many chunks as room entries can ever need (a
+	 * bucket of n entries holds at most n / CQ_CHUNK + 1 chunks), so a
+	 * steady state never grows the pool.  Failure is not an error here:
+	 * chunks are also allocated on demand. */
+	size_t nbmax = q->room < CQ_MAX_BUCKETS ? q->room : CQ_MAX_BUCKETS;
+	(void)pool_grow(q, q->room / CQ_CHUNK + nbmax + 1);
+	return 0;
+}
+
+int cq_insert_slow(cq *q, int64_t time, uint64_t seq, void *item)
+{
+	if (q->count >= q->room && reserve(q) != 0)
+		return SIM_ENOMEM;
+	uint64_t t = (uint64_t)time;
+	if (t < q->top) {
+		evs_entry e = { time, seq, item };
+		if (cq_bot_insert(q, &e) != 0)
+			return SIM_ENOMEM;
+	} else {
+		uint64_t i = (t >> q->shift) & q->mask;
+		cq_bucket *b = &q->b[i];
+		if ((b->n == 0 || q->pool[b->head].n == CQ_CHUNK) && q->free == CQ_NIL &&
+		    pool_grow(q, (size_t)q->npool + 1) != 0)
+			return SIM_ENOMEM;
+		cq_chunk *c;
+		if (b->n == 0) {
+			uint32_t k = q->free;
+			c = &q->pool[k];
+			q->free = c->next;
+			c->next = CQ_NIL;
+			c->n = 0;
+			b->head = k;
+			b->min = t;
+			q->bits[i >> 6] |= 1ULL << (i & 63);
 		} else {
-			t->next = x;
-			t = x;
-			if ((x = x->next) == NULL) {
-				t->next = y;
-				return (run){ head.next, b.t };
+			c = &q->pool[b->head];
+			if (c->n == CQ_CHUNK) {
+				uint32_t k = q->free;
+				c = &q->pool[k];
+				q->free = c->next;
+				c->next = b->head;
+				c->n = 0;
+				b->head = k;
 			}
+			if (t < b->min)
+				b->min = t;
 		}
+		c->e[c->n++] = (evs_entry){ time, seq, item };
+		b->n++;
 	}
+	q->count++;
+	if (--q->budget == 0)
+		cq_maintain(q);
+	return 0;
 }
 
-/* Cut the longest ascending or strictly descending (then reversed) run
- * from the front of *p.  Keys are distinct, so both kinds are stable. */
-static run take_run(evs_node **p)
+int cq_insert_maintain(cq *q)
 {
-	evs_node *h = *p, *n = h->next;
-	if (n == NULL || !before(n, h)) {
-		evs_node *t = h;
-		while (n && !before(n, t)) {
-			t = n;
-			n = n->next;
-		}
-		t->next = NULL;
-		*p = n;
-		return (run){ h, t };
-	}
-	evs_node *r = h; /* reversed so far, r is its head */
-	h->next = NULL;
-	evs_node *tail = h;
-	while (n && before(n, r)) {
-		evs_node *nx = n->next;
-		n->next = r;
-		r = n;
-		n = nx;
-	}
-	*p = n;
-	return (run){ r, tail };
+	cq_maintain(q);
+	return 0;
 }
 
-static run sort_list(evs_node *p)
+/* The first entry is the least of bot[bh] and side[0]; both are < top,
+ * so the buckets are looked at only when both are empty. */
+const evs_entry *cq_peek_slow(cq *q)
 {
-	run r = take_run(&p);
-	if (p == NULL)
-		return r;
-	run pend[64];
-	unsigned used = 0; /* levels 0..used-1 of pend; h == NULL when free */
-	for (;;) {
-		unsigned lvl = 0;
-		while (lvl < used && pend[lvl].h) {
-			r = merge(pend[lvl], r);
-			pend[lvl].h = NULL;
-			lvl++;
-		}
-		if (lvl == used)
-			used++;
-		pend[lvl] = r;
-		if (p == NULL)
-			break;
-		r = take_run(&p);
+	if (q->side_n) {
+		if (q->bh < q->bt && before(&q->bot[q->bh], &q->side[0]))
+			return &q->bot[q->bh];
+		return &q->side[0];
 	}
-	r.h = NULL;
-	for (unsigned lvl = 0; lvl < used; lvl++) {
-		if (pend[lvl].h == NULL)
+	if (q->bh == q->bt && !cq_advance(q))
+		return NULL;
+	return &q->bot[q->bh];
+}
+
+bool cq_pop_slow(cq *q, evs_entry *out)
+{
+	if (q->side_n && (q->bh == q->bt || !before(&q->bot[q->bh], &q->side[0]))) {
+		side_pop(q, out);
+	} else {
+		if (q->bh == q->bt && !cq_advance(q))
+			return false;
+		*out = q->bot[q->bh++];
+	}
+	q->count--;
+	if (--q->budget == 0)
+		cq_maintain(q);
+	return true;
+}
+
+bool cq_pop_maintain(cq *q)
+{
+	cq_maintain(q);
+	return true;
+}
+
+static inline void chunk_free(cq *q, uint32_t k)
+{
+	q->pool[k].next = q->free;
+	q->free = k;
+}
+
+/* ---- sorting a day: insertion sort, or merge sort with scratch ---- */
+
+static void insertion_sort(evs_entry *a, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		if (!before(&a[i], &a[i - 1]))
 			continue;
-		r = r.h ? merge(pend[lvl], r) : pend[lvl];
+		evs_entry x = a[i];
+		size_t j = i;
+		do {
+			a[j] = a[j - 1];
+			j--;
+		} while (j > 0 && before(&x, &a[j - 1]));
+		a[j] = x;
 	}
-	return r;
+}
+
+static void merge_runs(const evs_entry *src, evs_entry *dst, size_t lo, size_t mid, size_t hi)
+{
+	size_t i = lo, j = mid, k = lo;
+	if (mid == hi || !before(&src[mid], &src[mid - 1])) {
+		memcpy(dst + lo, src + lo, (hi - lo) * sizeof *src);
+		return;
+	}
+	while (i < mid && j < hi)
+		dst[k++] = before(&src[j], &src[i]) ? src[j++] : src[i++];
+	while (i < mid)
+		dst[k++] = src[i++];
+	while (j < hi)
+		dst[k++] = src[j++];
+}
+
+/* Sorts a[0..n) using tmp[0..n) as scratch; O(n log n), linear on
+ * presorted runs. */
+static void sort_day(evs_entry *a, evs_entry *tmp, size_t n)
+{
+	if (n <= CQ_INSERTION_MAX) {
+		insertion_sort(a, n);
+		return;
+	}
+	for (size_t lo = 0; lo < n; lo += CQ_INSERTION_MAX)
+		insertion_sort(a + lo, n - lo < CQ_INSERTION_MAX ? n - lo : CQ_INSERTION_MAX);
+	evs_entry *src = a, *dst = tmp;
+	for (size_t w = CQ_INSERTION_MAX; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n;
+			size_t hi = lo + 2 * w < n ? lo + 2 * w : n;
+			merge_runs(src, dst, lo, mid, hi);
+		}
+		evs_entry *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof *a);
 }
 
 /* ---- the bottom and the scan ---- */
 
-void cq_bot_insert(cq *q, evs_node *n)
+/* ---- the side heap: bottom inserts that would shift many entries ---- */
+
+static void side_push(cq *q, const evs_entry *e)
 {
-	evs_node *b = q->bot;
-	if (b == NULL) {
-		n->next = NULL;
-		q->bot = q->bot_tail = n;
-		return;
-	}
-	if (!before(n, q->bot_tail)) {
-		n->next = NULL;
-		q->bot_tail->next = n;
-		q->bot_tail = n;
-		return;
-	}
-	if (before(n, b)) {
-		n->next = b;
-		q->bot = n;
-		return;
-	}
-	/* b is before n, and n is before the tail: the walk stops in time. */
+	evs_entry *h = q->side;
+	size_t i = q->side_n++;
 	uint64_t steps = 0;
-	while (!before(n, b->next)) {
-		b = b->next;
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!before(e, &h[p]))
+			break;
+		h[i] = h[p];
+		i = p;
 		steps++;
 	}
-	n->next = b->next;
-	b->next = n;
+	h[i] = *e;
 	q->cost += steps;
 }
 
-/* Move the nodes of day `day` out of bucket j into the (empty) bottom.
- * Days are short (a few nodes) when the width is right, so the due nodes
- * are insertion-sorted as they are found, with O(1) paths for the head
- * and the tail (equal times come out newest first, so ties take the head
- * path).  Past CQ_INSERTION_STEPS steps the rest is merge-sorted. */
-#define CQ_INSERTION_STEPS 64
-static evs_node *take_day(cq *q, size_t j, uint64_t day)
+static void side_pop(cq *q, evs_entry *out)
 {
-	cq_bucket *b = &q->b[j];
-	evs_node *p = b->head, *dh = NULL, *dt = NULL, *rest = NULL, *keep = NULL;
-	uint64_t kmin = UINT64_MAX, scanned = 0, steps = 0, nrest = 0;
-	unsigned sh = q->shift;
-	while (p) {
-		evs_node *nx = p->next;
-		uint64_t t = (uint64_t)p->time;
-		scanned++;
-		if ((t >> sh) > day) {
-			p->next = keep;
-			keep = p;
-			if (t < kmin)
-				kmin = t;
-		} else if (dh == NULL) {
-			p->next = NULL;
-			dh = dt = p;
-		} else if (!before(p, dt)) {
-			p->next = NULL;
-			dt->next = p;
-			dt = p;
-		} else if (before(p, dh)) {
-			p->next = dh;
-			dh = p;
-		} else if (steps < CQ_INSERTION_STEPS) {
-			evs_node *x = dh;
-			while (!before(p, x->next)) {
-				x = x->next;
-				steps++;
-			}
-			p->next = x->next;
-			x->next = p;
-		} else {
-			p->next = rest;
-			rest = p;
-			nrest++;
-		}
-		p = nx;
+	evs_entry *h = q->side;
+	*out = h[0];
+	size_t n = --q->side_n, i = 0;
+	if (n == 0)
+		return;
+	evs_entry x = h[n];
+	uint64_t steps = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && before(&h[c + 1], &h[c]))
+			c++;
+		if (!before(&h[c], &x))
+			break;
+		h[i] = h[c];
+		i = c;
+		steps++;
 	}
-	b->head = keep;
-	b->min = kmin;
-	if (keep == NULL)
-		q->bits[j >> 6] &= ~(1ULL << (j & 63));
-	q->cost += scanned + steps;
-	if (rest) {
-		/* sorting k nodes costs about k log2 k */
-		q->cost += nrest * (uint64_t)(64 - __builtin_clzll(nrest));
-		run r = merge((run){ dh, dt }, sort_list(rest));
-		dh = r.h;
-		dt = r.t;
-	}
-	/* day is the day of a real node, so day + 1 <= 2^(63 - shift). */
-	q->top = (day + 1) << sh;
-	q->bot = dh;
-	q->bot_tail = dt;
-	return dh;
+	h[i] = x;
+	q->cost += steps;
 }
 
-evs_node *cq_advance(cq *q)
+/* Inserts e (time < top) into the bottom: into the sorted array when that
+ * shifts at most CQ_SHIFT_MAX entries, else into the side heap (a day of
+ * thousands of entries, as `camel` makes when the width is coarse, would
+ * otherwise cost a memmove of kilobytes per insert). */
+int cq_bot_insert(cq *q, const evs_entry *e)
+{
+	evs_entry *a = q->bot;
+	size_t lo = q->bh, hi = q->bt;
+	/* first position whose entry is after e */
+	if (lo == hi || !before(e, &a[hi - 1])) {
+		lo = hi;
+	} else {
+		while (lo < hi) {
+			size_t m = lo + (hi - lo) / 2;
+			if (before(e, &a[m]))
+				hi = m;
+			else
+				lo = m + 1;
+		}
+	}
+	size_t p = lo;
+	if (q->bt == q->botcap) {
+		/* Move the bottom back to the start of the array: bt - bh <=
+		 * count <= botcap / 2, so this happens once per botcap / 2
+		 * inserts at most, O(1) amortised. */
+		size_t m = q->bt - q->bh;
+		memmove(a, a + q->bh, m * sizeof *a);
+		p -= q->bh;
+		q->bh = 0;
+		q->bt = m;
+		q->cost += m;
+	}
+	size_t front = p - q->bh, back = q->bt - p;
+	size_t shift = q->bh > 0 && front < back ? front : back;
+	if (shift > CQ_SHIFT_MAX) {
+		if (q->side_n == q->side_cap) {
+			size_t cap = q->side_cap ? 2 * q->side_cap : 64;
+			if (cap > SIZE_MAX / sizeof *q->side)
+				return SIM_ENOMEM;
+			evs_entry *h = sim_realloc(q->alloc, q->side, q->side_cap * sizeof *h,
+						   cap * sizeof *h);
+			if (!h)
+				return SIM_ENOMEM;
+			q->side = h;
+			q->side_cap = cap;
+		}
+		side_push(q, e);
+		return 0;
+	}
+	if (q->bh > 0 && front < back) {
+		memmove(a + q->bh - 1, a + q->bh, front * sizeof *a);
+		q->bh--;
+		a[p - 1] = *e;
+		q->cost += front;
+		return 0;
+	}
+	memmove(a + p + 1, a + p, back * sizeof *a);
+	a[p] = *e;
+	q->bt++;
+	q->cost += back;
+	return 0;
+}
+
+/* Move the entries of day `day` out of bucket j into the (empty) bottom,
+ * compacting the rest of the bucket in place, and sort them. */
+static bool take_day(cq *q, size_t j, uint64_t day)
+{
+	cq_bucket *b = &q->b[j];
+	cq_chunk *pool = q->pool;
+	evs_entry *out = q->bot;
+	const unsigned sh = q->shift;
+	size_t k = 0;
+	uint32_t kept = 0;
+	uint64_t kmin = UINT64_MAX;
+	cq_chunk *c = &pool[b->head];
+	if (c->next == CQ_NIL) {
+		/* One chunk (the usual case up to CQ_MAX_BUCKETS): the due
+		 * entries are insertion-sorted as they are found, the others
+		 * compacted in place. */
+		uint32_t n = c->n;
+		for (uint32_t i = 0; i < n; i++) {
+			evs_entry x = c->e[i];
+			uint64_t t = (uint64_t)x.time;
+			if ((t >> sh) > day) {
+				c->e[kept++] = x;
+				if (t < kmin)
+					kmin = t;
+				continue;
+			}
+			size_t p = k++;
+			while (p > 0 && before(&x, &out[p - 1])) {
+				out[p] = out[p - 1];
+				p--;
+			}
+			out[p] = x;
+		}
+		q->cost += n;
+		if (kept == 0) {
+			chunk_free(q, b->head);
+			b->n = 0;
+			q->bits[j >> 6] &= ~(1ULL << (j & 63));
+		} else {
+			c->n = kept;
+			b->n = kept;
+			b->min = kmin;
+		}
+	} else {
+		uint32_t w = b->head, r = b->head; /* writer and reader chunks */
+		uint32_t wprev = CQ_NIL, wn = 0;
+		while (r != CQ_NIL) {
+			c = &pool[r];
+			uint32_t n = c->n, next = c->next;
+			for (uint32_t i = 0; i < n; i++) {
+				evs_entry x = c->e[i];
+				uint64_t t = (uint64_t)x.time;
+				if ((t >> sh) > day) {
+					/* the writer never passes the reader */
+					if (wn == CQ_CHUNK) {
+						pool[w].n = CQ_CHUNK;
+						wprev = w;
+						w = pool[w].next;
+						wn = 0;
+					}
+					pool[w].e[wn++] = x;
+					kept++;
+					if (t < kmin)
+						kmin = t;
+				} else {
+					out[k++] = x;
+				}
+			}
+			r = next;
+		}
+		q->cost += k + kept;
+		if (kept == 0) {
+			/* every chunk of the bucket goes back to the pool */
+			w = b->head;
+			b->n = 0;
+			q->bits[j >> 6] &= ~(1ULL << (j & 63));
+		} else {
+			pool[w].n = wn;
+			uint32_t x = pool[w].next;
+			pool[w].next = CQ_NIL;
+			if (wprev != CQ_NIL && wn < CQ_CHUNK) {
+				/* the partial chunk goes first, where inserts
+				 * fill it: a bucket of n entries keeps at most
+				 * n / CQ_CHUNK + 1 chunks */
+				pool[wprev].next = CQ_NIL;
+				pool[w].next = b->head;
+				b->head = w;
+			}
+			w = x;
+			b->n = kept;
+			b->min = kmin;
+		}
+		while (w != CQ_NIL) {
+			uint32_t nx = pool[w].next;
+			chunk_free(q, w);
+			w = nx;
+		}
+		if (k > 1) {
+			/* botcap >= 2 count >= 2 k: the upper half is scratch */
+			sort_day(out, out + k, k);
+			if (k > 8 * q->day_target + 16)
+				q->cost += k * (uint64_t)(64 - __builtin_clzll(k));
+		}
+	}
+	if (k == 0)
+		return false;
+	/* day is the day of a real entry, so day + 1 <= 2^(63 - shift). */
+	q->top = (day + 1) << sh;
+	q->bh = 0;
+	q->bt = k;
+	return true;
+}
+
+bool cq_advance(cq *q)
 {
 	if (q->count == 0)
-		return NULL;
-	/* The bottom is empty: every node is in a bucket, at time >= top. */
+		return false;
+	/* The bottom is empty: every entry is in a bucket, at time >= top. */
 	const unsigned sh = q->shift;
 	const uint64_t mask = q->mask;
 	const size_t wmask = nwords(q->nb) - 1;
@@ -310,7 +605,9 @@ evs_node *cq_advance(cq *q)
 		left -= d;
 		if ((q->b[j].min >> sh) <= day) {
 			q->cost += cost;
-			return take_day(q, j, day);
+			if (take_day(q, j, day))
+				return true;
+			/* cannot happen: min is due; keep scanning regardless */
 		}
 		cost++;
 		day++;
@@ -318,7 +615,7 @@ evs_node *cq_advance(cq *q)
 			break;
 		i = (j + 1) & mask;
 	}
-	/* A whole year without a due node: Brown's direct search. */
+	/* A whole year without a due entry: Brown's direct search. */
 	uint64_t m = UINT64_MAX;
 	size_t jm = 0;
 	for (size_t w = 0; w <= wmask; w++) {
@@ -378,15 +675,16 @@ static void sample_push(uint64_t *h, unsigned *n, uint64_t t)
 	h[i] = t;
 }
 
-/* Width from the spacing of the CQ_SAMPLE smallest times; keeps the
- * current width when there are too few nodes to tell. */
-static unsigned estimate_shift(const cq *q)
+/* Width for day_target entries a day, from the spacing of the CQ_SAMPLE
+ * smallest times; keeps the current width when there are too few entries
+ * to tell. */
+static unsigned estimate_shift(const cq *q, uint64_t day_target)
 {
 	uint64_t h[CQ_SAMPLE];
 	unsigned n = 0;
 	uint64_t lo = UINT64_MAX;
-	for (evs_node *p = q->bot; p; p = p->next) {
-		uint64_t t = (uint64_t)p->time;
+	for (size_t i = q->bh; i < q->bt; i++) {
+		uint64_t t = (uint64_t)q->bot[i].time;
 		if (n == CQ_SAMPLE && t >= h[0])
 			break; /* the bottom is sorted */
 		sample_push(h, &n, t);
@@ -398,69 +696,125 @@ static unsigned estimate_shift(const cq *q)
 		while (bits) {
 			size_t j = (w << 6) | (size_t)__builtin_ctzll(bits);
 			bits &= bits - 1;
-			for (evs_node *p = q->b[j].head; p; p = p->next) {
-				uint64_t t = (uint64_t)p->time;
-				sample_push(h, &n, t);
-				if (t < lo)
-					lo = t;
+			if (n == CQ_SAMPLE && q->b[j].min >= h[0])
+				continue;
+			for (uint32_t c = q->b[j].head; c != CQ_NIL; c = q->pool[c].next) {
+				const cq_chunk *ch = &q->pool[c];
+				for (uint32_t i = 0; i < ch->n; i++) {
+					uint64_t t = (uint64_t)ch->e[i].time;
+					sample_push(h, &n, t);
+					if (t < lo)
+						lo = t;
+				}
 			}
 		}
 	}
 	if (n < 2)
 		return q->shift;
 	uint64_t sep = (h[0] - lo) / (n - 1);
-	uint64_t width = sep > UINT64_MAX / CQ_WIDTH_FACTOR ? UINT64_MAX : sep * CQ_WIDTH_FACTOR;
+	uint64_t f = CQ_WIDTH_FACTOR * day_target;
+	uint64_t width = sep > UINT64_MAX / f ? UINT64_MAX : sep * f;
 	return shift_for(width);
 }
 
-/* Re-bucket every bucket node for nb buckets of width 2^shift.  The bottom
- * and top stay as they are: the invariant "bottom = nodes < top" does not
- * depend on the width.  If the new block cannot be allocated the old size
- * is kept.  O(count + old nb + new nb). */
+/* Re-bucket every bucket entry for nb buckets of width 2^shift.  The bottom
+ * and top stay as they are: the invariant "bottom = entries < top" does not
+ * depend on the width.  The bucket entries are staged in the bottom
+ * array's spare half.  If the pool cannot be made big enough nothing
+ * changes; if only the new block cannot be allocated the old nb is kept.
+ * O(count + old nb + new nb). */
 static void rebuild(cq *q, size_t nb, unsigned shift)
 {
-	evs_node *chain = NULL;
+	size_t m = q->bt - q->bh, nbk = q->count - m;
+	/* chunks: one partial per non-empty bucket plus the full ones */
+	size_t need = nbk / CQ_CHUNK + (nbk < nb ? nbk : nb) + 1;
+	if (pool_grow(q, need) != 0)
+		return;
+	if (q->bh > 0) {
+		memmove(q->bot, q->bot + q->bh, m * sizeof *q->bot);
+		q->bh = 0;
+		q->bt = m;
+	}
+	evs_entry *stage = q->bot + m; /* botcap - m >= 2 count - m >= nbk */
+	size_t k = 0;
 	for (size_t w = 0; w < nwords(q->nb); w++) {
 		uint64_t bits = q->bits[w];
 		q->bits[w] = 0;
 		while (bits) {
 			size_t j = (w << 6) | (size_t)__builtin_ctzll(bits);
 			bits &= bits - 1;
-			evs_node *p = q->b[j].head;
-			q->b[j].head = NULL;
-			while (p) {
-				evs_node *nx = p->next;
-				p->next = chain;
-				chain = p;
-				p = nx;
+			for (uint32_t c = q->b[j].head; c != CQ_NIL;) {
+				cq_chunk *ch = &q->pool[c];
+				memcpy(stage + k, ch->e, ch->n * sizeof *stage);
+				k += ch->n;
+				uint32_t nx = ch->next;
+				chunk_free(q, c);
+				c = nx;
 			}
+			q->b[j].n = 0;
 		}
 	}
 	if (nb != q->nb) {
+#ifdef EVS_STRESS
+		/* resize every operation without an allocation every time */
+		if (nb <= q->nbcap && 4 * nb >= q->nbcap) {
+			set_block(q, q->b, q->nbcap, nb);
+			q->resizes++;
+		} else {
+			cq_bucket *b = block_new(q->alloc, 2 * nb);
+			if (b) {
+				sim_free(q->alloc, q->b, block_size(q->nbcap));
+				set_block(q, b, 2 * nb, nb);
+				q->resizes++;
+			}
+		}
+#else
 		cq_bucket *b = block_new(q->alloc, nb);
 		if (b) {
-			sim_free(q->alloc, q->b, block_size(q->nb));
-			set_block(q, b, nb);
+			sim_free(q->alloc, q->b, block_size(q->nbcap));
+			set_block(q, b, nb, nb);
 			q->resizes++;
 		}
+#endif
 	}
 	q->shift = shift;
 	const uint64_t mask = q->mask;
-	while (chain) {
-		evs_node *n = chain;
-		chain = n->next;
-		uint64_t t = (uint64_t)n->time;
+	for (size_t x = 0; x < k; x++) {
+		uint64_t t = (uint64_t)stage[x].time;
 		uint64_t i = (t >> shift) & mask;
 		cq_bucket *b = &q->b[i];
-		if (b->head == NULL) {
+		cq_chunk *c;
+		if (b->n == 0) {
+			uint32_t ci = q->free;
+			c = &q->pool[ci];
+			q->free = c->next;
+			c->next = CQ_NIL;
+			c->n = 0;
+			b->head = ci;
+			b->min = t;
 			q->bits[i >> 6] |= 1ULL << (i & 63);
-			b->min = t;
-		} else if (t < b->min) {
-			b->min = t;
+		} else {
+			c = &q->pool[b->head];
+			if (c->n == CQ_CHUNK) {
+				uint32_t ci = q->free;
+				c = &q->pool[ci];
+				q->free = c->next;
+				c->next = b->head;
+				c->n = 0;
+				b->head = ci;
+			}
+			if (t < b->min)
+				b->min = t;
 		}
-		n->next = b->head;
-		b->head = n;
+		c->e[c->n++] = stage[x];
+		b->n++;
 	}
+}
+
+static uint64_t day_target_for(size_t count, size_t nb)
+{
+	uint64_t dt = count / nb;
+	return dt ? dt : 1;
 }
 
 void cq_maintain(cq *q)
@@ -469,36 +823,45 @@ void cq_maintain(cq *q)
 	/* Resize and retune on every operation, alternating sizes and widths. */
 	q->stress++;
 	size_t nb = nb_for(q->count);
-	if (nb && (q->stress & 1) && nb <= SIZE_MAX / 4 / sizeof(cq_bucket))
+	if ((q->stress & 1) && nb < CQ_MAX_BUCKETS)
 		nb *= 2;
-	unsigned sh = estimate_shift(q);
+	unsigned sh = estimate_shift(q, day_target_for(q->count, nb));
 	if ((q->stress & 2) && sh < CQ_MAX_SHIFT)
 		sh++;
 	else if ((q->stress & 4) && sh > 0)
 		sh--;
 	if (sh != q->shift)
 		q->retunes++;
-	rebuild(q, nb ? nb : q->nb, sh);
+	rebuild(q, nb, sh);
 	set_limits(q);
 	return;
 #else
 	if (q->count > q->grow_at || q->count < q->shrink_at) {
 		size_t nb = nb_for(q->count);
-		size_t old = q->nb;
-		rebuild(q, nb ? nb : q->nb, estimate_shift(q));
+		rebuild(q, nb, estimate_shift(q, day_target_for(q->count, nb)));
 		set_limits(q);
-		/* A failed resize is not fatal: retry when the count has
-		 * doubled or halved again, so the cost stays amortised. */
-		if (q->nb == old && q->count > q->grow_at)
-			q->grow_at = q->count > SIZE_MAX / 2 ? SIZE_MAX : 2 * q->count;
-		if (q->nb == old && q->count < q->shrink_at)
-			q->shrink_at = q->count / 2;
 		return;
 	}
-	/* The first full window always retunes: the initial width is a guess. */
-	int hot = q->cost > (uint64_t)CQ_COST_MAX * q->ops || q->resizes + q->retunes == 0;
+	q->elapsed += q->period;
+	/* Hot: the window so far has cost more than CQ_COST_MAX units an
+	 * operation, and more than count + nb units in all, which is what a
+	 * retune costs, so retuning at most doubles the work that provoked it.
+	 * Checked every CQ_CHECK operations, so a sudden change of the spacing
+	 * is caught after about (count + nb) / cost-rate operations, not a
+	 * whole window.  The first full window always retunes: the initial
+	 * width is a guess. */
+	int end = q->elapsed >= q->window;
+	int hot = (q->cost > (uint64_t)CQ_COST_MAX * q->elapsed &&
+		   q->cost > (uint64_t)q->count + q->nb) ||
+		  (end && q->resizes + q->retunes == 0);
+	if (!hot && !end) {
+		uint64_t left = q->window - q->elapsed;
+		q->period = left < CQ_CHECK ? left : CQ_CHECK;
+		q->budget = q->period;
+		return;
+	}
 	if (hot) {
-		unsigned sh = estimate_shift(q);
+		unsigned sh = estimate_shift(q, q->day_target);
 		if (sh != q->shift) {
 			rebuild(q, q->nb, sh);
 			q->retunes++;

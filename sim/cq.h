@@ -1,62 +1,110 @@
 /* cq.h - the calendar queue behind evset.h (internal; prefix cq_).
  *
- * After Brown (1988), with the departures defended in docs/DESIGN.md:
- *   - nb buckets ("days"), nb a power of two >= 64, of width 2^shift ns;
- *     a node with time t lives in bucket (t >> shift) & (nb - 1).
- *   - Buckets are UNSORTED singly linked lists (O(1) push) that remember
- *     their minimum time; a bitmap of non-empty buckets lets the scan skip
- *     64 empty days per word.
- *   - The "bottom" is a sorted list holding EXACTLY the nodes with
- *     time < top; every node in a bucket has time >= top.  Pops take the
- *     bottom's head.  When the bottom runs dry the scan moves to the next
- *     non-empty day, moves that day's nodes to the bottom and sorts them
- *     (natural merge sort), as the ladder queue does (Tang, Goh & Thng
- *     2005).  A whole year without a due node triggers Brown's direct
- *     search for the minimum.
- *   - Resize (nb) when the count leaves [nb/4, 2nb]; width re-estimated
- *     from the K smallest times at every resize and at every cost-triggered
- *     retune: over a window of at least count + nb operations the queue
- *     adds up its work (empty words and not-due buckets visited, nodes
- *     scanned, bottom-insert steps); above COST_MAX per operation it
+ * After Brown (1988), with the departures defended in docs/DESIGN.md.
+ * Keys are inline: the queue stores evs_entry values (time, seq, item)
+ * and never dereferences item.
+ *   - nb buckets ("days"), nb a power of two in [64, CQ_MAX_BUCKETS], of
+ *     width 2^shift ns; an entry with time t lives in bucket
+ *     (t >> shift) & (nb - 1).  Up to CQ_MAX_BUCKETS a day holds about
+ *     one or two entries (Brown); beyond it the days get fuller instead of
+ *     the index getting bigger, so the bucket heads stay in cache.
+ *   - A bucket is an UNSORTED unrolled list: a chain of CQ_CHUNK-entry
+ *     chunks from a pool owned by the queue (indices, not pointers), newest
+ *     chunk first; the bucket remembers its entry count and least time.  A
+ *     bitmap of non-empty buckets lets the scan skip 64 empty days a word.
+ *   - The "bottom" is a sorted array bot[bh..bt) plus a small side heap,
+ *     together holding EXACTLY the entries with time < top; every bucket
+ *     entry has time >= top.  Pops take bot[bh] (or side[0] if less); an
+ *     insert below top goes into the array unless that would shift more
+ *     than CQ_SHIFT_MAX entries, then into the side heap.  When both run
+ *     dry the scan moves to the next non-empty day, copies that day's
+ *     entries into the bottom and sorts them there (the ladder queue's
+ *     lazy sort, Tang, Goh & Thng 2005).  A whole year without a due entry
+ *     triggers Brown's direct search.
+ *   - botcap >= 2 * count always: the bottom can take any day, and the
+ *     upper half is the merge sort's scratch and the rebuild's staging area.
+ *   - Every CQ_CHECK operations (one countdown, `budget`) the queue checks
+ *     its count and its cost.  Resize when the count has left [ref/4,
+ *     2 ref] (ref = max(nb, count at the last rebuild)); the width is
+ *     re-estimated from the K smallest times at every resize and at every
+ *     cost-triggered retune: over a window of at least count + nb
+ *     operations the queue adds up its work (empty words and not-due
+ *     buckets visited, entries scanned, bottom shifts, oversized sorts);
+ *     when that exceeds CQ_COST_MAX per operation and count + nb in all, it
  *     retunes.  Both cost O(count + nb), so O(1) amortised per operation.
+ *   - A bucket's chunks are full except the newest (head); so a bucket of
+ *     n entries holds at most n / CQ_CHUNK + 1 chunks, and the pool is
+ *     reserved to that bound whenever the bottom array grows, so a steady
+ *     state never allocates (nor first-touches memory).
+ *   - Limits: 2^32 - 2 chunks, and fewer than 2^32 entries per bucket
+ *     (about 100 GB of entries).
  *
  * Times are treated as uint64_t (they are int64_t >= 0), so bucket and day
  * arithmetic cannot overflow up to INT64_MAX.
  *
- * Memory: one block holding the buckets and the bitmap.  A failed grow is
- * not an error: the queue keeps its old size (it is only slower), so
- * cq_insert never fails.  Nothing is allocated per operation.
+ * Memory: the bucket block (buckets + bitmap), the bottom array (2-4 x
+ * count entries), the side heap (grown on demand) and the chunk pool (about count / 10 + nb chunks of 256
+ * bytes), some 80 bytes an entry at 10^6 against the heap's 24-48.
+ * Insert grows the bottom array and the pool when it must; if that fails
+ * it returns SIM_ENOMEM with nothing changed.  A failed resize is not an
+ * error: the queue keeps its old index (it is only slower).  Pop never
+ * allocates.
  */
 #ifndef SIM_CQ_H
 #define SIM_CQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "alloc.h"
 #include "evset.h"
 
+#define CQ_CHUNK 10        /* entries per chunk: 8 + 240 bytes, padded to 256 */
+#define CQ_NIL UINT32_MAX
+
+typedef struct cq_chunk {
+	uint32_t next;     /* older chunk of the same bucket, or next free one */
+	uint32_t n;        /* entries used in e[] */
+	evs_entry e[CQ_CHUNK];
+	uint64_t pad;
+} cq_chunk;
+
 typedef struct cq_bucket {
-	evs_node *head; /* unsorted; NULL when empty */
-	uint64_t min;   /* least time in the list; meaningful when non-empty */
+	uint32_t head;     /* newest chunk; meaningful when n > 0 */
+	uint32_t n;        /* entries in the bucket; 0 = empty */
+	uint64_t min;      /* least time in the bucket; meaningful when n > 0 */
 } cq_bucket;
 
 typedef struct cq {
 	const sim_alloc *alloc;
 	cq_bucket *b;      /* nb buckets, then the bitmap, in one block */
-	uint64_t *bits;    /* bit i set iff b[i].head != NULL */
+	uint64_t *bits;    /* bit i set iff b[i].n != 0 */
 	size_t nb;         /* power of two >= 64 */
+	size_t nbcap;      /* buckets the block has room for, >= nb */
 	uint64_t mask;     /* nb - 1 */
 	unsigned shift;    /* bucket width is 2^shift ns */
-	uint64_t top;      /* bottom = exactly the nodes with time < top */
-	evs_node *bot;     /* sorted by (time, seq) */
-	evs_node *bot_tail;/* valid while bot != NULL */
-	size_t count;      /* nodes queued (bottom + buckets) */
+	uint64_t top;      /* bottom = exactly the entries with time < top */
+	evs_entry *bot;    /* bot[bh..bt) sorted by (time, seq) */
+	size_t bh, bt, botcap;
+	size_t room;       /* botcap / 2 - 1: inserts need no growth while count < room */
+	evs_entry *side;   /* side heap: part of the bottom (time < top), used for */
+	size_t side_n;     /* inserts that would shift the array too much */
+	size_t side_cap;
+	cq_chunk *pool;    /* 64-byte aligned inside pool_raw */
+	void *pool_raw;
+	size_t pool_raw_size;
+	uint32_t npool;    /* chunks in the pool */
+	uint32_t free;     /* free list through cq_chunk.next */
+	size_t count;      /* entries queued (bottom + buckets) */
 	size_t grow_at;    /* resize when count > grow_at ... */
-	size_t shrink_at;  /* ... or count < shrink_at */
-	uint64_t ops;      /* operations in the current cost window */
+	size_t shrink_at;  /* ... or count < shrink_at (checked when a window ends) */
+	uint64_t budget;   /* operations left until the next check */
+	uint64_t elapsed;  /* operations in the window before this check period */
+	uint64_t period;   /* length of this check period */
 	uint64_t window;   /* length of the cost window */
 	uint64_t cost;     /* work units spent in the window */
+	uint64_t day_target; /* entries per day the width aims at */
 	uint64_t resizes, retunes;
 	unsigned stress;   /* EVS_STRESS: toggles the forced changes */
 } cq;
@@ -64,49 +112,70 @@ typedef struct cq {
 int cq_init(cq *q, const sim_alloc *alloc);
 void cq_free(cq *q);
 
-/* Out of line: bottom insert, day advance, maintenance. */
-void cq_bot_insert(cq *q, evs_node *n);
-evs_node *cq_advance(cq *q);
+/* Out of line: growth, bottom insert, day advance, maintenance. */
+int cq_bot_insert(cq *q, const evs_entry *e);
+bool cq_advance(cq *q);
 void cq_maintain(cq *q);
 
-static inline void cq_insert(cq *q, evs_node *n)
+/* The hot paths below make only tail calls, so they need no stack frame;
+ * everything unusual goes to the out-of-line versions in cq.c. */
+int cq_insert_slow(cq *q, int64_t time, uint64_t seq, void *item);
+int cq_insert_maintain(cq *q);
+bool cq_pop_slow(cq *q, evs_entry *out);
+const evs_entry *cq_peek_slow(cq *q);
+bool cq_pop_maintain(cq *q);
+
+static inline int cq_insert(cq *q, int64_t time, uint64_t seq, void *item)
 {
-	uint64_t t = (uint64_t)n->time;
-	q->count++;
-	if (t < q->top) {
-		cq_bot_insert(q, n);
+	uint64_t t = (uint64_t)time;
+	/* count < room keeps botcap >= 2 (count + 1) after this insert */
+	if (__builtin_expect(q->count >= q->room || t < q->top, 0))
+		return cq_insert_slow(q, time, seq, item);
+	uint64_t i = (t >> q->shift) & q->mask;
+	cq_bucket *b = &q->b[i];
+	cq_chunk *c;
+	if (b->n == 0) {
+		uint32_t k = q->free;
+		if (__builtin_expect(k == CQ_NIL, 0))
+			return cq_insert_slow(q, time, seq, item);
+		c = &q->pool[k];
+		q->free = c->next;
+		c->next = CQ_NIL;
+		c->n = 0;
+		b->head = k;
+		b->min = t;
+		q->bits[i >> 6] |= 1ULL << (i & 63);
 	} else {
-		uint64_t i = (t >> q->shift) & q->mask;
-		cq_bucket *b = &q->b[i];
-		if (b->head == NULL) {
-			q->bits[i >> 6] |= 1ULL << (i & 63);
+		c = &q->pool[b->head];
+		if (__builtin_expect(c->n == CQ_CHUNK, 0))
+			return cq_insert_slow(q, time, seq, item);
+		if (t < b->min)
 			b->min = t;
-		} else if (t < b->min) {
-			b->min = t;
-		}
-		n->next = b->head;
-		b->head = n;
 	}
-	if (++q->ops >= q->window || q->count > q->grow_at)
-		cq_maintain(q);
+	c->e[c->n++] = (evs_entry){ time, seq, item };
+	b->n++;
+	q->count++;
+	if (__builtin_expect(--q->budget == 0, 0))
+		return cq_insert_maintain(q);
+	return 0;
 }
 
-static inline evs_node *cq_peek(cq *q)
+static inline const evs_entry *cq_peek(cq *q)
 {
-	return q->bot ? q->bot : cq_advance(q);
+	if (__builtin_expect(q->bh == q->bt || q->side_n, 0))
+		return cq_peek_slow(q);
+	return &q->bot[q->bh];
 }
 
-static inline evs_node *cq_pop(cq *q)
+static inline bool cq_pop(cq *q, evs_entry *out)
 {
-	evs_node *n = q->bot;
-	if (n == NULL && (n = cq_advance(q)) == NULL)
-		return NULL;
-	q->bot = n->next;
+	if (__builtin_expect(q->bh == q->bt || q->side_n, 0))
+		return cq_pop_slow(q, out);
+	*out = q->bot[q->bh++];
 	q->count--;
-	if (++q->ops >= q->window || q->count < q->shrink_at)
-		cq_maintain(q);
-	return n;
+	if (__builtin_expect(--q->budget == 0, 0))
+		return cq_pop_maintain(q);
+	return true;
 }
-
 
 #endif

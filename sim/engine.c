@@ -1,7 +1,8 @@
 /* engine.c - clock, dispatch and cancellation around an event set.
  *
  * Events live in slabs of SLAB_EVENTS; free events form a singly linked
- * free list threaded through the event-set link.  Slabs are freed only
+ * free list.  The event set holds (time, seq, event pointer) entries with
+ * the key inline and never reads the event.  Slabs are freed only
  * with the engine, which is what keeps stale handles safe: a handle's
  * pointer always points into live engine memory, and the seq it carries
  * tells whether that slot still holds the same scheduling.
@@ -15,7 +16,8 @@
 enum { EV_FREE = 0, EV_PENDING = 1, EV_CANCELLED = 2 };
 
 typedef struct sim_event {
-	evs_node node; /* first: the event set sees only this */
+	uint64_t seq; /* of the last scheduling in this slot; 0 if never used */
+	struct sim_event *next_free;
 	sim_handler fn;
 	void *ctx;
 	uint64_t arg;
@@ -82,8 +84,8 @@ static int grow_pool(sim_engine *e)
 	e->slabs = s;
 	for (int i = SLAB_EVENTS - 1; i >= 0; i--) {
 		s->ev[i].state = EV_FREE;
-		s->ev[i].node.seq = 0;
-		s->ev[i].node.next = (evs_node *)e->free_list;
+		s->ev[i].seq = 0;
+		s->ev[i].next_free = e->free_list;
 		e->free_list = &s->ev[i];
 	}
 	return SIM_OK;
@@ -92,7 +94,7 @@ static int grow_pool(sim_engine *e)
 static void release(sim_engine *e, sim_event *ev)
 {
 	ev->state = EV_FREE;
-	ev->node.next = (evs_node *)e->free_list;
+	ev->next_free = e->free_list;
 	e->free_list = ev;
 }
 
@@ -108,23 +110,19 @@ int sim_schedule_at(sim_engine *e, int64_t t, sim_handler fn, void *ctx,
 	if (e->free_list == NULL && grow_pool(e) != SIM_OK)
 		return SIM_ENOMEM;
 	sim_event *ev = e->free_list;
-	e->free_list = (sim_event *)ev->node.next;
-	ev->node.time = t;
-	ev->node.seq = e->next_seq;
+	if (evs_insert(e->set, t, e->next_seq, ev) != SIM_OK)
+		return SIM_ENOMEM;
+	e->free_list = ev->next_free;
+	ev->seq = e->next_seq;
 	ev->fn = fn;
 	ev->ctx = ctx;
 	ev->arg = arg;
-	if (evs_insert(e->set, &ev->node) != SIM_OK) {
-		ev->node.seq = 0;
-		release(e, ev);
-		return SIM_ENOMEM;
-	}
 	ev->state = EV_PENDING;
 	e->next_seq++;
 	e->live++;
 	if (out) {
 		out->ev = ev;
-		out->seq = ev->node.seq;
+		out->seq = ev->seq;
 	}
 	return SIM_OK;
 }
@@ -143,7 +141,7 @@ static sim_event *lookup(const sim_engine *e, sim_handle h)
 {
 	(void)e;
 	sim_event *ev = h.ev;
-	if (ev == NULL || h.seq == 0 || ev->node.seq != h.seq || ev->state != EV_PENDING)
+	if (ev == NULL || h.seq == 0 || ev->seq != h.seq || ev->state != EV_PENDING)
 		return NULL;
 	return ev;
 }
@@ -167,16 +165,17 @@ int sim_run(sim_engine *e, int64_t end)
 {
 	e->stop = 0;
 	for (;;) {
-		evs_node *n = evs_peek(e->set);
-		if (n == NULL || n->time >= end)
+		const evs_entry *p = evs_peek(e->set);
+		if (p == NULL || p->time >= end)
 			break;
-		evs_pop(e->set);
-		sim_event *ev = (sim_event *)n;
+		evs_entry x;
+		evs_pop(e->set, &x);
+		sim_event *ev = x.item;
 		if (ev->state == EV_CANCELLED) {
 			release(e, ev);
 			continue;
 		}
-		e->now = n->time;
+		e->now = x.time;
 		e->live--;
 		e->run_count++;
 		/* Free the slot before the call: a handler may reschedule at once

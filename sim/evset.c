@@ -48,27 +48,25 @@ void evs_free(evs *s)
 	sim_free(&a, s, sizeof *s);
 }
 
-int evs_insert(evs *s, evs_node *n)
+int evs_insert(evs *s, int64_t time, uint64_t seq, void *item)
 {
-	if (s->kind == EVS_CALENDAR) {
-		cq_insert(&s->u.c, n); /* never fails: a failed grow keeps the old size */
-		return 0;
-	}
-	return heap_insert(&s->u.h, n);
+	if (s->kind == EVS_CALENDAR)
+		return cq_insert(&s->u.c, time, seq, item);
+	return heap_insert(&s->u.h, time, seq, item);
 }
 
-evs_node *evs_peek(evs *s)
+const evs_entry *evs_peek(evs *s)
 {
 	if (s->kind == EVS_CALENDAR)
 		return cq_peek(&s->u.c);
 	return heap_peek(&s->u.h);
 }
 
-evs_node *evs_pop(evs *s)
+bool evs_pop(evs *s, evs_entry *out)
 {
 	if (s->kind == EVS_CALENDAR)
-		return cq_pop(&s->u.c);
-	return heap_pop(&s->u.h);
+		return cq_pop(&s->u.c, out);
+	return heap_pop(&s->u.h, out);
 }
 
 size_t evs_count(const evs *s)

@@ -1,26 +1,29 @@
-/* evset.h - the pending-event set: a priority queue of nodes keyed by
- * (time, seq).  It knows nothing of time units, handlers or models.
+/* evset.h - the pending-event set: a priority queue of entries
+ * (time, seq, item) with the key held INLINE.  It knows nothing of time
+ * units, handlers or models, and never dereferences item.
  *
  * Two implementations sit behind this one interface, chosen at run time:
  *   EVS_CALENDAR  a calendar queue after Brown (1988), see docs/DESIGN.md;
  *                 insert and pop O(1) amortised.
- *   EVS_HEAP      a plain binary heap; insert and pop O(log n).
+ *   EVS_HEAP      a plain binary heap of entries; insert and pop O(log n).
  * Both pop in exactly the same order, so every test runs on both.
  *
  * Order: a before b iff a.time < b.time, or a.time == b.time and
- * a.seq < b.seq.  The caller gives every node a distinct seq; when seq
+ * a.seq < b.seq.  The caller gives every entry a distinct seq; when seq
  * grows with scheduling order (the engine's counter), equal times pop in
- * the order they were scheduled.
+ * the order they were scheduled.  time must be >= 0.
  *
- * Ownership: nodes belong to the caller.  Between evs_insert and the
- * evs_pop that returns it, the event set owns the node's link field and
- * the caller must not touch the node or free it.  time and seq must not
- * change while the node is queued.
+ * Ownership: the set copies (time, seq, item) in; item is an opaque
+ * pointer that the set stores and hands back, nothing more.  What item
+ * points to stays the caller's, and the caller may change or free it at
+ * any time (the set never reads through it).
  *
- * Memory: the set allocates only its own index (bucket array or heap
- * array) through the allocator given to evs_new; nodes are never copied
- * or allocated.  Growth can fail: evs_insert then returns SIM_ENOMEM and
- * the set is unchanged (the node is not queued).
+ * Memory: the set allocates its own storage (entry arrays, bucket index,
+ * a pool of bucket chunks) through the allocator given to evs_new, grows
+ * it on insert and keeps it when the count falls again, so a warm set
+ * (one that has already held as many entries) does not allocate.  An
+ * insert that needs memory and cannot get it returns SIM_ENOMEM and
+ * leaves the set unchanged.  Pop and peek never allocate and never fail.
  *
  * Build flag EVS_STRESS makes the calendar queue resize (and retune) on
  * every operation, to flush out resize bugs in tests.
@@ -28,17 +31,18 @@
 #ifndef SIM_EVSET_H
 #define SIM_EVSET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "alloc.h"
 #include "status.h"
 
-typedef struct evs_node {
+typedef struct evs_entry {
 	int64_t time;
 	uint64_t seq;
-	struct evs_node *next; /* owned by the event set while queued */
-} evs_node;
+	void *item; /* the caller's; never dereferenced by the set */
+} evs_entry;
 
 typedef enum evs_kind {
 	EVS_CALENDAR = 0,
@@ -49,15 +53,19 @@ typedef struct evs evs;
 
 /* Returns NULL when out of memory.  The allocator must outlive the set. */
 evs *evs_new(evs_kind kind, const sim_alloc *alloc);
-/* Frees the index; queued nodes are simply forgotten (they are the caller's). */
+/* Frees the set; queued items are simply forgotten (they are the caller's). */
 void evs_free(evs *s);
 
-/* 0 on success, SIM_ENOMEM (negative) on allocation failure. */
-int evs_insert(evs *s, evs_node *n);
-/* The first node in order, or NULL if empty.  Does not remove it. */
-evs_node *evs_peek(evs *s);
-/* Removes and returns the first node, or NULL if empty. */
-evs_node *evs_pop(evs *s);
+/* Queues (time, seq, item); time >= 0.  O(1) amortised (calendar) or
+ * O(log n) (heap).  0 on success, SIM_ENOMEM (negative) on allocation
+ * failure, the set then unchanged. */
+int evs_insert(evs *s, int64_t time, uint64_t seq, void *item);
+/* The first entry in order, or NULL if empty; does not remove it.  The
+ * pointer is valid until the next insert or pop. */
+const evs_entry *evs_peek(evs *s);
+/* Removes the first entry into *out and returns true, or returns false
+ * (and leaves *out untouched) if the set is empty. */
+bool evs_pop(evs *s, evs_entry *out);
 size_t evs_count(const evs *s);
 evs_kind evs_kind_of(const evs *s);
 const char *evs_kind_name(evs_kind k);

@@ -1,7 +1,7 @@
-/* heap.c - binary min-heap of node pointers; see heap.h. */
+/* heap.c - binary min-heap of entries; see heap.h. */
 #include "heap.h"
 
-static inline int before(const evs_node *a, const evs_node *b)
+static inline int before(const evs_entry *a, const evs_entry *b)
 {
 	return a->time < b->time || (a->time == b->time && a->seq < b->seq);
 }
@@ -21,24 +21,25 @@ void heap_free(heap *h)
 	h->n = h->cap = 0;
 }
 
-int heap_insert(heap *h, evs_node *x)
+int heap_insert(heap *h, int64_t time, uint64_t seq, void *item)
 {
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? 2 * h->cap : 64;
 		if (cap > SIZE_MAX / sizeof *h->a)
 			return SIM_ENOMEM;
-		evs_node **a = sim_realloc(h->alloc, h->a, h->cap * sizeof *h->a,
+		evs_entry *a = sim_realloc(h->alloc, h->a, h->cap * sizeof *h->a,
 					   cap * sizeof *h->a);
 		if (!a)
 			return SIM_ENOMEM;
 		h->a = a;
 		h->cap = cap;
 	}
-	evs_node **a = h->a;
+	evs_entry x = { time, seq, item };
+	evs_entry *a = h->a;
 	size_t i = h->n++;
 	while (i > 0) {
 		size_t p = (i - 1) / 2;
-		if (!before(x, a[p]))
+		if (!before(&x, &a[p]))
 			break;
 		a[i] = a[p];
 		i = p;
@@ -47,26 +48,27 @@ int heap_insert(heap *h, evs_node *x)
 	return 0;
 }
 
-evs_node *heap_pop(heap *h)
+bool heap_pop(heap *h, evs_entry *out)
 {
 	if (h->n == 0)
-		return NULL;
-	evs_node **a = h->a;
-	evs_node *top = a[0];
-	evs_node *x = a[--h->n];
-	size_t n = h->n, i = 0;
+		return false;
+	evs_entry *a = h->a;
+	*out = a[0];
+	size_t n = --h->n, i = 0;
+	if (n == 0)
+		return true;
+	evs_entry x = a[n];
 	for (;;) {
 		size_t c = 2 * i + 1;
 		if (c >= n)
 			break;
-		if (c + 1 < n && before(a[c + 1], a[c]))
+		if (c + 1 < n && before(&a[c + 1], &a[c]))
 			c++;
-		if (!before(a[c], x))
+		if (!before(&a[c], &x))
 			break;
 		a[i] = a[c];
 		i = c;
 	}
-	if (n)
-		a[i] = x;
-	return top;
+	a[i] = x;
+	return true;
 }

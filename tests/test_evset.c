@@ -32,6 +32,46 @@ static size_t max_n(void)
 	return e && strcmp(e, "1") == 0 ? MAX_N_EXTENDED : MAX_N_DEFAULT;
 }
 
+/* The test's own events: the set copies (time, seq) and hands back the
+ * pointer as item; every pop checks the copy against the event. */
+typedef struct tnode {
+	int64_t time;
+	uint64_t seq;
+} tnode;
+
+static int ins(evs *s, tnode *n)
+{
+	return evs_insert(s, n->time, n->seq, n);
+}
+
+static tnode *peek_node(evs *s)
+{
+	const evs_entry *p = evs_peek(s);
+	if (p == NULL)
+		return NULL;
+	tnode *n = p->item;
+	assert_true(p->time == n->time);
+	assert_true(p->seq == n->seq);
+	return n;
+}
+
+/* Pops and checks the entry against its event; on an empty set checks
+ * that the output is left untouched. */
+static tnode *pop_node(evs *s)
+{
+	evs_entry x, y;
+	memset(&x, 0xa5, sizeof x);
+	y = x;
+	if (!evs_pop(s, &x)) {
+		assert_memory_equal(&x, &y, sizeof x);
+		return NULL;
+	}
+	tnode *n = x.item;
+	assert_true(x.time == n->time);
+	assert_true(x.seq == n->seq);
+	return n;
+}
+
 static uint64_t rng_next(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -42,7 +82,7 @@ static uint64_t rng_next(uint64_t *s)
 
 static int key_cmp(const void *pa, const void *pb)
 {
-	const evs_node *a = *(evs_node *const *)pa, *b = *(evs_node *const *)pb;
+	const tnode *a = *(tnode *const *)pa, *b = *(tnode *const *)pb;
 	if (a->time != b->time)
 		return a->time < b->time ? -1 : 1;
 	if (a->seq != b->seq)
@@ -50,7 +90,7 @@ static int key_cmp(const void *pa, const void *pb)
 	return 0;
 }
 
-static int before(const evs_node *a, const evs_node *b)
+static int before(const tnode *a, const tnode *b)
 {
 	return a->time < b->time || (a->time == b->time && a->seq < b->seq);
 }
@@ -105,10 +145,10 @@ static int64_t gen_time(int g, uint64_t *r, int64_t base)
 }
 
 /* Pops one node from s and the reference front, checking peek, pop, count. */
-static void pop_check(evs *s, evs_node **ref, size_t *lo, size_t hi)
+static void pop_check(evs *s, tnode **ref, size_t *lo, size_t hi)
 {
-	evs_node *p = evs_peek(s);
-	evs_node *q = evs_pop(s);
+	tnode *p = peek_node(s);
+	tnode *q = pop_node(s);
 	assert_ptr_equal(p, q);
 	assert_ptr_equal(q, ref[*lo]);
 	(*lo)++;
@@ -121,8 +161,8 @@ static void pop_check(evs *s, evs_node **ref, size_t *lo, size_t hi)
 static void run_phases(void **state, size_t n, int g, uint64_t seed)
 {
 	evs *s = new_set(state);
-	evs_node *nodes = calloc(n, sizeof *nodes);
-	evs_node **ref = calloc(n, sizeof *ref);
+	tnode *nodes = calloc(n, sizeof *nodes);
+	tnode **ref = calloc(n, sizeof *ref);
 	assert_non_null(nodes);
 	assert_non_null(ref);
 	uint64_t r = seed;
@@ -135,10 +175,10 @@ static void run_phases(void **state, size_t n, int g, uint64_t seed)
 		if (b > n - used)
 			b = n - used;
 		for (size_t i = 0; i < b; i++) {
-			evs_node *e = &nodes[used++];
+			tnode *e = &nodes[used++];
 			e->time = gen_time(g, &r, base);
 			e->seq = seq++;
-			assert_int_equal(evs_insert(s, e), 0);
+			assert_int_equal(ins(s, e), 0);
 			ref[hi++] = e;
 		}
 		if (b) {
@@ -156,8 +196,8 @@ static void run_phases(void **state, size_t n, int g, uint64_t seed)
 		if (base < 0)
 			base = 0;
 	}
-	assert_null(evs_peek(s));
-	assert_null(evs_pop(s));
+	assert_null(peek_node(s));
+	assert_null(pop_node(s));
 	assert_int_equal(evs_count(s), 0);
 	free(ref);
 	free(nodes);
@@ -167,14 +207,14 @@ static void run_phases(void **state, size_t n, int g, uint64_t seed)
 static void test_empty(void **state)
 {
 	evs *s = new_set(state);
-	assert_null(evs_peek(s));
-	assert_null(evs_pop(s));
+	assert_null(peek_node(s));
+	assert_null(pop_node(s));
 	assert_int_equal(evs_count(s), 0);
-	evs_node a = { 5, 0, NULL };
-	assert_int_equal(evs_insert(s, &a), 0);
-	assert_ptr_equal(evs_peek(s), &a);
-	assert_ptr_equal(evs_pop(s), &a);
-	assert_null(evs_pop(s));
+	tnode a = { 5, 0 };
+	assert_int_equal(ins(s, &a), 0);
+	assert_ptr_equal(peek_node(s), &a);
+	assert_ptr_equal(pop_node(s), &a);
+	assert_null(pop_node(s));
 	evs_free(s);
 }
 
@@ -205,7 +245,7 @@ static uint64_t run_hold(evs_kind kind, size_t n, int dist, size_t holds, uint64
 {
 	enum { NINC = 16000 };
 	int64_t *inc = malloc(NINC * sizeof *inc);
-	evs_node *nodes = calloc(n, sizeof *nodes);
+	tnode *nodes = calloc(n, sizeof *nodes);
 	unsigned char *seen = calloc(n, 1);
 	assert_non_null(inc);
 	assert_non_null(nodes);
@@ -219,12 +259,12 @@ static uint64_t run_hold(evs_kind kind, size_t n, int dist, size_t holds, uint64
 		nodes[i].time = inc[k] * scale;
 		nodes[i].seq = seq++;
 		k = (k + 1) % NINC;
-		assert_int_equal(evs_insert(s, &nodes[i]), 0);
+		assert_int_equal(ins(s, &nodes[i]), 0);
 	}
-	evs_node last = { 0, 0, NULL };
+	tnode last = { 0, 0 };
 	for (size_t i = 0; i < holds; i++) {
-		evs_node *p = evs_peek(s);
-		evs_node *e = evs_pop(s);
+		tnode *p = peek_node(s);
+		tnode *e = pop_node(s);
 		assert_ptr_equal(p, e);
 		assert_false(before(e, &last));
 		last = *e;
@@ -237,11 +277,11 @@ static uint64_t run_hold(evs_kind kind, size_t n, int dist, size_t holds, uint64
 		e->time += inc[k] * scale;
 		e->seq = seq++;
 		k = (k + 1) % NINC;
-		assert_int_equal(evs_insert(s, e), 0);
+		assert_int_equal(ins(s, e), 0);
 		assert_int_equal(evs_count(s), n);
 	}
 	for (size_t i = 0; i < n; i++) {
-		evs_node *e = evs_pop(s);
+		tnode *e = pop_node(s);
 		assert_non_null(e);
 		assert_false(before(e, &last));
 		last = *e;
@@ -250,7 +290,7 @@ static uint64_t run_hold(evs_kind kind, size_t n, int dist, size_t holds, uint64
 		assert_false(seen[id]);
 		seen[id] = 1;
 	}
-	assert_null(evs_pop(s));
+	assert_null(pop_node(s));
 	evs_free(s);
 	free(seen);
 	free(nodes);
@@ -302,28 +342,28 @@ static void test_calendar_vs_heap(void **state)
 static void test_fifo_equal_times(void **state)
 {
 	evs *s = new_set(state);
-	evs_node n[10];
+	tnode n[10];
 	for (int i = 0; i < 10; i++) {
 		n[i].time = 100;
 		n[i].seq = (uint64_t)i;
 	}
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(evs_insert(s, &n[i]), 0);
-	assert_ptr_equal(evs_pop(s), &n[0]);
+		assert_int_equal(ins(s, &n[i]), 0);
+	assert_ptr_equal(pop_node(s), &n[0]);
 	/* scheduled at the current time after a pop: after the earlier ones */
 	for (int i = 4; i < 10; i++)
-		assert_int_equal(evs_insert(s, &n[i]), 0);
+		assert_int_equal(ins(s, &n[i]), 0);
 	for (int i = 1; i < 10; i++) {
-		assert_ptr_equal(evs_peek(s), &n[i]);
-		assert_ptr_equal(evs_pop(s), &n[i]);
+		assert_ptr_equal(peek_node(s), &n[i]);
+		assert_ptr_equal(pop_node(s), &n[i]);
 	}
-	assert_null(evs_pop(s));
+	assert_null(pop_node(s));
 	/* a later seq inserted first still pops after a smaller seq */
-	evs_node a = { 7, 9, NULL }, b = { 7, 3, NULL };
-	assert_int_equal(evs_insert(s, &a), 0);
-	assert_int_equal(evs_insert(s, &b), 0);
-	assert_ptr_equal(evs_pop(s), &b);
-	assert_ptr_equal(evs_pop(s), &a);
+	tnode a = { 7, 9 }, b = { 7, 3 };
+	assert_int_equal(ins(s, &a), 0);
+	assert_int_equal(ins(s, &b), 0);
+	assert_ptr_equal(pop_node(s), &b);
+	assert_ptr_equal(pop_node(s), &a);
 	evs_free(s);
 }
 
@@ -333,28 +373,28 @@ static void test_extreme_times(void **state)
 	int64_t t[] = { INT64_MAX, 0, INT64_MAX - 1, 1, INT64_MAX / 2, INT64_MAX / 2 + 1,
 			(int64_t)1 << 62, ((int64_t)1 << 62) - 1, 1000000000, INT64_MAX };
 	enum { K = sizeof t / sizeof *t };
-	evs_node n[K];
-	evs_node *ref[K];
+	tnode n[K];
+	tnode *ref[K];
 	for (int i = 0; i < K; i++) {
 		n[i].time = t[i];
 		n[i].seq = (uint64_t)i;
 		ref[i] = &n[i];
-		assert_int_equal(evs_insert(s, &n[i]), 0);
+		assert_int_equal(ins(s, &n[i]), 0);
 	}
 	qsort(ref, K, sizeof *ref, key_cmp);
 	for (int i = 0; i < K; i++)
-		assert_ptr_equal(evs_pop(s), ref[i]);
+		assert_ptr_equal(pop_node(s), ref[i]);
 	/* hold at INT64_MAX / 2 with 10^9 .. 10^18 jumps */
-	evs_node m[100];
+	tnode m[100];
 	for (int i = 0; i < 100; i++) {
 		m[i].time = INT64_MAX / 2 + i;
 		m[i].seq = (uint64_t)i;
-		assert_int_equal(evs_insert(s, &m[i]), 0);
+		assert_int_equal(ins(s, &m[i]), 0);
 	}
 	uint64_t seq = 100, r = 5;
-	evs_node last = { 0, 0, NULL };
+	tnode last = { 0, 0 };
 	for (int i = 0; i < 20000; i++) {
-		evs_node *e = evs_pop(s);
+		tnode *e = pop_node(s);
 		assert_false(before(e, &last));
 		last = *e;
 		int64_t jump = (int64_t)1000000000 << (rng_next(&r) % 20);
@@ -362,9 +402,9 @@ static void test_extreme_times(void **state)
 			continue; /* drop it */
 		e->time += jump;
 		e->seq = seq++;
-		assert_int_equal(evs_insert(s, e), 0);
+		assert_int_equal(ins(s, e), 0);
 	}
-	while (evs_pop(s))
+	while (pop_node(s))
 		;
 	evs_free(s);
 }
@@ -379,7 +419,7 @@ static void test_enomem(void **state)
 #else
 	enum { N = 3000 };
 #endif
-	static evs_node nodes[N];
+	static tnode nodes[N];
 	for (long fail_at = 1;; fail_at++) {
 		sim_alloc_failing st = { fail_at, 0, 0, 0 };
 		sim_alloc a = sim_alloc_failing_make(&st);
@@ -388,14 +428,14 @@ static void test_enomem(void **state)
 			assert_int_equal(st.live, 0);
 			continue;
 		}
-		evs_node *acc[N];
+		tnode *acc[N];
 		size_t na = 0;
 		int failures = 0;
 		uint64_t r = (uint64_t)fail_at;
 		for (size_t i = 0; i < N; i++) {
 			nodes[i].time = (int64_t)(rng_next(&r) % 100000);
 			nodes[i].seq = i;
-			int rc = evs_insert(s, &nodes[i]);
+			int rc = ins(s, &nodes[i]);
 			if (rc == 0) {
 				acc[na++] = &nodes[i];
 			} else {
@@ -404,23 +444,78 @@ static void test_enomem(void **state)
 			}
 			assert_int_equal(evs_count(s), na);
 			if (i % 7 == 6 && na == 0) {
-				assert_null(evs_pop(s));
+				assert_null(pop_node(s));
 			} else if (i % 7 == 6) { /* interleave pops */
 				qsort(acc, na, sizeof *acc, key_cmp);
-				assert_ptr_equal(evs_pop(s), acc[0]);
+				assert_ptr_equal(pop_node(s), acc[0]);
 				memmove(acc, acc + 1, --na * sizeof *acc);
 			}
 		}
 		qsort(acc, na, sizeof *acc, key_cmp);
 		for (size_t i = 0; i < na; i++)
-			assert_ptr_equal(evs_pop(s), acc[i]);
-		assert_null(evs_pop(s));
+			assert_ptr_equal(pop_node(s), acc[i]);
+		assert_null(pop_node(s));
 		evs_free(s);
 		assert_int_equal(st.live, 0);
 		assert_int_equal(st.bytes, 0);
 		if (failures == 0 && st.count < fail_at)
 			break; /* no allocation failed: every point has been walked */
 	}
+}
+
+/* Inserts at the current time, each after everything queued, with a pop
+ * after each: in the calendar they go to the tail of the current day's
+ * sorted array while pops eat its head, until the array must be moved back
+ * to its start.  Order must hold throughout. */
+static void test_bottom_tail(void **state)
+{
+	evs *s = new_set(state);
+	enum { K = 3000 };
+	tnode *n = calloc(K, sizeof *n);
+	assert_non_null(n);
+	for (int i = 0; i < 2; i++) {
+		n[i].time = i / 4;
+		n[i].seq = (uint64_t)i;
+		assert_int_equal(ins(s, &n[i]), 0);
+	}
+	for (int i = 2; i < K; i++) {
+		assert_ptr_equal(pop_node(s), &n[i - 2]);
+		n[i].time = i / 4; /* ties too */
+		n[i].seq = (uint64_t)i;
+		assert_int_equal(ins(s, &n[i]), 0);
+		assert_int_equal(evs_count(s), 2);
+	}
+	assert_ptr_equal(pop_node(s), &n[K - 2]);
+	assert_ptr_equal(pop_node(s), &n[K - 1]);
+	assert_null(pop_node(s));
+	free(n);
+	evs_free(s);
+}
+
+/* item is opaque: values that point nowhere come back unchanged (a set
+ * that dereferenced them would crash, under ASan at once), and the entry
+ * popped is a copy, so the caller may reuse its memory at once. */
+static void test_item_opaque(void **state)
+{
+	evs *s = new_set(state);
+	uint64_t r = 99;
+	enum { K = 5000 };
+	for (uint64_t i = 0; i < K; i++)
+		assert_int_equal(evs_insert(s, (int64_t)(rng_next(&r) % 1000), i,
+					    (void *)(uintptr_t)(i * 8 + 1)), 0);
+	evs_entry prev = { -1, 0, NULL }, e;
+	for (uint64_t i = 0; i < K; i++) {
+		const evs_entry *p = evs_peek(s);
+		assert_non_null(p);
+		evs_entry pe = *p;
+		assert_true(evs_pop(s, &e));
+		assert_memory_equal(&pe, &e, sizeof e);
+		assert_true(prev.time < e.time || (prev.time == e.time && prev.seq < e.seq));
+		assert_true((uintptr_t)e.item == e.seq * 8 + 1);
+		prev = e;
+	}
+	assert_false(evs_pop(s, &e));
+	evs_free(s);
 }
 
 static void test_names(void **state)
@@ -448,6 +543,8 @@ int main(void)
 		BOTH(test_enomem),
 		BOTH(test_reference_phases),
 		BOTH(test_hold_every_dist),
+		BOTH(test_item_opaque),
+		BOTH(test_bottom_tail),
 		cmocka_unit_test(test_calendar_vs_heap),
 		cmocka_unit_test(test_names),
 	};
