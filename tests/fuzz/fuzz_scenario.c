@@ -1,8 +1,9 @@
 /* fuzz_scenario.c - libFuzzer harness for the scenario loader.
  *
  * Each input is a scenario file's text, loaded with scn_load_buffer()
- * against tests/fuzz/corpus/ (so relative trace paths such as
- * traces/small.csv resolve to the corpus' copy).  Besides the sanitizers'
+ * against tests/fuzz/data/ (so relative trace paths such as
+ * traces/small.csv, and trace_bad_row.csv of tests/data/bad/, resolve to
+ * copies there).  Besides the sanitizers'
  * own checks (ASan, UBSan, LeakSanitizer) the harness aborts when the
  * loader's contract is broken:
  *   success: n >= 1, v[0] is "base", every scenario has 0 < duration <=
@@ -71,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	scenario **v = (scenario **)(uintptr_t)0x1;
 	size_t n = 12345;
 	scn_errors errs = { 0 };
-	int rc = scn_load_buffer("fuzz.yaml", (const char *)data, size, "tests/fuzz/corpus",
+	int rc = scn_load_buffer("fuzz.yaml", (const char *)data, size, "tests/fuzz/data",
 				 &sim_alloc_std, &v, &n, &errs);
 	if (rc == 0) {
 		CHECK(n >= 1 && v != (scenario **)(uintptr_t)0x1);
