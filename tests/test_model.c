@@ -677,7 +677,7 @@ static void test_alloc_failures(void **state)
 		res_rep r;
 		memset(&r, 0xab, sizeof r);
 		res_rep before = r;
-		char err[100];
+		char err[100] = "";
 		int st = run_replication(&t.s, 0, EVS_CALENDAR, &a, &r, err, sizeof err);
 		if (st == SIM_OK) {
 			res_rep_free(&r);
@@ -685,6 +685,7 @@ static void test_alloc_failures(void **state)
 			break;
 		}
 		assert_int_equal(st, SIM_ENOMEM);
+		assert_true(err[0] != '\0'); /* a reason, for the user */
 		assert_memory_equal(&r, &before, sizeof r);
 		assert_int_equal(f.live, 0);
 		assert_true(k < 100000);
