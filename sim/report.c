@@ -514,6 +514,39 @@ static void compare_row(FILE *f, const char *label, const st_summary *s, bool ha
 	fputc('\n', f);
 }
 
+/* The column headings of the comparison. */
+static void compare_header(FILE *f)
+{
+	fprintf(f, "%-*s", CMP_NAME - 1, "variant");
+	for (size_t c = 0; c < sizeof compare_cols / sizeof compare_cols[0]; c++)
+		fprintf(f, "%*s", CMP_COL, compare_cols[c].label);
+	fputc('\n', f);
+}
+
+/* A variant's rows: its figures, their half-widths, and, when it has the
+ * same seeds as b (and is not b), its paired difference from b. */
+static void compare_variant(FILE *f, const char *name, const rpt_variant *v, const rpt_variant *b)
+{
+	enum { NC = sizeof compare_cols / sizeof compare_cols[0] };
+	st_summary s[NC], d[NC];
+	for (size_t c = 0; c < NC; c++)
+		s[c] = st_summarize_value(v->reps, v->n_reps, ST_TOTAL, 0, ST_FIG, compare_cols[c].fig);
+	compare_row(f, name, s, false, false);
+	if (v->n_reps > 1)
+		compare_row(f, "  \xc2\xb1", s, true, false);
+	bool paired = v != b && v->n_reps == b->n_reps && v->n_reps > 0;
+	for (size_t i = 0; paired && i < v->n_reps; i++)
+		if (v->reps[i].seed != b->reps[i].seed)
+			paired = false;
+	if (!paired)
+		return;
+	for (size_t c = 0; c < NC; c++)
+		d[c] = st_paired_value(v->reps, b->reps, v->n_reps, ST_TOTAL, 0, ST_FIG, compare_cols[c].fig);
+	compare_row(f, "  \xce\x94", d, false, true);
+	if (v->n_reps > 1)
+		compare_row(f, "  \xc2\xb1", d, true, false);
+}
+
 /* Rows are variants; columns the key figures of the whole scenario, each
  * with its 95% half-width, then each variant's paired difference from the
  * base (common random numbers make it much tighter than the difference of
@@ -531,29 +564,10 @@ int rpt_compare(FILE *f, const rpt_run *run)
 		fputc('=', f);
 	fprintf(f, "\n  each figure: mean, then \xc2\xb1 its 95%% half-width; \xce\x94: paired difference\n"
 		   "  from %s, with its \xc2\xb1\n", b->name ? b->name : "the base");
-	fprintf(f, "%-*s", CMP_NAME - 1, "variant");
-	for (size_t c = 0; c < NC; c++)
-		fprintf(f, "%*s", CMP_COL, compare_cols[c].label);
-	fputc('\n', f);
+	compare_header(f);
 	for (size_t vi = 0; vi < run->n_variants; vi++) {
 		const rpt_variant *v = &run->variants[vi];
-		st_summary s[NC], d[NC];
-		for (size_t c = 0; c < NC; c++)
-			s[c] = st_summarize_value(v->reps, v->n_reps, ST_TOTAL, 0, ST_FIG, compare_cols[c].fig);
-		compare_row(f, v->name ? v->name : "?", s, false, false);
-		if (v->n_reps > 1)
-			compare_row(f, "  \xc2\xb1", s, true, false);
-		bool paired = vi > 0 && v->n_reps == b->n_reps && v->n_reps > 0;
-		for (size_t i = 0; paired && i < v->n_reps; i++)
-			if (v->reps[i].seed != b->reps[i].seed)
-				paired = false;
-		if (!paired)
-			continue;
-		for (size_t c = 0; c < NC; c++)
-			d[c] = st_paired_value(v->reps, b->reps, v->n_reps, ST_TOTAL, 0, ST_FIG, compare_cols[c].fig);
-		compare_row(f, "  \xce\x94", d, false, true);
-		if (v->n_reps > 1)
-			compare_row(f, "  \xc2\xb1", d, true, false);
+		compare_variant(f, v->name ? v->name : "?", v, b);
 	}
 	return ferror(f) ? SIM_EIO : SIM_OK;
 }
@@ -600,10 +614,7 @@ static int sweep_table(FILE *f, const rpt_run *run)
 		fputc('=', f);
 	fprintf(f, "\n  each figure: mean, then \xc2\xb1 its 95%% half-width; \xce\x94: paired difference\n"
 		   "  from the base at the same point, with its \xc2\xb1\n");
-	fprintf(f, "%-*s", CMP_NAME - 1, "variant");
-	for (size_t c = 0; c < NC; c++)
-		fprintf(f, "%*s", CMP_COL, compare_cols[c].label);
-	fputc('\n', f);
+	compare_header(f);
 	size_t first = 0; /* the current point's first entry */
 	for (size_t vi = 0; vi < run->n_variants; vi++) {
 		const rpt_variant *v = &run->variants[vi];
@@ -624,25 +635,7 @@ static int sweep_table(FILE *f, const rpt_run *run)
 				b = &run->variants[j];
 				break;
 			}
-		st_summary s[NC], d[NC];
-		char name[SCN_NAME_MAX + 4];
-		snprintf(name, sizeof name, "%s", v->name ? v->name : "?");
-		for (size_t c = 0; c < NC; c++)
-			s[c] = st_summarize_value(v->reps, v->n_reps, ST_TOTAL, 0, ST_FIG, compare_cols[c].fig);
-		compare_row(f, name, s, false, false);
-		if (v->n_reps > 1)
-			compare_row(f, "  \xc2\xb1", s, true, false);
-		bool paired = v != b && v->n_reps == b->n_reps;
-		for (size_t i = 0; paired && i < v->n_reps; i++)
-			if (v->reps[i].seed != b->reps[i].seed)
-				paired = false;
-		if (!paired)
-			continue;
-		for (size_t c = 0; c < NC; c++)
-			d[c] = st_paired_value(v->reps, b->reps, v->n_reps, ST_TOTAL, 0, ST_FIG, compare_cols[c].fig);
-		compare_row(f, "  \xce\x94", d, false, true);
-		if (v->n_reps > 1)
-			compare_row(f, "  \xc2\xb1", d, true, false);
+		compare_variant(f, v->name ? v->name : "?", v, b);
 	}
 	return ferror(f) ? SIM_EIO : SIM_OK;
 }
