@@ -1116,7 +1116,7 @@ static int chart_sweep(plot_ctx *c)
 	}
 
 	/* "delivery_delay_p95" reads as "delivery delay p95". */
-	char pretty[128], title[512], ylabel[160];
+	char pretty[128], title[512], ylabel[256];
 	snprintf(pretty, sizeof pretty, "%s", fig);
 	for (char *p = pretty; *p; p++)
 		if (*p == '_')
