@@ -51,12 +51,8 @@ typedef struct term {
 typedef struct plan_opts {
 	const char *path, *key, *variant, *target;
 	int64_t lo, hi;
-	bool largest, quiet;
-	bool have_seed, have_reps, have_duration;
-	uint64_t seed;
-	int64_t reps, duration_ns;
-	int jobs;
-	evs_kind kind;
+	bool largest;
+	cli_run_opts run;
 	term terms[MAX_TERMS];
 	int n_terms;
 } plan_opts;
@@ -202,23 +198,10 @@ static bool holds(const plan_opts *o, const double *mean)
 	return true;
 }
 
-static int parse_i64(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi) {
-		fprintf(stderr, "throttlesim plan: %s: expected an integer in [%lld, %lld], got '%s'\n", opt,
-			(long long)lo, (long long)hi, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, plan_opts *o)
 {
-	*o = (plan_opts){ .kind = EVS_CALENDAR };
+	*o = (plan_opts){ 0 };
+	cli_run_opts_init(&o->run);
 	bool have_range = false;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -226,8 +209,17 @@ static int parse_args(int argc, char **argv, plan_opts *o)
 			fputs(plan_usage, stdout);
 			exit(0);
 		}
-		if (strcmp(a, "--largest") == 0) { o->largest = true; continue; }
-		if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) { o->quiet = true; continue; }
+		int used = cli_run_option("plan", a, i + 1 < argc ? argv[i + 1] : NULL, &o->run);
+		if (used < 0)
+			return -1;
+		if (used > 0) {
+			i += used - 1;
+			continue;
+		}
+		if (strcmp(a, "--largest") == 0) {
+			o->largest = true;
+			continue;
+		}
 		if (a[0] != '-') {
 			if (o->path) {
 				fprintf(stderr, "throttlesim plan: one scenario file at a time\n");
@@ -241,7 +233,6 @@ static int parse_args(int argc, char **argv, plan_opts *o)
 			return -1;
 		}
 		const char *val = argv[++i];
-		int64_t v;
 		if (strcmp(a, "--vary") == 0) {
 			o->key = val;
 		} else if (strcmp(a, "--range") == 0) {
@@ -253,8 +244,8 @@ static int parse_args(int argc, char **argv, plan_opts *o)
 			}
 			memcpy(lo, val, (size_t)(dots - val));
 			lo[dots - val] = 0;
-			if (parse_i64("--range", lo, INT64_MIN / 4, INT64_MAX / 4, &o->lo) ||
-			    parse_i64("--range", dots + 2, INT64_MIN / 4, INT64_MAX / 4, &o->hi))
+			if (cli_parse_int("plan", "--range", lo, INT64_MIN / 4, INT64_MAX / 4, &o->lo) ||
+			    cli_parse_int("plan", "--range", dots + 2, INT64_MIN / 4, INT64_MAX / 4, &o->hi))
 				return -1;
 			if (o->lo > o->hi) {
 				fprintf(stderr, "throttlesim plan: --range: A must not exceed B ('%s')\n", val);
@@ -267,32 +258,6 @@ static int parse_args(int argc, char **argv, plan_opts *o)
 				return -1;
 		} else if (strcmp(a, "--variant") == 0) {
 			o->variant = val;
-		} else if (strcmp(a, "--replications") == 0) {
-			if (parse_i64(a, val, 1, SCN_MAX_REPLICATIONS, &o->reps))
-				return -1;
-			o->have_reps = true;
-		} else if (strcmp(a, "--seed") == 0) {
-			if (parse_i64(a, val, 0, INT64_MAX, &v))
-				return -1;
-			o->seed = (uint64_t)v;
-			o->have_seed = true;
-		} else if (strcmp(a, "--duration") == 0) {
-			char err[256];
-			if (unit_parse_duration(val, &o->duration_ns, err, sizeof err) || o->duration_ns <= 0) {
-				fprintf(stderr, "throttlesim plan: --duration: %s\n", o->duration_ns <= 0 ? "must be positive" : err);
-				return -1;
-			}
-			o->have_duration = true;
-		} else if (strcmp(a, "--jobs") == 0 || strcmp(a, "-j") == 0) {
-			if (parse_i64(a, val, 1, 1024, &v))
-				return -1;
-			o->jobs = (int)v;
-		} else if (strcmp(a, "--engine") == 0) {
-			if (strcmp(val, "calendar") && strcmp(val, "heap")) {
-				fprintf(stderr, "throttlesim plan: --engine: expected calendar or heap\n");
-				return -1;
-			}
-			o->kind = strcmp(val, "heap") == 0 ? EVS_HEAP : EVS_CALENDAR;
 		} else {
 			fprintf(stderr, "throttlesim plan: unknown option '%s' (try plan --help)\n", a);
 			return -1;
@@ -302,10 +267,7 @@ static int parse_args(int argc, char **argv, plan_opts *o)
 		fprintf(stderr, "throttlesim plan: FILE, --vary, --range and --target are all needed (try plan --help)\n");
 		return -1;
 	}
-	if (o->jobs == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		o->jobs = n > 0 ? (int)n : 1;
-	}
+	cli_run_opts_finish(&o->run);
 	return 0;
 }
 
@@ -321,15 +283,11 @@ static int evaluate(const plan_opts *o, int64_t x, double *mean, int64_t *reps_o
 	scn_errors errs = { 0 };
 	int rc = scn_load_ex(o->path, &sim_alloc_std, &ov, 1, &v, &n, &errs);
 	if (rc != SIM_OK) {
-		char line[2048];
-		for (size_t i = 0; i < errs.n; i++) {
-			scn_error_format(&errs.v[i], line, sizeof line);
-			fprintf(stderr, "%s (with %s = %s)\n", line, o->key, value);
-		}
-		if (errs.n == 0)
-			fprintf(stderr, "%s: %s\n", o->path, sim_strerror(rc));
+		char with[256];
+		snprintf(with, sizeof with, " (with %s = %s)", o->key, value);
+		int status = cli_load_failed(o->path, rc, &errs, with);
 		scn_errors_free(&errs);
-		return rc == SIM_ENOMEM ? EXIT_RUN : EXIT_USAGE;
+		return status;
 	}
 	scn_errors_free(&errs);
 	size_t pick = 0;
@@ -345,15 +303,10 @@ static int evaluate(const plan_opts *o, int64_t x, double *mean, int64_t *reps_o
 		}
 	}
 	scenario *s = v[pick];
-	if (o->have_seed)
-		s->seed = o->seed;
-	if (o->have_reps)
-		s->replications = o->reps;
-	if (o->have_duration)
-		s->duration_ns = o->duration_ns;
+	cli_apply_run_opts(&o->run, s);
 	res_rep **reps = NULL;
 	char err[512];
-	drv_opts d = { .kind = o->kind, .jobs = o->jobs, .progress = false };
+	drv_opts d = { .kind = o->run.kind, .jobs = o->run.jobs, .progress = false };
 	rc = drv_run(&s, 1, &d, &reps, err, sizeof err);
 	if (rc != SIM_OK) {
 		fprintf(stderr, "throttlesim plan: %s = %s: %s\n", o->key, value, err);
@@ -398,7 +351,7 @@ int cmd_plan(int argc, char **argv)
 	int64_t reps = 0;
 	int rc;
 	int64_t lo = o.lo, hi = o.hi;
-	if (!o.quiet)
+	if (!o.run.quiet)
 		fprintf(stderr, "trying %s = %lld and %lld\n", o.key, (long long)lo, (long long)hi);
 	if ((rc = evaluate(&o, lo, m_lo, &reps)) || (rc = evaluate(&o, hi, m_hi, &reps)))
 		return rc;
@@ -428,7 +381,7 @@ int cmd_plan(int argc, char **argv)
 	/* Invariant: smallest: !holds(lo) && holds(hi); largest: holds(lo) && !holds(hi). */
 	while (hi - lo > 1) {
 		int64_t mid = lo + (hi - lo) / 2;
-		if (!o.quiet)
+		if (!o.run.quiet)
 			fprintf(stderr, "trying %s = %lld\n", o.key, (long long)mid);
 		if ((rc = evaluate(&o, mid, m_mid, &reps)))
 			return rc;

@@ -127,19 +127,9 @@ static int load(const char *path, scenario ***v, size_t *n)
 {
 	scn_errors errs = { 0 };
 	int rc = scn_load(path, &sim_alloc_std, v, n, &errs);
-	if (rc != SIM_OK) {
-		char line[2048];
-		for (size_t i = 0; i < errs.n; i++) {
-			scn_error_format(&errs.v[i], line, sizeof line);
-			fprintf(stderr, "%s\n", line);
-		}
-		if (errs.n == 0)
-			fprintf(stderr, "%s: %s\n", path, sim_strerror(rc));
-		scn_errors_free(&errs);
-		return rc == SIM_ENOMEM ? EXIT_RUN : EXIT_USAGE;
-	}
+	int status = rc == SIM_OK ? 0 : cli_load_failed(path, rc, &errs, NULL);
 	scn_errors_free(&errs);
-	return 0;
+	return status;
 }
 
 static int cmd_check(int argc, char **argv)
@@ -178,38 +168,21 @@ typedef struct run_opts {
 	const char *format;
 	const char *variant;
 	const char *db;
-	evs_kind kind;
-	int jobs;
-	int quiet;
-	int have_seed, have_reps, have_duration;
-	uint64_t seed;
-	int64_t reps;
-	int64_t duration_ns;
+	cli_run_opts run;
 } run_opts;
-
-static int parse_int_arg(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi) {
-		fprintf(stderr, "throttlesim: %s: expected an integer in [%lld, %lld], got '%s'\n",
-			opt, (long long)lo, (long long)hi, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
 
 static int parse_run_args(int argc, char **argv, run_opts *o)
 {
-	*o = (run_opts){ .format = "table", .db = "throttlesim.db", .kind = EVS_CALENDAR, .jobs = 0 };
+	*o = (run_opts){ .format = "table", .db = "throttlesim.db" };
+	cli_run_opts_init(&o->run);
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		int64_t v;
-		if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-			o->quiet = 1;
+		int used = cli_run_option("run", a, val, &o->run);
+		if (used < 0)
+			return -1;
+		if (used > 0) {
+			i += used - 1;
 			continue;
 		}
 		if (a[0] != '-') {
@@ -231,41 +204,10 @@ static int parse_run_args(int argc, char **argv, run_opts *o)
 				return -1;
 			}
 			o->format = val;
-		} else if (strcmp(a, "--seed") == 0) {
-			if (parse_int_arg(a, val, 0, INT64_MAX, &v))
-				return -1;
-			o->seed = (uint64_t)v;
-			o->have_seed = 1;
-		} else if (strcmp(a, "--replications") == 0) {
-			if (parse_int_arg(a, val, 1, SCN_MAX_REPLICATIONS, &v))
-				return -1;
-			o->reps = v;
-			o->have_reps = 1;
-		} else if (strcmp(a, "--jobs") == 0 || strcmp(a, "-j") == 0) {
-			if (parse_int_arg(a, val, 1, 1024, &v))
-				return -1;
-			o->jobs = (int)v;
-		} else if (strcmp(a, "--duration") == 0) {
-			char err[256];
-			if (unit_parse_duration(val, &o->duration_ns, err, sizeof err) != 0 || o->duration_ns <= 0) {
-				fprintf(stderr, "throttlesim run: --duration: %s\n",
-					o->duration_ns <= 0 ? "must be positive" : err);
-				return -1;
-			}
-			o->have_duration = 1;
 		} else if (strcmp(a, "--variant") == 0) {
 			o->variant = val;
 		} else if (strcmp(a, "--db") == 0) {
 			o->db = val;
-		} else if (strcmp(a, "--engine") == 0) {
-			if (strcmp(val, "calendar") == 0)
-				o->kind = EVS_CALENDAR;
-			else if (strcmp(val, "heap") == 0)
-				o->kind = EVS_HEAP;
-			else {
-				fprintf(stderr, "throttlesim run: --engine: expected calendar or heap, got '%s'\n", val);
-				return -1;
-			}
 		} else {
 			fprintf(stderr, "throttlesim run: unknown option '%s' (try --help)\n", a);
 			return -1;
@@ -275,10 +217,7 @@ static int parse_run_args(int argc, char **argv, run_opts *o)
 		fprintf(stderr, "throttlesim run: no scenario file given (try --help)\n");
 		return -1;
 	}
-	if (o->jobs == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		o->jobs = n > 0 ? (int)n : 1;
-	}
+	cli_run_opts_finish(&o->run);
 	return 0;
 }
 
@@ -337,12 +276,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 		return EXIT_USAGE;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (o.have_seed)
-			v[i]->seed = o.seed;
-		if (o.have_reps)
-			v[i]->replications = o.reps;
-		if (o.have_duration)
-			v[i]->duration_ns = o.duration_ns;
+		cli_apply_run_opts(&o.run, v[i]);
 	}
 
 	/* The results store first: a store we cannot use stops us before the work. */
@@ -388,7 +322,8 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 	}
 	for (size_t k = 0; k < n_sel; k++)
 		chosen[k] = v[sel[k]];
-	drv_opts dopt = { .kind = o.kind, .jobs = o.jobs, .progress = !o.quiet && isatty(STDERR_FILENO) };
+	drv_opts dopt = { .kind = o.run.kind, .jobs = o.run.jobs,
+			  .progress = !o.run.quiet && isatty(STDERR_FILENO) };
 	if (drv_run(chosen, n_sel, &dopt, &reps, err, sizeof err) != SIM_OK) {
 		fprintf(stderr, "throttlesim: %s: %s\n", o.path, err);
 		status = EXIT_RUN;
@@ -415,7 +350,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 	if (rc != SIM_OK || fflush(stdout) != 0) {
 		fprintf(stderr, "throttlesim: writing the report: %s\n", strerror(errno));
 		status = EXIT_RUN;
-	} else if (!o.quiet && strcmp(o.format, "table") == 0) {
+	} else if (!o.run.quiet && strcmp(o.format, "table") == 0) {
 		printf("\nstored as run %lld in %s\n", (long long)run_id, o.db);
 	}
 done:
