@@ -346,15 +346,12 @@ static int set_wal(sqlite3 *db)
 	}
 }
 
-int store_open(const char *path, sqlite3 **dbp, char *err, size_t err_size)
+/* Opens a connection with our settings (plain result codes, the busy
+ * timeout); on failure nothing stays open and err says why. */
+static int open_handle(const char *path, int flags, sqlite3 **dbp, char *err, size_t err_size)
 {
-	if (path == NULL || dbp == NULL) {
-		set_err(err, err_size, "store_open: no path");
-		return SIM_EINVAL;
-	}
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-	if (rc != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
 		if (db == NULL) {
 			set_err(err, err_size, "%s: out of memory opening the results store", path);
 			return SIM_ENOMEM;
@@ -365,6 +362,20 @@ int store_open(const char *path, sqlite3 **dbp, char *err, size_t err_size)
 	}
 	sqlite3_extended_result_codes(db, 0);
 	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+	*dbp = db;
+	return SIM_OK;
+}
+
+int store_open(const char *path, sqlite3 **dbp, char *err, size_t err_size)
+{
+	if (path == NULL || dbp == NULL) {
+		set_err(err, err_size, "store_open: no path");
+		return SIM_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	int rc = open_handle(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, err, err_size);
+	if (rc != SIM_OK)
+		return rc;
 
 	/* Reading the header writes nothing: a foreign or corrupt file is
 	 * left exactly as it was. */
@@ -832,17 +843,9 @@ int store_open_readonly(const char *path, sqlite3 **dbp, char *err, size_t err_s
 		return SIM_EIO;
 	}
 	sqlite3 *db = NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		if (db == NULL) {
-			set_err(err, err_size, "%s: out of memory opening the results store", path);
-			return SIM_ENOMEM;
-		}
-		db_err(db, path, NULL, err, err_size);
-		sqlite3_close(db);
-		return SIM_ESTORE;
-	}
-	sqlite3_extended_result_codes(db, 0);
-	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+	int orc = open_handle(path, SQLITE_OPEN_READONLY, &db, err, err_size);
+	if (orc != SIM_OK)
+		return orc;
 	int kind = classify(db, path, err, err_size);
 	if (kind == -2 && sqlite3_errcode(db) == SQLITE_CANTOPEN && !wal_exists(path)) {
 		/* A WAL reader needs to create the -shm file beside the store;
