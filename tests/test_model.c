@@ -150,7 +150,9 @@ static void check_rep_accounting(const res_rep *r)
  * (st_erlang_b is tested against these in test_stats.c.)  Each
  * replication gives refused/attempts; over R = 12 replications the mean
  * must lie within the 99% Student-t interval of B. */
-static void erlang_case(double a, double expect, bool lognormal_hold)
+enum hold_kind { HOLD_FIXED, HOLD_LOGNORMAL, HOLD_EXPONENTIAL };
+
+static void erlang_case(double a, double expect, enum hold_kind hold)
 {
 	tscn t;
 	tscn_init(&t, 1, 1, 2 * HOUR);
@@ -163,12 +165,21 @@ static void erlang_case(double a, double expect, bool lognormal_hold)
 	double hold_s = 1.0;
 	sd->arrivals.kind = ARR_POISSON;
 	sd->arrivals.rate_per_s = a / hold_s;
-	if (lognormal_hold) {
+	if (hold == HOLD_LOGNORMAL) {
 		/* hold = size / bandwidth, size lognormal(median 1 MB, sigma 1):
 		 * mean = 1 MB e^{1/2}; bandwidth chosen so the mean hold is 1 s. */
 		sd->submit_time_ns = 0;
 		sd->size = (scn_dist){ .kind = DIST_LOGNORMAL, .a = 1 << 20, .b = 1.0 };
 		sd->bandwidth_bytes_per_s = (double)(1 << 20) * exp(0.5);
+		l->max_message_size = 0;
+	} else if (hold == HOLD_EXPONENTIAL) {
+		/* hold = size / bandwidth, size geometric on {1, 2, ...} with mean
+		 * 1 MB: P(size > k) = (1 - 2^-20)^k = e^{-k 2^-20 (1 + O(2^-20))},
+		 * an exponential distribution with mean 1 MB sampled at 1-byte
+		 * steps (about 1 us at this bandwidth): the mean hold is 1 s. */
+		sd->submit_time_ns = 0;
+		sd->size = (scn_dist){ .kind = DIST_GEOMETRIC, .a = 1 << 20 };
+		sd->bandwidth_bytes_per_s = (double)(1 << 20);
 		l->max_message_size = 0;
 	} else {
 		sd->submit_time_ns = 1 * S;
@@ -194,25 +205,36 @@ static void erlang_case(double a, double expect, bool lognormal_hold)
 		ss += (x[r] - mean) * (x[r] - mean);
 	double sd_ = sqrt(ss / (R - 1));
 	double half = gsl_cdf_tdist_Pinv(0.995, R - 1) * sd_ / sqrt((double)R);
-	print_message("Erlang B(3, %.0f)%s: simulated %.4f +- %.4f, theory %.4f\n", a,
-		      lognormal_hold ? " lognormal hold" : "", mean, half, expect);
+	static const char *const hold_name[] = { "fixed", "lognormal", "exponential" };
+	print_message("Erlang B(3, %.0f), %s hold: simulated %.4f +- %.4f, theory %.4f\n", a,
+		      hold_name[hold], mean, half, expect);
 	assert_true(fabs(mean - expect) <= half);
 }
 
 static void test_erlang_b_fixed(void **state)
 {
 	(void)state;
-	erlang_case(1.0, 1.0 / 16.0, false);
-	erlang_case(3.0, 9.0 / 26.0, false);
-	erlang_case(6.0, 36.0 / 61.0, false);
+	erlang_case(1.0, 1.0 / 16.0, HOLD_FIXED);
+	erlang_case(3.0, 9.0 / 26.0, HOLD_FIXED);
+	erlang_case(6.0, 36.0 / 61.0, HOLD_FIXED);
 }
 
 static void test_erlang_b_lognormal(void **state)
 {
 	(void)state;
-	erlang_case(1.0, 1.0 / 16.0, true);
-	erlang_case(3.0, 9.0 / 26.0, true);
-	erlang_case(6.0, 36.0 / 61.0, true);
+	erlang_case(1.0, 1.0 / 16.0, HOLD_LOGNORMAL);
+	erlang_case(3.0, 9.0 / 26.0, HOLD_LOGNORMAL);
+	erlang_case(6.0, 36.0 / 61.0, HOLD_LOGNORMAL);
+}
+
+/* The loss system of the textbook: Poisson attempts, exponential session
+ * times, no retries. */
+static void test_erlang_b_exponential(void **state)
+{
+	(void)state;
+	erlang_case(1.0, 1.0 / 16.0, HOLD_EXPONENTIAL);
+	erlang_case(3.0, 9.0 / 26.0, HOLD_EXPONENTIAL);
+	erlang_case(6.0, 36.0 / 61.0, HOLD_EXPONENTIAL);
 }
 
 
@@ -697,6 +719,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_erlang_b_fixed),
 		cmocka_unit_test(test_erlang_b_lognormal),
+		cmocka_unit_test(test_erlang_b_exponential),
 		cmocka_unit_test(test_rate_reject),
 		cmocka_unit_test(test_rate_delay),
 		cmocka_unit_test(test_rrl),
