@@ -1154,6 +1154,17 @@ static void entity_init(res_entity *e)
 		e->fig[f] = NAN;
 }
 
+/* The entity a row names in its columns 0-3 (variant_idx, replication,
+ * entity_kind, entity_idx), or NULL when the run has no such entity. */
+static res_entity *row_entity(sqlite3_stmt *st, loaded_mem *m)
+{
+	res_rep *r = find_rep(m, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+	st_entity_kind k;
+	if (r == NULL || kind_of(col_text(st, 2), &k) != 0)
+		return NULL;
+	return find_entity(r, k, sqlite3_column_int64(st, 3));
+}
+
 static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
 {
 	int rc;
@@ -1336,11 +1347,7 @@ static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
 		return -1;
 	int last_fig = 0;
 	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
-		res_rep *r = find_rep(m, sqlite3_column_int64(ld->st, 0), sqlite3_column_int64(ld->st, 1));
-		st_entity_kind k;
-		res_entity *ent = NULL;
-		if (r != NULL && kind_of(col_text(ld->st, 2), &k) == 0)
-			ent = find_entity(r, k, sqlite3_column_int64(ld->st, 3));
+		res_entity *ent = row_entity(ld->st, m);
 		if (ent == NULL)
 			return ld_damaged(ld, "a figure of variant %lld, replication %lld, for no known entity",
 			                  sqlite3_column_int64(ld->st, 0), sqlite3_column_int64(ld->st, 1));
@@ -1366,11 +1373,7 @@ static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
 	               " FROM rejections WHERE run_id = ?1", "reading rejections"))
 		return -1;
 	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
-		res_rep *r = find_rep(m, sqlite3_column_int64(ld->st, 0), sqlite3_column_int64(ld->st, 1));
-		st_entity_kind k;
-		res_entity *ent = NULL;
-		if (r != NULL && kind_of(col_text(ld->st, 2), &k) == 0)
-			ent = find_entity(r, k, sqlite3_column_int64(ld->st, 3));
+		res_entity *ent = row_entity(ld->st, m);
 		if (ent == NULL)
 			return ld_damaged(ld, "rejections of variant %lld, replication %lld, for no known entity",
 			                  sqlite3_column_int64(ld->st, 0), sqlite3_column_int64(ld->st, 1));
