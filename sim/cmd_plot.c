@@ -738,6 +738,25 @@ static int chart_timeseries(plot_ctx *c)
 
 /* ---- chart 2: delay distributions -------------------------------------------------------- */
 
+/* The variables nvar and vname1.. naming every variant in a legend; in a
+ * sweep the same name stands at every point, so the point is added. */
+static void variant_names(const plot_ctx *c, sbuf *b)
+{
+	gp_int(b, "nvar", (long long)c->n_v);
+	for (size_t i = 0; i < c->n_v; i++) {
+		char name[32], label[256];
+		const variant_row *v = &c->v[i];
+		snprintf(name, sizeof name, "vname%zu", i + 1);
+		if (v->has_point && v->key) {
+			const char *k = strrchr(v->key, '.');
+			snprintf(label, sizeof label, "%s, %s = %g", v->name, k ? k + 1 : v->key, v->value);
+		} else {
+			snprintf(label, sizeof label, "%s", v->name);
+		}
+		gp_str(b, name, label);
+	}
+}
+
 static int chart_cdf(plot_ctx *c)
 {
 	if (!has_table(c->db, "delay_cdf")) {
@@ -830,20 +849,7 @@ static int chart_cdf(plot_ctx *c)
 	         (long long)c->replications);
 	sbuf b = { 0 };
 	common_vars(c, &b, data, img, title);
-	gp_int(&b, "nvar", (long long)c->n_v);
-	for (size_t i = 0; i < c->n_v; i++) {
-		char name[32], label[256];
-		const variant_row *v = &c->v[i];
-		snprintf(name, sizeof name, "vname%zu", i + 1);
-		if (v->has_point && v->key) {
-			/* a sweep: the same variant name at every point */
-			const char *k = strrchr(v->key, '.');
-			snprintf(label, sizeof label, "%s, %s = %g", v->name, k ? k + 1 : v->key, v->value);
-		} else {
-			snprintf(label, sizeof label, "%s", v->name);
-		}
-		gp_str(&b, name, label);
-	}
+	variant_names(c, &b);
 	gp_int(&b, "logx", logx);
 	char xl[64];
 	snprintf(xl, sizeof xl, "delivery delay (%s)", unit);
@@ -965,12 +971,7 @@ static int chart_compare(plot_ctx *c)
 	         (long long)c->replications);
 	sbuf b = { 0 };
 	common_vars(c, &b, data, img, title);
-	gp_int(&b, "nvar", (long long)c->n_v);
-	for (size_t i = 0; i < c->n_v; i++) {
-		char name[32];
-		snprintf(name, sizeof name, "vname%zu", i + 1);
-		gp_str(&b, name, c->v[i].name);
-	}
+	variant_names(c, &b);
 	gp_int(&b, "nfig", (long long)N_CMP);
 	for (size_t k = 0; k < N_CMP; k++) {
 		char name[32], label[96];
