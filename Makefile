@@ -15,7 +15,7 @@ BENCH_DEBS := g++ libns3-dev valgrind
 
 PKGS     := gsl sqlite3 libfyaml
 WARN     := -Wall -Wextra
-CPPFLAGS := -D_DEFAULT_SOURCE -DTHROTTLESIM_VERSION='"$(VERSION)"' -Isim -Imodels -Ibench
+CPPFLAGS := -D_DEFAULT_SOURCE -DTHROTTLESIM_VERSION='"$(VERSION)"' -Isim/kernel -Imodels -Isim/program -Ibench
 CFLAGS_base := -std=c11 $(WARN) -MMD -MP
 
 ifeq ($(VARIANT),release)
@@ -40,7 +40,9 @@ TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
 ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS_base) $(CFLAGS_v) $(PKG_CFLAGS) $(CFLAGS)
 LIBS       = $(PKG_LIBS) -lm -lpthread
 
-LIB_SRC  := $(filter-out sim/main.c,$(wildcard sim/*.c)) $(wildcard models/*.c)
+# The three layers (see README, Layout): kernel, mail model, program.
+LIB_SRC  := $(wildcard sim/kernel/*.c) $(wildcard models/*.c) \
+            $(filter-out sim/program/main.c,$(wildcard sim/program/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -63,7 +65,7 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/sim/main.o $(LIB)
+$(BIN): $(BUILD)/sim/program/main.o $(LIB)
 	$(CC) $(CFLAGS_v) $(LDFLAGS_v) $^ $(LIBS) -o $@
 
 # Tests also link the hold model's increment distributions (bench/incr.c).
@@ -95,6 +97,7 @@ run: deps
 # UndefinedBehaviorSanitizer, and the event-set tests in the stress build
 # (a calendar resize on every operation).
 test: deps
+	@bash tests/check_layers.sh
 	@$(MAKE) --no-print-directory VARIANT=debug test-one
 	@$(MAKE) --no-print-directory VARIANT=san test-one
 	@$(MAKE) --no-print-directory VARIANT=stress test-one TEST_ONLY="test_evset test_engine"

@@ -176,8 +176,8 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 		pend_total += p;
 		entity_nan(&r.groups[g]);
 		fill_counts(&r.groups[g], &w.groups[g], p, dmin);
-		st_dset_fill(&w.dly[g], ST_SUBMISSION, r.groups[g].fig);
-		st_dset_fill(&w.dly[g], ST_DELIVERY, r.groups[g].fig);
+		st_dset_fill(&w.dly[g], ST_SUBMISSION, &r.groups[g].fig[FIG_SUB_DELAY_MEAN]);
+		st_dset_fill(&w.dly[g], ST_DELIVERY, &r.groups[g].fig[FIG_DEL_DELAY_MEAN]);
 		st_min_run_result(&w.g_acc_min[g], &r.groups[g].fig[FIG_ACCEPTED_PER_MIN],
 				  &r.groups[g].fig[FIG_ACCEPTED_PEAK_MIN]);
 		st_min_run_result(&w.g_rel_min[g], &r.groups[g].fig[FIG_RELEASED_PER_MIN],

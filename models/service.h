@@ -30,7 +30,7 @@
  * Outcomes.  RC_OK or a refusal class (scenario.h).  The reply line,
  * transient flag and drops_connection come from the route's limits
  * (svc_outcome.reply); the three 535 classes are not in scn_limits and get
- * reply NULL (permanent; text in models/replies.c).
+ * reply NULL (permanent; text in models/presets.c).
  *
  * Message rate (step 7), by scn_window_count.mode:
  *   RATE_DELAY  accepted now; released for delivery at release_ns >= now,

@@ -27,6 +27,7 @@
 
 #include "run.h"
 #include "scn_load.h"
+#include "res_summary.h"
 #include "stats.h"
 
 #define R 8
@@ -72,7 +73,7 @@ static void test_paired_narrower(void **state)
 	int compared = 0;
 	for (size_t k = 1; k < n; k++) {
 		for (size_t j = 0; j < sizeof figs / sizeof figs[0]; j++) {
-			st_summary d = st_paired_value(&reps[k * R], reps, R, ST_TOTAL, 0, ST_FIG, figs[j]);
+			st_summary d = res_paired_value(&reps[k * R], reps, R, RES_TOTAL, 0, RES_FIG, figs[j]);
 			double un = unpaired_half(reps, &reps[k * R], figs[j]);
 			if (isnan(d.half) || isnan(un) || d.mean == 0 ||
 			    !(variance(reps, figs[j]) > 0) || !(variance(&reps[k * R], figs[j]) > 0)) {

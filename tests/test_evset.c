@@ -1,4 +1,4 @@
-/* test_evset.c - the event set (sim/evset.h), run for BOTH kinds.
+/* test_evset.c - the event set (sim/kernel/evset.h), run for BOTH kinds.
  *
  * Expected orders come from a reference (qsort on (time, seq)) or from the
  * other implementation on the same trace, never from earlier runs.

@@ -1,4 +1,4 @@
-/* test_plot.c - `throttlesim plot` (sim/cmd_plot.c and the gnuplot scripts of plots/): each
+/* test_plot.c - `throttlesim plot` (sim/program/cmd_plot.c and the gnuplot scripts of plots/): each
  * chart kind is drawn from a small results file built through the store
  * API, in PNG and SVG, and the image checked: gnuplot succeeded, the file
  * is not empty and is 1000 x 600.  Also: the messages and exit statuses for

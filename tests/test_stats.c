@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <gsl/gsl_statistics_double.h>
 
+#include "res_summary.h"
 #include "stats.h"
 
 /* A small deterministic generator (splitmix64) so tests need no state. */
@@ -112,7 +113,7 @@ static void test_delays_fill(void **state)
 	double fig[FIG_COUNT];
 	for (int i = 0; i < FIG_COUNT; i++)
 		fig[i] = -1;
-	st_delays_fill(&d, ST_SUBMISSION, fig);
+	st_delays_fill(&d, &fig[FIG_SUB_DELAY_MEAN]);
 	for (int i = FIG_SUB_DELAY_MEAN; i <= FIG_SUB_DELAY_MAX; i++)
 		assert_true(isnan(fig[i]));
 	assert_true(fig[FIG_DEL_DELAY_MEAN] == -1); /* the other kind untouched */
@@ -121,7 +122,7 @@ static void test_delays_fill(void **state)
 	 * p95 at h = 3.8 -> 4.8, p99 at h = 3.96 -> 4.96, max 5 */
 	for (int64_t i = 5; i >= 1; i--)
 		assert_int_equal(st_delays_add(&d, i * SCN_NS_PER_S), SIM_OK);
-	st_delays_fill(&d, ST_DELIVERY, fig);
+	st_delays_fill(&d, &fig[FIG_DEL_DELAY_MEAN]);
 	assert_true(fabs(fig[FIG_DEL_DELAY_MEAN] - 3) < 1e-12);
 	assert_true(fabs(fig[FIG_DEL_DELAY_P50] - 3) < 1e-12);
 	assert_true(fabs(fig[FIG_DEL_DELAY_P90] - 4.6) < 1e-12);
@@ -135,7 +136,7 @@ static void test_delays_fill(void **state)
 	size_t n = 300000;
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(st_delays_add(&d, (int64_t)((i * 7919) % n)), SIM_OK);
-	st_delays_fill(&d, ST_SUBMISSION, fig);
+	st_delays_fill(&d, &fig[FIG_SUB_DELAY_MEAN]);
 	assert_true(fabs(fig[FIG_SUB_DELAY_MEAN] - (double)(n - 1) / 2 / 1e9) < 1e-15);
 	assert_true(fig[FIG_SUB_DELAY_MAX] == (double)(n - 1) / 1e9);
 	st_delays_free(&d);
@@ -231,38 +232,38 @@ static void test_summaries_of_reps(void **state)
 		var[r].total.fig[FIG_SUB_DELAY_P95] = r == 1 ? NAN : 3.0;
 		bg[r][1].rejected_by[RC_CONCURRENCY] = (uint64_t)r + 1; /* 1..5 */
 	}
-	st_run_summary s;
-	assert_int_equal(st_summarize_reps(base, 5, sim_alloc_std, &s), SIM_OK);
+	res_summary s;
+	assert_int_equal(res_summarize_reps(base, 5, sim_alloc_std, &s), SIM_OK);
 	assert_true(s.total.fig[FIG_ACCEPTED].mean == 12);
 	assert_true(fabs(s.total.fig[FIG_ACCEPTED].half - 1.9632432) < 1e-6);
 	assert_true(s.total.fig[FIG_SUB_DELAY_P95].n_def == 4);
 	assert_int_equal(s.n_groups, 2);
 	assert_true(s.groups[1].rejected_by[RC_CONCURRENCY].mean == 3);
 	assert_true(fabs(s.groups[1].rejected_by[RC_CONCURRENCY].half - 1.9632432) < 1e-6);
-	st_run_summary_free(&s);
+	res_summary_free(&s);
 
 	/* paired: differences 0,1,2,3,4 -> mean 2, same half-width as {1..5} */
-	assert_int_equal(st_paired_reps(var, base, 5, sim_alloc_std, &s), SIM_OK);
+	assert_int_equal(res_paired_reps(var, base, 5, sim_alloc_std, &s), SIM_OK);
 	assert_true(s.total.fig[FIG_ACCEPTED].mean == 2);
 	assert_true(fabs(s.total.fig[FIG_ACCEPTED].half - 1.9632432) < 1e-6);
 	/* p95 defined in both only for r = 2, 3, 4: difference 2, no spread */
 	assert_true(s.total.fig[FIG_SUB_DELAY_P95].n_def == 3);
 	assert_true(s.total.fig[FIG_SUB_DELAY_P95].mean == 2);
 	assert_true(s.total.fig[FIG_SUB_DELAY_P95].half == 0);
-	st_run_summary_free(&s);
-	st_summary d = st_paired_value(var, base, 5, ST_TOTAL, 0, ST_FIG, FIG_ACCEPTED);
+	res_summary_free(&s);
+	st_summary d = res_paired_value(var, base, 5, RES_TOTAL, 0, RES_FIG, FIG_ACCEPTED);
 	assert_true(d.mean == 2);
 
 	/* different seeds are refused, output untouched */
 	var[3].seed = 999;
 	memset(&s, 0xab, sizeof s);
-	st_run_summary before = s;
-	assert_int_equal(st_paired_reps(var, base, 5, sim_alloc_std, &s), SIM_EINVAL);
+	res_summary before = s;
+	assert_int_equal(res_paired_reps(var, base, 5, sim_alloc_std, &s), SIM_EINVAL);
 	assert_memory_equal(&s, &before, sizeof s);
 
 	/* allocation failure: untouched, nothing leaked */
 	sim_alloc_failing fs = { .fail_at = 1 };
-	assert_int_equal(st_summarize_reps(base, 5, sim_alloc_failing_make(&fs), &s), SIM_ENOMEM);
+	assert_int_equal(res_summarize_reps(base, 5, sim_alloc_failing_make(&fs), &s), SIM_ENOMEM);
 	assert_memory_equal(&s, &before, sizeof s);
 	assert_int_equal(fs.live, 0);
 }

@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "report.h"
+#include "res_summary.h"
 #include "stats.h"
 #include "status.h"
 #include "store.h"
@@ -85,11 +86,11 @@ static int setup(void **state)
 		rep->seed = UINT64_C(0xfedcba9876543210) + r; /* above INT64_MAX */
 		rep->replication = (int64_t)r;
 		rep->events = 1000 + r;
-		fill(&rep->total, r, ST_TOTAL, 0);
+		fill(&rep->total, r, RES_TOTAL, 0);
 		for (size_t g = 0; g < N_GROUPS; g++)
-			fill(&fx->groups[r][g], r, ST_GROUP, g);
+			fill(&fx->groups[r][g], r, RES_GROUP, g);
 		for (size_t m = 0; m < N_MBX; m++)
-			fill(&fx->mbx[r][m], r, ST_MAILBOX, m);
+			fill(&fx->mbx[r][m], r, RES_MAILBOX, m);
 		rep->groups = fx->groups[r];
 		rep->n_groups = N_GROUPS;
 		rep->mailboxes = fx->mbx[r];
@@ -199,7 +200,7 @@ static void test_round_trip(void **state)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		size_t rep = (size_t)sqlite3_column_int64(st, 0);
 		const char *kind = (const char *)sqlite3_column_text(st, 1);
-		int k = strcmp(kind, "total") == 0 ? ST_TOTAL : strcmp(kind, "group") == 0 ? ST_GROUP : ST_MAILBOX;
+		int k = strcmp(kind, "total") == 0 ? RES_TOTAL : strcmp(kind, "group") == 0 ? RES_GROUP : RES_MAILBOX;
 		size_t e = (size_t)sqlite3_column_int64(st, 2);
 		const char *fig = (const char *)sqlite3_column_text(st, 3);
 		int f = 0;
@@ -221,7 +222,7 @@ static void test_round_trip(void **state)
 	    "SELECT mean, n, half FROM summaries WHERE variant_idx = 0 AND entity_kind = 'mailbox'"
 	    " AND entity = 'mbx2@contoso.com' AND figure = 'accepted'", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_true(sqlite3_column_double(st, 0) == fig_value(0, ST_MAILBOX, 2, FIG_ACCEPTED) + 0.25);
+	assert_true(sqlite3_column_double(st, 0) == fig_value(0, RES_MAILBOX, 2, FIG_ACCEPTED) + 0.25);
 	assert_int_equal(sqlite3_column_int64(st, 1), N_REPS);
 	sqlite3_finalize(st);
 	assert_int_equal(sql_int(db, "SELECT n FROM summaries WHERE entity_kind = 'total'"

@@ -41,6 +41,7 @@
 #include <sqlite3.h>
 
 #include "report.h"
+#include "res_summary.h"
 #include "stats.h"
 
 /* "TSIM" */
@@ -137,13 +138,13 @@ int store_list_runs(sqlite3 *db, store_run_fn fn, void *ctx, char *err, size_t e
 /* The id of the newest run (complete or not).  SIM_EINVAL if there is none. */
 int store_last_run(sqlite3 *db, int64_t *run_id, char *err, size_t err_size);
 
-/* One summary row of a run, with what it summarises (for st_value()). */
+/* One summary row of a run, with what it summarises (for res_value()). */
 typedef struct store_summary {
 	size_t variant;        /* index into run.variants */
-	st_entity_kind kind;
+	res_entity_kind kind;
 	size_t entity;         /* entity index in the scenario */
 	const char *entity_name, *figure, *unit;
-	st_what what;          /* ST_FIG, ST_REJECTED_BY or ST_LOST_BY */
+	res_what what;          /* RES_FIG, RES_REJECTED_BY or RES_LOST_BY */
 	int idx;               /* res_fig or reply class; -1 for a figure this program does not know */
 	double mean, half;     /* NaN for NULL */
 	int64_t n;

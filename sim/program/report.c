@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "res_summary.h"
 #include "stats.h"
 #include "status.h"
 
@@ -105,11 +106,11 @@ void rpt_entity_name(const scenario *scn, int kind, size_t index, char *buf, siz
 	const char *name = NULL;
 	if (size == 0)
 		return;
-	if (kind == ST_TOTAL)
+	if (kind == RES_TOTAL)
 		name = "total";
-	else if (kind == ST_GROUP && scn && index < scn->n_senders && scn->senders)
+	else if (kind == RES_GROUP && scn && index < scn->n_senders && scn->senders)
 		name = scn->senders[index].name;
-	else if (kind == ST_MAILBOX && scn && index < scn->n_mailboxes && scn->mailboxes)
+	else if (kind == RES_MAILBOX && scn && index < scn->n_mailboxes && scn->mailboxes)
 		name = scn->mailboxes[index].name;
 	if (name != NULL) {
 		const char *nul = memchr(name, '\0', SCN_NAME_MAX);
@@ -119,7 +120,7 @@ void rpt_entity_name(const scenario *scn, int kind, size_t index, char *buf, siz
 		memcpy(buf, name, n);
 		buf[n] = '\0';
 	} else {
-		snprintf(buf, size, "%c%zu", kind == ST_GROUP ? 'g' : 'm', index);
+		snprintf(buf, size, "%c%zu", kind == RES_GROUP ? 'g' : 'm', index);
 	}
 }
 
@@ -283,18 +284,18 @@ static void table_cell(line *l, const char *label, st_summary s, cell_kind kind)
 	line_cell(l, cell, TBL_CELL);
 }
 
-static void table_entity(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index)
+static void table_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index)
 {
 	char name[SCN_NAME_MAX + 8], shown[96];
 	line l = { f, 0, 0 };
 	rpt_entity_name(v->scn, (int)k, index, name, sizeof name);
 	truncate_name(name, 60, shown, sizeof shown);
-	if (k == ST_TOTAL)
+	if (k == RES_TOTAL)
 		fprintf(f, "  total\n");
 	else
-		fprintf(f, "  %s %s\n", st_entity_kind_name(k), shown);
+		fprintf(f, "  %s %s\n", res_entity_kind_name(k), shown);
 
-#define S(fig) st_summarize_value(v->reps, v->n_reps, k, index, ST_FIG, (fig))
+#define S(fig) res_summarize_value(v->reps, v->n_reps, k, index, RES_FIG, (fig))
 	table_cell(&l, "generated", S(FIG_GENERATED), CELL_COUNT);
 	table_cell(&l, "accepted", S(FIG_ACCEPTED), CELL_COUNT);
 	table_cell(&l, "lost", S(FIG_LOST), CELL_COUNT);
@@ -319,7 +320,7 @@ static void table_entity(FILE *f, const rpt_variant *v, st_entity_kind k, size_t
 		if (pe.mean > 0) { item[n].label = "permanent"; item[n++].mean = pe.mean; }
 		double m[RC_COUNT];
 		for (int c = 0; c < RC_COUNT; c++)
-			m[c] = st_summarize_value(v->reps, v->n_reps, k, index, ST_LOST_BY, c).mean;
+			m[c] = res_summarize_value(v->reps, v->n_reps, k, index, RES_LOST_BY, c).mean;
 		for (int t = 0; t < 3; t++) {
 			int best = -1;
 			for (int c = 0; c < RC_COUNT; c++)
@@ -393,15 +394,15 @@ int rpt_table(FILE *f, const rpt_run *run)
 		if (v->n_reps > 1)
 			fprintf(f, "  (mean \xc2\xb1 95%% half-width over replications)\n");
 
-		table_entity(f, v, ST_TOTAL, 0);
+		table_entity(f, v, RES_TOTAL, 0);
 		const res_rep *r0 = &v->reps[0];
 		for (size_t g = 0; g < r0->n_groups; g++)
-			table_entity(f, v, ST_GROUP, g);
+			table_entity(f, v, RES_GROUP, g);
 
 		size_t nm = r0->n_mailboxes;
 		if (nm <= 10) {
 			for (size_t m = 0; m < nm; m++)
-				table_entity(f, v, ST_MAILBOX, m);
+				table_entity(f, v, RES_MAILBOX, m);
 		} else {
 			/* The five mailboxes that lost most (ties: most throttled
 			 * time, then scenario order). */
@@ -409,8 +410,8 @@ int rpt_table(FILE *f, const rpt_run *run)
 			double wl[5], wt[5];
 			size_t nw = 0;
 			for (size_t m = 0; m < nm; m++) {
-				double lo = st_summarize_value(v->reps, v->n_reps, ST_MAILBOX, m, ST_FIG, FIG_LOST).mean;
-				double th = st_summarize_value(v->reps, v->n_reps, ST_MAILBOX, m, ST_FIG, FIG_THROTTLE_TIME).mean;
+				double lo = res_summarize_value(v->reps, v->n_reps, RES_MAILBOX, m, RES_FIG, FIG_LOST).mean;
+				double th = res_summarize_value(v->reps, v->n_reps, RES_MAILBOX, m, RES_FIG, FIG_THROTTLE_TIME).mean;
 				if (isnan(lo)) lo = -1;
 				if (isnan(th)) th = -1;
 				size_t pos = nw;
@@ -432,7 +433,7 @@ int rpt_table(FILE *f, const rpt_run *run)
 			}
 			fprintf(f, "  %zu mailboxes; the %zu that lost most (all in JSON/CSV):\n", nm, nw);
 			for (size_t j = 0; j < nw; j++)
-				table_entity(f, v, ST_MAILBOX, worst[j]);
+				table_entity(f, v, RES_MAILBOX, worst[j]);
 		}
 
 		/* Paired differences against the first variant (the base). */
@@ -455,7 +456,7 @@ int rpt_table(FILE *f, const rpt_run *run)
 					{ "throttled", FIG_THROTTLE_TIME, CELL_DURATION },
 				};
 				for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
-					st_summary s = st_paired_value(v->reps, b->reps, v->n_reps, ST_TOTAL, 0, ST_FIG, d[i].fig);
+					st_summary s = res_paired_value(v->reps, b->reps, v->n_reps, RES_TOTAL, 0, RES_FIG, d[i].fig);
 					table_cell(&l, d[i].label, s, d[i].kind);
 					if (i % 3 == 2)
 						line_end(&l);
@@ -530,7 +531,7 @@ static void compare_variant(FILE *f, const char *name, const rpt_variant *v, con
 	enum { NC = sizeof compare_cols / sizeof compare_cols[0] };
 	st_summary s[NC], d[NC];
 	for (size_t c = 0; c < NC; c++)
-		s[c] = st_summarize_value(v->reps, v->n_reps, ST_TOTAL, 0, ST_FIG, compare_cols[c].fig);
+		s[c] = res_summarize_value(v->reps, v->n_reps, RES_TOTAL, 0, RES_FIG, compare_cols[c].fig);
 	compare_row(f, name, s, false, false);
 	if (v->n_reps > 1)
 		compare_row(f, "  \xc2\xb1", s, true, false);
@@ -541,7 +542,7 @@ static void compare_variant(FILE *f, const char *name, const rpt_variant *v, con
 	if (!paired)
 		return;
 	for (size_t c = 0; c < NC; c++)
-		d[c] = st_paired_value(v->reps, b->reps, v->n_reps, ST_TOTAL, 0, ST_FIG, compare_cols[c].fig);
+		d[c] = res_paired_value(v->reps, b->reps, v->n_reps, RES_TOTAL, 0, RES_FIG, compare_cols[c].fig);
 	compare_row(f, "  \xce\x94", d, false, true);
 	if (v->n_reps > 1)
 		compare_row(f, "  \xc2\xb1", d, true, false);
@@ -670,10 +671,10 @@ static void json_number(FILE *f, double x)
 		fprintf(f, "%.17g", x);
 }
 
-static void json_summary(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index,
-                         st_what what, int idx)
+static void json_summary(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index,
+                         res_what what, int idx)
 {
-	st_summary s = st_summarize_value(v->reps, v->n_reps, k, index, what, idx);
+	st_summary s = res_summarize_value(v->reps, v->n_reps, k, index, what, idx);
 	fputs("{\"mean\": ", f);
 	json_number(f, s.mean);
 	fputs(", \"half\": ", f);
@@ -682,23 +683,23 @@ static void json_summary(FILE *f, const rpt_variant *v, st_entity_kind k, size_t
 	for (size_t i = 0; i < v->n_reps; i++) {
 		if (i)
 			fputs(", ", f);
-		json_number(f, st_value(st_entity(&v->reps[i], k, index), what, idx));
+		json_number(f, res_value(res_entity_of(&v->reps[i], k, index), what, idx));
 	}
 	fputs("]}", f);
 }
 
 /* Does any replication count this class for this entity? */
-static bool class_used(const rpt_variant *v, st_entity_kind k, size_t index, st_what what, int c)
+static bool class_used(const rpt_variant *v, res_entity_kind k, size_t index, res_what what, int c)
 {
 	for (size_t i = 0; i < v->n_reps; i++) {
-		double x = st_value(st_entity(&v->reps[i], k, index), what, c);
+		double x = res_value(res_entity_of(&v->reps[i], k, index), what, c);
 		if (x != 0 && !isnan(x))
 			return true;
 	}
 	return false;
 }
 
-static void json_classes(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index, st_what what)
+static void json_classes(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index, res_what what)
 {
 	bool first = true;
 	fputc('{', f);
@@ -714,24 +715,24 @@ static void json_classes(FILE *f, const rpt_variant *v, st_entity_kind k, size_t
 	fputs(first ? "}" : "\n        }", f);
 }
 
-static void json_entity(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index, bool first)
+static void json_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index, bool first)
 {
 	char name[SCN_NAME_MAX + 8];
 	rpt_entity_name(v->scn, (int)k, index, name, sizeof name);
 	fputs(first ? "\n      {" : ",\n      {", f);
-	fprintf(f, "\"kind\": \"%s\", \"index\": %zu, \"name\": ", st_entity_kind_name(k), index);
+	fprintf(f, "\"kind\": \"%s\", \"index\": %zu, \"name\": ", res_entity_kind_name(k), index);
 	json_string(f, name);
 	fputs(",\n        \"figures\": {", f);
 	for (int fig = 0; fig < FIG_COUNT; fig++) {
 		fputs(fig ? ",\n          " : "\n          ", f);
 		json_string(f, res_fig_info[fig].name);
 		fputs(": ", f);
-		json_summary(f, v, k, index, ST_FIG, fig);
+		json_summary(f, v, k, index, RES_FIG, fig);
 	}
 	fputs("\n        },\n        \"rejected_by\": ", f);
-	json_classes(f, v, k, index, ST_REJECTED_BY);
+	json_classes(f, v, k, index, RES_REJECTED_BY);
 	fputs(",\n        \"lost_by\": ", f);
-	json_classes(f, v, k, index, ST_LOST_BY);
+	json_classes(f, v, k, index, RES_LOST_BY);
 	fputs("\n      }", f);
 }
 
@@ -831,11 +832,11 @@ int rpt_json(FILE *f, const rpt_run *run)
 			fputc('}', f);
 		}
 		fputs("\n    ],\n    \"entities\": [", f);
-		json_entity(f, v, ST_TOTAL, 0, true);
+		json_entity(f, v, RES_TOTAL, 0, true);
 		for (size_t g = 0; g < r0->n_groups; g++)
-			json_entity(f, v, ST_GROUP, g, false);
+			json_entity(f, v, RES_GROUP, g, false);
 		for (size_t m = 0; m < r0->n_mailboxes; m++)
-			json_entity(f, v, ST_MAILBOX, m, false);
+			json_entity(f, v, RES_MAILBOX, m, false);
 		fputs("\n    ]", f);
 		if (run->json_series) {
 			fputs(",\n    \"series\": [", f);
@@ -896,13 +897,13 @@ static void csv_sweep(FILE *f, const rpt_variant *v)
 	}
 }
 
-static void csv_row(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index,
+static void csv_row(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index,
                     const char *entity, const char *figure, const char *unit,
-                    st_what what, int idx, bool sweep)
+                    res_what what, int idx, bool sweep)
 {
-	st_summary s = st_summarize_value(v->reps, v->n_reps, k, index, what, idx);
+	st_summary s = res_summarize_value(v->reps, v->n_reps, k, index, what, idx);
 	csv_field(f, v->name ? v->name : "");
-	fprintf(f, ",%s,", st_entity_kind_name(k));
+	fprintf(f, ",%s,", res_entity_kind_name(k));
 	csv_field(f, entity);
 	fputc(',', f);
 	csv_field(f, figure);
@@ -918,20 +919,20 @@ static void csv_row(FILE *f, const rpt_variant *v, st_entity_kind k, size_t inde
 	fputc('\n', f);
 }
 
-static void csv_entity(FILE *f, const rpt_variant *v, st_entity_kind k, size_t index, bool sweep)
+static void csv_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index, bool sweep)
 {
 	char name[SCN_NAME_MAX + 8];
 	rpt_entity_name(v->scn, (int)k, index, name, sizeof name);
 	for (int fig = 0; fig < FIG_COUNT; fig++)
-		csv_row(f, v, k, index, name, res_fig_info[fig].name, res_fig_info[fig].unit, ST_FIG, fig, sweep);
-	for (int w = ST_REJECTED_BY; w <= ST_LOST_BY; w++) {
+		csv_row(f, v, k, index, name, res_fig_info[fig].name, res_fig_info[fig].unit, RES_FIG, fig, sweep);
+	for (int w = RES_REJECTED_BY; w <= RES_LOST_BY; w++) {
 		for (int c = 0; c < RC_COUNT; c++) {
-			if (!class_used(v, k, index, (st_what)w, c))
+			if (!class_used(v, k, index, (res_what)w, c))
 				continue;
 			char fig[96];
-			snprintf(fig, sizeof fig, "%s.%s", w == ST_REJECTED_BY ? "rejected_by" : "lost_by",
+			snprintf(fig, sizeof fig, "%s.%s", w == RES_REJECTED_BY ? "rejected_by" : "lost_by",
 			         rpt_reply_id(c));
-			csv_row(f, v, k, index, name, fig, w == ST_REJECTED_BY ? "count" : "msgs", (st_what)w, c, sweep);
+			csv_row(f, v, k, index, name, fig, w == RES_REJECTED_BY ? "count" : "msgs", (res_what)w, c, sweep);
 		}
 	}
 }
@@ -949,11 +950,11 @@ int rpt_csv(FILE *f, const rpt_run *run)
 		    : "variant,entity_kind,entity,figure,unit,mean,half,n\n", f);
 	for (size_t vi = 0; vi < run->n_variants; vi++) {
 		const rpt_variant *v = &run->variants[vi];
-		csv_entity(f, v, ST_TOTAL, 0, sweep);
+		csv_entity(f, v, RES_TOTAL, 0, sweep);
 		for (size_t g = 0; g < v->reps[0].n_groups; g++)
-			csv_entity(f, v, ST_GROUP, g, sweep);
+			csv_entity(f, v, RES_GROUP, g, sweep);
 		for (size_t m = 0; m < v->reps[0].n_mailboxes; m++)
-			csv_entity(f, v, ST_MAILBOX, m, sweep);
+			csv_entity(f, v, RES_MAILBOX, m, sweep);
 	}
 	return ferror(f) ? SIM_EIO : SIM_OK;
 }

@@ -146,12 +146,10 @@ int st_delays_add(st_delays *d, int64_t delay_ns)
 
 static void fill_sorted(const st_delays *d, double *out);
 
-void st_delays_fill(st_delays *d, st_delay_kind kind, double fig[FIG_COUNT])
+void st_delays_fill(st_delays *d, double out[ST_DELAY_FIGS])
 {
-	double *out = fig + (kind == ST_DELIVERY ? FIG_DEL_DELAY_MEAN : FIG_SUB_DELAY_MEAN);
-	/* The six figures are consecutive in RES_FIGURES: mean p50 p90 p95 p99 max. */
 	if (d->n == 0) {
-		for (int i = 0; i < 6; i++)
+		for (int i = 0; i < ST_DELAY_FIGS; i++)
 			out[i] = NAN;
 		return;
 	}
@@ -162,7 +160,7 @@ void st_delays_fill(st_delays *d, st_delay_kind kind, double fig[FIG_COUNT])
 /* The six figures of sorted samples d. */
 static void fill_sorted(const st_delays *d, double *out)
 {
-	const double ns = (double)SCN_NS_PER_S;
+	const double ns = (double)ST_NS_PER_S;
 	/* long double: 3 M delays of days in ns overflow int64 when summed. */
 	long double sum = 0;
 	for (size_t i = 0; i < d->n; i++)
@@ -331,14 +329,13 @@ static st_i128 sum_i64(const int64_t *v, size_t n)
 	return s;
 }
 
-void st_dset_fill(st_dset *d, st_delay_kind kind, double fig[FIG_COUNT])
+void st_dset_fill(st_dset *d, st_delay_kind kind, double out[ST_DELAY_FIGS])
 {
 	st_dset_finish(d);
-	double *out = fig + (kind == ST_DELIVERY ? FIG_DEL_DELAY_MEAN : FIG_SUB_DELAY_MEAN);
-	const double ns = (double)SCN_NS_PER_S;
+	const double ns = (double)ST_NS_PER_S;
 	size_t n = st_dset_n(d, kind);
 	if (n == 0) {
-		for (int i = 0; i < 6; i++)
+		for (int i = 0; i < ST_DELAY_FIGS; i++)
 			out[i] = NAN;
 		return;
 	}
@@ -369,7 +366,7 @@ void st_dset_free(st_dset *d)
 
 /* ---- running per-minute counts -------------------------------------------------- */
 
-#define ST_MIN_NS (60 * SCN_NS_PER_S)
+#define ST_MIN_NS (60 * ST_NS_PER_S)
 
 int st_min_run_init(st_min_run *m, int64_t duration_ns)
 {
@@ -464,7 +461,7 @@ void st_min_run_free(st_min_run *m, const sim_alloc *a)
 
 /* ---- per-minute counts ----------------------------------------------------------- */
 
-#define ST_MINUTE_NS (60 * SCN_NS_PER_S)
+#define ST_MINUTE_NS (60 * ST_NS_PER_S)
 
 int st_per_min_init(st_per_min *m, sim_alloc alloc, int64_t duration_ns)
 {
@@ -517,7 +514,7 @@ void st_per_min_free(st_per_min *m)
  * from summing squares). */
 typedef double (*value_at)(const void *ctx, size_t i);
 
-static st_summary summarize_by(value_at get, const void *ctx, size_t n)
+st_summary st_summarize_fn(value_at get, const void *ctx, size_t n)
 {
 	st_summary s = { NAN, NAN, 0 };
 	double sum = 0;
@@ -553,170 +550,8 @@ static double array_at(const void *ctx, size_t i)
 
 st_summary st_summarize(const double *x, size_t n)
 {
-	return summarize_by(array_at, x, n);
+	return st_summarize_fn(array_at, x, n);
 }
-
-const char *st_entity_kind_name(st_entity_kind k)
-{
-	switch (k) {
-	case ST_TOTAL: return "total";
-	case ST_GROUP: return "group";
-	case ST_MAILBOX: return "mailbox";
-	}
-	return "?";
-}
-
-const res_entity *st_entity(const res_rep *r, st_entity_kind k, size_t index)
-{
-	switch (k) {
-	case ST_TOTAL: return &r->total;
-	case ST_GROUP: return index < r->n_groups && r->groups ? &r->groups[index] : NULL;
-	case ST_MAILBOX: return index < r->n_mailboxes && r->mailboxes ? &r->mailboxes[index] : NULL;
-	}
-	return NULL;
-}
-
-double st_value(const res_entity *e, st_what what, int idx)
-{
-	if (e == NULL || idx < 0)
-		return NAN;
-	switch (what) {
-	case ST_FIG: return idx < FIG_COUNT ? e->fig[idx] : NAN;
-	case ST_REJECTED_BY: return idx < RC_COUNT ? (double)e->rejected_by[idx] : NAN;
-	case ST_LOST_BY: return idx < RC_COUNT ? (double)e->lost_by[idx] : NAN;
-	}
-	return NAN;
-}
-
-typedef struct value_ctx {
-	const res_rep *a, *b;   /* b NULL: plain values; else a - b */
-	st_entity_kind k;
-	size_t index;
-	st_what what;
-	int idx;
-} value_ctx;
-
-static double rep_value_at(const void *ctx, size_t i)
-{
-	const value_ctx *c = ctx;
-	double x = st_value(st_entity(&c->a[i], c->k, c->index), c->what, c->idx);
-	if (c->b == NULL)
-		return x;
-	double y = st_value(st_entity(&c->b[i], c->k, c->index), c->what, c->idx);
-	return x - y; /* NaN if either is */
-}
-
-st_summary st_summarize_value(const res_rep *reps, size_t n_reps,
-                              st_entity_kind k, size_t index, st_what what, int idx)
-{
-	value_ctx c = { reps, NULL, k, index, what, idx };
-	return summarize_by(rep_value_at, &c, n_reps);
-}
-
-st_summary st_paired_value(const res_rep *variant, const res_rep *base, size_t n_reps,
-                           st_entity_kind k, size_t index, st_what what, int idx)
-{
-	value_ctx c = { variant, base, k, index, what, idx };
-	return summarize_by(rep_value_at, &c, n_reps);
-}
-
-static void fill_entity(st_entity_summary *s, const res_rep *a, const res_rep *b,
-                        size_t n, st_entity_kind k, size_t index)
-{
-	value_ctx c = { a, b, k, index, ST_FIG, 0 };
-	for (int f = 0; f < FIG_COUNT; f++) {
-		c.what = ST_FIG;
-		c.idx = f;
-		s->fig[f] = summarize_by(rep_value_at, &c, n);
-	}
-	for (int r = 0; r < RC_COUNT; r++) {
-		c.idx = r;
-		c.what = ST_REJECTED_BY;
-		s->rejected_by[r] = summarize_by(rep_value_at, &c, n);
-		c.what = ST_LOST_BY;
-		s->lost_by[r] = summarize_by(rep_value_at, &c, n);
-	}
-}
-
-static int build_summary(const res_rep *a, const res_rep *b, size_t n,
-                         size_t n_groups, size_t n_mailboxes, sim_alloc alloc,
-                         st_run_summary *out)
-{
-	st_entity_summary *g = NULL, *m = NULL;
-	if (n_groups > SIZE_MAX / sizeof *g || n_mailboxes > SIZE_MAX / sizeof *m)
-		return SIM_ENOMEM;
-	if (n_groups > 0 && (g = sim_malloc(&alloc, n_groups * sizeof *g)) == NULL)
-		goto fail;
-	if (n_mailboxes > 0 && (m = sim_malloc(&alloc, n_mailboxes * sizeof *m)) == NULL)
-		goto fail;
-	fill_entity(&out->total, a, b, n, ST_TOTAL, 0);
-	for (size_t i = 0; i < n_groups; i++)
-		fill_entity(&g[i], a, b, n, ST_GROUP, i);
-	for (size_t i = 0; i < n_mailboxes; i++)
-		fill_entity(&m[i], a, b, n, ST_MAILBOX, i);
-	out->groups = g;
-	out->n_groups = n_groups;
-	out->mailboxes = m;
-	out->n_mailboxes = n_mailboxes;
-	out->alloc = alloc;
-	return SIM_OK;
-fail:
-	sim_free(&alloc, g, n_groups * sizeof *g);
-	return SIM_ENOMEM;
-}
-
-int st_summarize_reps(const res_rep *reps, size_t n_reps, sim_alloc alloc,
-                      st_run_summary *out)
-{
-	if (reps == NULL || n_reps == 0 || out == NULL)
-		return SIM_EINVAL;
-	for (size_t i = 1; i < n_reps; i++)
-		if (reps[i].n_groups != reps[0].n_groups || reps[i].n_mailboxes != reps[0].n_mailboxes)
-			return SIM_EINVAL;
-	st_run_summary tmp;
-	int rc = build_summary(reps, NULL, n_reps, reps[0].n_groups, reps[0].n_mailboxes, alloc, &tmp);
-	if (rc == SIM_OK)
-		*out = tmp;
-	return rc;
-}
-
-int st_paired_reps(const res_rep *variant, const res_rep *base, size_t n_reps,
-                   sim_alloc alloc, st_run_summary *out)
-{
-	if (variant == NULL || base == NULL || n_reps == 0 || out == NULL)
-		return SIM_EINVAL;
-	size_t ng = variant[0].n_groups, nm = variant[0].n_mailboxes;
-	for (size_t i = 0; i < n_reps; i++) {
-		if (variant[i].seed != base[i].seed)
-			return SIM_EINVAL;
-		if (variant[i].n_groups != ng || base[i].n_groups != base[0].n_groups ||
-		    variant[i].n_mailboxes != nm || base[i].n_mailboxes != base[0].n_mailboxes)
-			return SIM_EINVAL;
-	}
-	if (base[0].n_groups != ng)
-		ng = 0;
-	if (base[0].n_mailboxes != nm)
-		nm = 0;
-	st_run_summary tmp;
-	int rc = build_summary(variant, base, n_reps, ng, nm, alloc, &tmp);
-	if (rc == SIM_OK)
-		*out = tmp;
-	return rc;
-}
-
-void st_run_summary_free(st_run_summary *s)
-{
-	if (s == NULL)
-		return;
-	sim_free(&s->alloc, s->groups, s->n_groups * sizeof *s->groups);
-	sim_free(&s->alloc, s->mailboxes, s->n_mailboxes * sizeof *s->mailboxes);
-	s->groups = NULL;
-	s->mailboxes = NULL;
-	s->n_groups = 0;
-	s->n_mailboxes = 0;
-}
-
-/* ---- Erlang B ---------------------------------------------------------------------- */
 
 double st_erlang_b(int c, double a)
 {

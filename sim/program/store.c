@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "res_summary.h"
 #include "stats.h"
 #include "status.h"
 
@@ -517,15 +518,15 @@ static int step_reset(writer *w, int which, const char *what)
 	return SQLITE_OK;
 }
 
-static int write_summary_row(writer *w, int vi, const rpt_variant *v, st_entity_kind k, size_t e,
+static int write_summary_row(writer *w, int vi, const rpt_variant *v, res_entity_kind k, size_t e,
                              const char *entity, const char *figure, const char *unit,
-                             st_what what, int idx)
+                             res_what what, int idx)
 {
 	sqlite3_stmt *st = w->st[S_SUMMARY];
-	st_summary s = st_summarize_value(v->reps, v->n_reps, k, e, what, idx);
+	st_summary s = res_summarize_value(v->reps, v->n_reps, k, e, what, idx);
 	sqlite3_bind_int64(st, 1, w->run_id);
 	sqlite3_bind_int(st, 2, vi);
-	bind_text(st, 3, st_entity_kind_name(k));
+	bind_text(st, 3, res_entity_kind_name(k));
 	sqlite3_bind_int64(st, 4, (int64_t)e);
 	bind_text(st, 5, entity);
 	bind_text(st, 6, figure);
@@ -536,14 +537,14 @@ static int write_summary_row(writer *w, int vi, const rpt_variant *v, st_entity_
 	return step_reset(w, S_SUMMARY, "writing summaries");
 }
 
-static int write_entity(writer *w, int vi, const rpt_variant *v, st_entity_kind k, size_t e)
+static int write_entity(writer *w, int vi, const rpt_variant *v, res_entity_kind k, size_t e)
 {
 	char name[SCN_NAME_MAX + 8];
 	int rc;
 	rpt_entity_name(v->scn, (int)k, e, name, sizeof name);
-	const char *kind = st_entity_kind_name(k);
+	const char *kind = res_entity_kind_name(k);
 	for (size_t r = 0; r < v->n_reps; r++) {
-		const res_entity *ent = st_entity(&v->reps[r], k, e);
+		const res_entity *ent = res_entity_of(&v->reps[r], k, e);
 		int64_t rep = v->reps[r].replication;
 		for (int f = 0; f < FIG_COUNT; f++) {
 			sqlite3_stmt *st = w->st[S_FIGURE];
@@ -554,7 +555,7 @@ static int write_entity(writer *w, int vi, const rpt_variant *v, st_entity_kind 
 			sqlite3_bind_int64(st, 5, (int64_t)e);
 			bind_text(st, 6, name);
 			bind_text(st, 7, res_fig_info[f].name);
-			bind_real(st, 8, st_value(ent, ST_FIG, f));
+			bind_real(st, 8, res_value(ent, RES_FIG, f));
 			if ((rc = step_reset(w, S_FIGURE, "writing figures")) != SQLITE_OK)
 				return rc;
 		}
@@ -579,24 +580,24 @@ static int write_entity(writer *w, int vi, const rpt_variant *v, st_entity_kind 
 	}
 	for (int f = 0; f < FIG_COUNT; f++)
 		if ((rc = write_summary_row(w, vi, v, k, e, name, res_fig_info[f].name,
-		                            res_fig_info[f].unit, ST_FIG, f)) != SQLITE_OK)
+		                            res_fig_info[f].unit, RES_FIG, f)) != SQLITE_OK)
 			return rc;
 	/* Reply-class counts that occur, as in the CSV writer. */
-	for (int wh = ST_REJECTED_BY; wh <= ST_LOST_BY; wh++) {
+	for (int wh = RES_REJECTED_BY; wh <= RES_LOST_BY; wh++) {
 		for (int c = 0; c < RC_COUNT; c++) {
 			bool used = false;
 			for (size_t r = 0; r < v->n_reps && !used; r++) {
-				double x = st_value(st_entity(&v->reps[r], k, e), (st_what)wh, c);
+				double x = res_value(res_entity_of(&v->reps[r], k, e), (res_what)wh, c);
 				used = x != 0 && !isnan(x);
 			}
 			if (!used)
 				continue;
 			char fig[96];
-			snprintf(fig, sizeof fig, "%s.%s", wh == ST_REJECTED_BY ? "rejected_by" : "lost_by",
+			snprintf(fig, sizeof fig, "%s.%s", wh == RES_REJECTED_BY ? "rejected_by" : "lost_by",
 			         rpt_reply_id(c));
 			if ((rc = write_summary_row(w, vi, v, k, e, name, fig,
-			                            wh == ST_REJECTED_BY ? "count" : "msgs",
-			                            (st_what)wh, c)) != SQLITE_OK)
+			                            wh == RES_REJECTED_BY ? "count" : "msgs",
+			                            (res_what)wh, c)) != SQLITE_OK)
 				return rc;
 		}
 	}
@@ -674,13 +675,13 @@ static int write_variant(writer *w, int vi, const rpt_variant *v)
 		}
 	}
 	const res_rep *r0 = &v->reps[0];
-	if ((rc = write_entity(w, vi, v, ST_TOTAL, 0)) != SQLITE_OK)
+	if ((rc = write_entity(w, vi, v, RES_TOTAL, 0)) != SQLITE_OK)
 		return rc;
 	for (size_t g = 0; g < r0->n_groups; g++)
-		if ((rc = write_entity(w, vi, v, ST_GROUP, g)) != SQLITE_OK)
+		if ((rc = write_entity(w, vi, v, RES_GROUP, g)) != SQLITE_OK)
 			return rc;
 	for (size_t m = 0; m < r0->n_mailboxes; m++)
-		if ((rc = write_entity(w, vi, v, ST_MAILBOX, m)) != SQLITE_OK)
+		if ((rc = write_entity(w, vi, v, RES_MAILBOX, m)) != SQLITE_OK)
 			return rc;
 	return SQLITE_OK;
 }
@@ -1007,14 +1008,14 @@ static const char *keep_string(loaded_mem *m, const char *s)
 	return c;
 }
 
-static int kind_of(const char *s, st_entity_kind *k)
+static int kind_of(const char *s, res_entity_kind *k)
 {
 	if (strcmp(s, "total") == 0)
-		*k = ST_TOTAL;
+		*k = RES_TOTAL;
 	else if (strcmp(s, "group") == 0)
-		*k = ST_GROUP;
+		*k = RES_GROUP;
 	else if (strcmp(s, "mailbox") == 0)
-		*k = ST_MAILBOX;
+		*k = RES_MAILBOX;
 	else
 		return -1;
 	return 0;
@@ -1028,11 +1029,11 @@ static int reply_class_of(const char *id)
 	return -1;
 }
 
-/* "accepted" -> (ST_FIG, FIG_ACCEPTED); "lost_by.recipient_rate" ->
- * (ST_LOST_BY, RC_RECIPIENT_RATE); unknown -> idx -1. */
-static void figure_of(const char *name, st_what *what, int *idx)
+/* "accepted" -> (RES_FIG, FIG_ACCEPTED); "lost_by.recipient_rate" ->
+ * (RES_LOST_BY, RC_RECIPIENT_RATE); unknown -> idx -1. */
+static void figure_of(const char *name, res_what *what, int *idx)
 {
-	*what = ST_FIG;
+	*what = RES_FIG;
 	*idx = -1;
 	const char *dot = strchr(name, '.');
 	if (dot == NULL) {
@@ -1043,14 +1044,14 @@ static void figure_of(const char *name, st_what *what, int *idx)
 	}
 	size_t n = (size_t)(dot - name);
 	if (n == strlen("rejected_by") && strncmp(name, "rejected_by", n) == 0)
-		*what = ST_REJECTED_BY;
+		*what = RES_REJECTED_BY;
 	else if (n == strlen("lost_by") && strncmp(name, "lost_by", n) == 0)
-		*what = ST_LOST_BY;
+		*what = RES_LOST_BY;
 	else
 		return;
 	*idx = reply_class_of(dot + 1);
 	if (*idx < 0)
-		*what = ST_FIG;
+		*what = RES_FIG;
 }
 
 /* Writers' order: figures in res_fig order, then rejected_by.*, then
@@ -1059,9 +1060,9 @@ static int figure_rank(const store_summary *s)
 {
 	if (s->idx < 0)
 		return FIG_COUNT + 2 * RC_COUNT;
-	if (s->what == ST_FIG)
+	if (s->what == RES_FIG)
 		return s->idx;
-	return FIG_COUNT + (s->what == ST_LOST_BY ? RC_COUNT : 0) + s->idx;
+	return FIG_COUNT + (s->what == RES_LOST_BY ? RC_COUNT : 0) + s->idx;
 }
 
 static int summary_cmp(const void *a, const void *b)
@@ -1137,13 +1138,13 @@ static res_rep *find_rep(loaded_mem *m, int64_t vi, int64_t rep)
 	return NULL;
 }
 
-static res_entity *find_entity(res_rep *r, st_entity_kind k, int64_t e)
+static res_entity *find_entity(res_rep *r, res_entity_kind k, int64_t e)
 {
-	if (k == ST_TOTAL)
+	if (k == RES_TOTAL)
 		return &r->total;
 	if (e < 0)
 		return NULL;
-	if (k == ST_GROUP)
+	if (k == RES_GROUP)
 		return (size_t)e < r->n_groups ? &r->groups[e] : NULL;
 	return (size_t)e < r->n_mailboxes ? &r->mailboxes[e] : NULL;
 }
@@ -1159,7 +1160,7 @@ static void entity_init(res_entity *e)
 static res_entity *row_entity(sqlite3_stmt *st, loaded_mem *m)
 {
 	res_rep *r = find_rep(m, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
-	st_entity_kind k;
+	res_entity_kind k;
 	if (r == NULL || kind_of(col_text(st, 2), &k) != 0)
 		return NULL;
 	return find_entity(r, k, sqlite3_column_int64(st, 3));
@@ -1252,12 +1253,12 @@ static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
 	}
 	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
 		int64_t vi = sqlite3_column_int64(ld->st, 0), n = sqlite3_column_int64(ld->st, 2);
-		st_entity_kind k;
+		res_entity_kind k;
 		if (vi < 0 || vi >= nv || kind_of(col_text(ld->st, 1), &k) != 0 || n < 0 || n > (INT64_C(1) << 32)) {
 			free(count);
 			return ld_damaged(ld, "summaries of variant %lld, %lld entities", (long long)vi, (long long)n);
 		}
-		count[vi][k == ST_GROUP ? 0 : 1] = (size_t)n;
+		count[vi][k == RES_GROUP ? 0 : 1] = (size_t)n;
 	}
 	if (ld_done(ld, rc)) {
 		free(count);
@@ -1321,9 +1322,9 @@ static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
 		s->entity = (size_t)e;
 		const char *name = col_text(ld->st, 3);
 		scenario *scn = &m->scn[vi];
-		if (s->kind == ST_GROUP && (size_t)e < scn->n_senders)
+		if (s->kind == RES_GROUP && (size_t)e < scn->n_senders)
 			snprintf(scn->senders[e].name, sizeof scn->senders[e].name, "%s", name);
-		else if (s->kind == ST_MAILBOX && (size_t)e < scn->n_mailboxes)
+		else if (s->kind == RES_MAILBOX && (size_t)e < scn->n_mailboxes)
 			snprintf(scn->mailboxes[e].name, sizeof scn->mailboxes[e].name, "%s", name);
 		s->entity_name = keep_string(m, name);
 		s->figure = keep_string(m, col_text(ld->st, 4));

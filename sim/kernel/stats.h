@@ -38,7 +38,6 @@
 #include <stdint.h>
 
 #include "alloc.h"
-#include "results.h"
 #include "status.h"
 
 /* ---- sorting and quantiles ------------------------------------------------ */
@@ -64,10 +63,15 @@ typedef enum st_delay_kind { ST_SUBMISSION = 0, ST_DELIVERY = 1 } st_delay_kind;
 void st_delays_init(st_delays *d, sim_alloc alloc);
 /* Appends one sample (ns).  Amortised O(1); SIM_ENOMEM leaves d unchanged. */
 int st_delays_add(st_delays *d, int64_t delay_ns);
+/* The six figures of a delay distribution, in this order, in seconds. */
+enum { ST_DELAY_MEAN = 0, ST_DELAY_P50, ST_DELAY_P90, ST_DELAY_P95, ST_DELAY_P99,
+       ST_DELAY_MAX, ST_DELAY_FIGS };
+#define ST_NS_PER_S 1000000000LL
+
 /* Sorts the samples and writes mean, p50, p90, p95, p99, max (seconds) into
- * fig[FIG_SUB_DELAY_*] or fig[FIG_DEL_DELAY_*]; NaN with no samples.
- * O(n); may be called again after more samples are added. */
-void st_delays_fill(st_delays *d, st_delay_kind kind, double fig[FIG_COUNT]);
+ * out[ST_DELAY_*]; NaN with no samples.  O(n); may be called again after
+ * more samples are added. */
+void st_delays_fill(st_delays *d, double out[ST_DELAY_FIGS]);
 void st_delays_free(st_delays *d);
 
 /* ---- per-minute counts ------------------------------------------------------ */
@@ -169,7 +173,7 @@ size_t st_dset_n(const st_dset *d, st_delay_kind kind);
 int64_t st_dset_kth(const st_dset *d, st_delay_kind kind, size_t k);
 /* As st_delays_fill (same figures, bit for bit, as sorting the samples of
  * that kind and calling st_delays_fill on them); calls st_dset_finish. */
-void st_dset_fill(st_dset *d, st_delay_kind kind, double fig[FIG_COUNT]);
+void st_dset_fill(st_dset *d, st_delay_kind kind, double out[ST_DELAY_FIGS]);
 /* The f-quantile of the union of d[0..nd) (each finished), interpolated as
  * GSL's gsl_stats_quantile_from_sorted_data, in ns; NaN with no samples.
  * O(64 x nd x log n). */
@@ -187,61 +191,10 @@ typedef struct st_summary {
 /* Summary of x[0..n) (NaN entries left out).  Allocation-free. */
 st_summary st_summarize(const double *x, size_t n);
 
-typedef enum st_entity_kind { ST_TOTAL = 0, ST_GROUP = 1, ST_MAILBOX = 2 } st_entity_kind;
+/* Summary of get(ctx, i), i in [0, n) (NaN left out): st_summarize for
+ * values read through a callback.  Allocation-free. */
+st_summary st_summarize_fn(double (*get)(const void *ctx, size_t i), const void *ctx, size_t n);
 
-/* "total", "group", "mailbox". */
-const char *st_entity_kind_name(st_entity_kind k);
-
-/* The entity of one replication, NULL if index is out of range (ST_TOTAL
- * ignores index). */
-const res_entity *st_entity(const res_rep *r, st_entity_kind k, size_t index);
-
-/* What of an entity to summarise: a figure, or a count by reply class. */
-typedef enum st_what { ST_FIG = 0, ST_REJECTED_BY = 1, ST_LOST_BY = 2 } st_what;
-
-/* The value of (what, idx) in entity e: fig[idx], rejected_by[idx] or
- * lost_by[idx] as a double.  NaN if e is NULL or idx out of range. */
-double st_value(const res_entity *e, st_what what, int idx);
-
-/* Summary over reps[0..n_reps) of one value of one entity.  Allocation-free,
- * O(n_reps).  Replications lacking the entity count as undefined. */
-st_summary st_summarize_value(const res_rep *reps, size_t n_reps,
-                              st_entity_kind k, size_t index, st_what what, int idx);
-
-/* Paired difference variant - base over replication pairs i (same seeds),
- * left out where either side is undefined.  Allocation-free, O(n_reps). */
-st_summary st_paired_value(const res_rep *variant, const res_rep *base, size_t n_reps,
-                           st_entity_kind k, size_t index, st_what what, int idx);
-
-/* Every figure and reply-class count of one entity. */
-typedef struct st_entity_summary {
-	st_summary fig[FIG_COUNT];
-	st_summary rejected_by[RC_COUNT];
-	st_summary lost_by[RC_COUNT];
-} st_entity_summary;
-
-/* Summaries of every entity of a scenario's replications. */
-typedef struct st_run_summary {
-	st_entity_summary total;
-	st_entity_summary *groups;    size_t n_groups;
-	st_entity_summary *mailboxes; size_t n_mailboxes;
-	sim_alloc alloc;
-} st_run_summary;
-
-/* Summarises reps[0..n_reps) (one scenario: the entity counts of reps[0]).
- * Entity counts differing between replications -> SIM_EINVAL.
- * On failure *out is untouched.  Free with st_run_summary_free. */
-int st_summarize_reps(const res_rep *reps, size_t n_reps, sim_alloc alloc,
-                      st_run_summary *out);
-
-/* Paired differences variant - base for every value.  Both arrays hold
- * n_reps replications with equal seeds (else SIM_EINVAL).  The total is
- * always compared; groups (mailboxes) only when both sides have the same
- * count, else out has none of them: the caller checks the names match. */
-int st_paired_reps(const res_rep *variant, const res_rep *base, size_t n_reps,
-                   sim_alloc alloc, st_run_summary *out);
-
-void st_run_summary_free(st_run_summary *s);
 
 /* ---- queueing theory ------------------------------------------------------------ */
 

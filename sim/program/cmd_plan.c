@@ -33,6 +33,7 @@
 #include "driver.h"
 #include "report.h"
 #include "scn_load.h"
+#include "res_summary.h"
 #include "stats.h"
 #include "units.h"
 
@@ -314,7 +315,7 @@ static int evaluate(const plan_opts *o, int64_t x, double *mean, int64_t *reps_o
 		return EXIT_RUN;
 	}
 	for (int f = 0; f < FIG_COUNT; f++)
-		mean[f] = st_summarize_value(reps[0], (size_t)s->replications, ST_TOTAL, 0, ST_FIG, f).mean;
+		mean[f] = res_summarize_value(reps[0], (size_t)s->replications, RES_TOTAL, 0, RES_FIG, f).mean;
 	*reps_out = s->replications;
 	drv_free(reps, &s, 1);
 	scn_free_all(v, n, &sim_alloc_std);

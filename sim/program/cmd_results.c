@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "report.h"
+#include "res_summary.h"
 #include "stats.h"
 #include "status.h"
 #include "store.h"
@@ -353,7 +354,7 @@ static double rep_value(const store_loaded *l, const store_summary *s, size_t i)
 	const rpt_variant *v = &l->run.variants[s->variant];
 	if (s->idx < 0 || i >= v->n_reps)
 		return NAN;
-	return st_value(st_entity(&v->reps[i], s->kind, s->entity), s->what, s->idx);
+	return res_value(res_entity_of(&v->reps[i], s->kind, s->entity), s->what, s->idx);
 }
 
 static void export_csv(const store_loaded *l)
@@ -369,7 +370,7 @@ static void export_csv(const store_loaded *l)
 	for (size_t k = 0; k < l->n_summaries; k++) {
 		const store_summary *s = &l->summaries[k];
 		csv_field(l->run.variants[s->variant].name);
-		printf(",%s,", st_entity_kind_name(s->kind));
+		printf(",%s,", res_entity_kind_name(s->kind));
 		csv_field(s->entity_name);
 		putchar(',');
 		csv_field(s->figure);
@@ -425,7 +426,7 @@ static void export_json(const store_loaded *l)
 		for (bool first = true; k < l->n_summaries && l->summaries[k].variant == vi; k++, first = false) {
 			const store_summary *s = &l->summaries[k];
 			printf("%s\n        {\"entity_kind\": \"%s\", \"entity_index\": %zu, \"entity\": ",
-			       first ? "" : ",", st_entity_kind_name(s->kind), s->entity);
+			       first ? "" : ",", res_entity_kind_name(s->kind), s->entity);
 			json_string(s->entity_name);
 			fputs(", \"figure\": ", stdout);
 			json_string(s->figure);

@@ -1,5 +1,6 @@
 /* results.c - the figure table and freeing a replication's results. */
 #include "results.h"
+#include "stats.h"
 
 const res_fig_desc res_fig_info[FIG_COUNT] = {
 #define X(id, name, unit, doc) { name, unit, doc },
@@ -18,3 +19,8 @@ void res_rep_free(res_rep *r)
 	r->mailboxes = NULL;
 	r->series = NULL;
 }
+
+/* The kernel's delay statistics fill six consecutive figures. */
+_Static_assert(FIG_SUB_DELAY_MAX - FIG_SUB_DELAY_MEAN + 1 == ST_DELAY_FIGS &&
+	       FIG_DEL_DELAY_MAX - FIG_DEL_DELAY_MEAN + 1 == ST_DELAY_FIGS,
+	       "delay figures must follow kernel/stats.h's order");

@@ -1,5 +1,5 @@
 /* scenario.h - a validated scenario: the contract between the loader
- * (sim/scn_load.c, YAML -> this struct) and the models (models/), which
+ * (models/scn_load.c, YAML -> this struct) and the models (models/), which
  * read it and never change it.
  *
  * Everything here is resolved: units are integers (ns, bytes), defaults
@@ -30,7 +30,7 @@
 /* ---- replies ---------------------------------------------------------- */
 
 /* A reply class: what the models count losses and rejections by.  Each has
- * a fixed code and text in models/replies.c (presets may override text). */
+ * a fixed code and text in models/presets.c (presets may override text). */
 typedef enum scn_reply_class {
 	RC_OK = 0,              /* 250 2.0.0 */
 	RC_AUTH_DISABLED_TENANT,/* 535 5.7.139 ... disabled for the Tenant */
