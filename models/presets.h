@@ -34,17 +34,12 @@ int preset_fill(const char *name, scn_limits *out);
  * "did you mean" suggestions. */
 const char *preset_name(size_t i);
 
-/* The default reply of a class, as Exchange Online gives it (the texts of
- * the three 535 5.7.139 AUTH refusals live only here; the per-limit replies
- * are also copied into scn_limits, where a preset or a scenario may change
- * them).  Never NULL; RC_COUNT or beyond gives an empty reply. */
+/* The catalog's reply of a class (replies.h) as an scn_reply: what
+ * Exchange Online answers, before a preset or a scenario changes it in
+ * scn_limits.reply[].  Never NULL; RC_COUNT or beyond gives an empty reply. */
 const scn_reply *preset_reply(scn_reply_class c);
 
 /* Shorthand for preset_reply(c)->text. */
 const char *preset_reply_text(scn_reply_class c);
-
-/* A short stable name for the class ("concurrency", "mailbox_full", ...),
- * as used in reports and in scenario keys. */
-const char *preset_reply_class_name(scn_reply_class c);
 
 #endif

@@ -23,36 +23,14 @@
 #include <stdint.h>
 
 #include "alloc.h"
+#include "replies.h"
 
 #define SCN_NS_PER_S 1000000000LL
 #define SCN_NAME_MAX 128
 
 /* ---- replies ---------------------------------------------------------- */
 
-/* A reply class: what the models count losses and rejections by.  Each has
- * a fixed code and text in models/presets.c (presets may override text). */
-typedef enum scn_reply_class {
-	RC_OK = 0,              /* 250 2.0.0 */
-	RC_AUTH_DISABLED_TENANT,/* 535 5.7.139 ... disabled for the Tenant */
-	RC_AUTH_DISABLED_MAILBOX,/* 535 5.7.139 ... disabled for the Mailbox */
-	RC_BASIC_DISABLED,      /* 535 5.7.139 ... basic authentication is disabled. */
-	RC_CONCURRENCY,         /* 432 4.3.2 (exchange-server: 421 4.3.2 per source) */
-	RC_MESSAGE_SIZE,        /* 552 5.3.4 */
-	RC_TOO_MANY_RECIPIENTS, /* 550 5.5.3 (exchange-server: 452 4.5.3) */
-	RC_MAILBOX_FULL,        /* 554 5.2.2 */
-	RC_INVALID_LICENSE,     /* 550 5.7.x */
-	RC_SEND_AS_DENIED,      /* 550 5.7.60 */
-	RC_INVALID_RECIPIENTS,  /* 550 5.1.10 */
-	RC_RECIPIENT_RATE,      /* 554 5.2.0 SubmissionQuotaExceeded */
-	RC_TENANT_EXTERNAL,     /* 550 5.7.233 */
-	RC_MESSAGE_RATE,        /* reject mode: 4xx; exchange-server 421 4.4.2 */
-	RC_THROTTLED_MAILBOX_FULL,     /* 550 5.2.251 */
-	RC_THROTTLED_SEND_AS,          /* 550 5.2.252 */
-	RC_THROTTLED_INVALID_LICENSE,  /* 550 5.2.253 */
-	RC_THROTTLED_TOO_MANY_RCPT,    /* 550 5.2.254 */
-	RC_THROTTLED_INVALID_RCPT,     /* 550 5.2.255 */
-	RC_COUNT
-} scn_reply_class;
+/* Reply classes: the catalog in replies.h (scn_reply_class, RC_*). */
 
 typedef struct scn_reply {
 	int code;           /* 432, 550, ... */
@@ -75,7 +53,6 @@ typedef struct scn_concurrency {
 	int64_t limit;
 	scn_scope scope;
 	enum { COUNT_SESSIONS = 0, COUNT_SUBMITTING = 1 } counts;
-	scn_reply reply;
 } scn_concurrency;
 
 /* Sliding-window count of messages, checked at end of data.  limit 0 = off. */
@@ -84,8 +61,7 @@ typedef struct scn_window_count {
 	int64_t limit;
 	int64_t window_ns;
 	scn_scope scope;
-	scn_rate_mode mode;
-	scn_reply reply;  /* used in reject mode */
+	scn_rate_mode mode;  /* reject mode answers reply[RC_MESSAGE_RATE] */
 } scn_window_count;
 
 /* Sliding-window sum of recipients, checked at end of data.  limit 0 = off. */
@@ -94,7 +70,6 @@ typedef struct scn_window_sum {
 	int64_t window_ns;
 	scn_scope scope;
 	bool external_only; /* count external recipients after group expansion */
-	scn_reply reply;
 } scn_window_sum;
 
 /* Error throttle for one error class (five classes, see scn_error_class). */
@@ -102,17 +77,23 @@ typedef enum scn_error_class {
 	ERR_MAILBOX_FULL = 0, ERR_SEND_AS_DENIED, ERR_INVALID_LICENSE,
 	ERR_TOO_MANY_RECIPIENTS, ERR_INVALID_RECIPIENTS, ERR_CLASS_COUNT
 } scn_error_class;
+/* The throttled reply of error class e is RC_THROTTLED_MAILBOX_FULL + e. */
+_Static_assert(RC_THROTTLED_INVALID_RCPT - RC_THROTTLED_MAILBOX_FULL + 1 == ERR_CLASS_COUNT &&
+	       RC_THROTTLED_SEND_AS - RC_THROTTLED_MAILBOX_FULL == ERR_SEND_AS_DENIED &&
+	       RC_THROTTLED_INVALID_LICENSE - RC_THROTTLED_MAILBOX_FULL == ERR_INVALID_LICENSE &&
+	       RC_THROTTLED_TOO_MANY_RCPT - RC_THROTTLED_MAILBOX_FULL == ERR_TOO_MANY_RECIPIENTS,
+	       "throttled reply classes follow scn_error_class");
 typedef struct scn_error_throttle {
 	bool enabled;
 	int64_t threshold;  /* errors in the window that trip it */
 	int64_t window_ns;
 	int64_t period_ns;  /* how long the mailbox stays throttled */
-	scn_reply reply;    /* 550 5.2.25x */
 } scn_error_throttle;
 
 /* A route's limits: named slots, each of one of the four kinds, plus the
- * per-message checks.  A preset is one of these filled with data
- * (models/presets.c); scenarios override any field. */
+ * per-message checks, and the reply this route gives for each class.  A
+ * preset is one of these filled with data (models/presets.c); scenarios
+ * override any field. */
 typedef struct scn_limits {
 	char preset[SCN_NAME_MAX];       /* exchange-online, exchange-server, direct-send, ... */
 	bool smtp_auth;                  /* AUTH happens: the auth checks apply */
@@ -120,14 +101,12 @@ typedef struct scn_limits {
 	int64_t auth_fail_tarpit_ns;     /* delay before a failed AUTH reply (exchange-server 5 s) */
 	scn_concurrency connections;     /* 3 per mailbox, 432 4.3.2 */
 	int64_t max_message_size;        /* bytes; 0 = none */
-	scn_reply size_reply;
 	int64_t max_recipients_per_message; /* 0 = none */
-	scn_reply recipients_reply;
 	scn_window_sum recipient_rate;   /* 10,000 per 24 h per mailbox */
 	scn_window_sum external_rate;    /* tenant external recipient limit (off by default) */
 	scn_window_count message_rate;   /* 30 per 60 s per mailbox */
 	scn_error_throttle error_throttle[ERR_CLASS_COUNT];
-	scn_reply quota_reply, license_reply, send_as_reply, invalid_rcpt_reply;
+	scn_reply reply[RC_COUNT];       /* by class: the catalog's, or the preset's or scenario's text */
 } scn_limits;
 
 /* ---- distributions ------------------------------------------------------ */

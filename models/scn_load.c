@@ -1145,9 +1145,6 @@ static const char *const throttle_keys[] = { "enabled", "threshold", "window", "
 static const char *const throttle_all_keys[] = { "enabled", "threshold", "window", "period",
 	"mailbox_full", "send_as_denied", "invalid_license", "too_many_recipients",
 	"invalid_recipients", NULL };
-static const char *const reply_keys[] = { "concurrency", "message_size", "too_many_recipients",
-	"mailbox_full", "invalid_license", "send_as_denied", "invalid_recipients",
-	"recipient_rate", "tenant_external", "message_rate", NULL };
 
 static void preset_names(const char **names, size_t cap)
 {
@@ -1270,23 +1267,29 @@ static void parse_reply(ctx *c, const ynode *n, const char *p, scn_reply *r)
 	snprintf(r->text, sizeof r->text, "%s", s);
 }
 
+/* replies: { <id>: "CODE text", ... } for the catalog's classes that a
+ * scenario may override (replies.h). */
 static void parse_replies(ctx *c, const ynode *n, const char *p, scn_limits *l)
 {
 	const ynode *m = want_map(c, n, p);
-	scn_reply *slot[] = { &l->connections.reply, &l->size_reply, &l->recipients_reply,
-			      &l->quota_reply, &l->license_reply, &l->send_as_reply,
-			      &l->invalid_rcpt_reply, &l->recipient_rate.reply,
-			      &l->external_rate.reply, &l->message_rate.reply };
+	const char *keys[RC_COUNT + 1];
+	int cls[RC_COUNT], nk = 0;
 	if (!m)
 		return;
-	check_keys(c, m, p, reply_keys);
-	for (int i = 0; reply_keys[i]; i++) {
-		ynode *v = yget(m, reply_keys[i]);
+	for (int r = 0; r < RC_COUNT; r++)
+		if (rpl_info[r].scenario_key) {
+			cls[nk] = r;
+			keys[nk++] = rpl_info[r].id;
+		}
+	keys[nk] = NULL;
+	check_keys(c, m, p, keys);
+	for (int i = 0; i < nk; i++) {
+		ynode *v = yget(m, keys[i]);
 		char q[PATH_MAX_LEN];
 		if (!v)
 			continue;
-		pjoin(q, p, reply_keys[i]);
-		parse_reply(c, v, q, slot[i]);
+		pjoin(q, p, keys[i]);
+		parse_reply(c, v, q, &l->reply[cls[i]]);
 	}
 }
 

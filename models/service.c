@@ -377,7 +377,7 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	conc_state *cs = st[SLOT_CONN];
 	if (cs && lim_conc_full(&cs->c)) {
 		o.rc = RC_CONCURRENCY;
-		o.reply = &L->connections.reply;
+		o.reply = &L->reply[RC_CONCURRENCY];
 		*out = o;
 		return SIM_OK;
 	}
@@ -607,44 +607,44 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *o
 	int thr = mbx_throttled_class(m, L, now);
 	if (thr >= 0) {
 		o.rc = (scn_reply_class)(RC_THROTTLED_MAILBOX_FULL + thr);
-		o.reply = &L->error_throttle[thr].reply;
+		o.reply = &L->reply[RC_THROTTLED_MAILBOX_FULL + (thr)];
 	} else if (H->max_message_size > 0 && msg->size_bytes > H->max_message_size) {
 		o.rc = RC_MESSAGE_SIZE;
-		o.reply = &L->size_reply;
+		o.reply = &L->reply[RC_MESSAGE_SIZE];
 	} else if (H->max_recipients > 0 && msg->recipients > H->max_recipients) {
 		o.rc = RC_TOO_MANY_RECIPIENTS;
-		o.reply = &L->recipients_reply;
+		o.reply = &L->reply[RC_TOO_MANY_RECIPIENTS];
 		err = ERR_TOO_MANY_RECIPIENTS;
 	} else if (H->smtp_auth && m->quota_bytes > 0 && m->size_bytes >= m->quota_bytes) {
 		o.rc = RC_MAILBOX_FULL;
-		o.reply = &L->quota_reply;
+		o.reply = &L->reply[RC_MAILBOX_FULL];
 		err = ERR_MAILBOX_FULL;
 	} else if (H->smtp_auth && !m->licensed) {
 		o.rc = RC_INVALID_LICENSE;
-		o.reply = &L->license_reply;
+		o.reply = &L->reply[RC_INVALID_LICENSE];
 		err = ERR_INVALID_LICENSE;
 	} else if (msg->fault == SVC_FAULT_SEND_AS_DENIED) {
 		o.rc = RC_SEND_AS_DENIED;
-		o.reply = &L->send_as_reply;
+		o.reply = &L->reply[RC_SEND_AS_DENIED];
 		err = ERR_SEND_AS_DENIED;
 	} else if (msg->fault == SVC_FAULT_INVALID_RECIPIENTS) {
 		o.rc = RC_INVALID_RECIPIENTS;
-		o.reply = &L->invalid_rcpt_reply;
+		o.reply = &L->reply[RC_INVALID_RECIPIENTS];
 		err = ERR_INVALID_RECIPIENTS;
 	} else if (rrl && (lim_sum_expire(&rrl->s, now),
 			   rrl->s.sum + sum_amount(H->rrl_external_only, msg) > H->rrl_limit)) {
 		o.rc = RC_RECIPIENT_RATE;
-		o.reply = &L->recipient_rate.reply;
+		o.reply = &L->reply[RC_RECIPIENT_RATE];
 	} else if (ext && (lim_sum_expire(&ext->s, now),
 			   ext->s.sum + sum_amount(H->ext_external_only, msg) > H->ext_limit)) {
 		o.rc = RC_TENANT_EXTERNAL;
-		o.reply = &L->external_rate.reply;
+		o.reply = &L->reply[RC_TENANT_EXTERNAL];
 	} else if (rate && rate->mode != RATE_DELAY) {
 		lim_window_expire(&rate->w, now);
 		bool full = (int64_t)lim_window_len(&rate->w) >= rate->limit;
 		if (rate->mode == RATE_REJECT && full) {
 			o.rc = RC_MESSAGE_RATE;
-			o.reply = &L->message_rate.reply;
+			o.reply = &L->reply[RC_MESSAGE_RATE];
 		} else if (rate->mode == RATE_TARPIT && (full || rate->head)) {
 			hold = true;
 		}

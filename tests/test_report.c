@@ -58,9 +58,9 @@ static fixture *make_fixture(size_t n_mailboxes, const char *long_name)
 	snprintf(fx->senders[1].name, sizeof fx->senders[1].name, "app\tserver");
 	for (size_t m = 0; m < n_mailboxes; m++) {
 		snprintf(fx->mailboxes[m].name, sizeof fx->mailboxes[m].name, "scanner%zu@contoso.com", m);
-		fx->mailboxes[m].limits.connections.reply.code = 432;
-		snprintf(fx->mailboxes[m].limits.connections.reply.text,
-		         sizeof fx->mailboxes[m].limits.connections.reply.text,
+		fx->mailboxes[m].limits.reply[RC_CONCURRENCY].code = 432;
+		snprintf(fx->mailboxes[m].limits.reply[RC_CONCURRENCY].text,
+		         sizeof fx->mailboxes[m].limits.reply[RC_CONCURRENCY].text,
 		         "432 4.3.2 Concurrent connections limit exceeded.");
 	}
 	fx->scn.senders = fx->senders;

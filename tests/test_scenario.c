@@ -179,8 +179,8 @@ static void test_presets(void **state)
 	assert_true(l.smtp_auth && l.saves_sent_items);
 	assert_int_equal(l.connections.limit, 3);
 	assert_int_equal(l.connections.scope, SCOPE_MAILBOX);
-	assert_int_equal(l.connections.reply.code, 432);
-	assert_true(l.connections.reply.transient);
+	assert_int_equal(l.reply[RC_CONCURRENCY].code, 432);
+	assert_true(l.reply[RC_CONCURRENCY].transient);
 	assert_int_equal(l.max_message_size, 35LL << 20);
 	assert_int_equal(l.max_recipients_per_message, 500);
 	assert_int_equal(l.recipient_rate.limit, 10000);
@@ -193,18 +193,18 @@ static void test_presets(void **state)
 		assert_int_equal(l.error_throttle[k].threshold, 10);
 		assert_int_equal(l.error_throttle[k].window_ns, 600 * S);
 		assert_int_equal(l.error_throttle[k].period_ns, 3600 * S);
-		assert_int_equal(l.error_throttle[k].reply.code, 550);
+		assert_int_equal(l.reply[RC_THROTTLED_MAILBOX_FULL + (k)].code, 550);
 	}
-	assert_non_null(strstr(l.error_throttle[ERR_SEND_AS_DENIED].reply.text, "5.2.252"));
-	assert_non_null(strstr(l.quota_reply.text, "554 5.2.2"));
+	assert_non_null(strstr(l.reply[RC_THROTTLED_MAILBOX_FULL + ERR_SEND_AS_DENIED].text, "5.2.252"));
+	assert_non_null(strstr(l.reply[RC_MAILBOX_FULL].text, "554 5.2.2"));
 	assert_int_equal(preset_fill("exchange-server", &l), 0);
 	assert_int_equal(l.connections.limit, 20);
 	assert_int_equal(l.connections.scope, SCOPE_SOURCE);
 	assert_int_equal(l.message_rate.limit, 5);
 	assert_int_equal(l.message_rate.mode, RATE_REJECT);
-	assert_true(l.message_rate.reply.drops_connection);
-	assert_int_equal(l.recipients_reply.code, 452);
-	assert_true(l.recipients_reply.transient);
+	assert_true(l.reply[RC_MESSAGE_RATE].drops_connection);
+	assert_int_equal(l.reply[RC_TOO_MANY_RECIPIENTS].code, 452);
+	assert_true(l.reply[RC_TOO_MANY_RECIPIENTS].transient);
 	assert_int_equal(l.recipient_rate.limit, 0);
 	assert_false(l.error_throttle[0].enabled);
 	assert_int_equal(l.auth_fail_tarpit_ns, 5 * S);

@@ -72,9 +72,9 @@ static int setup(void **state)
 		snprintf(fx->senders[g].name, sizeof fx->senders[g].name, "group%zu", g);
 	for (size_t m = 0; m < N_MBX; m++) {
 		snprintf(fx->mailboxes[m].name, sizeof fx->mailboxes[m].name, "mbx%zu@contoso.com", m);
-		fx->mailboxes[m].limits.connections.reply.code = 432;
-		snprintf(fx->mailboxes[m].limits.connections.reply.text,
-		         sizeof fx->mailboxes[m].limits.connections.reply.text,
+		fx->mailboxes[m].limits.reply[RC_CONCURRENCY].code = 432;
+		snprintf(fx->mailboxes[m].limits.reply[RC_CONCURRENCY].text,
+		         sizeof fx->mailboxes[m].limits.reply[RC_CONCURRENCY].text,
 		         "432 4.3.2 Concurrent connections limit exceeded.");
 	}
 	fx->scn.senders = fx->senders;

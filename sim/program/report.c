@@ -12,74 +12,32 @@
 
 /* ---- reply classes ------------------------------------------------------ */
 
-typedef struct reply_info {
-	const char *id;
-	const char *shortname;
-	int code;
-} reply_info;
-
-/* Codes from MODEL.md; 0 where the route's preset decides (message rate
- * in reject mode).  Texts come from the scenario (rpt_reply_text). */
-static const reply_info reply_table[RC_COUNT] = {
-	[RC_OK] = { "ok", "250", 250 },
-	[RC_AUTH_DISABLED_TENANT] = { "auth_disabled_tenant", "535 tenant", 535 },
-	[RC_AUTH_DISABLED_MAILBOX] = { "auth_disabled_mailbox", "535 mailbox", 535 },
-	[RC_BASIC_DISABLED] = { "basic_disabled", "535 basic", 535 },
-	[RC_CONCURRENCY] = { "concurrency", "432", 432 },
-	[RC_MESSAGE_SIZE] = { "message_size", "552 5.3.4", 552 },
-	[RC_TOO_MANY_RECIPIENTS] = { "too_many_recipients", "550 5.5.3", 550 },
-	[RC_MAILBOX_FULL] = { "mailbox_full", "554 5.2.2", 554 },
-	[RC_INVALID_LICENSE] = { "invalid_license", "550 license", 550 },
-	[RC_SEND_AS_DENIED] = { "send_as_denied", "550 5.7.60", 550 },
-	[RC_INVALID_RECIPIENTS] = { "invalid_recipients", "550 5.1.10", 550 },
-	[RC_RECIPIENT_RATE] = { "recipient_rate", "554 5.2.0", 554 },
-	[RC_TENANT_EXTERNAL] = { "tenant_external", "550 5.7.233", 550 },
-	[RC_MESSAGE_RATE] = { "message_rate", "msg rate", 0 },
-	[RC_THROTTLED_MAILBOX_FULL] = { "throttled_mailbox_full", "550 5.2.251", 550 },
-	[RC_THROTTLED_SEND_AS] = { "throttled_send_as", "550 5.2.252", 550 },
-	[RC_THROTTLED_INVALID_LICENSE] = { "throttled_invalid_license", "550 5.2.253", 550 },
-	[RC_THROTTLED_TOO_MANY_RCPT] = { "throttled_too_many_recipients", "550 5.2.254", 550 },
-	[RC_THROTTLED_INVALID_RCPT] = { "throttled_invalid_recipients", "550 5.2.255", 550 },
-};
-
 const char *rpt_reply_short(int c)
 {
-	return c >= 0 && c < RC_COUNT ? reply_table[c].shortname : NULL;
+	const rpl_class_info *r = rpl_class(c);
+	return r ? r->label : NULL;
 }
 
 const char *rpt_reply_id(int c)
 {
-	return c >= 0 && c < RC_COUNT ? reply_table[c].id : NULL;
+	const rpl_class_info *r = rpl_class(c);
+	return r ? r->id : NULL;
 }
 
 int rpt_reply_code(int c)
 {
-	return c >= 0 && c < RC_COUNT ? reply_table[c].code : 0;
+	const rpl_class_info *r = rpl_class(c);
+	return r ? r->code : 0;
 }
 
+/* The reply the scenario's first mailbox's limits give for the class;
+ * NULL for the classes that are not limits' replies (250, the 535s). */
 static const scn_reply *scenario_reply(const scenario *scn, int c)
 {
-	if (scn == NULL || scn->mailboxes == NULL || scn->n_mailboxes == 0)
+	if (scn == NULL || scn->mailboxes == NULL || scn->n_mailboxes == 0 ||
+	    c <= RC_BASIC_DISABLED || c >= RC_COUNT)
 		return NULL;
-	const scn_limits *l = &scn->mailboxes[0].limits;
-	switch (c) {
-	case RC_CONCURRENCY: return &l->connections.reply;
-	case RC_MESSAGE_SIZE: return &l->size_reply;
-	case RC_TOO_MANY_RECIPIENTS: return &l->recipients_reply;
-	case RC_MAILBOX_FULL: return &l->quota_reply;
-	case RC_INVALID_LICENSE: return &l->license_reply;
-	case RC_SEND_AS_DENIED: return &l->send_as_reply;
-	case RC_INVALID_RECIPIENTS: return &l->invalid_rcpt_reply;
-	case RC_RECIPIENT_RATE: return &l->recipient_rate.reply;
-	case RC_TENANT_EXTERNAL: return &l->external_rate.reply;
-	case RC_MESSAGE_RATE: return &l->message_rate.reply;
-	case RC_THROTTLED_MAILBOX_FULL: return &l->error_throttle[ERR_MAILBOX_FULL].reply;
-	case RC_THROTTLED_SEND_AS: return &l->error_throttle[ERR_SEND_AS_DENIED].reply;
-	case RC_THROTTLED_INVALID_LICENSE: return &l->error_throttle[ERR_INVALID_LICENSE].reply;
-	case RC_THROTTLED_TOO_MANY_RCPT: return &l->error_throttle[ERR_TOO_MANY_RECIPIENTS].reply;
-	case RC_THROTTLED_INVALID_RCPT: return &l->error_throttle[ERR_INVALID_RECIPIENTS].reply;
-	default: return NULL;
-	}
+	return &scn->mailboxes[0].limits.reply[c];
 }
 
 const char *rpt_reply_text(const scenario *scn, int c)
