@@ -16,6 +16,7 @@
 #ifndef SIM_RESULTS_H
 #define SIM_RESULTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -101,6 +102,13 @@ typedef struct res_series_row {
  * k = 0..N-1, of the whole scenario's delays (seconds; NaN when none). */
 #define RES_CDF_POINTS 101
 
+/* A reply as the service gave it: code and line.  code 0: none given. */
+typedef struct res_reply {
+	int code;
+	bool transient;
+	char text[sizeof(((scn_reply *)0)->text)];
+} res_reply;
+
 typedef struct res_rep {
 	uint64_t seed;
 	int64_t replication;
@@ -113,9 +121,83 @@ typedef struct res_rep {
 	double delivery_cdf[RES_CDF_POINTS];
 	uint64_t events;       /* events the engine ran */
 	double wall_s;         /* not part of byte-identical output */
+	/* Per class, the reply given first in this replication (code 0 when
+	 * none was); given_mixed: another reply of the class was given too
+	 * (routes or mailboxes may word one class differently). */
+	res_reply given[RC_COUNT];
+	bool given_mixed[RC_COUNT];
+	const void *given_src[RC_COUNT]; /* the last reply noted: a cache, not a result */
 	sim_alloc alloc;
 } res_rep;
 
 void res_rep_free(res_rep *r);
+
+/* Records that reply r of class c was given (the first one is kept; a
+ * different one sets given_mixed).  O(1) when r is the reply noted last
+ * for the class, else O(length of the text). */
+void res_rep_note_reply(res_rep *rep, int c, const scn_reply *r);
+
+/* ---- what a variant's results refer to -------------------------------------- */
+
+/* The resolved limits of an entity (a mailbox's smtp_auth limits, or the
+ * route a sender group uses).  0 = no limit. */
+typedef struct res_limits {
+	char preset[SCN_NAME_MAX];
+	int64_t concurrency;            /* sessions (or submissions) at once */
+	int concurrency_scope;          /* scn_scope */
+	int64_t message_rate;           /* messages per window */
+	int64_t message_rate_window_ns;
+	int message_rate_mode;          /* scn_rate_mode */
+	int64_t recipient_rate;         /* recipients per window */
+	int64_t recipient_rate_window_ns;
+	int64_t external_rate;          /* the tenant external recipient limit applied */
+	int64_t max_recipients_per_message;
+	int64_t max_message_size;       /* bytes */
+} res_limits;
+
+typedef struct res_group_desc {
+	char name[SCN_NAME_MAX];
+	char route[SCN_NAME_MAX];       /* "smtp_auth" or the route's name */
+	char mailbox[SCN_NAME_MAX];     /* the mailbox, or the pool, it authenticates as */
+	int64_t instances;
+	res_limits limits;              /* its route's (smtp_auth: its first mailbox's) */
+} res_group_desc;
+
+typedef struct res_mailbox_desc {
+	char name[SCN_NAME_MAX];
+	res_limits limits;              /* smtp_auth limits, overrides applied */
+} res_mailbox_desc;
+
+/* What a variant's results refer to, so that a reader needs nothing else:
+ * the run's names, each entity's resolved limits, the replies the first
+ * mailbox's route would give (shown for a class no replication gave), and
+ * the sweep point.  Built by res_describe() from the scenario the variant
+ * ran, or read back from a store; owns its arrays. */
+typedef struct res_desc {
+	char scenario[SCN_NAME_MAX];
+	char variant[SCN_NAME_MAX];
+	uint64_t seed;
+	int64_t duration_ns;
+	int64_t start_unix_s;
+	int64_t sweep_point;            /* -1: not a sweep */
+	int n_sweep_keys;
+	char sweep_key[2][SCN_NAME_MAX];
+	double sweep_value[2];
+	res_group_desc *groups;   size_t n_groups;
+	res_mailbox_desc *mailboxes; size_t n_mailboxes;
+	res_reply configured[RC_COUNT];
+	sim_alloc alloc;
+} res_desc;
+
+/* Fills *out from s.  SIM_ENOMEM leaves *out untouched.  O(entities). */
+int res_describe(const scenario *s, const sim_alloc *a, res_desc *out);
+/* Allocates the entity arrays of an empty description (for readers that
+ * fill it themselves).  SIM_ENOMEM leaves *d untouched. */
+int res_desc_alloc(res_desc *d, const sim_alloc *a, size_t n_groups, size_t n_mailboxes);
+void res_desc_free(res_desc *d);
+
+/* The reply of class c that a variant's results show: the one given in the
+ * first replication that gave one, else the configured one.  Never NULL. */
+const res_reply *res_variant_reply(const res_desc *d, const res_rep *reps, size_t n_reps, int c);
 
 #endif

@@ -264,4 +264,13 @@ typedef struct scenario {
 
 void scn_free(scenario *s);
 
+/* The schema's names for scopes and message-rate modes, NULL-terminated
+ * and in enum order; "" for an out-of-range value. */
+extern const char *const scn_scope_names[];
+extern const char *const scn_rate_mode_names[];
+const char *scn_scope_name(int scope);
+const char *scn_rate_mode_name(int mode);
+/* The index of s in a NULL-terminated list of names, or -1. */
+int scn_name_index(const char *const *names, const char *s);
+
 #endif

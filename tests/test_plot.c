@@ -42,8 +42,8 @@ typedef struct fixture {
 	char db[128];          /* a store with delay_cdf and the sweep columns */
 	char plain_db[128];    /* a store from before delay_cdf and sweeps */
 	int64_t run, sweep_run, plain_run;
-	scenario scn;
-	scn_mailbox mailboxes[N_MBX];
+	res_desc desc;
+	res_mailbox_desc mailboxes[N_MBX];
 	res_rep reps[MAX_VARIANTS][N_REPS];
 	res_entity mbx[MAX_VARIANTS][N_REPS][N_MBX];
 	res_series_row series[N_REPS][N_STEPS];
@@ -96,7 +96,7 @@ static int64_t write_run(fixture *fx, const char *path, const char *const *names
 	for (size_t v = 0; v < n; v++) {
 		for (size_t r = 0; r < N_REPS; r++)
 			fill_rep(fx, v, r, 10.0 + 7.0 * (double)v);
-		fx->variants[v] = (rpt_variant){ names[v], &fx->scn, fx->reps[v], N_REPS };
+		fx->variants[v] = (rpt_variant){ names[v], &fx->desc, fx->reps[v], N_REPS };
 	}
 	rpt_run run = { "plot-test", 42, "0.1.0-test", fx->variants, n, false };
 	store_run_info info = { "0.1.0-test", "plot-test", "plot-test.yaml",
@@ -156,11 +156,14 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(fx->dir));
 	snprintf(fx->db, sizeof fx->db, "%s/results.db", fx->dir);
 	snprintf(fx->plain_db, sizeof fx->plain_db, "%s/plain.db", fx->dir);
-	snprintf(fx->scn.name, sizeof fx->scn.name, "plot-test");
-	for (size_t m = 0; m < N_MBX; m++)
+	snprintf(fx->desc.scenario, sizeof fx->desc.scenario, "plot-test");
+	fx->desc.sweep_point = -1;
+	for (size_t m = 0; m < N_MBX; m++) {
 		snprintf(fx->mailboxes[m].name, sizeof fx->mailboxes[m].name, "scan%zu@contoso.com", m);
-	fx->scn.mailboxes = fx->mailboxes;
-	fx->scn.n_mailboxes = N_MBX;
+		fx->mailboxes[m].limits.concurrency = 3;
+	}
+	fx->desc.mailboxes = fx->mailboxes;
+	fx->desc.n_mailboxes = N_MBX;
 	for (size_t r = 0; r < N_REPS; r++)
 		fill_series(fx, r);
 

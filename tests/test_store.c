@@ -33,9 +33,9 @@
 typedef struct fixture {
 	char dir[64];
 	char path[128];
-	scenario scn;
-	scn_sender senders[N_GROUPS];
-	scn_mailbox mailboxes[N_MBX];
+	res_desc desc;
+	res_group_desc senders[N_GROUPS];
+	res_mailbox_desc mailboxes[N_MBX];
 	res_rep reps[N_REPS];
 	res_entity groups[N_REPS][N_GROUPS];
 	res_entity mbx[N_REPS][N_MBX];
@@ -67,20 +67,20 @@ static int setup(void **state)
 	snprintf(fx->dir, sizeof fx->dir, "/tmp/test_store_XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
 	snprintf(fx->path, sizeof fx->path, "%s/results.db", fx->dir);
-	snprintf(fx->scn.name, sizeof fx->scn.name, "printers");
+	snprintf(fx->desc.scenario, sizeof fx->desc.scenario, "printers");
 	for (size_t g = 0; g < N_GROUPS; g++)
 		snprintf(fx->senders[g].name, sizeof fx->senders[g].name, "group%zu", g);
 	for (size_t m = 0; m < N_MBX; m++) {
 		snprintf(fx->mailboxes[m].name, sizeof fx->mailboxes[m].name, "mbx%zu@contoso.com", m);
-		fx->mailboxes[m].limits.reply[RC_CONCURRENCY].code = 432;
-		snprintf(fx->mailboxes[m].limits.reply[RC_CONCURRENCY].text,
-		         sizeof fx->mailboxes[m].limits.reply[RC_CONCURRENCY].text,
-		         "432 4.3.2 Concurrent connections limit exceeded.");
 	}
-	fx->scn.senders = fx->senders;
-	fx->scn.n_senders = N_GROUPS;
-	fx->scn.mailboxes = fx->mailboxes;
-	fx->scn.n_mailboxes = N_MBX;
+	fx->desc.configured[RC_CONCURRENCY].code = 432;
+	snprintf(fx->desc.configured[RC_CONCURRENCY].text, sizeof fx->desc.configured[RC_CONCURRENCY].text,
+	         "432 4.3.2 Concurrent connections limit exceeded.");
+	fx->desc.sweep_point = -1;
+	fx->desc.groups = fx->senders;
+	fx->desc.n_groups = N_GROUPS;
+	fx->desc.mailboxes = fx->mailboxes;
+	fx->desc.n_mailboxes = N_MBX;
 	for (size_t r = 0; r < N_REPS; r++) {
 		res_rep *rep = &fx->reps[r];
 		rep->seed = UINT64_C(0xfedcba9876543210) + r; /* above INT64_MAX */
@@ -104,8 +104,8 @@ static int setup(void **state)
 		rep->n_series = 4;
 		rep->series_step_ns = 60 * SCN_NS_PER_S;
 	}
-	fx->variants[0] = (rpt_variant){ "base", &fx->scn, fx->reps, N_REPS };
-	fx->variants[1] = (rpt_variant){ "per device", &fx->scn, fx->reps, N_REPS };
+	fx->variants[0] = (rpt_variant){ "base", &fx->desc, fx->reps, N_REPS };
+	fx->variants[1] = (rpt_variant){ "per device", &fx->desc, fx->reps, N_REPS };
 	fx->run = (rpt_run){ "printers", 42, "0.1.0-test", fx->variants, 2, false };
 	fx->info = (store_run_info){ "0.1.0-test", "printers", "scenarios/printers.yaml",
 	                             "name: printers\n", "throttlesim run printers.yaml", 42, N_REPS };
@@ -286,8 +286,9 @@ static void test_reopen_and_two_runs(void **state)
 	         (long long)id2, (long long)id2, (long long)id2, (long long)id2, (long long)id2);
 	assert_int_equal(sqlite3_exec(a, sql, NULL, NULL, NULL), SQLITE_OK);
 	snprintf(sql, sizeof sql, "DELETE FROM replications WHERE run_id = %lld; DELETE FROM variants"
-	         " WHERE run_id = %lld; DELETE FROM runs WHERE id = %lld;",
-	         (long long)id2, (long long)id2, (long long)id2);
+	         " WHERE run_id = %lld; DELETE FROM entities WHERE run_id = %lld;"
+	         " DELETE FROM replies WHERE run_id = %lld; DELETE FROM runs WHERE id = %lld;",
+	         (long long)id2, (long long)id2, (long long)id2, (long long)id2, (long long)id2);
 	assert_int_equal(sqlite3_exec(a, sql, NULL, NULL, NULL), SQLITE_OK);
 	int64_t id3 = write_run(fx, a);
 	assert_true(id3 > id2);

@@ -313,9 +313,11 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 	 * do not depend on --jobs. */
 	scenario **chosen = calloc(n_sel, sizeof *chosen);
 	rpt_variant *rv = calloc(n_sel, sizeof *rv);
+	res_desc *desc = calloc(n_sel, sizeof *desc);
+	size_t n_desc = 0;
 	res_rep **reps = NULL;
 	int status = 0;
-	if (chosen == NULL || rv == NULL) {
+	if (chosen == NULL || rv == NULL || desc == NULL) {
 		fprintf(stderr, "throttlesim: out of memory\n");
 		status = EXIT_RUN;
 		goto done;
@@ -329,8 +331,14 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 		status = EXIT_RUN;
 		goto done;
 	}
+	for (; n_desc < n_sel; n_desc++)
+		if (res_describe(chosen[n_desc], &sim_alloc_std, &desc[n_desc]) != SIM_OK) {
+			fprintf(stderr, "throttlesim: out of memory\n");
+			status = EXIT_RUN;
+			goto done;
+		}
 	for (size_t k = 0; k < n_sel; k++)
-		rv[k] = (rpt_variant){ .name = chosen[k]->variant, .scn = chosen[k], .reps = reps[k],
+		rv[k] = (rpt_variant){ .name = chosen[k]->variant, .desc = &desc[k], .reps = reps[k],
 				       .n_reps = (size_t)chosen[k]->replications };
 
 	rpt_run run = { .scenario_name = v[0]->name, .seed = v[0]->seed,
@@ -355,6 +363,9 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 	}
 done:
 	drv_free(reps, chosen, n_sel);
+	for (size_t k = 0; k < n_desc; k++)
+		res_desc_free(&desc[k]);
+	free(desc);
 	free(chosen);
 	free(rv);
 	store_close(db);

@@ -30,46 +30,32 @@ int rpt_reply_code(int c)
 	return r ? r->code : 0;
 }
 
-/* The reply the scenario's first mailbox's limits give for the class;
- * NULL for the classes that are not limits' replies (250, the 535s). */
-static const scn_reply *scenario_reply(const scenario *scn, int c)
+/* The reply a variant's results show for class c (res_variant_reply),
+ * with the catalog's code when the route gives none (250, the 535s). */
+static int variant_reply_code(const rpt_variant *v, int c)
 {
-	if (scn == NULL || scn->mailboxes == NULL || scn->n_mailboxes == 0 ||
-	    c <= RC_BASIC_DISABLED || c >= RC_COUNT)
-		return NULL;
-	return &scn->mailboxes[0].limits.reply[c];
+	const res_reply *r = res_variant_reply(v->desc, v->reps, v->n_reps, c);
+	return r->code > 0 ? r->code : rpt_reply_code(c);
 }
 
-const char *rpt_reply_text(const scenario *scn, int c)
+static const char *variant_reply_text(const rpt_variant *v, int c)
 {
-	const scn_reply *r = scenario_reply(scn, c);
-	/* text is a fixed array: accept it only if NUL-terminated. */
-	if (r == NULL || memchr(r->text, '\0', sizeof r->text) == NULL)
-		return "";
-	return r->text;
-}
-
-int rpt_reply_code_in(const scenario *scn, int c)
-{
-	const scn_reply *r = scenario_reply(scn, c);
-	if (r != NULL && r->code > 0)
-		return r->code;
-	return rpt_reply_code(c);
+	return res_variant_reply(v->desc, v->reps, v->n_reps, c)->text;
 }
 
 /* ---- names and numbers ---------------------------------------------------- */
 
-void rpt_entity_name(const scenario *scn, int kind, size_t index, char *buf, size_t size)
+void rpt_entity_name(const res_desc *d, int kind, size_t index, char *buf, size_t size)
 {
 	const char *name = NULL;
 	if (size == 0)
 		return;
 	if (kind == RES_TOTAL)
 		name = "total";
-	else if (kind == RES_GROUP && scn && index < scn->n_senders && scn->senders)
-		name = scn->senders[index].name;
-	else if (kind == RES_MAILBOX && scn && index < scn->n_mailboxes && scn->mailboxes)
-		name = scn->mailboxes[index].name;
+	else if (kind == RES_GROUP && d && index < d->n_groups && d->groups)
+		name = d->groups[index].name;
+	else if (kind == RES_MAILBOX && d && index < d->n_mailboxes && d->mailboxes)
+		name = d->mailboxes[index].name;
 	if (name != NULL) {
 		const char *nul = memchr(name, '\0', SCN_NAME_MAX);
 		size_t n = nul ? (size_t)(nul - name) : SCN_NAME_MAX;
@@ -246,7 +232,7 @@ static void table_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_
 {
 	char name[SCN_NAME_MAX + 8], shown[96];
 	line l = { f, 0, 0 };
-	rpt_entity_name(v->scn, (int)k, index, name, sizeof name);
+	rpt_entity_name(v->desc, (int)k, index, name, sizeof name);
 	truncate_name(name, 60, shown, sizeof shown);
 	if (k == RES_TOTAL)
 		fprintf(f, "  total\n");
@@ -307,8 +293,8 @@ static void table_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_
 /* The sweep point of a variant entry, -1 when it is not one. */
 static int64_t sweep_point_of(const rpt_variant *v)
 {
-	const scenario *s = v->scn;
-	return s != NULL && s->n_sweep_keys > 0 && s->n_sweep_keys <= 2 && s->sweep_point >= 0 ? s->sweep_point : -1;
+	const res_desc *d = v->desc;
+	return d != NULL && d->n_sweep_keys > 0 && d->n_sweep_keys <= 2 && d->sweep_point >= 0 ? d->sweep_point : -1;
 }
 
 /* Does the run come from a sweep (some entry carries a point)? */
@@ -532,7 +518,7 @@ int rpt_compare(FILE *f, const rpt_run *run)
 }
 
 /* The swept values of a point, "k = v" or "k1 = v1, k2 = v2", cut to fit. */
-static void sweep_label(const scenario *s, char *buf, size_t size)
+static void sweep_label(const res_desc *s, char *buf, size_t size)
 {
 	char full[2 * SCN_NAME_MAX + 80];
 	int w = 0;
@@ -582,7 +568,7 @@ static int sweep_table(FILE *f, const rpt_run *run)
 			char label[96];
 			first = vi;
 			if (pt >= 0)
-				sweep_label(v->scn, label, sizeof label);
+				sweep_label(v->desc, label, sizeof label);
 			else
 				snprintf(label, sizeof label, "(not a sweep point)");
 			fprintf(f, "-- %s\n", label);
@@ -676,7 +662,7 @@ static void json_classes(FILE *f, const rpt_variant *v, res_entity_kind k, size_
 static void json_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index, bool first)
 {
 	char name[SCN_NAME_MAX + 8];
-	rpt_entity_name(v->scn, (int)k, index, name, sizeof name);
+	rpt_entity_name(v->desc, (int)k, index, name, sizeof name);
 	fputs(first ? "\n      {" : ",\n      {", f);
 	fprintf(f, "\"kind\": \"%s\", \"index\": %zu, \"name\": ", res_entity_kind_name(k), index);
 	json_string(f, name);
@@ -722,7 +708,7 @@ static void json_series(FILE *f, const res_rep *r)
 static void json_sweep(FILE *f, const rpt_variant *v)
 {
 	int64_t pt = sweep_point_of(v);
-	int nk = pt >= 0 ? v->scn->n_sweep_keys : 0;
+	int nk = pt >= 0 ? v->desc->n_sweep_keys : 0;
 	if (pt >= 0)
 		fprintf(f, ",\n    \"point\": %" PRId64, pt);
 	else
@@ -731,13 +717,13 @@ static void json_sweep(FILE *f, const rpt_variant *v)
 		fprintf(f, ", \"sweep_key%s\": ", k ? "2" : "");
 		if (k < nk) {
 			char key[SCN_NAME_MAX];
-			snprintf(key, sizeof key, "%.*s", SCN_NAME_MAX - 1, v->scn->sweep_key[k]);
+			snprintf(key, sizeof key, "%.*s", SCN_NAME_MAX - 1, v->desc->sweep_key[k]);
 			json_string(f, key);
 		} else {
 			fputs("null", f);
 		}
 		fprintf(f, ", \"sweep_value%s\": ", k ? "2" : "");
-		json_number(f, k < nk ? v->scn->sweep_value[k] : NAN);
+		json_number(f, k < nk ? v->desc->sweep_value[k] : NAN);
 	}
 }
 
@@ -783,10 +769,10 @@ int rpt_json(FILE *f, const rpt_run *run)
 		for (int c = 0; c < RC_COUNT; c++) {
 			fputs(c ? ",\n      {\"id\": " : "\n      {\"id\": ", f);
 			json_string(f, rpt_reply_id(c));
-			fprintf(f, ", \"code\": %d, \"short\": ", rpt_reply_code_in(v->scn, c));
+			fprintf(f, ", \"code\": %d, \"short\": ", variant_reply_code(v, c));
 			json_string(f, rpt_reply_short(c));
 			fputs(", \"text\": ", f);
-			json_string(f, rpt_reply_text(v->scn, c));
+			json_string(f, variant_reply_text(v, c));
 			fputc('}', f);
 		}
 		fputs("\n    ],\n    \"entities\": [", f);
@@ -838,7 +824,7 @@ static void csv_number(FILE *f, double x)
 static void csv_sweep(FILE *f, const rpt_variant *v)
 {
 	int64_t pt = sweep_point_of(v);
-	int nk = pt >= 0 ? v->scn->n_sweep_keys : 0;
+	int nk = pt >= 0 ? v->desc->n_sweep_keys : 0;
 	fputc(',', f);
 	if (pt >= 0)
 		fprintf(f, "%" PRId64, pt);
@@ -846,12 +832,12 @@ static void csv_sweep(FILE *f, const rpt_variant *v)
 		fputc(',', f);
 		if (k < nk) {
 			char key[SCN_NAME_MAX];
-			snprintf(key, sizeof key, "%.*s", SCN_NAME_MAX - 1, v->scn->sweep_key[k]);
+			snprintf(key, sizeof key, "%.*s", SCN_NAME_MAX - 1, v->desc->sweep_key[k]);
 			csv_field(f, key);
 		}
 		fputc(',', f);
 		if (k < nk)
-			csv_number(f, v->scn->sweep_value[k]);
+			csv_number(f, v->desc->sweep_value[k]);
 	}
 }
 
@@ -880,7 +866,7 @@ static void csv_row(FILE *f, const rpt_variant *v, res_entity_kind k, size_t ind
 static void csv_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index, bool sweep)
 {
 	char name[SCN_NAME_MAX + 8];
-	rpt_entity_name(v->scn, (int)k, index, name, sizeof name);
+	rpt_entity_name(v->desc, (int)k, index, name, sizeof name);
 	for (int fig = 0; fig < FIG_COUNT; fig++)
 		csv_row(f, v, k, index, name, res_fig_info[fig].name, res_fig_info[fig].unit, RES_FIG, fig, sweep);
 	for (int w = RES_REJECTED_BY; w <= RES_LOST_BY; w++) {

@@ -25,12 +25,11 @@
 #include <stdio.h>
 
 #include "results.h"
-#include "scenario.h"
 
 /* One variant ("base" first, by convention) and its replications. */
 typedef struct rpt_variant {
 	const char *name;        /* variant name */
-	const scenario *scn;     /* for entity names; may be NULL (names become g0, m0, ...) */
+	const res_desc *desc;    /* names, limits, sweep point; may be NULL (names become g0, m0, ...) */
 	const res_rep *reps;     /* reps[0..n_reps), same scenario, seeds as the base */
 	size_t n_reps;
 } rpt_variant;
@@ -52,15 +51,9 @@ const char *rpt_reply_short(int reply_class);
 const char *rpt_reply_id(int reply_class);
 int rpt_reply_code(int reply_class);
 
-/* The reply text the scenario gives the class (its first mailbox's
- * limits), "" when not known (auth classes, no mailbox). Never NULL. */
-const char *rpt_reply_text(const scenario *scn, int reply_class);
-/* The code the scenario gives the class, else rpt_reply_code(). */
-int rpt_reply_code_in(const scenario *scn, int reply_class);
-
-/* Entity name: the scenario's group/mailbox name, "total", or "g<i>"/"m<i>"
- * when the scenario is missing.  Writes at most size bytes. */
-void rpt_entity_name(const scenario *scn, int kind, size_t index, char *buf, size_t size);
+/* Entity name: the description's group/mailbox name, "total", or
+ * "g<i>"/"m<i>" when there is no description.  Writes at most size bytes. */
+void rpt_entity_name(const res_desc *d, int kind, size_t index, char *buf, size_t size);
 
 /* Formats a duration in seconds for people: "250ms", "1.2s", "45s",
  * "3m04s", "2h10m", "3d04h"; "-" for NaN.  buf >= 16 bytes. */

@@ -46,7 +46,7 @@
 
 /* "TSIM" */
 #define STORE_APPLICATION_ID 0x5453494D
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_TIMEOUT_MS 10000
 
 /* Opens or creates the store at path. */

@@ -1,0 +1,683 @@
+/* store_read.c - a run read back from the store, validated as it is read.
+ * Contracts in store.h, schema in docs/RESULTS.md. */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "res_summary.h"
+#include "stats.h"
+#include "status.h"
+#include "store.h"
+#include "store_int.h"
+
+/* Everything a store_loaded owns, in one place so one function frees it. */
+typedef struct loaded_mem {
+	char *row_text;              /* the row's strings, back to back */
+	char **variant_names;
+	res_desc *desc;              /* per variant */
+	rpt_variant *variants;
+	res_rep **reps;              /* per variant */
+	size_t n_variants;
+	char **strings;              /* summaries' entity/figure/unit */
+	size_t n_strings, cap_strings;
+} loaded_mem;
+
+void store_loaded_free(store_loaded *l)
+{
+	if (l == NULL)
+		return;
+	loaded_mem *m = l->priv;
+	if (m != NULL) {
+		for (size_t v = 0; v < m->n_variants; v++) {
+			if (m->reps && m->reps[v]) {
+				for (size_t r = 0; r < m->variants[v].n_reps; r++) {
+					free(m->reps[v][r].groups);
+					free(m->reps[v][r].mailboxes);
+				}
+				free(m->reps[v]);
+			}
+			if (m->desc)
+				res_desc_free(&m->desc[v]);
+			if (m->variant_names)
+				free(m->variant_names[v]);
+		}
+		for (size_t i = 0; i < m->n_strings; i++)
+			free(m->strings[i]);
+		free(m->strings);
+		free(m->reps);
+		free(m->desc);
+		free(m->variants);
+		free(m->variant_names);
+		free(m->row_text);
+		free(m);
+	}
+	free(l->summaries);
+	free(l);
+}
+
+/* Interns s: the same text gives the same pointer (figure and unit names
+ * repeat on every entity; a linear probe over the last few is enough). */
+static const char *keep_string(loaded_mem *m, const char *s)
+{
+	size_t look = m->n_strings < 64 ? m->n_strings : 64;
+	for (size_t i = 0; i < look; i++)
+		if (strcmp(m->strings[m->n_strings - 1 - i], s) == 0)
+			return m->strings[m->n_strings - 1 - i];
+	if (m->n_strings == m->cap_strings) {
+		size_t cap = m->cap_strings ? 2 * m->cap_strings : 256;
+		char **p = realloc(m->strings, cap * sizeof *p);
+		if (p == NULL)
+			return NULL;
+		m->strings = p;
+		m->cap_strings = cap;
+	}
+	char *c = strdup(s);
+	if (c != NULL)
+		m->strings[m->n_strings++] = c;
+	return c;
+}
+
+static int kind_of(const char *s, res_entity_kind *k)
+{
+	if (strcmp(s, "total") == 0)
+		*k = RES_TOTAL;
+	else if (strcmp(s, "group") == 0)
+		*k = RES_GROUP;
+	else if (strcmp(s, "mailbox") == 0)
+		*k = RES_MAILBOX;
+	else
+		return -1;
+	return 0;
+}
+
+static int reply_class_of(const char *id)
+{
+	return rpl_class_by_id(id);
+}
+
+/* "accepted" -> (RES_FIG, FIG_ACCEPTED); "lost_by.recipient_rate" ->
+ * (RES_LOST_BY, RC_RECIPIENT_RATE); unknown -> idx -1. */
+static void figure_of(const char *name, res_what *what, int *idx)
+{
+	*what = RES_FIG;
+	*idx = -1;
+	const char *dot = strchr(name, '.');
+	if (dot == NULL) {
+		for (int f = 0; f < FIG_COUNT; f++)
+			if (strcmp(res_fig_info[f].name, name) == 0)
+				*idx = f;
+		return;
+	}
+	size_t n = (size_t)(dot - name);
+	if (n == strlen("rejected_by") && strncmp(name, "rejected_by", n) == 0)
+		*what = RES_REJECTED_BY;
+	else if (n == strlen("lost_by") && strncmp(name, "lost_by", n) == 0)
+		*what = RES_LOST_BY;
+	else
+		return;
+	*idx = reply_class_of(dot + 1);
+	if (*idx < 0)
+		*what = RES_FIG;
+}
+
+/* Writers' order: figures in res_fig order, then rejected_by.*, then
+ * lost_by.* in class order, then figures this program does not know. */
+static int figure_rank(const store_summary *s)
+{
+	if (s->idx < 0)
+		return FIG_COUNT + 2 * RC_COUNT;
+	if (s->what == RES_FIG)
+		return s->idx;
+	return FIG_COUNT + (s->what == RES_LOST_BY ? RC_COUNT : 0) + s->idx;
+}
+
+static int summary_cmp(const void *a, const void *b)
+{
+	const store_summary *x = a, *y = b;
+	if (x->variant != y->variant)
+		return x->variant < y->variant ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->entity != y->entity)
+		return x->entity < y->entity ? -1 : 1;
+	int rx = figure_rank(x), ry = figure_rank(y);
+	if (rx != ry)
+		return rx < ry ? -1 : 1;
+	return strcmp(x->figure, y->figure);
+}
+
+/* The loader's state: one prepared statement at a time, its error. */
+typedef struct loader {
+	sqlite3 *db;
+	int64_t run_id;
+	sqlite3_stmt *st;
+	const char *what;
+	char *err;
+	size_t err_size;
+	bool damaged;   /* rows that contradict each other: message already in err */
+} loader;
+
+static int ld_prepare(loader *ld, const char *sql, const char *what)
+{
+	ld->what = what;
+	if (sqlite3_prepare_v2(ld->db, sql, -1, &ld->st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(ld->st, 1, ld->run_id);
+	return 0;
+}
+
+static int ld_done(loader *ld, int rc)
+{
+	sqlite3_finalize(ld->st);
+	ld->st = NULL;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int ld_damaged(loader *ld, const char *fmt, long long a, long long b)
+{
+	char msg[160];
+	snprintf(msg, sizeof msg, fmt, a, b);
+	store__set_err(ld->err, ld->err_size, "%s: run %lld: %s (damaged results file?)", store__db_path(ld->db),
+	        (long long)ld->run_id, msg);
+	ld->damaged = true;
+	return -1;
+}
+
+/* Locates (variant, replication) -> the rep; replications are numbered
+ * 0..n-1 by the run driver, but a sparse numbering is still found. */
+static res_rep *find_rep(loaded_mem *m, int64_t vi, int64_t rep)
+{
+	if (vi < 0 || (size_t)vi >= m->n_variants)
+		return NULL;
+	res_rep *reps = m->reps[vi];
+	size_t n = m->variants[vi].n_reps;
+	if (rep >= 0 && (size_t)rep < n && reps[rep].replication == rep)
+		return &reps[rep];
+	for (size_t i = 0; i < n; i++)
+		if (reps[i].replication == rep)
+			return &reps[i];
+	return NULL;
+}
+
+static res_entity *find_entity(res_rep *r, res_entity_kind k, int64_t e)
+{
+	if (k == RES_TOTAL)
+		return &r->total;
+	if (e < 0)
+		return NULL;
+	if (k == RES_GROUP)
+		return (size_t)e < r->n_groups ? &r->groups[e] : NULL;
+	return (size_t)e < r->n_mailboxes ? &r->mailboxes[e] : NULL;
+}
+
+static void entity_init(res_entity *e)
+{
+	for (int f = 0; f < FIG_COUNT; f++)
+		e->fig[f] = NAN;
+}
+
+/* The entity a row names in its columns 0-3 (variant_idx, replication,
+ * entity_kind, entity_idx), or NULL when the run has no such entity. */
+static res_entity *row_entity(sqlite3_stmt *st, loaded_mem *m)
+{
+	res_rep *r = find_rep(m, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+	res_entity_kind k;
+	if (r == NULL || kind_of(store__col_text(st, 2), &k) != 0)
+		return NULL;
+	return find_entity(r, k, sqlite3_column_int64(st, 3));
+}
+
+/* Does the file have this table?  (Schema-1 files lack entities and
+ * replies.)  -1 on an SQLite error. */
+static int has_table(loader *ld, const char *name)
+{
+	char sql[128];
+	int64_t n = 0;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'",
+	         name);
+	ld->what = "reading the schema";
+	return store__query_int(ld->db, sql, &n) == SQLITE_OK ? n > 0 : -1;
+}
+
+/* The variants' rows: names, sweep points, length.  0, -1 (SQLite or
+ * damaged), -2 (out of memory). */
+static int load_variants(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv)
+{
+	int rc;
+	m->n_variants = (size_t)nv;
+	m->variant_names = calloc(m->n_variants, sizeof *m->variant_names);
+	m->desc = calloc(m->n_variants, sizeof *m->desc);
+	m->variants = calloc(m->n_variants, sizeof *m->variants);
+	m->reps = calloc(m->n_variants, sizeof *m->reps);
+	if (!m->variant_names || !m->desc || !m->variants || !m->reps)
+		return -2;
+	int v2 = has_table(ld, "entities");
+	if (v2 < 0)
+		return -1;
+	if (ld_prepare(ld, v2 ? "SELECT idx, name, point, sweep_key, sweep_value, sweep_key2, sweep_value2,"
+	                        " duration_ns, start_unix_s FROM variants WHERE run_id = ?1 ORDER BY idx"
+	                      : "SELECT idx, name, point, sweep_key, sweep_value, sweep_key2, sweep_value2,"
+	                        " NULL, NULL FROM variants WHERE run_id = ?1 ORDER BY idx",
+	               "reading variants"))
+		return -1;
+	size_t i = 0;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		int64_t idx = sqlite3_column_int64(ld->st, 0);
+		if (i >= m->n_variants || idx != (int64_t)i)
+			return ld_damaged(ld, "variant %lld where %lld was expected", (long long)idx, (long long)i);
+		if ((m->variant_names[i] = strdup(store__col_text(ld->st, 1))) == NULL)
+			return -2;
+		res_desc *d = &m->desc[i];
+		snprintf(d->scenario, sizeof d->scenario, "%s", l->row.scenario_name);
+		snprintf(d->variant, sizeof d->variant, "%s", m->variant_names[i]);
+		d->seed = l->row.seed;
+		d->sweep_point = sqlite3_column_type(ld->st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(ld->st, 2);
+		for (int k = 0; k < 2 && d->sweep_point >= 0; k++) {
+			if (sqlite3_column_type(ld->st, 3 + 2 * k) == SQLITE_NULL)
+				break;
+			snprintf(d->sweep_key[k], sizeof d->sweep_key[k], "%s", store__col_text(ld->st, 3 + 2 * k));
+			d->sweep_value[k] = store__col_real(ld->st, 4 + 2 * k);
+			d->n_sweep_keys = k + 1;
+		}
+		d->duration_ns = sqlite3_column_int64(ld->st, 7);
+		d->start_unix_s = sqlite3_column_int64(ld->st, 8);
+		i++;
+	}
+	if (ld_done(ld, rc))
+		return -1;
+	return i == m->n_variants ? 0 : ld_damaged(ld, "%lld variants where %lld were counted",
+	                                           (long long)i, (long long)m->n_variants);
+}
+
+/* Each variant's replications: seeds and events. */
+static int load_replications(loader *ld, loaded_mem *m, int64_t nv)
+{
+	int rc;
+	if (ld_prepare(ld, "SELECT variant_idx, count(*) FROM replications WHERE run_id = ?1"
+	               " GROUP BY variant_idx", "reading replications"))
+		return -1;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		int64_t vi = sqlite3_column_int64(ld->st, 0), n = sqlite3_column_int64(ld->st, 1);
+		if (vi < 0 || vi >= nv)
+			return ld_damaged(ld, "replications of variant %lld (of %lld)", (long long)vi, (long long)nv);
+		m->variants[vi].n_reps = (size_t)n;
+	}
+	if (ld_done(ld, rc))
+		return -1;
+	for (size_t v = 0; v < m->n_variants; v++) {
+		if (m->variants[v].n_reps == 0)
+			return ld_damaged(ld, "variant %lld of %lld has no replications", (long long)v, (long long)nv);
+		if ((m->reps[v] = calloc(m->variants[v].n_reps, sizeof *m->reps[v])) == NULL)
+			return -2;
+	}
+	if (ld_prepare(ld, "SELECT variant_idx, replication, seed, events FROM replications"
+	               " WHERE run_id = ?1 ORDER BY variant_idx, replication", "reading replications"))
+		return -1;
+	size_t fill_v = 0, fill_r = 0;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		size_t vi = (size_t)sqlite3_column_int64(ld->st, 0);
+		if (vi != fill_v) {
+			fill_v = vi;
+			fill_r = 0;
+		}
+		if (vi >= m->n_variants || fill_r >= m->variants[vi].n_reps)
+			return ld_damaged(ld, "replication rows changed while reading (%lld, %lld)",
+			                  (long long)vi, (long long)fill_r);
+		res_rep *r = &m->reps[vi][fill_r++];
+		r->replication = sqlite3_column_int64(ld->st, 1);
+		r->seed = (uint64_t)sqlite3_column_int64(ld->st, 2);
+		r->events = (uint64_t)sqlite3_column_int64(ld->st, 3);
+		entity_init(&r->total);
+	}
+	return ld_done(ld, rc);
+}
+
+/* How many groups and mailboxes each variant has: from the entities table
+ * (schema 2), else from the summaries (one row per entity and figure). */
+static int count_entities(loader *ld, int64_t nv, size_t (*count)[2])
+{
+	int rc, v2 = has_table(ld, "entities");
+	if (v2 < 0)
+		return -1;
+	if (ld_prepare(ld, v2 ? "SELECT variant_idx, entity_kind, max(entity_idx) + 1 FROM entities"
+	                        " WHERE run_id = ?1 GROUP BY 1, 2"
+	                      : "SELECT variant_idx, entity_kind, max(entity_idx) + 1 FROM summaries"
+	                        " WHERE run_id = ?1 AND entity_kind <> 'total' GROUP BY 1, 2",
+	               "counting entities"))
+		return -1;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		int64_t vi = sqlite3_column_int64(ld->st, 0), n = sqlite3_column_int64(ld->st, 2);
+		res_entity_kind k;
+		if (vi < 0 || vi >= nv || kind_of(store__col_text(ld->st, 1), &k) != 0 || k == RES_TOTAL ||
+		    n < 0 || n > (INT64_C(1) << 32))
+			return ld_damaged(ld, "entities of variant %lld, %lld of them", (long long)vi, (long long)n);
+		count[vi][k == RES_GROUP ? 0 : 1] = (size_t)n;
+	}
+	return ld_done(ld, rc);
+}
+
+/* Every variant's replications get their entity arrays; the variants
+ * their descriptions' arrays. */
+static int make_entities(loaded_mem *m, size_t (*count)[2])
+{
+	for (size_t v = 0; v < m->n_variants; v++) {
+		size_t ng = count[v][0], nm = count[v][1];
+		res_desc *d = &m->desc[v];
+		if (res_desc_alloc(d, &sim_alloc_std, ng, nm) != SIM_OK)
+			return -2;
+		for (size_t r = 0; r < m->variants[v].n_reps; r++) {
+			res_rep *rep = &m->reps[v][r];
+			rep->groups = ng ? calloc(ng, sizeof *rep->groups) : NULL;
+			rep->mailboxes = nm ? calloc(nm, sizeof *rep->mailboxes) : NULL;
+			if ((ng && !rep->groups) || (nm && !rep->mailboxes))
+				return -2;
+			rep->n_groups = ng;
+			rep->n_mailboxes = nm;
+			for (size_t k = 0; k < ng; k++)
+				entity_init(&rep->groups[k]);
+			for (size_t k = 0; k < nm; k++)
+				entity_init(&rep->mailboxes[k]);
+		}
+		m->variants[v] = (rpt_variant){ .name = m->variant_names[v], .desc = d, .reps = m->reps[v],
+		                                .n_reps = m->variants[v].n_reps };
+	}
+	return 0;
+}
+
+/* Schema 2: each entity's name, route and resolved limits. */
+static int load_entities(loader *ld, loaded_mem *m)
+{
+	int rc;
+	if (ld_prepare(ld, "SELECT variant_idx, entity_kind, entity_idx, name, route, mailbox, instances,"
+	               " preset, concurrency, concurrency_scope, message_rate, message_rate_window_ns,"
+	               " message_rate_mode, recipient_rate, recipient_rate_window_ns, external_rate,"
+	               " max_recipients_per_message, max_message_size FROM entities WHERE run_id = ?1",
+	               "reading entities"))
+		return -1;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		sqlite3_stmt *st = ld->st;
+		int64_t vi = sqlite3_column_int64(st, 0), e = sqlite3_column_int64(st, 2);
+		res_entity_kind k;
+		if (vi < 0 || (size_t)vi >= m->n_variants || kind_of(store__col_text(st, 1), &k) != 0 || e < 0 ||
+		    (k == RES_GROUP ? (size_t)e >= m->desc[vi].n_groups : (size_t)e >= m->desc[vi].n_mailboxes))
+			return ld_damaged(ld, "an entity of variant %lld, index %lld", (long long)vi, (long long)e);
+		res_desc *d = &m->desc[vi];
+		res_limits *l;
+		if (k == RES_GROUP) {
+			res_group_desc *g = &d->groups[e];
+			snprintf(g->name, sizeof g->name, "%s", store__col_text(st, 3));
+			snprintf(g->route, sizeof g->route, "%s", store__col_text(st, 4));
+			snprintf(g->mailbox, sizeof g->mailbox, "%s", store__col_text(st, 5));
+			g->instances = sqlite3_column_int64(st, 6);
+			l = &g->limits;
+		} else {
+			snprintf(d->mailboxes[e].name, sizeof d->mailboxes[e].name, "%s", store__col_text(st, 3));
+			l = &d->mailboxes[e].limits;
+		}
+		snprintf(l->preset, sizeof l->preset, "%s", store__col_text(st, 7));
+		l->concurrency = sqlite3_column_int64(st, 8);
+		l->concurrency_scope = scn_name_index(scn_scope_names, store__col_text(st, 9));
+		l->message_rate = sqlite3_column_int64(st, 10);
+		l->message_rate_window_ns = sqlite3_column_int64(st, 11);
+		l->message_rate_mode = scn_name_index(scn_rate_mode_names, store__col_text(st, 12));
+		l->recipient_rate = sqlite3_column_int64(st, 13);
+		l->recipient_rate_window_ns = sqlite3_column_int64(st, 14);
+		l->external_rate = sqlite3_column_int64(st, 15);
+		l->max_recipients_per_message = sqlite3_column_int64(st, 16);
+		l->max_message_size = sqlite3_column_int64(st, 17);
+	}
+	return ld_done(ld, rc);
+}
+
+/* Schema 2: the replies configured (replication -1) and given. */
+static int load_replies(loader *ld, loaded_mem *m)
+{
+	int rc;
+	if (ld_prepare(ld, "SELECT variant_idx, replication, reply_class, code, transient, text, mixed"
+	               " FROM replies WHERE run_id = ?1", "reading replies"))
+		return -1;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		sqlite3_stmt *st = ld->st;
+		int64_t vi = sqlite3_column_int64(st, 0), rep = sqlite3_column_int64(st, 1);
+		int c = reply_class_of(store__col_text(st, 2));
+		if (c < 0)
+			continue; /* a class of another version */
+		res_reply *r;
+		res_rep *rp = NULL;
+		if (vi < 0 || (size_t)vi >= m->n_variants || (rep >= 0 && (rp = find_rep(m, vi, rep)) == NULL))
+			return ld_damaged(ld, "a reply of variant %lld, replication %lld", (long long)vi, (long long)rep);
+		r = rp ? &rp->given[c] : &m->desc[vi].configured[c];
+		r->code = sqlite3_column_int(st, 3);
+		r->transient = sqlite3_column_int(st, 4) != 0;
+		snprintf(r->text, sizeof r->text, "%s", store__col_text(st, 5));
+		if (rp)
+			rp->given_mixed[c] = sqlite3_column_int(st, 6) != 0;
+	}
+	return ld_done(ld, rc);
+}
+
+/* The summaries (and, in schema-1 files, the entities' names). */
+static int load_summaries(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv)
+{
+	int rc;
+	int64_t ns = 0;
+	char sql[96];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM summaries WHERE run_id = %lld", (long long)ld->run_id);
+	ld->what = "reading summaries";
+	if (store__query_int(ld->db, sql, &ns) != SQLITE_OK)
+		return -1;
+	if (ns > 0 && (l->summaries = calloc((size_t)ns, sizeof *l->summaries)) == NULL)
+		return -2;
+	if (ld_prepare(ld, "SELECT variant_idx, entity_kind, entity_idx, entity, figure, unit, mean, half, n"
+	               " FROM summaries WHERE run_id = ?1", "reading summaries"))
+		return -1;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		if (l->n_summaries >= (size_t)ns)
+			return ld_damaged(ld, "more than %lld summaries (%lld read)", (long long)ns, (long long)l->n_summaries);
+		store_summary *s = &l->summaries[l->n_summaries];
+		int64_t vi = sqlite3_column_int64(ld->st, 0), e = sqlite3_column_int64(ld->st, 2);
+		if (vi < 0 || vi >= nv || kind_of(store__col_text(ld->st, 1), &s->kind) != 0 || e < 0)
+			return ld_damaged(ld, "a summary of variant %lld, entity %lld", (long long)vi, (long long)e);
+		s->variant = (size_t)vi;
+		s->entity = (size_t)e;
+		const char *name = store__col_text(ld->st, 3);
+		res_desc *d = &m->desc[vi];
+		if (s->kind == RES_GROUP && (size_t)e < d->n_groups && !d->groups[e].name[0])
+			snprintf(d->groups[e].name, sizeof d->groups[e].name, "%s", name);
+		else if (s->kind == RES_MAILBOX && (size_t)e < d->n_mailboxes && !d->mailboxes[e].name[0])
+			snprintf(d->mailboxes[e].name, sizeof d->mailboxes[e].name, "%s", name);
+		s->entity_name = keep_string(m, name);
+		s->figure = keep_string(m, store__col_text(ld->st, 4));
+		s->unit = keep_string(m, store__col_text(ld->st, 5));
+		if (!s->entity_name || !s->figure || !s->unit)
+			return -2;
+		figure_of(s->figure, &s->what, &s->idx);
+		s->mean = store__col_real(ld->st, 6);
+		s->half = store__col_real(ld->st, 7);
+		s->n = sqlite3_column_int64(ld->st, 8);
+		l->n_summaries++;
+	}
+	if (ld_done(ld, rc))
+		return -1;
+	if (l->n_summaries > 1)
+		qsort(l->summaries, l->n_summaries, sizeof *l->summaries, summary_cmp);
+	return 0;
+}
+
+/* Every replication's figures, and its counts by reply class. */
+static int load_figures(loader *ld, loaded_mem *m)
+{
+	int rc;
+	if (ld_prepare(ld, "SELECT variant_idx, replication, entity_kind, entity_idx, figure, value"
+	               " FROM figures WHERE run_id = ?1", "reading figures"))
+		return -1;
+	int last_fig = 0;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		res_entity *ent = row_entity(ld->st, m);
+		if (ent == NULL)
+			return ld_damaged(ld, "a figure of variant %lld, replication %lld, for no known entity",
+			                  sqlite3_column_int64(ld->st, 0), sqlite3_column_int64(ld->st, 1));
+		/* Rows come in figure-name order within an entity: try the
+		 * previous match's neighbour first. */
+		const char *name = store__col_text(ld->st, 4);
+		int f = -1;
+		for (int j = 0; j < FIG_COUNT && f < 0; j++) {
+			int c = (last_fig + j) % FIG_COUNT;
+			if (strcmp(res_fig_info[c].name, name) == 0)
+				f = c;
+		}
+		if (f < 0)
+			continue; /* a figure of another version: kept in the file, not shown */
+		last_fig = f;
+		ent->fig[f] = store__col_real(ld->st, 5);
+	}
+	if (ld_done(ld, rc))
+		return -1;
+	if (ld_prepare(ld, "SELECT variant_idx, replication, entity_kind, entity_idx, reply_class, count, lost"
+	               " FROM rejections WHERE run_id = ?1", "reading rejections"))
+		return -1;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		res_entity *ent = row_entity(ld->st, m);
+		if (ent == NULL)
+			return ld_damaged(ld, "rejections of variant %lld, replication %lld, for no known entity",
+			                  sqlite3_column_int64(ld->st, 0), sqlite3_column_int64(ld->st, 1));
+		int c = reply_class_of(store__col_text(ld->st, 4));
+		if (c < 0)
+			continue;
+		ent->rejected_by[c] = (uint64_t)sqlite3_column_int64(ld->st, 5);
+		ent->lost_by[c] = (uint64_t)sqlite3_column_int64(ld->st, 6);
+	}
+	return ld_done(ld, rc);
+}
+
+static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
+{
+	int64_t nv = 0;
+	char sql[96];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM variants WHERE run_id = %lld", (long long)ld->run_id);
+	ld->what = "reading variants";
+	if (store__query_int(ld->db, sql, &nv) != SQLITE_OK)
+		return -1;
+	if (nv == 0)
+		return 0;
+	int rc, v2;
+	if ((rc = load_variants(ld, m, l, nv)) != 0 || (rc = load_replications(ld, m, nv)) != 0)
+		return rc;
+	size_t (*count)[2] = calloc(m->n_variants, sizeof *count);
+	if (count == NULL)
+		return -2;
+	rc = count_entities(ld, nv, count);
+	if (rc == 0)
+		rc = make_entities(m, count);
+	free(count);
+	if (rc != 0 || (v2 = has_table(ld, "entities")) < 0)
+		return rc != 0 ? rc : -1;
+	if (v2 && ((rc = load_entities(ld, m)) != 0 || (rc = load_replies(ld, m)) != 0))
+		return rc;
+	if ((rc = load_summaries(ld, m, l, nv)) != 0 || (rc = load_figures(ld, m)) != 0)
+		return rc;
+	l->run.variants = m->variants;
+	l->run.n_variants = m->n_variants;
+	return 0;
+}
+
+int store_load_run(sqlite3 *db, int64_t run_id, store_loaded **out, char *err, size_t err_size)
+{
+	if (db == NULL || out == NULL) {
+		store__set_err(err, err_size, "store_load_run: invalid argument");
+		return SIM_EINVAL;
+	}
+	store_loaded *l = calloc(1, sizeof *l);
+	loaded_mem *m = calloc(1, sizeof *m);
+	if (l == NULL || m == NULL) {
+		free(l);
+		free(m);
+		store__set_err(err, err_size, "%s: out of memory reading run %lld", store__db_path(db), (long long)run_id);
+		return SIM_ENOMEM;
+	}
+	l->priv = m;
+	loader ld = { db, run_id, NULL, NULL, err, err_size, false };
+	int status = SIM_ESTORE, rc;
+
+	/* One read transaction: the run, its results and its row agree even
+	 * while another process writes. */
+	if (store__exec(db, "BEGIN") != SQLITE_OK) {
+		store__db_err(db, NULL, "reading", err, err_size);
+		store_loaded_free(l);
+		return SIM_ESTORE;
+	}
+	if (ld_prepare(&ld, "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?1", "reading the run"))
+		goto fail_db;
+	rc = sqlite3_step(ld.st);
+	if (rc == SQLITE_DONE) {
+		int64_t last = 0;
+		ld_done(&ld, rc);
+		store__query_int(db, "SELECT coalesce(max(id), 0) FROM runs", &last);
+		if (last > 0)
+			store__set_err(err, err_size, "%s: no run %lld (run ids go up to %lld; see: throttlesim results list)",
+			        store__db_path(db), (long long)run_id, (long long)last);
+		else
+			store__set_err(err, err_size, "%s: no run %lld (no runs yet)", store__db_path(db), (long long)run_id);
+		status = SIM_EINVAL;
+		goto fail;
+	}
+	if (rc != SQLITE_ROW)
+		goto fail_db;
+	{
+		/* Copy the row's strings into one block. */
+		store_run_row r;
+		store__read_run_row(ld.st, &r);
+		const char *src[8] = { r.started_at, r.finished_at, r.program_version, r.scenario_name,
+		                       r.scenario_file, r.command_line, r.scenario_text, "" };
+		size_t len = 0;
+		for (int i = 0; i < 7; i++)
+			len += strlen(src[i]) + 1;
+		if ((m->row_text = malloc(len)) == NULL) {
+			status = SIM_ENOMEM;
+			store__set_err(err, err_size, "%s: out of memory reading run %lld", store__db_path(db), (long long)run_id);
+			goto fail;
+		}
+		char *p = m->row_text;
+		const char *dst[7];
+		for (int i = 0; i < 7; i++) {
+			size_t n = strlen(src[i]) + 1;
+			memcpy(p, src[i], n);
+			dst[i] = p;
+			p += n;
+		}
+		l->row = r;
+		l->row.started_at = dst[0];
+		l->row.finished_at = dst[1];
+		l->row.program_version = dst[2];
+		l->row.scenario_name = dst[3];
+		l->row.scenario_file = dst[4];
+		l->row.command_line = dst[5];
+		l->row.scenario_text = dst[6];
+	}
+	ld_done(&ld, SQLITE_DONE);
+	l->run = (rpt_run){ .scenario_name = l->row.scenario_name, .seed = l->row.seed,
+	                    .version = l->row.program_version };
+	rc = load_results(&ld, m, l);
+	if (rc == -2) {
+		status = SIM_ENOMEM;
+		store__set_err(err, err_size, "%s: out of memory reading run %lld", store__db_path(db), (long long)run_id);
+		goto fail;
+	}
+	if (rc != 0) {
+		if (ld.damaged)
+			goto fail;
+		goto fail_db;
+	}
+	store__exec(db, "COMMIT");
+	*out = l;
+	return SIM_OK;
+fail_db:
+	store__db_err(db, NULL, ld.what, err, err_size);
+fail:
+	sqlite3_finalize(ld.st);
+	store__exec(db, "ROLLBACK");
+	store_loaded_free(l);
+	return status;
+}

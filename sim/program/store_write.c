@@ -1,0 +1,384 @@
+/* store_write.c - a run's results into the store, in one transaction.
+ * Contracts in store.h, schema in docs/RESULTS.md. */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "res_summary.h"
+#include "stats.h"
+#include "status.h"
+#include "store.h"
+#include "store_int.h"
+
+/* ---- results ------------------------------------------------------------------------------ */
+
+enum { S_VARIANT, S_REPLICATION, S_FIGURE, S_SUMMARY, S_REJECTION, S_SERIES, S_CDF, S_ENTITY, S_REPLY,
+       S_COUNT };
+
+typedef struct writer {
+	sqlite3 *db;
+	int64_t run_id;
+	sqlite3_stmt *st[S_COUNT];
+	const char *what;   /* for messages: which table was being written */
+} writer;
+
+static int step_reset(writer *w, int which, const char *what)
+{
+	sqlite3_stmt *st = w->st[which];
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		w->what = what;
+		return rc == SQLITE_ROW ? SQLITE_ERROR : rc;
+	}
+	return SQLITE_OK;
+}
+
+static int write_summary_row(writer *w, int vi, const rpt_variant *v, res_entity_kind k, size_t e,
+                             const char *entity, const char *figure, const char *unit,
+                             res_what what, int idx)
+{
+	sqlite3_stmt *st = w->st[S_SUMMARY];
+	st_summary s = res_summarize_value(v->reps, v->n_reps, k, e, what, idx);
+	sqlite3_bind_int64(st, 1, w->run_id);
+	sqlite3_bind_int(st, 2, vi);
+	store__bind_text(st, 3, res_entity_kind_name(k));
+	sqlite3_bind_int64(st, 4, (int64_t)e);
+	store__bind_text(st, 5, entity);
+	store__bind_text(st, 6, figure);
+	store__bind_text(st, 7, unit);
+	store__bind_real(st, 8, s.mean);
+	store__bind_real(st, 9, s.half);
+	sqlite3_bind_int64(st, 10, (int64_t)s.n_def);
+	return step_reset(w, S_SUMMARY, "writing summaries");
+}
+
+static int write_entity(writer *w, int vi, const rpt_variant *v, res_entity_kind k, size_t e)
+{
+	char name[SCN_NAME_MAX + 8];
+	int rc;
+	rpt_entity_name(v->desc, (int)k, e, name, sizeof name);
+	const char *kind = res_entity_kind_name(k);
+	for (size_t r = 0; r < v->n_reps; r++) {
+		const res_entity *ent = res_entity_of(&v->reps[r], k, e);
+		int64_t rep = v->reps[r].replication;
+		for (int f = 0; f < FIG_COUNT; f++) {
+			sqlite3_stmt *st = w->st[S_FIGURE];
+			sqlite3_bind_int64(st, 1, w->run_id);
+			sqlite3_bind_int(st, 2, vi);
+			sqlite3_bind_int64(st, 3, rep);
+			store__bind_text(st, 4, kind);
+			sqlite3_bind_int64(st, 5, (int64_t)e);
+			store__bind_text(st, 6, name);
+			store__bind_text(st, 7, res_fig_info[f].name);
+			store__bind_real(st, 8, res_value(ent, RES_FIG, f));
+			if ((rc = step_reset(w, S_FIGURE, "writing figures")) != SQLITE_OK)
+				return rc;
+		}
+		for (int c = 0; ent && c < RC_COUNT; c++) {
+			if (ent->rejected_by[c] == 0 && ent->lost_by[c] == 0)
+				continue;
+			sqlite3_stmt *st = w->st[S_REJECTION];
+			sqlite3_bind_int64(st, 1, w->run_id);
+			sqlite3_bind_int(st, 2, vi);
+			sqlite3_bind_int64(st, 3, rep);
+			store__bind_text(st, 4, kind);
+			sqlite3_bind_int64(st, 5, (int64_t)e);
+			store__bind_text(st, 6, name);
+			/* the reply as this replication gave it */
+			const res_reply *given = v->reps[r].given[c].code != 0
+				? &v->reps[r].given[c] : res_variant_reply(v->desc, NULL, 0, c);
+			store__bind_text(st, 7, rpt_reply_id(c));
+			sqlite3_bind_int(st, 8, given->code > 0 ? given->code : rpt_reply_code(c));
+			store__bind_text(st, 9, given->text);
+			sqlite3_bind_int64(st, 10, (int64_t)ent->rejected_by[c]);
+			sqlite3_bind_int64(st, 11, (int64_t)ent->lost_by[c]);
+			if ((rc = step_reset(w, S_REJECTION, "writing rejections")) != SQLITE_OK)
+				return rc;
+		}
+	}
+	for (int f = 0; f < FIG_COUNT; f++)
+		if ((rc = write_summary_row(w, vi, v, k, e, name, res_fig_info[f].name,
+		                            res_fig_info[f].unit, RES_FIG, f)) != SQLITE_OK)
+			return rc;
+	/* Reply-class counts that occur, as in the CSV writer. */
+	for (int wh = RES_REJECTED_BY; wh <= RES_LOST_BY; wh++) {
+		for (int c = 0; c < RC_COUNT; c++) {
+			bool used = false;
+			for (size_t r = 0; r < v->n_reps && !used; r++) {
+				double x = res_value(res_entity_of(&v->reps[r], k, e), (res_what)wh, c);
+				used = x != 0 && !isnan(x);
+			}
+			if (!used)
+				continue;
+			char fig[96];
+			snprintf(fig, sizeof fig, "%s.%s", wh == RES_REJECTED_BY ? "rejected_by" : "lost_by",
+			         rpt_reply_id(c));
+			if ((rc = write_summary_row(w, vi, v, k, e, name, fig,
+			                            wh == RES_REJECTED_BY ? "count" : "msgs",
+			                            (res_what)wh, c)) != SQLITE_OK)
+				return rc;
+		}
+	}
+	return SQLITE_OK;
+}
+
+static int write_reply(writer *w, int vi, int64_t replication, int c, const res_reply *r, bool mixed)
+{
+	sqlite3_stmt *st = w->st[S_REPLY];
+	sqlite3_bind_int64(st, 1, w->run_id);
+	sqlite3_bind_int(st, 2, vi);
+	sqlite3_bind_int64(st, 3, replication);
+	store__bind_text(st, 4, rpl_info[c].id);
+	sqlite3_bind_int(st, 5, r->code);
+	sqlite3_bind_int(st, 6, r->transient);
+	store__bind_text(st, 7, r->text);
+	sqlite3_bind_int(st, 8, mixed);
+	return step_reset(w, S_REPLY, "writing replies");
+}
+
+static int write_limits_row(writer *w, int vi, const char *kind, size_t idx, const char *name,
+                            const res_group_desc *g, const res_limits *l)
+{
+	sqlite3_stmt *st = w->st[S_ENTITY];
+	sqlite3_bind_int64(st, 1, w->run_id);
+	sqlite3_bind_int(st, 2, vi);
+	store__bind_text(st, 3, kind);
+	sqlite3_bind_int64(st, 4, (int64_t)idx);
+	store__bind_text(st, 5, name);
+	store__bind_text(st, 6, g ? g->route : NULL);
+	store__bind_text(st, 7, g ? g->mailbox : NULL);
+	if (g)
+		sqlite3_bind_int64(st, 8, g->instances);
+	store__bind_text(st, 9, l->preset);
+	sqlite3_bind_int64(st, 10, l->concurrency);
+	store__bind_text(st, 11, scn_scope_name(l->concurrency_scope));
+	sqlite3_bind_int64(st, 12, l->message_rate);
+	sqlite3_bind_int64(st, 13, l->message_rate_window_ns);
+	store__bind_text(st, 14, scn_rate_mode_name(l->message_rate_mode));
+	sqlite3_bind_int64(st, 15, l->recipient_rate);
+	sqlite3_bind_int64(st, 16, l->recipient_rate_window_ns);
+	sqlite3_bind_int64(st, 17, l->external_rate);
+	sqlite3_bind_int64(st, 18, l->max_recipients_per_message);
+	sqlite3_bind_int64(st, 19, l->max_message_size);
+	return step_reset(w, S_ENTITY, "writing entities");
+}
+
+/* The variant's description: its entities with their limits, and the
+ * replies its first mailbox's route would give (replication -1). */
+static int write_description(writer *w, int vi, const rpt_variant *v)
+{
+	const res_desc *d = v->desc;
+	int rc = SQLITE_OK;
+	if (d == NULL)
+		return SQLITE_OK;
+	for (size_t g = 0; g < d->n_groups && rc == SQLITE_OK; g++)
+		rc = write_limits_row(w, vi, "group", g, d->groups[g].name, &d->groups[g], &d->groups[g].limits);
+	for (size_t m = 0; m < d->n_mailboxes && rc == SQLITE_OK; m++)
+		rc = write_limits_row(w, vi, "mailbox", m, d->mailboxes[m].name, NULL, &d->mailboxes[m].limits);
+	for (int c = 0; c < RC_COUNT && rc == SQLITE_OK; c++)
+		if (d->configured[c].code != 0)
+			rc = write_reply(w, vi, -1, c, &d->configured[c], false);
+	return rc;
+}
+
+static int write_variant(writer *w, int vi, const rpt_variant *v)
+{
+	int rc;
+	sqlite3_stmt *st = w->st[S_VARIANT];
+	sqlite3_bind_int64(st, 1, w->run_id);
+	sqlite3_bind_int(st, 2, vi);
+	store__bind_text(st, 3, v->name ? v->name : "");
+	const res_desc *d = v->desc;
+	if (d != NULL && d->sweep_point >= 0 && d->n_sweep_keys > 0) {
+		sqlite3_bind_int64(st, 4, d->sweep_point);
+		store__bind_text(st, 5, d->sweep_key[0]);
+		store__bind_real(st, 6, d->sweep_value[0]);
+		store__bind_text(st, 7, d->n_sweep_keys > 1 ? d->sweep_key[1] : NULL);
+		if (d->n_sweep_keys > 1)
+			store__bind_real(st, 8, d->sweep_value[1]);
+		else
+			sqlite3_bind_null(st, 8);
+	} else {
+		for (int i = 4; i <= 8; i++)
+			sqlite3_bind_null(st, i);
+	}
+	if (d != NULL) {
+		sqlite3_bind_int64(st, 9, d->duration_ns);
+		sqlite3_bind_int64(st, 10, d->start_unix_s);
+	}
+	if ((rc = step_reset(w, S_VARIANT, "writing variants")) != SQLITE_OK ||
+	    (rc = write_description(w, vi, v)) != SQLITE_OK)
+		return rc;
+	for (size_t r = 0; r < v->n_reps; r++) {
+		const res_rep *rep = &v->reps[r];
+		st = w->st[S_REPLICATION];
+		sqlite3_bind_int64(st, 1, w->run_id);
+		sqlite3_bind_int(st, 2, vi);
+		sqlite3_bind_int64(st, 3, rep->replication);
+		sqlite3_bind_int64(st, 4, (int64_t)rep->seed);
+		sqlite3_bind_int64(st, 5, (int64_t)rep->events);
+		if ((rc = step_reset(w, S_REPLICATION, "writing replications")) != SQLITE_OK)
+			return rc;
+		for (int k = 0; k < RC_COUNT; k++)
+			if (rep->given[k].code != 0 &&
+			    (rc = write_reply(w, vi, rep->replication, k, &rep->given[k], rep->given_mixed[k])) != SQLITE_OK)
+				return rc;
+		for (int kind = 0; kind < 2; kind++) {
+			const double *cdf = kind == 0 ? rep->submission_cdf : rep->delivery_cdf;
+			for (int q = 0; q < RES_CDF_POINTS; q++) {
+				st = w->st[S_CDF];
+				sqlite3_bind_int64(st, 1, w->run_id);
+				sqlite3_bind_int(st, 2, vi);
+				sqlite3_bind_int64(st, 3, rep->replication);
+				store__bind_text(st, 4, kind == 0 ? "submission" : "delivery");
+				sqlite3_bind_int(st, 5, q);
+				store__bind_real(st, 6, cdf[q]);
+				if ((rc = step_reset(w, S_CDF, "writing delay distributions")) != SQLITE_OK)
+					return rc;
+			}
+		}
+		for (size_t i = 0; i < rep->n_series && rep->series; i++) {
+			const res_series_row *row = &rep->series[i];
+			uint64_t rejected = 0;
+			for (int c = 0; c < RC_COUNT; c++)
+				rejected += row->rejected_by[c];
+			st = w->st[S_SERIES];
+			sqlite3_bind_int64(st, 1, w->run_id);
+			sqlite3_bind_int(st, 2, vi);
+			sqlite3_bind_int64(st, 3, rep->replication);
+			sqlite3_bind_int64(st, 4, (int64_t)i);
+			sqlite3_bind_double(st, 5, (double)i * (double)rep->series_step_ns / (double)SCN_NS_PER_S);
+			sqlite3_bind_int64(st, 6, row->accepted);
+			sqlite3_bind_int64(st, 7, row->released);
+			sqlite3_bind_int64(st, 8, (int64_t)rejected);
+			sqlite3_bind_int64(st, 9, row->outbox_backlog);
+			sqlite3_bind_int64(st, 10, row->open_sessions);
+			sqlite3_bind_int64(st, 11, row->throttled_mailboxes);
+			for (int c = 0; c < RC_COUNT; c++)
+				sqlite3_bind_int64(st, 12 + c, row->rejected_by[c]);
+			if ((rc = step_reset(w, S_SERIES, "writing the time series")) != SQLITE_OK)
+				return rc;
+		}
+	}
+	const res_rep *r0 = &v->reps[0];
+	if ((rc = write_entity(w, vi, v, RES_TOTAL, 0)) != SQLITE_OK)
+		return rc;
+	for (size_t g = 0; g < r0->n_groups; g++)
+		if ((rc = write_entity(w, vi, v, RES_GROUP, g)) != SQLITE_OK)
+			return rc;
+	for (size_t m = 0; m < r0->n_mailboxes; m++)
+		if ((rc = write_entity(w, vi, v, RES_MAILBOX, m)) != SQLITE_OK)
+			return rc;
+	return SQLITE_OK;
+}
+
+static int prepare_all(writer *w)
+{
+	char series[1024];
+	int n = snprintf(series, sizeof series,
+	                 "INSERT INTO series VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11");
+	for (int c = 0; c < RC_COUNT; c++)
+		n += snprintf(series + n, sizeof series - (size_t)n, ", ?%d", 12 + c);
+	snprintf(series + n, sizeof series - (size_t)n, ")");
+	const char *sql[S_COUNT] = {
+		[S_VARIANT] = "INSERT INTO variants (run_id, idx, name, point, sweep_key, sweep_value,"
+		              " sweep_key2, sweep_value2, duration_ns, start_unix_s)"
+		              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+		[S_ENTITY] = "INSERT INTO entities VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+		             " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+		[S_REPLY] = "INSERT INTO replies (run_id, variant_idx, replication, reply_class, code,"
+		            " transient, text, mixed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		[S_CDF] = "INSERT INTO delay_cdf (run_id, variant_idx, replication, kind, q, value_s)"
+		          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		[S_REPLICATION] = "INSERT INTO replications (run_id, variant_idx, replication, seed, events)"
+		                  " VALUES (?1, ?2, ?3, ?4, ?5)",
+		[S_FIGURE] = "INSERT INTO figures (run_id, variant_idx, replication, entity_kind, entity_idx,"
+		             " entity, figure, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		[S_SUMMARY] = "INSERT INTO summaries (run_id, variant_idx, entity_kind, entity_idx, entity,"
+		              " figure, unit, mean, half, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+		[S_REJECTION] = "INSERT INTO rejections (run_id, variant_idx, replication, entity_kind,"
+		                " entity_idx, entity, reply_class, reply_code, reply_text, count, lost)"
+		                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		[S_SERIES] = series,
+	};
+	for (int i = 0; i < S_COUNT; i++) {
+		int rc = sqlite3_prepare_v2(w->db, sql[i], -1, &w->st[i], NULL);
+		if (rc != SQLITE_OK) {
+			w->what = "preparing statements";
+			return rc;
+		}
+	}
+	return SQLITE_OK;
+}
+
+int store_write_results(sqlite3 *db, int64_t run_id, const rpt_run *run,
+                        char *err, size_t err_size)
+{
+	if (db == NULL || run == NULL || (run->n_variants > 0 && run->variants == NULL)) {
+		store__set_err(err, err_size, "store_write_results: invalid argument");
+		return SIM_EINVAL;
+	}
+	for (size_t vi = 0; vi < run->n_variants; vi++) {
+		if (run->variants[vi].n_reps == 0 || run->variants[vi].reps == NULL) {
+			store__set_err(err, err_size, "store_write_results: variant %zu has no replications", vi);
+			return SIM_EINVAL;
+		}
+	}
+	writer w = { db, run_id, { NULL }, NULL };
+	int rc = SQLITE_OK;
+	int status = SIM_ESTORE;
+	if (store__exec(db, "BEGIN IMMEDIATE") != SQLITE_OK)
+		return store__db_err(db, NULL, "starting to write results", err, err_size);
+
+	int64_t state = -1;
+	{
+		sqlite3_stmt *st = NULL;
+		rc = sqlite3_prepare_v2(db,
+		        "SELECT complete + 2 * EXISTS (SELECT 1 FROM variants WHERE run_id = ?1)"
+		        " FROM runs WHERE id = ?1", -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, run_id);
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW)
+				state = sqlite3_column_int64(st, 0);
+			rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_OK) {
+			w.what = "checking the run";
+			goto fail_db;
+		}
+	}
+	if (state != 0) {
+		store__set_err(err, err_size, state < 0 ? "%s: run %lld does not exist"
+		                                 : "%s: run %lld already has results or is complete",
+		        store__db_path(db), (long long)run_id);
+		goto fail;
+	}
+	if ((rc = prepare_all(&w)) != SQLITE_OK)
+		goto fail_db;
+	for (size_t vi = 0; vi < run->n_variants; vi++)
+		if ((rc = write_variant(&w, (int)vi, &run->variants[vi])) != SQLITE_OK)
+			goto fail_db;
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(w.st[i]);
+	if (store__exec(db, "COMMIT") != SQLITE_OK) {
+		store__db_err(db, NULL, "committing results", err, err_size);
+		store__exec(db, "ROLLBACK");
+		return SIM_ESTORE;
+	}
+	return SIM_OK;
+fail_db:
+	/* The message must be read before ROLLBACK replaces it. */
+	store__db_err(db, NULL, w.what, err, err_size);
+fail:
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(w.st[i]);
+	store__exec(db, "ROLLBACK");
+	return status;
+}
+
