@@ -260,6 +260,130 @@ static void test_round_trip(void **state)
 	store_close(db);
 }
 
+/* What a run describes of itself comes back as written: names, routes,
+ * resolved limits, the replies configured and those each replication
+ * gave, the time series and the delay points. */
+static void test_description_round_trip(void **state)
+{
+	fixture *fx = *state;
+	for (size_t m = 0; m < N_MBX; m++) {
+		fx->mailboxes[m].limits.concurrency = 3 + (int64_t)m;
+		fx->mailboxes[m].limits.concurrency_scope = SCOPE_MAILBOX;
+		fx->mailboxes[m].limits.message_rate = 30;
+		fx->mailboxes[m].limits.message_rate_window_ns = 60 * SCN_NS_PER_S;
+		fx->mailboxes[m].limits.message_rate_mode = RATE_REJECT;
+		fx->mailboxes[m].limits.recipient_rate = 10000;
+		fx->mailboxes[m].limits.recipient_rate_window_ns = 86400 * SCN_NS_PER_S;
+		snprintf(fx->mailboxes[m].limits.preset, sizeof fx->mailboxes[m].limits.preset, "exchange-online");
+	}
+	snprintf(fx->senders[1].route, sizeof fx->senders[1].route, "vendor");
+	snprintf(fx->senders[1].limits.preset, sizeof fx->senders[1].limits.preset, "external");
+	fx->senders[1].limits.concurrency = 20;
+	fx->senders[1].limits.concurrency_scope = SCOPE_CONNECTOR;
+	fx->senders[1].instances = 7;
+	fx->desc.duration_ns = 3600 * SCN_NS_PER_S;
+	fx->desc.start_unix_s = 1772409600;
+	/* replication 1 was refused by a route that words the class otherwise */
+	fx->reps[1].given[RC_CONCURRENCY] = (res_reply){ 421, true, "421 4.7.0 Too many concurrent connections" };
+	fx->reps[1].given_mixed[RC_CONCURRENCY] = true;
+	for (int q = 0; q < RES_CDF_POINTS; q++) {
+		fx->reps[0].submission_cdf[q] = q / 10.0;
+		fx->reps[0].delivery_cdf[q] = q == 50 ? NAN : q / 5.0;
+	}
+	sqlite3 *db = NULL;
+	char err[512] = "";
+	assert_int_equal(store_open(fx->path, &db, err, sizeof err), SIM_OK);
+	int64_t id = write_run(fx, db);
+	/* the rejections of replication 1 carry the reply it gave */
+	assert_int_equal(sql_int(db, "SELECT reply_code FROM rejections WHERE replication = 1"
+	                             " AND reply_class = 'concurrency' LIMIT 1"), 421);
+	assert_int_equal(sql_int(db, "SELECT reply_code FROM rejections WHERE replication = 0"
+	                             " AND reply_class = 'concurrency' LIMIT 1"), 432);
+	store_loaded *l = NULL;
+	assert_int_equal(store_load_run(db, id, &l, err, sizeof err), SIM_OK);
+	assert_int_equal(l->run.n_variants, 2);
+	const rpt_variant *v = &l->run.variants[0];
+	const res_desc *d = v->desc;
+	assert_non_null(d);
+	assert_int_equal(d->n_groups, N_GROUPS);
+	assert_int_equal(d->n_mailboxes, N_MBX);
+	assert_string_equal(d->mailboxes[2].name, "mbx2@contoso.com");
+	assert_int_equal(d->mailboxes[2].limits.concurrency, 5);
+	assert_int_equal(d->mailboxes[2].limits.message_rate_mode, RATE_REJECT);
+	assert_int_equal(d->mailboxes[2].limits.recipient_rate_window_ns, 86400 * SCN_NS_PER_S);
+	assert_string_equal(d->mailboxes[0].limits.preset, "exchange-online");
+	assert_string_equal(d->groups[1].route, "vendor");
+	assert_string_equal(d->groups[1].limits.preset, "external");
+	assert_int_equal(d->groups[1].limits.concurrency_scope, SCOPE_CONNECTOR);
+	assert_int_equal(d->groups[1].instances, 7);
+	assert_int_equal(d->duration_ns, 3600 * SCN_NS_PER_S);
+	assert_int_equal(d->start_unix_s, 1772409600);
+	assert_int_equal(d->configured[RC_CONCURRENCY].code, 432);
+	assert_int_equal(v->reps[1].given[RC_CONCURRENCY].code, 421);
+	assert_true(v->reps[1].given_mixed[RC_CONCURRENCY]);
+	assert_string_equal(v->reps[1].given[RC_CONCURRENCY].text, "421 4.7.0 Too many concurrent connections");
+	assert_int_equal(v->reps[0].given[RC_CONCURRENCY].code, 0);
+	assert_int_equal(res_variant_reply(d, v->reps, v->n_reps, RC_CONCURRENCY)->code, 421);
+	for (size_t r = 0; r < N_REPS; r++) {
+		assert_int_equal(v->reps[r].n_series, 4);
+		assert_int_equal(v->reps[r].series_step_ns, 60 * SCN_NS_PER_S);
+		for (size_t i = 0; i < 4; i++) {
+			assert_int_equal(v->reps[r].series[i].accepted, 10 * i + r);
+			assert_int_equal(v->reps[r].series[i].rejected_by[RC_CONCURRENCY], i);
+			assert_int_equal(v->reps[r].series[i].rejected_by[RC_RECIPIENT_RATE], 1);
+		}
+	}
+	for (int q = 0; q < RES_CDF_POINTS; q++) {
+		assert_true(v->reps[0].submission_cdf[q] == q / 10.0);
+		if (q == 50)
+			assert_true(isnan(v->reps[0].delivery_cdf[q]));
+		else
+			assert_true(v->reps[0].delivery_cdf[q] == q / 5.0);
+	}
+	store_loaded_free(l);
+	store_close(db);
+}
+
+/* A schema-1 file (no entities, replies or series step) is read, names
+ * from its summaries and no limits; the first write upgrades it. */
+static void test_schema1_file(void **state)
+{
+	fixture *fx = *state;
+	sqlite3 *db = NULL;
+	char err[512] = "";
+	assert_int_equal(store_open(fx->path, &db, err, sizeof err), SIM_OK);
+	int64_t id = write_run(fx, db);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE entities; DROP TABLE replies;"
+	                              " ALTER TABLE variants DROP COLUMN duration_ns;"
+	                              " ALTER TABLE variants DROP COLUMN start_unix_s;"
+	                              " ALTER TABLE variants DROP COLUMN series_step_ns;"
+	                              " PRAGMA user_version = 1;"
+	                              " UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	store_close(db);
+	assert_int_equal(store_open_readonly(fx->path, &db, err, sizeof err), SIM_OK);
+	store_loaded *l = NULL;
+	assert_int_equal(store_load_run(db, id, &l, err, sizeof err), SIM_OK);
+	const res_desc *d = l->run.variants[0].desc;
+	assert_int_equal(d->n_mailboxes, N_MBX);
+	assert_string_equal(d->mailboxes[1].name, "mbx1@contoso.com");
+	assert_string_equal(d->groups[0].name, "group0");
+	assert_int_equal(d->mailboxes[1].limits.concurrency, 0);
+	/* the step comes from the stored times */
+	assert_int_equal(l->run.variants[0].reps[0].series_step_ns, 60 * SCN_NS_PER_S);
+	store_loaded_free(l);
+	store_close(db);
+	assert_int_equal(store_open(fx->path, &db, err, sizeof err), SIM_OK);
+	assert_int_equal(sql_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	int64_t id2 = write_run(fx, db);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM entities"), 2 * (N_GROUPS + N_MBX));
+	assert_int_equal(store_load_run(db, id, &l, err, sizeof err), SIM_OK);
+	store_loaded_free(l);
+	assert_int_equal(store_load_run(db, id2, &l, err, sizeof err), SIM_OK);
+	store_loaded_free(l);
+	store_close(db);
+}
+
 static void test_reopen_and_two_runs(void **state)
 {
 	fixture *fx = *state;
@@ -437,6 +561,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_description_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema1_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_and_two_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_leaves_no_partial_rows, setup, teardown),

@@ -88,6 +88,7 @@ static const char schema_fixed_sql[] =
 	"  sweep_value2 REAL,\n"
 	"  duration_ns INTEGER,\n"
 	"  start_unix_s INTEGER,\n"
+	"  series_step_ns INTEGER,\n"
 	"  PRIMARY KEY (run_id, idx)) WITHOUT ROWID;\n"
 	"CREATE TABLE delay_cdf (\n"
 	"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
@@ -291,7 +292,7 @@ static int initialise(sqlite3 *db)
 }
 
 /* Schema 1 -> 2, under a write lock (another writer may have done it
- * meanwhile): the variants' length and start, the entities and replies
+ * meanwhile): the variants' length, start and series step, the entities and replies
  * tables.  Runs written before keep NULL there; readers show no limits. */
 static int upgrade(sqlite3 *db)
 {
@@ -305,7 +306,8 @@ static int upgrade(sqlite3 *db)
 		         "PRAGMA user_version = %d; UPDATE meta SET value = '%d' WHERE key = 'schema_version';",
 		         STORE_SCHEMA_VERSION, STORE_SCHEMA_VERSION);
 		if ((rc = store__exec(db, "ALTER TABLE variants ADD COLUMN duration_ns INTEGER;"
-		                          "ALTER TABLE variants ADD COLUMN start_unix_s INTEGER;")) == SQLITE_OK &&
+		                          "ALTER TABLE variants ADD COLUMN start_unix_s INTEGER;"
+		                          "ALTER TABLE variants ADD COLUMN series_step_ns INTEGER;")) == SQLITE_OK &&
 		    (rc = store__exec(db, schema_v2_sql)) == SQLITE_OK)
 			rc = store__exec(db, sql);
 	}

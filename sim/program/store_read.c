@@ -19,6 +19,7 @@ typedef struct loaded_mem {
 	res_desc *desc;              /* per variant */
 	rpt_variant *variants;
 	res_rep **reps;              /* per variant */
+	int64_t *step_ns;            /* per variant: the series step (0: not stored) */
 	size_t n_variants;
 	char **strings;              /* summaries' entity/figure/unit */
 	size_t n_strings, cap_strings;
@@ -35,6 +36,7 @@ void store_loaded_free(store_loaded *l)
 				for (size_t r = 0; r < m->variants[v].n_reps; r++) {
 					free(m->reps[v][r].groups);
 					free(m->reps[v][r].mailboxes);
+					free(m->reps[v][r].series);
 				}
 				free(m->reps[v]);
 			}
@@ -47,6 +49,7 @@ void store_loaded_free(store_loaded *l)
 			free(m->strings[i]);
 		free(m->strings);
 		free(m->reps);
+		free(m->step_ns);
 		free(m->desc);
 		free(m->variants);
 		free(m->variant_names);
@@ -251,15 +254,17 @@ static int load_variants(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv)
 	m->desc = calloc(m->n_variants, sizeof *m->desc);
 	m->variants = calloc(m->n_variants, sizeof *m->variants);
 	m->reps = calloc(m->n_variants, sizeof *m->reps);
-	if (!m->variant_names || !m->desc || !m->variants || !m->reps)
+	m->step_ns = calloc(m->n_variants, sizeof *m->step_ns);
+	if (!m->variant_names || !m->desc || !m->variants || !m->reps || !m->step_ns)
 		return -2;
 	int v2 = has_table(ld, "entities");
 	if (v2 < 0)
 		return -1;
 	if (ld_prepare(ld, v2 ? "SELECT idx, name, point, sweep_key, sweep_value, sweep_key2, sweep_value2,"
-	                        " duration_ns, start_unix_s FROM variants WHERE run_id = ?1 ORDER BY idx"
+	                        " duration_ns, start_unix_s, series_step_ns FROM variants WHERE run_id = ?1"
+	                        " ORDER BY idx"
 	                      : "SELECT idx, name, point, sweep_key, sweep_value, sweep_key2, sweep_value2,"
-	                        " NULL, NULL FROM variants WHERE run_id = ?1 ORDER BY idx",
+	                        " NULL, NULL, NULL FROM variants WHERE run_id = ?1 ORDER BY idx",
 	               "reading variants"))
 		return -1;
 	size_t i = 0;
@@ -283,6 +288,7 @@ static int load_variants(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv)
 		}
 		d->duration_ns = sqlite3_column_int64(ld->st, 7);
 		d->start_unix_s = sqlite3_column_int64(ld->st, 8);
+		m->step_ns[i] = sqlite3_column_int64(ld->st, 9);
 		i++;
 	}
 	if (ld_done(ld, rc))
@@ -329,6 +335,9 @@ static int load_replications(loader *ld, loaded_mem *m, int64_t nv)
 		r->replication = sqlite3_column_int64(ld->st, 1);
 		r->seed = (uint64_t)sqlite3_column_int64(ld->st, 2);
 		r->events = (uint64_t)sqlite3_column_int64(ld->st, 3);
+		r->series_step_ns = m->step_ns[vi];
+		for (int q = 0; q < RES_CDF_POINTS; q++)
+			r->submission_cdf[q] = r->delivery_cdf[q] = NAN;
 		entity_init(&r->total);
 	}
 	return ld_done(ld, rc);
@@ -336,9 +345,23 @@ static int load_replications(loader *ld, loaded_mem *m, int64_t nv)
 
 /* How many groups and mailboxes each variant has: from the entities table
  * (schema 2), else from the summaries (one row per entity and figure). */
+/* Does this run have rows in the entities table?  (No for schema-1 files,
+ * and for runs written before their file was upgraded.)  -1: error. */
+static int has_entities(loader *ld)
+{
+	int v2 = has_table(ld, "entities");
+	if (v2 <= 0)
+		return v2;
+	char sql[96];
+	int64_t n = 0;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM entities WHERE run_id = %lld", (long long)ld->run_id);
+	ld->what = "reading entities";
+	return store__query_int(ld->db, sql, &n) == SQLITE_OK ? n > 0 : -1;
+}
+
 static int count_entities(loader *ld, int64_t nv, size_t (*count)[2])
 {
-	int rc, v2 = has_table(ld, "entities");
+	int rc, v2 = has_entities(ld);
 	if (v2 < 0)
 		return -1;
 	if (ld_prepare(ld, v2 ? "SELECT variant_idx, entity_kind, max(entity_idx) + 1 FROM entities"
@@ -552,6 +575,94 @@ static int load_figures(loader *ld, loaded_mem *m)
 	return ld_done(ld, rc);
 }
 
+/* Every replication's delay-distribution points. */
+static int load_cdf(loader *ld, loaded_mem *m)
+{
+	int rc;
+	if (ld_prepare(ld, "SELECT variant_idx, replication, kind, q, value_s FROM delay_cdf"
+	               " WHERE run_id = ?1", "reading delay distributions"))
+		return -1;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		sqlite3_stmt *st = ld->st;
+		res_rep *r = find_rep(m, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+		int64_t q = sqlite3_column_int64(st, 3);
+		const char *kind = store__col_text(st, 2);
+		if (r == NULL || q < 0 || q >= RES_CDF_POINTS ||
+		    (strcmp(kind, "submission") != 0 && strcmp(kind, "delivery") != 0))
+			return ld_damaged(ld, "a delay point of variant %lld, replication %lld",
+			                  sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+		(kind[0] == 's' ? r->submission_cdf : r->delivery_cdf)[q] = store__col_real(st, 4);
+	}
+	return ld_done(ld, rc);
+}
+
+/* The series' columns of reply counts, in catalog order: rejected_<id>
+ * where the file has it, else 0 (a class this file's version lacked). */
+static int series_query(loader *ld, char *sql, size_t size)
+{
+	int n = snprintf(sql, size, "SELECT variant_idx, replication, step, accepted, released, backlog,"
+	                 " open_sessions, throttled, t_s");
+	for (int c = 0; c < RC_COUNT && n > 0 && (size_t)n < size; c++) {
+		char q[160];
+		int64_t has = 0;
+		snprintf(q, sizeof q, "SELECT count(*) FROM pragma_table_info('series') WHERE name = 'rejected_%s'",
+		         rpl_info[c].id);
+		ld->what = "reading the schema";
+		if (store__query_int(ld->db, q, &has) != SQLITE_OK)
+			return -1;
+		n += has ? snprintf(sql + n, size - (size_t)n, ", rejected_%s", rpl_info[c].id)
+		         : snprintf(sql + n, size - (size_t)n, ", 0");
+	}
+	if (n > 0 && (size_t)n < size)
+		n += snprintf(sql + n, size - (size_t)n,
+		              " FROM series WHERE run_id = ?1 ORDER BY variant_idx, replication, step");
+	return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* Every replication's time series; steps must run 0, 1, ... */
+static int load_series(loader *ld, loaded_mem *m)
+{
+	int rc;
+	if (ld_prepare(ld, "SELECT variant_idx, replication, count(*), max(step) FROM series"
+	               " WHERE run_id = ?1 GROUP BY 1, 2", "reading the time series"))
+		return -1;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		res_rep *r = find_rep(m, sqlite3_column_int64(ld->st, 0), sqlite3_column_int64(ld->st, 1));
+		int64_t n = sqlite3_column_int64(ld->st, 2);
+		if (r == NULL || n <= 0 || n > (INT64_C(1) << 32) || sqlite3_column_int64(ld->st, 3) != n - 1)
+			return ld_damaged(ld, "the time series of variant %lld, replication %lld",
+			                  sqlite3_column_int64(ld->st, 0), sqlite3_column_int64(ld->st, 1));
+		if ((r->series = calloc((size_t)n, sizeof *r->series)) == NULL)
+			return -2;
+		r->n_series = (size_t)n;
+	}
+	if (ld_done(ld, rc))
+		return -1;
+	char sql[2048];
+	if (series_query(ld, sql, sizeof sql) || ld_prepare(ld, sql, "reading the time series"))
+		return -1;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		sqlite3_stmt *st = ld->st;
+		res_rep *r = find_rep(m, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+		int64_t i = sqlite3_column_int64(st, 2);
+		if (r == NULL || i < 0 || (size_t)i >= r->n_series)
+			return ld_damaged(ld, "a time-series row of variant %lld, replication %lld",
+			                  sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+		res_series_row *row = &r->series[i];
+		row->accepted = (uint32_t)sqlite3_column_int64(st, 3);
+		row->released = (uint32_t)sqlite3_column_int64(st, 4);
+		row->outbox_backlog = (uint32_t)sqlite3_column_int64(st, 5);
+		row->open_sessions = (uint32_t)sqlite3_column_int64(st, 6);
+		row->throttled_mailboxes = (uint32_t)sqlite3_column_int64(st, 7);
+		for (int c = 0; c < RC_COUNT; c++)
+			row->rejected_by[c] = (uint32_t)sqlite3_column_int64(st, 9 + c);
+		/* schema-1 files do not store the step: the time of step 1 */
+		if (i == 1 && r->series_step_ns <= 0)
+			r->series_step_ns = (int64_t)llround(sqlite3_column_double(st, 8) * 1e9);
+	}
+	return ld_done(ld, rc);
+}
+
 static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
 {
 	int64_t nv = 0;
@@ -572,11 +683,12 @@ static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
 	if (rc == 0)
 		rc = make_entities(m, count);
 	free(count);
-	if (rc != 0 || (v2 = has_table(ld, "entities")) < 0)
+	if (rc != 0 || (v2 = has_entities(ld)) < 0)
 		return rc != 0 ? rc : -1;
 	if (v2 && ((rc = load_entities(ld, m)) != 0 || (rc = load_replies(ld, m)) != 0))
 		return rc;
-	if ((rc = load_summaries(ld, m, l, nv)) != 0 || (rc = load_figures(ld, m)) != 0)
+	if ((rc = load_summaries(ld, m, l, nv)) != 0 || (rc = load_figures(ld, m)) != 0 ||
+	    (rc = load_cdf(ld, m)) != 0 || (rc = load_series(ld, m)) != 0)
 		return rc;
 	l->run.variants = m->variants;
 	l->run.n_variants = m->n_variants;
