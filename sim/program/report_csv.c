@@ -1,0 +1,119 @@
+/* report_csv.c - the CSV writer.  Contracts in report.h; the columns in
+ * docs/RESULTS.md. */
+#include "report.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "report_int.h"
+#include "res_summary.h"
+#include "stats.h"
+#include "status.h"
+
+/* ---- CSV ------------------------------------------------------------------------------ */
+
+static void csv_field(FILE *f, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void csv_number(FILE *f, double x)
+{
+	if (isfinite(x))
+		fprintf(f, "%.17g", x);
+}
+
+/* A sweep's columns at the end of a row: point, sweep_key, sweep_value,
+ * sweep_key2, sweep_value2 (empty where not known). */
+static void csv_sweep(FILE *f, const rpt_variant *v)
+{
+	int64_t pt = rpt__sweep_point_of(v);
+	int nk = pt >= 0 ? v->desc->n_sweep_keys : 0;
+	fputc(',', f);
+	if (pt >= 0)
+		fprintf(f, "%" PRId64, pt);
+	for (int k = 0; k < 2; k++) {
+		fputc(',', f);
+		if (k < nk) {
+			char key[SCN_NAME_MAX];
+			snprintf(key, sizeof key, "%.*s", SCN_NAME_MAX - 1, v->desc->sweep_key[k]);
+			csv_field(f, key);
+		}
+		fputc(',', f);
+		if (k < nk)
+			csv_number(f, v->desc->sweep_value[k]);
+	}
+}
+
+static void csv_row(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index,
+                    const char *entity, const char *figure, const char *unit,
+                    res_what what, int idx, bool sweep)
+{
+	st_summary s = res_summarize_value(v->reps, v->n_reps, k, index, what, idx);
+	csv_field(f, v->name ? v->name : "");
+	fprintf(f, ",%s,", res_entity_kind_name(k));
+	csv_field(f, entity);
+	fputc(',', f);
+	csv_field(f, figure);
+	fputc(',', f);
+	csv_field(f, unit);
+	fputc(',', f);
+	csv_number(f, s.mean);
+	fputc(',', f);
+	csv_number(f, s.half);
+	fprintf(f, ",%.0f", s.n_def);
+	if (sweep)
+		csv_sweep(f, v);
+	fputc('\n', f);
+}
+
+static void csv_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index, bool sweep)
+{
+	char name[SCN_NAME_MAX + 8];
+	rpt_entity_name(v->desc, (int)k, index, name, sizeof name);
+	for (int fig = 0; fig < FIG_COUNT; fig++)
+		csv_row(f, v, k, index, name, res_fig_info[fig].name, res_fig_info[fig].unit, RES_FIG, fig, sweep);
+	for (int w = RES_REJECTED_BY; w <= RES_LOST_BY; w++) {
+		for (int c = 0; c < RC_COUNT; c++) {
+			if (!rpt__class_used(v, k, index, (res_what)w, c))
+				continue;
+			char fig[96];
+			snprintf(fig, sizeof fig, "%s.%s", w == RES_REJECTED_BY ? "rejected_by" : "lost_by",
+			         rpt_reply_id(c));
+			csv_row(f, v, k, index, name, fig, w == RES_REJECTED_BY ? "count" : "msgs", (res_what)w, c, sweep);
+		}
+	}
+}
+
+int rpt_csv(FILE *f, const rpt_run *run)
+{
+	if (f == NULL || run == NULL || (run->n_variants > 0 && run->variants == NULL))
+		return SIM_EINVAL;
+	for (size_t vi = 0; vi < run->n_variants; vi++)
+		if (run->variants[vi].n_reps == 0 || run->variants[vi].reps == NULL)
+			return SIM_EINVAL;
+	/* A sweep adds its columns at the end: rows keep their first eight. */
+	bool sweep = rpt__run_is_sweep(run);
+	fputs(sweep ? "variant,entity_kind,entity,figure,unit,mean,half,n,point,sweep_key,sweep_value,sweep_key2,sweep_value2\n"
+		    : "variant,entity_kind,entity,figure,unit,mean,half,n\n", f);
+	for (size_t vi = 0; vi < run->n_variants; vi++) {
+		const rpt_variant *v = &run->variants[vi];
+		csv_entity(f, v, RES_TOTAL, 0, sweep);
+		for (size_t g = 0; g < v->reps[0].n_groups; g++)
+			csv_entity(f, v, RES_GROUP, g, sweep);
+		for (size_t m = 0; m < v->reps[0].n_mailboxes; m++)
+			csv_entity(f, v, RES_MAILBOX, m, sweep);
+	}
+	return ferror(f) ? SIM_EIO : SIM_OK;
+}
