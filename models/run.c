@@ -135,6 +135,7 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 	if (st != SIM_OK)
 		goto fail;
 	world_ok = true;
+	w.rec = &r;
 	st = sim_run(e, s->duration_ns);
 	if (w.status != SIM_OK) {
 		st = w.status;

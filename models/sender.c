@@ -4,6 +4,8 @@
  * open. */
 #include "sender.h"
 
+#include "presets.h"
+
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -244,8 +246,13 @@ static inline void series_at(snd_world *w, int64_t t)
 		snd_series_advance(w, t);
 }
 
-static void count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, bool at_auth)
+/* A refusal: counted per entity and time-series row, and its reply noted
+ * as given (the 535s carry none from the route: the catalog's). */
+static void count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, const scn_reply *reply,
+			 bool at_auth)
 {
+	if (w->rec)
+		res_rep_note_reply(w->rec, (int)rc, reply ? reply : preset_reply(rc));
 	snd_counts *c[3] = { &w->total, grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
 	for (int i = 0; i < 3; i++) {
 		c[i]->rejected++;
@@ -473,7 +480,7 @@ static void on_auth_refused(sim_engine *e, void *ctx, uint64_t arg)
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
 	series_at(w, sim_now(e));
-	count_reject(w, wk, (scn_reply_class)arg, true);
+	count_reject(w, wk, (scn_reply_class)arg, NULL, true);
 	refused(w, wk, (scn_reply_class)arg, NULL, false);
 }
 
@@ -508,7 +515,7 @@ static void on_connect_done(sim_engine *e, void *ctx, uint64_t arg)
 		sched(w, o.reply_delay_ns, on_auth_refused, wk, (uint64_t)o.rc, NULL);
 		return;
 	}
-	count_reject(w, wk, o.rc, true);
+	count_reject(w, wk, o.rc, o.reply, true);
 	refused(w, wk, o.rc, o.reply, false);
 }
 
@@ -520,7 +527,7 @@ static void answer(snd_world *w, snd_worker *wk, const svc_outcome *o)
 		continue_session(w, wk);
 		return;
 	}
-	count_reject(w, wk, o->rc, false);
+	count_reject(w, wk, o->rc, o->reply, false);
 	refused(w, wk, o->rc, o->reply, true);
 }
 

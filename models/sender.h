@@ -154,6 +154,7 @@ typedef struct snd_world {
 	st_min_run acc_min, rel_min, *g_acc_min, *g_rel_min, *m_acc_min, *m_rel_min;
 
 	res_series_row *series; size_t n_series;
+	res_rep *rec;                  /* where the replies given are noted (may be NULL) */
 	size_t series_next;            /* first row whose end is not yet filled */
 	int64_t series_next_end;       /* that row's end; INT64_MAX: none left */
 } snd_world;

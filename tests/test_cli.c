@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 static const char *bin(void)
 {
@@ -244,6 +245,45 @@ static void test_plan(void **state)
 	free(err);
 }
 
+/* A route whose concurrency refusal is 421 4.7.0 (the external preset):
+ * the run's JSON, the stored rejections and the export carry that reply,
+ * as given, never the first mailbox's 432 4.3.2. */
+static void test_reply_as_given(void **state)
+{
+	(void)state;
+	char cmd[1024], *out, *err;
+	const char *want = "\"code\": 421, \"short\": \"421 4.7.0\", "
+	                   "\"text\": \"421 4.7.0 Too many concurrent connections, try again later\", "
+	                   "\"given\": true";
+	snprintf(cmd, sizeof cmd, "rm -f %s/given.db; %s run tests/data/external-route.yaml --quiet"
+	         " --db %s/given.db --format json", tmpdir, bin(), tmpdir);
+	assert_int_equal(run(cmd, &out, &err), 0);
+	assert_non_null(strstr(out, want));
+	assert_null(strstr(out, "432 4.3.2"));
+	free(out);
+	free(err);
+	snprintf(cmd, sizeof cmd, "%s results export 1 --db %s/given.db --format json", bin(), tmpdir);
+	assert_int_equal(run(cmd, &out, &err), 0);
+	assert_non_null(strstr(out, want));
+	assert_null(strstr(out, "432 4.3.2"));
+	free(out);
+	free(err);
+	/* every stored concurrency refusal carries the 421 */
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	snprintf(cmd, sizeof cmd, "%s/given.db", tmpdir);
+	assert_int_equal(sqlite3_open_v2(cmd, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT DISTINCT reply_code, reply_text FROM rejections"
+	                                    " WHERE reply_class = 'concurrency'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 421);
+	assert_string_equal((const char *)sqlite3_column_text(st, 1),
+	                    "421 4.7.0 Too many concurrent connections, try again later");
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 static void test_usage_errors(void **state)
 {
 	(void)state;
@@ -291,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_identity_variant),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_reply_as_given),
 		cmocka_unit_test(test_usage_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -94,7 +94,7 @@ static fixture *make_fixture(size_t n_mailboxes, const char *long_name)
 	}
 	fx->variants[0] = (rpt_variant){ "base", &fx->desc, fx->reps, N_REPS };
 	fx->variants[1] = (rpt_variant){ "mailbox per device", &fx->desc, fx->reps, N_REPS };
-	fx->run = (rpt_run){ fx->desc.scenario, 42, "0.1.0-test", fx->variants, 2, true };
+	fx->run = (rpt_run){ fx->desc.scenario, 42, "0.1.0-test", fx->variants, 2, true, NULL };
 	return fx;
 }
 
@@ -381,14 +381,17 @@ static void test_csv(void **state)
 	char *b = capture(rpt_csv, &fx->run, &n2);
 	assert_int_equal(n1, n2);
 	assert_memory_equal(a, b, n1);
-	assert_true(strncmp(a, "variant,entity_kind,entity,figure,unit,mean,half,n\n", 51) == 0);
+	assert_true(strncmp(a, "variant,entity_kind,entity,figure,unit,mean,half,n,rep0,rep1,rep2\n", 66) == 0);
 	/* 2 variants x (1 + 2 + 2) entities x (figures + 2 class rows) + header */
 	size_t lines = 0;
 	for (const char *p = a; *p; p++)
 		lines += *p == '\n';
 	assert_int_equal(lines, 1 + 2 * 5 * (FIG_COUNT + 2));
 	assert_non_null(strstr(a, "\nbase,total,total,generated,msgs,1000.5,"));
-	assert_non_null(strstr(a, "\nbase,total,total,rrl_first_reached,s,,,0\n"));
+	assert_non_null(strstr(a, "\nbase,total,total,rrl_first_reached,s,,,0,,,\n"));
+	/* each replication's value after the summary: 1000 + 0.5 rep */
+	assert_non_null(strstr(a, "\nbase,total,total,generated,msgs,1000.5,"));
+	assert_non_null(strstr(a, ",3,1000,1000.5,1001\n"));
 	assert_non_null(strstr(a, "\nmailbox per device,group,app\tserver,"));
 	free(a);
 	free(b);
@@ -428,7 +431,7 @@ static void test_invalid_input(void **state)
 	FILE *f = tmpfile();
 	assert_non_null(f);
 	rpt_variant v = { "base", NULL, NULL, 0 };
-	rpt_run run = { "s", 1, "v", &v, 1, false };
+	rpt_run run = { "s", 1, "v", &v, 1, false, NULL };
 	assert_int_equal(rpt_json(f, &run), SIM_EINVAL);
 	assert_int_equal(rpt_csv(f, &run), SIM_EINVAL);
 	assert_int_equal(rpt_table(f, &run), SIM_EINVAL);

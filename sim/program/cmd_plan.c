@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "exit.h"
 #include "driver.h"
 #include "report.h"
 #include "scn_load.h"
@@ -37,7 +38,6 @@
 #include "stats.h"
 #include "units.h"
 
-enum { EXIT_RUN = 1, EXIT_USAGE = 2 };
 
 #define MAX_TERMS 8
 
@@ -312,7 +312,7 @@ static int evaluate(const plan_opts *o, int64_t x, double *mean, int64_t *reps_o
 	if (rc != SIM_OK) {
 		fprintf(stderr, "throttlesim plan: %s = %s: %s\n", o->key, value, err);
 		scn_free_all(v, n, &sim_alloc_std);
-		return EXIT_RUN;
+		return EXIT_FAIL;
 	}
 	for (int f = 0; f < FIG_COUNT; f++)
 		mean[f] = res_summarize_value(reps[0], (size_t)s->replications, RES_TOTAL, 0, RES_FIG, f).mean;

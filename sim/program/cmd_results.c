@@ -17,13 +17,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "exit.h"
 #include "report.h"
 #include "res_summary.h"
 #include "stats.h"
 #include "status.h"
 #include "store.h"
 
-enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 static const char results_usage[] =
 	"usage: throttlesim results list [--db FILE]\n"
@@ -299,154 +299,18 @@ static int results_show(int argc, char **argv)
 
 /* ---- export ------------------------------------------------------------------- */
 
-static void csv_field(const char *s)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
-}
-
-static void csv_number(double x)
-{
-	if (isfinite(x))
-		printf("%.17g", x);
-}
-
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", stdout); break;
-		case '\\': fputs("\\\\", stdout); break;
-		case '\n': fputs("\\n", stdout); break;
-		case '\r': fputs("\\r", stdout); break;
-		case '\t': fputs("\\t", stdout); break;
-		default:
-			if (*p < 0x20)
-				printf("\\u%04x", *p);
-			else
-				putchar(*p);
-		}
-	}
-	putchar('"');
-}
-
-static void json_number(double x)
-{
-	if (isfinite(x))
-		printf("%.17g", x);
-	else
-		fputs("null", stdout);
-}
-
-/* The summary's value in replication i of its variant. */
-static double rep_value(const store_loaded *l, const store_summary *s, size_t i)
-{
-	const rpt_variant *v = &l->run.variants[s->variant];
-	if (s->idx < 0 || i >= v->n_reps)
-		return NAN;
-	return res_value(res_entity_of(&v->reps[i], s->kind, s->entity), s->what, s->idx);
-}
-
-static void export_csv(const store_loaded *l)
-{
-	size_t max_reps = 0;
-	for (size_t v = 0; v < l->run.n_variants; v++)
-		if (l->run.variants[v].n_reps > max_reps)
-			max_reps = l->run.variants[v].n_reps;
-	fputs("variant,entity_kind,entity,figure,unit,mean,half,n", stdout);
-	for (size_t i = 0; i < max_reps; i++)
-		printf(",rep%zu", i);
-	putchar('\n');
-	for (size_t k = 0; k < l->n_summaries; k++) {
-		const store_summary *s = &l->summaries[k];
-		csv_field(l->run.variants[s->variant].name);
-		printf(",%s,", res_entity_kind_name(s->kind));
-		csv_field(s->entity_name);
-		putchar(',');
-		csv_field(s->figure);
-		putchar(',');
-		csv_field(s->unit);
-		putchar(',');
-		csv_number(s->mean);
-		putchar(',');
-		csv_number(s->half);
-		printf(",%lld", (long long)s->n);
-		for (size_t i = 0; i < max_reps; i++) {
-			putchar(',');
-			csv_number(rep_value(l, s, i));
-		}
-		putchar('\n');
-	}
-}
-
-static void export_json(const store_loaded *l)
+/* The run through the same writers as `run --format json|csv`, with the
+ * store's record of it (JSON only: the "run" object). */
+static int export_run(const store_loaded *l, bool json)
 {
 	const store_run_row *r = &l->row;
-	printf("{\n  \"format\": \"throttlesim-export\",\n  \"format_version\": 1,\n");
-	printf("  \"run\": {\n    \"id\": %lld,\n    \"complete\": %s,\n    \"started_at\": ", (long long)r->id,
-	       r->complete ? "true" : "false");
-	json_string(r->started_at);
-	fputs(",\n    \"finished_at\": ", stdout);
-	if (r->finished_at[0])
-		json_string(r->finished_at);
-	else
-		fputs("null", stdout);
-	fputs(",\n    \"program_version\": ", stdout);
-	json_string(r->program_version);
-	fputs(",\n    \"scenario\": ", stdout);
-	json_string(r->scenario_name);
-	fputs(",\n    \"scenario_file\": ", stdout);
-	json_string(r->scenario_file);
-	printf(",\n    \"seed\": %" PRIu64 ",\n    \"replications\": %lld,\n    \"command_line\": ", r->seed,
-	       (long long)r->replications);
-	json_string(r->command_line);
-	fputs(",\n    \"scenario_text\": ", stdout);
-	json_string(r->scenario_text);
-	fputs("\n  },\n  \"variants\": [", stdout);
-	size_t k = 0;
-	for (size_t vi = 0; vi < l->run.n_variants; vi++) {
-		const rpt_variant *v = &l->run.variants[vi];
-		fputs(vi ? ",\n    {\n      \"name\": " : "\n    {\n      \"name\": ", stdout);
-		json_string(v->name);
-		fputs(",\n      \"replications\": [", stdout);
-		for (size_t i = 0; i < v->n_reps; i++)
-			printf("%s\n        {\"replication\": %lld, \"seed\": %" PRIu64 ", \"events\": %" PRIu64 "}",
-			       i ? "," : "", (long long)v->reps[i].replication, v->reps[i].seed, v->reps[i].events);
-		fputs("\n      ],\n      \"summaries\": [", stdout);
-		for (bool first = true; k < l->n_summaries && l->summaries[k].variant == vi; k++, first = false) {
-			const store_summary *s = &l->summaries[k];
-			printf("%s\n        {\"entity_kind\": \"%s\", \"entity_index\": %zu, \"entity\": ",
-			       first ? "" : ",", res_entity_kind_name(s->kind), s->entity);
-			json_string(s->entity_name);
-			fputs(", \"figure\": ", stdout);
-			json_string(s->figure);
-			fputs(", \"unit\": ", stdout);
-			json_string(s->unit);
-			fputs(", \"mean\": ", stdout);
-			json_number(s->mean);
-			fputs(", \"half\": ", stdout);
-			json_number(s->half);
-			printf(", \"n\": %lld, \"values\": [", (long long)s->n);
-			for (size_t i = 0; i < v->n_reps; i++) {
-				if (i)
-					fputs(", ", stdout);
-				json_number(rep_value(l, s, i));
-			}
-			fputs("]}", stdout);
-		}
-		fputs("\n      ]\n    }", stdout);
-	}
-	fputs(l->run.n_variants ? "\n  ]\n}\n" : "]\n}\n", stdout);
+	rpt_provenance p = { .id = r->id, .complete = r->complete, .started_at = r->started_at,
+	                     .finished_at = r->finished_at, .scenario_file = r->scenario_file,
+	                     .command_line = r->command_line, .scenario_text = r->scenario_text,
+	                     .replications = r->replications };
+	rpt_run run = l->run;
+	run.stored = &p;
+	return json ? rpt_json(stdout, &run) : rpt_csv(stdout, &run);
 }
 
 static int results_export(int argc, char **argv)
@@ -462,11 +326,13 @@ static int results_export(int argc, char **argv)
 	if (!l->row.complete)
 		fprintf(stderr, "throttlesim: note: run %lld is incomplete%s\n", (long long)l->row.id,
 		        l->run.n_variants ? "" : " and has no results");
-	if (strcmp(o.format, "csv") == 0)
-		export_csv(l);
-	else
-		export_json(l);
+	rc = export_run(l, strcmp(o.format, "json") == 0);
 	store_loaded_free(l);
+	if (rc == SIM_EINVAL) {
+		fprintf(stderr, "throttlesim results export: run %s has inconsistent results (damaged file?)\n",
+		        o.run);
+		return EXIT_FAIL;
+	}
 	return finish_output();
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "exit.h"
 #include "cli.h"
 #include "engine.h"
 #include "report.h"
@@ -26,7 +27,6 @@
 #define THROTTLESIM_VERSION "0.0.0"
 #endif
 
-enum { EXIT_RUN = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
 	"usage: throttlesim COMMAND [OPTIONS]\n"
@@ -95,7 +95,7 @@ static int cmd_demo(void)
 		sim_engine *e = sim_engine_new(kinds[k], NULL);
 		if (e == NULL) {
 			fprintf(stderr, "throttlesim: out of memory\n");
-			return EXIT_RUN;
+			return EXIT_FAIL;
 		}
 		demo d = { .rng = 42, .checksum = 0xcbf29ce484222325ULL, .left = 2000000 };
 		for (uint64_t i = 0; i < 10000; i++)
@@ -113,7 +113,7 @@ static int cmd_demo(void)
 	}
 	if (sums[0] != sums[1]) {
 		fprintf(stderr, "throttlesim: the event sets disagree\n");
-		return EXIT_RUN;
+		return EXIT_FAIL;
 	}
 	printf("  both event sets ran the same events in the same order\n");
 	return 0;
@@ -254,7 +254,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 	if (sel == NULL) {
 		scn_free_all(v, n, &sim_alloc_std);
 		fprintf(stderr, "throttlesim: out of memory\n");
-		return EXIT_RUN;
+		return EXIT_FAIL;
 	}
 	/* With a sweep, each point has its base and its variants: keep the
 	 * bases and the named variant at every point. */
@@ -289,7 +289,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 		free(cmdline);
 		free(sel);
 		scn_free_all(v, n, &sim_alloc_std);
-		return EXIT_RUN;
+		return EXIT_FAIL;
 	}
 	store_run_info info = {
 		.program_version = THROTTLESIM_VERSION,
@@ -306,7 +306,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 		free(cmdline);
 		free(sel);
 		scn_free_all(v, n, &sim_alloc_std);
-		return EXIT_RUN;
+		return EXIT_FAIL;
 	}
 
 	/* Every replication of every selected variant, in parallel; the results
@@ -319,7 +319,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 	int status = 0;
 	if (chosen == NULL || rv == NULL || desc == NULL) {
 		fprintf(stderr, "throttlesim: out of memory\n");
-		status = EXIT_RUN;
+		status = EXIT_FAIL;
 		goto done;
 	}
 	for (size_t k = 0; k < n_sel; k++)
@@ -328,13 +328,13 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 			  .progress = !o.run.quiet && isatty(STDERR_FILENO) };
 	if (drv_run(chosen, n_sel, &dopt, &reps, err, sizeof err) != SIM_OK) {
 		fprintf(stderr, "throttlesim: %s: %s\n", o.path, err);
-		status = EXIT_RUN;
+		status = EXIT_FAIL;
 		goto done;
 	}
 	for (; n_desc < n_sel; n_desc++)
 		if (res_describe(chosen[n_desc], &sim_alloc_std, &desc[n_desc]) != SIM_OK) {
 			fprintf(stderr, "throttlesim: out of memory\n");
-			status = EXIT_RUN;
+			status = EXIT_FAIL;
 			goto done;
 		}
 	for (size_t k = 0; k < n_sel; k++)
@@ -346,7 +346,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 	if (store_write_results(db, run_id, &run, err, sizeof err) != SIM_OK ||
 	    store_finish_run(db, run_id, err, sizeof err) != SIM_OK) {
 		fprintf(stderr, "throttlesim: %s\n", err);
-		status = EXIT_RUN;
+		status = EXIT_FAIL;
 		goto done;
 	}
 	if (strcmp(o.format, "json") == 0)
@@ -357,7 +357,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 		rc = rpt_table(stdout, &run);
 	if (rc != SIM_OK || fflush(stdout) != 0) {
 		fprintf(stderr, "throttlesim: writing the report: %s\n", strerror(errno));
-		status = EXIT_RUN;
+		status = EXIT_FAIL;
 	} else if (!o.run.quiet && strcmp(o.format, "table") == 0) {
 		printf("\nstored as run %lld in %s\n", (long long)run_id, o.db);
 	}

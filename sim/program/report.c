@@ -44,6 +44,27 @@ const char *rpt__variant_reply_text(const rpt_variant *v, int c)
 	return res_variant_reply(v->desc, v->reps, v->n_reps, c)->text;
 }
 
+void rpt_reply_label(const rpt_variant *v, int c, char *buf, size_t size)
+{
+	const rpl_class_info *info = rpl_class(c);
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	if (info == NULL)
+		return;
+	const res_reply *r = v ? res_variant_reply(v->desc, v->reps, v->n_reps, c) : NULL;
+	if (r == NULL || r->code == 0 || r->code == info->code) {
+		snprintf(buf, size, "%s", info->label);
+		return;
+	}
+	/* "421 4.7.0 text" -> "421 4.7.0": the code and the next word */
+	const char *sp = strchr(r->text, ' ');
+	const char *end = sp ? strchr(sp + 1, ' ') : NULL;
+	int n = end ? (int)(end - r->text) : (int)strlen(r->text);
+	snprintf(buf, size, "%.*s", n > 11 ? 11 : n, r->text);
+	rpt__sanitize(buf);
+}
+
 /* ---- names and numbers ---------------------------------------------------- */
 
 void rpt_entity_name(const res_desc *d, int kind, size_t index, char *buf, size_t size)

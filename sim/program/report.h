@@ -34,6 +34,16 @@ typedef struct rpt_variant {
 	size_t n_reps;
 } rpt_variant;
 
+/* Where a stored run came from: written by `results export`, never by
+ * `run` (its timestamps would make the output depend on the clock). */
+typedef struct rpt_provenance {
+	int64_t id;
+	bool complete;
+	const char *started_at, *finished_at;  /* finished_at "" when not finished */
+	const char *scenario_file, *command_line, *scenario_text;
+	int64_t replications;
+} rpt_provenance;
+
 typedef struct rpt_run {
 	const char *scenario_name;
 	uint64_t seed;
@@ -41,6 +51,7 @@ typedef struct rpt_run {
 	const rpt_variant *variants;
 	size_t n_variants;
 	bool json_series;        /* JSON: include each replication's time series */
+	const rpt_provenance *stored; /* NULL, or the store's record of the run */
 } rpt_run;
 
 /* Reply classes: a short label for tables ("432", "554 5.2.0", "535 tenant"),
@@ -50,6 +61,11 @@ typedef struct rpt_run {
 const char *rpt_reply_short(int reply_class);
 const char *rpt_reply_id(int reply_class);
 int rpt_reply_code(int reply_class);
+
+/* The short label of class c as a variant's results show it: the
+ * catalog's label, unless the reply given has another code, then its
+ * code and enhanced code ("421 4.7.0").  Writes at most size bytes. */
+void rpt_reply_label(const rpt_variant *v, int c, char *buf, size_t size);
 
 /* Entity name: the description's group/mailbox name, "total", or
  * "g<i>"/"m<i>" when there is no description.  Writes at most size bytes. */

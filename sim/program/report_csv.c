@@ -58,7 +58,7 @@ static void csv_sweep(FILE *f, const rpt_variant *v)
 
 static void csv_row(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index,
                     const char *entity, const char *figure, const char *unit,
-                    res_what what, int idx, bool sweep)
+                    res_what what, int idx, bool sweep, size_t max_reps)
 {
 	st_summary s = res_summarize_value(v->reps, v->n_reps, k, index, what, idx);
 	csv_field(f, v->name ? v->name : "");
@@ -75,15 +75,22 @@ static void csv_row(FILE *f, const rpt_variant *v, res_entity_kind k, size_t ind
 	fprintf(f, ",%.0f", s.n_def);
 	if (sweep)
 		csv_sweep(f, v);
+	for (size_t i = 0; i < max_reps; i++) {
+		fputc(',', f);
+		if (i < v->n_reps)
+			csv_number(f, res_value(res_entity_of(&v->reps[i], k, index), what, idx));
+	}
 	fputc('\n', f);
 }
 
-static void csv_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index, bool sweep)
+static void csv_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index, bool sweep,
+                       size_t max_reps)
 {
 	char name[SCN_NAME_MAX + 8];
 	rpt_entity_name(v->desc, (int)k, index, name, sizeof name);
 	for (int fig = 0; fig < FIG_COUNT; fig++)
-		csv_row(f, v, k, index, name, res_fig_info[fig].name, res_fig_info[fig].unit, RES_FIG, fig, sweep);
+		csv_row(f, v, k, index, name, res_fig_info[fig].name, res_fig_info[fig].unit, RES_FIG, fig, sweep,
+		        max_reps);
 	for (int w = RES_REJECTED_BY; w <= RES_LOST_BY; w++) {
 		for (int c = 0; c < RC_COUNT; c++) {
 			if (!rpt__class_used(v, k, index, (res_what)w, c))
@@ -91,7 +98,8 @@ static void csv_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_t 
 			char fig[96];
 			snprintf(fig, sizeof fig, "%s.%s", w == RES_REJECTED_BY ? "rejected_by" : "lost_by",
 			         rpt_reply_id(c));
-			csv_row(f, v, k, index, name, fig, w == RES_REJECTED_BY ? "count" : "msgs", (res_what)w, c, sweep);
+			csv_row(f, v, k, index, name, fig, w == RES_REJECTED_BY ? "count" : "msgs", (res_what)w, c,
+			        sweep, max_reps);
 		}
 	}
 }
@@ -103,17 +111,26 @@ int rpt_csv(FILE *f, const rpt_run *run)
 	for (size_t vi = 0; vi < run->n_variants; vi++)
 		if (run->variants[vi].n_reps == 0 || run->variants[vi].reps == NULL)
 			return SIM_EINVAL;
-	/* A sweep adds its columns at the end: rows keep their first eight. */
+	/* Every row starts with the same eight columns; a sweep adds its five,
+	 * then each replication's value (empty past a variant's last). */
 	bool sweep = rpt__run_is_sweep(run);
-	fputs(sweep ? "variant,entity_kind,entity,figure,unit,mean,half,n,point,sweep_key,sweep_value,sweep_key2,sweep_value2\n"
-		    : "variant,entity_kind,entity,figure,unit,mean,half,n\n", f);
+	size_t max_reps = 0;
+	for (size_t vi = 0; vi < run->n_variants; vi++)
+		if (run->variants[vi].n_reps > max_reps)
+			max_reps = run->variants[vi].n_reps;
+	fputs("variant,entity_kind,entity,figure,unit,mean,half,n", f);
+	if (sweep)
+		fputs(",point,sweep_key,sweep_value,sweep_key2,sweep_value2", f);
+	for (size_t i = 0; i < max_reps; i++)
+		fprintf(f, ",rep%zu", i);
+	fputc('\n', f);
 	for (size_t vi = 0; vi < run->n_variants; vi++) {
 		const rpt_variant *v = &run->variants[vi];
-		csv_entity(f, v, RES_TOTAL, 0, sweep);
+		csv_entity(f, v, RES_TOTAL, 0, sweep, max_reps);
 		for (size_t g = 0; g < v->reps[0].n_groups; g++)
-			csv_entity(f, v, RES_GROUP, g, sweep);
+			csv_entity(f, v, RES_GROUP, g, sweep, max_reps);
 		for (size_t m = 0; m < v->reps[0].n_mailboxes; m++)
-			csv_entity(f, v, RES_MAILBOX, m, sweep);
+			csv_entity(f, v, RES_MAILBOX, m, sweep, max_reps);
 	}
 	return ferror(f) ? SIM_EIO : SIM_OK;
 }

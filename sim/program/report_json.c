@@ -74,6 +74,61 @@ static void json_classes(FILE *f, const rpt_variant *v, res_entity_kind k, size_
 	fputs(first ? "}" : "\n        }", f);
 }
 
+static void json_limits(FILE *f, const res_limits *l)
+{
+	fputs(",\n        \"limits\": {\"preset\": ", f);
+	json_string(f, l->preset);
+	fprintf(f, ", \"concurrency\": %" PRId64 ", \"concurrency_scope\": ", l->concurrency);
+	json_string(f, scn_scope_name(l->concurrency_scope));
+	fprintf(f, ",\n          \"message_rate\": %" PRId64 ", \"message_rate_window_s\": ", l->message_rate);
+	json_number(f, (double)l->message_rate_window_ns / (double)SCN_NS_PER_S);
+	fputs(", \"message_rate_mode\": ", f);
+	json_string(f, scn_rate_mode_name(l->message_rate_mode));
+	fprintf(f, ",\n          \"recipient_rate\": %" PRId64 ", \"recipient_rate_window_s\": ", l->recipient_rate);
+	json_number(f, (double)l->recipient_rate_window_ns / (double)SCN_NS_PER_S);
+	fprintf(f, ", \"external_rate\": %" PRId64 ",\n          \"max_recipients_per_message\": %" PRId64
+	        ", \"max_message_size\": %" PRId64 "}", l->external_rate, l->max_recipients_per_message,
+	        l->max_message_size);
+}
+
+/* A group's route, mailbox and limits, a mailbox's limits (nothing when
+ * the description does not know the entity). */
+static void json_entity_desc(FILE *f, const res_desc *d, res_entity_kind k, size_t index)
+{
+	if (d == NULL)
+		return;
+	if (k == RES_GROUP && index < d->n_groups) {
+		const res_group_desc *g = &d->groups[index];
+		fputs(", \"route\": ", f);
+		json_string(f, g->route);
+		fputs(", \"mailbox\": ", f);
+		json_string(f, g->mailbox);
+		fprintf(f, ", \"instances\": %" PRId64, g->instances);
+		json_limits(f, &g->limits);
+	} else if (k == RES_MAILBOX && index < d->n_mailboxes) {
+		json_limits(f, &d->mailboxes[index].limits);
+	}
+}
+
+static void json_provenance(FILE *f, const rpt_provenance *p)
+{
+	fprintf(f, "  \"run\": {\n    \"id\": %" PRId64 ",\n    \"complete\": %s,\n    \"started_at\": ",
+	        p->id, p->complete ? "true" : "false");
+	json_string(f, p->started_at ? p->started_at : "");
+	fputs(",\n    \"finished_at\": ", f);
+	if (p->finished_at && p->finished_at[0])
+		json_string(f, p->finished_at);
+	else
+		fputs("null", f);
+	fputs(",\n    \"scenario_file\": ", f);
+	json_string(f, p->scenario_file ? p->scenario_file : "");
+	fprintf(f, ",\n    \"replications\": %" PRId64 ",\n    \"command_line\": ", p->replications);
+	json_string(f, p->command_line ? p->command_line : "");
+	fputs(",\n    \"scenario_text\": ", f);
+	json_string(f, p->scenario_text ? p->scenario_text : "");
+	fputs("\n  },\n", f);
+}
+
 static void json_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index, bool first)
 {
 	char name[SCN_NAME_MAX + 8];
@@ -81,6 +136,7 @@ static void json_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_t
 	fputs(first ? "\n      {" : ",\n      {", f);
 	fprintf(f, "\"kind\": \"%s\", \"index\": %zu, \"name\": ", res_entity_kind_name(k), index);
 	json_string(f, name);
+	json_entity_desc(f, v->desc, k, index);
 	fputs(",\n        \"figures\": {", f);
 	for (int fig = 0; fig < FIG_COUNT; fig++) {
 		fputs(fig ? ",\n          " : "\n          ", f);
@@ -150,12 +206,14 @@ int rpt_json(FILE *f, const rpt_run *run)
 		if (run->variants[vi].n_reps == 0 || run->variants[vi].reps == NULL)
 			return SIM_EINVAL;
 	bool sweep = rpt__run_is_sweep(run);
-	fputs("{\n  \"format\": \"throttlesim-results\",\n  \"format_version\": 1,\n", f);
+	fputs("{\n  \"format\": \"throttlesim-results\",\n  \"format_version\": 2,\n", f);
 	fputs("  \"program_version\": ", f);
 	json_string(f, run->version ? run->version : "");
 	fputs(",\n  \"scenario\": ", f);
 	json_string(f, run->scenario_name ? run->scenario_name : "");
 	fprintf(f, ",\n  \"seed\": %" PRIu64 ",\n", run->seed);
+	if (run->stored)
+		json_provenance(f, run->stored);
 	fputs("  \"figures\": [", f);
 	for (int fig = 0; fig < FIG_COUNT; fig++) {
 		fputs(fig ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
@@ -174,6 +232,11 @@ int rpt_json(FILE *f, const rpt_run *run)
 		json_string(f, v->name ? v->name : "");
 		if (sweep)
 			json_sweep(f, v);
+		if (v->desc) {
+			fputs(",\n    \"duration_s\": ", f);
+			json_number(f, (double)v->desc->duration_ns / (double)SCN_NS_PER_S);
+			fprintf(f, ", \"start_unix_s\": %" PRId64, v->desc->start_unix_s);
+		}
 		fprintf(f, ",\n    \"replications\": %zu,\n    \"seeds\": [", v->n_reps);
 		for (size_t i = 0; i < v->n_reps; i++)
 			fprintf(f, "%s%" PRIu64, i ? ", " : "", v->reps[i].seed);
@@ -185,10 +248,18 @@ int rpt_json(FILE *f, const rpt_run *run)
 			fputs(c ? ",\n      {\"id\": " : "\n      {\"id\": ", f);
 			json_string(f, rpt_reply_id(c));
 			fprintf(f, ", \"code\": %d, \"short\": ", rpt__variant_reply_code(v, c));
-			json_string(f, rpt_reply_short(c));
+			char label[16];
+			rpt_reply_label(v, c, label, sizeof label);
+			json_string(f, label);
 			fputs(", \"text\": ", f);
 			json_string(f, rpt__variant_reply_text(v, c));
-			fputc('}', f);
+			bool given = false, mixed = false;
+			for (size_t i = 0; i < v->n_reps; i++) {
+				given = given || v->reps[i].given[c].code != 0;
+				mixed = mixed || v->reps[i].given_mixed[c];
+			}
+			fprintf(f, ", \"given\": %s, \"mixed\": %s}", given ? "true" : "false",
+			        mixed ? "true" : "false");
 		}
 		fputs("\n    ],\n    \"entities\": [", f);
 		json_entity(f, v, RES_TOTAL, 0, true);

@@ -108,12 +108,12 @@ static void table_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_
 	/* Loss reasons: the kinds, then the three commonest last replies. */
 	st_summary lost = S(FIG_LOST);
 	if (lost.mean > 0) {
-		struct { const char *label; double mean; } item[3 + 3];
+		struct { char label[16]; double mean; } item[3 + 3];
 		size_t n = 0;
 		st_summary gu = S(FIG_LOST_GAVE_UP), ov = S(FIG_LOST_OUTBOX_OVERFLOW), pe = S(FIG_LOST_PERMANENT);
-		if (gu.mean > 0) { item[n].label = "gave up"; item[n++].mean = gu.mean; }
-		if (ov.mean > 0) { item[n].label = "overflow"; item[n++].mean = ov.mean; }
-		if (pe.mean > 0) { item[n].label = "permanent"; item[n++].mean = pe.mean; }
+		if (gu.mean > 0) { snprintf(item[n].label, sizeof item[n].label, "gave up"); item[n++].mean = gu.mean; }
+		if (ov.mean > 0) { snprintf(item[n].label, sizeof item[n].label, "overflow"); item[n++].mean = ov.mean; }
+		if (pe.mean > 0) { snprintf(item[n].label, sizeof item[n].label, "permanent"); item[n++].mean = pe.mean; }
 		double m[RC_COUNT];
 		for (int c = 0; c < RC_COUNT; c++)
 			m[c] = res_summarize_value(v->reps, v->n_reps, k, index, RES_LOST_BY, c).mean;
@@ -124,7 +124,7 @@ static void table_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_
 					best = c;
 			if (best < 0)
 				break;
-			item[n].label = rpt_reply_short(best);
+			rpt_reply_label(v, best, item[n].label, sizeof item[n].label);
 			item[n++].mean = m[best];
 			m[best] = 0;
 		}
@@ -132,7 +132,7 @@ static void table_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_
 		for (size_t i = 0; i < n; i++) {
 			char num[32], cell[64];
 			rpt__format_number(item[i].mean, num, sizeof num);
-			snprintf(cell, sizeof cell, "%s %s%s", item[i].label, num, i + 1 < n ? "," : "");
+			snprintf(cell, sizeof cell, "%.15s %.31s%s", item[i].label, num, i + 1 < n ? "," : "");
 			line_cell(&l, cell, rpt__columns(cell) + 1);
 		}
 		line_end(&l);
