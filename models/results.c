@@ -8,7 +8,7 @@
 #include "status.h"
 
 const res_fig_desc res_fig_info[FIG_COUNT] = {
-#define X(id, name, unit, doc) { name, unit, doc },
+#define X(id, name, unit, label, ents, keys, doc) { name, unit, label, ents, keys, doc },
 	RES_FIGURES(X)
 #undef X
 };

@@ -23,50 +23,106 @@
 #include "alloc.h"
 #include "scenario.h"
 
+/* The figure catalog: every figure a replication measures, defined once.
+ *   ID      FIG_<ID>, its index
+ *   name    its stable key in JSON, CSV, the store and plan targets
+ *   unit    of its values
+ *   label   a short label for tables and charts (at most 9 columns), "" if
+ *           none is shown
+ *   ents    the entities it is defined for (NaN for the others; see
+ *           models/run.h for why each is where it is)
+ *   keys    the views it is a key figure of, in catalog order: RES_K_TABLE
+ *           the table's block per entity; RES_K_DIFF its paired difference
+ *           from the base; RES_K_COMPARE the comparison of variants (table,
+ *           sweep table and compare chart)
+ *   doc     one line on what it is */
+enum { RES_E_TOTAL = 1, RES_E_GROUP = 2, RES_E_MAILBOX = 4, RES_E_ALL = 7 };
+enum { RES_K_TABLE = 1, RES_K_DIFF = 2, RES_K_COMPARE = 4 };
+
 #define RES_FIGURES(X) \
-	X(GENERATED,            "generated",            "msgs", "messages generated") \
-	X(ACCEPTED,             "accepted",             "msgs", "messages accepted (250)") \
-	X(LOST,                 "lost",                 "msgs", "messages lost, all reasons") \
-	X(LOST_GAVE_UP,         "lost_gave_up",         "msgs", "given up after max_attempts or max_age") \
-	X(LOST_OUTBOX_OVERFLOW, "lost_outbox_overflow", "msgs", "arrived at a full outbox") \
-	X(LOST_PERMANENT,       "lost_permanent",       "msgs", "dropped after an honoured permanent reply") \
-	X(PENDING,              "pending",              "msgs", "not accepted when the run ended") \
-	X(AWAITING_RELEASE,     "awaiting_release",     "msgs", "accepted, not yet released (delay mode)") \
-	X(RELEASED,             "released",             "msgs", "released for delivery") \
-	X(ATTEMPTS,             "attempts",             "count", "connection refusals plus submissions") \
-	X(RETRIES,              "retries",              "count", "attempts that are not a message's first") \
-	X(RETRIES_PER_MSG,      "retries_per_msg",      "ratio", "retries / generated") \
-	X(REJECTED,             "rejected",             "count", "non-250 replies, all classes") \
-	X(CONN_OPENED,          "connections_opened",   "count", "sessions opened (AUTH succeeded)") \
-	X(CONN_REFUSED,         "connections_refused",  "count", "connections refused at AUTH") \
-	X(SUB_DELAY_MEAN,       "submission_delay_mean","s", "generation to acceptance, mean") \
-	X(SUB_DELAY_P50,        "submission_delay_p50", "s", "") \
-	X(SUB_DELAY_P90,        "submission_delay_p90", "s", "") \
-	X(SUB_DELAY_P95,        "submission_delay_p95", "s", "") \
-	X(SUB_DELAY_P99,        "submission_delay_p99", "s", "") \
-	X(SUB_DELAY_MAX,        "submission_delay_max", "s", "") \
-	X(DEL_DELAY_MEAN,       "delivery_delay_mean",  "s", "generation to release, mean") \
-	X(DEL_DELAY_P50,        "delivery_delay_p50",   "s", "") \
-	X(DEL_DELAY_P90,        "delivery_delay_p90",   "s", "") \
-	X(DEL_DELAY_P95,        "delivery_delay_p95",   "s", "") \
-	X(DEL_DELAY_P99,        "delivery_delay_p99",   "s", "") \
-	X(DEL_DELAY_MAX,        "delivery_delay_max",   "s", "") \
-	X(ACCEPTED_PER_MIN,     "accepted_per_min",     "msgs/min", "mean over the run") \
-	X(ACCEPTED_PEAK_MIN,    "accepted_peak_min",    "msgs/min", "busiest minute [60k, 60k+60) s") \
-	X(RELEASED_PER_MIN,     "released_per_min",     "msgs/min", "mean over the run") \
-	X(RELEASED_PEAK_MIN,    "released_peak_min",    "msgs/min", "busiest minute") \
-	X(RCPT_ACCEPTED,        "recipients_accepted",  "rcpts", "recipients of accepted messages (groups as 1)") \
-	X(RCPT_DELIVERED,       "recipients_delivered", "rcpts", "after group expansion") \
-	X(SESSIONS_AVG,         "sessions_avg",         "sessions", "time-average open sessions (mailbox)") \
-	X(AT_LIMIT_FRAC,        "at_limit_frac",        "fraction", "fraction of time at the concurrency limit (mailbox)") \
-	X(THROTTLE_PERIODS,     "throttle_periods",     "count", "error-throttle periods started") \
-	X(THROTTLE_TIME,        "throttle_time",        "s", "total error-throttled time, clipped to the run") \
-	X(RRL_BLOCKED_TIME,     "rrl_blocked_time",     "s", "time a 1-recipient message would be refused by the recipient rate limit") \
-	X(RRL_FIRST_REACHED,    "rrl_first_reached",    "s", "first instant the 24 h window reached the limit (NaN: never)") \
-	X(RRL_FIRST_REFUSAL,    "rrl_first_refusal",    "s", "first 554 5.2.0 refusal (NaN: never)")
+	X(GENERATED, "generated", "msgs", "generated", RES_E_ALL, RES_K_TABLE, \
+	  "messages generated") \
+	X(ACCEPTED, "accepted", "msgs", "accepted", RES_E_ALL, RES_K_TABLE | RES_K_DIFF | RES_K_COMPARE, \
+	  "messages accepted (250)") \
+	X(LOST, "lost", "msgs", "lost", RES_E_ALL, RES_K_TABLE | RES_K_DIFF | RES_K_COMPARE, \
+	  "messages lost, all reasons") \
+	X(LOST_GAVE_UP, "lost_gave_up", "msgs", "", RES_E_ALL, 0, \
+	  "given up after max_attempts or max_age") \
+	X(LOST_OUTBOX_OVERFLOW, "lost_outbox_overflow", "msgs", "", RES_E_ALL, 0, \
+	  "arrived at a full outbox") \
+	X(LOST_PERMANENT, "lost_permanent", "msgs", "", RES_E_ALL, 0, \
+	  "dropped after an honoured permanent reply") \
+	X(PENDING, "pending", "msgs", "pending", RES_E_ALL, RES_K_TABLE | RES_K_DIFF, \
+	  "not accepted when the run ended") \
+	X(AWAITING_RELEASE, "awaiting_release", "msgs", "", RES_E_ALL, 0, \
+	  "accepted, not yet released (delay mode)") \
+	X(RELEASED, "released", "msgs", "", RES_E_ALL, 0, \
+	  "released for delivery") \
+	X(ATTEMPTS, "attempts", "count", "", RES_E_ALL, 0, \
+	  "connection refusals plus submissions") \
+	X(RETRIES, "retries", "count", "", RES_E_ALL, 0, \
+	  "attempts that are not a message's first") \
+	X(RETRIES_PER_MSG, "retries_per_msg", "ratio", "retry/msg", RES_E_ALL, RES_K_TABLE | RES_K_COMPARE, \
+	  "retries / generated") \
+	X(REJECTED, "rejected", "count", "rejected", RES_E_ALL, RES_K_TABLE, \
+	  "non-250 replies, all classes") \
+	X(CONN_OPENED, "connections_opened", "count", "", RES_E_ALL, 0, \
+	  "sessions opened (AUTH succeeded)") \
+	X(CONN_REFUSED, "connections_refused", "count", "", RES_E_ALL, 0, \
+	  "connections refused at AUTH") \
+	X(SUB_DELAY_MEAN, "submission_delay_mean", "s", "", RES_E_ALL, 0, \
+	  "generation to acceptance, mean") \
+	X(SUB_DELAY_P50, "submission_delay_p50", "s", "", RES_E_TOTAL | RES_E_GROUP, 0, \
+	  "") \
+	X(SUB_DELAY_P90, "submission_delay_p90", "s", "", RES_E_TOTAL | RES_E_GROUP, 0, \
+	  "") \
+	X(SUB_DELAY_P95, "submission_delay_p95", "s", "p95 subm", RES_E_TOTAL | RES_E_GROUP, RES_K_TABLE | RES_K_DIFF | RES_K_COMPARE, \
+	  "") \
+	X(SUB_DELAY_P99, "submission_delay_p99", "s", "", RES_E_TOTAL | RES_E_GROUP, 0, \
+	  "") \
+	X(SUB_DELAY_MAX, "submission_delay_max", "s", "", RES_E_ALL, 0, \
+	  "") \
+	X(DEL_DELAY_MEAN, "delivery_delay_mean", "s", "", RES_E_ALL, 0, \
+	  "generation to release, mean") \
+	X(DEL_DELAY_P50, "delivery_delay_p50", "s", "", RES_E_TOTAL | RES_E_GROUP, 0, \
+	  "") \
+	X(DEL_DELAY_P90, "delivery_delay_p90", "s", "", RES_E_TOTAL | RES_E_GROUP, 0, \
+	  "") \
+	X(DEL_DELAY_P95, "delivery_delay_p95", "s", "p95 deliv", RES_E_TOTAL | RES_E_GROUP, RES_K_TABLE | RES_K_DIFF | RES_K_COMPARE, \
+	  "") \
+	X(DEL_DELAY_P99, "delivery_delay_p99", "s", "", RES_E_TOTAL | RES_E_GROUP, 0, \
+	  "") \
+	X(DEL_DELAY_MAX, "delivery_delay_max", "s", "", RES_E_ALL, 0, \
+	  "") \
+	X(ACCEPTED_PER_MIN, "accepted_per_min", "msgs/min", "", RES_E_ALL, 0, \
+	  "mean over the run") \
+	X(ACCEPTED_PEAK_MIN, "accepted_peak_min", "msgs/min", "", RES_E_ALL, 0, \
+	  "busiest minute [60k, 60k+60) s") \
+	X(RELEASED_PER_MIN, "released_per_min", "msgs/min", "", RES_E_ALL, 0, \
+	  "mean over the run") \
+	X(RELEASED_PEAK_MIN, "released_peak_min", "msgs/min", "", RES_E_ALL, 0, \
+	  "busiest minute") \
+	X(RCPT_ACCEPTED, "recipients_accepted", "rcpts", "", RES_E_ALL, 0, \
+	  "recipients of accepted messages (groups as 1)") \
+	X(RCPT_DELIVERED, "recipients_delivered", "rcpts", "", RES_E_ALL, 0, \
+	  "after group expansion") \
+	X(SESSIONS_AVG, "sessions_avg", "sessions", "", RES_E_TOTAL | RES_E_MAILBOX, 0, \
+	  "time-average open sessions (mailbox)") \
+	X(AT_LIMIT_FRAC, "at_limit_frac", "fraction", "", RES_E_MAILBOX, 0, \
+	  "fraction of time at the concurrency limit (mailbox)") \
+	X(THROTTLE_PERIODS, "throttle_periods", "count", "", RES_E_TOTAL | RES_E_MAILBOX, 0, \
+	  "error-throttle periods started") \
+	X(THROTTLE_TIME, "throttle_time", "s", "throttled", RES_E_TOTAL | RES_E_MAILBOX, RES_K_TABLE | RES_K_DIFF | RES_K_COMPARE, \
+	  "total error-throttled time, clipped to the run") \
+	X(RRL_BLOCKED_TIME, "rrl_blocked_time", "s", "", RES_E_TOTAL | RES_E_MAILBOX, 0, \
+	  "time a 1-recipient message would be refused by the recipient rate limit") \
+	X(RRL_FIRST_REACHED, "rrl_first_reached", "s", "", RES_E_TOTAL | RES_E_MAILBOX, 0, \
+	  "first instant the 24 h window reached the limit (NaN: never)") \
+	X(RRL_FIRST_REFUSAL, "rrl_first_refusal", "s", "", RES_E_TOTAL | RES_E_MAILBOX, 0, \
+	  "first 554 5.2.0 refusal (NaN: never)")
 
 typedef enum res_fig {
-#define X(id, name, unit, doc) FIG_##id,
+#define X(id, name, unit, label, ents, keys, doc) FIG_##id,
 	RES_FIGURES(X)
 #undef X
 	FIG_COUNT
@@ -75,6 +131,9 @@ typedef enum res_fig {
 typedef struct res_fig_desc {
 	const char *name;
 	const char *unit;
+	const char *label;
+	unsigned ents;   /* RES_E_* */
+	unsigned keys;   /* RES_K_* */
 	const char *doc;
 } res_fig_desc;
 

@@ -208,3 +208,12 @@ bool rpt__class_used(const rpt_variant *v, res_entity_kind k, size_t index, res_
 	return false;
 }
 
+
+size_t rpt__key_figures(unsigned key, int out[FIG_COUNT])
+{
+	size_t n = 0;
+	for (int f = 0; f < FIG_COUNT; f++)
+		if (res_fig_info[f].keys & key)
+			out[n++] = f;
+	return n;
+}

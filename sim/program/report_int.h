@@ -32,4 +32,8 @@ bool rpt__run_is_sweep(const rpt_run *run);
 /* Does any replication count this class for this entity? */
 bool rpt__class_used(const rpt_variant *v, res_entity_kind k, size_t index, res_what what, int c);
 
+/* The figures of a view (RES_K_* of the figure catalog) in catalog order,
+ * into out; their number. */
+size_t rpt__key_figures(unsigned key, int out[FIG_COUNT]);
+
 #endif

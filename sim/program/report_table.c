@@ -72,6 +72,12 @@ static void summary_text(st_summary s, cell_kind kind, char *buf, size_t size)
 		snprintf(buf, size, "%s \xc2\xb1 %s", m, h);
 }
 
+/* How a figure is shown: a duration if its unit is seconds. */
+static cell_kind cell_of(int fig)
+{
+	return strcmp(res_fig_info[fig].unit, "s") == 0 ? CELL_DURATION : CELL_COUNT;
+}
+
 static void table_cell(line *l, const char *label, st_summary s, cell_kind kind)
 {
 	char value[80], cell[128];
@@ -92,18 +98,13 @@ static void table_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_
 		fprintf(f, "  %s %s\n", res_entity_kind_name(k), shown);
 
 #define S(fig) res_summarize_value(v->reps, v->n_reps, k, index, RES_FIG, (fig))
-	table_cell(&l, "generated", S(FIG_GENERATED), CELL_COUNT);
-	table_cell(&l, "accepted", S(FIG_ACCEPTED), CELL_COUNT);
-	table_cell(&l, "lost", S(FIG_LOST), CELL_COUNT);
-	line_end(&l);
-	table_cell(&l, "pending", S(FIG_PENDING), CELL_COUNT);
-	table_cell(&l, "retries/msg", S(FIG_RETRIES_PER_MSG), CELL_COUNT);
-	table_cell(&l, "rejected", S(FIG_REJECTED), CELL_COUNT);
-	line_end(&l);
-	table_cell(&l, "p95 submit", S(FIG_SUB_DELAY_P95), CELL_DURATION);
-	table_cell(&l, "p95 deliver", S(FIG_DEL_DELAY_P95), CELL_DURATION);
-	table_cell(&l, "throttled", S(FIG_THROTTLE_TIME), CELL_DURATION);
-	line_end(&l);
+	int figs[FIG_COUNT];
+	size_t nf = rpt__key_figures(RES_K_TABLE, figs);
+	for (size_t i = 0; i < nf; i++) {
+		table_cell(&l, res_fig_info[figs[i]].label, S(figs[i]), cell_of(figs[i]));
+		if (i % 3 == 2 || i + 1 == nf)
+			line_end(&l);
+	}
 
 	/* Loss reasons: the kinds, then the three commonest last replies. */
 	st_summary lost = S(FIG_LOST);
@@ -227,17 +228,11 @@ int rpt_table(FILE *f, const rpt_run *run)
 				line l = { f, 0, 0 };
 				rpt__truncate_name(b->name ? b->name : "", 30, shown, sizeof shown);
 				fprintf(f, "  difference from %s (paired)\n", shown);
-				static const struct { const char *label; int fig; cell_kind kind; } d[] = {
-					{ "accepted", FIG_ACCEPTED, CELL_COUNT },
-					{ "lost", FIG_LOST, CELL_COUNT },
-					{ "pending", FIG_PENDING, CELL_COUNT },
-					{ "p95 submit", FIG_SUB_DELAY_P95, CELL_DURATION },
-					{ "p95 deliver", FIG_DEL_DELAY_P95, CELL_DURATION },
-					{ "throttled", FIG_THROTTLE_TIME, CELL_DURATION },
-				};
-				for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
-					st_summary s = res_paired_value(v->reps, b->reps, v->n_reps, RES_TOTAL, 0, RES_FIG, d[i].fig);
-					table_cell(&l, d[i].label, s, d[i].kind);
+				int d[FIG_COUNT];
+				size_t nd = rpt__key_figures(RES_K_DIFF, d);
+				for (size_t i = 0; i < nd; i++) {
+					st_summary s = res_paired_value(v->reps, b->reps, v->n_reps, RES_TOTAL, 0, RES_FIG, d[i]);
+					table_cell(&l, res_fig_info[d[i]].label, s, cell_of(d[i]));
 					if (i % 3 == 2)
 						line_end(&l);
 				}
@@ -252,19 +247,8 @@ int rpt_table(FILE *f, const rpt_run *run)
 
 /* ---- comparison of variants ------------------------------------------------- */
 
-/* The key figures of the comparison, in column order. */
-static const struct {
-	const char *label;
-	int fig;
-	cell_kind kind;
-} compare_cols[] = {
-	{ "accepted", FIG_ACCEPTED, CELL_COUNT },
-	{ "lost", FIG_LOST, CELL_COUNT },
-	{ "p95 subm", FIG_SUB_DELAY_P95, CELL_DURATION }, /* at most CMP_COL - 1 columns */
-	{ "p95 deliv", FIG_DEL_DELAY_P95, CELL_DURATION },
-	{ "retry/msg", FIG_RETRIES_PER_MSG, CELL_COUNT },
-	{ "throttled", FIG_THROTTLE_TIME, CELL_DURATION },
-};
+/* The comparison's columns: the catalog's RES_K_COMPARE figures, whose
+ * labels fit CMP_COL - 1 columns. */
 #define CMP_NAME 20
 #define CMP_COL 10
 
@@ -285,12 +269,14 @@ static void compare_row(FILE *f, const char *label, const st_summary *s, bool ha
 	char shown[64];
 	rpt__truncate_name(label, CMP_NAME - 1, shown, sizeof shown);
 	fprintf(f, "%-*s", CMP_NAME - 1 + (int)(strlen(shown) - rpt__columns(shown)), shown);
-	for (size_t c = 0; c < sizeof compare_cols / sizeof compare_cols[0]; c++) {
+	int cols[FIG_COUNT];
+	size_t nc = rpt__key_figures(RES_K_COMPARE, cols);
+	for (size_t c = 0; c < nc; c++) {
 		double x = half ? s[c].half : s[c].mean;
 		if (half && isnan(x))
 			fprintf(f, "%*s", CMP_COL, "");
 		else
-			compare_value(f, x, compare_cols[c].kind, sign && !half);
+			compare_value(f, x, cell_of(cols[c]), sign && !half);
 	}
 	fputc('\n', f);
 }
@@ -298,9 +284,11 @@ static void compare_row(FILE *f, const char *label, const st_summary *s, bool ha
 /* The column headings of the comparison. */
 static void compare_header(FILE *f)
 {
+	int cols[FIG_COUNT];
+	size_t nc = rpt__key_figures(RES_K_COMPARE, cols);
 	fprintf(f, "%-*s", CMP_NAME - 1, "variant");
-	for (size_t c = 0; c < sizeof compare_cols / sizeof compare_cols[0]; c++)
-		fprintf(f, "%*s", CMP_COL, compare_cols[c].label);
+	for (size_t c = 0; c < nc; c++)
+		fprintf(f, "%*s", CMP_COL, res_fig_info[cols[c]].label);
 	fputc('\n', f);
 }
 
@@ -308,10 +296,11 @@ static void compare_header(FILE *f)
  * same seeds as b (and is not b), its paired difference from b. */
 static void compare_variant(FILE *f, const char *name, const rpt_variant *v, const rpt_variant *b)
 {
-	enum { NC = sizeof compare_cols / sizeof compare_cols[0] };
-	st_summary s[NC], d[NC];
-	for (size_t c = 0; c < NC; c++)
-		s[c] = res_summarize_value(v->reps, v->n_reps, RES_TOTAL, 0, RES_FIG, compare_cols[c].fig);
+	int cols[FIG_COUNT];
+	size_t nc = rpt__key_figures(RES_K_COMPARE, cols);
+	st_summary s[FIG_COUNT], d[FIG_COUNT];
+	for (size_t c = 0; c < nc; c++)
+		s[c] = res_summarize_value(v->reps, v->n_reps, RES_TOTAL, 0, RES_FIG, cols[c]);
 	compare_row(f, name, s, false, false);
 	if (v->n_reps > 1)
 		compare_row(f, "  \xc2\xb1", s, true, false);
@@ -321,8 +310,8 @@ static void compare_variant(FILE *f, const char *name, const rpt_variant *v, con
 			paired = false;
 	if (!paired)
 		return;
-	for (size_t c = 0; c < NC; c++)
-		d[c] = res_paired_value(v->reps, b->reps, v->n_reps, RES_TOTAL, 0, RES_FIG, compare_cols[c].fig);
+	for (size_t c = 0; c < nc; c++)
+		d[c] = res_paired_value(v->reps, b->reps, v->n_reps, RES_TOTAL, 0, RES_FIG, cols[c]);
 	compare_row(f, "  \xce\x94", d, false, true);
 	if (v->n_reps > 1)
 		compare_row(f, "  \xc2\xb1", d, true, false);
@@ -338,7 +327,6 @@ int rpt_compare(FILE *f, const rpt_run *run)
 		return SIM_EINVAL;
 	if (rpt__run_is_sweep(run))
 		return sweep_table(f, run);
-	enum { NC = sizeof compare_cols / sizeof compare_cols[0] };
 	const rpt_variant *b = &run->variants[0];
 	fprintf(f, "\n== comparison of variants (whole scenario) ");
 	for (int c = 44; c < 79; c++)
@@ -372,7 +360,6 @@ static void sweep_label(const res_desc *s, char *buf, size_t size)
  * run order, each under a line naming its swept values. */
 static int sweep_table(FILE *f, const rpt_run *run)
 {
-	enum { NC = sizeof compare_cols / sizeof compare_cols[0] };
 	size_t npoints = 0, reps = run->variants[0].n_reps;
 	bool same_reps = true;
 	for (size_t vi = 0; vi < run->n_variants; vi++) {
