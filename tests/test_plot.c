@@ -1,9 +1,12 @@
-/* test_plot.c - `throttlesim plot` (sim/program/cmd_plot.c and the gnuplot scripts of plots/): each
+/* test_plot.c - `throttlesim plot` (sim/program/plot*.c and the gnuplot scripts of plots/): each
  * chart kind is drawn from a small results file built through the store
  * API, in PNG and SVG, and the image checked: gnuplot succeeded, the file
  * is not empty and is 1000 x 600.  Also: the messages and exit statuses for
  * a missing gnuplot, a file that is not ours, an unknown run, bad usage,
- * and a store without the optional delay_cdf table and sweep columns.
+ * and a store without the optional delay_cdf table and sweep columns; and
+ * that each variant's time series draws its own concurrency limit (a
+ * scenario run by the program, THROTTLESIM_BIN, its variables kept with
+ * --keep-vars).
  *
  * The rendering tests are skipped when gnuplot is not installed; run from
  * the repository root (make test does), so that ./plots is found.
@@ -440,6 +443,71 @@ static void test_store_without_extras(void **state)
 	image(fx, out, "compare.png");
 }
 
+/* ---- the concurrency limit line ------------------------------------------------------- */
+
+static const char *bin(void)
+{
+	const char *b = getenv("THROTTLESIM_BIN");
+	return b ? b : "build/debug/throttlesim";
+}
+
+/* The gnuplot variables --keep-vars kept for an image stem of dir. */
+static void vars_of(const char *dir, const char *stem, char *buf, size_t size)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/%s.vars", dir, stem);
+	slurp(p, buf, size);
+}
+
+static void expect_var(const char *vars, const char *assignment)
+{
+	if (strstr(vars, assignment) == NULL)
+		fail_msg("'%s' not in: %s", assignment, vars);
+}
+
+/* tests/data/plot-limits.yaml, run by the real program: two mailboxes at
+ * exchange-online's documented 3 concurrent connections each; variants at
+ * 5 each, 5 for one mailbox only, and off.  Each time series draws its own
+ * variant's limit: 2 x 3, 2 x 5, 3 + 5, none.  The same run in a schema-1
+ * file (which holds no limits) draws no line, and still draws. */
+static void test_limit_line(void **state)
+{
+	fixture *fx = *state;
+	NEED_GNUPLOT();
+	char db[128], cmd[512], out[128], vars[16384];
+	snprintf(db, sizeof db, "%s/limits.db", fx->dir);
+	snprintf(cmd, sizeof cmd, "%s run tests/data/plot-limits.yaml --db %s --quiet >/dev/null", bin(), db);
+	assert_int_equal(system(cmd), 0);
+	snprintf(out, sizeof out, "%s/limits", fx->dir);
+	int rc = plot(fx, "last", "--db", db, "--out", out, "--chart", "timeseries", "--keep-vars", NULL);
+	if (rc != 0)
+		fail_msg("exit %d: %s", rc, fx->err);
+	image(fx, out, "timeseries-0-base.png");
+	vars_of(out, "timeseries-0-base", vars, sizeof vars);
+	expect_var(vars, "limit=6; limitlabel='concurrency limit, 3 x 2 mailboxes'; ");
+	vars_of(out, "timeseries-1-five", vars, sizeof vars);
+	expect_var(vars, "limit=10; limitlabel='concurrency limit, 5 x 2 mailboxes'; ");
+	vars_of(out, "timeseries-2-one-mailbox-raised", vars, sizeof vars);
+	expect_var(vars, "limit=8; limitlabel='concurrency limit, 8 in all (3 to 5 per mailbox, 2 mailboxes)'; ");
+	vars_of(out, "timeseries-3-off", vars, sizeof vars);
+	expect_var(vars, "limit=0; ");
+	/* the variables are those gnuplot was given: the data file beside them */
+	char data[256];
+	snprintf(data, sizeof data, "datafile='%s/timeseries-3-off.dat'; ", out);
+	expect_var(vars, data);
+
+	exec_sql(db, "DROP TABLE entities; DROP TABLE replies; ALTER TABLE variants DROP COLUMN duration_ns;"
+	         " ALTER TABLE variants DROP COLUMN start_unix_s; ALTER TABLE variants DROP COLUMN series_step_ns;"
+	         " PRAGMA user_version = 1; UPDATE meta SET value = '1' WHERE key = 'schema_version';");
+	snprintf(out, sizeof out, "%s/limits1", fx->dir);
+	rc = plot(fx, "last", "--db", db, "--out", out, "--chart", "timeseries", "--keep-vars", NULL);
+	if (rc != 0)
+		fail_msg("exit %d: %s", rc, fx->err);
+	image(fx, out, "timeseries-1-five.png");
+	vars_of(out, "timeseries-1-five", vars, sizeof vars);
+	expect_var(vars, "limit=0; ");
+}
+
 /* ---- failures ------------------------------------------------------------------------ */
 
 static void test_missing_gnuplot(void **state)
@@ -508,6 +576,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_svg_every_chart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_without_extras, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_gnuplot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),

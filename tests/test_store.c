@@ -384,6 +384,45 @@ static void test_schema1_file(void **state)
 	store_close(db);
 }
 
+/* store_find_summary finds every stored row (a binary search that must
+ * agree with looking at each row), and NULL for what is not stored; a
+ * file without delay_cdf or the sweep columns (from before them) is read,
+ * and says so. */
+static void test_find_summary_and_old_files(void **state)
+{
+	fixture *fx = *state;
+	sqlite3 *db = NULL;
+	char err[512] = "";
+	assert_int_equal(store_open(fx->path, &db, err, sizeof err), SIM_OK);
+	int64_t id = write_run(fx, db);
+	store_loaded *l = NULL;
+	assert_int_equal(store_load_run(db, id, &l, err, sizeof err), SIM_OK);
+	assert_true(l->has_delay_cdf);
+	assert_true(l->has_sweep);
+	assert_true(l->n_summaries > 0);
+	for (size_t i = 0; i < l->n_summaries; i++) {
+		const store_summary *s = &l->summaries[i];
+		assert_ptr_equal(store_find_summary(l, s->variant, s->kind, s->entity, s->figure), s);
+	}
+	assert_null(store_find_summary(l, 0, RES_TOTAL, 0, "no_such_figure"));
+	assert_null(store_find_summary(l, l->run.n_variants, RES_TOTAL, 0, "accepted"));
+	assert_null(store_find_summary(l, 0, RES_MAILBOX, N_MBX, "accepted"));
+	store_loaded_free(l);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE delay_cdf; ALTER TABLE variants DROP COLUMN point;"
+	                              " ALTER TABLE variants DROP COLUMN sweep_key;"
+	                              " ALTER TABLE variants DROP COLUMN sweep_value;"
+	                              " ALTER TABLE variants DROP COLUMN sweep_key2;"
+	                              " ALTER TABLE variants DROP COLUMN sweep_value2;",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_load_run(db, id, &l, err, sizeof err), SIM_OK);
+	assert_false(l->has_delay_cdf);
+	assert_false(l->has_sweep);
+	assert_int_equal(l->run.variants[0].desc->sweep_point, -1);
+	assert_true(isnan(l->run.variants[0].reps[0].delivery_cdf[0]));
+	store_loaded_free(l);
+	store_close(db);
+}
+
 static void test_reopen_and_two_runs(void **state)
 {
 	fixture *fx = *state;
@@ -563,6 +602,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_description_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema1_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find_summary_and_old_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_and_two_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_leaves_no_partial_rows, setup, teardown),

@@ -18,7 +18,7 @@
 int cmd_results(int argc, char **argv);
 
 /* `throttlesim plot RUN ...`: charts of a stored run with gnuplot;
- * sim/program/cmd_plot.c. */
+ * sim/program/plot.c. */
 int cmd_plot(int argc, char **argv);
 
 /* `throttlesim plan FILE --vary KEY --range A..B --target EXPR`: the

@@ -35,6 +35,7 @@
 #ifndef SIM_STORE_H
 #define SIM_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -162,6 +163,12 @@ typedef struct store_loaded {
 	rpt_run run;
 	store_summary *summaries;
 	size_t n_summaries;
+	/* What the file can hold (set when the run has results): false for a
+	 * file from before stored delay distributions (table delay_cdf: the
+	 * replications' cdf points stay NaN) or before sweeps (the variants'
+	 * sweep columns: no description has a sweep point). */
+	bool has_delay_cdf;
+	bool has_sweep;
 	void *priv;            /* the memory behind all of the above */
 } store_loaded;
 
@@ -170,5 +177,11 @@ typedef struct store_loaded {
 int store_load_run(sqlite3 *db, int64_t run_id, store_loaded **out, char *err, size_t err_size);
 
 void store_loaded_free(store_loaded *l);
+
+/* The summary of one figure ("accepted", "rejected_by.concurrency", as in
+ * summaries.figure) of an entity of a variant (entity 0 for RES_TOTAL),
+ * or NULL when the run has none.  O(log summaries + figures). */
+const store_summary *store_find_summary(const store_loaded *l, size_t variant, res_entity_kind kind,
+                                        size_t entity, const char *figure);
 
 #endif

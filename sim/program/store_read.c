@@ -244,11 +244,48 @@ static int has_table(loader *ld, const char *name)
 	return store__query_int(ld->db, sql, &n) == SQLITE_OK ? n > 0 : -1;
 }
 
+/* Does the table have this column?  (Files from before sweeps lack the
+ * sweep columns of variants.)  -1 on an SQLite error. */
+static int has_column(loader *ld, const char *table, const char *col)
+{
+	char sql[160];
+	int64_t n = 0;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'", table, col);
+	ld->what = "reading the schema";
+	return store__query_int(ld->db, sql, &n) == SQLITE_OK ? n > 0 : -1;
+}
+
+/* The variants query for what this file has: the sweep columns (none, the
+ * first key, or both keys) and schema 2's lengths.  Sets l->has_sweep. */
+static int variants_query(loader *ld, store_loaded *l, char *sql, size_t size)
+{
+	int v2 = has_table(ld, "entities"), k1 = 1, k2 = 1;
+	static const char *const cols[] = { "point", "sweep_key", "sweep_value", "sweep_key2", "sweep_value2" };
+	for (int i = 0; i < 5 && v2 >= 0; i++) {
+		int h = has_column(ld, "variants", cols[i]);
+		if (h < 0)
+			return -1;
+		if (i < 3)
+			k1 = k1 && h;
+		else
+			k2 = k2 && h;
+	}
+	if (v2 < 0)
+		return -1;
+	l->has_sweep = k1;
+	int n = snprintf(sql, size, "SELECT idx, name, %s, %s, %s FROM variants WHERE run_id = ?1 ORDER BY idx",
+	                 k1 ? "point, sweep_key, sweep_value" : "NULL, NULL, NULL",
+	                 k1 && k2 ? "sweep_key2, sweep_value2" : "NULL, NULL",
+	                 v2 ? "duration_ns, start_unix_s, series_step_ns" : "NULL, NULL, NULL");
+	return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
 /* The variants' rows: names, sweep points, length.  0, -1 (SQLite or
  * damaged), -2 (out of memory). */
 static int load_variants(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv)
 {
 	int rc;
+	char sql[512];
 	m->n_variants = (size_t)nv;
 	m->variant_names = calloc(m->n_variants, sizeof *m->variant_names);
 	m->desc = calloc(m->n_variants, sizeof *m->desc);
@@ -257,15 +294,7 @@ static int load_variants(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv)
 	m->step_ns = calloc(m->n_variants, sizeof *m->step_ns);
 	if (!m->variant_names || !m->desc || !m->variants || !m->reps || !m->step_ns)
 		return -2;
-	int v2 = has_table(ld, "entities");
-	if (v2 < 0)
-		return -1;
-	if (ld_prepare(ld, v2 ? "SELECT idx, name, point, sweep_key, sweep_value, sweep_key2, sweep_value2,"
-	                        " duration_ns, start_unix_s, series_step_ns FROM variants WHERE run_id = ?1"
-	                        " ORDER BY idx"
-	                      : "SELECT idx, name, point, sweep_key, sweep_value, sweep_key2, sweep_value2,"
-	                        " NULL, NULL, NULL FROM variants WHERE run_id = ?1 ORDER BY idx",
-	               "reading variants"))
+	if (variants_query(ld, l, sql, sizeof sql) || ld_prepare(ld, sql, "reading variants"))
 		return -1;
 	size_t i = 0;
 	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
@@ -575,10 +604,14 @@ static int load_figures(loader *ld, loaded_mem *m)
 	return ld_done(ld, rc);
 }
 
-/* Every replication's delay-distribution points. */
-static int load_cdf(loader *ld, loaded_mem *m)
+/* Every replication's delay-distribution points (none in a file from
+ * before the table delay_cdf: l->has_delay_cdf false). */
+static int load_cdf(loader *ld, loaded_mem *m, store_loaded *l)
 {
-	int rc;
+	int rc = has_table(ld, "delay_cdf");
+	if (rc <= 0)
+		return rc;
+	l->has_delay_cdf = true;
 	if (ld_prepare(ld, "SELECT variant_idx, replication, kind, q, value_s FROM delay_cdf"
 	               " WHERE run_id = ?1", "reading delay distributions"))
 		return -1;
@@ -688,7 +721,7 @@ static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
 	if (v2 && ((rc = load_entities(ld, m)) != 0 || (rc = load_replies(ld, m)) != 0))
 		return rc;
 	if ((rc = load_summaries(ld, m, l, nv)) != 0 || (rc = load_figures(ld, m)) != 0 ||
-	    (rc = load_cdf(ld, m)) != 0 || (rc = load_series(ld, m)) != 0)
+	    (rc = load_cdf(ld, m, l)) != 0 || (rc = load_series(ld, m)) != 0)
 		return rc;
 	l->run.variants = m->variants;
 	l->run.n_variants = m->n_variants;
@@ -792,4 +825,33 @@ fail:
 	store__exec(db, "ROLLBACK");
 	store_loaded_free(l);
 	return status;
+}
+
+const store_summary *store_find_summary(const store_loaded *l, size_t variant, res_entity_kind kind,
+                                        size_t entity, const char *figure)
+{
+	if (l == NULL || figure == NULL)
+		return NULL;
+	/* The summaries are sorted by (variant, kind, entity, ...): find the
+	 * entity's first row, then look through its figures. */
+	size_t lo = 0, hi = l->n_summaries;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const store_summary *s = &l->summaries[mid];
+		bool before = s->variant != variant ? s->variant < variant
+		            : s->kind != kind       ? s->kind < kind
+		                                    : s->entity < entity;
+		if (before)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < l->n_summaries; i++) {
+		const store_summary *s = &l->summaries[i];
+		if (s->variant != variant || s->kind != kind || s->entity != entity)
+			break;
+		if (strcmp(s->figure, figure) == 0)
+			return s;
+	}
+	return NULL;
 }

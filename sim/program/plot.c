@@ -1,0 +1,283 @@
+/* plot.c - `throttlesim plot RUN`: the command line and the driver.  It
+ * loads the whole run with store_load_run() (the store opened read-only),
+ * finds gnuplot and the scripts, makes the output directory and draws each
+ * chart asked for (docs/PLOTS.md).  The charts live in plot_<kind>.c,
+ * gnuplot in plot_gnuplot.c; what they share in plot_int.h.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "plot_int.h"
+#include "status.h"
+
+static const char plot_usage[] =
+	"usage: throttlesim plot RUN [--db FILE] [--out DIR] [--format png|svg]\n"
+	"                            [--chart KIND] [--variant NAME] [--figure NAME]\n"
+	"                            [--keep-vars]\n"
+	"\n"
+	"Draws the charts of a stored run with gnuplot (scripts in plots/):\n"
+	"  timeseries  per variant, replication 0: accepted and refused per minute\n"
+	"              by reply class, outbox backlog, open sessions against the\n"
+	"              concurrency limit, error-throttle periods shaded\n"
+	"  cdf         delivery delay distribution of every variant on one chart\n"
+	"  compare     the variants' key figures, bars with 95% interval whiskers\n"
+	"  sweep       a figure against the swept value, with its 95% band\n"
+	"\n"
+	"  RUN            a run id or 'last' (the newest run)\n"
+	"  --db FILE      results store (default throttlesim.db), opened read-only\n"
+	"  --out DIR      where images and their data files go (default plots-run<ID>)\n"
+	"  --format F     png (default) or svg\n"
+	"  --chart KIND   draw only this chart: timeseries, cdf, compare or sweep\n"
+	"  --variant NAME time series of this variant only (default: every variant)\n"
+	"  --figure NAME  the sweep chart's figure (default delivery_delay_p95)\n"
+	"  --keep-vars    also write each chart's gnuplot variables to <chart>.vars\n"
+	"                 beside its data (redraw: gnuplot -e \"$(cat X.vars)\" plots/K.gp)\n"
+	"  -h, --help     show this help\n"
+	"\n"
+	"The scripts are looked for in $THROTTLESIM_PLOTS, ./plots, then plots/ of\n"
+	"the source tree the program was built in.\n"
+	"\n"
+	"exit status: 0 success, 1 gnuplot missing or failed, store unreadable or\n"
+	"output not writable, 2 bad usage or unknown run, variant or figure\n";
+
+static const char *const chart_names[PLOT_CHARTS] = { "timeseries", "cdf", "compare", "sweep" };
+
+/* An option's value.  0, or -1 (message printed). */
+static int option_value(plot_opts *o, size_t k, const char *v)
+{
+	switch (k) {
+	case 0: o->db = v; break;
+	case 1: o->out = v; break;
+	case 2:
+		if (strcmp(v, "png") != 0 && strcmp(v, "svg") != 0) {
+			fprintf(stderr, "throttlesim plot: --format: expected png or svg, got '%s'\n", v);
+			return -1;
+		}
+		o->format = v;
+		break;
+	case 3:
+		for (int c = 0; c < PLOT_CHARTS; c++)
+			if (strcmp(v, chart_names[c]) == 0)
+				o->chart = c;
+		if (o->chart < 0) {
+			fprintf(stderr, "throttlesim plot: --chart: expected timeseries, cdf, compare"
+			        " or sweep, got '%s'\n", v);
+			return -1;
+		}
+		break;
+	case 4: o->variant = v; break;
+	default: o->figure = v; break;
+	}
+	return 0;
+}
+
+/* -1 error (printed), 0 go on, 1 help printed. */
+static int parse(int argc, char **argv, plot_opts *o)
+{
+	*o = (plot_opts){ .db = "throttlesim.db", .format = "png", .figure = "delivery_delay_p95",
+	                  .chart = -1 };
+	static const char *const with_value[] = { "--db", "--out", "--format", "--chart", "--variant",
+	                                          "--figure" };
+	const size_t n_with = sizeof with_value / sizeof with_value[0];
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(plot_usage, stdout);
+			return 1;
+		}
+		if (a[0] != '-' || strcmp(a, "-") == 0) {
+			if (o->run) {
+				fprintf(stderr, "throttlesim plot: unexpected argument '%s' (try --help)\n", a);
+				return -1;
+			}
+			o->run = a;
+			continue;
+		}
+		if (strcmp(a, "--keep-vars") == 0) {
+			o->keep_vars = true;
+			continue;
+		}
+		size_t k = 0;
+		while (k < n_with && strcmp(a, with_value[k]) != 0)
+			k++;
+		if (k == n_with) {
+			fprintf(stderr, "throttlesim plot: unknown option '%s' (try --help)\n", a);
+			return -1;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "throttlesim plot: %s needs a value (try --help)\n", a);
+			return -1;
+		}
+		if (option_value(o, k, argv[++i]) != 0)
+			return -1;
+	}
+	if (o->run == NULL) {
+		fprintf(stderr, "throttlesim plot: which run? give a run id or 'last' (try --help)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The charts' view of each variant: name and sweep point from its
+ * description.  0 or EXIT_PLOT_FAIL. */
+static int make_variants(plot_ctx *c)
+{
+	const rpt_run *run = &c->l->run;
+	c->n_v = run->n_variants;
+	if ((c->v = calloc(c->n_v ? c->n_v : 1, sizeof *c->v)) == NULL)
+		return plot_oom();
+	for (size_t i = 0; i < c->n_v; i++) {
+		const rpt_variant *rv = &run->variants[i];
+		const res_desc *d = rv->desc;
+		int nk = d && d->sweep_point >= 0 ? d->n_sweep_keys : 0;
+		c->v[i] = (plot_variant){ .idx = i, .rv = rv, .name = rv->name, .has_point = d && d->sweep_point >= 0,
+		                          .key = nk >= 1 ? d->sweep_key[0] : NULL,
+		                          .key2 = nk >= 2 ? d->sweep_key[1] : NULL,
+		                          .value = nk >= 1 ? d->sweep_value[0] : NAN,
+		                          .value2 = nk >= 2 ? d->sweep_value[1] : NAN };
+		if (c->v[i].has_point)
+			c->is_sweep = true;
+	}
+	return 0;
+}
+
+/* --variant names a variant of the run?  0 or EXIT_PLOT_USAGE. */
+static int check_variant(const plot_ctx *c)
+{
+	if (c->o->variant == NULL)
+		return 0;
+	for (size_t i = 0; i < c->n_v; i++)
+		if (strcmp(c->v[i].name, c->o->variant) == 0)
+			return 0;
+	fprintf(stderr, "throttlesim plot: run %lld has no variant '%s'; it has:", (long long)c->run_id,
+	        c->o->variant);
+	for (size_t k = 0; k < c->n_v; k++)
+		if (k == 0 || strcmp(c->v[k].name, c->v[k - 1].name) != 0)
+			fprintf(stderr, " %s", c->v[k].name);
+	fputc('\n', stderr);
+	return EXIT_PLOT_USAGE;
+}
+
+/* The run RUN names, read whole from the store.  0, EXIT_PLOT_FAIL or
+ * EXIT_PLOT_USAGE (messages printed); *l is the caller's on success. */
+static int load_run(plot_ctx *c, store_loaded **l)
+{
+	sqlite3 *db = NULL;
+	char err[1024] = "";
+	int st = store_open_readonly(c->o->db, &db, err, sizeof err);
+	if (st != SIM_OK) {
+		fprintf(stderr, "throttlesim: %s\n", err);
+		return EXIT_PLOT_FAIL;
+	}
+	if (strcmp(c->o->run, "last") == 0 && (st = store_last_run(db, &c->run_id, err, sizeof err)) != SIM_OK) {
+		fprintf(stderr, "throttlesim plot: %s\n", err);
+		store_close(db);
+		return st == SIM_EINVAL ? EXIT_PLOT_USAGE : EXIT_PLOT_FAIL;
+	}
+	st = store_load_run(db, c->run_id, l, err, sizeof err);
+	store_close(db);
+	if (st == SIM_EINVAL) {
+		fprintf(stderr, "throttlesim plot: %s: no run %lld (see throttlesim results list)\n",
+		        c->o->db, (long long)c->run_id);
+		return EXIT_PLOT_USAGE;
+	}
+	if (st != SIM_OK) {
+		fprintf(stderr, "throttlesim: %s\n", err);
+		return EXIT_PLOT_FAIL;
+	}
+	c->l = *l;
+	c->scenario_name = (*l)->row.scenario_name;
+	c->replications = (*l)->row.replications;
+	if ((*l)->run.n_variants == 0) {
+		fprintf(stderr, "throttlesim plot: run %lld has no results (interrupted, or still running)\n",
+		        (long long)c->run_id);
+		return EXIT_PLOT_FAIL;
+	}
+	int rc = make_variants(c);
+	return rc != 0 ? rc : check_variant(c);
+}
+
+static int make_dir(const char *dir)
+{
+	struct stat sb;
+	if (stat(dir, &sb) == 0) {
+		if (S_ISDIR(sb.st_mode))
+			return 0;
+		fprintf(stderr, "throttlesim: %s: exists and is not a directory\n", dir);
+		return EXIT_PLOT_FAIL;
+	}
+	if (mkdir(dir, 0777) != 0) {
+		fprintf(stderr, "throttlesim: cannot create %s: %s\n", dir, strerror(errno));
+		return EXIT_PLOT_FAIL;
+	}
+	return 0;
+}
+
+/* gnuplot, its scripts and the output directory.  0 or an exit status. */
+static int prepare_output(plot_ctx *c)
+{
+	if (!plot_find_gnuplot(c->gnuplot, sizeof c->gnuplot)) {
+		fprintf(stderr, "throttlesim plot: gnuplot not found: install it with"
+		        " apt-get install gnuplot-nox\n");
+		return EXIT_PLOT_FAIL;
+	}
+	if (!plot_find_scripts(c->scripts, sizeof c->scripts)) {
+		const char *env = getenv("THROTTLESIM_PLOTS");
+		fprintf(stderr, "throttlesim plot: the gnuplot scripts (plots/timeseries.gp ...) were not found"
+		        " in %s%s./plots or beside the program; set THROTTLESIM_PLOTS to their directory\n",
+		        env ? env : "", env ? ", " : "");
+		return EXIT_PLOT_FAIL;
+	}
+	if (c->o->out && strlen(c->o->out) >= sizeof c->out) {
+		fprintf(stderr, "throttlesim plot: --out: the path is too long\n");
+		return EXIT_PLOT_USAGE;
+	}
+	if (c->o->out)
+		snprintf(c->out, sizeof c->out, "%s", c->o->out);
+	else
+		snprintf(c->out, sizeof c->out, "plots-run%lld", (long long)c->run_id);
+	return make_dir(c->out);
+}
+
+int cmd_plot(int argc, char **argv)
+{
+	plot_opts o;
+	int p = parse(argc, argv, &o);
+	if (p != 0)
+		return p > 0 ? 0 : EXIT_PLOT_USAGE;
+	plot_ctx c = { .o = &o };
+	if (strcmp(o.run, "last") != 0) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(o.run, &end, 10);
+		if (errno || *end || end == o.run || v <= 0) {
+			fprintf(stderr, "throttlesim plot: RUN: expected a run id (1, 2, ...) or 'last', got '%s'\n",
+			        o.run);
+			return EXIT_PLOT_USAGE;
+		}
+		c.run_id = v;
+	}
+	store_loaded *l = NULL;
+	int rc = load_run(&c, &l);
+	if (rc == 0)
+		rc = prepare_output(&c);
+	static int (*const charts[PLOT_CHARTS])(plot_ctx *) = { plot_chart_timeseries, plot_chart_cdf,
+	                                                        plot_chart_compare, plot_chart_sweep };
+	for (int k = 0; k < PLOT_CHARTS && rc == 0; k++)
+		if (o.chart < 0 || o.chart == k)
+			rc = charts[k](&c);
+	if (rc == 0 && c.written == 0)
+		printf("no chart drawn for run %lld\n", (long long)c.run_id);
+	free(c.v);
+	store_loaded_free(l);
+	if (fflush(stdout) != 0 && rc == 0) {
+		fprintf(stderr, "throttlesim: writing to standard output: %s\n", strerror(errno));
+		rc = EXIT_PLOT_FAIL;
+	}
+	return rc;
+}

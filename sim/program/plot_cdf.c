@@ -1,0 +1,112 @@
+/* plot_cdf.c - the delay-distribution chart of `throttlesim plot`: the
+ * delivery delay of every variant on one chart (plots/cdf.gp,
+ * docs/PLOTS.md).  Each replication's quantiles (q = 0, 0.01, ..., 1) are
+ * averaged over the replications, q by q (a "Vincent average"): the
+ * distribution of a typical replication.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "plot_int.h"
+
+enum { NQ = RES_CDF_POINTS };
+
+/* m[i * NQ + q]: variant i's quantile q averaged over the replications
+ * where it is defined (NaN where it is nowhere); the smallest positive
+ * and the largest value in *lo, *hi.  The number of defined points. */
+static size_t average_quantiles(const plot_ctx *c, double *m, double *lo, double *hi)
+{
+	size_t points = 0;
+	*lo = INFINITY;
+	*hi = 0;
+	for (size_t i = 0; i < c->n_v; i++) {
+		const rpt_variant *rv = c->v[i].rv;
+		for (size_t q = 0; q < NQ; q++) {
+			double sum = 0;
+			size_t n = 0;
+			for (size_t r = 0; r < rv->n_reps; r++)
+				if (isfinite(rv->reps[r].delivery_cdf[q])) {
+					sum += rv->reps[r].delivery_cdf[q];
+					n++;
+				}
+			double x = n ? sum / (double)n : NAN;
+			m[i * NQ + q] = x;
+			if (!isfinite(x))
+				continue;
+			points++;
+			if (x > 0 && x < *lo)
+				*lo = x;
+			if (x > *hi)
+				*hi = x;
+		}
+	}
+	return points;
+}
+
+static int write_cdf(const plot_ctx *c, const double *m, bool logx, double scale, const char *unit,
+                     const char *path)
+{
+	FILE *f = plot_open_data(path);
+	if (f == NULL)
+		return EXIT_PLOT_FAIL;
+	fprintf(f, "# throttlesim run %lld: delivery delay quantiles (%s), mean over replications\n"
+	        "# fraction", (long long)c->run_id, unit);
+	for (size_t i = 0; i < c->n_v; i++)
+		fprintf(f, " v%zu", c->v[i].idx);
+	fputc('\n', f);
+	for (size_t q = 0; q < NQ; q++) {
+		fprintf(f, "%.2f", (double)q / 100.0);
+		for (size_t i = 0; i < c->n_v; i++) {
+			double x = m[i * NQ + q];
+			plot_put_num(f, logx && !(x > 0) ? NAN : x * scale);
+		}
+		fputc('\n', f);
+	}
+	return plot_close_data(f, path);
+}
+
+int plot_chart_cdf(plot_ctx *c)
+{
+	if (!c->l->has_delay_cdf) {
+		printf("note: this store has no delay_cdf table (it predates stored delay distributions):"
+		       " no delay distribution chart\n");
+		return 0;
+	}
+	double *m = malloc(c->n_v * NQ * sizeof *m);
+	if (m == NULL)
+		return plot_oom();
+	double lo, hi;
+	if (average_quantiles(c, m, &lo, &hi) == 0) {
+		free(m);
+		printf("note: run %lld has no delivery delays stored: no delay distribution chart\n",
+		       (long long)c->run_id);
+		return 0;
+	}
+	bool logx = hi > 0 && lo < INFINITY && hi / lo > 100.0;
+	double scale = 1.0;
+	const char *unit = "s";
+	if (!logx)
+		plot_time_unit(hi, &scale, &unit);
+	char data[PATH_MAX], img[PATH_MAX];
+	snprintf(data, sizeof data, "%s/cdf.dat", c->out);
+	snprintf(img, sizeof img, "%s/cdf.%s", c->out, c->o->format);
+	int ret = write_cdf(c, m, logx, scale, unit, data);
+	free(m);
+	if (ret != 0)
+		return ret;
+
+	char title[512], xl[64];
+	snprintf(title, sizeof title, "%s: delivery delay of delivered messages, every variant (run %lld,"
+	         " mean of %lld replications)", c->scenario_name, (long long)c->run_id,
+	         (long long)c->replications);
+	plot_sbuf b = { 0 };
+	plot_gp_common(c, &b, data, img, title);
+	plot_variant_names(c, &b);
+	plot_gp_int(&b, "logx", logx);
+	snprintf(xl, sizeof xl, "delivery delay (%s)", unit);
+	plot_gp_str(&b, "xlabel", logx ? "delivery delay, generation to release (log scale)" : xl);
+	ret = plot_render(c, "cdf", &b, img);
+	free(b.s);
+	return ret;
+}

@@ -1,0 +1,91 @@
+/* plot_data.c - what the charts of `throttlesim plot` share: their data
+ * files (plain whitespace tables, NaN for a missing value), file names
+ * from variant names, units of time, the variants' legend and the
+ * summaries they draw.  Contracts in plot_int.h. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "plot_int.h"
+
+FILE *plot_open_data(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		fprintf(stderr, "throttlesim: %s: %s\n", path, strerror(errno));
+	return f;
+}
+
+int plot_close_data(FILE *f, const char *path)
+{
+	int bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		fprintf(stderr, "throttlesim: writing %s: %s\n", path, strerror(errno));
+		return EXIT_PLOT_FAIL;
+	}
+	return 0;
+}
+
+void plot_put_num(FILE *f, double x)
+{
+	if (isfinite(x))
+		fprintf(f, " %.10g", x);
+	else
+		fputs(" NaN", f);
+}
+
+void plot_safe_name(const char *s, char *buf, size_t size)
+{
+	size_t n = 0;
+	for (; *s && n + 1 < size && n < 48; s++) {
+		char ch = *s;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		          ch == '-' || ch == '_' || ch == '.';
+		buf[n++] = ok ? ch : '_';
+	}
+	buf[n] = 0;
+}
+
+void plot_time_unit(double max_s, double *scale, const char **unit)
+{
+	if (!(max_s >= 180.0)) {
+		*scale = 1.0;
+		*unit = "s";
+	} else if (max_s < 3.0 * 3600.0) {
+		*scale = 1.0 / 60.0;
+		*unit = "min";
+	} else {
+		*scale = 1.0 / 3600.0;
+		*unit = "h";
+	}
+}
+
+/* In a sweep the same name stands at every point, so the point is added. */
+void plot_variant_names(const plot_ctx *c, plot_sbuf *b)
+{
+	plot_gp_int(b, "nvar", (long long)c->n_v);
+	for (size_t i = 0; i < c->n_v; i++) {
+		char name[32], label[256];
+		const plot_variant *v = &c->v[i];
+		snprintf(name, sizeof name, "vname%zu", i + 1);
+		if (v->has_point && v->key) {
+			const char *k = strrchr(v->key, '.');
+			snprintf(label, sizeof label, "%s, %s = %g", v->name, k ? k + 1 : v->key, v->value);
+		} else {
+			snprintf(label, sizeof label, "%s", v->name);
+		}
+		plot_gp_str(b, name, label);
+	}
+}
+
+const store_summary *plot_total(const plot_ctx *c, size_t i, const char *figure)
+{
+	return store_find_summary(c->l, c->v[i].idx, RES_TOTAL, 0, figure);
+}
+
+int plot_oom(void)
+{
+	fprintf(stderr, "throttlesim: out of memory\n");
+	return EXIT_PLOT_FAIL;
+}

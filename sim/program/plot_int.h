@@ -1,0 +1,126 @@
+/* plot_int.h - what the files of `throttlesim plot` share (plot.c: command
+ * line and driver; plot_gnuplot.c: gnuplot, its scripts and variables;
+ * plot_data.c: data files and labels common to the charts; plot_timeseries.c,
+ * plot_cdf.c, plot_compare.c, plot_sweep.c: one chart kind each).  Not a
+ * contract for anything outside sim/program/plot*.c; the plot_ prefix marks
+ * it.
+ *
+ * Data flows one way: store_load_run() (the whole run, read-only) -> plain
+ * whitespace data files in the output directory -> gnuplot, run on the
+ * scripts of plots/ with its inputs as variables.  Nothing here reads the
+ * store's tables or the scenario's text: limits, names and sweep points
+ * come from each variant's res_desc, figures from the stored summaries.
+ *
+ * Errors: the chart functions print their own messages (this is a command)
+ * and return 0, EXIT_PLOT_FAIL or EXIT_PLOT_USAGE; a chart the store has no
+ * data for prints a `note:` line and returns 0.
+ */
+#ifndef SIM_PLOT_INT_H
+#define SIM_PLOT_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store.h"
+
+enum { EXIT_PLOT_FAIL = 1, EXIT_PLOT_USAGE = 2 };
+
+#define PLOT_W 1000
+#define PLOT_H 600
+/* Directories are kept short enough that every file name built from them fits in PATH_MAX. */
+#define PLOT_DIR_MAX 2048
+
+typedef enum plot_chart { PLOT_TIMESERIES, PLOT_CDF, PLOT_COMPARE, PLOT_SWEEP, PLOT_CHARTS } plot_chart;
+
+typedef struct plot_opts {
+	const char *db, *run, *out, *format, *variant, *figure;
+	int chart;         /* a plot_chart; -1: all */
+	bool keep_vars;    /* also write each chart's gnuplot variables (<image stem>.vars) */
+} plot_opts;
+
+/* A variant as the charts see it: a view into the loaded run. */
+typedef struct plot_variant {
+	size_t idx;              /* index in the run */
+	const rpt_variant *rv;   /* name, description, replications */
+	const char *name;
+	bool has_point;          /* a sweep point */
+	const char *key, *key2;  /* swept keys; NULL when none */
+	double value, value2;    /* swept values; NaN when none */
+} plot_variant;
+
+/* The context of one plot command.  Borrows the loaded run. */
+typedef struct plot_ctx {
+	const plot_opts *o;
+	const store_loaded *l;
+	int64_t run_id;
+	const char *scenario_name;
+	int64_t replications;
+	plot_variant *v;
+	size_t n_v;
+	bool is_sweep;           /* some variant is a sweep point */
+	char gnuplot[PATH_MAX];
+	char scripts[PLOT_DIR_MAX];
+	char out[PLOT_DIR_MAX];
+	int written;             /* images written */
+} plot_ctx;
+
+/* ---- a growing string (plot_gnuplot.c) ---- */
+
+typedef struct plot_sbuf {
+	char *s;
+	size_t n, cap;
+	bool oom;                /* an allocation failed: s is incomplete */
+} plot_sbuf;
+
+void plot_sb_printf(plot_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- gnuplot (plot_gnuplot.c) ---- */
+
+/* name='value'; as a gnuplot string: '' for ', a newline as a space. */
+void plot_gp_str(plot_sbuf *b, const char *name, const char *value);
+void plot_gp_num(plot_sbuf *b, const char *name, double v);
+void plot_gp_int(plot_sbuf *b, const char *name, long long v);
+/* The variables of every script: datafile, out, fmt, title, width, height. */
+void plot_gp_common(const plot_ctx *c, plot_sbuf *b, const char *datafile, const char *img,
+                    const char *title);
+
+/* gnuplot on PATH; the directory of the scripts ($THROTTLESIM_PLOTS,
+ * ./plots, then plots/ of the source tree beside the program). */
+bool plot_find_gnuplot(char *out, size_t size);
+bool plot_find_scripts(char *out, size_t size);
+
+/* Runs gnuplot (no shell) on <scripts>/<script>.gp with vars; checks that
+ * image was written and is not empty, prints its path, counts it.  With
+ * --keep-vars the variables are first written to <image stem>.vars.
+ * 0 or EXIT_PLOT_FAIL (gnuplot's messages shown). */
+int plot_render(plot_ctx *c, const char *script, const plot_sbuf *vars, const char *image);
+
+/* ---- data files and labels (plot_data.c) ---- */
+
+/* fopen(path, "w") / fclose with a message on failure (NULL / EXIT_PLOT_FAIL). */
+FILE *plot_open_data(const char *path);
+int plot_close_data(FILE *f, const char *path);
+/* " %.10g", or " NaN" (gnuplot skips it) for a value that is not finite. */
+void plot_put_num(FILE *f, double x);
+/* A file name part: letters, digits, - _ . kept, anything else '_'; at most 48. */
+void plot_safe_name(const char *s, char *buf, size_t size);
+/* Seconds shown in s, min or h, whichever keeps numbers up to max_s short. */
+void plot_time_unit(double max_s, double *scale, const char **unit);
+/* nvar, vname1..: every variant for a legend (in a sweep, with its point). */
+void plot_variant_names(const plot_ctx *c, plot_sbuf *b);
+/* The whole scenario's summary of figure for variant i, or NULL. */
+const store_summary *plot_total(const plot_ctx *c, size_t i, const char *figure);
+/* Prints "throttlesim: out of memory"; EXIT_PLOT_FAIL. */
+int plot_oom(void);
+
+/* ---- the charts: 0, EXIT_PLOT_FAIL or EXIT_PLOT_USAGE ---- */
+
+int plot_chart_timeseries(plot_ctx *c);
+int plot_chart_cdf(plot_ctx *c);
+int plot_chart_compare(plot_ctx *c);
+int plot_chart_sweep(plot_ctx *c);
+
+#endif
