@@ -101,7 +101,7 @@ static int64_t write_run(fixture *fx, const char *path, const char *const *names
 			fill_rep(fx, v, r, 10.0 + 7.0 * (double)v);
 		fx->variants[v] = (rpt_variant){ names[v], &fx->desc, fx->reps[v], N_REPS };
 	}
-	rpt_run run = { "plot-test", 42, "0.1.0-test", fx->variants, n, false };
+	rpt_run run = { "plot-test", 42, "0.1.0-test", fx->variants, n, false, NULL };
 	store_run_info info = { "0.1.0-test", "plot-test", "plot-test.yaml",
 	                        "name: plot-test\nlimits:\n  preset: exchange-online\n",
 	                        "throttlesim run plot-test.yaml", 42, N_REPS };

@@ -124,7 +124,7 @@ static int parse(int argc, char **argv, plot_opts *o)
 }
 
 /* The charts' view of each variant: name and sweep point from its
- * description.  0 or EXIT_PLOT_FAIL. */
+ * description.  0 or EXIT_FAIL. */
 static int make_variants(plot_ctx *c)
 {
 	const rpt_run *run = &c->l->run;
@@ -146,7 +146,7 @@ static int make_variants(plot_ctx *c)
 	return 0;
 }
 
-/* --variant names a variant of the run?  0 or EXIT_PLOT_USAGE. */
+/* --variant names a variant of the run?  0 or EXIT_USAGE. */
 static int check_variant(const plot_ctx *c)
 {
 	if (c->o->variant == NULL)
@@ -160,11 +160,11 @@ static int check_variant(const plot_ctx *c)
 		if (k == 0 || strcmp(c->v[k].name, c->v[k - 1].name) != 0)
 			fprintf(stderr, " %s", c->v[k].name);
 	fputc('\n', stderr);
-	return EXIT_PLOT_USAGE;
+	return EXIT_USAGE;
 }
 
-/* The run RUN names, read whole from the store.  0, EXIT_PLOT_FAIL or
- * EXIT_PLOT_USAGE (messages printed); *l is the caller's on success. */
+/* The run RUN names, read whole from the store.  0, EXIT_FAIL or
+ * EXIT_USAGE (messages printed); *l is the caller's on success. */
 static int load_run(plot_ctx *c, store_loaded **l)
 {
 	sqlite3 *db = NULL;
@@ -172,23 +172,23 @@ static int load_run(plot_ctx *c, store_loaded **l)
 	int st = store_open_readonly(c->o->db, &db, err, sizeof err);
 	if (st != SIM_OK) {
 		fprintf(stderr, "throttlesim: %s\n", err);
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	}
 	if (strcmp(c->o->run, "last") == 0 && (st = store_last_run(db, &c->run_id, err, sizeof err)) != SIM_OK) {
 		fprintf(stderr, "throttlesim plot: %s\n", err);
 		store_close(db);
-		return st == SIM_EINVAL ? EXIT_PLOT_USAGE : EXIT_PLOT_FAIL;
+		return st == SIM_EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
 	st = store_load_run(db, c->run_id, l, err, sizeof err);
 	store_close(db);
 	if (st == SIM_EINVAL) {
 		fprintf(stderr, "throttlesim plot: %s: no run %lld (see throttlesim results list)\n",
 		        c->o->db, (long long)c->run_id);
-		return EXIT_PLOT_USAGE;
+		return EXIT_USAGE;
 	}
 	if (st != SIM_OK) {
 		fprintf(stderr, "throttlesim: %s\n", err);
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	}
 	c->l = *l;
 	c->scenario_name = (*l)->row.scenario_name;
@@ -196,7 +196,7 @@ static int load_run(plot_ctx *c, store_loaded **l)
 	if ((*l)->run.n_variants == 0) {
 		fprintf(stderr, "throttlesim plot: run %lld has no results (interrupted, or still running)\n",
 		        (long long)c->run_id);
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	}
 	int rc = make_variants(c);
 	return rc != 0 ? rc : check_variant(c);
@@ -209,11 +209,11 @@ static int make_dir(const char *dir)
 		if (S_ISDIR(sb.st_mode))
 			return 0;
 		fprintf(stderr, "throttlesim: %s: exists and is not a directory\n", dir);
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	}
 	if (mkdir(dir, 0777) != 0) {
 		fprintf(stderr, "throttlesim: cannot create %s: %s\n", dir, strerror(errno));
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	}
 	return 0;
 }
@@ -224,18 +224,18 @@ static int prepare_output(plot_ctx *c)
 	if (!plot_find_gnuplot(c->gnuplot, sizeof c->gnuplot)) {
 		fprintf(stderr, "throttlesim plot: gnuplot not found: install it with"
 		        " apt-get install gnuplot-nox\n");
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	}
 	if (!plot_find_scripts(c->scripts, sizeof c->scripts)) {
 		const char *env = getenv("THROTTLESIM_PLOTS");
 		fprintf(stderr, "throttlesim plot: the gnuplot scripts (plots/timeseries.gp ...) were not found"
 		        " in %s%s./plots or beside the program; set THROTTLESIM_PLOTS to their directory\n",
 		        env ? env : "", env ? ", " : "");
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	}
 	if (c->o->out && strlen(c->o->out) >= sizeof c->out) {
 		fprintf(stderr, "throttlesim plot: --out: the path is too long\n");
-		return EXIT_PLOT_USAGE;
+		return EXIT_USAGE;
 	}
 	if (c->o->out)
 		snprintf(c->out, sizeof c->out, "%s", c->o->out);
@@ -249,7 +249,7 @@ int cmd_plot(int argc, char **argv)
 	plot_opts o;
 	int p = parse(argc, argv, &o);
 	if (p != 0)
-		return p > 0 ? 0 : EXIT_PLOT_USAGE;
+		return p > 0 ? 0 : EXIT_USAGE;
 	plot_ctx c = { .o = &o };
 	if (strcmp(o.run, "last") != 0) {
 		char *end;
@@ -258,7 +258,7 @@ int cmd_plot(int argc, char **argv)
 		if (errno || *end || end == o.run || v <= 0) {
 			fprintf(stderr, "throttlesim plot: RUN: expected a run id (1, 2, ...) or 'last', got '%s'\n",
 			        o.run);
-			return EXIT_PLOT_USAGE;
+			return EXIT_USAGE;
 		}
 		c.run_id = v;
 	}
@@ -277,7 +277,7 @@ int cmd_plot(int argc, char **argv)
 	store_loaded_free(l);
 	if (fflush(stdout) != 0 && rc == 0) {
 		fprintf(stderr, "throttlesim: writing to standard output: %s\n", strerror(errno));
-		rc = EXIT_PLOT_FAIL;
+		rc = EXIT_FAIL;
 	}
 	return rc;
 }

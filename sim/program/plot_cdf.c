@@ -49,7 +49,7 @@ static int write_cdf(const plot_ctx *c, const double *m, bool logx, double scale
 {
 	FILE *f = plot_open_data(path);
 	if (f == NULL)
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	fprintf(f, "# throttlesim run %lld: delivery delay quantiles (%s), mean over replications\n"
 	        "# fraction", (long long)c->run_id, unit);
 	for (size_t i = 0; i < c->n_v; i++)

@@ -6,27 +6,34 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "plot_int.h"
+
+/* The panels: the figure catalog's key figures of the comparison
+ * (RES_K_COMPARE), as the comparison table shows them; at most N_CMP. */
+#define N_CMP 6
 
 typedef struct cmp_fig {
 	const char *figure, *label;
 	bool is_time;
 } cmp_fig;
 
-static const cmp_fig cmp_figs[] = {
-	{ "accepted", "accepted (messages)", false },
-	{ "lost", "lost (messages)", false },
-	{ "rejected", "refused replies (count)", false },
-	{ "delivery_delay_p95", "p95 delivery delay", true },
-	{ "retries_per_msg", "retries per message", false },
-	{ "throttle_time", "time error-throttled", true },
-};
-#define N_CMP (sizeof cmp_figs / sizeof cmp_figs[0])
+static size_t cmp_figures(cmp_fig out[N_CMP])
+{
+	size_t n = 0;
+	for (int f = 0; f < FIG_COUNT && n < N_CMP; f++)
+		if (res_fig_info[f].keys & RES_K_COMPARE)
+			out[n++] = (cmp_fig){ res_fig_info[f].name, res_fig_info[f].label,
+			                      strcmp(res_fig_info[f].unit, "s") == 0 };
+	return n;
+}
 
 /* The bars: mean and half-width (0 when undefined) of each variant and
  * figure, and each time figure's unit (NULL for the others). */
 typedef struct cmp_bars {
+	cmp_fig fig[N_CMP];
+	size_t n;                     /* panels */
 	double *mean, *half;          /* [variant * N_CMP + figure] */
 	double scale[N_CMP];
 	const char *unit[N_CMP];
@@ -35,19 +42,20 @@ typedef struct cmp_bars {
 static void read_bars(const plot_ctx *c, cmp_bars *b)
 {
 	double tmax[N_CMP] = { 0 };
+	b->n = cmp_figures(b->fig);
 	for (size_t i = 0; i < c->n_v; i++)
-		for (size_t k = 0; k < N_CMP; k++) {
-			const store_summary *s = plot_total(c, i, cmp_figs[k].figure);
+		for (size_t k = 0; k < b->n; k++) {
+			const store_summary *s = plot_total(c, i, b->fig[k].figure);
 			double mu = s ? s->mean : NAN, h = s ? s->half : NAN;
 			b->mean[i * N_CMP + k] = mu;
 			b->half[i * N_CMP + k] = isfinite(h) ? h : 0.0;
 			if (isfinite(mu) && mu + b->half[i * N_CMP + k] > tmax[k])
 				tmax[k] = mu + b->half[i * N_CMP + k];
 		}
-	for (size_t k = 0; k < N_CMP; k++) {
+	for (size_t k = 0; k < b->n; k++) {
 		b->scale[k] = 1.0;
 		b->unit[k] = NULL;
-		if (cmp_figs[k].is_time)
+		if (b->fig[k].is_time)
 			plot_time_unit(tmax[k], &b->scale[k], &b->unit[k]);
 	}
 }
@@ -56,15 +64,15 @@ static int write_bars(const plot_ctx *c, const cmp_bars *b, const char *path)
 {
 	FILE *f = plot_open_data(path);
 	if (f == NULL)
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	fprintf(f, "# throttlesim run %lld: mean and 95%% half-width over replications, whole scenario\n"
 	        "# slot variant_idx", (long long)c->run_id);
-	for (size_t k = 0; k < N_CMP; k++)
-		fprintf(f, " %s%s%s half", cmp_figs[k].figure, b->unit[k] ? "_" : "", b->unit[k] ? b->unit[k] : "");
+	for (size_t k = 0; k < b->n; k++)
+		fprintf(f, " %s%s%s half", b->fig[k].figure, b->unit[k] ? "_" : "", b->unit[k] ? b->unit[k] : "");
 	fputc('\n', f);
 	for (size_t i = 0; i < c->n_v; i++) {
 		fprintf(f, "%zu %zu", i, c->v[i].idx);
-		for (size_t k = 0; k < N_CMP; k++) {
+		for (size_t k = 0; k < b->n; k++) {
 			plot_put_num(f, b->mean[i * N_CMP + k] * b->scale[k]);
 			plot_put_num(f, b->half[i * N_CMP + k] * b->scale[k]);
 		}
@@ -108,14 +116,14 @@ int plot_chart_compare(plot_ctx *c)
 	plot_sbuf b = { 0 };
 	plot_gp_common(c, &b, data, img, title);
 	plot_variant_names(c, &b);
-	plot_gp_int(&b, "nfig", (long long)N_CMP);
-	for (size_t k = 0; k < N_CMP; k++) {
+	plot_gp_int(&b, "nfig", (long long)bars.n);
+	for (size_t k = 0; k < bars.n; k++) {
 		char name[32], label[96];
 		snprintf(name, sizeof name, "fname%zu", k + 1);
 		if (bars.unit[k])
-			snprintf(label, sizeof label, "%s (%s)", cmp_figs[k].label, bars.unit[k]);
+			snprintf(label, sizeof label, "%s (%s)", bars.fig[k].label, bars.unit[k]);
 		else
-			snprintf(label, sizeof label, "%s", cmp_figs[k].label);
+			snprintf(label, sizeof label, "%s", bars.fig[k].label);
 		plot_gp_str(&b, name, label);
 	}
 	ret = plot_render(c, "compare", &b, img);

@@ -22,7 +22,7 @@ int plot_close_data(FILE *f, const char *path)
 	int bad = ferror(f);
 	if (fclose(f) != 0 || bad) {
 		fprintf(stderr, "throttlesim: writing %s: %s\n", path, strerror(errno));
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	}
 	return 0;
 }
@@ -87,5 +87,5 @@ const store_summary *plot_total(const plot_ctx *c, size_t i, const char *figure)
 int plot_oom(void)
 {
 	fprintf(stderr, "throttlesim: out of memory\n");
-	return EXIT_PLOT_FAIL;
+	return EXIT_FAIL;
 }

@@ -175,24 +175,24 @@ static int keep_vars(const char *image, const plot_sbuf *vars)
 	int k = snprintf(path, sizeof path, "%.*s.vars", (int)stem, image);
 	if (k < 0 || (size_t)k >= sizeof path) {
 		fprintf(stderr, "throttlesim: %s: the path is too long\n", image);
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	}
 	FILE *f = plot_open_data(path);
 	if (f == NULL)
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	fprintf(f, "%s\n", vars->s ? vars->s : "");
 	return plot_close_data(f, path);
 }
 
 /* Spawns gnuplot -e vars script, standard error to a pipe; *pid and the
- * pipe's read end in *errfd.  0 or EXIT_PLOT_FAIL. */
+ * pipe's read end in *errfd.  0 or EXIT_FAIL. */
 static int spawn_gnuplot(const plot_ctx *c, const char *spath, const plot_sbuf *vars, pid_t *pid,
                          int *errfd)
 {
 	int pipefd[2];
 	if (pipe(pipefd) != 0) {
 		fprintf(stderr, "throttlesim: pipe: %s\n", strerror(errno));
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -208,7 +208,7 @@ static int spawn_gnuplot(const plot_ctx *c, const char *spath, const plot_sbuf *
 	if (rc != 0) {
 		close(pipefd[0]);
 		fprintf(stderr, "throttlesim: cannot run %s: %s\n", c->gnuplot, strerror(rc));
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	}
 	*errfd = pipefd[0];
 	return 0;
@@ -239,13 +239,13 @@ int plot_render(plot_ctx *c, const char *script, const plot_sbuf *vars, const ch
 	if (vars->oom)
 		return plot_oom();
 	if (c->o->keep_vars && keep_vars(image, vars) != 0)
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	char spath[PATH_MAX];
 	snprintf(spath, sizeof spath, "%s/%s.gp", c->scripts, script);
 	pid_t pid;
 	int errfd;
 	if (spawn_gnuplot(c, spath, vars, &pid, &errfd) != 0)
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	/* gnuplot's messages: kept (up to 8 KiB) to show if it fails. */
 	char msg[8192];
 	size_t mlen = drain(errfd, msg, sizeof msg);
@@ -253,7 +253,7 @@ int plot_render(plot_ctx *c, const char *script, const plot_sbuf *vars, const ch
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			fprintf(stderr, "throttlesim: waiting for gnuplot: %s\n", strerror(errno));
-			return EXIT_PLOT_FAIL;
+			return EXIT_FAIL;
 		}
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -263,12 +263,12 @@ int plot_render(plot_ctx *c, const char *script, const plot_sbuf *vars, const ch
 		else
 			fprintf(stderr, "throttlesim: gnuplot was killed by signal %d on %s\n",
 			        WTERMSIG(status), spath);
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	}
 	struct stat sb;
 	if (stat(image, &sb) != 0 || sb.st_size == 0) {
 		fprintf(stderr, "throttlesim: gnuplot wrote no image %s%s%s", image, mlen ? ":\n" : "\n", msg);
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	}
 	printf("%s\n", image);
 	c->written++;

@@ -12,7 +12,7 @@
  * come from each variant's res_desc, figures from the stored summaries.
  *
  * Errors: the chart functions print their own messages (this is a command)
- * and return 0, EXIT_PLOT_FAIL or EXIT_PLOT_USAGE; a chart the store has no
+ * and return 0, EXIT_FAIL or EXIT_USAGE; a chart the store has no
  * data for prints a `note:` line and returns 0.
  */
 #ifndef SIM_PLOT_INT_H
@@ -26,7 +26,7 @@
 
 #include "store.h"
 
-enum { EXIT_PLOT_FAIL = 1, EXIT_PLOT_USAGE = 2 };
+#include "exit.h"
 
 #define PLOT_W 1000
 #define PLOT_H 600
@@ -95,12 +95,12 @@ bool plot_find_scripts(char *out, size_t size);
 /* Runs gnuplot (no shell) on <scripts>/<script>.gp with vars; checks that
  * image was written and is not empty, prints its path, counts it.  With
  * --keep-vars the variables are first written to <image stem>.vars.
- * 0 or EXIT_PLOT_FAIL (gnuplot's messages shown). */
+ * 0 or EXIT_FAIL (gnuplot's messages shown). */
 int plot_render(plot_ctx *c, const char *script, const plot_sbuf *vars, const char *image);
 
 /* ---- data files and labels (plot_data.c) ---- */
 
-/* fopen(path, "w") / fclose with a message on failure (NULL / EXIT_PLOT_FAIL). */
+/* fopen(path, "w") / fclose with a message on failure (NULL / EXIT_FAIL). */
 FILE *plot_open_data(const char *path);
 int plot_close_data(FILE *f, const char *path);
 /* " %.10g", or " NaN" (gnuplot skips it) for a value that is not finite. */
@@ -113,10 +113,10 @@ void plot_time_unit(double max_s, double *scale, const char **unit);
 void plot_variant_names(const plot_ctx *c, plot_sbuf *b);
 /* The whole scenario's summary of figure for variant i, or NULL. */
 const store_summary *plot_total(const plot_ctx *c, size_t i, const char *figure);
-/* Prints "throttlesim: out of memory"; EXIT_PLOT_FAIL. */
+/* Prints "throttlesim: out of memory"; EXIT_FAIL. */
 int plot_oom(void);
 
-/* ---- the charts: 0, EXIT_PLOT_FAIL or EXIT_PLOT_USAGE ---- */
+/* ---- the charts: 0, EXIT_FAIL or EXIT_USAGE ---- */
 
 int plot_chart_timeseries(plot_ctx *c);
 int plot_chart_cdf(plot_ctx *c);

@@ -91,7 +91,7 @@ static int write_sweep(const plot_ctx *c, sweep_data *s, const char *key, const 
 {
 	FILE *f = plot_open_data(path);
 	if (f == NULL)
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	fprintf(f, "# throttlesim run %lld: %s (%s) against %s; mean, mean - half, mean + half\n",
 	        (long long)c->run_id, s->fig, s->unit, key);
 	for (size_t l = 0; l < s->n_lines; l++) {
@@ -157,7 +157,7 @@ static int draw(plot_ctx *c, sweep_data *s)
 	snprintf(data, sizeof data, "%s/sweep-%s.dat", c->out, sfig);
 	snprintf(img, sizeof img, "%s/sweep-%s.%s", c->out, sfig, c->o->format);
 	if (write_sweep(c, s, key, data) != 0)
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	char pretty[128], title[512];
 	snprintf(pretty, sizeof pretty, "%s", s->fig);
 	for (char *p = pretty; *p; p++)
@@ -196,7 +196,7 @@ int plot_chart_sweep(plot_ctx *c)
 		sweep_free(&s);
 		fprintf(stderr, "throttlesim plot: run %lld has no figure '%s' (names: throttlesim results"
 		        " export %lld --format csv)\n", (long long)c->run_id, c->o->figure, (long long)c->run_id);
-		return EXIT_PLOT_USAGE;
+		return EXIT_USAGE;
 	}
 	make_lines(c, &s);
 	int ret = draw(c, &s);

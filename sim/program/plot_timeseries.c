@@ -81,7 +81,7 @@ static int write_series(const plot_ctx *c, const plot_variant *v, ts_data *t, co
 {
 	FILE *f = plot_open_data(path);
 	if (f == NULL)
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	fprintf(f, "# throttlesim run %lld, variant %zu '%s', replication 0; step %g s\n"
 	        "# t_h accepted_per_min backlog open_sessions throttled_mailboxes", (long long)c->run_id,
 	        v->idx, v->name, t->step_s);
@@ -131,12 +131,12 @@ static void series_vars(const plot_variant *v, const ts_data *t, plot_sbuf *b)
 			continue;
 		char name[32], label[96];
 		snprintf(name, sizeof name, "cname%d", ++k);
-		/* "432 concurrency": the code people see in logs, then the class. */
+		/* "432 concurrency": the code people see in logs (the reply as
+		 * given), then the class. */
 		const char *id = rpt_reply_id(r);
-		if (r == RC_MESSAGE_RATE)
-			snprintf(label, sizeof label, "%s", id);
-		else
-			snprintf(label, sizeof label, "%s %s", rpt_reply_short(r), id);
+		char code[16];
+		rpt_reply_label(v->rv, r, code, sizeof code);
+		snprintf(label, sizeof label, "%s %s", code, id);
 		for (char *p = label; *p; p++)
 			if (*p == '_')
 				*p = ' ';
@@ -170,7 +170,7 @@ static int chart_one(plot_ctx *c, const plot_variant *v)
 	snprintf(img, sizeof img, "%s/timeseries-%zu-%s.%s", c->out, v->idx, sname, c->o->format);
 	if (write_series(c, v, &t, data) != 0) {
 		free(t.periods.s);
-		return EXIT_PLOT_FAIL;
+		return EXIT_FAIL;
 	}
 	char title[512];
 	snprintf(title, sizeof title, "%s, variant %s: replication 0 (run %lld)", c->scenario_name,
