@@ -284,6 +284,44 @@ static void test_reply_as_given(void **state)
 	sqlite3_close(db);
 }
 
+/* One option parser for every command: -h and --help print usage on
+ * standard output and exit 0 (before anything is opened or run); an
+ * unknown option is named as unknown; a missing value as missing. */
+static void test_help_and_options(void **state)
+{
+	(void)state;
+	static const char *const cmds[] = { "run", "check", "demo", "plan", "results list",
+	                                    "results show", "results export", "plot" };
+	char cmd[1024], *out, *err;
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		for (int h = 0; h < 2; h++) {
+			snprintf(cmd, sizeof cmd, "%s %s %s", bin(), cmds[i], h ? "-h" : "x --help");
+			assert_int_equal(run(cmd, &out, &err), 0);
+			assert_non_null(strstr(out, "usage: throttlesim "));
+			assert_string_equal(err, "");
+			free(out);
+			free(err);
+		}
+		snprintf(cmd, sizeof cmd, "%s %s --no-such-option", bin(), cmds[i]);
+		assert_int_equal(run(cmd, &out, &err), 2);
+		assert_non_null(strstr(err, "unknown option '--no-such-option'"));
+		free(out);
+		free(err);
+	}
+	snprintf(cmd, sizeof cmd, "%s run scenarios/printers.yaml --seed", bin());
+	assert_int_equal(run(cmd, &out, &err), 2);
+	assert_non_null(strstr(err, "--seed needs a value"));
+	free(out);
+	free(err);
+	/* --name=value is the same as --name value */
+	snprintf(cmd, sizeof cmd, "%s run tests/data/minimal.yaml --replications=1 --duration=1h --quiet"
+	         " --format=csv --db %s/eq.db", bin(), tmpdir);
+	assert_int_equal(run(cmd, &out, &err), 0);
+	assert_non_null(strstr(out, ",n,rep0\n"));
+	free(out);
+	free(err);
+}
+
 static void test_usage_errors(void **state)
 {
 	(void)state;
@@ -332,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_reply_as_given),
+		cmocka_unit_test(test_help_and_options),
 		cmocka_unit_test(test_usage_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

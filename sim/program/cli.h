@@ -7,6 +7,7 @@
 #define SIM_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "evset.h"
@@ -14,7 +15,7 @@
 #include "scn_load.h"
 
 /* `throttlesim results list|show|export ...`: reads the results store
- * (read-only); sim/cmd_results.c. */
+ * (read-only); sim/program/cmd_results.c. */
 int cmd_results(int argc, char **argv);
 
 /* `throttlesim plot RUN ...`: charts of a stored run with gnuplot;
@@ -23,10 +24,32 @@ int cmd_plot(int argc, char **argv);
 
 /* `throttlesim plan FILE --vary KEY --range A..B --target EXPR`: the
  * smallest (or largest) value meeting a target, by bisection;
- * sim/cmd_plan.c. */
+ * sim/program/cmd_plan.c. */
 int cmd_plan(int argc, char **argv);
 
-/* ---- shared by the subcommands (sim/cli_opts.c) ---- */
+/* ---- shared by the subcommands (sim/program/cli.c) ---- */
+
+/* The one option parser.  A command lists its options; cli_parse walks
+ * argv, calling fn(ctx, id, name, value) for each option (value NULL when
+ * it takes none) and fn(ctx, CLI_ARG, NULL, arg) for each other argument.
+ * "--name value", "--name=value" and the alias ("-q") are accepted; "--"
+ * ends the options.  -h or --help anywhere prints usage to standard output
+ * and returns 1 before anything else is looked at.  An unknown option, a
+ * missing value or fn's -1 return -1, the message on standard error. */
+typedef struct cli_opt {
+	const char *name;     /* "--db" */
+	const char *alias;    /* "-q", or NULL */
+	bool takes_value;
+	int id;
+} cli_opt;
+#define CLI_ARG (-1)
+typedef int (*cli_fn)(void *ctx, int id, const char *opt, const char *val);
+int cli_parse(const char *cmd, const char *usage, const cli_opt *opts, size_t n_opts,
+              int argc, char **argv, cli_fn fn, void *ctx);
+
+/* The index of val in the NULL-terminated choices, or -1 after printing
+ * "throttlesim CMD: OPT: expected a, b or c, got 'val'". */
+int cli_choice(const char *cmd, const char *opt, const char *val, const char *const *choices);
 
 /* An integer in [lo, hi], or -1 after printing "throttlesim CMD: OPT: ...". */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
@@ -42,10 +65,16 @@ typedef struct cli_run_opts {
 	int64_t duration_ns;/* --duration D */
 } cli_run_opts;
 
+/* The rows of the options run and plan share, all with the same id: the
+ * command's handler passes that id's options to cli_run_option. */
+#define CLI_RUN_OPTIONS(id) \
+	{ "--seed", NULL, true, (id) }, { "--replications", NULL, true, (id) }, \
+	{ "--duration", NULL, true, (id) }, { "--jobs", "-j", true, (id) }, \
+	{ "--engine", NULL, true, (id) }, { "--quiet", "-q", false, (id) }
+
 void cli_run_opts_init(cli_run_opts *o);
-/* If a is one of the shared options, applies it: 2 when it used the value
- * val, 1 when it took none (--quiet), 0 when a is not one of them, -1 after
- * printing why the value is wrong. */
+/* Applies one of CLI_RUN_OPTIONS (by its name) with its value: 0, or -1
+ * after printing why the value is wrong. */
 int cli_run_option(const char *cmd, const char *a, const char *val, cli_run_opts *o);
 void cli_run_opts_finish(cli_run_opts *o);
 /* The command line's --seed, --replications and --duration, onto s. */

@@ -53,6 +53,7 @@ typedef struct plan_opts {
 	const char *path, *key, *variant, *target;
 	int64_t lo, hi;
 	bool largest;
+	bool have_range;
 	cli_run_opts run;
 	term terms[MAX_TERMS];
 	int n_terms;
@@ -199,72 +200,66 @@ static bool holds(const plan_opts *o, const double *mean)
 	return true;
 }
 
+enum { PLAN_VARY, PLAN_RANGE, PLAN_TARGET, PLAN_VARIANT, PLAN_LARGEST, PLAN_SHARED };
+
+/* --range A..B */
+static int parse_range(const char *val, plan_opts *o)
+{
+	const char *dots = strstr(val, "..");
+	char lo[32];
+	if (dots == NULL || (size_t)(dots - val) >= sizeof lo) {
+		fprintf(stderr, "throttlesim plan: --range: expected A..B, got '%s'\n", val);
+		return -1;
+	}
+	memcpy(lo, val, (size_t)(dots - val));
+	lo[dots - val] = 0;
+	if (cli_parse_int("plan", "--range", lo, INT64_MIN / 4, INT64_MAX / 4, &o->lo) ||
+	    cli_parse_int("plan", "--range", dots + 2, INT64_MIN / 4, INT64_MAX / 4, &o->hi))
+		return -1;
+	if (o->lo > o->hi) {
+		fprintf(stderr, "throttlesim plan: --range: A must not exceed B ('%s')\n", val);
+		return -1;
+	}
+	o->have_range = true;
+	return 0;
+}
+
+static int plan_option(void *ctx, int id, const char *opt, const char *val)
+{
+	plan_opts *o = ctx;
+	switch (id) {
+	case CLI_ARG:
+		if (o->path) {
+			fprintf(stderr, "throttlesim plan: one scenario file at a time\n");
+			return -1;
+		}
+		o->path = val;
+		return 0;
+	case PLAN_VARY: o->key = val; return 0;
+	case PLAN_RANGE: return parse_range(val, o);
+	case PLAN_TARGET:
+		o->target = val;
+		return parse_target(val, o) ? -1 : 0;
+	case PLAN_VARIANT: o->variant = val; return 0;
+	case PLAN_LARGEST: o->largest = true; return 0;
+	default: return cli_run_option("plan", opt, val, &o->run);
+	}
+}
+
+/* -1 error (printed), 0 go on, 1 help printed. */
 static int parse_args(int argc, char **argv, plan_opts *o)
 {
+	static const cli_opt opts[] = {
+		{ "--vary", NULL, true, PLAN_VARY }, { "--range", NULL, true, PLAN_RANGE },
+		{ "--target", NULL, true, PLAN_TARGET }, { "--variant", NULL, true, PLAN_VARIANT },
+		{ "--largest", NULL, false, PLAN_LARGEST }, CLI_RUN_OPTIONS(PLAN_SHARED),
+	};
 	*o = (plan_opts){ 0 };
 	cli_run_opts_init(&o->run);
-	bool have_range = false;
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(plan_usage, stdout);
-			exit(0);
-		}
-		int used = cli_run_option("plan", a, i + 1 < argc ? argv[i + 1] : NULL, &o->run);
-		if (used < 0)
-			return -1;
-		if (used > 0) {
-			i += used - 1;
-			continue;
-		}
-		if (strcmp(a, "--largest") == 0) {
-			o->largest = true;
-			continue;
-		}
-		if (a[0] != '-') {
-			if (o->path) {
-				fprintf(stderr, "throttlesim plan: one scenario file at a time\n");
-				return -1;
-			}
-			o->path = a;
-			continue;
-		}
-		if (i + 1 >= argc) {
-			fprintf(stderr, "throttlesim plan: %s needs a value (try plan --help)\n", a);
-			return -1;
-		}
-		const char *val = argv[++i];
-		if (strcmp(a, "--vary") == 0) {
-			o->key = val;
-		} else if (strcmp(a, "--range") == 0) {
-			const char *dots = strstr(val, "..");
-			char lo[32];
-			if (dots == NULL || (size_t)(dots - val) >= sizeof lo) {
-				fprintf(stderr, "throttlesim plan: --range: expected A..B, got '%s'\n", val);
-				return -1;
-			}
-			memcpy(lo, val, (size_t)(dots - val));
-			lo[dots - val] = 0;
-			if (cli_parse_int("plan", "--range", lo, INT64_MIN / 4, INT64_MAX / 4, &o->lo) ||
-			    cli_parse_int("plan", "--range", dots + 2, INT64_MIN / 4, INT64_MAX / 4, &o->hi))
-				return -1;
-			if (o->lo > o->hi) {
-				fprintf(stderr, "throttlesim plan: --range: A must not exceed B ('%s')\n", val);
-				return -1;
-			}
-			have_range = true;
-		} else if (strcmp(a, "--target") == 0) {
-			o->target = val;
-			if (parse_target(val, o))
-				return -1;
-		} else if (strcmp(a, "--variant") == 0) {
-			o->variant = val;
-		} else {
-			fprintf(stderr, "throttlesim plan: unknown option '%s' (try plan --help)\n", a);
-			return -1;
-		}
-	}
-	if (!o->path || !o->key || !have_range || !o->target) {
+	int p = cli_parse("plan", plan_usage, opts, sizeof opts / sizeof opts[0], argc, argv, plan_option, o);
+	if (p != 0)
+		return p;
+	if (!o->path || !o->key || !o->have_range || !o->target) {
 		fprintf(stderr, "throttlesim plan: FILE, --vary, --range and --target are all needed (try plan --help)\n");
 		return -1;
 	}
@@ -344,8 +339,9 @@ static void show(const plan_opts *o, int64_t x, const double *mean, bool ok)
 int cmd_plan(int argc, char **argv)
 {
 	plan_opts o;
-	if (parse_args(argc, argv, &o))
-		return EXIT_USAGE;
+	int p = parse_args(argc, argv, &o);
+	if (p != 0)
+		return p > 0 ? EXIT_OK : EXIT_USAGE;
 	/* want(x): the target holds at x.  Smallest: false ... false true ... true;
 	 * largest: true ... true false ... false. */
 	double m_lo[FIG_COUNT], m_hi[FIG_COUNT], m_mid[FIG_COUNT];

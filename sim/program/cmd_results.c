@@ -76,48 +76,54 @@ typedef struct results_opts {
 	const char *format;  /* export only */
 } results_opts;
 
+enum { RES_OPT_DB, RES_OPT_FORMAT };
+
+typedef struct results_parse {
+	const char *sub;
+	bool want_run;
+	results_opts *o;
+} results_parse;
+
+static int results_option(void *ctx, int id, const char *opt, const char *val)
+{
+	results_parse *r = ctx;
+	static const char *const formats[] = { "csv", "json", NULL };
+	char cmd[32];
+	switch (id) {
+	case CLI_ARG:
+		if (!r->want_run || r->o->run) {
+			fprintf(stderr, "throttlesim results %s: unexpected argument '%s' (try --help)\n", r->sub, val);
+			return -1;
+		}
+		r->o->run = val;
+		return 0;
+	case RES_OPT_DB:
+		r->o->db = val;
+		return 0;
+	default:
+		snprintf(cmd, sizeof cmd, "results %s", r->sub);
+		if (cli_choice(cmd, opt, val, formats) < 0)
+			return -1;
+		r->o->format = val;
+		return 0;
+	}
+}
+
 /* Parses [RUN] [--db FILE] [--format F]; which options are allowed
  * depends on the subcommand.  Returns -1 (message printed), 0, or 1 for
  * --help (usage printed). */
 static int parse(const char *sub, const char *usage, int argc, char **argv, int want_run,
                  int want_format, results_opts *o)
 {
+	static const cli_opt opts[] = { { "--db", NULL, true, RES_OPT_DB },
+	                                { "--format", NULL, true, RES_OPT_FORMAT } };
+	char cmd[32];
+	snprintf(cmd, sizeof cmd, "results %s", sub);
 	*o = (results_opts){ .db = "throttlesim.db" };
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			fputs(usage, stdout);
-			return 1;
-		}
-		if (a[0] != '-' || strcmp(a, "-") == 0) {
-			if (!want_run || o->run) {
-				fprintf(stderr, "throttlesim results %s: unexpected argument '%s' (try --help)\n", sub, a);
-				return -1;
-			}
-			o->run = a;
-			continue;
-		}
-		int is_db = strcmp(a, "--db") == 0, is_format = want_format && strcmp(a, "--format") == 0;
-		if (!is_db && !is_format) {
-			fprintf(stderr, "throttlesim results %s: unknown option '%s' (try --help)\n", sub, a);
-			return -1;
-		}
-		if (i + 1 >= argc) {
-			fprintf(stderr, "throttlesim results %s: %s needs a value (try --help)\n", sub, a);
-			return -1;
-		}
-		const char *val = argv[++i];
-		if (is_db) {
-			o->db = val;
-		} else {
-			if (strcmp(val, "csv") != 0 && strcmp(val, "json") != 0) {
-				fprintf(stderr, "throttlesim results %s: --format: expected csv or json, got '%s'\n",
-				        sub, val);
-				return -1;
-			}
-			o->format = val;
-		}
-	}
+	results_parse r = { sub, want_run != 0, o };
+	int p = cli_parse(cmd, usage, opts, want_format ? 2 : 1, argc, argv, results_option, &r);
+	if (p != 0)
+		return p;
 	if (want_run && o->run == NULL) {
 		fprintf(stderr, "throttlesim results %s: which run? give a run id or 'last' (try --help)\n", sub);
 		return -1;

@@ -59,6 +59,61 @@ static const char usage_text[] =
 	"\n"
 	"exit status: 0 success, 1 run failed, 2 bad usage or invalid scenario\n";
 
+static const char run_usage[] =
+	"usage: throttlesim run FILE [OPTIONS]\n"
+	"\n"
+	"Runs every variant and replication of a scenario, stores the results\n"
+	"and prints them.\n"
+	"\n"
+	"  --format F        table (default), json or csv\n"
+	"  --seed N          override the scenario's seed\n"
+	"  --replications N  override the number of replications\n"
+	"  --duration D      override the simulated duration (e.g. 1d, 6h)\n"
+	"  --variant NAME    run only the base and this variant\n"
+	"  --db FILE         results store (default throttlesim.db)\n"
+	"  --engine E        event set: calendar (default) or heap\n"
+	"  -j, --jobs N      replications in parallel (default: the number of cores)\n"
+	"  -q, --quiet       no progress on standard error\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"exit status: 0 success, 1 run failed, 2 bad usage or invalid scenario\n";
+
+static const char check_usage[] =
+	"usage: throttlesim check FILE...\n"
+	"\n"
+	"Validates scenario files and runs nothing: one line per file, 'FILE: ok'\n"
+	"or one line per problem, FILE:LINE:COLUMN: KEY: MESSAGE.\n"
+	"\n"
+	"exit status: 0 every file valid, 1 out of memory, 2 a file invalid\n";
+
+static const char demo_usage[] =
+	"usage: throttlesim demo\n"
+	"\n"
+	"A hold model on both event sets (calendar queue and binary heap): the\n"
+	"same checksum from each, and the time each took.\n";
+
+/* A command without options: its positional arguments into args. */
+typedef struct plain_args {
+	const char **v;
+	int n;
+} plain_args;
+
+static int plain_arg(void *ctx, int id, const char *opt, const char *val)
+{
+	(void)id;
+	(void)opt;
+	plain_args *a = ctx;
+	a->v[a->n++] = val;
+	return 0;
+}
+
+/* -1 error (printed), 0 go on, 1 help printed; args->v has argc slots. */
+static int parse_plain(const char *cmd, const char *usage, int argc, char **argv, plain_args *args)
+{
+	args->n = 0;
+	return cli_parse(cmd, usage, NULL, 0, argc, argv, plain_arg, args);
+}
+
 /* ---- demo: a hold model on both event sets ---------------------------- */
 
 typedef struct demo {
@@ -134,10 +189,17 @@ static int load(const char *path, scenario ***v, size_t *n)
 
 static int cmd_check(int argc, char **argv)
 {
-	if (argc < 1) {
+	const char *files[argc > 0 ? argc : 1];
+	plain_args args = { files, 0 };
+	int p = parse_plain("check", check_usage, argc, argv, &args);
+	if (p != 0)
+		return p > 0 ? EXIT_OK : EXIT_USAGE;
+	if (args.n < 1) {
 		fprintf(stderr, "throttlesim check: no scenario file given (try --help)\n");
 		return EXIT_USAGE;
 	}
+	argc = args.n;
+	argv = (char **)files;
 	int worst = 0;
 	for (int i = 0; i < argc; i++) {
 		scenario **v;
@@ -171,48 +233,48 @@ typedef struct run_opts {
 	cli_run_opts run;
 } run_opts;
 
+enum { RUN_FORMAT, RUN_VARIANT, RUN_DB, RUN_SHARED };
+
+static int run_option(void *ctx, int id, const char *opt, const char *val)
+{
+	run_opts *o = ctx;
+	static const char *const formats[] = { "table", "json", "csv", NULL };
+	switch (id) {
+	case CLI_ARG:
+		if (o->path) {
+			fprintf(stderr, "throttlesim run: one scenario file at a time ('%s' and '%s')\n", o->path, val);
+			return -1;
+		}
+		o->path = val;
+		return 0;
+	case RUN_FORMAT:
+		if (cli_choice("run", opt, val, formats) < 0)
+			return -1;
+		o->format = val;
+		return 0;
+	case RUN_VARIANT:
+		o->variant = val;
+		return 0;
+	case RUN_DB:
+		o->db = val;
+		return 0;
+	default:
+		return cli_run_option("run", opt, val, &o->run);
+	}
+}
+
+/* -1 error (printed), 0 go on, 1 help printed. */
 static int parse_run_args(int argc, char **argv, run_opts *o)
 {
+	static const cli_opt opts[] = {
+		{ "--format", NULL, true, RUN_FORMAT }, { "--variant", NULL, true, RUN_VARIANT },
+		{ "--db", NULL, true, RUN_DB }, CLI_RUN_OPTIONS(RUN_SHARED),
+	};
 	*o = (run_opts){ .format = "table", .db = "throttlesim.db" };
 	cli_run_opts_init(&o->run);
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		int used = cli_run_option("run", a, val, &o->run);
-		if (used < 0)
-			return -1;
-		if (used > 0) {
-			i += used - 1;
-			continue;
-		}
-		if (a[0] != '-') {
-			if (o->path) {
-				fprintf(stderr, "throttlesim run: one scenario file at a time ('%s' and '%s')\n", o->path, a);
-				return -1;
-			}
-			o->path = a;
-			continue;
-		}
-		if (val == NULL) {
-			fprintf(stderr, "throttlesim run: %s needs a value (try --help)\n", a);
-			return -1;
-		}
-		i++;
-		if (strcmp(a, "--format") == 0) {
-			if (strcmp(val, "table") && strcmp(val, "json") && strcmp(val, "csv")) {
-				fprintf(stderr, "throttlesim run: --format: expected table, json or csv, got '%s'\n", val);
-				return -1;
-			}
-			o->format = val;
-		} else if (strcmp(a, "--variant") == 0) {
-			o->variant = val;
-		} else if (strcmp(a, "--db") == 0) {
-			o->db = val;
-		} else {
-			fprintf(stderr, "throttlesim run: unknown option '%s' (try --help)\n", a);
-			return -1;
-		}
-	}
+	int p = cli_parse("run", run_usage, opts, sizeof opts / sizeof opts[0], argc, argv, run_option, o);
+	if (p != 0)
+		return p;
 	if (o->path == NULL) {
 		fprintf(stderr, "throttlesim run: no scenario file given (try --help)\n");
 		return -1;
@@ -241,8 +303,9 @@ static char *join_args(int argc, char **argv)
 static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 {
 	run_opts o;
-	if (parse_run_args(argc, argv, &o) != 0)
-		return EXIT_USAGE;
+	int p = parse_run_args(argc, argv, &o);
+	if (p != 0)
+		return p > 0 ? EXIT_OK : EXIT_USAGE;
 	scenario **v;
 	size_t n;
 	int rc = load(o.path, &v, &n);
@@ -390,8 +453,16 @@ int main(int argc, char **argv)
 		printf("throttlesim %s\n", THROTTLESIM_VERSION);
 		return 0;
 	}
-	if (strcmp(cmd, "demo") == 0)
+	if (strcmp(cmd, "demo") == 0) {
+		const char *extra[argc];
+		plain_args args = { extra, 0 };
+		int p = parse_plain("demo", demo_usage, argc - 2, argv + 2, &args);
+		if (p == 0 && args.n > 0)
+			fprintf(stderr, "throttlesim demo: unexpected argument '%s' (try demo --help)\n", extra[0]);
+		if (p != 0 || args.n > 0)
+			return p > 0 ? EXIT_OK : EXIT_USAGE;
 		return cmd_demo();
+	}
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(argc - 2, argv + 2);
 	if (strcmp(cmd, "run") == 0)

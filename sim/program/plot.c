@@ -45,77 +45,53 @@ static const char plot_usage[] =
 	"exit status: 0 success, 1 gnuplot missing or failed, store unreadable or\n"
 	"output not writable, 2 bad usage or unknown run, variant or figure\n";
 
-static const char *const chart_names[PLOT_CHARTS] = { "timeseries", "cdf", "compare", "sweep" };
 
-/* An option's value.  0, or -1 (message printed). */
-static int option_value(plot_opts *o, size_t k, const char *v)
+enum { PO_DB, PO_OUT, PO_FORMAT, PO_CHART, PO_VARIANT, PO_FIGURE, PO_KEEP_VARS };
+
+static int plot_option(void *ctx, int id, const char *opt, const char *v)
 {
-	switch (k) {
-	case 0: o->db = v; break;
-	case 1: o->out = v; break;
-	case 2:
-		if (strcmp(v, "png") != 0 && strcmp(v, "svg") != 0) {
-			fprintf(stderr, "throttlesim plot: --format: expected png or svg, got '%s'\n", v);
+	plot_opts *o = ctx;
+	static const char *const formats[] = { "png", "svg", NULL };
+	static const char *const charts[] = { "timeseries", "cdf", "compare", "sweep", NULL };
+	_Static_assert(sizeof charts / sizeof charts[0] == PLOT_CHARTS + 1, "a name per chart");
+	switch (id) {
+	case CLI_ARG:
+		if (o->run) {
+			fprintf(stderr, "throttlesim plot: unexpected argument '%s' (try --help)\n", v);
 			return -1;
 		}
+		o->run = v;
+		return 0;
+	case PO_DB: o->db = v; return 0;
+	case PO_OUT: o->out = v; return 0;
+	case PO_FORMAT:
+		if (cli_choice("plot", opt, v, formats) < 0)
+			return -1;
 		o->format = v;
-		break;
-	case 3:
-		for (int c = 0; c < PLOT_CHARTS; c++)
-			if (strcmp(v, chart_names[c]) == 0)
-				o->chart = c;
-		if (o->chart < 0) {
-			fprintf(stderr, "throttlesim plot: --chart: expected timeseries, cdf, compare"
-			        " or sweep, got '%s'\n", v);
-			return -1;
-		}
-		break;
-	case 4: o->variant = v; break;
-	default: o->figure = v; break;
+		return 0;
+	case PO_CHART:
+		o->chart = cli_choice("plot", opt, v, charts);
+		return o->chart < 0 ? -1 : 0;
+	case PO_VARIANT: o->variant = v; return 0;
+	case PO_FIGURE: o->figure = v; return 0;
+	default: o->keep_vars = true; return 0;
 	}
-	return 0;
 }
 
 /* -1 error (printed), 0 go on, 1 help printed. */
 static int parse(int argc, char **argv, plot_opts *o)
 {
+	static const cli_opt opts[] = {
+		{ "--db", NULL, true, PO_DB }, { "--out", NULL, true, PO_OUT },
+		{ "--format", NULL, true, PO_FORMAT }, { "--chart", NULL, true, PO_CHART },
+		{ "--variant", NULL, true, PO_VARIANT }, { "--figure", NULL, true, PO_FIGURE },
+		{ "--keep-vars", NULL, false, PO_KEEP_VARS },
+	};
 	*o = (plot_opts){ .db = "throttlesim.db", .format = "png", .figure = "delivery_delay_p95",
 	                  .chart = -1 };
-	static const char *const with_value[] = { "--db", "--out", "--format", "--chart", "--variant",
-	                                          "--figure" };
-	const size_t n_with = sizeof with_value / sizeof with_value[0];
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			fputs(plot_usage, stdout);
-			return 1;
-		}
-		if (a[0] != '-' || strcmp(a, "-") == 0) {
-			if (o->run) {
-				fprintf(stderr, "throttlesim plot: unexpected argument '%s' (try --help)\n", a);
-				return -1;
-			}
-			o->run = a;
-			continue;
-		}
-		if (strcmp(a, "--keep-vars") == 0) {
-			o->keep_vars = true;
-			continue;
-		}
-		size_t k = 0;
-		while (k < n_with && strcmp(a, with_value[k]) != 0)
-			k++;
-		if (k == n_with) {
-			fprintf(stderr, "throttlesim plot: unknown option '%s' (try --help)\n", a);
-			return -1;
-		}
-		if (i + 1 >= argc) {
-			fprintf(stderr, "throttlesim plot: %s needs a value (try --help)\n", a);
-			return -1;
-		}
-		if (option_value(o, k, argv[++i]) != 0)
-			return -1;
-	}
+	int p = cli_parse("plot", plot_usage, opts, sizeof opts / sizeof opts[0], argc, argv, plot_option, o);
+	if (p != 0)
+		return p;
 	if (o->run == NULL) {
 		fprintf(stderr, "throttlesim plot: which run? give a run id or 'last' (try --help)\n");
 		return -1;
