@@ -98,6 +98,7 @@ run: deps
 # (a calendar resize on every operation).
 test: deps
 	@bash tests/check_layers.sh
+	@bash tests/check_paths.sh
 	@$(MAKE) --no-print-directory VARIANT=debug test-one
 	@$(MAKE) --no-print-directory VARIANT=san test-one
 	@$(MAKE) --no-print-directory VARIANT=stress test-one TEST_ONLY="test_evset test_engine"

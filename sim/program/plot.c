@@ -36,7 +36,7 @@ static const char plot_usage[] =
 	"  --variant NAME time series of this variant only (default: every variant)\n"
 	"  --figure NAME  the sweep chart's figure (default delivery_delay_p95)\n"
 	"  --keep-vars    also write each chart's gnuplot variables to <chart>.vars\n"
-	"                 beside its data (redraw: gnuplot -e \"$(cat X.vars)\" plots/K.gp)\n"
+	"                 beside its data (redraw: gnuplot -e \"$(cat X.vars)\" plots/CHART.gp)\n"
 	"  -h, --help     show this help\n"
 	"\n"
 	"The scripts are looked for in $THROTTLESIM_PLOTS, ./plots, then plots/ of\n"
