@@ -142,7 +142,7 @@ static void series_vars(const plot_variant *v, const ts_data *t, plot_sbuf *b)
 				*p = ' ';
 		plot_gp_str(b, name, label);
 	}
-	char llabel[192];
+	char llabel[320];
 	plot_gp_int(b, "limit", (long long)concurrency_limit(v->rv->desc, llabel, sizeof llabel));
 	plot_gp_str(b, "limitlabel", llabel);
 	plot_gp_int(b, "nperiods", t->n_periods);

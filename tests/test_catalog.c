@@ -1,0 +1,227 @@
+/* test_catalog.c - every row of the reply and figure catalogs (models/
+ * replies.h, models/results.h) followed through the whole path, with the
+ * built binary (THROTTLESIM_BIN): a scenario that provokes every reply
+ * class (tests/data/catalog-walk.yaml), `run`, the results store,
+ * `results export` (JSON and CSV) and the plot's data; and every figure
+ * through the JSON, the CSV, the store and `plan`'s targets.  A consumer
+ * that does not know a row (a class missing from the store's columns, a
+ * figure plan refuses) fails here.  gnuplot is needed (make test installs
+ * it). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "replies.h"
+#include "results.h"
+
+static char dir[256];
+
+static const char *bin(void)
+{
+	const char *b = getenv("THROTTLESIM_BIN");
+	return b ? b : "build/debug/throttlesim";
+}
+
+/* Runs a shell command; its standard output in *out (malloc'd) when out
+ * is given.  Returns the exit status. */
+static int run(char **out, const char *fmt, ...)
+{
+	char cmd[2048], line[2600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof line, "%s >%s/out 2>%s/err", cmd, dir, dir);
+	int st = system(line);
+	if (out) {
+		char path[512];
+		snprintf(path, sizeof path, "%s/out", dir);
+		FILE *f = fopen(path, "rb");
+		assert_non_null(f);
+		fseek(f, 0, SEEK_END);
+		long n = ftell(f);
+		fseek(f, 0, SEEK_SET);
+		*out = malloc((size_t)n + 1);
+		assert_non_null(*out);
+		assert_int_equal(fread(*out, 1, (size_t)n, f), (size_t)n);
+		(*out)[n] = 0;
+		fclose(f);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *s = malloc((size_t)n + 1);
+	assert_non_null(s);
+	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+	s[n] = 0;
+	fclose(f);
+	return s;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/test_catalog_XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	char db[512];
+	snprintf(db, sizeof db, "%s/walk.db", dir);
+	return run(NULL, "%s run tests/data/catalog-walk.yaml --quiet --db %s --format json", bin(), db);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Every reply class: given in the run (its JSON), stored with the
+ * catalog's code and text, counted in the time series' column of its own,
+ * exported, and named in the time-series chart's legend. */
+static void test_every_reply_class(void **state)
+{
+	(void)state;
+	char db[512], *json = NULL, *csv = NULL;
+	snprintf(db, sizeof db, "%s/walk.db", dir);
+	assert_int_equal(run(&json, "%s results export 1 --db %s --format json", bin(), db), 0);
+	assert_int_equal(run(&csv, "%s results export 1 --db %s --format csv", bin(), db), 0);
+	assert_int_equal(run(NULL, "%s plot 1 --db %s --out %s/plots --keep-vars --chart timeseries",
+	                     bin(), db, dir), 0);
+	char vars[600];
+	snprintf(vars, sizeof vars, "%s/plots/timeseries-0-base.vars", dir);
+	char *v0 = slurp(vars);
+	snprintf(vars, sizeof vars, "%s/plots/timeseries-1-tenant-off.vars", dir);
+	char *v1 = slurp(vars);
+
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (int c = 1; c < RC_COUNT; c++) {
+		const rpl_class_info *r = &rpl_info[c];
+		char want[400], legend[96];
+		/* the run gave it, with the catalog's code and text */
+		snprintf(want, sizeof want, "{\"id\": \"%s\", \"code\": %d, \"short\": \"%s\", \"text\": \"%s\","
+		         " \"given\": true", r->id, r->code, r->label, r->text);
+		if (strstr(json, want) == NULL)
+			fail_msg("class %s: not given as %s", r->id, want);
+		snprintf(want, sizeof want, ",total,total,rejected_by.%s,count,", r->id);
+		if (strstr(csv, want) == NULL)
+			fail_msg("class %s: no %s row in the CSV export", r->id, want);
+		/* the legend names it: "<label> <id, spaces for underscores>" */
+		snprintf(legend, sizeof legend, "%s %s'", r->label, r->id);
+		for (char *p = legend + strlen(r->label); *p; p++)
+			if (*p == '_')
+				*p = ' ';
+		if (strstr(v0, legend) == NULL && strstr(v1, legend) == NULL)
+			fail_msg("class %s: not in the time series' legend ('%s)", r->id, legend);
+		/* stored: its rejections with the catalog's reply, its series column */
+		sqlite3_stmt *st = NULL;
+		assert_int_equal(sqlite3_prepare_v2(h, "SELECT reply_code, reply_text, sum(count) FROM rejections"
+		                                    " WHERE entity_kind = 'total' AND reply_class = ?1", -1, &st, NULL),
+		                 SQLITE_OK);
+		sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), r->code);
+		assert_string_equal((const char *)sqlite3_column_text(st, 1), r->text);
+		int64_t count = sqlite3_column_int64(st, 2);
+		assert_true(count > 0);
+		sqlite3_finalize(st);
+		char sql[160];
+		snprintf(sql, sizeof sql, "SELECT sum(rejected_%s) FROM series", r->id);
+		assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		/* the series counts every refusal of the run, as the total does */
+		assert_int_equal(sqlite3_column_int64(st, 0), count);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
+	free(v0);
+	free(v1);
+	free(json);
+	free(csv);
+}
+
+/* Every figure: in the JSON's catalog and each entity, in the CSV, in
+ * the store, and known to plan as a target. */
+static void test_every_figure(void **state)
+{
+	(void)state;
+	char db[512], *json = NULL, *csv = NULL;
+	snprintf(db, sizeof db, "%s/walk.db", dir);
+	assert_int_equal(run(&json, "%s results export 1 --db %s --format json", bin(), db), 0);
+	assert_int_equal(run(&csv, "%s results export 1 --db %s --format csv", bin(), db), 0);
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (int f = 0; f < FIG_COUNT; f++) {
+		const res_fig_desc *d = &res_fig_info[f];
+		char want[256];
+		snprintf(want, sizeof want, "{\"name\": \"%s\", \"unit\": \"%s\"", d->name, d->unit);
+		if (strstr(json, want) == NULL)
+			fail_msg("figure %s: not in the JSON's figures", d->name);
+		snprintf(want, sizeof want, "base,mailbox,rrl@contoso.com,%s,%s,", d->name, d->unit);
+		if (strstr(csv, want) == NULL)
+			fail_msg("figure %s: no mailbox row in the CSV", d->name);
+		sqlite3_stmt *st = NULL;
+		assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM figures WHERE figure = ?1", -1, &st, NULL),
+		                 SQLITE_OK);
+		sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		/* 2 variants x (total + 12 groups + 12 mailboxes) x 1 replication */
+		assert_int_equal(sqlite3_column_int64(st, 0), 2 * (1 + 12 + 12));
+		sqlite3_finalize(st);
+		/* plan knows it: a target on it is not a usage error */
+		int rc = run(NULL, "%s plan tests/data/minimal.yaml --vary senders.app.count --range 1..1"
+		             " --replications 1 --duration 10m --quiet --target '%s >= 0'", bin(), d->name);
+		if (rc == 2)
+			fail_msg("figure %s: plan refuses it as a target", d->name);
+	}
+	/* a figure is NaN exactly outside the entities the catalog names
+	 * (checked on the stored values: NULL is NaN) */
+	for (int f = 0; f < FIG_COUNT; f++) {
+		static const char *const kinds[] = { "total", "group", "mailbox" };
+		for (int k = 0; k < 3; k++) {
+			if (res_fig_info[f].ents & (1u << k))
+				continue;
+			sqlite3_stmt *st = NULL;
+			assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM figures WHERE figure = ?1"
+			                                    " AND entity_kind = ?2 AND value IS NOT NULL", -1, &st, NULL),
+			                 SQLITE_OK);
+			sqlite3_bind_text(st, 1, res_fig_info[f].name, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, kinds[k], -1, SQLITE_STATIC);
+			assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+			if (sqlite3_column_int64(st, 0) != 0)
+				fail_msg("figure %s has values for a %s, which the catalog says it is not defined for",
+				         res_fig_info[f].name, kinds[k]);
+			sqlite3_finalize(st);
+		}
+	}
+	sqlite3_close(h);
+	free(json);
+	free(csv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_reply_class),
+		cmocka_unit_test(test_every_figure),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
