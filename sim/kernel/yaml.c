@@ -105,7 +105,7 @@ yml_node *yml_copy(const sim_alloc *a, const yml_node *n)
 	return m;
 }
 
-yml_pair *yml_pair_of(const yml_node *m, const char *key)
+static yml_pair *pair_of(const yml_node *m, const char *key)
 {
 	if (!m || m->type != YML_MAP)
 		return NULL;
@@ -117,7 +117,7 @@ yml_pair *yml_pair_of(const yml_node *m, const char *key)
 
 yml_node *yml_get(const yml_node *m, const char *key)
 {
-	yml_pair *p = yml_pair_of(m, key);
+	yml_pair *p = pair_of(m, key);
 	return p ? p->val : NULL;
 }
 

@@ -21,7 +21,7 @@
  * YML_MAX_DEPTH deep, so recursive walks are bounded.
  *
  * Costs: parsing is linear in the text plus the nodes aliases copy;
- * yml_get() and yml_pair_of() are linear in the mapping's size; the
+ * yml_get() is linear in the mapping's size; the
  * nearest-name search is O(k len) per candidate (a band of the edit
  * distance table, see yaml.c).
  *
@@ -80,9 +80,8 @@ bool yml_append(const sim_alloc *a, yml_node *parent, char *key, int line, int c
 yml_node *yml_copy(const sim_alloc *a, const yml_node *n);
 void yml_free(const sim_alloc *a, yml_node *n);
 
-/* The item of mapping m with this key (the first, if duplicated), or NULL;
- * m may be NULL or not a mapping. */
-yml_pair *yml_pair_of(const yml_node *m, const char *key);
+/* The value of the item of mapping m with this key (the first, if
+ * duplicated), or NULL; m may be NULL or not a mapping. */
 yml_node *yml_get(const yml_node *m, const char *key);
 /* "nothing", "a single value", "a list", "a mapping": for messages. */
 const char *yml_type_name(yml_type t);
