@@ -33,7 +33,6 @@
 #include <string.h>
 
 #include "status.h"
-#include "units.h"
 
 static const char *const variant_keys[] = { "name", "description", "set", NULL };
 
@@ -45,11 +44,6 @@ void scn_errors_free(scn_errors *e)
 void scn_error_format(const scn_error *e, char *buf, size_t len)
 {
 	yml_error_format(e, buf, len);
-}
-
-int scn_parse_duration_arg(const char *s, int64_t *ns)
-{
-	return unit_parse_duration(s, ns, NULL, 0);
 }
 
 /* Read the whole file with our allocator. */

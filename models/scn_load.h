@@ -124,8 +124,4 @@ void scn_free_all(scenario **v, size_t n, const sim_alloc *a);
 /* Format one error as "file:line:column: key: message". */
 void scn_error_format(const scn_error *e, char *buf, size_t len);
 
-/* A duration given on the command line (--duration 2d): the grammar of
- * unit_parse_duration(); 0 or SIM_EINVAL/SIM_ERANGE. */
-int scn_parse_duration_arg(const char *s, int64_t *ns);
-
 #endif
