@@ -250,6 +250,100 @@ scenario *scn_build_variant(scn_ctx *c, const yml_node *tree, const yml_node *it
 	return s;
 }
 
+/* The `variants:` list of root, or NULL (none, or refused: reported). */
+static const yml_node *variant_list(scn_ctx *c, const yml_node *root)
+{
+	const yml_node *vars = yml_get(root, "variants");
+	if (vars && vars->type != YML_NULL && vars->type != YML_SEQ) {
+		scn_err_node(c, vars, "variants", "expected a list of {name: ..., set: {...}}");
+		return NULL;
+	}
+	if (vars && vars->type == YML_SEQ && vars->n > SCN_MAX_VARIANTS) {
+		scn_err_node(c, vars, "variants", "%zu variants exceed the bound of 10^4", vars->n);
+		return NULL;
+	}
+	return vars && vars->type == YML_SEQ ? vars : NULL;
+}
+
+/* Item i of the variants, it: a mapping with a name not used by the base
+ * or the variants v[1..nv), and a `set` that is a mapping.  Its name
+ * into vname; false if refused (reported). */
+static bool check_variant(scn_ctx *c, const yml_node *it, size_t i, scenario *const *v, size_t nv, char *vname)
+{
+	char p[SCN_PATH_MAX], q[SCN_PATH_MAX];
+	snprintf(p, sizeof p, "variants[%zu]", i);
+	if (it->type != YML_MAP) {
+		scn_err_node(c, it, p, "a variant must be {name: ..., set: {...}}");
+		return false;
+	}
+	if (!yml_get(it, "name")) {
+		scn_err_node(c, it, p, "a variant needs a name");
+		return false;
+	}
+	if (!scn_opt_name(c, it, "name", "variants", vname))
+		return false;
+	snprintf(p, sizeof p, "variants.%s", vname);
+	scn_check_keys(c, it, p, variant_keys);
+	bool dup = !strcmp(vname, "base");
+	for (size_t j = 1; j < nv; j++)
+		if (!strcmp(v[j]->variant, vname))
+			dup = true;
+	if (dup) {
+		scn_err_node(c, yml_get(it, "name"), p, strcmp(vname, "base") ? "the variant name '%s' is used more than once"
+								     : "'%s' is the name of the base scenario", vname);
+		return false;
+	}
+	const yml_node *set = yml_get(it, "set");
+	scn_pjoin(q, p, "set");
+	if (set && set->type != YML_NULL && set->type != YML_MAP) {
+		scn_err_node(c, set, q, "expected a mapping of dotted.key.path: value");
+		return false;
+	}
+	return true;
+}
+
+/* Each valid variant of vars built on root, into v[*nv ..]. */
+static void build_variants(scn_ctx *c, const yml_node *root, const yml_node *vars, const char *text,
+			   const char *default_name, scenario **v, size_t *nv)
+{
+	for (size_t i = 0; vars && i < vars->n && !c->nomem && !c->over_budget; i++) {
+		const yml_node *it = vars->items[i].val;
+		char vname[SCN_NAME_MAX] = "";
+		c->variant = NULL;
+		if (!check_variant(c, it, i, v, *nv, vname))
+			continue;
+		scenario *s = scn_build_variant(c, root, it, vname, text, c->file, default_name);
+		if (!s)
+			break;
+		v[(*nv)++] = s;
+		c->variant = NULL;
+	}
+}
+
+static void free_scenarios(const sim_alloc *a, scenario **v, size_t nv, size_t cap)
+{
+	for (size_t i = 0; i < nv; i++)
+		scn_free(v[i]);
+	sim_free(a, v, cap * sizeof *v);
+}
+
+/* errs->v[errs0..] by position, stably: base and variants interleave by
+ * line. */
+static void sort_errors(scn_errors *errs, size_t errs0)
+{
+	for (size_t i = errs0 + 1; i < errs->n; i++) {
+		scn_error t = errs->v[i];
+		size_t j = i;
+		while (j > errs0 && (errs->v[j - 1].line > t.line ||
+				     (errs->v[j - 1].line == t.line && errs->v[j - 1].column > t.column)) &&
+		       !strcmp(errs->v[j - 1].file, t.file)) {
+			errs->v[j] = errs->v[j - 1];
+			j--;
+		}
+		errs->v[j] = t;
+	}
+}
+
 /* Parse, build and validate text (ours: freed here, len + 1 bytes). */
 static int load_text(scn_ctx *c_, char *text, size_t len, const char *default_name,
 		     scenario ***out, size_t *n)
@@ -257,87 +351,33 @@ static int load_text(scn_ctx *c_, char *text, size_t len, const char *default_na
 	scn_ctx c = *c_;
 	const sim_alloc *a = c.a;
 	scn_errors *errs = c.errs;
-	const char *path = c.file;
 	size_t errs0 = errs ? errs->n : 0;
 	yml_node *root = scn_parse_tree(&c, text, len);
 	scenario **v = NULL;
 	size_t nv = 0, cap = 0;
 	scn_sweep_axis ax[2];
 	size_t npoints = 0;
-	int naxes = 0;
 	if (!root)
 		goto done;
 	size_t cmdline_errs = c.nerr;
 	scn_apply_cmdline(&c, root, "base");
 	if (c.nerr != cmdline_errs)
 		c.n_ov = 0; /* reported once, for the base; not again for each variant */
-
-	const yml_node *vars = yml_get(root, "variants");
-	if (vars && vars->type != YML_NULL && vars->type != YML_SEQ) {
-		scn_err_node(&c, vars, "variants", "expected a list of {name: ..., set: {...}}");
-		vars = NULL;
-	}
-	if (vars && vars->type == YML_SEQ && vars->n > SCN_MAX_VARIANTS) {
-		scn_err_node(&c, vars, "variants", "%zu variants exceed the bound of 10^4", vars->n);
-		vars = NULL;
-	}
-	size_t nvars = vars && vars->type == YML_SEQ ? vars->n : 0;
-	naxes = scn_parse_sweep(&c, root, nvars, ax, &npoints);
+	const yml_node *vars = variant_list(&c, root);
+	size_t nvars = vars ? vars->n : 0;
+	int naxes = scn_parse_sweep(&c, root, nvars, ax, &npoints);
 	cap = 1 + nvars;
 	v = scn_xalloc(&c, cap * sizeof *v);
-	if (!v)
-		goto done;
-	v[nv] = scn_build_one(&c, root, text, path, "base", default_name);
-	if (!v[nv])
+	if (!v || !(v[nv] = scn_build_one(&c, root, text, c.file, "base", default_name)))
 		goto done;
 	nv++;
 	c.base_nerr = errs ? errs->n : 0; /* NB: errs may already hold older entries: harmless */
-	for (size_t i = 0; i < nvars && !c.nomem && !c.over_budget; i++) {
-		const yml_node *it = vars->items[i].val;
-		char p[SCN_PATH_MAX], vname[SCN_NAME_MAX] = "";
-		snprintf(p, sizeof p, "variants[%zu]", i);
-		c.variant = NULL;
-		if (it->type != YML_MAP) {
-			scn_err_node(&c, it, p, "a variant must be {name: ..., set: {...}}");
-			continue;
-		}
-		if (!yml_get(it, "name")) {
-			scn_err_node(&c, it, p, "a variant needs a name");
-			continue;
-		}
-		if (!scn_opt_name(&c, it, "name", "variants", vname))
-			continue;
-		snprintf(p, sizeof p, "variants.%s", vname);
-		scn_check_keys(&c, it, p, variant_keys);
-		bool dup = !strcmp(vname, "base");
-		for (size_t j = 1; j < nv; j++)
-			if (!strcmp(v[j]->variant, vname))
-				dup = true;
-		if (dup) {
-			scn_err_node(&c, yml_get(it, "name"), p, strcmp(vname, "base") ? "the variant name '%s' is used more than once"
-									 : "'%s' is the name of the base scenario", vname);
-			continue;
-		}
-		const yml_node *set = yml_get(it, "set");
-		char q[SCN_PATH_MAX];
-		scn_pjoin(q, p, "set");
-		if (set && set->type != YML_NULL && set->type != YML_MAP) {
-			scn_err_node(&c, set, q, "expected a mapping of dotted.key.path: value");
-			continue;
-		}
-		scenario *s = scn_build_variant(&c, root, it, vname, text, path, default_name);
-		if (!s)
-			break;
-		v[nv++] = s;
-		c.variant = NULL;
-	}
+	build_variants(&c, root, vars, text, default_name, v, &nv);
 
 	/* A sweep: once the base and the variants are valid without it, the
 	 * same again at every point, in place of them. */
 	if (naxes > 0 && !c.nomem && c.nerr == 0 && nv == cap) {
-		for (size_t i = 0; i < nv; i++)
-			scn_free(v[i]);
-		sim_free(a, v, cap * sizeof *v);
+		free_scenarios(a, v, nv, cap);
 		nv = 0;
 		c.load_bytes = c_->load_bytes;
 		cap = npoints * (1 + nvars);
@@ -347,29 +387,16 @@ static int load_text(scn_ctx *c_, char *text, size_t len, const char *default_na
 			goto done;
 		}
 		c.sweep_err0 = errs ? errs->n : 0;
-		scn_build_points(&c, root, ax, naxes, npoints, vars, nvars, text, path, default_name, v, &nv);
+		scn_build_points(&c, root, ax, naxes, npoints, vars, nvars, text, c.file, default_name, v, &nv);
 	}
 
 done:
-	if (errs && errs->n > errs0) { /* by position, stably: base and variants interleave by line */
-		for (size_t i = errs0 + 1; i < errs->n; i++) {
-			scn_error t = errs->v[i];
-			size_t j = i;
-			while (j > errs0 && (errs->v[j - 1].line > t.line ||
-					     (errs->v[j - 1].line == t.line && errs->v[j - 1].column > t.column)) &&
-			       !strcmp(errs->v[j - 1].file, t.file)) {
-				errs->v[j] = errs->v[j - 1];
-				j--;
-			}
-			errs->v[j] = t;
-		}
-	}
+	if (errs && errs->n > errs0)
+		sort_errors(errs, errs0);
 	yml_free(a, root);
 	sim_free(a, text, len + 1);
 	if (c.nomem || c.nerr > 0 || nv != cap || nv == 0) {
-		for (size_t i = 0; i < nv; i++)
-			scn_free(v[i]);
-		sim_free(a, v, cap * sizeof *v);
+		free_scenarios(a, v, nv, cap);
 		return c.nomem ? SIM_ENOMEM : SIM_ESCENARIO;
 	}
 	*out = v;

@@ -68,17 +68,11 @@ static bool expand_pattern(const char *pat, int64_t i, char *out)
 	return true;
 }
 
-void scn_parse_mailboxes(scn_ctx *c, const yml_node *n, scenario *s, const scn_limits *base)
+/* Pass 1: the number of mailboxes (pools counted by their count) and of
+ * pools; false if an item is not a mapping or a pool's count is bad
+ * (reported). */
+static bool count_mailboxes(scn_ctx *c, const yml_node *n, int64_t *total, size_t *npools)
 {
-	if (!n || n->type == YML_NULL)
-		return;
-	if (n->type != YML_SEQ) {
-		scn_err_node(c, n, "mailboxes", "expected a list of mailboxes and pools, got %s", yml_type_name(n->type));
-		return;
-	}
-	/* pass 1: count */
-	int64_t total = 0;
-	size_t npools = 0;
 	bool ok = true;
 	for (size_t i = 0; i < n->n; i++) {
 		const yml_node *it = n->items[i].val;
@@ -99,18 +93,19 @@ void scn_parse_mailboxes(scn_ctx *c, const yml_node *n, scenario *s, const scn_l
 				ok = false;
 			} else if (!scn_opt_count(c, it, "count", p, 1, SCN_MAX_MAILBOXES, "10^6", &k))
 				ok = false;
-			total += k;
-			npools++;
+			*total += k;
+			++*npools;
 		} else {
-			total++;
+			++*total;
 		}
 	}
-	if (total > SCN_MAX_MAILBOXES) {
-		scn_err_node(c, n, "mailboxes", "%lld mailboxes exceed the bound of 10^6", (long long)total);
-		return;
-	}
-	if (!ok)
-		return;
+	return ok;
+}
+
+/* The memory bound, then s's mailboxes and pools allocated; false if
+ * refused (reported) or out of memory. */
+static bool reserve_mailboxes(scn_ctx *c, const yml_node *n, scenario *s, int64_t total, size_t npools)
+{
 	if ((size_t)total * sizeof *s->mailboxes > SCN_MAX_LOAD_BYTES - c->load_bytes) {
 		if (c->variant)
 			scn_err_node(c, n, "mailboxes", "%lld mailboxes, with the base's and earlier variants', exceed "
@@ -120,76 +115,71 @@ void scn_parse_mailboxes(scn_ctx *c, const yml_node *n, scenario *s, const scn_l
 			scn_err_node(c, n, "mailboxes", "%lld mailboxes exceed the loader's memory bound of 1 GiB "
 				 "(about %zu mailboxes)", (long long)total, SCN_MAX_LOAD_BYTES / sizeof *s->mailboxes);
 		c->over_budget = true;
-		return;
+		return false;
 	}
 	c->load_bytes += (size_t)total * sizeof *s->mailboxes;
 	if (total) {
 		s->mailboxes = scn_xalloc(c, (size_t)total * sizeof *s->mailboxes);
 		if (!s->mailboxes)
-			return;
+			return false;
 		s->n_mailboxes = (size_t)total;
 	}
 	if (npools) {
 		s->pools = scn_xalloc(c, npools * sizeof *s->pools);
 		if (!s->pools)
-			return;
+			return false;
 		s->n_pools = npools;
 	}
-	/* pass 2: fill */
-	size_t mi = 0, pi = 0;
-	for (size_t i = 0; i < n->n; i++) {
-		const yml_node *it = n->items[i].val;
-		char p[SCN_PATH_MAX];
-		snprintf(p, sizeof p, "mailboxes[%zu]", i);
-		if (yml_get(it, "pool")) {
-			scn_pool *pool = &s->pools[pi];
-			int64_t count = 0;
-			char pat[SCN_NAME_MAX * 2];
-			scn_opt_name(c, it, "pool", p, pool->name);
-			if (pool->name[0])
-				snprintf(p, sizeof p, "mailboxes.%s", pool->name);
-			scn_check_keys(c, it, p, pool_keys);
-			scn_opt_count(c, it, "count", p, 1, SCN_MAX_MAILBOXES, "10^6", &count);
-			snprintf(pat, sizeof pat, "%s{i}", pool->name);
-			yml_node *pt = yml_get(it, "name_pattern");
-			if (pt) {
-				char q[SCN_PATH_MAX];
-				scn_pjoin(q, p, "name_pattern");
-				if (scn_want_scalar(c, pt, q, "a pattern such as \"scanner{i}@contoso.com\"")) {
-					if (!strstr(pt->str, "{i}") && count > 1)
-						scn_err_node(c, pt, q, "the pattern must contain {i} (the member number, 1..count)");
-					snprintf(pat, sizeof pat, "%s", pt->str);
-				}
-			}
-			pool->first = mi;
-			pool->count = (size_t)count;
-			scn_mailbox proto;
-			memset(&proto, 0, sizeof proto);
-			parse_mailbox_settings(c, it, p, base, &proto);
-			for (int64_t k = 1; k <= count; k++) {
-				scn_mailbox *mb = &s->mailboxes[mi++];
-				*mb = proto;
-				mb->pool = (int)pi;
-				if (!expand_pattern(pat, k, mb->name)) {
-					char q[SCN_PATH_MAX];
-					scn_pjoin(q, p, "name_pattern");
-					scn_err_node(c, pt ? pt : it, q, "expanded name longer than %d characters", SCN_NAME_MAX - 1);
-					break;
-				}
-			}
-			mi = pool->first + (size_t)count;
-			pi++;
-		} else {
-			scn_mailbox *mb = &s->mailboxes[mi++];
-			if (!yml_get(it, "name"))
-				scn_err_node(c, it, p, "a mailbox needs a name (or pool: for a pool)");
-			else if (scn_opt_name(c, it, "name", p, mb->name))
-				snprintf(p, sizeof p, "mailboxes.%s", mb->name);
-			scn_check_keys(c, it, p, mailbox_keys);
-			parse_mailbox_settings(c, it, p, base, mb);
+	return true;
+}
+
+/* Pool pi, the item it at path p: its members from s->mailboxes[*mi] on,
+ * named by its pattern. */
+static void fill_pool(scn_ctx *c, const yml_node *it, char *p, scenario *s, const scn_limits *base,
+		      size_t pi, size_t *mi)
+{
+	scn_pool *pool = &s->pools[pi];
+	int64_t count = 0;
+	char pat[SCN_NAME_MAX * 2];
+	scn_opt_name(c, it, "pool", p, pool->name);
+	if (pool->name[0])
+		snprintf(p, SCN_PATH_MAX, "mailboxes.%s", pool->name);
+	scn_check_keys(c, it, p, pool_keys);
+	scn_opt_count(c, it, "count", p, 1, SCN_MAX_MAILBOXES, "10^6", &count);
+	snprintf(pat, sizeof pat, "%s{i}", pool->name);
+	yml_node *pt = yml_get(it, "name_pattern");
+	if (pt) {
+		char q[SCN_PATH_MAX];
+		scn_pjoin(q, p, "name_pattern");
+		if (scn_want_scalar(c, pt, q, "a pattern such as \"scanner{i}@contoso.com\"")) {
+			if (!strstr(pt->str, "{i}") && count > 1)
+				scn_err_node(c, pt, q, "the pattern must contain {i} (the member number, 1..count)");
+			snprintf(pat, sizeof pat, "%s", pt->str);
 		}
 	}
-	/* names are unique across mailboxes and pools */
+	pool->first = *mi;
+	pool->count = (size_t)count;
+	scn_mailbox proto;
+	memset(&proto, 0, sizeof proto);
+	parse_mailbox_settings(c, it, p, base, &proto);
+	for (int64_t k = 1; k <= count; k++) {
+		scn_mailbox *mb = &s->mailboxes[(*mi)++];
+		*mb = proto;
+		mb->pool = (int)pi;
+		if (!expand_pattern(pat, k, mb->name)) {
+			char q[SCN_PATH_MAX];
+			scn_pjoin(q, p, "name_pattern");
+			scn_err_node(c, pt ? pt : it, q, "expanded name longer than %d characters", SCN_NAME_MAX - 1);
+			break;
+		}
+	}
+	*mi = pool->first + (size_t)count;
+}
+
+/* Names are unique across mailboxes and pools: each name used twice is
+ * reported once, at the list n. */
+static void check_unique_names(scn_ctx *c, const yml_node *n, const scenario *s)
+{
 	size_t nn = s->n_mailboxes + s->n_pools;
 	const char **names = scn_xalloc(c, nn * sizeof *names);
 	if (!names)
@@ -206,4 +196,42 @@ void scn_parse_mailboxes(scn_ctx *c, const yml_node *n, scenario *s, const scn_l
 				i++;
 		}
 	sim_free(c->a, names, nn * sizeof *names);
+}
+
+void scn_parse_mailboxes(scn_ctx *c, const yml_node *n, scenario *s, const scn_limits *base)
+{
+	if (!n || n->type == YML_NULL)
+		return;
+	if (n->type != YML_SEQ) {
+		scn_err_node(c, n, "mailboxes", "expected a list of mailboxes and pools, got %s", yml_type_name(n->type));
+		return;
+	}
+	int64_t total = 0;
+	size_t npools = 0;
+	bool ok = count_mailboxes(c, n, &total, &npools);
+	if (total > SCN_MAX_MAILBOXES) {
+		scn_err_node(c, n, "mailboxes", "%lld mailboxes exceed the bound of 10^6", (long long)total);
+		return;
+	}
+	if (!ok || !reserve_mailboxes(c, n, s, total, npools))
+		return;
+	/* pass 2: fill */
+	size_t mi = 0, pi = 0;
+	for (size_t i = 0; i < n->n; i++) {
+		const yml_node *it = n->items[i].val;
+		char p[SCN_PATH_MAX];
+		snprintf(p, sizeof p, "mailboxes[%zu]", i);
+		if (yml_get(it, "pool")) {
+			fill_pool(c, it, p, s, base, pi++, &mi);
+		} else {
+			scn_mailbox *mb = &s->mailboxes[mi++];
+			if (!yml_get(it, "name"))
+				scn_err_node(c, it, p, "a mailbox needs a name (or pool: for a pool)");
+			else if (scn_opt_name(c, it, "name", p, mb->name))
+				snprintf(p, sizeof p, "mailboxes.%s", mb->name);
+			scn_check_keys(c, it, p, mailbox_keys);
+			parse_mailbox_settings(c, it, p, base, mb);
+		}
+	}
+	check_unique_names(c, n, s);
 }

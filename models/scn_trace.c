@@ -172,6 +172,230 @@ static void trace_err(scn_ctx *c, const yml_node *n, const char *path, const cha
 		scn_push_error(c, path, 0, 0, p, msg);
 }
 
+/* One read of a trace: where problems are reported (see trace_read_rows),
+ * the rows so far (rows[0..nrows), cap allocated) and their senders. */
+typedef struct trace_read {
+	scn_ctx *c;
+	const yml_node *n;   /* the `trace:` node, or NULL */
+	const char *path;    /* the trace file's name */
+	const char *p;       /* the key */
+	int64_t start_unix_s;
+	scn_trace_row *rows;
+	size_t nrows, cap;
+	trace_labels labels;
+	int lineno;          /* 1-based, of the line last read */
+	int bad;             /* problems found; more than TRACE_MAX_BAD_ROWS: stop */
+	bool header;         /* the header has been read */
+} trace_read;
+
+#define TRACE_LINE_MAX 1024 /* a line's bytes, with its end and the NUL */
+
+enum { LINE_END, LINE_SKIP, LINE_ROW };
+
+/* The next line of src into line[TRACE_LINE_MAX], without its end.
+ * LINE_END at the end of src or when reading stops; LINE_SKIP for a
+ * blank line, a comment or a line with a problem (reported). */
+static int read_line(trace_read *t, line_src *src, char *line)
+{
+	scn_ctx *c = t->c;
+	size_t len = src_gets(src, line, TRACE_LINE_MAX);
+	if (len == 0)
+		return LINE_END;
+	if (t->lineno == INT32_MAX) {
+		scn_err_file(c, t->path, t->lineno, 1, t->p, "more than %d lines", INT32_MAX);
+		t->bad++;
+		return LINE_END;
+	}
+	t->lineno++;
+	if (len == TRACE_LINE_MAX - 1 && line[len - 1] != '\n') {
+		scn_err_file(c, t->path, t->lineno, 1, t->p, "row %d: line longer than %d characters", t->lineno - 1,
+			     TRACE_LINE_MAX - 2);
+		t->bad++;
+		src_skip_line(src);
+		return t->bad > TRACE_MAX_BAD_ROWS ? LINE_END : LINE_SKIP;
+	}
+	if (memchr(line, '\0', len)) {
+		scn_err_file(c, t->path, t->lineno, (int)strlen(line) + 1, t->p, "row %d: a NUL byte: not a text file",
+			     t->lineno - 1);
+		t->bad++;
+		return t->bad > TRACE_MAX_BAD_ROWS ? LINE_END : LINE_SKIP;
+	}
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	const char *s = line;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return !*s || *s == '#' ? LINE_SKIP : LINE_ROW;
+}
+
+/* Split line in place at its commas into at most 6 fields, blanks around
+ * each trimmed, remembering each one's column; returns the number of
+ * fields (which may exceed 6). */
+static int split_fields(char *line, char *fld[6], int fcol[6])
+{
+	int nf = 0;
+	char *q = line;
+	for (;;) {
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (nf < 6) {
+			fld[nf] = q;
+			fcol[nf] = (int)(q - line) + 1;
+		}
+		nf++;
+		char *comma = strchr(q, ',');
+		char *end = comma ? comma : q + strlen(q);
+		char *e = end;
+		while (e > q && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		*e = '\0';
+		if (!comma)
+			return nf;
+		q = comma + 1;
+	}
+}
+
+/* The first row must be the header; false (reported) if it is not. */
+static bool check_header(trace_read *t, char *const *fld, int nf)
+{
+	t->header = true;
+	if (nf < 4 || nf > 5 || strcmp(fld[0], "time") || strcmp(fld[1], "sender") ||
+	    strcmp(fld[2], "recipients") || strcmp(fld[3], "size") ||
+	    (nf == 5 && strcmp(fld[4], "external"))) {
+		scn_err_file(t->c, t->path, t->lineno, 1, t->p,
+			     "the first row must be the header time,sender,recipients,size[,external]");
+		t->bad = TRACE_MAX_BAD_ROWS + 1;
+		return false;
+	}
+	return true;
+}
+
+/* A row's time: a timestamp (from the scenario's start) or a duration. */
+static bool row_time(trace_read *t, const char *s, int col, int row, int64_t *time_ns)
+{
+	char msg[300];
+	if (strchr(s, '-') && strchr(s, ':')) {
+		int64_t ts;
+		if (unit_parse_timestamp(s, &ts, msg, sizeof msg)) {
+			scn_err_file(t->c, t->path, t->lineno, col, t->p, "row %d: %s", row, msg);
+			return false;
+		}
+		if (ts < t->start_unix_s) {
+			scn_err_file(t->c, t->path, t->lineno, col, t->p, "row %d: time '%s' is before the scenario's start", row, s);
+			return false;
+		}
+		if (ts - t->start_unix_s > UNIT_MAX_DURATION_NS / UNIT_NS_PER_S) {
+			scn_err_file(t->c, t->path, t->lineno, col, t->p, "row %d: time '%s' is more than 100 years after the start", row, s);
+			return false;
+		}
+		*time_ns = (ts - t->start_unix_s) * UNIT_NS_PER_S;
+		return true;
+	}
+	if (unit_parse_duration(s, time_ns, msg, sizeof msg)) {
+		scn_err_file(t->c, t->path, t->lineno, col, t->p, "row %d: time: %s", row, msg);
+		return false;
+	}
+	return true;
+}
+
+/* A row's fields into *r (all but its instance); false after reporting
+ * each of its problems. */
+static bool parse_row(trace_read *t, char *const *fld, const int *fcol, int nf, scn_trace_row *r)
+{
+	scn_ctx *c = t->c;
+	int row = t->lineno - 1, line = t->lineno;
+	char msg[300];
+	if (nf < 4 || nf > 5) {
+		scn_err_file(c, t->path, line, 1, t->p, "row %d: expected 4 or 5 fields, got %d", row, nf);
+		return false;
+	}
+	bool ok = row_time(t, fld[0], fcol[0], row, &r->time_ns);
+	if (!fld[1][0]) {
+		scn_err_file(c, t->path, line, fcol[1], t->p, "row %d: the sender is empty", row);
+		ok = false;
+	}
+	if (unit_parse_count(fld[2], &r->recipients, msg, sizeof msg) || r->recipients < 1) {
+		scn_err_file(c, t->path, line, fcol[2], t->p, "row %d: recipients must be a whole number >= 1, got '%s'", row, fld[2]);
+		ok = false;
+	}
+	if (unit_parse_size(fld[3], &r->size_bytes, msg, sizeof msg)) {
+		scn_err_file(c, t->path, line, fcol[3], t->p, "row %d: size: %s", row, msg);
+		ok = false;
+	}
+	if (nf == 5 && fld[4][0]) {
+		if (unit_parse_count(fld[4], &r->external, msg, sizeof msg)) {
+			scn_err_file(c, t->path, line, fcol[4], t->p, "row %d: external must be a whole number, got '%s'", row, fld[4]);
+			ok = false;
+		} else if (ok && r->external > r->recipients) {
+			scn_err_file(c, t->path, line, fcol[4], t->p, "row %d: external (%lld) exceeds recipients (%lld)",
+				     row, (long long)r->external, (long long)r->recipients);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/* Room for one more row, within the load's memory bound (the rows, and
+ * the copy the sort needs); false to stop reading (reported, or nomem). */
+static bool grow_rows(trace_read *t)
+{
+	scn_ctx *c = t->c;
+	size_t nc = t->cap ? t->cap * 2 : 64, sz = sizeof *t->rows;
+	if ((t->nrows + 1) * 2 * sz > SCN_MAX_LOAD_BYTES - c->load_bytes) {
+		trace_err(c, t->n, t->path, t->p, "trace file '%s' has more rows than the loader's memory bound of "
+			  "1 GiB allows (%zu rows so far)", t->path, t->nrows);
+		c->over_budget = true;
+		t->bad++;
+		return false;
+	}
+	if (nc * 2 * sz > SCN_MAX_LOAD_BYTES - c->load_bytes)
+		nc = (SCN_MAX_LOAD_BYTES - c->load_bytes) / (2 * sz);
+	scn_trace_row *v = sim_realloc(c->a, t->rows, t->cap * sz, nc * sz);
+	if (!v) {
+		c->nomem = true;
+		return false;
+	}
+	t->rows = v;
+	t->cap = nc;
+	return true;
+}
+
+/* After the last line: the problems of the whole file, then the rows
+ * sorted by time (stably) and cut to fit; false if there are none. */
+static bool finish_rows(trace_read *t, line_src *src)
+{
+	scn_ctx *c = t->c;
+	if (src->f && ferror(src->f)) {
+		trace_err(c, t->n, t->path, t->p, "error reading trace file '%s'", t->path);
+		t->bad++;
+	}
+	if (!t->header && !t->bad && !c->nomem) {
+		trace_err(c, t->n, t->path, t->p, "trace file '%s' is empty (expected a header time,sender,recipients,size[,external])", t->path);
+		t->bad++;
+	} else if (!t->nrows && !t->bad && !c->nomem) {
+		trace_err(c, t->n, t->path, t->p, "trace file '%s' has no rows", t->path);
+		t->bad++;
+	}
+	if (t->bad || c->nomem)
+		return false;
+	scn_trace_row *tmp = sim_malloc(c->a, t->nrows * sizeof *tmp);
+	if (!tmp) {
+		c->nomem = true;
+		return false;
+	}
+	merge_sort_rows(t->rows, tmp, t->nrows);
+	sim_free(c->a, tmp, t->nrows * sizeof *tmp);
+	/* shrink to fit, so that scn_free knows the size from trace_len */
+	scn_trace_row *fit = sim_realloc(c->a, t->rows, t->cap * sizeof *t->rows, t->nrows * sizeof *t->rows);
+	if (!fit) { /* cannot happen for a shrink with a sane allocator */
+		c->nomem = true;
+		return false;
+	}
+	t->rows = fit;
+	t->cap = t->nrows;
+	return true;
+}
+
 /* Read the rows of a trace CSV: header, then time,sender,recipients,size
  * [,external].  Row problems are reported at the trace file's line and
  * column, problems of the whole file at n (the `trace:` node; or, if n is
@@ -181,190 +405,41 @@ static void trace_err(scn_ctx *c, const yml_node *n, const char *path, const cha
 static bool trace_read_rows(scn_ctx *c, line_src *src, const yml_node *n, const char *path, const char *p,
 			    int64_t start_unix_s, scn_trace_row **rows_out, size_t *nrows_out, size_t *nlabels)
 {
-	scn_trace_row *rows = NULL;
-	size_t nrows = 0, cap = 0;
-	trace_labels labels = { 0 };
-	char line[1024];
-	int lineno = 0, bad = 0;
-	bool header = false;
-	size_t len;
-	while ((len = src_gets(src, line, sizeof line)) > 0) {
-		if (lineno == INT32_MAX) {
-			scn_err_file(c, path, lineno, 1, p, "more than %d lines", INT32_MAX);
-			bad++;
+	trace_read t = { .c = c, .n = n, .path = path, .p = p, .start_unix_s = start_unix_s };
+	char line[TRACE_LINE_MAX], *fld[6];
+	int fcol[6], k;
+	while ((k = read_line(&t, src, line)) != LINE_END) {
+		if (k == LINE_SKIP)
+			continue;
+		int nf = split_fields(line, fld, fcol);
+		if (!t.header) {
+			if (!check_header(&t, fld, nf))
+				break;
+			continue;
+		}
+		if (t.bad > TRACE_MAX_BAD_ROWS)
 			break;
-		}
-		lineno++;
-		if (len == sizeof line - 1 && line[len - 1] != '\n') {
-			scn_err_file(c, path, lineno, 1, p, "row %d: line longer than %zu characters", lineno - 1, sizeof line - 2);
-			bad++;
-			src_skip_line(src);
-			if (bad > TRACE_MAX_BAD_ROWS)
-				break;
-			continue;
-		}
-		if (memchr(line, '\0', len)) {
-			scn_err_file(c, path, lineno, (int)strlen(line) + 1, p, "row %d: a NUL byte: not a text file", lineno - 1);
-			bad++;
-			if (bad > TRACE_MAX_BAD_ROWS)
-				break;
-			continue;
-		}
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		const char *t = line;
-		while (*t == ' ' || *t == '\t')
-			t++;
-		if (!*t || *t == '#')
-			continue;
-		/* split into at most 6 fields, remembering each one's column */
-		char *fld[6];
-		int fcol[6], nf = 0;
-		char *q = line;
-		for (;;) {
-			while (*q == ' ' || *q == '\t')
-				q++;
-			if (nf < 6) {
-				fld[nf] = q;
-				fcol[nf] = (int)(q - line) + 1;
-			}
-			nf++;
-			char *comma = strchr(q, ',');
-			char *end = comma ? comma : q + strlen(q);
-			char *e = end;
-			while (e > q && (e[-1] == ' ' || e[-1] == '\t'))
-				e--;
-			*e = '\0';
-			if (!comma)
-				break;
-			q = comma + 1;
-		}
-		if (!header) {
-			header = true;
-			if (nf < 4 || nf > 5 || strcmp(fld[0], "time") || strcmp(fld[1], "sender") ||
-			    strcmp(fld[2], "recipients") || strcmp(fld[3], "size") ||
-			    (nf == 5 && strcmp(fld[4], "external"))) {
-				scn_err_file(c, path, lineno, 1, p,
-					 "the first row must be the header time,sender,recipients,size[,external]");
-				bad = TRACE_MAX_BAD_ROWS + 1;
-				break;
-			}
-			continue;
-		}
-		int row = lineno - 1;
-		if (bad > TRACE_MAX_BAD_ROWS)
-			break;
-		if (nf < 4 || nf > 5) {
-			scn_err_file(c, path, lineno, 1, p, "row %d: expected 4 or 5 fields, got %d", row, nf);
-			bad++;
-			continue;
-		}
 		scn_trace_row r = { 0 };
-		char msg[300];
-		bool ok = true;
-		if (strchr(fld[0], '-') && strchr(fld[0], ':')) {
-			int64_t ts;
-			if (unit_parse_timestamp(fld[0], &ts, msg, sizeof msg)) {
-				scn_err_file(c, path, lineno, fcol[0], p, "row %d: %s", row, msg);
-				ok = false;
-			} else if (ts < start_unix_s) {
-				scn_err_file(c, path, lineno, fcol[0], p, "row %d: time '%s' is before the scenario's start", row, fld[0]);
-				ok = false;
-			} else if (ts - start_unix_s > UNIT_MAX_DURATION_NS / UNIT_NS_PER_S) {
-				scn_err_file(c, path, lineno, fcol[0], p, "row %d: time '%s' is more than 100 years after the start", row, fld[0]);
-				ok = false;
-			} else
-				r.time_ns = (ts - start_unix_s) * UNIT_NS_PER_S;
-		} else if (unit_parse_duration(fld[0], &r.time_ns, msg, sizeof msg)) {
-			scn_err_file(c, path, lineno, fcol[0], p, "row %d: time: %s", row, msg);
-			ok = false;
-		}
-		if (!fld[1][0]) {
-			scn_err_file(c, path, lineno, fcol[1], p, "row %d: the sender is empty", row);
-			ok = false;
-		}
-		if (unit_parse_count(fld[2], &r.recipients, msg, sizeof msg) || r.recipients < 1) {
-			scn_err_file(c, path, lineno, fcol[2], p, "row %d: recipients must be a whole number >= 1, got '%s'", row, fld[2]);
-			ok = false;
-		}
-		if (unit_parse_size(fld[3], &r.size_bytes, msg, sizeof msg)) {
-			scn_err_file(c, path, lineno, fcol[3], p, "row %d: size: %s", row, msg);
-			ok = false;
-		}
-		if (nf == 5 && fld[4][0]) {
-			if (unit_parse_count(fld[4], &r.external, msg, sizeof msg)) {
-				scn_err_file(c, path, lineno, fcol[4], p, "row %d: external must be a whole number, got '%s'", row, fld[4]);
-				ok = false;
-			} else if (ok && r.external > r.recipients) {
-				scn_err_file(c, path, lineno, fcol[4], p, "row %d: external (%lld) exceeds recipients (%lld)",
-					 row, (long long)r.external, (long long)r.recipients);
-				ok = false;
-			}
-		}
-		if (!ok) {
-			bad++;
+		if (!parse_row(&t, fld, fcol, nf, &r)) {
+			t.bad++;
 			continue;
 		}
-		if (nrows == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			/* the rows, and the copy the sort needs, within the load's memory bound */
-			if ((nrows + 1) * 2 * sizeof *rows > SCN_MAX_LOAD_BYTES - c->load_bytes) {
-				trace_err(c, n, path, p, "trace file '%s' has more rows than the loader's memory bound of "
-					  "1 GiB allows (%zu rows so far)", path, nrows);
-				c->over_budget = true;
-				bad++;
-				break;
-			}
-			if (nc * 2 * sizeof *rows > SCN_MAX_LOAD_BYTES - c->load_bytes)
-				nc = (SCN_MAX_LOAD_BYTES - c->load_bytes) / (2 * sizeof *rows);
-			scn_trace_row *v = sim_realloc(c->a, rows, cap * sizeof *v, nc * sizeof *v);
-			if (!v) {
-				c->nomem = true;
-				break;
-			}
-			rows = v;
-			cap = nc;
-		}
-		r.instance = label_index(c, &labels, fld[1], strlen(fld[1]));
+		if (t.nrows == t.cap && !grow_rows(&t))
+			break;
+		r.instance = label_index(c, &t.labels, fld[1], strlen(fld[1]));
 		if (r.instance < 0)
 			break;
-		rows[nrows++] = r;
+		t.rows[t.nrows++] = r;
 	}
-	if (src->f && ferror(src->f)) {
-		trace_err(c, n, path, p, "error reading trace file '%s'", path);
-		bad++;
-	}
-	if (!header && !bad && !c->nomem) {
-		trace_err(c, n, path, p, "trace file '%s' is empty (expected a header time,sender,recipients,size[,external])", path);
-		bad++;
-	} else if (!nrows && !bad && !c->nomem) {
-		trace_err(c, n, path, p, "trace file '%s' has no rows", path);
-		bad++;
-	}
-	*nlabels = labels.n;
-	labels_free(c, &labels);
-	if (bad || c->nomem) {
-		sim_free(c->a, rows, cap * sizeof *rows);
+	*nlabels = t.labels.n;
+	labels_free(c, &t.labels);
+	if (!finish_rows(&t, src)) {
+		sim_free(c->a, t.rows, t.cap * sizeof *t.rows);
 		return false;
 	}
-	scn_trace_row *tmp = sim_malloc(c->a, nrows * sizeof *tmp);
-	if (!tmp) {
-		c->nomem = true;
-		sim_free(c->a, rows, cap * sizeof *rows);
-		return false;
-	}
-	merge_sort_rows(rows, tmp, nrows);
-	sim_free(c->a, tmp, nrows * sizeof *tmp);
-	/* shrink to fit, so that scn_free knows the size from trace_len */
-	scn_trace_row *fit = sim_realloc(c->a, rows, cap * sizeof *rows, nrows * sizeof *rows);
-	if (!fit) { /* cannot happen for a shrink with a sane allocator */
-		c->nomem = true;
-		sim_free(c->a, rows, cap * sizeof *rows);
-		return false;
-	}
-	c->load_bytes += nrows * sizeof *rows;
-	*rows_out = fit;
-	*nrows_out = nrows;
+	c->load_bytes += t.nrows * sizeof *t.rows;
+	*rows_out = t.rows;
+	*nrows_out = t.nrows;
 	return true;
 }
 
