@@ -1,5 +1,5 @@
 /* scenario.h - a validated scenario: the contract between the loader
- * (models/scn_load.c, YAML -> this struct) and the models (models/), which
+ * (models/scn_load.h, YAML -> this struct) and the models (models/), which
  * read it and never change it.
  *
  * Everything here is resolved: units are integers (ns, bytes), defaults

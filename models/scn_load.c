@@ -117,7 +117,7 @@ scenario *scn_build_one(scn_ctx *c, const yml_node *tree, const char *text, cons
 		return NULL;
 	s->alloc = *c->a;
 	snprintf(s->variant, sizeof s->variant, "%s", variant);
-	s->sweep_point = -1; /* not a sweep: load_text sets the point's */
+	s->sweep_point = -1; /* not a sweep: scn_build_points sets the point's */
 	s->n_sweep_keys = 0;
 	snprintf(s->source_file, sizeof s->source_file, "%s", path);
 	snprintf(s->name, sizeof s->name, "%s", default_name);

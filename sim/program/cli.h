@@ -14,7 +14,7 @@
 #include "scn_load.h"
 
 /* `throttlesim results list|show|export ...`: reads the results store
- * (read-only); sim/cmd_results.c. */
+ * (read-only); sim/program/cmd_results.c. */
 int cmd_results(int argc, char **argv);
 
 /* `throttlesim plot RUN ...`: charts of a stored run with gnuplot;
@@ -23,10 +23,10 @@ int cmd_plot(int argc, char **argv);
 
 /* `throttlesim plan FILE --vary KEY --range A..B --target EXPR`: the
  * smallest (or largest) value meeting a target, by bisection;
- * sim/cmd_plan.c. */
+ * sim/program/cmd_plan.c. */
 int cmd_plan(int argc, char **argv);
 
-/* ---- shared by the subcommands (sim/cli_opts.c) ---- */
+/* ---- shared by the subcommands (sim/program/cli_opts.c) ---- */
 
 /* An integer in [lo, hi], or -1 after printing "throttlesim CMD: OPT: ...". */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
