@@ -1,7 +1,7 @@
 /* scn_override.c - dotted-path overrides applied to a tree: a variant's
- * `set`, the command line's --set/--vary (scn_load_ex) and a sweep
- * point's values.  A path walks mappings by key and lists by their items'
- * names (the longest name that matches whole components).
+ * `set`, the command line's overrides (scn_load_ex, for plan --vary) and
+ * a sweep point's values.  A path walks mappings by key and lists by
+ * their items' names (the longest name that matches whole components).
  */
 #include "scn_int.h"
 
@@ -17,13 +17,124 @@ static const char *item_name(const yml_node *it)
 	return n && n->type == YML_SCALAR ? n->str : NULL;
 }
 
+/* Where an override's path has got to. */
+typedef struct ov_walk {
+	yml_node *cur;             /* the node the rest of the path is in */
+	const char *rest;          /* the components not yet walked */
+	char walked[SCN_PATH_MAX]; /* those walked, for messages */
+} ov_walk;
+
+/* One component in the mapping w->cur: the value set at the last one, or
+ * the walk goes on into the key's value (made if absent).  false when
+ * the walk is over (set, reported or out of memory). */
+static bool step_map(scn_ctx *c, ov_walk *w, const yml_pair *ov)
+{
+	yml_node *cur = w->cur;
+	const char *rest = w->rest;
+	const char *dot = strchr(rest, '.');
+	size_t len = dot ? (size_t)(dot - rest) : strlen(rest);
+	if (len == 0) {
+		scn_err_at(c, ov->line, ov->col, ov->key, "empty component in the path '%s'", ov->key);
+		return false;
+	}
+	yml_pair *pr = NULL;
+	for (size_t i = 0; i < cur->n; i++)
+		if (strlen(cur->items[i].key) == len && !memcmp(cur->items[i].key, rest, len))
+			pr = &cur->items[i];
+	char seg[SCN_PATH_MAX];
+	snprintf(seg, sizeof seg, "%.*s", (int)len, rest);
+	if (!dot) {
+		yml_node *v = scn_copy(c, ov->val);
+		if (!v)
+			return false;
+		if (pr) {
+			yml_free(c->a, pr->val);
+			pr->val = v;
+		} else {
+			char *k = scn_xstrndup(c, rest, len);
+			if (!k) {
+				yml_free(c->a, v);
+				return false;
+			}
+			scn_append(c, cur, k, ov->line, ov->col, v);
+		}
+		return false;
+	}
+	if (!pr) {
+		yml_node *m = scn_new(c, YML_MAP, ov->line, ov->col);
+		char *k = m ? scn_xstrndup(c, rest, len) : NULL;
+		if (!k) {
+			yml_free(c->a, m);
+			return false;
+		}
+		if (!scn_append(c, cur, k, ov->line, ov->col, m))
+			return false;
+		pr = &cur->items[cur->n - 1];
+	}
+	char wk[SCN_PATH_MAX];
+	scn_pjoin(wk, w->walked, seg);
+	memcpy(w->walked, wk, sizeof w->walked);
+	w->cur = pr->val;
+	w->rest = dot + 1;
+	return true;
+}
+
+/* In the list w->cur: the item named by the longest run of whole
+ * components is replaced (the path ends there) or walked into.  false
+ * when the walk is over (set, reported or out of memory). */
+static bool step_seq(scn_ctx *c, ov_walk *w, const yml_pair *ov)
+{
+	yml_node *cur = w->cur;
+	const char *rest = w->rest;
+	size_t best = 0;
+	yml_node **slot = NULL;
+	for (size_t i = 0; i < cur->n; i++) {
+		const char *nm = item_name(cur->items[i].val);
+		size_t l = nm ? strlen(nm) : 0;
+		if (l && l > best && !strncmp(rest, nm, l) && (rest[l] == '\0' || rest[l] == '.')) {
+			best = l;
+			slot = &cur->items[i].val;
+		}
+	}
+	if (!slot) {
+		const char *dot = strchr(rest, '.');
+		size_t len = dot ? (size_t)(dot - rest) : strlen(rest);
+		char seg[SCN_PATH_MAX];
+		snprintf(seg, sizeof seg, "%.*s", (int)len, rest);
+		yml_nearest nr = { seg, NULL, (size_t)-1 };
+		for (size_t i = 0; i < cur->n; i++)
+			if (item_name(cur->items[i].val))
+				yml_near_try(&nr, item_name(cur->items[i].val));
+		if (yml_near_result(&nr))
+			scn_err_at(c, ov->line, ov->col, ov->key, "no item named '%s' in %s (did you mean '%s'?)",
+				   seg, w->walked, yml_near_result(&nr));
+		else
+			scn_err_at(c, ov->line, ov->col, ov->key, "no item named '%s' in %s", seg, w->walked);
+		return false;
+	}
+	if (rest[best] == '\0') {
+		yml_node *v = scn_copy(c, ov->val);
+		if (!v)
+			return false;
+		yml_free(c->a, *slot);
+		*slot = v;
+		return false;
+	}
+	char wk[SCN_PATH_MAX];
+	if (snprintf(wk, sizeof wk, "%s.%.*s", w->walked, (int)best, rest) >= (int)sizeof wk)
+		wk[sizeof wk - 1] = '\0';
+	memcpy(w->walked, wk, sizeof w->walked);
+	w->cur = *slot;
+	w->rest = rest + best + 1;
+	return true;
+}
+
 /* Apply one override (dotted path -> value) to the tree. */
 void scn_apply_override(scn_ctx *c, yml_node *root, const yml_pair *ov)
 {
-	yml_node *cur = root;
-	const char *rest = ov->key;
-	char walked[SCN_PATH_MAX] = "";
+	ov_walk w = { root, ov->key, "" };
 	for (;;) {
+		yml_node *cur = w.cur;
 		if (cur->type == YML_NULL) {
 			cur->type = YML_MAP; /* "tenant:" left empty: fill it */
 			if (cur->str) {
@@ -32,100 +143,16 @@ void scn_apply_override(scn_ctx *c, yml_node *root, const yml_pair *ov)
 			}
 		}
 		if (cur->type == YML_MAP) {
-			const char *dot = strchr(rest, '.');
-			size_t len = dot ? (size_t)(dot - rest) : strlen(rest);
-			if (len == 0) {
-				scn_err_at(c, ov->line, ov->col, ov->key, "empty component in the path '%s'", ov->key);
+			if (!step_map(c, &w, ov))
 				return;
-			}
-			yml_pair *pr = NULL;
-			for (size_t i = 0; i < cur->n; i++)
-				if (strlen(cur->items[i].key) == len && !memcmp(cur->items[i].key, rest, len))
-					pr = &cur->items[i];
-			char seg[SCN_PATH_MAX];
-			snprintf(seg, sizeof seg, "%.*s", (int)len, rest);
-			if (!dot) {
-				yml_node *v = scn_copy(c, ov->val);
-				if (!v)
-					return;
-				if (pr) {
-					yml_free(c->a, pr->val);
-					pr->val = v;
-				} else {
-					char *k = scn_xstrndup(c, rest, len);
-					if (!k) {
-						yml_free(c->a, v);
-						return;
-					}
-					scn_append(c, cur, k, ov->line, ov->col, v);
-				}
+		} else if (cur->type == YML_SEQ) {
+			if (!step_seq(c, &w, ov))
 				return;
-			}
-			if (!pr) {
-				yml_node *m = scn_new(c, YML_MAP, ov->line, ov->col);
-				char *k = m ? scn_xstrndup(c, rest, len) : NULL;
-				if (!k) {
-					yml_free(c->a, m);
-					return;
-				}
-				if (!scn_append(c, cur, k, ov->line, ov->col, m))
-					return;
-				pr = &cur->items[cur->n - 1];
-			}
-			char w[SCN_PATH_MAX];
-			scn_pjoin(w, walked, seg);
-			memcpy(walked, w, sizeof walked);
-			cur = pr->val;
-			rest = dot + 1;
-			continue;
+		} else {
+			scn_err_at(c, ov->line, ov->col, ov->key, "cannot set '%s': '%s' is a single value, not a mapping",
+				   ov->key, w.walked);
+			return;
 		}
-		if (cur->type == YML_SEQ) {
-			/* the longest run of whole components naming an item */
-			size_t best = 0;
-			yml_node **slot = NULL;
-			for (size_t i = 0; i < cur->n; i++) {
-				const char *nm = item_name(cur->items[i].val);
-				size_t l = nm ? strlen(nm) : 0;
-				if (l && l > best && !strncmp(rest, nm, l) && (rest[l] == '\0' || rest[l] == '.')) {
-					best = l;
-					slot = &cur->items[i].val;
-				}
-			}
-			if (!slot) {
-				const char *dot = strchr(rest, '.');
-				size_t len = dot ? (size_t)(dot - rest) : strlen(rest);
-				char seg[SCN_PATH_MAX];
-				snprintf(seg, sizeof seg, "%.*s", (int)len, rest);
-				yml_nearest nr = { seg, NULL, (size_t)-1 };
-				for (size_t i = 0; i < cur->n; i++)
-					if (item_name(cur->items[i].val))
-						yml_near_try(&nr, item_name(cur->items[i].val));
-				if (yml_near_result(&nr))
-					scn_err_at(c, ov->line, ov->col, ov->key, "no item named '%s' in %s (did you mean '%s'?)",
-					       seg, walked, yml_near_result(&nr));
-				else
-					scn_err_at(c, ov->line, ov->col, ov->key, "no item named '%s' in %s", seg, walked);
-				return;
-			}
-			if (rest[best] == '\0') {
-				yml_node *v = scn_copy(c, ov->val);
-				if (!v)
-					return;
-				yml_free(c->a, *slot);
-				*slot = v;
-				return;
-			}
-			char w[SCN_PATH_MAX];
-			if (snprintf(w, sizeof w, "%s.%.*s", walked, (int)best, rest) >= (int)sizeof w)
-				w[sizeof w - 1] = '\0';
-			memcpy(walked, w, sizeof walked);
-			cur = *slot;
-			rest += best + 1;
-			continue;
-		}
-		scn_err_at(c, ov->line, ov->col, ov->key, "cannot set '%s': '%s' is a single value, not a mapping",
-		       ov->key, walked);
-		return;
 	}
 }
 

@@ -187,6 +187,45 @@ static void parse_mailbox_ref(scn_ctx *c, const yml_node *n, const char *p, cons
 		d->assign = (scn_assign)e;
 }
 
+/* A sender's `session:` mapping, at path p. */
+static void parse_session(scn_ctx *c, const yml_node *sub, const char *p, scn_sender *d)
+{
+	scn_check_keys(c, sub, p, session_keys);
+	scn_opt_count(c, sub, "connections", p, 1, 100000, "10^5", &d->connections);
+	scn_opt_count(c, sub, "messages_per_session", p, 1, 1000000000LL, "10^9", &d->messages_per_session);
+	scn_opt_dur(c, sub, "idle_timeout", p, &d->idle_timeout_ns);
+	scn_opt_dur(c, sub, "connect_time", p, &d->connect_time_ns);
+	scn_opt_dur(c, sub, "submit_time", p, &d->submit_time_ns);
+	yml_node *bw = yml_get(sub, "bandwidth");
+	if (bw && bw->type == YML_SCALAR && (!strcmp(bw->str, "off") || !strcmp(bw->str, "none")))
+		d->bandwidth_bytes_per_s = 0;
+	else if (scn_opt_dbl(c, sub, "bandwidth", p, unit_parse_bandwidth, "a bandwidth (e.g. 10MB/s)",
+			     &d->bandwidth_bytes_per_s) && !(d->bandwidth_bytes_per_s > 0)) {
+		char q[SCN_PATH_MAX];
+		scn_pjoin(q, p, "bandwidth");
+		scn_err_node(c, bw, q, "must be positive (or off)");
+	}
+}
+
+/* A sender's `route:` (at path p), resolved among s's routes. */
+static void parse_route_ref(scn_ctx *c, const yml_node *rt, const char *p, const scenario *s, scn_sender *d)
+{
+	if (!scn_want_scalar(c, rt, p, "a route name"))
+		return;
+	for (size_t i = 0; i < s->n_routes; i++)
+		if (!strcmp(s->routes[i].name, rt->str)) {
+			d->route = (int)i;
+			return;
+		}
+	yml_nearest nr = { rt->str, NULL, (size_t)-1 };
+	for (size_t j = 0; j < s->n_routes; j++)
+		yml_near_try(&nr, s->routes[j].name);
+	if (yml_near_result(&nr))
+		scn_err_node(c, rt, p, "no route named '%s' (did you mean '%s'?)", rt->str, yml_near_result(&nr));
+	else
+		scn_err_node(c, rt, p, "no route named '%s' (define it under routes:)", rt->str);
+}
+
 void scn_parse_sender(scn_ctx *c, const yml_node *n, size_t index, const scenario *s, const yml_node *mailboxes,
 			 scn_sender *d)
 {
@@ -248,23 +287,8 @@ void scn_parse_sender(scn_ctx *c, const yml_node *n, size_t index, const scenari
 				 d->p_send_as_denied + d->p_invalid_recipients);
 	}
 	scn_pjoin(p, path, "session");
-	if ((sub = scn_want_map(c, yml_get(n, "session"), p))) {
-		scn_check_keys(c, sub, p, session_keys);
-		scn_opt_count(c, sub, "connections", p, 1, 100000, "10^5", &d->connections);
-		scn_opt_count(c, sub, "messages_per_session", p, 1, 1000000000LL, "10^9", &d->messages_per_session);
-		scn_opt_dur(c, sub, "idle_timeout", p, &d->idle_timeout_ns);
-		scn_opt_dur(c, sub, "connect_time", p, &d->connect_time_ns);
-		scn_opt_dur(c, sub, "submit_time", p, &d->submit_time_ns);
-		yml_node *bw = yml_get(sub, "bandwidth");
-		if (bw && bw->type == YML_SCALAR && (!strcmp(bw->str, "off") || !strcmp(bw->str, "none")))
-			d->bandwidth_bytes_per_s = 0;
-		else if (scn_opt_dbl(c, sub, "bandwidth", p, unit_parse_bandwidth, "a bandwidth (e.g. 10MB/s)",
-				 &d->bandwidth_bytes_per_s) && !(d->bandwidth_bytes_per_s > 0)) {
-			char q[SCN_PATH_MAX];
-			scn_pjoin(q, p, "bandwidth");
-			scn_err_node(c, bw, q, "must be positive (or off)");
-		}
-	}
+	if ((sub = scn_want_map(c, yml_get(n, "session"), p)))
+		parse_session(c, sub, p, d);
 	scn_opt_limit(c, n, "outbox_limit", path, &d->outbox_limit);
 	yml_node *r = yml_get(n, "retry");
 	if (r && r->type != YML_NULL) {
@@ -274,22 +298,6 @@ void scn_parse_sender(scn_ctx *c, const yml_node *n, size_t index, const scenari
 	yml_node *rt = yml_get(n, "route");
 	if (rt) {
 		scn_pjoin(p, path, "route");
-		if (scn_want_scalar(c, rt, p, "a route name")) {
-			size_t i;
-			for (i = 0; i < s->n_routes; i++)
-				if (!strcmp(s->routes[i].name, rt->str))
-					break;
-			if (i < s->n_routes)
-				d->route = (int)i;
-			else {
-				yml_nearest nr = { rt->str, NULL, (size_t)-1 };
-				for (size_t j = 0; j < s->n_routes; j++)
-					yml_near_try(&nr, s->routes[j].name);
-				if (yml_near_result(&nr))
-					scn_err_node(c, rt, p, "no route named '%s' (did you mean '%s'?)", rt->str, yml_near_result(&nr));
-				else
-					scn_err_node(c, rt, p, "no route named '%s' (define it under routes:)", rt->str);
-			}
-		}
+		parse_route_ref(c, rt, p, s, d);
 	}
 }
