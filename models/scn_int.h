@@ -133,6 +133,8 @@ bool scn_opt_name(scn_ctx *c, const yml_node *m, const char *key, const char *pa
 /* scn_build.c: build one scenario from a tree (errors to c; s is filled
  * as far as possible: free it with scn_free() whatever happens). */
 void scn_build(scn_ctx *c, const yml_node *root, scenario *s);
+/* Free one scenario (NULL is fine) with the allocator it records. */
+void scn_free(scenario *s);
 
 /* scn_limits.c: apply a limits mapping (preset first, then the keys) to
  * *l; a preset name at n (fills *l; false, reported, if unknown); a
