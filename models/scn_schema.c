@@ -124,7 +124,7 @@ static void report_yaml(void *user, int line, int col, const char *key, const ch
 yml_node *scn_parse_tree(scn_ctx *c, const char *text, size_t len)
 {
 	yml_node *root = NULL;
-	int rc = yml_parse(text, len, c->a, report_yaml, c, &root);
+	int rc = yml_parse(text, len, "scenario file", c->a, report_yaml, c, &root);
 	if (rc == SIM_ENOMEM)
 		c->nomem = true;
 	if (rc)

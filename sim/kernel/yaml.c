@@ -289,6 +289,7 @@ typedef struct yparse {
 	const sim_alloc *a;
 	yml_report_fn *report;
 	void *user;
+	const char *what;    /* the kind of text, for messages */
 	const char *text;
 	size_t len;
 	bool nomem;
@@ -713,7 +714,7 @@ static void on_event(yparse *ps, struct fy_event *ev)
 	const struct fy_mark *mk = fy_event_start_mark(ev);
 	int line = mk ? mk->line + 1 : 0, col = mk ? mk->column + 1 : 0;
 	if (ev->type == FYET_DOCUMENT_START && ++ps->docs > 1) {
-		perr(ps, line, col, "", "only one YAML document per scenario file");
+		perr(ps, line, col, "", "only one YAML document per %s", ps->what);
 		ps->bad = true;
 	}
 	if (ps->docs > 1)
@@ -778,8 +779,8 @@ static struct fy_parser *quiet_parser(struct fy_diag **diag)
 	return fyp;
 }
 
-int yml_parse(const char *text, size_t len, const sim_alloc *a, yml_report_fn *report, void *user,
-	      yml_node **root_out)
+int yml_parse(const char *text, size_t len, const char *what, const sim_alloc *a, yml_report_fn *report,
+	      void *user, yml_node **root_out)
 {
 	if (!check_utf8(report, user, text, len))
 		return SIM_EINVAL;
@@ -799,6 +800,7 @@ int yml_parse(const char *text, size_t len, const sim_alloc *a, yml_report_fn *r
 	ps->a = a;
 	ps->report = report;
 	ps->user = user;
+	ps->what = what;
 	ps->text = text;
 	ps->len = len;
 	struct fy_event *ev;

@@ -62,14 +62,15 @@ struct yml_node {
  * at most 511 bytes. */
 typedef void yml_report_fn(void *user, int line, int col, const char *key, const char *msg);
 
-/* Parse text[0..len) (need not be NUL-terminated).  Returns 0 and *root:
- * the document's root node of any type, or NULL for an empty text; or
+/* Parse text[0..len) (need not be NUL-terminated); what names the kind
+ * of text in messages ("only one YAML document per WHAT").  Returns 0 and
+ * *root: the document's root node of any type, or NULL for an empty text; or
  * SIM_EINVAL after reporting every problem found (not UTF-8, a syntax
  * error, more than one document, an unknown alias, too deep, too many
  * alias nodes, a key that is not a scalar, a duplicate key); or SIM_ENOMEM.
  * On failure *root is untouched. */
-int yml_parse(const char *text, size_t len, const sim_alloc *a, yml_report_fn *report, void *user,
-	      yml_node **root);
+int yml_parse(const char *text, size_t len, const char *what, const sim_alloc *a, yml_report_fn *report,
+	      void *user, yml_node **root);
 
 /* A new empty node, or NULL. */
 yml_node *yml_new(const sim_alloc *a, yml_type t, int line, int col);
