@@ -64,11 +64,13 @@ typedef void yml_report_fn(void *user, int line, int col, const char *key, const
 
 /* Parse text[0..len) (need not be NUL-terminated); what names the kind
  * of text in messages ("only one YAML document per WHAT").  Returns 0 and
- * *root: the document's root node of any type, or NULL for an empty text; or
- * SIM_EINVAL after reporting every problem found (not UTF-8, a syntax
- * error, more than one document, an unknown alias, too deep, too many
- * alias nodes, a key that is not a scalar, a duplicate key); or SIM_ENOMEM.
- * On failure *root is untouched. */
+ * *root: the document's root node of any type, or NULL for an empty text.
+ * A key that is not a scalar (its value kept under the key "?") and a
+ * duplicate key (both kept) are reported but leave a tree: the caller
+ * counts the reports.  Otherwise SIM_EINVAL after reporting every problem
+ * found (not UTF-8, a syntax error, more than one document, an unknown
+ * alias, too deep, too many alias nodes), or SIM_ENOMEM; on failure *root
+ * is untouched. */
 int yml_parse(const char *text, size_t len, const char *what, const sim_alloc *a, yml_report_fn *report,
 	      void *user, yml_node **root);
 
