@@ -1,5 +1,5 @@
 /* scenario.h - a validated scenario: the contract between the loader
- * (models/scn_load.c, YAML -> this struct) and the models (models/), which
+ * (models/scn_load.h, YAML -> this struct) and the models (models/), which
  * read it and never change it.
  *
  * Everything here is resolved: units are integers (ns, bytes), defaults
@@ -9,8 +9,8 @@
  * the result like any scenario), so the models never see overrides.
  *
  * Ownership: a scenario and everything it points to is allocated by the
- * loader with one allocator and freed by scn_free().  Read-only afterwards,
- * so replications may share it across threads.
+ * loader with one allocator and freed by scn_free_all() (scn_load.h).
+ * Read-only afterwards, so replications may share it across threads.
  *
  * Units: times and durations int64 ns; sizes int64 bytes (binary: 1 KB =
  * 1024 B); rates double per second; probabilities double in [0, 1].
@@ -261,8 +261,6 @@ typedef struct scenario {
 	scn_route *routes; size_t n_routes;   /* routes[0] is smtp_auth */
 	sim_alloc alloc;
 } scenario;
-
-void scn_free(scenario *s);
 
 /* The schema's names for scopes and message-rate modes, NULL-terminated
  * and in enum order; "" for an out-of-range value. */

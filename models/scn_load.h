@@ -1,7 +1,7 @@
 /* scn_load.h - scenario files (YAML) to validated scenario structs.
  *
- * The loader parses the file with libfyaml's event parser into a small
- * tree of its own (every node and key keeps its line and column), checks
+ * The loader parses the file into the kernel's YAML tree (sim/kernel/
+ * yaml.h: every node and key keeps its line and column), checks
  * it against the schema of docs/SCENARIOS.md, fills the defaults and the
  * presets, expands pools, resolves names to indexes and reads trace files.
  * Variants are applied to copies of that tree (dotted override paths) and
@@ -32,18 +32,13 @@
 
 #include "alloc.h"
 #include "scenario.h"
+#include "yaml.h"
 
-typedef struct scn_error {
-	char file[512];
-	int line, column; /* 1-based; 0 when the problem has no position */
-	char key[256];    /* dotted path; "" for YAML syntax errors */
-	char message[512];
-} scn_error;
-
-typedef struct scn_errors {
-	scn_error *v;
-	size_t n, cap;
-} scn_errors;
+/* One problem: file, line and column (1-based; 0 when the problem has no
+ * position), key (the dotted path; "" for YAML syntax errors) and message;
+ * and a list of them.  The kernel's records (yaml.h). */
+typedef yml_error scn_error;
+typedef yml_errors scn_errors;
 
 void scn_errors_free(scn_errors *e);
 
@@ -128,9 +123,5 @@ void scn_free_all(scenario **v, size_t n, const sim_alloc *a);
 
 /* Format one error as "file:line:column: key: message". */
 void scn_error_format(const scn_error *e, char *buf, size_t len);
-
-/* A duration given on the command line (--duration 2d): the grammar of
- * unit_parse_duration(); 0 or SIM_EINVAL/SIM_ERANGE. */
-int scn_parse_duration_arg(const char *s, int64_t *ns);
 
 #endif

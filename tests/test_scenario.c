@@ -90,7 +90,7 @@ static void test_durations(void **state)
 	assert_int_equal(unit_parse_duration("5x", &ns, err, sizeof err), SIM_EINVAL);
 	assert_int_equal(unit_parse_duration("", &ns, err, sizeof err), SIM_EINVAL);
 	assert_int_equal(unit_parse_duration("s", &ns, err, sizeof err), SIM_EINVAL);
-	assert_int_equal(scn_parse_duration_arg("2d", &ns), 0);
+	assert_int_equal(unit_parse_duration("2d", &ns, NULL, 0), 0);
 	assert_int_equal(ns, 2 * 86400 * S);
 }
 

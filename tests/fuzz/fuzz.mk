@@ -20,7 +20,8 @@ FUZZ_CFLAGS   = -std=c11 -g -O1 -fno-omit-frame-pointer \
 # The harnesses reach only the loader and what it calls, so only that is
 # compiled for them: a half-edited engine file elsewhere cannot stop CI's
 # fuzz-smoke, and the build takes seconds.
-FUZZ_SRC     := models/scn_load.c sim/kernel/units.c sim/kernel/alloc.c sim/kernel/status.c models/presets.c models/replies.c
+FUZZ_SRC     := $(wildcard models/scn_*.c) models/scenario.c sim/kernel/yaml.c sim/kernel/units.c \
+                sim/kernel/alloc.c sim/kernel/status.c models/presets.c models/replies.c
 FUZZ_OBJ     := $(FUZZ_SRC:%.c=$(FUZZ_DIR)/%.o)
 FUZZ_HARNESS := fuzz_scenario fuzz_trace
 FUZZ_BIN     := $(addprefix $(FUZZ_DIR)/,$(FUZZ_HARNESS))

@@ -1,0 +1,220 @@
+/* scn_arrivals.c - a sender's `arrivals:`: poisson, periodic (with
+ * jitter), bursts or a trace, and the weekly profile that modulates them.
+ */
+#include "scn_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "units.h"
+
+static const char *const day_names[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL };
+static const char *const day_long[] = { "monday", "tuesday", "wednesday", "thursday", "friday",
+					"saturday", "sunday", NULL };
+
+static int day_index(const char *s)
+{
+	for (int i = 0; day_names[i]; i++) {
+		size_t n = strlen(s);
+		if (n >= 3 && n <= strlen(day_long[i]) && !strncmp(s, day_long[i], n) &&
+		    !strncmp(s, day_names[i], 3))
+			return i;
+	}
+	return -1;
+}
+
+/* "08" or "10-16" (inclusive); 0 and sets *lo, *hi, or -1. */
+static int hour_range(const char *s, int *lo, int *hi)
+{
+	char *end;
+	errno = 0;
+	long a = strtol(s, &end, 10), b = a;
+	if (end == s || a < 0 || a > 23)
+		return -1;
+	if (*end == '-') {
+		const char *q = end + 1;
+		b = strtol(q, &end, 10);
+		if (end == q || b < a || b > 23)
+			return -1;
+	}
+	if (*end)
+		return -1;
+	*lo = (int)a;
+	*hi = (int)b;
+	return 0;
+}
+
+static void parse_profile(scn_ctx *c, const yml_node *n, const char *path, scn_arrivals *ar)
+{
+	static const char *const keys[] = { "hours", "days", NULL };
+	const yml_node *m = scn_want_map(c, n, path);
+	char p[SCN_PATH_MAX], q[SCN_PATH_MAX];
+	if (!m)
+		return;
+	scn_check_keys(c, m, path, keys);
+	ar->has_profile = true;
+	for (int h = 0; h < 24; h++)
+		ar->hour[h] = 1;
+	for (int d = 0; d < 7; d++)
+		ar->day[d] = 1;
+	const yml_node *hn = yml_get(m, "hours");
+	scn_pjoin(p, path, "hours");
+	if (hn && (hn = scn_want_map(c, hn, p))) {
+		for (int h = 0; h < 24; h++)
+			ar->hour[h] = 0; /* hours not listed: no arrivals */
+		for (size_t i = 0; i < hn->n; i++) {
+			int lo, hi;
+			double v;
+			scn_pjoin(q, p, hn->items[i].key);
+			if (hour_range(hn->items[i].key, &lo, &hi)) {
+				scn_err_at(c, hn->items[i].line, hn->items[i].col, q,
+				       "'%s' is not an hour (00-23) or a range of hours (10-16)", hn->items[i].key);
+				continue;
+			}
+			if (!scn_val_dbl(c, hn->items[i].val, q, unit_parse_real, "a rate multiplier", &v))
+				continue;
+			if (!(v >= 0) || v > 1e6) {
+				scn_err_node(c, hn->items[i].val, q, "a multiplier must be in [0, 10^6], got %g", v);
+				continue;
+			}
+			for (int h = lo; h <= hi; h++)
+				ar->hour[h] = v;
+		}
+	}
+	const yml_node *dn = yml_get(m, "days");
+	scn_pjoin(p, path, "days");
+	if (dn && dn->type == YML_SEQ) {
+		for (int d = 0; d < 7; d++)
+			ar->day[d] = 0;
+		for (size_t i = 0; i < dn->n; i++) {
+			const yml_node *it = dn->items[i].val;
+			int d;
+			if (!scn_want_scalar(c, it, p, "a day name (mon..sun)"))
+				continue;
+			if ((d = day_index(it->str)) < 0) {
+				const char *sug = yml_nearest_of(it->str, day_names);
+				if (sug)
+					scn_err_node(c, it, p, "unknown day '%s' (did you mean '%s'?)", it->str, sug);
+				else
+					scn_err_node(c, it, p, "unknown day '%s' (expected mon, tue, wed, thu, fri, sat or sun)", it->str);
+				continue;
+			}
+			ar->day[d] = 1;
+		}
+	} else if (dn && (dn = scn_want_map(c, dn, p))) {
+		for (int d = 0; d < 7; d++)
+			ar->day[d] = 0;
+		for (size_t i = 0; i < dn->n; i++) {
+			int d;
+			double v;
+			scn_pjoin(q, p, dn->items[i].key);
+			if ((d = day_index(dn->items[i].key)) < 0) {
+				scn_err_at(c, dn->items[i].line, dn->items[i].col, q,
+				       "unknown day '%s' (expected mon, tue, wed, thu, fri, sat or sun)", dn->items[i].key);
+				continue;
+			}
+			if (!scn_val_dbl(c, dn->items[i].val, q, unit_parse_real, "a rate multiplier", &v))
+				continue;
+			if (!(v >= 0) || v > 1e6) {
+				scn_err_node(c, dn->items[i].val, q, "a multiplier must be in [0, 10^6], got %g", v);
+				continue;
+			}
+			ar->day[d] = v;
+		}
+	}
+	double hmax = 0, dmax = 0;
+	for (int h = 0; h < 24; h++)
+		if (ar->hour[h] > hmax)
+			hmax = ar->hour[h];
+	for (int d = 0; d < 7; d++)
+		if (ar->day[d] > dmax)
+			dmax = ar->day[d];
+	ar->profile_max = hmax * dmax;
+	if (!(ar->profile_max > 0))
+		scn_err_node(c, m, path, "the profile is zero at every hour: no message would arrive");
+}
+
+static const char *const arrival_keys[] = { "poisson", "periodic", "jitter", "bursts", "trace", "profile", NULL };
+static const char *const burst_keys[] = { "rate", "size", "spacing", NULL };
+
+void scn_parse_arrivals(scn_ctx *c, const yml_node *n, const char *path, const scenario *s, scn_sender *snd,
+			   bool count_given)
+{
+	scn_arrivals *ar = &snd->arrivals;
+	char p[SCN_PATH_MAX];
+	const yml_node *m = scn_want_map(c, n, path);
+	if (!m) {
+		if (!n || n->type == YML_NULL)
+			scn_err_at(c, n ? n->line : 0, n ? n->col : 0, path,
+			       "needs one of poisson, periodic, bursts or trace");
+		return;
+	}
+	scn_check_keys(c, m, path, arrival_keys);
+	int kinds = 0;
+	const char *kind_keys[] = { "poisson", "periodic", "bursts", "trace" };
+	for (int i = 0; i < 4; i++)
+		kinds += yml_get(m, kind_keys[i]) != NULL;
+	if (kinds != 1) {
+		scn_err_node(c, m, path, kinds ? "give only one of poisson, periodic, bursts or trace"
+					   : "needs one of poisson, periodic, bursts or trace");
+		return;
+	}
+	yml_node *k;
+	if (yml_get(m, "poisson")) {
+		ar->kind = ARR_POISSON;
+		scn_opt_dbl(c, m, "poisson", path, unit_parse_rate, "a rate (e.g. 4/h)", &ar->rate_per_s);
+	} else if ((k = yml_get(m, "periodic"))) {
+		int64_t v;
+		ar->kind = ARR_PERIODIC;
+		if (scn_opt_dur(c, m, "periodic", path, &v)) {
+			if (v <= 0) {
+				scn_pjoin(p, path, "periodic");
+				scn_err_node(c, k, p, "the interval must be longer than 0");
+			} else
+				ar->interval_ns = v;
+		}
+	} else if ((k = yml_get(m, "bursts"))) {
+		const yml_node *b;
+		ar->kind = ARR_BURSTS;
+		scn_pjoin(p, path, "bursts");
+		if ((b = scn_want_map(c, k, p))) {
+			scn_check_keys(c, b, p, burst_keys);
+			if (!yml_get(b, "rate"))
+				scn_err_node(c, b, p, "needs a rate (bursts per unit of time, e.g. 2/d)");
+			scn_opt_dbl(c, b, "rate", p, unit_parse_rate, "a rate (e.g. 2/d)", &ar->rate_per_s);
+			yml_node *sz = yml_get(b, "size");
+			char q[SCN_PATH_MAX];
+			scn_pjoin(q, p, "size");
+			if (sz)
+				scn_parse_dist(c, sz, q, SCN_V_COUNT, &ar->burst_size);
+			else
+				scn_err_node(c, b, p, "needs a size (messages per burst)");
+			scn_opt_dur(c, b, "spacing", p, &ar->spacing_ns);
+		} else if (k->type == YML_NULL)
+			scn_err_node(c, k, p, "needs {rate, size, spacing}");
+	} else {
+		ar->kind = ARR_TRACE;
+		scn_pjoin(p, path, "trace");
+		if (yml_get(m, "profile")) {
+			char q[SCN_PATH_MAX];
+			scn_pjoin(q, path, "profile");
+			scn_err_node(c, yml_get(m, "profile"), q, "a trace is replayed as is: it takes no profile");
+		}
+		scn_read_trace(c, yml_get(m, "trace"), p, s, snd, count_given);
+	}
+	yml_node *j = yml_get(m, "jitter");
+	if (j) {
+		if (ar->kind != ARR_PERIODIC) {
+			scn_pjoin(p, path, "jitter");
+			scn_err_node(c, j, p, "jitter applies to periodic arrivals only");
+		} else
+			scn_opt_dur(c, m, "jitter", path, &ar->jitter_ns);
+	}
+	yml_node *pr = yml_get(m, "profile");
+	if (pr && ar->kind != ARR_TRACE) {
+		scn_pjoin(p, path, "profile");
+		parse_profile(c, pr, p, ar);
+	}
+}

@@ -1,0 +1,237 @@
+/* scn_mailboxes.c - the `mailboxes:` list: single mailboxes and pools
+ * (expanded from a name pattern), their settings and limits; names unique
+ * across both.  Pools are counted first, so the memory bound is checked
+ * before anything is allocated.
+ */
+#include "scn_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const mailbox_keys[] = { "name", "smtp_client_auth_disabled", "quota", "size",
+	"save_sent_items", "licensed", "limits", NULL };
+static const char *const pool_keys[] = { "pool", "count", "name_pattern", "smtp_client_auth_disabled",
+	"quota", "size", "save_sent_items", "licensed", "limits", NULL };
+
+/* Fill the mailbox settings shared by single mailboxes and pools. */
+static void parse_mailbox_settings(scn_ctx *c, const yml_node *m, const char *path, const scn_limits *base,
+				   scn_mailbox *mb)
+{
+	mb->pool = -1;
+	mb->smtp_client_auth_disabled = TRI_UNSET;
+	mb->quota_bytes = 100LL << 30;
+	mb->save_sent_items = true;
+	mb->licensed = true;
+	mb->limits = *base;
+	yml_node *ad = yml_get(m, "smtp_client_auth_disabled");
+	if (ad && ad->type != YML_NULL) {
+		bool v;
+		if (scn_opt_bool(c, m, "smtp_client_auth_disabled", path, &v))
+			mb->smtp_client_auth_disabled = v ? TRI_TRUE : TRI_FALSE;
+	}
+	scn_opt_size(c, m, "quota", path, &mb->quota_bytes);
+	scn_opt_size(c, m, "size", path, &mb->size_bytes);
+	scn_opt_bool(c, m, "save_sent_items", path, &mb->save_sent_items);
+	scn_opt_bool(c, m, "licensed", path, &mb->licensed);
+	yml_node *l = yml_get(m, "limits");
+	if (l) {
+		char p[SCN_PATH_MAX];
+		scn_pjoin(p, path, "limits");
+		scn_parse_limits(c, l, p, &mb->limits);
+	}
+}
+
+static int cmp_name_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Expand "scanner{i}@x" with i; false if too long. */
+static bool expand_pattern(const char *pat, int64_t i, char *out)
+{
+	size_t o = 0;
+	for (const char *q = pat; *q; q++) {
+		if (q[0] == '{' && q[1] == 'i' && q[2] == '}') {
+			int w = snprintf(out + o, SCN_NAME_MAX - o, "%lld", (long long)i);
+			if (w < 0 || o + (size_t)w >= SCN_NAME_MAX)
+				return false;
+			o += (size_t)w;
+			q += 2;
+		} else {
+			if (o + 1 >= SCN_NAME_MAX)
+				return false;
+			out[o++] = *q;
+		}
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/* Pass 1: the number of mailboxes (pools counted by their count) and of
+ * pools; false if an item is not a mapping or a pool's count is bad
+ * (reported). */
+static bool count_mailboxes(scn_ctx *c, const yml_node *n, int64_t *total, size_t *npools)
+{
+	bool ok = true;
+	for (size_t i = 0; i < n->n; i++) {
+		const yml_node *it = n->items[i].val;
+		char p[SCN_PATH_MAX];
+		snprintf(p, sizeof p, "mailboxes[%zu]", i);
+		if (it->type != YML_MAP) {
+			scn_err_node(c, it, p, "expected {name: ...} or {pool: NAME, count: N, name_pattern: ...}");
+			ok = false;
+			continue;
+		}
+		if (yml_get(it, "pool")) {
+			int64_t k = 1;
+			const yml_node *pn = yml_get(it, "pool");
+			if (pn->type == YML_SCALAR)
+				snprintf(p, sizeof p, "mailboxes.%s", pn->str);
+			if (!yml_get(it, "count")) {
+				scn_err_node(c, it, p, "a pool needs a count");
+				ok = false;
+			} else if (!scn_opt_count(c, it, "count", p, 1, SCN_MAX_MAILBOXES, "10^6", &k))
+				ok = false;
+			*total += k;
+			++*npools;
+		} else {
+			++*total;
+		}
+	}
+	return ok;
+}
+
+/* The memory bound, then s's mailboxes and pools allocated; false if
+ * refused (reported) or out of memory. */
+static bool reserve_mailboxes(scn_ctx *c, const yml_node *n, scenario *s, int64_t total, size_t npools)
+{
+	if ((size_t)total * sizeof *s->mailboxes > SCN_MAX_LOAD_BYTES - c->load_bytes) {
+		if (c->variant)
+			scn_err_node(c, n, "mailboxes", "%lld mailboxes, with the base's and earlier variants', exceed "
+				 "the loader's memory bound of 1 GiB (about %zu mailboxes over the base and all variants)",
+				 (long long)total, SCN_MAX_LOAD_BYTES / sizeof *s->mailboxes);
+		else
+			scn_err_node(c, n, "mailboxes", "%lld mailboxes exceed the loader's memory bound of 1 GiB "
+				 "(about %zu mailboxes)", (long long)total, SCN_MAX_LOAD_BYTES / sizeof *s->mailboxes);
+		c->over_budget = true;
+		return false;
+	}
+	c->load_bytes += (size_t)total * sizeof *s->mailboxes;
+	if (total) {
+		s->mailboxes = scn_xalloc(c, (size_t)total * sizeof *s->mailboxes);
+		if (!s->mailboxes)
+			return false;
+		s->n_mailboxes = (size_t)total;
+	}
+	if (npools) {
+		s->pools = scn_xalloc(c, npools * sizeof *s->pools);
+		if (!s->pools)
+			return false;
+		s->n_pools = npools;
+	}
+	return true;
+}
+
+/* Pool pi, the item it at path p: its members from s->mailboxes[*mi] on,
+ * named by its pattern. */
+static void fill_pool(scn_ctx *c, const yml_node *it, char *p, scenario *s, const scn_limits *base,
+		      size_t pi, size_t *mi)
+{
+	scn_pool *pool = &s->pools[pi];
+	int64_t count = 0;
+	char pat[SCN_NAME_MAX * 2];
+	scn_opt_name(c, it, "pool", p, pool->name);
+	if (pool->name[0])
+		snprintf(p, SCN_PATH_MAX, "mailboxes.%s", pool->name);
+	scn_check_keys(c, it, p, pool_keys);
+	scn_opt_count(c, it, "count", p, 1, SCN_MAX_MAILBOXES, "10^6", &count);
+	snprintf(pat, sizeof pat, "%s{i}", pool->name);
+	yml_node *pt = yml_get(it, "name_pattern");
+	if (pt) {
+		char q[SCN_PATH_MAX];
+		scn_pjoin(q, p, "name_pattern");
+		if (scn_want_scalar(c, pt, q, "a pattern such as \"scanner{i}@contoso.com\"")) {
+			if (!strstr(pt->str, "{i}") && count > 1)
+				scn_err_node(c, pt, q, "the pattern must contain {i} (the member number, 1..count)");
+			snprintf(pat, sizeof pat, "%s", pt->str);
+		}
+	}
+	pool->first = *mi;
+	pool->count = (size_t)count;
+	scn_mailbox proto;
+	memset(&proto, 0, sizeof proto);
+	parse_mailbox_settings(c, it, p, base, &proto);
+	for (int64_t k = 1; k <= count; k++) {
+		scn_mailbox *mb = &s->mailboxes[(*mi)++];
+		*mb = proto;
+		mb->pool = (int)pi;
+		if (!expand_pattern(pat, k, mb->name)) {
+			char q[SCN_PATH_MAX];
+			scn_pjoin(q, p, "name_pattern");
+			scn_err_node(c, pt ? pt : it, q, "expanded name longer than %d characters", SCN_NAME_MAX - 1);
+			break;
+		}
+	}
+	*mi = pool->first + (size_t)count;
+}
+
+/* Names are unique across mailboxes and pools: each name used twice is
+ * reported once, at the list n. */
+static void check_unique_names(scn_ctx *c, const yml_node *n, const scenario *s)
+{
+	size_t nn = s->n_mailboxes + s->n_pools;
+	const char **names = scn_xalloc(c, nn * sizeof *names);
+	if (!names)
+		return;
+	for (size_t i = 0; i < s->n_mailboxes; i++)
+		names[i] = s->mailboxes[i].name;
+	for (size_t i = 0; i < s->n_pools; i++)
+		names[s->n_mailboxes + i] = s->pools[i].name;
+	qsort(names, nn, sizeof *names, cmp_name_ptr);
+	for (size_t i = 1; i < nn; i++)
+		if (names[i][0] && !strcmp(names[i], names[i - 1])) {
+			scn_err_node(c, n, "mailboxes", "the name '%s' is used more than once", names[i]);
+			while (i + 1 < nn && !strcmp(names[i + 1], names[i]))
+				i++;
+		}
+	sim_free(c->a, names, nn * sizeof *names);
+}
+
+void scn_parse_mailboxes(scn_ctx *c, const yml_node *n, scenario *s, const scn_limits *base)
+{
+	if (!n || n->type == YML_NULL)
+		return;
+	if (n->type != YML_SEQ) {
+		scn_err_node(c, n, "mailboxes", "expected a list of mailboxes and pools, got %s", yml_type_name(n->type));
+		return;
+	}
+	int64_t total = 0;
+	size_t npools = 0;
+	bool ok = count_mailboxes(c, n, &total, &npools);
+	if (total > SCN_MAX_MAILBOXES) {
+		scn_err_node(c, n, "mailboxes", "%lld mailboxes exceed the bound of 10^6", (long long)total);
+		return;
+	}
+	if (!ok || !reserve_mailboxes(c, n, s, total, npools))
+		return;
+	/* pass 2: fill */
+	size_t mi = 0, pi = 0;
+	for (size_t i = 0; i < n->n; i++) {
+		const yml_node *it = n->items[i].val;
+		char p[SCN_PATH_MAX];
+		snprintf(p, sizeof p, "mailboxes[%zu]", i);
+		if (yml_get(it, "pool")) {
+			fill_pool(c, it, p, s, base, pi++, &mi);
+		} else {
+			scn_mailbox *mb = &s->mailboxes[mi++];
+			if (!yml_get(it, "name"))
+				scn_err_node(c, it, p, "a mailbox needs a name (or pool: for a pool)");
+			else if (scn_opt_name(c, it, "name", p, mb->name))
+				snprintf(p, sizeof p, "mailboxes.%s", mb->name);
+			scn_check_keys(c, it, p, mailbox_keys);
+			parse_mailbox_settings(c, it, p, base, mb);
+		}
+	}
+	check_unique_names(c, n, s);
+}

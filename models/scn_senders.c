@@ -1,0 +1,303 @@
+/* scn_senders.c - one entry of `senders:`: its mailbox or pool, auth,
+ * message, faults, session, outbox, retry policy and route.
+ */
+#include "scn_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "units.h"
+
+static const char *const sender_keys[] = { "name", "count", "mailbox", "auth", "arrivals", "message",
+	"faults", "session", "outbox_limit", "retry", "route", NULL };
+static const char *const message_keys[] = { "recipients", "external", "size", "group_members", NULL };
+static const char *const fault_keys[] = { "send_as_denied", "invalid_recipients", NULL };
+static const char *const session_keys[] = { "connections", "messages_per_session", "idle_timeout",
+	"connect_time", "submit_time", "bandwidth", NULL };
+static const char *const retry_keys[] = { "policy", "base", "factor", "cap", "jitter", "max_attempts",
+	"max_age", "honors_permanent", NULL };
+static const char *const policy_names[] = { "fixed", "exponential", "mfp", "postfix", NULL };
+static const char *const jitter_names[] = { "none", "full", "equal", "decorrelated", NULL };
+static const char *const auth_names[] = { "basic", "oauth", NULL };
+static const char *const assign_names[] = { "per_instance", "round_robin", "least_loaded", NULL };
+static const char *const mbref_keys[] = { "pool", "assign", NULL };
+
+static void sender_defaults(scn_sender *d)
+{
+	memset(d, 0, sizeof *d);
+	d->count = 1;
+	d->mailbox = -1;
+	d->pool = -1;
+	d->basic_auth = true;
+	d->recipients.kind = DIST_FIXED;
+	d->recipients.a = 1;
+	d->size.kind = DIST_FIXED;
+	d->size.a = 50 * 1024;
+	d->connections = 1;
+	d->messages_per_session = 1;
+	d->connect_time_ns = 300 * 1000000LL;
+	d->submit_time_ns = 200 * 1000000LL;
+	d->retry.base_ns = 60 * SCN_NS_PER_S;
+	d->retry.factor = 1;
+	d->retry.jitter = JITTER_NONE;
+	d->retry.max_attempts = 1;
+	d->retry.honors_permanent = true;
+}
+
+static void retry_policy(scn_retry *r, int policy)
+{
+	switch (policy) {
+	case 0: /* fixed */
+		r->factor = 1;
+		break;
+	case 1: /* exponential */
+		r->factor = 2;
+		break;
+	case 2: /* mfp: a multifunction device, three tries a minute apart (assumption) */
+		r->base_ns = 60 * SCN_NS_PER_S;
+		r->factor = 1;
+		r->max_attempts = 3;
+		break;
+	case 3: /* postfix (PFX): 300 s doubling to 4000 s, 5 days */
+		r->base_ns = 300 * SCN_NS_PER_S;
+		r->factor = 2;
+		r->cap_ns = 4000 * SCN_NS_PER_S;
+		r->max_attempts = 0;
+		r->max_age_ns = 5 * 86400 * SCN_NS_PER_S;
+		break;
+	}
+}
+
+static void parse_retry(scn_ctx *c, const yml_node *n, const char *path, scn_retry *r)
+{
+	char p[SCN_PATH_MAX];
+	int e;
+	if (n->type == YML_SCALAR) { /* retry: postfix */
+		if ((e = scn_val_enum(c, n, path, policy_names)) >= 0)
+			retry_policy(r, e);
+		return;
+	}
+	const yml_node *m = scn_want_map(c, n, path);
+	if (!m)
+		return;
+	scn_check_keys(c, m, path, retry_keys);
+	int policy = 0;
+	if ((e = scn_opt_enum(c, m, "policy", path, policy_names)) >= 0)
+		policy = e;
+	retry_policy(r, policy);
+	scn_opt_dur(c, m, "base", path, &r->base_ns);
+	yml_node *f = yml_get(m, "factor");
+	if (f) {
+		double v;
+		scn_pjoin(p, path, "factor");
+		if (policy == 0 || policy == 2)
+			scn_err_node(c, f, p, "factor applies to policy exponential only");
+		else if (scn_val_dbl(c, f, p, unit_parse_real, "a number", &v)) {
+			if (!(v >= 1) || v > 1000)
+				scn_err_node(c, f, p, "must be in [1, 1000], got %g", v);
+			else
+				r->factor = v;
+		}
+	}
+	scn_opt_dur(c, m, "cap", path, &r->cap_ns);
+	if ((e = scn_opt_enum(c, m, "jitter", path, jitter_names)) >= 0)
+		r->jitter = (scn_jitter)e;
+	scn_opt_count(c, m, "max_attempts", path, 0, 1000000000LL, "10^9", &r->max_attempts);
+	scn_opt_dur(c, m, "max_age", path, &r->max_age_ns);
+	scn_opt_bool(c, m, "honors_permanent", path, &r->honors_permanent);
+	if (r->cap_ns && r->cap_ns < r->base_ns) {
+		scn_pjoin(p, path, yml_get(m, "cap") ? "cap" : "base");
+		scn_err_node(c, yml_get(m, "cap") ? yml_get(m, "cap") : m, p, "cap is below base");
+	}
+}
+
+/* Resolve a name among mailboxes then pools; returns 1 mailbox, 2 pool, 0 none. */
+static int find_mailbox(const scenario *s, const char *name, int *idx)
+{
+	for (size_t i = 0; i < s->n_mailboxes; i++)
+		if (!strcmp(s->mailboxes[i].name, name)) {
+			*idx = (int)i;
+			return 1;
+		}
+	for (size_t i = 0; i < s->n_pools; i++)
+		if (!strcmp(s->pools[i].name, name)) {
+			*idx = (int)i;
+			return 2;
+		}
+	return 0;
+}
+
+static void unknown_mailbox(scn_ctx *c, const scenario *s, const yml_node *n, const char *p, const char *name,
+			    bool pool_only)
+{
+	yml_nearest nr = { name, NULL, (size_t)-1 };
+	/* at most 10^4 mailboxes per search and SCN_NEAR_MAX_WORK in a load (all
+	 * variants): past that the message goes without a suggestion */
+	for (size_t i = 0; !pool_only && i < s->n_mailboxes && i < 10000 && c->near_work < SCN_NEAR_MAX_WORK; i++, c->near_work++)
+		yml_near_try(&nr, s->mailboxes[i].name);
+	for (size_t i = 0; i < s->n_pools; i++)
+		yml_near_try(&nr, s->pools[i].name);
+	const char *sug = yml_near_result(&nr);
+	const char *what = pool_only ? "pool" : "mailbox or pool";
+	if (sug)
+		scn_err_node(c, n, p, "no %s named '%s' (did you mean '%s'?)", what, name, sug);
+	else
+		scn_err_node(c, n, p, "no %s named '%s' in mailboxes", what, name);
+}
+
+static void parse_mailbox_ref(scn_ctx *c, const yml_node *n, const char *p, const scenario *s, scn_sender *d)
+{
+	int idx, kind;
+	if (n->type == YML_SCALAR) {
+		kind = find_mailbox(s, n->str, &idx);
+		if (kind == 1)
+			d->mailbox = idx;
+		else if (kind == 2) {
+			d->pool = idx;
+			d->assign = ASSIGN_PER_INSTANCE;
+		} else
+			unknown_mailbox(c, s, n, p, n->str, false);
+		return;
+	}
+	const yml_node *m = scn_want_map(c, n, p);
+	if (!m)
+		return;
+	scn_check_keys(c, m, p, mbref_keys);
+	yml_node *pn = yml_get(m, "pool");
+	char q[SCN_PATH_MAX];
+	scn_pjoin(q, p, "pool");
+	if (!pn) {
+		scn_err_node(c, m, p, "expected a mailbox name or {pool: NAME, assign: per_instance|round_robin|least_loaded}");
+		return;
+	}
+	if (!scn_want_scalar(c, pn, q, "a pool name"))
+		return;
+	kind = find_mailbox(s, pn->str, &idx);
+	if (kind != 2) {
+		if (kind == 1)
+			scn_err_node(c, pn, q, "'%s' is a mailbox, not a pool", pn->str);
+		else
+			unknown_mailbox(c, s, pn, q, pn->str, true);
+		return;
+	}
+	d->pool = idx;
+	d->assign = ASSIGN_PER_INSTANCE;
+	int e = scn_opt_enum(c, m, "assign", p, assign_names);
+	if (e >= 0)
+		d->assign = (scn_assign)e;
+}
+
+/* A sender's `session:` mapping, at path p. */
+static void parse_session(scn_ctx *c, const yml_node *sub, const char *p, scn_sender *d)
+{
+	scn_check_keys(c, sub, p, session_keys);
+	scn_opt_count(c, sub, "connections", p, 1, 100000, "10^5", &d->connections);
+	scn_opt_count(c, sub, "messages_per_session", p, 1, 1000000000LL, "10^9", &d->messages_per_session);
+	scn_opt_dur(c, sub, "idle_timeout", p, &d->idle_timeout_ns);
+	scn_opt_dur(c, sub, "connect_time", p, &d->connect_time_ns);
+	scn_opt_dur(c, sub, "submit_time", p, &d->submit_time_ns);
+	yml_node *bw = yml_get(sub, "bandwidth");
+	if (bw && bw->type == YML_SCALAR && (!strcmp(bw->str, "off") || !strcmp(bw->str, "none")))
+		d->bandwidth_bytes_per_s = 0;
+	else if (scn_opt_dbl(c, sub, "bandwidth", p, unit_parse_bandwidth, "a bandwidth (e.g. 10MB/s)",
+			     &d->bandwidth_bytes_per_s) && !(d->bandwidth_bytes_per_s > 0)) {
+		char q[SCN_PATH_MAX];
+		scn_pjoin(q, p, "bandwidth");
+		scn_err_node(c, bw, q, "must be positive (or off)");
+	}
+}
+
+/* A sender's `route:` (at path p), resolved among s's routes. */
+static void parse_route_ref(scn_ctx *c, const yml_node *rt, const char *p, const scenario *s, scn_sender *d)
+{
+	if (!scn_want_scalar(c, rt, p, "a route name"))
+		return;
+	for (size_t i = 0; i < s->n_routes; i++)
+		if (!strcmp(s->routes[i].name, rt->str)) {
+			d->route = (int)i;
+			return;
+		}
+	yml_nearest nr = { rt->str, NULL, (size_t)-1 };
+	for (size_t j = 0; j < s->n_routes; j++)
+		yml_near_try(&nr, s->routes[j].name);
+	if (yml_near_result(&nr))
+		scn_err_node(c, rt, p, "no route named '%s' (did you mean '%s'?)", rt->str, yml_near_result(&nr));
+	else
+		scn_err_node(c, rt, p, "no route named '%s' (define it under routes:)", rt->str);
+}
+
+void scn_parse_sender(scn_ctx *c, const yml_node *n, size_t index, const scenario *s, const yml_node *mailboxes,
+			 scn_sender *d)
+{
+	char path[SCN_PATH_MAX], p[SCN_PATH_MAX];
+	const yml_node *sub;
+	sender_defaults(d);
+	snprintf(path, sizeof path, "senders[%zu]", index);
+	if (n->type != YML_MAP) {
+		scn_err_node(c, n, path, "a sender must be a mapping (name:, count:, mailbox:, arrivals:, ...)");
+		return;
+	}
+	if (!yml_get(n, "name"))
+		scn_err_node(c, n, path, "a sender needs a name");
+	else if (scn_opt_name(c, n, "name", "senders", d->name))
+		snprintf(path, sizeof path, "senders.%s", d->name);
+	scn_check_keys(c, n, path, sender_keys);
+	bool count_given = scn_opt_count(c, n, "count", path, 1, SCN_MAX_INSTANCES, "10^7", &d->count);
+	yml_node *mb = yml_get(n, "mailbox");
+	scn_pjoin(p, path, "mailbox");
+	if (mb)
+		parse_mailbox_ref(c, mb, p, s, d);
+	else if (mailboxes && mailboxes->type == YML_SEQ && mailboxes->n == 1 && s->n_pools <= 1 &&
+		 (s->n_pools == 1 || s->n_mailboxes == 1)) {
+		if (s->n_pools == 1)
+			d->pool = 0;
+		else
+			d->mailbox = 0;
+	} else
+		scn_err_node(c, n, path, "a sender needs a mailbox (there is not exactly one mailbox to default to)");
+	int e = scn_opt_enum(c, n, "auth", path, auth_names);
+	if (e >= 0)
+		d->basic_auth = e == 0;
+	scn_pjoin(p, path, "arrivals");
+	if (yml_get(n, "arrivals"))
+		scn_parse_arrivals(c, yml_get(n, "arrivals"), p, s, d, count_given);
+	else
+		scn_err_node(c, n, path, "a sender needs arrivals (poisson, periodic, bursts or trace)");
+	scn_pjoin(p, path, "message");
+	if ((sub = scn_want_map(c, yml_get(n, "message"), p))) {
+		char q[SCN_PATH_MAX];
+		scn_check_keys(c, sub, p, message_keys);
+		yml_node *v;
+		scn_pjoin(q, p, "recipients");
+		if ((v = yml_get(sub, "recipients")))
+			scn_parse_dist(c, v, q, SCN_V_COUNT, &d->recipients);
+		scn_opt_prob(c, sub, "external", p, &d->external);
+		scn_pjoin(q, p, "size");
+		if ((v = yml_get(sub, "size")))
+			scn_parse_dist(c, v, q, SCN_V_SIZE, &d->size);
+		scn_opt_count(c, sub, "group_members", p, 0, 1000000, "10^6", &d->group_members);
+	}
+	scn_pjoin(p, path, "faults");
+	if ((sub = scn_want_map(c, yml_get(n, "faults"), p))) {
+		scn_check_keys(c, sub, p, fault_keys);
+		bool a = scn_opt_prob(c, sub, "send_as_denied", p, &d->p_send_as_denied);
+		bool b = scn_opt_prob(c, sub, "invalid_recipients", p, &d->p_invalid_recipients);
+		if ((a || b) && d->p_send_as_denied + d->p_invalid_recipients > 1 + 1e-12)
+			scn_err_node(c, sub, p, "send_as_denied + invalid_recipients = %g, over 1",
+				 d->p_send_as_denied + d->p_invalid_recipients);
+	}
+	scn_pjoin(p, path, "session");
+	if ((sub = scn_want_map(c, yml_get(n, "session"), p)))
+		parse_session(c, sub, p, d);
+	scn_opt_limit(c, n, "outbox_limit", path, &d->outbox_limit);
+	yml_node *r = yml_get(n, "retry");
+	if (r && r->type != YML_NULL) {
+		scn_pjoin(p, path, "retry");
+		parse_retry(c, r, p, &d->retry);
+	}
+	yml_node *rt = yml_get(n, "route");
+	if (rt) {
+		scn_pjoin(p, path, "route");
+		parse_route_ref(c, rt, p, s, d);
+	}
+}
