@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock_engine.h"
 #include "engine.h"
 #include "limiter.h"
 #include "mailbox.h"
@@ -106,7 +107,8 @@ static void start_n(world *w, int64_t n_sources)
 	w->e = sim_engine_new(EVS_CALENDAR, &w->alloc);
 	assert_non_null(w->e);
 	svc_hooks h = { .ctx = w, .held_answered = on_answer, .throttle_started = on_throttle };
-	w->v = svc_new(&w->s, w->e, &w->alloc, n_sources, h);
+	clk c = clk_from_engine(w->e);
+	w->v = svc_new(&w->s, &c, &w->alloc, n_sources, h);
 	assert_non_null(w->v);
 }
 
@@ -888,7 +890,8 @@ static void test_enomem_walk(void **state)
 		w->e = sim_engine_new(EVS_HEAP, &sim_alloc_std);
 		st.fail_at = fail;
 		svc_hooks h = { .ctx = w };
-		w->v = svc_new(&w->s, w->e, &w->alloc, 4, h);
+		clk c = clk_from_engine(w->e);
+		w->v = svc_new(&w->s, &c, &w->alloc, 4, h);
 		if (w->v) {
 			svc_session s;
 			svc_outcome o;
