@@ -446,7 +446,7 @@ static int64_t sum_amount(bool external_only, const svc_message *m)
 
 /* AUTH */
 
-static int auth_disabled_check(const chk *c)
+static inline int auth_disabled_check(const chk *c)
 {
 	if (!c->H->smtp_auth)
 		return CHK_PASS;
@@ -454,19 +454,19 @@ static int auth_disabled_check(const chk *c)
 	return rc == RC_OK ? CHK_PASS : (int)(rc - RC_AUTH_DISABLED_TENANT);
 }
 
-static int basic_disabled_check(const chk *c)
+static inline int basic_disabled_check(const chk *c)
 {
 	return c->H->smtp_auth && c->basic_auth && !c->v->s->tenant.basic_auth_enabled
 		? 0 : CHK_PASS;
 }
 
-static int conc_check(const chk *c)
+static inline int conc_check(const chk *c)
 {
 	const conc_state *cs = c->st[SLOT_CONN];
 	return cs && lim_conc_full(&cs->c) ? 0 : CHK_PASS;
 }
 
-static void conc_commit(const chk *c, svc_outcome *o)
+static inline void conc_commit(const chk *c, svc_outcome *o)
 {
 	(void)o;
 	conc_state *cs = c->st[SLOT_CONN];
@@ -476,24 +476,24 @@ static void conc_commit(const chk *c, svc_outcome *o)
 
 /* End of data */
 
-static int throttled_check(const chk *c)
+static inline int throttled_check(const chk *c)
 {
 	return mbx_throttled_class(c->m, c->L, c->now); /* -1 or the class */
 }
 
-static int size_check(const chk *c)
+static inline int size_check(const chk *c)
 {
 	return c->H->max_message_size > 0 && c->msg->size_bytes > c->H->max_message_size
 		? 0 : CHK_PASS;
 }
 
-static int recipients_check(const chk *c)
+static inline int recipients_check(const chk *c)
 {
 	return c->H->max_recipients > 0 && c->msg->recipients > c->H->max_recipients
 		? 0 : CHK_PASS;
 }
 
-static int quota_check(const chk *c)
+static inline int quota_check(const chk *c)
 {
 	const mbx *m = c->m;
 	return c->H->smtp_auth && m->quota_bytes > 0 && m->size_bytes >= m->quota_bytes
@@ -501,31 +501,31 @@ static int quota_check(const chk *c)
 }
 
 /* Sent Items: the accepted message grows the mailbox, once. */
-static void quota_commit(const chk *c, svc_outcome *o)
+static inline void quota_commit(const chk *c, svc_outcome *o)
 {
 	(void)o;
 	if (c->H->saves_sent_items && c->m->save_sent_items)
 		c->m->size_bytes += c->msg->size_bytes;
 }
 
-static int license_check(const chk *c)
+static inline int license_check(const chk *c)
 {
 	return c->H->smtp_auth && !c->m->licensed ? 0 : CHK_PASS;
 }
 
-static int send_as_check(const chk *c)
+static inline int send_as_check(const chk *c)
 {
 	return c->msg->fault == SVC_FAULT_SEND_AS_DENIED ? 0 : CHK_PASS;
 }
 
-static int invalid_rcpt_check(const chk *c)
+static inline int invalid_rcpt_check(const chk *c)
 {
 	return c->msg->fault == SVC_FAULT_INVALID_RECIPIENTS ? 0 : CHK_PASS;
 }
 
 /* The two recipient windows: the sum in (now - w, now] plus this
  * message's amount over the route's limit is refused. */
-static int sum_check(sum_state *st, int64_t now, int64_t amount, int64_t limit)
+static inline int sum_check(sum_state *st, int64_t now, int64_t amount, int64_t limit)
 {
 	if (!st)
 		return CHK_PASS;
@@ -533,30 +533,30 @@ static int sum_check(sum_state *st, int64_t now, int64_t amount, int64_t limit)
 	return st->s.sum + amount > limit ? 0 : CHK_PASS;
 }
 
-static int sum_reserve(sum_state *st, const chk *c, int64_t amount)
+static inline int sum_reserve(sum_state *st, const chk *c, int64_t amount)
 {
 	return st ? lim_sum_reserve(&st->s, &c->v->a, c->now, amount) : SIM_OK;
 }
 
-static void sum_commit(sum_state *st, const chk *c, int64_t amount)
+static inline void sum_commit(sum_state *st, const chk *c, int64_t amount)
 {
 	if (!st)
 		return;
 	lim_sum_add_reserved(&st->s, c->now, amount);
 }
 
-static int rrl_check(const chk *c)
+static inline int rrl_check(const chk *c)
 {
 	return sum_check(c->st[SLOT_RRL], c->now,
 			 sum_amount(c->H->rrl_external_only, c->msg), c->H->rrl_limit);
 }
 
-static int rrl_reserve(const chk *c)
+static inline int rrl_reserve(const chk *c)
 {
 	return sum_reserve(c->st[SLOT_RRL], c, sum_amount(c->H->rrl_external_only, c->msg));
 }
 
-static void rrl_commit(const chk *c, svc_outcome *o)
+static inline void rrl_commit(const chk *c, svc_outcome *o)
 {
 	(void)o;
 	sum_commit(c->st[SLOT_RRL], c, sum_amount(c->H->rrl_external_only, c->msg));
@@ -568,18 +568,18 @@ static void rrl_refused(const chk *c)
 		c->m->first_rrl_refusal_ns = c->now;
 }
 
-static int ext_check(const chk *c)
+static inline int ext_check(const chk *c)
 {
 	return sum_check(c->st[SLOT_EXT], c->now,
 			 sum_amount(c->H->ext_external_only, c->msg), c->H->ext_limit);
 }
 
-static int ext_reserve(const chk *c)
+static inline int ext_reserve(const chk *c)
 {
 	return sum_reserve(c->st[SLOT_EXT], c, sum_amount(c->H->ext_external_only, c->msg));
 }
 
-static void ext_commit(const chk *c, svc_outcome *o)
+static inline void ext_commit(const chk *c, svc_outcome *o)
 {
 	(void)o;
 	sum_commit(c->st[SLOT_EXT], c, sum_amount(c->H->ext_external_only, c->msg));
@@ -589,7 +589,7 @@ static void ext_commit(const chk *c, svc_outcome *o)
  * commit); reject refuses a full window; tarpit holds the session while
  * the window is full or others are already held (first come, first
  * served). */
-static int rate_check(const chk *c)
+static inline int rate_check(const chk *c)
 {
 	rate_state *r = c->st[SLOT_RATE];
 	if (!r || r->mode == RATE_DELAY)
@@ -601,13 +601,13 @@ static int rate_check(const chk *c)
 	return full || r->head ? CHK_HOLD : CHK_PASS;
 }
 
-static int rate_reserve(const chk *c)
+static inline int rate_reserve(const chk *c)
 {
 	rate_state *r = c->st[SLOT_RATE];
 	return r ? lim_window_reserve(&r->w, &c->v->a) : SIM_OK;
 }
 
-static void rate_commit(const chk *c, svc_outcome *o)
+static inline void rate_commit(const chk *c, svc_outcome *o)
 {
 	rate_state *r = c->st[SLOT_RATE];
 	if (!r)
@@ -665,23 +665,88 @@ static const svc_check data_checks[] = {
 #define N_AUTH_CHECKS (sizeof auth_checks / sizeof auth_checks[0])
 #define N_DATA_CHECKS (sizeof data_checks / sizeof data_checks[0])
 
-/* The first row that does not pass, with its verdict in *k; NULL if all
- * pass.  The tables are constant and short, so the compiler may unroll
- * this loop into direct (inlined) calls: the table costs no more than the
- * if-chain it replaced. */
+/* Calling a row's functions.  A table loop is unrolled (UNROLL) and then
+ * each row's function pointer is a constant; the comparisons below fold
+ * away and leave that function inlined, so walking the table costs what
+ * the if-chain it replaced cost (measured: docs/DESIGN.md).  A function
+ * not listed here is called through its pointer: slower, never wrong. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define UNROLL _Pragma("GCC unroll 16")
+#else
+#define UNROLL
+#endif
+#define DIRECT(fn, ...) \
+	if (f == fn) \
+		return fn(__VA_ARGS__)
+
+static inline int call_check(int (*f)(const chk *), const chk *c)
+{
+	DIRECT(auth_disabled_check, c);
+	DIRECT(basic_disabled_check, c);
+	DIRECT(conc_check, c);
+	DIRECT(throttled_check, c);
+	DIRECT(size_check, c);
+	DIRECT(recipients_check, c);
+	DIRECT(quota_check, c);
+	DIRECT(license_check, c);
+	DIRECT(send_as_check, c);
+	DIRECT(invalid_rcpt_check, c);
+	DIRECT(rrl_check, c);
+	DIRECT(ext_check, c);
+	DIRECT(rate_check, c);
+	return f(c);
+}
+
+static inline int call_reserve(int (*f)(const chk *), const chk *c)
+{
+	DIRECT(rrl_reserve, c);
+	DIRECT(ext_reserve, c);
+	DIRECT(rate_reserve, c);
+	return f(c);
+}
+
+static inline void call_commit(void (*f)(const chk *, svc_outcome *), const chk *c, svc_outcome *o)
+{
+	DIRECT(conc_commit, c, o);
+	DIRECT(quota_commit, c, o);
+	DIRECT(rrl_commit, c, o);
+	DIRECT(ext_commit, c, o);
+	DIRECT(rate_commit, c, o);
+	f(c, o);
+}
+
+/* The first row of t that does not pass, with its verdict in *k; NULL if
+ * all pass. */
 static inline const svc_check *first_failing(const svc_check *t, size_t n, const chk *c, int *k)
 {
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC unroll 16
-#endif
+	UNROLL
 	for (size_t i = 0; i < n; i++) {
-		int r = t[i].check(c);
+		int r = call_check(t[i].check, c);
 		if (r != CHK_PASS) {
 			*k = r;
 			return &t[i];
 		}
 	}
 	return NULL;
+}
+
+/* Every row's commit (accepted: count the message), in table order. */
+static inline void commit_all(const svc_check *t, size_t n, const chk *c, svc_outcome *o)
+{
+	UNROLL
+	for (size_t i = 0; i < n; i++)
+		if (t[i].commit)
+			call_commit(t[i].commit, c, o);
+}
+
+/* Every row's reserve: SIM_OK, or SIM_ENOMEM with nothing counted. */
+static inline int reserve_all(const svc_check *t, size_t n, const chk *c)
+{
+	UNROLL
+	for (size_t i = 0; i < n; i++)
+		if (t[i].reserve && call_reserve(t[i].reserve, c) != SIM_OK)
+			return SIM_ENOMEM;
+	return SIM_OK;
 }
 
 static void refusal(const svc_check *row, int k, const scn_limits *L, svc_outcome *o)
@@ -741,9 +806,7 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 		*out = o;
 		return SIM_OK;
 	}
-	for (size_t i = 0; i < N_AUTH_CHECKS; i++)
-		if (auth_checks[i].commit)
-			auth_checks[i].commit(&c, &o);
+	commit_all(auth_checks, N_AUTH_CHECKS, &c, &o);
 	lim_conc_change(&m->sessions, now, +1, 0);
 	v->open_total++;
 	sess->limits = L;
@@ -960,14 +1023,11 @@ static int submit_refused(const chk *c, const svc_check *row, int k, svc_outcome
 /* Every check passed: reserve every count, then commit them all. */
 static int submit_accepted(const chk *c, svc_outcome *o)
 {
-	for (size_t i = 0; i < N_DATA_CHECKS; i++)
-		if (data_checks[i].reserve && data_checks[i].reserve(c) != SIM_OK)
-			return SIM_ENOMEM;
+	if (reserve_all(data_checks, N_DATA_CHECKS, c) != SIM_OK)
+		return SIM_ENOMEM;
 	if (!c->sess->submitting)
 		svc_submission_begin(c->v, c->sess);
-	for (size_t i = 0; i < N_DATA_CHECKS; i++)
-		if (data_checks[i].commit)
-			data_checks[i].commit(c, o);
+	commit_all(data_checks, N_DATA_CHECKS, c, o);
 	return SIM_OK;
 }
 
