@@ -32,6 +32,15 @@
 #include "alloc.h"
 #include "check.h"
 
+/* The counter SIM_CHECK keeps in each checked struct: present only in the
+ * builds that check (release structs stay as small as before the
+ * checkers, since a mailbox holds seven of them). */
+#ifdef NDEBUG
+#define LIM_CHECK_COUNTER
+#else
+#define LIM_CHECK_COUNTER unsigned checks;
+#endif
+
 /* ---- concurrency cap ---------------------------------------------------- */
 
 /* Open sessions and the sessions in the middle of a submission, with the
@@ -45,7 +54,7 @@ typedef struct lim_conc {
 	int64_t last_ns;         /* time of the last change */
 	double open_integral_ns; /* sum of open * dt (double: no overflow) */
 	int64_t at_limit_ns;
-	unsigned checks;         /* SIM_CHECK's counter */
+	LIM_CHECK_COUNTER
 } lim_conc;
 
 void lim_conc_init(lim_conc *c, int64_t limit, bool count_submitting);
@@ -97,7 +106,7 @@ typedef struct lim_window {
 	size_t cap, head, len;
 	size_t max_len;          /* > 0 */
 	int64_t window_ns;       /* > 0 */
-	unsigned checks;         /* SIM_CHECK's counter */
+	LIM_CHECK_COUNTER
 } lim_window;
 
 void lim_window_init(lim_window *w, int64_t window_ns, int64_t max_len);
@@ -155,7 +164,7 @@ typedef struct lim_sum {
 	int64_t blocked_since;   /* -1: sum < limit */
 	int64_t blocked_ns;      /* closed blocked intervals */
 	int64_t first_reached_ns;/* -1: never */
-	unsigned checks;         /* SIM_CHECK's counter */
+	LIM_CHECK_COUNTER
 } lim_sum;
 
 void lim_sum_init(lim_sum *s, int64_t window_ns, int64_t limit);

@@ -37,7 +37,7 @@ typedef struct mbx {
 	int64_t union_closed_ns;  /* length of merged throttle intervals before the current one */
 	int64_t union_start_ns, union_end_ns; /* the current merged interval (end < start: none) */
 	lim_window err[ERR_CLASS_COUNT];
-	unsigned checks;          /* SIM_CHECK's counter */
+	LIM_CHECK_COUNTER
 } mbx;
 
 /* err windows take window and threshold from lim (the mailbox's route-0

@@ -775,7 +775,8 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	mbx *m = &v->mbx[mailbox];
 	svc_outcome o = { .rc = RC_OK, .release_ns = now };
 
-	/* Every field but user and held_msg (meaningful only while held). */
+	/* Every field but user and the tarpit's (meaningful only while held,
+	 * set when queued): AUTH writes two cache lines of the session. */
 	sess->route = route;
 	sess->mailbox = mailbox;
 	sess->source = source;
@@ -783,7 +784,6 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	memset(sess->st, 0, sizeof sess->st);
 	sess->limits = NULL;
 	sess->lim = NULL;
-	sess->hold_prev = sess->hold_next = NULL;
 	const svc_lim *H = route == 0 ? &v->r0[mailbox].lim : &v->rlim[route];
 
 	void *st[SLOT_COUNT];

@@ -104,15 +104,20 @@ typedef struct svc_lim {
 	bool rrl_external_only, ext_external_only;
 } svc_lim;
 
-/* Places for limiter states in a session: at least the service's slots. */
-#define SVC_MAX_SLOTS 6
+/* Places for limiter states in a session: the service's slots (4) and one
+ * spare, so that a new limiter slot needs no change here.  The size is
+ * measured: AUTH writes the fields up to `held`, which must stay within
+ * two cache lines of the sender's worker (sender.h pads the worker to 192
+ * bytes around the session); with 6 places the tarpit links spilled into
+ * a third line and AUTH's write misses doubled. */
+#define SVC_MAX_SLOTS 5
 
 /* A session: the caller owns the memory; svc_auth() initialises it, the
  * other fields are private to svc except `user`, which svc never touches
  * (e.g. a back-pointer to the worker, for hooks.held_answered). */
 typedef struct svc_session {
 	void *user;
-	/* private; what every submission reads first */
+	/* private; written at AUTH, read by every submission */
 	const svc_lim *lim;              /* its route's hot limits (set at AUTH) */
 	void *st[SVC_MAX_SLOTS];         /* the state of each limiter slot it counts
 	                                  * in, or NULL: looked up once at AUTH, not
@@ -125,8 +130,9 @@ typedef struct svc_session {
 	bool open;        /* AUTH succeeded and not quit */
 	bool submitting;  /* between svc_submission_begin and the answer */
 	bool held;        /* in a tarpit queue */
+	/* private, tarpit only: meaningful while held (set when it is queued) */
 	struct svc_session *hold_prev, *hold_next;
-	svc_message held_msg; /* tarpit only */
+	svc_message held_msg;
 } svc_session;
 
 /* What a reply is. */
