@@ -94,18 +94,19 @@ run: deps
 	build/release/throttlesim run $(SCENARIO) --db $(DB)
 
 # Every test in the debug build, again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, and the event-set tests in the stress build
-# (a calendar resize on every operation).
+# UndefinedBehaviorSanitizer, and the engine and model tests in the stress
+# build (a calendar resize, and every invariant checker, on every
+# operation).
 test: deps
 	@bash tests/check_layers.sh
 	@bash tests/check_paths.sh
 	@$(MAKE) --no-print-directory VARIANT=debug test-one
 	@$(MAKE) --no-print-directory VARIANT=san test-one
-	@$(MAKE) --no-print-directory VARIANT=stress test-one TEST_ONLY="test_evset test_engine"
+	@$(MAKE) --no-print-directory VARIANT=stress test-one TEST_ONLY="test_evset test_engine test_service test_clock test_model"
 	@$(MAKE) --no-print-directory VARIANT=debug test-valgrind
 
 # The engine and model tests under valgrind: no errors, no leaks.
-VALGRIND_TESTS := test_engine test_evset test_service test_sender test_model
+VALGRIND_TESTS := test_engine test_evset test_service test_clock test_sender test_model
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible
 test-valgrind: $(addprefix $(BUILD)/tests/,$(VALGRIND_TESTS))
 	@set -e; for t in $^; do \

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "check.h"
 #include "status.h"
 
 /* ---- concurrency cap ---------------------------------------------------- */
@@ -13,6 +14,13 @@ void lim_conc_init(lim_conc *c, int64_t limit, bool count_submitting)
 	memset(c, 0, sizeof *c);
 	c->limit = limit;
 	c->count_submitting = count_submitting;
+}
+
+bool lim_conc_check(const lim_conc *c)
+{
+	return c->open >= 0 && c->submitting >= 0 && c->submitting <= c->open &&
+	       c->limit >= 0 && c->open_integral_ns >= 0.0 && c->at_limit_ns >= 0 &&
+	       c->at_limit_ns <= c->last_ns;
 }
 
 double lim_conc_avg(const lim_conc *c, int64_t end_ns)
@@ -57,6 +65,20 @@ static size_t win_idx(const lim_window *w, size_t i)
 	return k >= w->cap ? k - w->cap : k;
 }
 
+bool lim_window_check(const lim_window *w)
+{
+	if (w->max_len == 0 || w->window_ns <= 0 || w->len > w->cap || w->cap > w->max_len)
+		return false;
+	if (w->cap == 0)
+		return w->t == NULL && w->len == 0 && w->head == 0;
+	if (w->t == NULL || w->head >= w->cap)
+		return false;
+	for (size_t i = 1; i < w->len; i++)
+		if (w->t[win_idx(w, i)] < w->t[win_idx(w, i - 1)])
+			return false;
+	return true;
+}
+
 void lim_window_expire(lim_window *w, int64_t now)
 {
 	/* t <= now - window, written so that it cannot overflow. */
@@ -64,6 +86,7 @@ void lim_window_expire(lim_window *w, int64_t now)
 		w->head = win_idx(w, 1);
 		w->len--;
 	}
+	SIM_CHECK(w->checks, lim_window_check(w));
 }
 
 size_t lim_window_len(const lim_window *w)
@@ -106,6 +129,7 @@ int lim_window_push(lim_window *w, const sim_alloc *a, int64_t t)
 	}
 	w->t[win_idx(w, w->len)] = t;
 	w->len++;
+	SIM_CHECK(w->checks, lim_window_check(w));
 	return SIM_OK;
 }
 
@@ -151,6 +175,7 @@ int lim_window_release(lim_window *w, const sim_alloc *a, int64_t now, int64_t *
 	w->t[win_idx(w, w->len)] = r; /* reserved above */
 	w->len++;
 	*release_ns = r;
+	SIM_CHECK(w->checks, lim_window_check(w));
 	return SIM_OK;
 }
 
@@ -193,6 +218,27 @@ static uint64_t ent_make(int64_t delta, int64_t amount)
 	return ((uint64_t)delta << LIM_SUM_AMOUNT_BITS) | (uint64_t)amount;
 }
 
+bool lim_sum_check(const lim_sum *s)
+{
+	if (s->len > s->cap || (s->cap > 0 && (s->e == NULL || s->head >= s->cap)) ||
+	    s->window_ns <= 0 || s->limit < 0 || s->sum < 0)
+		return false;
+	int64_t sum = 0, t = s->head_t;
+	for (size_t i = 0; i < s->len; i++) {
+		uint64_t x = s->e[sum_idx(s, i)];
+		if (i > 0)
+			t += ent_delta(x);
+		sum += ent_amount(x);
+	}
+	if (sum != s->sum || (s->len > 0 && t != s->tail_t))
+		return false;
+	bool blocked = s->limit > 0 && s->sum >= s->limit;
+	if (blocked != (s->blocked_since >= 0))
+		return false;
+	return s->blocked_since < 0 || (s->first_reached_ns >= 0 &&
+					 s->first_reached_ns <= s->blocked_since);
+}
+
 void lim_sum_expire(lim_sum *s, int64_t now)
 {
 	while (s->len > 0 && now - s->head_t >= s->window_ns) {
@@ -207,6 +253,7 @@ void lim_sum_expire(lim_sum *s, int64_t now)
 		if (s->len > 0)
 			s->head_t += ent_delta(s->e[s->head]);
 	}
+	SIM_CHECK(s->checks, lim_sum_check(s));
 }
 
 int64_t lim_sum_at(const lim_sum *s, int64_t t)
@@ -325,6 +372,7 @@ void lim_sum_add_reserved(lim_sum *s, int64_t now, int64_t amount)
 		if (s->first_reached_ns < 0)
 			s->first_reached_ns = now;
 	}
+	SIM_CHECK(s->checks, lim_sum_check(s));
 }
 
 int64_t lim_sum_blocked_ns(const lim_sum *s, int64_t end_ns)

@@ -14,6 +14,13 @@
  * amortised; nothing allocates once a ring has reached its working size.
  * Growth failures return SIM_ENOMEM with the limiter unchanged; call the
  * _reserve function first to make a later push infallible.
+ *
+ * Invariant checkers: lim_conc_check, lim_window_check and lim_sum_check
+ * return true when the structure is sound (what each struct's comment
+ * states); O(1) for the cap, O(entries) for the windows.  Callers run them
+ * through SIM_CHECK (check.h) with the struct's `checks` counter: after
+ * every operation in the stress build, every 1024th under assert, never
+ * in release.
  */
 #ifndef MODELS_LIMITER_H
 #define MODELS_LIMITER_H
@@ -23,6 +30,16 @@
 #include <stdint.h>
 
 #include "alloc.h"
+#include "check.h"
+
+/* The counter SIM_CHECK keeps in each checked struct: present only in the
+ * builds that check (release structs stay as small as before the
+ * checkers, since a mailbox holds seven of them). */
+#ifdef NDEBUG
+#define LIM_CHECK_COUNTER
+#else
+#define LIM_CHECK_COUNTER unsigned checks;
+#endif
 
 /* ---- concurrency cap ---------------------------------------------------- */
 
@@ -37,9 +54,12 @@ typedef struct lim_conc {
 	int64_t last_ns;         /* time of the last change */
 	double open_integral_ns; /* sum of open * dt (double: no overflow) */
 	int64_t at_limit_ns;
+	LIM_CHECK_COUNTER
 } lim_conc;
 
 void lim_conc_init(lim_conc *c, int64_t limit, bool count_submitting);
+/* 0 <= submitting <= open, integrals >= 0, at-limit time <= last change. */
+bool lim_conc_check(const lim_conc *c);
 
 /* The number the cap compares against the limit. */
 static inline int64_t lim_conc_counted(const lim_conc *c)
@@ -68,6 +88,7 @@ static inline void lim_conc_change(lim_conc *c, int64_t now, int delta_open, int
 	}
 	c->open += delta_open;
 	c->submitting += delta_submitting;
+	SIM_CHECK(c->checks, lim_conc_check(c));
 }
 /* Over [0, end_ns): time-average open sessions; fraction of time at limit
  * (0 with no limit).  end_ns >= last change; NaN if end_ns <= 0. */
@@ -77,16 +98,20 @@ double lim_conc_at_limit_frac(const lim_conc *c, int64_t end_ns);
 /* ---- sliding-window count -------------------------------------------- */
 
 /* The latest timestamps (nondecreasing), at most max_len of them: with a
- * limit L, "L events in (t - w, t]" only ever needs the L latest. */
+ * limit L, "L events in (t - w, t]" only ever needs the L latest.
+ * Invariant: len <= cap <= max_len (a ring never outgrows the limit),
+ * head < cap when cap > 0, timestamps nondecreasing from the head. */
 typedef struct lim_window {
 	int64_t *t;
 	size_t cap, head, len;
 	size_t max_len;          /* > 0 */
 	int64_t window_ns;       /* > 0 */
+	LIM_CHECK_COUNTER
 } lim_window;
 
 void lim_window_init(lim_window *w, int64_t window_ns, int64_t max_len);
 void lim_window_free(lim_window *w, const sim_alloc *a);
+bool lim_window_check(const lim_window *w);
 /* Drop timestamps <= now - window (outside the window at now or later). */
 void lim_window_expire(lim_window *w, int64_t now);
 /* Timestamps kept (after lim_window_expire(now): those in (now - w, +inf)). */
@@ -139,10 +164,15 @@ typedef struct lim_sum {
 	int64_t blocked_since;   /* -1: sum < limit */
 	int64_t blocked_ns;      /* closed blocked intervals */
 	int64_t first_reached_ns;/* -1: never */
+	LIM_CHECK_COUNTER
 } lim_sum;
 
 void lim_sum_init(lim_sum *s, int64_t window_ns, int64_t limit);
 void lim_sum_free(lim_sum *s, const sim_alloc *a);
+/* len <= cap; sum = the entries' amounts; tail_t = head_t + the deltas
+ * after the head; every amount <= LIM_SUM_AMOUNT_MAX; blocked iff
+ * (limit > 0 and sum >= limit); first_reached <= blocked_since. */
+bool lim_sum_check(const lim_sum *s);
 /* Pop entries with time <= now - window, each at its own expiry instant. */
 void lim_sum_expire(lim_sum *s, int64_t now);
 /* The sum in (t - window, t] for t >= the last operation, without changing s. */

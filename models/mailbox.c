@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "check.h"
 #include "status.h"
 
 void mbx_init(mbx *m, const scn_mailbox *cfg, const scn_limits *lim)
@@ -55,8 +56,39 @@ int mbx_reserve_error(mbx *m, const sim_alloc *a, scn_error_class c)
 	return lim_window_reserve(&m->err[c], a);
 }
 
+bool mbx_throttle_check(const mbx *m)
+{
+	int64_t max = INT64_MIN;
+	int started = 0;
+	for (int c = 0; c < ERR_CLASS_COUNT; c++) {
+		if (!lim_window_check(&m->err[c]))
+			return false;
+		if (m->throttled_until[c] > max)
+			max = m->throttled_until[c];
+		started += m->throttled_until[c] != INT64_MIN;
+	}
+	if (max != m->throttled_max || m->periods < started || m->union_closed_ns < 0)
+		return false;
+	/* A merged interval exists iff some period started, and it ends at
+	 * the latest end of any period (periods only extend it). */
+	if (m->periods == 0)
+		return m->union_end_ns < m->union_start_ns && m->union_closed_ns == 0;
+	return m->union_end_ns >= m->union_start_ns && m->union_end_ns == max;
+}
+
+static bool record_error(mbx *m, const sim_alloc *a, scn_error_class c,
+			 const scn_error_throttle *cfg, int64_t now);
+
 bool mbx_record_error(mbx *m, const sim_alloc *a, scn_error_class c,
 		      const scn_error_throttle *cfg, int64_t now)
+{
+	bool started = record_error(m, a, c, cfg, now);
+	SIM_CHECK(m->checks, mbx_throttle_check(m));
+	return started;
+}
+
+static bool record_error(mbx *m, const sim_alloc *a, scn_error_class c,
+			 const scn_error_throttle *cfg, int64_t now)
 {
 	if (!cfg->enabled || cfg->threshold <= 0)
 		return false;

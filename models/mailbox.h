@@ -37,6 +37,7 @@ typedef struct mbx {
 	int64_t union_closed_ns;  /* length of merged throttle intervals before the current one */
 	int64_t union_start_ns, union_end_ns; /* the current merged interval (end < start: none) */
 	lim_window err[ERR_CLASS_COUNT];
+	LIM_CHECK_COUNTER
 } mbx;
 
 /* err windows take window and threshold from lim (the mailbox's route-0
@@ -65,6 +66,13 @@ int mbx_reserve_error(mbx *m, const sim_alloc *a, scn_error_class c);
  * start a period [now, now + period) and return true. */
 bool mbx_record_error(mbx *m, const sim_alloc *a, scn_error_class c,
 		      const scn_error_throttle *cfg, int64_t now);
+
+/* The error throttle's invariant (true when sound): each class window is
+ * a sound lim_window of at most its threshold; throttled_max is the max of
+ * throttled_until[]; at most `periods` periods started; the merged
+ * interval and the closed length are consistent.  O(threshold x classes).
+ * Run through SIM_CHECK after every error recorded. */
+bool mbx_throttle_check(const mbx *m);
 
 /* Union of throttle periods clipped to [0, end_ns), end_ns >= last op. */
 int64_t mbx_throttle_ns(const mbx *m, int64_t end_ns);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock_engine.h"
 #include "engine.h"
 #include "sender.h"
 #include "service.h"
@@ -128,7 +129,8 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 		goto fail;
 	/* The world's address must be stable before the service gets its hooks. */
 	w.s = s;
-	v = svc_new(s, e, a, n_sources, snd_world_hooks(&w));
+	clk clock = clk_from_engine(e);
+	v = svc_new(s, &clock, a, n_sources, snd_world_hooks(&w));
 	if (v == NULL)
 		goto fail;
 	st = snd_world_init(&w, s, replication, e, v, a);

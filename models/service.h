@@ -8,10 +8,13 @@
  *                            open session (matters for concurrency_counts:
  *                            submitting);
  *   svc_submit()             at end of data: the reply, decided against the
- *                            state at sim_now(e) (MODEL.md, step 3);
+ *                            state at the clock's now (MODEL.md, step 3);
  *   svc_quit()               when the worker quits (takes no time).
- * Every function reads the time from sim_now(e); nothing is passed a time,
- * so a test advances the service with sim_run(e, t).
+ * Time comes only from the clock port given to svc_new (clock.h): every
+ * function reads the time from clk_now(); nothing is passed a time, so a
+ * test advances the service by advancing its clock (running the engine
+ * to t, or a hand-stepped clock), and a wall-clock server runs the
+ * same rules over its own loop.
  *
  * Routes.  Route 0 is smtp_auth and uses the MAILBOX's limits
  * (scn_mailbox.limits); any other route r uses scenario->routes[r].limits.
@@ -40,7 +43,7 @@
  *               accepted in (now - window, now].
  *   RATE_TARPIT steps 1-6 pass, the window is full (or others are already
  *               held): svc_submit() returns outcome.held = true and the
- *               session stays submitting; later, from an engine event at
+ *               session stays submitting; later, from a clock timer at
  *               the instant it fits, hooks.held_answered(ctx, session,
  *               outcome RC_OK) is called.  Held sessions are answered first
  *               come, first served per message-rate state.  The recipient
@@ -50,7 +53,8 @@
  *
  * Ownership.  svc_session is the caller's (embed it in a worker, as libuv
  * links timers into caller structs); svc never allocates per session.  The
- * scenario, engine and allocator must outlive the svc.
+ * scenario, the clock's implementation (its ctx and *now_ns) and the
+ * allocator must outlive the svc; the clk struct itself is copied.
  *
  * Costs.  Every operation is O(1) amortised (sliding windows are ring
  * buffers popped lazily from the left), except svc_throttled_mailboxes()
@@ -69,7 +73,7 @@
 #include <stdint.h>
 
 #include "alloc.h"
-#include "engine.h"
+#include "clock.h"
 #include "results.h"
 #include "scenario.h"
 
@@ -100,17 +104,25 @@ typedef struct svc_lim {
 	bool rrl_external_only, ext_external_only;
 } svc_lim;
 
+/* Places for limiter states in a session: the service's slots (4) and one
+ * spare, so that a new limiter slot needs no change here.  The size is
+ * measured: AUTH writes the fields up to `held`, which must stay within
+ * two cache lines of the sender's worker (sender.h pads the worker to 192
+ * bytes around the session); with 6 places the tarpit links spilled into
+ * a third line and AUTH's write misses doubled. */
+#define SVC_MAX_SLOTS 5
+
 /* A session: the caller owns the memory; svc_auth() initialises it, the
  * other fields are private to svc except `user`, which svc never touches
  * (e.g. a back-pointer to the worker, for hooks.held_answered). */
 typedef struct svc_session {
 	void *user;
-	/* private; what every submission reads first (96 bytes) */
+	/* private; written at AUTH, read by every submission */
 	const svc_lim *lim;              /* its route's hot limits (set at AUTH) */
-	void *conc;       /* the concurrency state it counts in, or NULL */
-	void *rrl_st, *ext_st, *rate_st; /* the states end of data uses, or NULL:
-	                                  * looked up once at AUTH, not per message;
-	                                  * a held session waits in rate_st's queue */
+	void *st[SVC_MAX_SLOTS];         /* the state of each limiter slot it counts
+	                                  * in, or NULL: looked up once at AUTH, not
+	                                  * per message; a held session waits in its
+	                                  * message-rate state's queue */
 	const scn_limits *limits;        /* its route's limits (replies: refusals only) */
 	int64_t source;
 	int route;
@@ -118,8 +130,9 @@ typedef struct svc_session {
 	bool open;        /* AUTH succeeded and not quit */
 	bool submitting;  /* between svc_submission_begin and the answer */
 	bool held;        /* in a tarpit queue */
+	/* private, tarpit only: meaningful while held (set when it is queued) */
 	struct svc_session *hold_prev, *hold_next;
-	svc_message held_msg; /* tarpit only */
+	svc_message held_msg;
 } svc_session;
 
 /* What a reply is. */
@@ -135,7 +148,7 @@ typedef struct svc_outcome {
 typedef struct svc_hooks {
 	void *ctx;
 	/* Required if any limits use RATE_TARPIT: a held session is answered
-	 * (o->rc == RC_OK, o->release_ns == now).  Called from an engine event;
+	 * (o->rc == RC_OK, o->release_ns == now).  Called from a clock timer;
 	 * the session is no longer submitting; the hook may call any svc_*
 	 * function, including svc_submission_begin/svc_submit/svc_quit on s. */
 	void (*held_answered)(void *ctx, svc_session *s, const svc_outcome *o);
@@ -146,8 +159,9 @@ typedef struct svc_hooks {
 } svc_hooks;
 
 /* n_sources: total sender instances (for SCOPE_SOURCE); sources are
- * 0 .. n_sources-1.  Returns NULL on ENOMEM.  s, e, a must outlive it. */
-svc *svc_new(const scenario *s, sim_engine *e, const sim_alloc *a,
+ * 0 .. n_sources-1.  clock: the time and timers (copied; what it points to
+ * must outlive the svc, as must s and a).  Returns NULL on ENOMEM. */
+svc *svc_new(const scenario *s, const clk *clock, const sim_alloc *a,
 	     int64_t n_sources, svc_hooks hooks);
 void svc_free(svc *v);
 
@@ -190,9 +204,9 @@ void svc_prefetch_submit(const svc *v, const svc_session *sess);
 
 /* ---- reading the state ------------------------------------------------ */
 
-/* SIM_OK, or the first error met inside an engine event (a tarpit answer
+/* SIM_OK, or the first error met inside a clock timer (a tarpit answer
  * whose ring could not grow: the message was still answered, its window
- * count skipped).  Check it after sim_run. */
+ * count skipped).  Check it after running the clock. */
 int svc_status(const svc *v);
 
 /* Open sessions over all mailboxes, now. */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock_engine.h"
 #include "engine.h"
 #include "limiter.h"
 #include "mailbox.h"
@@ -106,7 +107,8 @@ static void start_n(world *w, int64_t n_sources)
 	w->e = sim_engine_new(EVS_CALENDAR, &w->alloc);
 	assert_non_null(w->e);
 	svc_hooks h = { .ctx = w, .held_answered = on_answer, .throttle_started = on_throttle };
-	w->v = svc_new(&w->s, w->e, &w->alloc, n_sources, h);
+	clk c = clk_from_engine(w->e);
+	w->v = svc_new(&w->s, &c, &w->alloc, n_sources, h);
 	assert_non_null(w->v);
 }
 
@@ -872,6 +874,63 @@ static void test_sum_split_and_bridge(void **state)
 	lim_sum_free(&s, &sim_alloc_std);
 }
 
+/* ---- invariant checkers ------------------------------------------------- */
+
+/* Each checker accepts what the operations build and rejects a structure
+ * broken by hand in the one way its contract names. */
+static void test_invariant_checkers(void **state)
+{
+	(void)state;
+	const sim_alloc *a = &sim_alloc_std;
+	lim_conc c;
+	lim_conc_init(&c, 3, false);
+	lim_conc_change(&c, 5, +1, 0);
+	lim_conc_change(&c, 7, 0, +1);
+	assert_true(lim_conc_check(&c));
+	c.submitting = 2; /* more submitting than open */
+	assert_false(lim_conc_check(&c));
+
+	lim_window w;
+	lim_window_init(&w, 60 * S, 4);
+	for (int k = 0; k < 6; k++)
+		assert_int_equal(lim_window_push(&w, a, k * S), SIM_OK);
+	assert_true(lim_window_check(&w));
+	assert_int_equal(lim_window_len(&w), 4); /* max_len */
+	w.t[(w.head + 1) % w.cap] = 0;            /* out of order */
+	assert_false(lim_window_check(&w));
+	lim_window_free(&w, a);
+
+	lim_sum s;
+	lim_sum_init(&s, 60 * S, 10);
+	assert_int_equal(lim_sum_add(&s, a, 0, 4), SIM_OK);
+	assert_int_equal(lim_sum_add(&s, a, S, 6), SIM_OK);
+	assert_true(lim_sum_check(&s));     /* 10 >= 10: blocked since 1 s */
+	assert_int_equal(s.blocked_since, S);
+	s.sum = 9;                          /* the sum no longer the entries' */
+	assert_false(lim_sum_check(&s));
+	s.sum = 10;
+	s.blocked_since = -1;               /* at the limit but not blocked */
+	assert_false(lim_sum_check(&s));
+	lim_sum_free(&s, a);
+
+	scn_mailbox cfg = { .quota_bytes = 0, .licensed = true };
+	scn_limits L;
+	assert_int_equal(preset_fill("exchange-online", &L), 0);
+	mbx m;
+	mbx_init(&m, &cfg, &L);
+	assert_true(mbx_throttle_check(&m));
+	for (int k = 0; k < 10; k++) {
+		assert_int_equal(mbx_reserve_error(&m, a, ERR_SEND_AS_DENIED), SIM_OK);
+		mbx_record_error(&m, a, ERR_SEND_AS_DENIED, &L.error_throttle[ERR_SEND_AS_DENIED],
+				 k * S);
+	}
+	assert_int_equal(m.periods, 1);
+	assert_true(mbx_throttle_check(&m));
+	m.throttled_max = 0;                /* not the latest period's end */
+	assert_false(mbx_throttle_check(&m));
+	mbx_free(&m, a);
+}
+
 /* ---- out of memory ------------------------------------------------------ */
 
 /* Fail the 1st, 2nd, ... allocation: svc_new returns NULL or works;
@@ -888,7 +947,8 @@ static void test_enomem_walk(void **state)
 		w->e = sim_engine_new(EVS_HEAP, &sim_alloc_std);
 		st.fail_at = fail;
 		svc_hooks h = { .ctx = w };
-		w->v = svc_new(&w->s, w->e, &w->alloc, 4, h);
+		clk c = clk_from_engine(w->e);
+		w->v = svc_new(&w->s, &c, &w->alloc, 4, h);
 		if (w->v) {
 			svc_session s;
 			svc_outcome o;
@@ -937,6 +997,7 @@ int main(void)
 		cmocka_unit_test(test_release_property),
 		cmocka_unit_test(test_sum_memory_bounded),
 		cmocka_unit_test(test_sum_split_and_bridge),
+		cmocka_unit_test(test_invariant_checkers),
 		cmocka_unit_test(test_enomem_walk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

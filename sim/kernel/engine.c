@@ -75,6 +75,11 @@ int64_t sim_now(const sim_engine *e)
 	return e->now;
 }
 
+const int64_t *sim_clock(const sim_engine *e)
+{
+	return &e->now;
+}
+
 static int grow_pool(sim_engine *e)
 {
 	slab *s = sim_malloc(&e->alloc, sizeof *s);

@@ -53,6 +53,10 @@ sim_engine *sim_engine_new(evs_kind kind, const sim_alloc *alloc);
 void sim_engine_free(sim_engine *e);
 
 int64_t sim_now(const sim_engine *e);
+/* The address of the clock sim_now() reads, valid until sim_engine_free:
+ * a reader through it sees the current time without a call (the models'
+ * clock port reads it on every AUTH and submission). */
+const int64_t *sim_clock(const sim_engine *e);
 
 /* Schedule fn(e, ctx, arg) at absolute time t.  Errors, with nothing
  * scheduled: SIM_EPAST if t < now, SIM_ERANGE if t == SIM_TIME_MAX is

@@ -1,0 +1,499 @@
+/* test_clock.c - the service over its clock port (models/clock.h), with
+ * no engine: a hand-stepped test clock (a sorted list of timers, below)
+ * drives the same arrivals as the simulation engine, and both must give
+ * the same replies, in the same order, at the same instants.  This is the
+ * proof that the rules need only the port, so a wall-clock server can
+ * run them.
+ *
+ * Each script's expected replies are worked out by hand in its comment;
+ * the two drivers are then also compared with each other entry by entry
+ * (reply codes, release instants, throttle periods).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "clock_engine.h"
+#include "engine.h"
+#include "presets.h"
+#include "service.h"
+#include "status.h"
+
+#define S  1000000000LL
+#define MIN (60 * S)
+
+/* ---- a hand-stepped clock --------------------------------------------- */
+
+#define TCLK_MAX 16
+
+/* Pending timers sorted by (time, id); ids count schedulings from 1, so
+ * equal times fire in scheduling order, as the port requires. */
+typedef struct tclk {
+	int64_t now;
+	uint64_t next_id;
+	int n;
+	struct tentry {
+		int64_t t;
+		uint64_t id;
+		clk_timer *h;
+	} q[TCLK_MAX];
+} tclk;
+
+static int tclk_schedule_at(void *ctx, int64_t t, clk_cb cb, void *arg, clk_timer *h)
+{
+	tclk *c = ctx;
+	if (t < c->now)
+		return SIM_EPAST;
+	if (c->n == TCLK_MAX)
+		return SIM_ENOMEM;
+	uint64_t id = ++c->next_id;
+	int i = c->n;
+	while (i > 0 && c->q[i - 1].t > t) { /* ids grow: a tie goes after */
+		c->q[i] = c->q[i - 1];
+		i--;
+	}
+	c->q[i] = (struct tentry){ t, id, h };
+	c->n++;
+	h->cb = cb;
+	h->arg = arg;
+	h->impl = c;
+	h->id = id;
+	return SIM_OK;
+}
+
+static int tclk_find(const tclk *c, const clk_timer *h)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->q[i].h == h && c->q[i].id == h->id)
+			return i;
+	return -1;
+}
+
+static bool tclk_cancel(void *ctx, clk_timer *h)
+{
+	tclk *c = ctx;
+	int i = tclk_find(c, h);
+	if (i < 0)
+		return false;
+	memmove(&c->q[i], &c->q[i + 1], (size_t)(c->n - i - 1) * sizeof c->q[0]);
+	c->n--;
+	return true;
+}
+
+static bool tclk_pending(const void *ctx, const clk_timer *h)
+{
+	return tclk_find(ctx, h) >= 0;
+}
+
+/* Fire the timers due before `end`, in order, then stand at end (the
+ * engine's sim_run(e, end) rule: a timer at exactly end stays pending). */
+static void tclk_step(tclk *c, int64_t end)
+{
+	while (c->n > 0 && c->q[0].t < end) {
+		struct tentry x = c->q[0];
+		memmove(&c->q[0], &c->q[1], (size_t)(c->n - 1) * sizeof c->q[0]);
+		c->n--;
+		c->now = x.t;
+		x.h->cb(x.h->arg); /* no longer pending: it may schedule again */
+	}
+	if (end > c->now)
+		c->now = end;
+}
+
+static clk tclk_port(tclk *c)
+{
+	return (clk){ .now_ns = &c->now, .ctx = c, .schedule_at = tclk_schedule_at,
+		      .cancel = tclk_cancel, .pending = tclk_pending };
+}
+
+/* ---- scripts and logs ----------------------------------------------------- */
+
+typedef enum op_kind { OP_AUTH, OP_SUBMIT, OP_QUIT, EV_ANSWER, EV_THROTTLE } op_kind;
+
+typedef struct op {
+	int64_t t;
+	op_kind k;
+	int sess;
+	svc_fault fault;
+} op;
+
+/* What happened: an op's reply, a held session answered, a throttle period. */
+typedef struct entry {
+	int64_t t;
+	op_kind k;
+	int sess;        /* EV_THROTTLE: the class */
+	int rc;          /* the reply class; -1: held */
+	int code;        /* the reply's code, 0 if none */
+	int64_t extra;   /* release_ns, or the throttle period's end */
+} entry;
+
+#define MAX_SESS 4
+#define MAX_LOG 128
+
+typedef struct world {
+	scenario s;
+	scn_mailbox mb[1];
+	scn_route routes[1];
+	svc *v;
+	const int64_t *now;
+	svc_session sess[MAX_SESS];
+	entry log[MAX_LOG];
+	int n_log;
+	const op *script;
+	int n_ops;
+} world;
+
+static void logit(world *w, entry e)
+{
+	assert_true(w->n_log < MAX_LOG);
+	w->log[w->n_log++] = e;
+}
+
+static void on_answer(void *ctx, svc_session *s, const svc_outcome *o)
+{
+	world *w = ctx;
+	logit(w, (entry){ *w->now, EV_ANSWER, (int)(s - w->sess), (int)o->rc, 0, o->release_ns });
+}
+
+static void on_throttle(void *ctx, int mailbox, scn_error_class c, int64_t start, int64_t end)
+{
+	world *w = ctx;
+	(void)mailbox;
+	assert_int_equal(start, *w->now);
+	logit(w, (entry){ start, EV_THROTTLE, (int)c, 0, 0, end });
+}
+
+static void do_op(world *w, const op *p)
+{
+	svc_outcome o;
+	svc_session *s = &w->sess[p->sess];
+	entry e = { *w->now, p->k, p->sess, 0, 0, 0 };
+	assert_int_equal(e.t, p->t);
+	if (p->k == OP_QUIT) {
+		svc_quit(w->v, s);
+		logit(w, e);
+		return;
+	}
+	if (p->k == OP_AUTH) {
+		assert_int_equal(svc_auth(w->v, s, 0, 0, p->sess, true, &o), SIM_OK);
+	} else {
+		svc_message m = { 1, 0, 1000, p->fault };
+		assert_int_equal(svc_submit(w->v, s, &m, &o), SIM_OK);
+	}
+	e.rc = o.held ? -1 : (int)o.rc;
+	e.code = o.reply ? o.reply->code : 0;
+	e.extra = o.release_ns;
+	logit(w, e);
+}
+
+/* One mailbox with the exchange-online limits; edit(limits) changes them. */
+static world *mk_world(void (*edit)(scn_limits *L), const op *script, int n_ops)
+{
+	world *w = calloc(1, sizeof *w);
+	assert_non_null(w);
+	strcpy(w->mb[0].name, "mb0");
+	w->mb[0].pool = -1;
+	w->mb[0].smtp_client_auth_disabled = TRI_UNSET;
+	w->mb[0].quota_bytes = 1LL << 40;
+	w->mb[0].save_sent_items = true;
+	w->mb[0].licensed = true;
+	assert_int_equal(preset_fill("exchange-online", &w->mb[0].limits), 0);
+	w->mb[0].limits.external_rate.limit = 0;
+	if (edit)
+		edit(&w->mb[0].limits);
+	strcpy(w->routes[0].name, "smtp_auth");
+	w->s.mailboxes = w->mb;
+	w->s.n_mailboxes = 1;
+	w->s.routes = w->routes;
+	w->s.n_routes = 1;
+	w->s.tenant.basic_auth_enabled = true;
+	w->s.tenant.licenses = 1;
+	w->s.duration_ns = 7 * 24 * 60 * MIN;
+	w->script = script;
+	w->n_ops = n_ops;
+	return w;
+}
+
+static svc *start(world *w, const clk *c)
+{
+	w->now = c->now_ns;
+	svc_hooks h = { .ctx = w, .held_answered = on_answer, .throttle_started = on_throttle };
+	w->v = svc_new(&w->s, c, &sim_alloc_std, MAX_SESS, h);
+	assert_non_null(w->v);
+	return w->v;
+}
+
+/* Driver 1: the engine.  Every op is an event scheduled up front, so at
+ * one instant the ops run in script order, before any timer due then. */
+static void op_event(sim_engine *e, void *ctx, uint64_t arg)
+{
+	(void)e;
+	world *w = ctx;
+	do_op(w, &w->script[arg]);
+}
+
+static void run_engine(world *w, int64_t end)
+{
+	sim_engine *e = sim_engine_new(EVS_CALENDAR, &sim_alloc_std);
+	assert_non_null(e);
+	clk c = clk_from_engine(e);
+	start(w, &c);
+	for (int i = 0; i < w->n_ops; i++)
+		assert_int_equal(sim_schedule_at(e, w->script[i].t, op_event, w, (uint64_t)i, NULL),
+				 SIM_OK);
+	assert_int_equal(sim_run(e, end), SIM_OK);
+	assert_int_equal(svc_status(w->v), SIM_OK);
+	svc_free(w->v);
+	sim_engine_free(e);
+}
+
+/* Driver 2: the hand-stepped clock, no engine: step to each op's instant
+ * (timers due before it fire), do the op. */
+static void run_stepped(world *w, int64_t end)
+{
+	tclk tc = { 0 };
+	clk c = tclk_port(&tc);
+	start(w, &c);
+	for (int i = 0; i < w->n_ops; i++) {
+		tclk_step(&tc, w->script[i].t);
+		do_op(w, &w->script[i]);
+	}
+	tclk_step(&tc, end);
+	assert_int_equal(svc_status(w->v), SIM_OK);
+	svc_free(w->v);
+	assert_int_equal(tc.n, 0); /* svc_free cancelled what was pending */
+}
+
+/* Runs the script under both drivers; both logs must be the expected
+ * one (time, kind, session, reply class, code; -1 code: not checked) and
+ * identical to each other in every field. */
+static void run_both(void (*edit)(scn_limits *L), const op *script, int n_ops,
+		     const entry *want, int n_want, int64_t end)
+{
+	world *a = mk_world(edit, script, n_ops);
+	world *b = mk_world(edit, script, n_ops);
+	run_engine(a, end);
+	run_stepped(b, end);
+	for (int k = 0; k < 2; k++) {
+		world *w = k ? b : a;
+		assert_int_equal(w->n_log, n_want);
+		for (int i = 0; i < n_want; i++) {
+			assert_int_equal(w->log[i].t, want[i].t);
+			assert_int_equal(w->log[i].k, want[i].k);
+			assert_int_equal(w->log[i].sess, want[i].sess);
+			assert_int_equal(w->log[i].rc, want[i].rc);
+			if (want[i].code >= 0)
+				assert_int_equal(w->log[i].code, want[i].code);
+		}
+	}
+	for (int i = 0; i < n_want; i++) {
+		assert_int_equal(a->log[i].t, b->log[i].t);
+		assert_int_equal(a->log[i].k, b->log[i].k);
+		assert_int_equal(a->log[i].sess, b->log[i].sess);
+		assert_int_equal(a->log[i].rc, b->log[i].rc);
+		assert_int_equal(a->log[i].code, b->log[i].code);
+		assert_int_equal(a->log[i].extra, b->log[i].extra);
+	}
+	free(a);
+	free(b);
+}
+
+/* ---- the tarpit and the 432 at AUTH ------------------------------------ */
+
+static void tarpit_2_per_min(scn_limits *L)
+{
+	L->message_rate.mode = RATE_TARPIT;
+	L->message_rate.limit = 2;
+}
+
+/* Three sessions per mailbox (exchange-online): the 4th AUTH at 0 s gets
+ * 432.  Message rate lowered to 2 per 60 s, tarpit.  s0 at 0 s and s1 at
+ * 10 s are accepted (window {0, 10}); s2 at 20 s finds it full: held; s0
+ * at 30 s: held behind s2.  At 60 s the 0 s acceptance leaves the window
+ * (open on the left): the timer answers s2 at 60 s ({10, 60}).  s1 at 65 s:
+ * others are held, so held (first come, first served).  At 70 s the 10 s
+ * one leaves: s0 answered ({60, 70}); at 120 s the 60 s one leaves: s1
+ * answered.  At 130 s all quit, and a fresh AUTH of s3 opens. */
+static void test_tarpit_and_432(void **state)
+{
+	(void)state;
+	static const op script[] = {
+		{ 0, OP_AUTH, 0, 0 }, { 0, OP_AUTH, 1, 0 }, { 0, OP_AUTH, 2, 0 },
+		{ 0, OP_AUTH, 3, 0 },
+		{ 0, OP_SUBMIT, 0, 0 }, { 10 * S, OP_SUBMIT, 1, 0 },
+		{ 20 * S, OP_SUBMIT, 2, 0 }, { 30 * S, OP_SUBMIT, 0, 0 },
+		{ 65 * S, OP_SUBMIT, 1, 0 },
+		{ 130 * S, OP_QUIT, 0, 0 }, { 130 * S, OP_QUIT, 1, 0 },
+		{ 130 * S, OP_QUIT, 2, 0 }, { 130 * S, OP_AUTH, 3, 0 },
+		{ 130 * S, OP_QUIT, 3, 0 },
+	};
+	static const entry want[] = {
+		{ 0, OP_AUTH, 0, RC_OK, 0, 0 }, { 0, OP_AUTH, 1, RC_OK, 0, 0 },
+		{ 0, OP_AUTH, 2, RC_OK, 0, 0 }, { 0, OP_AUTH, 3, RC_CONCURRENCY, 432, 0 },
+		{ 0, OP_SUBMIT, 0, RC_OK, 0, 0 }, { 10 * S, OP_SUBMIT, 1, RC_OK, 0, 0 },
+		{ 20 * S, OP_SUBMIT, 2, -1, 0, 0 }, { 30 * S, OP_SUBMIT, 0, -1, 0, 0 },
+		{ 60 * S, EV_ANSWER, 2, RC_OK, 0, 0 },
+		{ 65 * S, OP_SUBMIT, 1, -1, 0, 0 },
+		{ 70 * S, EV_ANSWER, 0, RC_OK, 0, 0 },
+		{ 120 * S, EV_ANSWER, 1, RC_OK, 0, 0 },
+		{ 130 * S, OP_QUIT, 0, 0, 0, 0 }, { 130 * S, OP_QUIT, 1, 0, 0, 0 },
+		{ 130 * S, OP_QUIT, 2, 0, 0, 0 }, { 130 * S, OP_AUTH, 3, RC_OK, 0, 0 },
+		{ 130 * S, OP_QUIT, 3, 0, 0, 0 },
+	};
+	run_both(tarpit_2_per_min, script, (int)(sizeof script / sizeof *script), want,
+		 (int)(sizeof want / sizeof *want), 200 * S);
+}
+
+/* A session quits while held: it leaves the queue unanswered, and the
+ * wake-up timer still answers the one behind it.  Limit 1 per 60 s: s0
+ * accepted at 0 s; s1 held at 1 s, s2 held at 2 s; s1 quits at 30 s; at
+ * 60 s s2 is answered. */
+static void tarpit_1_per_min(scn_limits *L)
+{
+	L->message_rate.mode = RATE_TARPIT;
+	L->message_rate.limit = 1;
+}
+
+static void test_tarpit_quit_while_held(void **state)
+{
+	(void)state;
+	static const op script[] = {
+		{ 0, OP_AUTH, 0, 0 }, { 0, OP_AUTH, 1, 0 }, { 0, OP_AUTH, 2, 0 },
+		{ 0, OP_SUBMIT, 0, 0 }, { 1 * S, OP_SUBMIT, 1, 0 }, { 2 * S, OP_SUBMIT, 2, 0 },
+		{ 30 * S, OP_QUIT, 1, 0 },
+		{ 90 * S, OP_QUIT, 0, 0 }, { 90 * S, OP_QUIT, 2, 0 },
+	};
+	static const entry want[] = {
+		{ 0, OP_AUTH, 0, RC_OK, 0, 0 }, { 0, OP_AUTH, 1, RC_OK, 0, 0 },
+		{ 0, OP_AUTH, 2, RC_OK, 0, 0 },
+		{ 0, OP_SUBMIT, 0, RC_OK, 0, 0 }, { 1 * S, OP_SUBMIT, 1, -1, 0, 0 },
+		{ 2 * S, OP_SUBMIT, 2, -1, 0, 0 }, { 30 * S, OP_QUIT, 1, 0, 0, 0 },
+		{ 60 * S, EV_ANSWER, 2, RC_OK, 0, 0 },
+		{ 90 * S, OP_QUIT, 0, 0, 0, 0 }, { 90 * S, OP_QUIT, 2, 0, 0, 0 },
+	};
+	run_both(tarpit_1_per_min, script, (int)(sizeof script / sizeof *script), want,
+		 (int)(sizeof want / sizeof *want), 200 * S);
+}
+
+/* ---- 30 per minute, reject ----------------------------------------------- */
+
+static void reject_mode(scn_limits *L)
+{
+	L->message_rate.mode = RATE_REJECT;
+}
+
+/* 30 per 60 s (SUB), reject mode: messages at 0, 1, ..., 29 s are
+ * accepted; the 31st, at 30 s, is refused.  At 60 s the 0 s message has
+ * left (0 <= 60 - 60): 29 in the window, the next is accepted; a second
+ * one at 60 s finds 30 again and is refused. */
+static void test_reject_30_per_min(void **state)
+{
+	(void)state;
+	op script[1 + 31 + 2 + 1];
+	entry want[1 + 31 + 2 + 1];
+	int n = 0;
+	script[n] = (op){ 0, OP_AUTH, 0, 0 };
+	want[n++] = (entry){ 0, OP_AUTH, 0, RC_OK, 0, 0 };
+	for (int k = 0; k <= 30; k++) {
+		script[n] = (op){ k * S, OP_SUBMIT, 0, 0 };
+		want[n++] = (entry){ k * S, OP_SUBMIT, 0, k < 30 ? RC_OK : RC_MESSAGE_RATE,
+				     k < 30 ? 0 : -1, 0 };
+	}
+	for (int k = 0; k < 2; k++) {
+		script[n] = (op){ 60 * S, OP_SUBMIT, 0, 0 };
+		want[n++] = (entry){ 60 * S, OP_SUBMIT, 0, k == 0 ? RC_OK : RC_MESSAGE_RATE,
+				     k == 0 ? 0 : -1, 0 };
+	}
+	script[n] = (op){ 61 * S, OP_QUIT, 0, 0 };
+	want[n++] = (entry){ 61 * S, OP_QUIT, 0, 0, 0, 0 };
+	run_both(reject_mode, script, n, want, n, 120 * S);
+}
+
+/* ---- error throttling ---------------------------------------------------- */
+
+/* CET defaults (exchange-online): 10 errors of a class in 10 min throttle
+ * the mailbox for 60 min.  Send-as denied at 0, 10, ..., 90 s: each gets
+ * 550 5.7.60; the 10th (90 s) starts a period [90 s, 3690 s) of class
+ * send-as (the hook fires before the reply is logged).  A clean message
+ * at 100 s gets 550 5.2.252; at 3690 s - 1 ns still; at 3690 s it is
+ * accepted. */
+static void test_error_throttle(void **state)
+{
+	(void)state;
+	enum { N = 1 + 10 + 1 + 3 + 1 };
+	op script[N];
+	entry want[N + 1];
+	int n = 0, m = 0;
+	script[n++] = (op){ 0, OP_AUTH, 0, 0 };
+	want[m++] = (entry){ 0, OP_AUTH, 0, RC_OK, 0, 0 };
+	for (int k = 0; k < 10; k++) {
+		script[n++] = (op){ k * 10 * S, OP_SUBMIT, 0, SVC_FAULT_SEND_AS_DENIED };
+		if (k == 9)
+			want[m++] = (entry){ 90 * S, EV_THROTTLE, ERR_SEND_AS_DENIED, 0, 0, 0 };
+		want[m++] = (entry){ k * 10 * S, OP_SUBMIT, 0, RC_SEND_AS_DENIED, 550, 0 };
+	}
+	int64_t end = 90 * S + 60 * MIN;
+	const int64_t at[] = { 100 * S, end - 1, end };
+	for (int k = 0; k < 3; k++) {
+		script[n++] = (op){ at[k], OP_SUBMIT, 0, 0 };
+		want[m++] = (entry){ at[k], OP_SUBMIT, 0, k < 2 ? RC_THROTTLED_SEND_AS : RC_OK,
+				     k < 2 ? 550 : 0, 0 };
+	}
+	script[n++] = (op){ end, OP_QUIT, 0, 0 };
+	want[m++] = (entry){ end, OP_QUIT, 0, 0, 0, 0 };
+	run_both(NULL, script, n, want, m, end + S);
+}
+
+/* ---- the test clock itself ---------------------------------------------- */
+
+static int fired[4];
+static int n_fired;
+static void note(void *arg)
+{
+	fired[n_fired++] = (int)(intptr_t)arg;
+}
+
+/* Ties fire in scheduling order, cancel and pending follow the port's
+ * contract, and a timer at exactly the step's end stays pending. */
+static void test_tclk_contract(void **state)
+{
+	(void)state;
+	tclk tc = { 0 };
+	clk c = tclk_port(&tc);
+	clk_timer h[3] = { CLK_TIMER_NONE, CLK_TIMER_NONE, CLK_TIMER_NONE };
+	assert_false(clk_pending(&c, &h[0]));
+	assert_false(clk_cancel(&c, &h[0]));
+	assert_int_equal(clk_schedule_at(&c, 5, note, (void *)(intptr_t)1, &h[0]), SIM_OK);
+	assert_int_equal(clk_schedule_at(&c, 5, note, (void *)(intptr_t)2, &h[1]), SIM_OK);
+	assert_int_equal(clk_schedule_at(&c, 3, note, (void *)(intptr_t)3, &h[2]), SIM_OK);
+	assert_true(clk_pending(&c, &h[1]));
+	tclk_step(&tc, 5);
+	assert_int_equal(n_fired, 1);
+	assert_int_equal(fired[0], 3);
+	assert_int_equal(clk_now(&c), 5);
+	assert_true(clk_cancel(&c, &h[0]));
+	assert_false(clk_cancel(&c, &h[0]));
+	tclk_step(&tc, 6);
+	assert_int_equal(n_fired, 2);
+	assert_int_equal(fired[1], 2);
+	assert_false(clk_pending(&c, &h[1]));
+	assert_int_equal(clk_schedule_at(&c, 4, note, NULL, &h[0]), SIM_EPAST);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tclk_contract),
+		cmocka_unit_test(test_tarpit_and_432),
+		cmocka_unit_test(test_tarpit_quit_while_held),
+		cmocka_unit_test(test_reject_30_per_min),
+		cmocka_unit_test(test_error_throttle),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
