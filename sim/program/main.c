@@ -300,141 +300,148 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
-static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
-{
+/* Everything one `run` holds, freed in one place (run_free). */
+typedef struct run_job {
 	run_opts o;
-	int p = parse_run_args(argc, argv, &o);
-	if (p != 0)
-		return p > 0 ? EXIT_OK : EXIT_USAGE;
-	scenario **v;
+	scenario **v;            /* every scenario of the file (variants, sweep points) */
 	size_t n;
-	int rc = load(o.path, &v, &n);
-	if (rc != 0)
-		return rc;
+	scenario **chosen;       /* those to run: all, or the bases and the named variant */
+	size_t n_sel;
+	sqlite3 *db;
+	int64_t run_id;
+	char *cmdline;
+	res_rep **reps;          /* per chosen scenario, its replications */
+	res_desc *desc;          /* per chosen scenario, what its results refer to */
+	size_t n_desc;
+	rpt_variant *rv;
+} run_job;
 
-	/* Which variants: all, or the base and the one named. */
-	size_t *sel = calloc(n, sizeof *sel), n_sel = 0;
-	if (sel == NULL) {
-		scn_free_all(v, n, &sim_alloc_std);
-		fprintf(stderr, "throttlesim: out of memory\n");
-		return EXIT_FAIL;
-	}
-	/* With a sweep, each point has its base and its variants: keep the
-	 * bases and the named variant at every point. */
-	bool found = o.variant == NULL || strcmp(o.variant, "base") == 0;
-	for (size_t i = 0; i < n; i++) {
-		bool is_base = strcmp(v[i]->variant, "base") == 0;
-		bool named = o.variant && !is_base && strcmp(v[i]->variant, o.variant) == 0;
+static void run_free(run_job *j)
+{
+	drv_free(j->reps, j->chosen, j->n_sel);
+	for (size_t k = 0; k < j->n_desc; k++)
+		res_desc_free(&j->desc[k]);
+	free(j->desc);
+	free(j->chosen);
+	free(j->rv);
+	store_close(j->db);
+	free(j->cmdline);
+	scn_free_all(j->v, j->n, &sim_alloc_std);
+}
+
+static int out_of_memory(void)
+{
+	fprintf(stderr, "throttlesim: out of memory\n");
+	return EXIT_FAIL;
+}
+
+/* Which scenarios to run: all, or the bases and the named variant (with a
+ * sweep, at every point).  0 or an exit status (message printed). */
+static int select_variants(run_job *j)
+{
+	const char *want = j->o.variant;
+	if ((j->chosen = calloc(j->n, sizeof *j->chosen)) == NULL)
+		return out_of_memory();
+	bool found = want == NULL || strcmp(want, "base") == 0;
+	for (size_t i = 0; i < j->n; i++) {
+		bool is_base = strcmp(j->v[i]->variant, "base") == 0;
+		bool named = want && !is_base && strcmp(j->v[i]->variant, want) == 0;
 		found = found || named;
-		if (o.variant == NULL || is_base || named)
-			sel[n_sel++] = i;
+		if (want == NULL || is_base || named)
+			j->chosen[j->n_sel++] = j->v[i];
 	}
 	if (!found) {
-		fprintf(stderr, "%s: no variant named '%s'; the file has:", o.path, o.variant);
-		for (size_t i = 1; i < n && strcmp(v[i]->variant, "base") != 0; i++)
-			fprintf(stderr, " %s", v[i]->variant);
-		fprintf(stderr, "%s\n", n == 1 || strcmp(v[1]->variant, "base") == 0 ? " none" : "");
-		free(sel);
-		scn_free_all(v, n, &sim_alloc_std);
+		fprintf(stderr, "%s: no variant named '%s'; the file has:", j->o.path, want);
+		for (size_t i = 1; i < j->n && strcmp(j->v[i]->variant, "base") != 0; i++)
+			fprintf(stderr, " %s", j->v[i]->variant);
+		fprintf(stderr, "%s\n", j->n == 1 || strcmp(j->v[1]->variant, "base") == 0 ? " none" : "");
 		return EXIT_USAGE;
 	}
-	for (size_t i = 0; i < n; i++) {
-		cli_apply_run_opts(&o.run, v[i]);
-	}
+	for (size_t i = 0; i < j->n; i++)
+		cli_apply_run_opts(&j->o.run, j->v[i]);
+	return 0;
+}
 
-	/* The results store first: a store we cannot use stops us before the work. */
+/* The results store first: a store we cannot use stops us before the
+ * work.  Records the run (incomplete until its results are in). */
+static int begin_stored_run(run_job *j, int full_argc, char **full_argv)
+{
 	char err[1024];
-	sqlite3 *db = NULL;
-	int64_t run_id = 0;
-	char *cmdline = join_args(full_argc, full_argv);
-	if (store_open(o.db, &db, err, sizeof err) != SIM_OK) {
-		fprintf(stderr, "throttlesim: %s\n", err);
-		free(cmdline);
-		free(sel);
-		scn_free_all(v, n, &sim_alloc_std);
-		return EXIT_FAIL;
-	}
+	j->cmdline = join_args(full_argc, full_argv);
+	const scenario *s = j->v[0];
 	store_run_info info = {
-		.program_version = THROTTLESIM_VERSION,
-		.scenario_name = v[0]->name,
-		.scenario_file = o.path,
-		.scenario_text = v[0]->source_text,
-		.command_line = cmdline,
-		.seed = v[0]->seed,
-		.replications = v[0]->replications,
+		.program_version = THROTTLESIM_VERSION, .scenario_name = s->name,
+		.scenario_file = j->o.path, .scenario_text = s->source_text,
+		.command_line = j->cmdline, .seed = s->seed, .replications = s->replications,
 	};
-	if (store_begin_run(db, &info, &run_id, err, sizeof err) != SIM_OK) {
+	if (store_open(j->o.db, &j->db, err, sizeof err) != SIM_OK ||
+	    store_begin_run(j->db, &info, &j->run_id, err, sizeof err) != SIM_OK) {
 		fprintf(stderr, "throttlesim: %s\n", err);
-		store_close(db);
-		free(cmdline);
-		free(sel);
-		scn_free_all(v, n, &sim_alloc_std);
 		return EXIT_FAIL;
 	}
+	return 0;
+}
 
-	/* Every replication of every selected variant, in parallel; the results
-	 * do not depend on --jobs. */
-	scenario **chosen = calloc(n_sel, sizeof *chosen);
-	rpt_variant *rv = calloc(n_sel, sizeof *rv);
-	res_desc *desc = calloc(n_sel, sizeof *desc);
-	size_t n_desc = 0;
-	res_rep **reps = NULL;
-	int status = 0;
-	if (chosen == NULL || rv == NULL || desc == NULL) {
-		fprintf(stderr, "throttlesim: out of memory\n");
-		status = EXIT_FAIL;
-		goto done;
+/* Every replication of every chosen scenario, in parallel (the results do
+ * not depend on --jobs), and what each scenario's results refer to. */
+static int simulate(run_job *j)
+{
+	char err[1024];
+	j->rv = calloc(j->n_sel, sizeof *j->rv);
+	j->desc = calloc(j->n_sel, sizeof *j->desc);
+	if (j->rv == NULL || j->desc == NULL)
+		return out_of_memory();
+	drv_opts dopt = { .kind = j->o.run.kind, .jobs = j->o.run.jobs,
+			  .progress = !j->o.run.quiet && isatty(STDERR_FILENO) };
+	if (drv_run(j->chosen, j->n_sel, &dopt, &j->reps, err, sizeof err) != SIM_OK) {
+		fprintf(stderr, "throttlesim: %s: %s\n", j->o.path, err);
+		return EXIT_FAIL;
 	}
-	for (size_t k = 0; k < n_sel; k++)
-		chosen[k] = v[sel[k]];
-	drv_opts dopt = { .kind = o.run.kind, .jobs = o.run.jobs,
-			  .progress = !o.run.quiet && isatty(STDERR_FILENO) };
-	if (drv_run(chosen, n_sel, &dopt, &reps, err, sizeof err) != SIM_OK) {
-		fprintf(stderr, "throttlesim: %s: %s\n", o.path, err);
-		status = EXIT_FAIL;
-		goto done;
-	}
-	for (; n_desc < n_sel; n_desc++)
-		if (res_describe(chosen[n_desc], &sim_alloc_std, &desc[n_desc]) != SIM_OK) {
-			fprintf(stderr, "throttlesim: out of memory\n");
-			status = EXIT_FAIL;
-			goto done;
-		}
-	for (size_t k = 0; k < n_sel; k++)
-		rv[k] = (rpt_variant){ .name = chosen[k]->variant, .desc = &desc[k], .reps = reps[k],
-				       .n_reps = (size_t)chosen[k]->replications };
+	for (; j->n_desc < j->n_sel; j->n_desc++)
+		if (res_describe(j->chosen[j->n_desc], &sim_alloc_std, &j->desc[j->n_desc]) != SIM_OK)
+			return out_of_memory();
+	for (size_t k = 0; k < j->n_sel; k++)
+		j->rv[k] = (rpt_variant){ .name = j->chosen[k]->variant, .desc = &j->desc[k],
+		                          .reps = j->reps[k], .n_reps = (size_t)j->chosen[k]->replications };
+	return 0;
+}
 
-	rpt_run run = { .scenario_name = v[0]->name, .seed = v[0]->seed,
-			.version = THROTTLESIM_VERSION, .variants = rv, .n_variants = n_sel };
-	if (store_write_results(db, run_id, &run, err, sizeof err) != SIM_OK ||
-	    store_finish_run(db, run_id, err, sizeof err) != SIM_OK) {
+/* The results into the store, the run marked complete, then the report. */
+static int store_and_report(run_job *j)
+{
+	char err[1024];
+	rpt_run run = { .scenario_name = j->v[0]->name, .seed = j->v[0]->seed,
+			.version = THROTTLESIM_VERSION, .variants = j->rv, .n_variants = j->n_sel };
+	if (store_write_results(j->db, j->run_id, &run, err, sizeof err) != SIM_OK ||
+	    store_finish_run(j->db, j->run_id, err, sizeof err) != SIM_OK) {
 		fprintf(stderr, "throttlesim: %s\n", err);
-		status = EXIT_FAIL;
-		goto done;
+		return EXIT_FAIL;
 	}
-	if (strcmp(o.format, "json") == 0)
-		rc = rpt_json(stdout, &run);
-	else if (strcmp(o.format, "csv") == 0)
-		rc = rpt_csv(stdout, &run);
-	else
-		rc = rpt_table(stdout, &run);
+	const char *fmt = j->o.format;
+	int rc = strcmp(fmt, "json") == 0 ? rpt_json(stdout, &run)
+	       : strcmp(fmt, "csv") == 0 ? rpt_csv(stdout, &run) : rpt_table(stdout, &run);
 	if (rc != SIM_OK || fflush(stdout) != 0) {
 		fprintf(stderr, "throttlesim: writing the report: %s\n", strerror(errno));
-		status = EXIT_FAIL;
-	} else if (!o.run.quiet && strcmp(o.format, "table") == 0) {
-		printf("\nstored as run %lld in %s\n", (long long)run_id, o.db);
+		return EXIT_FAIL;
 	}
-done:
-	drv_free(reps, chosen, n_sel);
-	for (size_t k = 0; k < n_desc; k++)
-		res_desc_free(&desc[k]);
-	free(desc);
-	free(chosen);
-	free(rv);
-	store_close(db);
-	free(cmdline);
-	free(sel);
-	scn_free_all(v, n, &sim_alloc_std);
+	if (!j->o.run.quiet && strcmp(fmt, "table") == 0)
+		printf("\nstored as run %lld in %s\n", (long long)j->run_id, j->o.db);
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
+{
+	run_job j = { 0 };
+	int p = parse_run_args(argc, argv, &j.o);
+	if (p != 0)
+		return p > 0 ? EXIT_OK : EXIT_USAGE;
+	int status = load(j.o.path, &j.v, &j.n);
+	if (status != 0)
+		return status;
+	if ((status = select_variants(&j)) == 0 && (status = begin_stored_run(&j, full_argc, full_argv)) == 0 &&
+	    (status = simulate(&j)) == 0)
+		status = store_and_report(&j);
+	run_free(&j);
 	return status;
 }
 
