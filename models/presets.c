@@ -3,6 +3,7 @@
  * public source states it. */
 #include "presets.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "status.h"
@@ -27,9 +28,11 @@ const scn_reply *preset_reply(scn_reply_class c)
 	return &replies[c];
 }
 
-const char *preset_reply_text(scn_reply_class c)
+int64_t preset_tenant_external_auto(int64_t licenses)
 {
-	return preset_reply(c)->text;
+	if (licenses < 1)
+		licenses = 1;
+	return (int64_t)floor(500.0 * pow((double)licenses, 0.7) + 9500.0 + 0.5);
 }
 
 static scn_reply mk(int code, bool transient, bool drops, const char *text)

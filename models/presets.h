@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "scenario.h"
 
@@ -39,7 +40,9 @@ const char *preset_name(size_t i);
  * scn_limits.reply[].  Never NULL; RC_COUNT or beyond gives an empty reply. */
 const scn_reply *preset_reply(scn_reply_class c);
 
-/* Shorthand for preset_reply(c)->text. */
-const char *preset_reply_text(scn_reply_class c);
+/* The tenant external recipient limit for `auto`: 500 * licenses^0.7 +
+ * 9,500, rounded half up (TERRL); licenses < 1 counts as 1.  The one home
+ * of the formula: the loader resolves `auto` with it. */
+int64_t preset_tenant_external_auto(int64_t licenses);
 
 #endif

@@ -33,8 +33,7 @@ static void parse_tenant(scn_ctx *c, const yml_node *n, scn_tenant *t)
 	yml_node *e = yml_get(m, "external_recipient_limit");
 	if (e) {
 		if (e->type == YML_SCALAR && !strcmp(e->str, "auto"))
-			/* TERRL: 500 x licenses^0.7 + 9,500, rounded */
-			t->external_recipient_limit = (int64_t)floor(500.0 * pow((double)t->licenses, 0.7) + 9500.0 + 0.5);
+			t->external_recipient_limit = preset_tenant_external_auto(t->licenses);
 		else
 			scn_opt_limit(c, m, "external_recipient_limit", "tenant", &t->external_recipient_limit);
 	}

@@ -1077,12 +1077,6 @@ int64_t svc_throttled_mailboxes(const svc *v, int64_t t)
 	return n;
 }
 
-bool svc_mailbox_throttled(const svc *v, int mailbox, scn_error_class c, int64_t t)
-{
-	if (mailbox < 0 || (size_t)mailbox >= v->n_mbx || c < 0 || c >= ERR_CLASS_COUNT)
-		return false;
-	return t < v->mbx[mailbox].throttled_until[c];
-}
 
 int64_t svc_mailbox_size(const svc *v, int mailbox)
 {
@@ -1140,9 +1134,3 @@ void svc_mailbox_figures(const svc *v, int mailbox, int64_t end_ns, res_entity *
 		? (double)m->first_rrl_refusal_ns / (double)SCN_NS_PER_S : NAN;
 }
 
-int64_t svc_tenant_external_auto(int64_t licenses)
-{
-	if (licenses < 1)
-		licenses = 1;
-	return (int64_t)floor(500.0 * pow((double)licenses, 0.7) + 9500.0 + 0.5);
-}

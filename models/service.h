@@ -213,8 +213,6 @@ int svc_status(const svc *v);
 int64_t svc_open_sessions(const svc *v);
 /* Mailboxes in an error-throttle period (any class) at time t >= last op. */
 int64_t svc_throttled_mailboxes(const svc *v, int64_t t);
-/* Whether mailbox is throttled for class c at t (t >= last op). */
-bool svc_mailbox_throttled(const svc *v, int mailbox, scn_error_class c, int64_t t);
 /* Current size in bytes of a mailbox. */
 int64_t svc_mailbox_size(const svc *v, int mailbox);
 /* The smtp_auth recipient-rate window sum of a mailbox at t (t >= last op;
@@ -238,8 +236,5 @@ int64_t svc_mailbox_rrl_sum(const svc *v, int mailbox, int64_t t);
  * run derives them from outcome.release_ns (released iff release_ns < end). */
 void svc_mailbox_figures(const svc *v, int mailbox, int64_t end_ns, res_entity *out);
 
-/* The tenant external recipient limit for `auto`: 500 * licenses^0.7 +
- * 9,500, rounded half up (TERRL).  licenses < 1 counts as 1. */
-int64_t svc_tenant_external_auto(int64_t licenses);
 
 #endif

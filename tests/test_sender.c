@@ -56,27 +56,6 @@ static void test_uniform(void **state)
 	double tol = 5.0 * sqrt(1.0 / 12.0 / N);
 	assert_true(fabs(sum / N - 0.5) < tol);
 	assert_true(fabs(sumo / N - 0.5) < tol);
-	for (int i = 0; i < 1000; i++)
-		assert_true(rng_below(&st, 7) < 7);
-}
-
-/* The GSL bridge draws from the stream it points at: a bridge draw equals
- * the stream's own next draw; exponential mean 2 within 5 sigma. */
-static void test_gsl_bridge(void **state)
-{
-	(void)state;
-	rng_gsl b;
-	rng_gsl_init(&b);
-	rng_stream s1, s2;
-	rng_stream_init(&s1, 9, 0, 0, 0, RNG_SERVICE);
-	rng_stream_init(&s2, 9, 0, 0, 0, RNG_SERVICE);
-	gsl_rng *g = rng_gsl_use(&b, &s1);
-	assert_true(gsl_rng_uniform(g) == rng_uniform(&s2));
-	enum { N = 100000 };
-	double sum = 0;
-	for (int i = 0; i < N; i++)
-		sum += gsl_ran_exponential(g, 2.0);
-	assert_true(fabs(sum / N - 2.0) < 5.0 * 2.0 / sqrt(N));
 }
 
 /* Inversion: binomial(10, 0.3) and 1 + Poisson(2) means (3 and 3) within
@@ -183,7 +162,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_streams),
 		cmocka_unit_test(test_uniform),
-		cmocka_unit_test(test_gsl_bridge),
 		cmocka_unit_test(test_inversion),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_profile),

@@ -495,10 +495,10 @@ static void test_rrl_service_description_example(void **state)
 static void test_terrl_auto(void **state)
 {
 	(void)state;
-	assert_int_equal(svc_tenant_external_auto(1), 10000);
-	assert_int_equal(svc_tenant_external_auto(100), 22059);
-	assert_int_equal(svc_tenant_external_auto(10000), 324979);
-	assert_int_equal(svc_tenant_external_auto(0), 10000);
+	assert_int_equal(preset_tenant_external_auto(1), 10000);
+	assert_int_equal(preset_tenant_external_auto(100), 22059);
+	assert_int_equal(preset_tenant_external_auto(10000), 324979);
+	assert_int_equal(preset_tenant_external_auto(0), 10000);
 }
 
 /* Tenant external limit 100, shared by two mailboxes: mailbox 0 sends 60

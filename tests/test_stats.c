@@ -158,27 +158,30 @@ static void test_delays_enomem(void **state)
 	assert_int_equal(fs.live, 0);
 }
 
+/* Running per-minute counts: the busiest minute and the mean, with
+ * releases carried into later minutes (t > now) as in delay mode. */
 static void test_per_minute(void **state)
 {
 	(void)state;
-	st_per_min m;
-	assert_int_equal(st_per_min_init(&m, sim_alloc_std, 0), SIM_EINVAL);
-	/* 2.5 minutes: buckets [0,60) [60,120) [120,150) */
-	assert_int_equal(st_per_min_init(&m, sim_alloc_std, 150 * SCN_NS_PER_S), SIM_OK);
-	assert_int_equal(m.n, 3);
-	assert_int_equal(st_per_min_add(&m, 0), SIM_OK);
-	assert_int_equal(st_per_min_add(&m, 60 * SCN_NS_PER_S - 1), SIM_OK);
-	assert_int_equal(st_per_min_add(&m, 60 * SCN_NS_PER_S), SIM_OK);     /* next bucket */
-	assert_int_equal(st_per_min_add(&m, 121 * SCN_NS_PER_S), SIM_OK);
-	assert_int_equal(st_per_min_add(&m, 122 * SCN_NS_PER_S), SIM_OK);
-	assert_int_equal(st_per_min_add(&m, 123 * SCN_NS_PER_S), SIM_OK);
-	assert_int_equal(st_per_min_add(&m, 150 * SCN_NS_PER_S), SIM_ERANGE); /* end excluded */
-	assert_int_equal(st_per_min_add(&m, -1), SIM_ERANGE);
+	st_min_run m;
+	assert_int_equal(st_min_run_init(&m, 0), SIM_EINVAL);
+	/* 2.5 minutes: minutes [0,60) [60,120) [120,150) */
+	assert_int_equal(st_min_run_init(&m, 150 * SCN_NS_PER_S), SIM_OK);
+	const sim_alloc *a = &sim_alloc_std;
+	assert_int_equal(st_min_run_add(&m, a, 0, 0), SIM_OK);
+	assert_int_equal(st_min_run_add(&m, a, 0, 125 * SCN_NS_PER_S), SIM_OK); /* carried to minute 2 */
+	assert_int_equal(st_min_run_add(&m, a, 60 * SCN_NS_PER_S - 1, 60 * SCN_NS_PER_S - 1), SIM_OK);
+	assert_int_equal(st_min_run_add(&m, a, 60 * SCN_NS_PER_S, 60 * SCN_NS_PER_S), SIM_OK); /* next */
+	assert_int_equal(st_min_run_add(&m, a, 121 * SCN_NS_PER_S, 121 * SCN_NS_PER_S), SIM_OK);
+	assert_int_equal(st_min_run_add(&m, a, 122 * SCN_NS_PER_S, 122 * SCN_NS_PER_S), SIM_OK);
+	assert_int_equal(st_min_run_add(&m, a, 123 * SCN_NS_PER_S, 150 * SCN_NS_PER_S), SIM_ERANGE); /* end excluded */
+	assert_int_equal(st_min_run_add(&m, a, 123 * SCN_NS_PER_S, 122 * SCN_NS_PER_S), SIM_EINVAL); /* t < now */
 	double mean, peak;
-	st_per_min_result(&m, &mean, &peak);
-	assert_true(fabs(mean - 6 / 2.5) < 1e-12); /* 6 events in 2.5 minutes */
+	st_min_run_result(&m, &mean, &peak);
+	/* minutes hold 2, 1 and 3 (121 s, 122 s and the carried 125 s): 6 in 2.5 min */
+	assert_true(fabs(mean - 6 / 2.5) < 1e-12);
 	assert_true(peak == 3);
-	st_per_min_free(&m);
+	st_min_run_free(&m, a);
 }
 
 static void test_summary_t_half_width(void **state)
@@ -232,40 +235,25 @@ static void test_summaries_of_reps(void **state)
 		var[r].total.fig[FIG_SUB_DELAY_P95] = r == 1 ? NAN : 3.0;
 		bg[r][1].rejected_by[RC_CONCURRENCY] = (uint64_t)r + 1; /* 1..5 */
 	}
-	res_summary s;
-	assert_int_equal(res_summarize_reps(base, 5, sim_alloc_std, &s), SIM_OK);
-	assert_true(s.total.fig[FIG_ACCEPTED].mean == 12);
-	assert_true(fabs(s.total.fig[FIG_ACCEPTED].half - 1.9632432) < 1e-6);
-	assert_true(s.total.fig[FIG_SUB_DELAY_P95].n_def == 4);
-	assert_int_equal(s.n_groups, 2);
-	assert_true(s.groups[1].rejected_by[RC_CONCURRENCY].mean == 3);
-	assert_true(fabs(s.groups[1].rejected_by[RC_CONCURRENCY].half - 1.9632432) < 1e-6);
-	res_summary_free(&s);
+	st_summary s = res_summarize_value(base, 5, RES_TOTAL, 0, RES_FIG, FIG_ACCEPTED);
+	assert_true(s.mean == 12);
+	assert_true(fabs(s.half - 1.9632432) < 1e-6);
+	assert_true(res_summarize_value(base, 5, RES_TOTAL, 0, RES_FIG, FIG_SUB_DELAY_P95).n_def == 4);
+	s = res_summarize_value(base, 5, RES_GROUP, 1, RES_REJECTED_BY, RC_CONCURRENCY);
+	assert_true(s.mean == 3);
+	assert_true(fabs(s.half - 1.9632432) < 1e-6);
+	/* a group past the last is undefined in every replication */
+	assert_true(res_summarize_value(base, 5, RES_GROUP, 2, RES_FIG, FIG_ACCEPTED).n_def == 0);
 
 	/* paired: differences 0,1,2,3,4 -> mean 2, same half-width as {1..5} */
-	assert_int_equal(res_paired_reps(var, base, 5, sim_alloc_std, &s), SIM_OK);
-	assert_true(s.total.fig[FIG_ACCEPTED].mean == 2);
-	assert_true(fabs(s.total.fig[FIG_ACCEPTED].half - 1.9632432) < 1e-6);
+	s = res_paired_value(var, base, 5, RES_TOTAL, 0, RES_FIG, FIG_ACCEPTED);
+	assert_true(s.mean == 2);
+	assert_true(fabs(s.half - 1.9632432) < 1e-6);
 	/* p95 defined in both only for r = 2, 3, 4: difference 2, no spread */
-	assert_true(s.total.fig[FIG_SUB_DELAY_P95].n_def == 3);
-	assert_true(s.total.fig[FIG_SUB_DELAY_P95].mean == 2);
-	assert_true(s.total.fig[FIG_SUB_DELAY_P95].half == 0);
-	res_summary_free(&s);
-	st_summary d = res_paired_value(var, base, 5, RES_TOTAL, 0, RES_FIG, FIG_ACCEPTED);
-	assert_true(d.mean == 2);
-
-	/* different seeds are refused, output untouched */
-	var[3].seed = 999;
-	memset(&s, 0xab, sizeof s);
-	res_summary before = s;
-	assert_int_equal(res_paired_reps(var, base, 5, sim_alloc_std, &s), SIM_EINVAL);
-	assert_memory_equal(&s, &before, sizeof s);
-
-	/* allocation failure: untouched, nothing leaked */
-	sim_alloc_failing fs = { .fail_at = 1 };
-	assert_int_equal(res_summarize_reps(base, 5, sim_alloc_failing_make(&fs), &s), SIM_ENOMEM);
-	assert_memory_equal(&s, &before, sizeof s);
-	assert_int_equal(fs.live, 0);
+	s = res_paired_value(var, base, 5, RES_TOTAL, 0, RES_FIG, FIG_SUB_DELAY_P95);
+	assert_true(s.n_def == 3);
+	assert_true(s.mean == 2);
+	assert_true(s.half == 0);
 }
 
 static void test_erlang_b(void **state)

@@ -59,81 +59,12 @@ double rng_uniform(rng_stream *st)
 	return (double)(rng_u64(st) >> 11) * 0x1.0p-53;
 }
 
-double rng_uniform_pos(rng_stream *st)
-{
-	double u;
-	do
-		u = rng_uniform(st);
-	while (u == 0.0);
-	return u;
-}
-
 double rng_uniform_open(rng_stream *st)
 {
 	return ((double)(rng_u64(st) >> 11) + 0.5) * 0x1.0p-53;
 }
 
-uint64_t rng_below(rng_stream *st, uint64_t n)
-{
-	/* Lemire (2019): multiply-shift with rejection of the biased low part. */
-	unsigned __int128 m = (unsigned __int128)rng_u64(st) * n;
-	uint64_t l = (uint64_t)m;
-	if (l < n) {
-		uint64_t t = (0 - n) % n;
-		while (l < t) {
-			m = (unsigned __int128)rng_u64(st) * n;
-			l = (uint64_t)m;
-		}
-	}
-	return (uint64_t)(m >> 64);
-}
-
 double rng_exponential(rng_stream *st, double mean)
 {
 	return -mean * log1p(-rng_uniform(st));
-}
-
-/* ---- GSL bridge ----------------------------------------------------- */
-
-/* The gsl_rng state is one pointer, rng_gsl.cur: the stream in use. */
-
-static void bridge_set(void *state, unsigned long seed)
-{
-	(void)state;
-	(void)seed; /* streams are seeded by rng_stream_init only */
-}
-
-static unsigned long bridge_get(void *state)
-{
-	rng_stream **cur = state;
-	return (unsigned long)(rng_u64(*cur) >> 32);
-}
-
-static double bridge_get_double(void *state)
-{
-	rng_stream **cur = state;
-	return rng_uniform(*cur);
-}
-
-static const gsl_rng_type bridge_type = {
-	.name = "throttlesim-xoshiro256ss",
-	.max = 0xffffffffUL,
-	.min = 0,
-	.size = sizeof(rng_stream *),
-	.set = bridge_set,
-	.get = bridge_get,
-	.get_double = bridge_get_double,
-};
-
-void rng_gsl_init(rng_gsl *b)
-{
-	b->cur = NULL;
-	b->g.type = &bridge_type;
-	b->g.state = &b->cur;
-}
-
-gsl_rng *rng_gsl_use(rng_gsl *b, rng_stream *st)
-{
-	b->cur = st;
-	return &b->g;
 }

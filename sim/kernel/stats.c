@@ -459,55 +459,6 @@ void st_min_run_free(st_min_run *m, const sim_alloc *a)
 	m->cap = m->len = m->head = 0;
 }
 
-/* ---- per-minute counts ----------------------------------------------------------- */
-
-#define ST_MINUTE_NS (60 * ST_NS_PER_S)
-
-int st_per_min_init(st_per_min *m, sim_alloc alloc, int64_t duration_ns)
-{
-	if (duration_ns <= 0)
-		return SIM_EINVAL;
-	size_t n = (size_t)(duration_ns / ST_MINUTE_NS) + (duration_ns % ST_MINUTE_NS != 0);
-	if (n > SIZE_MAX / sizeof(uint32_t))
-		return SIM_ENOMEM;
-	uint32_t *b = sim_malloc(&alloc, n * sizeof *b);
-	if (b == NULL)
-		return SIM_ENOMEM;
-	memset(b, 0, n * sizeof *b);
-	m->bucket = b;
-	m->n = n;
-	m->duration_ns = duration_ns;
-	m->total = 0;
-	m->alloc = alloc;
-	return SIM_OK;
-}
-
-int st_per_min_add(st_per_min *m, int64_t t_ns)
-{
-	if (t_ns < 0 || t_ns >= m->duration_ns)
-		return SIM_ERANGE;
-	m->bucket[t_ns / ST_MINUTE_NS]++;
-	m->total++;
-	return SIM_OK;
-}
-
-void st_per_min_result(const st_per_min *m, double *mean_per_min, double *peak_min)
-{
-	uint32_t peak = 0;
-	for (size_t i = 0; i < m->n; i++)
-		if (m->bucket[i] > peak)
-			peak = m->bucket[i];
-	*mean_per_min = (double)m->total / ((double)m->duration_ns / (double)ST_MINUTE_NS);
-	*peak_min = (double)peak;
-}
-
-void st_per_min_free(st_per_min *m)
-{
-	sim_free(&m->alloc, m->bucket, m->n * sizeof *m->bucket);
-	m->bucket = NULL;
-	m->n = 0;
-}
-
 /* ---- summaries ------------------------------------------------------------------- */
 
 /* Mean and half-width from a value getter, two passes (no cancellation

@@ -13,7 +13,7 @@
  * with h = f * (n - 1), i = floor(h), q = (1 - (h - i)) x[i] + (h - i) x[i+1]
  * (x[n-1] when i = n - 1).  With no samples every figure is NaN.
  *
- * Per-minute counts.  st_per_min counts events in buckets [60k, 60k + 60) s
+ * Per-minute counts.  st_min_run counts events in minutes [60k, 60k + 60) s
  * over [0, duration); mean = count / (duration / 60 s), peak = the largest
  * bucket (a last, partial minute is a bucket like the others).
  *
@@ -25,9 +25,9 @@
  * Paired differences (variant - base, replication by replication, same
  * seeds) use the replications where both are defined.
  *
- * Ownership: st_delays and st_per_min own their arrays (allocated with the
- * allocator given at init, freed by *_free).  The summary functions that
- * return an st_summary allocate nothing; st_run_summary owns its arrays.
+ * Ownership: st_delays and st_min_run own their arrays (allocated with the
+ * allocator given, freed by *_free).  The summary functions allocate
+ * nothing.
  * No global state; all functions are reentrant.
  */
 #ifndef SIM_STATS_H
@@ -76,24 +76,10 @@ void st_delays_free(st_delays *d);
 
 /* ---- per-minute counts ------------------------------------------------------ */
 
-typedef struct st_per_min {
-	uint32_t *bucket;  /* bucket[k]: events in [60k, 60k + 60) s */
-	size_t n;          /* ceil(duration / 60 s) */
-	int64_t duration_ns;
-	uint64_t total;
-	sim_alloc alloc;
-} st_per_min;
 
-/* duration_ns > 0.  SIM_EINVAL, SIM_ENOMEM (m untouched on failure). */
-int st_per_min_init(st_per_min *m, sim_alloc alloc, int64_t duration_ns);
-/* Counts one event at t_ns in [0, duration); SIM_ERANGE outside (not counted). */
-int st_per_min_add(st_per_min *m, int64_t t_ns);
-/* mean per minute over the run and the busiest minute's count. */
-void st_per_min_result(const st_per_min *m, double *mean_per_min, double *peak_min);
-void st_per_min_free(st_per_min *m);
-
-/* Running per-minute counts: the same mean and peak as st_per_min, in
- * O(1) memory per entity instead of one bucket per minute (a simulated
+/* Running per-minute counts: the mean per minute and the busiest minute
+ * (a last, partial minute counts like the others), in O(1) memory per
+ * entity instead of one bucket per minute (a simulated
  * day of 1,000 mailboxes x 2 counters was 11 MB of buckets and two cache
  * misses per message).  It relies on time order: every add names the
  * current time `now` (nondecreasing across adds) and an event time t >= now
@@ -132,7 +118,7 @@ static inline int st_min_run_add(st_min_run *m, const sim_alloc *a, int64_t now_
 	}
 	return st_min_run_add_slow(m, a, now_ns, t_ns);
 }
-/* Mean per minute over the run and the busiest minute, as st_per_min_result. */
+/* Mean per minute over the run (count / (duration / 60 s)) and the busiest minute. */
 void st_min_run_result(const st_min_run *m, double *mean_per_min, double *peak_min);
 void st_min_run_free(st_min_run *m, const sim_alloc *a);
 

@@ -442,23 +442,3 @@ bad:
 	return fail(SIM_EINVAL, err, errlen,
 		    "'%s' is not a timestamp (write e.g. 2026-03-02T00:00:00Z)", s);
 }
-
-void unit_format_duration(int64_t ns, char *buf, size_t len)
-{
-	static const struct { const char *name; int64_t ns; } units[] = {
-		{ "w", 604800LL * UNIT_NS_PER_S }, { "d", 86400LL * UNIT_NS_PER_S },
-		{ "h", 3600LL * UNIT_NS_PER_S }, { "m", 60LL * UNIT_NS_PER_S },
-		{ "s", UNIT_NS_PER_S }, { "ms", 1000000LL }, { "us", 1000LL }, { "ns", 1 },
-	};
-	if (!buf || !len)
-		return;
-	if (ns == 0) {
-		snprintf(buf, len, "0s");
-		return;
-	}
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-		if (ns % units[i].ns == 0) {
-			snprintf(buf, len, "%lld%s", (long long)(ns / units[i].ns), units[i].name);
-			return;
-		}
-}

@@ -56,8 +56,4 @@ int unit_parse_timestamp(const char *s, int64_t *unix_s, char *err, size_t errle
 /* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm). */
 int64_t unit_days_from_civil(int64_t y, unsigned m, unsigned d);
 
-/* Format ns as the shortest exact form among ns/us/ms/s/m/h/d ("90s",
- * "1h", "250ms"); writes at most len bytes, NUL-terminated. */
-void unit_format_duration(int64_t ns, char *buf, size_t len);
-
 #endif

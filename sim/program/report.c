@@ -13,12 +13,6 @@
 
 /* ---- reply classes ------------------------------------------------------ */
 
-const char *rpt_reply_short(int c)
-{
-	const rpl_class_info *r = rpl_class(c);
-	return r ? r->label : NULL;
-}
-
 const char *rpt_reply_id(int c)
 {
 	const rpl_class_info *r = rpl_class(c);

@@ -54,11 +54,9 @@ typedef struct rpt_run {
 	const rpt_provenance *stored; /* NULL, or the store's record of the run */
 } rpt_run;
 
-/* Reply classes: a short label for tables ("432", "554 5.2.0", "535 tenant"),
- * a stable identifier for JSON/CSV/SQL ("concurrency", "recipient_rate"),
- * and the default SMTP code (0 where the preset decides, e.g. message rate
- * in reject mode).  NULL / 0 for an out-of-range class. */
-const char *rpt_reply_short(int reply_class);
+/* A reply class's stable identifier for JSON/CSV/SQL ("concurrency",
+ * "recipient_rate") and its catalog code (models/replies.h).  NULL / 0 for
+ * an out-of-range class. */
 const char *rpt_reply_id(int reply_class);
 int rpt_reply_code(int reply_class);
 
