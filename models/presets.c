@@ -190,3 +190,58 @@ const char *preset_name(size_t i)
 {
 	return i < sizeof presets / sizeof presets[0] ? presets[i].name : NULL;
 }
+
+/* ---- client retry profiles ------------------------------------------------ */
+
+enum { RS_BASE = 1, RS_FACTOR = 2, RS_CAP = 4, RS_ATTEMPTS = 8, RS_AGE = 16 };
+
+static const struct retry_profile {
+	unsigned set;        /* RS_*: the fields the profile gives */
+	int64_t base_ns;
+	double factor;
+	int64_t cap_ns;
+	int64_t max_attempts;
+	int64_t max_age_ns;
+} retry_profiles[] = {
+	/* fixed: the same wait every time (MODEL.md, Back-off) */
+	{ RS_FACTOR, 0, 1, 0, 0, 0 },
+	/* exponential: doubling (MODEL.md, Back-off) */
+	{ RS_FACTOR, 0, 2, 0, 0, 0 },
+	/* mfp: a multifunction device, three tries a minute apart.
+	 * ASSUMPTION: no published behaviour; Microsoft only says refused
+	 * devices "would just need to retry" (MFD) */
+	{ RS_BASE | RS_FACTOR | RS_ATTEMPTS, 60 * S, 1, 0, 3, 0 },
+	/* postfix: the deferred queue, 300 s doubling to 4,000 s, given up
+	 * after 5 days (PFX: minimal_backoff_time, maximal_backoff_time,
+	 * maximal_queue_lifetime) */
+	{ RS_BASE | RS_FACTOR | RS_CAP | RS_ATTEMPTS | RS_AGE, 300 * S, 2, 4000 * S, 0, 5 * 86400 * S },
+};
+
+const char *const preset_retry_names[] = { "fixed", "exponential", "mfp", "postfix", NULL };
+
+_Static_assert(sizeof retry_profiles / sizeof retry_profiles[0] ==
+	       sizeof preset_retry_names / sizeof preset_retry_names[0] - 1,
+	       "a name per retry profile");
+
+int preset_retry_apply(size_t i, scn_retry *r)
+{
+	if (i >= sizeof retry_profiles / sizeof retry_profiles[0])
+		return SIM_EINVAL;
+	const struct retry_profile *p = &retry_profiles[i];
+	if (p->set & RS_BASE)
+		r->base_ns = p->base_ns;
+	if (p->set & RS_FACTOR)
+		r->factor = p->factor;
+	if (p->set & RS_CAP)
+		r->cap_ns = p->cap_ns;
+	if (p->set & RS_ATTEMPTS)
+		r->max_attempts = p->max_attempts;
+	if (p->set & RS_AGE)
+		r->max_age_ns = p->max_age_ns;
+	return SIM_OK;
+}
+
+bool preset_retry_grows(size_t i)
+{
+	return i < sizeof retry_profiles / sizeof retry_profiles[0] && retry_profiles[i].factor > 1;
+}

@@ -45,4 +45,17 @@ const scn_reply *preset_reply(scn_reply_class c);
  * of the formula: the loader resolves `auto` with it. */
 int64_t preset_tenant_external_auto(int64_t licenses);
 
+/* ---- client retry profiles --------------------------------------------- */
+
+/* The named retry policies a sender's `retry:` may give (docs/SCENARIOS.md),
+ * as data: each sets some of scn_retry's fields, with its source.  The
+ * names, NULL-terminated, in catalog order. */
+extern const char *const preset_retry_names[];
+
+/* Applies profile i (an index into preset_retry_names) to *r: the fields
+ * the profile sets, the others left as they are.  SIM_EINVAL for a bad i. */
+int preset_retry_apply(size_t i, scn_retry *r);
+/* Whether profile i's waits grow (factor > 1), so that `factor` may be set. */
+bool preset_retry_grows(size_t i);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "presets.h"
 #include "units.h"
 
 static const char *const sender_keys[] = { "name", "count", "mailbox", "auth", "arrivals", "message",
@@ -16,7 +17,6 @@ static const char *const session_keys[] = { "connections", "messages_per_session
 	"connect_time", "submit_time", "bandwidth", NULL };
 static const char *const retry_keys[] = { "policy", "base", "factor", "cap", "jitter", "max_attempts",
 	"max_age", "honors_permanent", NULL };
-static const char *const policy_names[] = { "fixed", "exponential", "mfp", "postfix", NULL };
 static const char *const jitter_names[] = { "none", "full", "equal", "decorrelated", NULL };
 static const char *const auth_names[] = { "basic", "oauth", NULL };
 static const char *const assign_names[] = { "per_instance", "round_robin", "least_loaded", NULL };
@@ -44,37 +44,13 @@ static void sender_defaults(scn_sender *d)
 	d->retry.honors_permanent = true;
 }
 
-static void retry_policy(scn_retry *r, int policy)
-{
-	switch (policy) {
-	case 0: /* fixed */
-		r->factor = 1;
-		break;
-	case 1: /* exponential */
-		r->factor = 2;
-		break;
-	case 2: /* mfp: a multifunction device, three tries a minute apart (assumption) */
-		r->base_ns = 60 * SCN_NS_PER_S;
-		r->factor = 1;
-		r->max_attempts = 3;
-		break;
-	case 3: /* postfix (PFX): 300 s doubling to 4000 s, 5 days */
-		r->base_ns = 300 * SCN_NS_PER_S;
-		r->factor = 2;
-		r->cap_ns = 4000 * SCN_NS_PER_S;
-		r->max_attempts = 0;
-		r->max_age_ns = 5 * 86400 * SCN_NS_PER_S;
-		break;
-	}
-}
-
 static void parse_retry(scn_ctx *c, const yml_node *n, const char *path, scn_retry *r)
 {
 	char p[SCN_PATH_MAX];
 	int e;
 	if (n->type == YML_SCALAR) { /* retry: postfix */
-		if ((e = scn_val_enum(c, n, path, policy_names)) >= 0)
-			retry_policy(r, e);
+		if ((e = scn_val_enum(c, n, path, preset_retry_names)) >= 0)
+			preset_retry_apply((size_t)e, r);
 		return;
 	}
 	const yml_node *m = scn_want_map(c, n, path);
@@ -82,15 +58,15 @@ static void parse_retry(scn_ctx *c, const yml_node *n, const char *path, scn_ret
 		return;
 	scn_check_keys(c, m, path, retry_keys);
 	int policy = 0;
-	if ((e = scn_opt_enum(c, m, "policy", path, policy_names)) >= 0)
+	if ((e = scn_opt_enum(c, m, "policy", path, preset_retry_names)) >= 0)
 		policy = e;
-	retry_policy(r, policy);
+	preset_retry_apply((size_t)policy, r);
 	scn_opt_dur(c, m, "base", path, &r->base_ns);
 	yml_node *f = yml_get(m, "factor");
 	if (f) {
 		double v;
 		scn_pjoin(p, path, "factor");
-		if (policy == 0 || policy == 2)
+		if (!preset_retry_grows((size_t)policy))
 			scn_err_node(c, f, p, "factor applies to policy exponential only");
 		else if (scn_val_dbl(c, f, p, unit_parse_real, "a number", &v)) {
 			if (!(v >= 1) || v > 1000)

@@ -3,7 +3,9 @@
  * built binary (THROTTLESIM_BIN): a scenario that provokes every reply
  * class (tests/data/catalog-walk.yaml), `run`, the results store,
  * `results export` (JSON and CSV) and the plot's data; and every figure
- * through the JSON, the CSV, the store and `plan`'s targets.  A consumer
+ * through the JSON, the CSV, the store and `plan`'s targets; every route
+ * preset through a run's results; every client retry profile through the
+ * loader.  A consumer
  * that does not know a row (a class missing from the store's columns, a
  * figure plan refuses) fails here.  gnuplot is needed (make test installs
  * it). */
@@ -20,8 +22,11 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "presets.h"
 #include "replies.h"
 #include "results.h"
+#include "scn_load.h"
+#include "status.h"
 
 static char dir[256];
 
@@ -217,11 +222,71 @@ static void test_every_figure(void **state)
 	free(csv);
 }
 
+/* Every route preset: a route of it runs, and the results name it with
+ * the limits it resolved to (the same as preset_fill gives). */
+static void test_every_preset(void **state)
+{
+	(void)state;
+	for (size_t i = 0; preset_name(i); i++) {
+		char path[512], *json = NULL, want[256];
+		snprintf(path, sizeof path, "%s/preset-%zu.yaml", dir, i);
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fprintf(f, "name: preset-walk\nduration: 10m\nmailboxes: [{name: m@contoso.com}]\n"
+		        "routes: {r: {preset: %s}}\n"
+		        "senders: [{name: app, auth: oauth, route: r, arrivals: {poisson: 60/h}}]\n",
+		        preset_name(i));
+		fclose(f);
+		assert_int_equal(run(&json, "%s run %s --quiet --db %s/presets.db --format json", bin(), path, dir), 0);
+		scn_limits l;
+		assert_int_equal(preset_fill(preset_name(i), &l), SIM_OK);
+		snprintf(want, sizeof want, "\"route\": \"r\", \"mailbox\": \"m@contoso.com\", \"instances\": 1,\n"
+		         "        \"limits\": {\"preset\": \"%s\", \"concurrency\": %lld", preset_name(i),
+		         (long long)l.connections.limit);
+		if (strstr(json, want) == NULL)
+			fail_msg("preset %s: the group's limits are not in the results as %s", preset_name(i), want);
+		free(json);
+	}
+}
+
+/* Every client retry profile: a sender naming it gets exactly what the
+ * profile applies to the defaults. */
+static void test_every_retry_profile(void **state)
+{
+	(void)state;
+	for (size_t i = 0; preset_retry_names[i]; i++) {
+		char text[512];
+		int n = snprintf(text, sizeof text, "mailboxes: [{name: m@contoso.com}]\n"
+		                 "senders: [{name: app, arrivals: {poisson: 1/h}, retry: %s}]\n",
+		                 preset_retry_names[i]);
+		scenario **v = NULL;
+		size_t nv = 0;
+		scn_errors errs = { 0 };
+		assert_int_equal(scn_load_buffer("retry.yaml", text, (size_t)n, NULL, &sim_alloc_std, &v, &nv, &errs),
+		                 SIM_OK);
+		scn_errors_free(&errs);
+		/* the defaults (SCENARIOS.md, retry), then the profile */
+		scn_retry want = { .base_ns = 60 * SCN_NS_PER_S, .factor = 1, .jitter = JITTER_NONE,
+		                   .max_attempts = 1, .honors_permanent = true };
+		assert_int_equal(preset_retry_apply(i, &want), SIM_OK);
+		const scn_retry *got = &v[0]->senders[0].retry;
+		assert_int_equal(got->base_ns, want.base_ns);
+		assert_true(got->factor == want.factor);
+		assert_int_equal(got->cap_ns, want.cap_ns);
+		assert_int_equal(got->max_attempts, want.max_attempts);
+		assert_int_equal(got->max_age_ns, want.max_age_ns);
+		scn_free_all(v, nv, &sim_alloc_std);
+	}
+	assert_int_equal(preset_retry_apply(99, NULL), SIM_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_reply_class),
 		cmocka_unit_test(test_every_figure),
+		cmocka_unit_test(test_every_preset),
+		cmocka_unit_test(test_every_retry_profile),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
