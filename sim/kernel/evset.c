@@ -103,11 +103,6 @@ size_t evs_count(const evs *s)
 	return s->kind == EVS_CALENDAR ? s->u.c.count : s->u.h.n;
 }
 
-evs_kind evs_kind_of(const evs *s)
-{
-	return s->kind;
-}
-
 const char *evs_kind_name(evs_kind k)
 {
 	switch (k) {
