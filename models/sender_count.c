@@ -32,39 +32,8 @@ void snd_series_advance(snd_world *w, int64_t t)
 	w->series_next_end = snd__series_end_of_next(w);
 }
 
-/* ---- generation ---------------------------------------------------------- */
-
-bool snd__count_generated(snd_world *w, snd_inst *in)
-{
-	const scn_sender *sd = &w->s->senders[in->group];
-	snd_counts *home = in->home_mailbox >= 0 ? &w->mailboxes[in->home_mailbox] : NULL;
-	w->total.generated++;
-	snd__grp(w, in)->generated++;
-	if (home)
-		home->generated++;
-	if (sd->outbox_limit > 0 && in->unresolved >= sd->outbox_limit) {
-		snd_counts *c[3] = { &w->total, snd__grp(w, in), home };
-		for (int i = 0; i < 3; i++) {
-			if (c[i] == NULL)
-				continue;
-			c[i]->lost++;
-			c[i]->lost_overflow++;
-		}
-		return false;
-	}
-	in->unresolved++;
-	w->backlog++;
-	return true;
-}
-
 /* ---- sessions and attempts ----------------------------------------------- */
 
-void snd__count_conn_opened(snd_world *w, snd_worker *wk)
-{
-	snd_counts *c[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
-	for (int i = 0; i < 3; i++)
-		c[i]->conn_opened++;
-}
 
 void snd__count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, bool at_auth)
 {
@@ -80,17 +49,6 @@ void snd__count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, bool at
 		w->series[row].rejected_by[rc]++;
 }
 
-void snd__count_attempt(snd_world *w, snd_worker *wk)
-{
-	snd_msg *m = wk->msg;
-	m->attempts++;
-	snd_counts *c[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
-	for (int i = 0; i < 3; i++) {
-		c[i]->attempts++;
-		if (m->attempts > 1)
-			c[i]->retries++;
-	}
-}
 
 /* The message leaves the instance (accepted or lost). */
 static void resolve(snd_world *w, snd_inst *in, snd_msg *m)

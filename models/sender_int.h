@@ -21,6 +21,8 @@
 #ifndef MODELS_SENDER_INT_H
 #define MODELS_SENDER_INT_H
 
+#include <math.h>
+
 #include "check.h"
 #include "sender.h"
 
@@ -102,7 +104,11 @@ static inline void snd__msg_free(snd_world *w, snd_msg *m)
  * snd_round_ns rounds: half up, saturating. */
 static inline int64_t snd__round_count(double x)
 {
-	return snd_round_ns(x);
+	if (!(x > 0.0))
+		return 0;
+	if (x >= 9.2e18)
+		return INT64_MAX;
+	return (int64_t)floor(x + 0.5);
 }
 
 /* ---- sender_arrivals.c ------------------------------------------------- */
@@ -138,13 +144,55 @@ void snd__refused(snd_world *w, snd_worker *wk, scn_reply_class rc,
 /* The end of row series_next (INT64_MAX when every row is filled). */
 int64_t snd__series_end_of_next(const snd_world *w);
 
+/* The counts every message or attempt updates are inline here (one call
+ * less on the hot path); the rest are in sender_count.c. */
+
 /* A message is generated at instance in; false if the outbox was full
  * (then counted lost as outbox_overflow). */
-bool snd__count_generated(snd_world *w, snd_inst *in);
-void snd__count_conn_opened(snd_world *w, snd_worker *wk);
-void snd__count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, bool at_auth);
+static inline bool snd__count_generated(snd_world *w, snd_inst *in)
+{
+	const scn_sender *sd = &w->s->senders[in->group];
+	snd_counts *home = in->home_mailbox >= 0 ? &w->mailboxes[in->home_mailbox] : NULL;
+	w->total.generated++;
+	snd__grp(w, in)->generated++;
+	if (home)
+		home->generated++;
+	if (sd->outbox_limit > 0 && in->unresolved >= sd->outbox_limit) {
+		snd_counts *c[3] = { &w->total, snd__grp(w, in), home };
+		for (int i = 0; i < 3; i++) {
+			if (c[i] == NULL)
+				continue;
+			c[i]->lost++;
+			c[i]->lost_overflow++;
+		}
+		return false;
+	}
+	in->unresolved++;
+	w->backlog++;
+	return true;
+}
+
+static inline void snd__count_conn_opened(snd_world *w, snd_worker *wk)
+{
+	snd_counts *c[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
+	for (int i = 0; i < 3; i++)
+		c[i]->conn_opened++;
+}
+
 /* One more attempt for the worker's message. */
-void snd__count_attempt(snd_world *w, snd_worker *wk);
+static inline void snd__count_attempt(snd_world *w, snd_worker *wk)
+{
+	snd_msg *m = wk->msg;
+	m->attempts++;
+	snd_counts *c[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
+	for (int i = 0; i < 3; i++) {
+		c[i]->attempts++;
+		if (m->attempts > 1)
+			c[i]->retries++;
+	}
+}
+
+void snd__count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, bool at_auth);
 
 typedef enum snd__loss_kind { SND__LOSS_GAVE_UP, SND__LOSS_PERMANENT } snd__loss_kind;
 
