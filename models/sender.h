@@ -8,14 +8,24 @@
  * rng.h), their workers, a message pool and the counters the run turns
  * into results (run.h).  It schedules only through sim_schedule_*.
  *
- * Invariants (checked by the tests through the accounting identity):
+ * Invariants (snd_world_check, run after every event the module handles
+ * in the assert builds; see check.h):
  *   - every generated message is exactly one of: accepted, lost, or
  *     unresolved (in an outbox, held by a worker connecting, submitting,
  *     held in a tarpit, or in back-off); inst.unresolved counts the last;
  *   - an instance's unclaimed FIFO is non-empty only while none of its
  *     workers is free or idling in an open session;
  *   - a worker holds at most one message, from its first attempt to its
- *     acceptance or loss (MODEL.md "Workers and messages").
+ *     acceptance or loss (MODEL.md "Workers and messages"): exactly while
+ *     connecting, submitting or backing off; a message in the FIFO has
+ *     had no attempt, one in back-off at least one and fewer than
+ *     max_attempts;
+ *   - the total's counters are the sums of the groups' (and of the
+ *     mailboxes' for what happens at an attempt); open sessions per
+ *     mailbox add up to the workers submitting or idling.
+ *
+ * The module's files (sender.c, sender_draw.c, sender_arrivals.c,
+ * sender_session.c, sender_retry.c, sender_count.c) share sender_int.h.
  *
  * Memory: instances, workers and counters are allocated by snd_world_init
  * (O(senders x connections + groups + mailboxes)); messages come from a
@@ -132,7 +142,6 @@ typedef struct snd_world {
 	sim_engine *e;
 	svc *v;
 	sim_alloc alloc;
-	int64_t replication;
 	int status;                    /* first failure inside a handler */
 
 	snd_inst *inst; size_t n_inst; /* inst: 64-aligned in inst_mem */
@@ -157,6 +166,7 @@ typedef struct snd_world {
 	res_rep *rec;                  /* where the replies given are noted (may be NULL) */
 	size_t series_next;            /* first row whose end is not yet filled */
 	int64_t series_next_end;       /* that row's end; INT64_MAX: none left */
+	unsigned check_ops;            /* SIM_CHECK's counter (check.h) */
 } snd_world;
 
 /* Builds every instance of s's senders (streams from (s->seed,
@@ -166,6 +176,13 @@ typedef struct snd_world {
 int snd_world_init(snd_world *w, const scenario *s, int64_t replication,
 		   sim_engine *e, svc *v, const sim_alloc *a);
 void snd_world_free(snd_world *w);
+
+/* Whether the world's accounting and state are consistent (the invariants
+ * above, spelled out in sender.c): O(instances x connections + groups +
+ * mailboxes + unclaimed messages).  The module runs it through SIM_CHECK
+ * after every event it handles; tests may call it at any time between
+ * events. */
+bool snd_world_check(const snd_world *w);
 
 /* The service's hooks for this world (tarpit answers, throttle starts). */
 svc_hooks snd_world_hooks(snd_world *w);

@@ -40,6 +40,9 @@ static inline int before(const evs_entry *a, const evs_entry *b)
 }
 
 static void side_pop(cq *q, evs_entry *out);
+static int bot_insert(cq *q, const evs_entry *e);
+static bool advance(cq *q);
+static void maintain(cq *q);
 
 static size_t nwords(size_t nb)
 {
@@ -211,7 +214,7 @@ int cq_insert_slow(cq *q, int64_t time, uint64_t seq, void *item)
 	uint64_t t = (uint64_t)time;
 	if (t < q->top) {
 		evs_entry e = { time, seq, item };
-		if (cq_bot_insert(q, &e) != 0)
+		if (bot_insert(q, &e) != 0)
 			return SIM_ENOMEM;
 	} else {
 		uint64_t i = (t >> q->shift) & q->mask;
@@ -247,13 +250,13 @@ int cq_insert_slow(cq *q, int64_t time, uint64_t seq, void *item)
 	}
 	q->count++;
 	if (--q->budget == 0)
-		cq_maintain(q);
+		maintain(q);
 	return 0;
 }
 
 int cq_insert_maintain(cq *q)
 {
-	cq_maintain(q);
+	maintain(q);
 	return 0;
 }
 
@@ -266,7 +269,7 @@ const evs_entry *cq_peek_slow(cq *q)
 			return &q->bot[q->bh];
 		return &q->side[0];
 	}
-	if (q->bh == q->bt && !cq_advance(q))
+	if (q->bh == q->bt && !advance(q))
 		return NULL;
 	return &q->bot[q->bh];
 }
@@ -276,19 +279,19 @@ bool cq_pop_slow(cq *q, evs_entry *out)
 	if (q->side_n && (q->bh == q->bt || !before(&q->bot[q->bh], &q->side[0]))) {
 		side_pop(q, out);
 	} else {
-		if (q->bh == q->bt && !cq_advance(q))
+		if (q->bh == q->bt && !advance(q))
 			return false;
 		*out = q->bot[q->bh++];
 	}
 	q->count--;
 	if (--q->budget == 0)
-		cq_maintain(q);
+		maintain(q);
 	return true;
 }
 
 bool cq_pop_maintain(cq *q)
 {
-	cq_maintain(q);
+	maintain(q);
 	return true;
 }
 
@@ -405,7 +408,7 @@ static void side_pop(cq *q, evs_entry *out)
  * shifts at most CQ_SHIFT_MAX entries, else into the side heap (a day of
  * thousands of entries, as `camel` makes when the width is coarse, would
  * otherwise cost a memmove of kilobytes per insert). */
-int cq_bot_insert(cq *q, const evs_entry *e)
+static int bot_insert(cq *q, const evs_entry *e)
 {
 	evs_entry *a = q->bot;
 	size_t lo = q->bh, hi = q->bt;
@@ -577,7 +580,7 @@ static bool take_day(cq *q, size_t j, uint64_t day)
 	return true;
 }
 
-bool cq_advance(cq *q)
+static bool advance(cq *q)
 {
 	if (q->count == 0)
 		return false;
@@ -817,7 +820,7 @@ static uint64_t day_target_for(size_t count, size_t nb)
 	return dt ? dt : 1;
 }
 
-void cq_maintain(cq *q)
+static void maintain(cq *q)
 {
 #ifdef EVS_STRESS
 	/* Resize and retune on every operation, alternating sizes and widths. */
@@ -869,4 +872,86 @@ void cq_maintain(cq *q)
 	}
 	set_limits(q);
 #endif
+}
+
+/* ---- the invariant checker ---- */
+
+/* The bottom: bot[bh..bt) sorted, the side heap a heap, all below top. */
+static bool bottom_ok(const cq *q)
+{
+	if (q->bh > q->bt || q->bt > q->botcap || q->side_n > q->side_cap)
+		return false;
+	for (size_t i = q->bh; i < q->bt; i++)
+		if ((uint64_t)q->bot[i].time >= q->top ||
+		    (i > q->bh && !before(&q->bot[i - 1], &q->bot[i])))
+			return false;
+	for (size_t i = 0; i < q->side_n; i++)
+		if ((uint64_t)q->side[i].time >= q->top ||
+		    (i > 0 && before(&q->side[i], &q->side[(i - 1) / 2])))
+			return false;
+	return true;
+}
+
+/* Bucket j: its chunks (the newest may be partial, the others are full)
+ * hold b.n entries, all of this bucket and at or above top, the least of
+ * them b.min.  Adds its chunks to *chunks. */
+static bool bucket_ok(const cq *q, size_t j, size_t *chunks)
+{
+	const cq_bucket *b = &q->b[j];
+	uint64_t n = 0, min = UINT64_MAX;
+	for (uint32_t c = b->head; c != CQ_NIL; c = q->pool[c].next) {
+		if (c >= q->npool || ++*chunks > q->npool)
+			return false;
+		const cq_chunk *ch = &q->pool[c];
+		if (ch->n == 0 || ch->n > CQ_CHUNK || (c != b->head && ch->n != CQ_CHUNK))
+			return false;
+		for (uint32_t i = 0; i < ch->n; i++) {
+			uint64_t t = (uint64_t)ch->e[i].time;
+			if (t < q->top || ((t >> q->shift) & q->mask) != j)
+				return false;
+			if (t < min)
+				min = t;
+		}
+		n += ch->n;
+	}
+	return n == b->n && min == b->min;
+}
+
+bool cq_check(const cq *q)
+{
+	if (q->nb < CQ_MIN_BUCKETS || q->nb > q->nbcap || (q->nb & (q->nb - 1)) ||
+	    q->mask != q->nb - 1 || q->bits != (const uint64_t *)(q->b + q->nbcap))
+		return false;
+	if (!bottom_ok(q) || (q->botcap && (q->room != q->botcap / 2 - 1 || 2 * q->count > q->botcap)))
+		return false;
+	/* The buckets with their bit set; an entry in a bucket whose bit is
+	 * clear would be missing from the sum and fail the count. */
+	size_t n = q->bt - q->bh + q->side_n, chunks = 0;
+	for (size_t w = 0; w < nwords(q->nbcap); w++) {
+		uint64_t bits = q->bits[w];
+		if (bits && w >= nwords(q->nb))
+			return false; /* buckets beyond nb are kept empty */
+		while (bits) {
+			size_t j = (w << 6) | (size_t)__builtin_ctzll(bits);
+			bits &= bits - 1;
+			if (q->b[j].n == 0 || !bucket_ok(q, j, &chunks))
+				return false;
+			n += q->b[j].n;
+		}
+	}
+	if (n != q->count || q->budget == 0 || q->budget > q->period)
+		return false;
+#ifdef EVS_STRESS
+	/* Checked after every operation here, and the free list is a pointer
+	 * chase over the whole pool (2-3 x count chunks after a reserve), which
+	 * tripled the stress tests' time: it is walked at every 64th check
+	 * (check_ops has been counted before the check runs). */
+	if (q->check_ops % 64 != 1)
+		return chunks <= q->npool;
+#endif
+	/* every chunk is in one bucket or on the free list */
+	for (uint32_t c = q->free; c != CQ_NIL; c = q->pool[c].next)
+		if (c >= q->npool || ++chunks > q->npool)
+			return false;
+	return chunks == q->npool;
 }

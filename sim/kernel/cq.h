@@ -107,15 +107,20 @@ typedef struct cq {
 	uint64_t day_target; /* entries per day the width aims at */
 	uint64_t resizes, retunes;
 	unsigned stress;   /* EVS_STRESS: toggles the forced changes */
+	unsigned check_ops; /* SIM_CHECK's counter (check.h), kept by evset.c */
 } cq;
 
 int cq_init(cq *q, const sim_alloc *alloc);
 void cq_free(cq *q);
 
-/* Out of line: growth, bottom insert, day advance, maintenance. */
-int cq_bot_insert(cq *q, const evs_entry *e);
-bool cq_advance(cq *q);
-void cq_maintain(cq *q);
+/* Whether the structure holds every invariant above: the bottom sorted
+ * and below top, the side heap a heap below top, every bucket entry in its
+ * bucket at or above top, bucket counts and minima, the bitmap, the chunk
+ * accounting (every chunk in exactly one bucket or on the free list, all
+ * but a bucket's newest chunk full) and the count.  O(count + nbcap +
+ * chunks); for SIM_CHECK (check.h) after every operation in the stress
+ * build, periodically in the other assert builds. */
+bool cq_check(const cq *q);
 
 /* The hot paths below make only tail calls, so they need no stack frame;
  * everything unusual goes to the out-of-line versions in cq.c. */

@@ -1,10 +1,18 @@
 /* evset.c - the event-set interface: dispatch on the kind to the calendar
  * queue (cq.c) or the binary heap (heap.c).  The hot paths of both are
- * inline in their headers, so a call through evs_* costs one switch. */
+ * inline in their headers, so a call through evs_* costs one switch.
+ * After every operation that can change the structure (insert, pop, and a
+ * peek, which may take the calendar's next day) the structure's checker
+ * runs through SIM_CHECK: every time in the stress build, every 1024th in
+ * the debug and san builds, never in release (check.h). */
 #include "evset.h"
 
+#include "check.h"
 #include "cq.h"
 #include "heap.h"
+
+/* The structure's invariant checker, under SIM_CHECK. */
+static inline void check_op(evs *s);
 
 struct evs {
 	evs_kind kind;
@@ -48,35 +56,51 @@ void evs_free(evs *s)
 	sim_free(&a, s, sizeof *s);
 }
 
+static inline void check_op(evs *s)
+{
+	(void)s;
+	if (s->kind == EVS_CALENDAR)
+		SIM_CHECK(s->u.c.check_ops, cq_check(&s->u.c));
+	else
+		SIM_CHECK(s->u.h.check_ops, heap_check(&s->u.h));
+}
+
 int evs_insert(evs *s, int64_t time, uint64_t seq, void *item)
 {
+	int rc;
 	if (s->kind == EVS_CALENDAR)
-		return cq_insert(&s->u.c, time, seq, item);
-	return heap_insert(&s->u.h, time, seq, item);
+		rc = cq_insert(&s->u.c, time, seq, item);
+	else
+		rc = heap_insert(&s->u.h, time, seq, item);
+	check_op(s);
+	return rc;
 }
 
 const evs_entry *evs_peek(evs *s)
 {
+	const evs_entry *e;
 	if (s->kind == EVS_CALENDAR)
-		return cq_peek(&s->u.c);
-	return heap_peek(&s->u.h);
+		e = cq_peek(&s->u.c);
+	else
+		e = heap_peek(&s->u.h);
+	check_op(s);
+	return e;
 }
 
 bool evs_pop(evs *s, evs_entry *out)
 {
+	bool ok;
 	if (s->kind == EVS_CALENDAR)
-		return cq_pop(&s->u.c, out);
-	return heap_pop(&s->u.h, out);
+		ok = cq_pop(&s->u.c, out);
+	else
+		ok = heap_pop(&s->u.h, out);
+	check_op(s);
+	return ok;
 }
 
 size_t evs_count(const evs *s)
 {
 	return s->kind == EVS_CALENDAR ? s->u.c.count : s->u.h.n;
-}
-
-evs_kind evs_kind_of(const evs *s)
-{
-	return s->kind;
 }
 
 const char *evs_kind_name(evs_kind k)

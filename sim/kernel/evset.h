@@ -67,7 +67,6 @@ const evs_entry *evs_peek(evs *s);
  * (and leaves *out untouched) if the set is empty. */
 bool evs_pop(evs *s, evs_entry *out);
 size_t evs_count(const evs *s);
-evs_kind evs_kind_of(const evs *s);
 const char *evs_kind_name(evs_kind k);
 
 /* Diagnostics for benchmarks and tests: resizes and retunes so far,

@@ -12,6 +12,7 @@ void heap_init(heap *h, const sim_alloc *alloc)
 	h->a = NULL;
 	h->n = 0;
 	h->cap = 0;
+	h->check_ops = 0;
 }
 
 void heap_free(heap *h)
@@ -70,5 +71,15 @@ bool heap_pop(heap *h, evs_entry *out)
 		i = c;
 	}
 	a[i] = x;
+	return true;
+}
+
+bool heap_check(const heap *h)
+{
+	if (h->n > h->cap)
+		return false;
+	for (size_t i = 1; i < h->n; i++)
+		if (before(&h->a[i], &h->a[(i - 1) / 2]))
+			return false;
 	return true;
 }

@@ -21,12 +21,16 @@ typedef struct heap {
 	evs_entry *a; /* a[0..n) is a heap: a[i] is not after a[2i+1], a[2i+2] */
 	size_t n;
 	size_t cap;
+	unsigned check_ops; /* SIM_CHECK's counter (check.h), kept by evset.c */
 } heap;
 
 void heap_init(heap *h, const sim_alloc *alloc);
 void heap_free(heap *h);
 int heap_insert(heap *h, int64_t time, uint64_t seq, void *item);
 bool heap_pop(heap *h, evs_entry *out);
+/* Whether a[0..n) has the heap property and n <= cap; O(n), for SIM_CHECK
+ * (check.h). */
+bool heap_check(const heap *h);
 
 static inline const evs_entry *heap_peek(const heap *h)
 {

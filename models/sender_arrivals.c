@@ -1,0 +1,218 @@
+/* sender_arrivals.c - when an instance's messages arrive (poisson,
+ * periodic, bursts, trace replay; profiles by thinning) and what each one
+ * is (recipients, external recipients, size, fault, drawn by inversion),
+ * up to its place in the outbox.  See docs/MODEL.md "Senders: the client
+ * side", "Arrivals". */
+#include "sender_int.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+static void on_arrival(sim_engine *e, void *ctx, uint64_t arg);
+static void on_burst_msg(sim_engine *e, void *ctx, uint64_t arg);
+static void on_trace(sim_engine *e, void *ctx, uint64_t arg);
+
+/* The message's shape and fault: three uniforms on the shape stream and
+ * one on the faults stream, always, in this order (a trace row gives the
+ * shape, and the fault uniform is still drawn). */
+static void draw_message(snd_inst *in, const scn_sender *sd, snd_msg *m,
+			 const scn_trace_row *row)
+{
+	if (row) {
+		m->recipients = row->recipients;
+		m->external = row->external;
+		m->size_bytes = row->size_bytes;
+	} else {
+		rng_stream *sh = &in->rs[RNG_SHAPE];
+		double u1 = rng_uniform_open(sh), u2 = rng_uniform_open(sh), u3 = rng_uniform_open(sh);
+		m->recipients = snd__round_count(snd_dist_inv(&sd->recipients, u1));
+		int64_t people = sd->group_members > 0 ? m->recipients * sd->group_members : m->recipients;
+		m->external = snd_binomial_inv(people, sd->external, u2);
+		m->size_bytes = snd__round_count(snd_dist_inv(&sd->size, u3));
+	}
+	double uf = rng_uniform(&in->rs[RNG_FAULTS]);
+	if (uf < sd->p_send_as_denied)
+		m->fault = SVC_FAULT_SEND_AS_DENIED;
+	else if (uf < sd->p_send_as_denied + sd->p_invalid_recipients)
+		m->fault = SVC_FAULT_INVALID_RECIPIENTS;
+	else
+		m->fault = SVC_FAULT_NONE;
+}
+
+static void generate(snd_world *w, snd_inst *in, const scn_trace_row *row)
+{
+	const scn_sender *sd = &w->s->senders[in->group];
+	int64_t now = sim_now(w->e);
+	snd_msg *m = snd__msg_new(w);
+	if (m == NULL) {
+		snd__fail(w, SIM_ENOMEM);
+		return;
+	}
+	memset(m, 0, sizeof *m);
+	m->generated_ns = now;
+	m->prev_backoff_ns = sd->retry.base_ns;
+	draw_message(in, sd, m, row);
+	if (!snd__count_generated(w, in)) {
+		snd__msg_free(w, m); /* outbox_overflow */
+		return;
+	}
+	if (in->tail)
+		in->tail->next = m;
+	else
+		in->head = m;
+	in->tail = m;
+	snd__dispatch(w, in);
+}
+
+/* Whether a candidate arrival at now survives the profile's thinning. */
+static bool thin_keep(snd_world *w, snd_inst *in, const scn_arrivals *a)
+{
+	if (!a->has_profile)
+		return true;
+	double u = rng_uniform(&in->rs[RNG_ARRIVALS]);
+	return u * a->profile_max < snd_profile_at(w->s, a, sim_now(w->e));
+}
+
+static double cand_rate(const scn_arrivals *a)
+{
+	return a->has_profile ? a->rate_per_s * a->profile_max : a->rate_per_s;
+}
+
+static int64_t periodic_interval(const scn_arrivals *a)
+{
+	if (a->has_profile)
+		return snd_round_ns((double)a->interval_ns / a->profile_max);
+	return a->interval_ns;
+}
+
+/* Time of periodic candidate k (phase + k interval + U[0, jitter)). */
+static void schedule_periodic(snd_world *w, snd_inst *in)
+{
+	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
+	int64_t iv = periodic_interval(a);
+	double t = (double)in->phase_ns + (double)in->arr_k * (double)iv;
+	if (a->jitter_ns > 0)
+		t += rng_uniform(&in->rs[RNG_ARRIVALS]) * (double)a->jitter_ns;
+	int64_t at = snd_round_ns(t);
+	int64_t now = sim_now(w->e);
+	if (at < now)
+		at = now; /* jitter wider than the interval: keep the order */
+	snd__sched(w, at - now, on_arrival, in, 0, NULL);
+}
+
+static void schedule_gap(snd_world *w, snd_inst *in, double rate)
+{
+	if (!(rate > 0.0))
+		return;
+	double gap = rng_exponential(&in->rs[RNG_ARRIVALS], 1.0 / rate);
+	snd__sched(w, snd_round_ns(gap * 1e9), on_arrival, in, 0, NULL);
+}
+
+static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
+{
+	(void)arg;
+	snd_inst *in = ctx;
+	snd_world *w = in->world;
+	/* What generate will touch after the draws: start the loads now. */
+	__builtin_prefetch(in->workers, 1);
+	if (in->home_mailbox >= 0)
+		__builtin_prefetch(&w->mailboxes[in->home_mailbox], 1);
+	__builtin_prefetch(&in->rs[RNG_SHAPE], 1);
+	__builtin_prefetch(&in->rs[RNG_FAULTS], 1);
+	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
+	snd__series_at(w, sim_now(e));
+	bool keep = thin_keep(w, in, a);
+	switch (a->kind) {
+	case ARR_POISSON:
+		if (keep)
+			generate(w, in, NULL);
+		schedule_gap(w, in, cand_rate(a));
+		break;
+	case ARR_PERIODIC:
+		if (keep)
+			generate(w, in, NULL);
+		in->arr_k++;
+		schedule_periodic(w, in);
+		break;
+	case ARR_BURSTS:
+		if (keep) {
+			double n = snd_dist_inv(&a->burst_size, rng_uniform_open(&in->rs[RNG_ARRIVALS]));
+			int64_t k = snd__round_count(n);
+			if (k > 0) {
+				generate(w, in, NULL);
+				if (k > 1)
+					snd__sched(w, a->spacing_ns, on_burst_msg, in, (uint64_t)(k - 1), NULL);
+			}
+		}
+		schedule_gap(w, in, cand_rate(a));
+		break;
+	default:
+		break;
+	}
+	snd__check_op(w);
+}
+
+static void on_burst_msg(sim_engine *e, void *ctx, uint64_t left)
+{
+	snd_inst *in = ctx;
+	snd_world *w = in->world;
+	snd__series_at(w, sim_now(e));
+	generate(w, in, NULL);
+	if (left > 1)
+		snd__sched(w, w->s->senders[in->group].arrivals.spacing_ns, on_burst_msg, in, left - 1, NULL);
+	snd__check_op(w);
+}
+
+/* Trace replay: one cursor per group, rows in time order. */
+void snd__schedule_trace(snd_world *w, size_t g)
+{
+	const scn_arrivals *a = &w->s->senders[g].arrivals;
+	size_t i = w->trace_pos[g];
+	while (i < a->trace_len && (a->trace[i].instance < 0 ||
+				    a->trace[i].instance >= w->s->senders[g].count))
+		i++;
+	w->trace_pos[g] = i;
+	if (i >= a->trace_len)
+		return;
+	int64_t now = sim_now(w->e), t = a->trace[i].time_ns;
+	if (t < now)
+		t = now;
+	snd__sched(w, t - now, on_trace, w, (uint64_t)g, NULL);
+}
+
+static void on_trace(sim_engine *e, void *ctx, uint64_t arg)
+{
+	snd_world *w = ctx;
+	size_t g = (size_t)arg;
+	const scn_trace_row *row = &w->s->senders[g].arrivals.trace[w->trace_pos[g]];
+	snd__series_at(w, sim_now(e));
+	w->trace_pos[g]++;
+	generate(w, &w->inst[w->group_first[g] + (size_t)row->instance], row);
+	snd__schedule_trace(w, g);
+	snd__check_op(w);
+}
+
+void snd__start_arrivals(snd_world *w, snd_inst *in)
+{
+	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
+	switch (a->kind) {
+	case ARR_POISSON:
+	case ARR_BURSTS:
+		if (a->has_profile && !(a->profile_max > 0.0))
+			return;
+		schedule_gap(w, in, cand_rate(a));
+		break;
+	case ARR_PERIODIC: {
+		if (a->interval_ns <= 0 || (a->has_profile && !(a->profile_max > 0.0)))
+			return;
+		int64_t iv = periodic_interval(a);
+		in->phase_ns = (int64_t)floor(rng_uniform(&in->rs[RNG_ARRIVALS]) * (double)iv);
+		in->arr_k = 0;
+		schedule_periodic(w, in);
+		break;
+	}
+	default:
+		break;
+	}
+}

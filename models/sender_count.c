@@ -1,0 +1,133 @@
+/* sender_count.c - the sender's message accounting: the counters of the
+ * total, each group and each mailbox (snd_counts), the delay samples, the
+ * per-minute runs and the time series.  The identity they keep,
+ * generated = accepted + lost + pending, is checked by snd_world_check
+ * (sender.c).  See docs/MODEL.md "Senders: the client side", "The run". */
+#include "sender_int.h"
+
+#include "presets.h"
+
+#include <stdint.h>
+
+/* ---- the time series ----------------------------------------------------- */
+
+int64_t snd__series_end_of_next(const snd_world *w)
+{
+	if (w->series_next >= w->n_series)
+		return INT64_MAX;
+	int64_t end = ((int64_t)w->series_next + 1) * w->s->series_step_ns;
+	return end > w->s->duration_ns ? w->s->duration_ns : end;
+}
+
+void snd_series_advance(snd_world *w, int64_t t)
+{
+	while (w->series_next < w->n_series) {
+		int64_t end = snd__series_end_of_next(w);
+		if (end > t)
+			break;
+		res_series_row *r = &w->series[w->series_next];
+		r->outbox_backlog = (uint32_t)w->backlog;
+		r->open_sessions = (uint32_t)svc_open_sessions(w->v);
+		r->throttled_mailboxes = (uint32_t)svc_throttled_mailboxes(w->v, end);
+		w->series_next++;
+	}
+	w->series_next_end = snd__series_end_of_next(w);
+}
+
+/* ---- sessions and attempts ----------------------------------------------- */
+
+/* A refusal: counted per entity and time-series row, and its reply noted
+ * as given (the 535s carry none from the route: the catalog's). */
+void snd__count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, const scn_reply *reply,
+		       bool at_auth)
+{
+	if (w->rec)
+		res_rep_note_reply(w->rec, (int)rc, reply ? reply : preset_reply(rc));
+	snd_counts *c[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
+	for (int i = 0; i < 3; i++) {
+		c[i]->rejected++;
+		c[i]->rejected_by[rc]++;
+		if (at_auth)
+			c[i]->conn_refused++;
+	}
+	size_t row = snd__series_row(w, sim_now(w->e));
+	if (row < w->n_series)
+		w->series[row].rejected_by[rc]++;
+}
+
+
+/* The message leaves the instance (accepted or lost). */
+static void resolve(snd_world *w, snd_inst *in, snd_msg *m)
+{
+	in->unresolved--;
+	w->backlog--;
+	snd__msg_free(w, m);
+}
+
+void snd__lose(snd_world *w, snd_worker *wk, snd__loss_kind k)
+{
+	snd_msg *m = wk->msg;
+	snd_counts *c[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
+	for (int i = 0; i < 3; i++) {
+		c[i]->lost++;
+		c[i]->lost_by[m->last_rc]++;
+		if (k == SND__LOSS_GAVE_UP)
+			c[i]->lost_gave_up++;
+		else
+			c[i]->lost_permanent++;
+	}
+	wk->msg = NULL;
+	resolve(w, wk->inst, m);
+}
+
+void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
+{
+	snd_msg *m = wk->msg;
+	snd_inst *in = wk->inst;
+	const scn_sender *sd = &w->s->senders[in->group];
+	int64_t now = sim_now(w->e);
+	int64_t sub = now - m->generated_ns;
+	int64_t del = o->release_ns - m->generated_ns;
+	bool released = o->release_ns < w->s->duration_ns;
+	int64_t delivered = sd->group_members > 0 ? m->recipients * sd->group_members : m->recipients;
+	snd_counts *c[3] = { &w->total, snd__grp(w, in), &w->mailboxes[wk->mailbox] };
+	for (int i = 0; i < 3; i++) {
+		c[i]->accepted++;
+		c[i]->rcpt_accepted += (uint64_t)m->recipients;
+		c[i]->rcpt_delivered += (uint64_t)delivered;
+		if (released)
+			c[i]->released++;
+		else
+			c[i]->awaiting_release++;
+	}
+	snd_counts *mc = c[2];
+	mc->sub_sum_s += (double)sub / 1e9;
+	if (sub > mc->sub_max_ns)
+		mc->sub_max_ns = sub;
+	int st = st_dset_add(&w->dly[in->group], sub, released, del);
+	const sim_alloc *a = &w->alloc;
+	/* st_min_run_add: ERANGE (outside the run) is not an error here. */
+	int sa = st_min_run_add(&w->acc_min, a, now, now) | st_min_run_add(&w->g_acc_min[in->group], a, now, now) |
+		 st_min_run_add(&w->m_acc_min[wk->mailbox], a, now, now);
+	(void)sa; /* now is in [0, duration): always counted, nothing allocated */
+	size_t row = snd__series_row(w, now);
+	if (row < w->n_series)
+		w->series[row].accepted++;
+	if (released) {
+		mc->del_sum_s += (double)del / 1e9;
+		if (del > mc->del_max_ns)
+			mc->del_max_ns = del;
+		int64_t rt = o->release_ns;
+		if (st_min_run_add(&w->rel_min, a, now, rt) == SIM_ENOMEM ||
+		    st_min_run_add(&w->g_rel_min[in->group], a, now, rt) == SIM_ENOMEM ||
+		    st_min_run_add(&w->m_rel_min[wk->mailbox], a, now, rt) == SIM_ENOMEM)
+			st = SIM_ENOMEM;
+		row = snd__series_row(w, rt);
+		if (row < w->n_series)
+			w->series[row].released++;
+	}
+	if (st != SIM_OK)
+		snd__fail(w, st);
+	wk->msg = NULL;
+	resolve(w, in, m);
+}

@@ -1,0 +1,205 @@
+/* sender_int.h - internal to the sender module (models/sender*.c); no
+ * other file includes it.  Functions shared between the module's files
+ * carry the prefix snd__ (libuv's uv__ convention); what the rest of the
+ * program may call is in sender.h.
+ *
+ * The module's files, one concern each:
+ *   sender.c           the world: construction, the message pool, the
+ *                      service's hooks, the invariant checker
+ *   sender_draw.c      draws by inversion, rounding, the profile
+ *   sender_arrivals.c  arrivals (poisson, periodic, bursts, trace) and the
+ *                      generation of a message into its outbox
+ *   sender_session.c   the worker's state machine: connect, submit,
+ *                      continue, idle, quit, dispatch of new messages
+ *   sender_retry.c     a refusal's consequences: loss, back-off, give-up
+ *   sender_count.c     message accounting: counters, delays, per-minute
+ *                      runs, the time series
+ *
+ * Every event handler of the module ends with snd__check_op, which runs
+ * snd_world_check through SIM_CHECK (check.h).
+ */
+#ifndef MODELS_SENDER_INT_H
+#define MODELS_SENDER_INT_H
+
+#include <math.h>
+
+#include "check.h"
+#include "sender.h"
+
+/* ---- shared inline steps (hot: every event uses them) ---------------- */
+
+/* The first failure inside a handler is kept and stops the run. */
+static inline void snd__fail(snd_world *w, int st)
+{
+	if (w->status == SIM_OK)
+		w->status = st;
+	sim_stop(w->e);
+}
+
+/* Schedule fn after delay; an event at or after the run's end would never
+ * run, so it is not scheduled at all (nor is one whose time overflows). */
+static inline void snd__sched(snd_world *w, int64_t delay_ns, sim_handler fn, void *ctx,
+			      uint64_t arg, sim_handle *h)
+{
+	int64_t now = sim_now(w->e);
+	if (h)
+		*h = SIM_HANDLE_NONE;
+	if (delay_ns < 0)
+		delay_ns = 0;
+	if (delay_ns >= w->s->duration_ns - now)
+		return;
+	int st = sim_schedule_in(w->e, delay_ns, fn, ctx, arg, h);
+	if (st != SIM_OK && st != SIM_ERANGE)
+		snd__fail(w, st);
+}
+
+static inline snd_counts *snd__grp(snd_world *w, const snd_inst *in)
+{
+	return &w->groups[in->group];
+}
+
+static inline size_t snd__series_row(const snd_world *w, int64_t t)
+{
+	return (size_t)(t / w->s->series_step_ns);
+}
+
+/* Every handler's first step: O(1) unless a row ends at or before t. */
+static inline void snd__series_at(snd_world *w, int64_t t)
+{
+	if (t >= w->series_next_end)
+		snd_series_advance(w, t);
+}
+
+/* Every handler's last step: the accounting identity and the workers'
+ * states (snd_world_check), under SIM_CHECK; nothing in release.  After a
+ * failure the run is abandoned half-way, so nothing is checked. */
+static inline void snd__check_op(snd_world *w)
+{
+	(void)w;
+	SIM_CHECK(w->check_ops, w->status != SIM_OK || snd_world_check(w));
+}
+
+/* ---- the message pool (sender.c) ------------------------------------- */
+
+snd_msg *snd__msg_grow(snd_world *w);
+
+static inline snd_msg *snd__msg_new(snd_world *w)
+{
+	if (w->free_msgs == NULL)
+		return snd__msg_grow(w);
+	snd_msg *m = w->free_msgs;
+	w->free_msgs = m->next;
+	return m;
+}
+
+static inline void snd__msg_free(snd_world *w, snd_msg *m)
+{
+	m->next = w->free_msgs;
+	w->free_msgs = m;
+}
+
+/* ---- sender_draw.c ----------------------------------------------------- */
+
+/* A real-valued count (recipients, bytes, a burst), rounded as
+ * snd_round_ns rounds: half up, saturating. */
+static inline int64_t snd__round_count(double x)
+{
+	if (!(x > 0.0))
+		return 0;
+	if (x >= 9.2e18)
+		return INT64_MAX;
+	return (int64_t)floor(x + 0.5);
+}
+
+/* ---- sender_arrivals.c ------------------------------------------------- */
+
+/* The first arrival of instance in (any kind but trace). */
+void snd__start_arrivals(snd_world *w, snd_inst *in);
+/* The next trace row of group g, if any. */
+void snd__schedule_trace(snd_world *w, size_t g);
+
+/* ---- sender_session.c -------------------------------------------------- */
+
+/* Start a connection for the worker's message (mailbox chosen now). */
+void snd__connect(snd_world *w, snd_worker *wk);
+void snd__quit_session(snd_world *w, snd_worker *wk);
+/* A free worker (no session) takes the oldest unclaimed message. */
+void snd__start_next(snd_world *w, snd_worker *wk);
+/* After an acceptance or an honoured permanent refusal in a session. */
+void snd__continue_session(snd_world *w, snd_worker *wk);
+/* A new message is in the instance's outbox: give it to a worker. */
+void snd__dispatch(snd_world *w, snd_inst *in);
+/* The service's answer to a held submission (svc_hooks.held_answered). */
+void snd__on_held_answered(void *ctx, svc_session *s, const svc_outcome *o);
+
+/* ---- sender_retry.c ---------------------------------------------------- */
+
+/* A refusal the worker's message has just received (at AUTH or at end of
+ * data); in_session: the worker is in an open session. */
+void snd__refused(snd_world *w, snd_worker *wk, scn_reply_class rc,
+		  const scn_reply *reply, bool in_session);
+
+/* ---- sender_count.c ---------------------------------------------------- */
+
+/* The end of row series_next (INT64_MAX when every row is filled). */
+int64_t snd__series_end_of_next(const snd_world *w);
+
+/* The counts every message or attempt updates are inline here (one call
+ * less on the hot path); the rest are in sender_count.c. */
+
+/* A message is generated at instance in; false if the outbox was full
+ * (then counted lost as outbox_overflow). */
+static inline bool snd__count_generated(snd_world *w, snd_inst *in)
+{
+	const scn_sender *sd = &w->s->senders[in->group];
+	snd_counts *home = in->home_mailbox >= 0 ? &w->mailboxes[in->home_mailbox] : NULL;
+	w->total.generated++;
+	snd__grp(w, in)->generated++;
+	if (home)
+		home->generated++;
+	if (sd->outbox_limit > 0 && in->unresolved >= sd->outbox_limit) {
+		snd_counts *c[3] = { &w->total, snd__grp(w, in), home };
+		for (int i = 0; i < 3; i++) {
+			if (c[i] == NULL)
+				continue;
+			c[i]->lost++;
+			c[i]->lost_overflow++;
+		}
+		return false;
+	}
+	in->unresolved++;
+	w->backlog++;
+	return true;
+}
+
+static inline void snd__count_conn_opened(snd_world *w, snd_worker *wk)
+{
+	snd_counts *c[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
+	for (int i = 0; i < 3; i++)
+		c[i]->conn_opened++;
+}
+
+/* One more attempt for the worker's message. */
+static inline void snd__count_attempt(snd_world *w, snd_worker *wk)
+{
+	snd_msg *m = wk->msg;
+	m->attempts++;
+	snd_counts *c[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
+	for (int i = 0; i < 3; i++) {
+		c[i]->attempts++;
+		if (m->attempts > 1)
+			c[i]->retries++;
+	}
+}
+
+void snd__count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, const scn_reply *reply,
+		       bool at_auth);
+
+typedef enum snd__loss_kind { SND__LOSS_GAVE_UP, SND__LOSS_PERMANENT } snd__loss_kind;
+
+/* The worker's message is lost, or accepted (o: the service's outcome);
+ * either way it leaves the instance and goes back to the pool. */
+void snd__lose(snd_world *w, snd_worker *wk, snd__loss_kind k);
+void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o);
+
+#endif

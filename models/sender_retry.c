@@ -1,0 +1,100 @@
+/* sender_retry.c - what a refusal leads to: an honoured permanent refusal
+ * loses the message (the session may go on); anything else closes the
+ * session, and the message is given up (max_attempts, max_age) or waits
+ * out a back-off with its worker and reconnects.  See docs/MODEL.md
+ * "Senders: the client side", "Failures, back-off and giving up". */
+#include "sender_int.h"
+
+#include <math.h>
+#include <stdint.h>
+
+int64_t snd_backoff_ns(const scn_retry *r, snd_msg *m, rng_stream *st)
+{
+	double base = (double)r->base_ns;
+	double cap = r->cap_ns > 0 ? (double)r->cap_ns : INFINITY;
+	double d;
+	if (r->jitter == JITTER_DECORRELATED) {
+		double prev = (double)m->prev_backoff_ns;
+		double hi = 3.0 * prev;
+		double u = rng_uniform(st);
+		d = hi > base ? base + u * (hi - base) : base;
+		if (d > cap)
+			d = cap;
+		int64_t out = snd_round_ns(d);
+		m->prev_backoff_ns = out;
+		return out;
+	}
+	int64_t k = m->attempts > 0 ? m->attempts : 1;
+	d = base * pow(r->factor > 0.0 ? r->factor : 1.0, (double)(k - 1));
+	if (d > cap)
+		d = cap;
+	switch (r->jitter) {
+	case JITTER_FULL:
+		d = rng_uniform(st) * d;
+		break;
+	case JITTER_EQUAL:
+		d = d / 2.0 + rng_uniform(st) * (d / 2.0);
+		break;
+	default:
+		break;
+	}
+	return snd_round_ns(d);
+}
+
+static void on_backoff_done(sim_engine *e, void *ctx, uint64_t arg)
+{
+	(void)arg;
+	snd_worker *wk = ctx;
+	snd_world *w = wk->inst->world;
+	snd__series_at(w, sim_now(e));
+	snd__connect(w, wk);
+	snd__check_op(w);
+}
+
+/* The message is given up; its worker (out of session) starts on the
+ * next one at once, with a new connection. */
+static void give_up(snd_world *w, snd_worker *wk)
+{
+	snd__lose(w, wk, SND__LOSS_GAVE_UP);
+	wk->state = SW_FREE;
+	snd__start_next(w, wk);
+}
+
+void snd__refused(snd_world *w, snd_worker *wk, scn_reply_class rc,
+		  const scn_reply *reply, bool in_session)
+{
+	snd_inst *in = wk->inst;
+	const scn_retry *r = &w->s->senders[in->group].retry;
+	snd_msg *m = wk->msg;
+	bool permanent = reply ? !reply->transient : true;
+	m->last_rc = (uint8_t)rc;
+	if (permanent && r->honors_permanent) {
+		snd__lose(w, wk, SND__LOSS_PERMANENT);
+		if (in_session && !(reply && reply->drops_connection)) {
+			wk->sent++;
+			snd__continue_session(w, wk);
+			return;
+		}
+		if (in_session)
+			snd__quit_session(w, wk);
+		wk->state = SW_FREE;
+		snd__start_next(w, wk);
+		return;
+	}
+	/* transient, or a permanent reply the sender ignores */
+	if (in_session)
+		snd__quit_session(w, wk);
+	int64_t now = sim_now(w->e);
+	if (r->max_attempts > 0 && (int64_t)m->attempts >= r->max_attempts) {
+		give_up(w, wk);
+		return;
+	}
+	int64_t d = snd_backoff_ns(r, m, &in->rs[RNG_BACKOFF]);
+	/* now + d - generated > max_age, without overflow */
+	if (r->max_age_ns > 0 && d > r->max_age_ns - (now - m->generated_ns)) {
+		give_up(w, wk);
+		return;
+	}
+	wk->state = SW_BACKOFF;
+	snd__sched(w, d, on_backoff_done, wk, 0, NULL);
+}
