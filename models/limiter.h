@@ -25,6 +25,7 @@
 #ifndef MODELS_LIMITER_H
 #define MODELS_LIMITER_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,6 +80,8 @@ static inline bool lim_conc_full(const lim_conc *c)
  * the state that held over it, then the state changes. */
 static inline void lim_conc_change(lim_conc *c, int64_t now, int delta_open, int delta_submitting)
 {
+	/* the service's sessions open before they submit and close once */
+	assert(c->open + delta_open >= 0 && c->submitting + delta_submitting >= 0);
 	if (now > c->last_ns) {
 		int64_t dt = now - c->last_ns;
 		c->open_integral_ns += (double)c->open * (double)dt;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "stats.h"
 #include "status.h"
 
@@ -40,7 +41,7 @@ static void reply_of(const scn_reply *r, res_reply *o)
 
 void res_rep_note_reply(res_rep *rep, int c, const scn_reply *r)
 {
-	if (c < 0 || c >= RC_COUNT || r == NULL)
+	if (NEVER(c < 0 || c >= RC_COUNT) || NEVER(r == NULL)) /* the sender's classes, replies or the catalog's */
 		return;
 	if (rep->given_src[c] == r)
 		return;

@@ -5,6 +5,7 @@
  * (sender.c).  See docs/MODEL.md "Senders: the client side", "The run". */
 #include "sender_int.h"
 
+#include "check.h"
 #include "presets.h"
 
 #include <stdint.h>
@@ -51,7 +52,7 @@ void snd__count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, const s
 			c[i]->conn_refused++;
 	}
 	size_t row = snd__series_row(w, sim_now(w->e));
-	if (row < w->n_series)
+	if (ALWAYS(row < w->n_series)) /* events run before the end, in a row */
 		w->series[row].rejected_by[rc]++;
 }
 
@@ -111,7 +112,7 @@ void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 		 st_min_run_add(&w->m_acc_min[wk->mailbox], a, now, now);
 	(void)sa; /* now is in [0, duration): always counted, nothing allocated */
 	size_t row = snd__series_row(w, now);
-	if (row < w->n_series)
+	if (ALWAYS(row < w->n_series)) /* an acceptance runs before the end */
 		w->series[row].accepted++;
 	if (released) {
 		mc->del_sum_s += (double)del / 1e9;

@@ -27,6 +27,8 @@
  */
 #include "service.h"
 
+#include <assert.h>
+
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -748,6 +750,7 @@ static inline int reserve_all(const svc_check *t, size_t n, const chk *c)
 
 static void refusal(const svc_check *row, int k, const scn_limits *L, svc_outcome *o)
 {
+	assert(k >= 0 && row->rc + k < RC_COUNT); /* a row's classes are consecutive in the catalog */
 	o->rc = (scn_reply_class)(row->rc + k);
 	o->reply = row->route_reply ? &L->reply[row->rc + k] : NULL;
 }

@@ -9,6 +9,8 @@
  */
 #include "engine.h"
 
+#include <assert.h>
+
 #include <stddef.h>
 
 #define SLAB_EVENTS 1024
@@ -180,6 +182,7 @@ int sim_run(sim_engine *e, int64_t end)
 			release(e, ev);
 			continue;
 		}
+		assert(x.time >= e->now); /* scheduling refuses the past (SIM_EPAST) */
 		e->now = x.time;
 		e->live--;
 		e->run_count++;
