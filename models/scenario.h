@@ -90,6 +90,32 @@ typedef struct scn_error_throttle {
 	int64_t period_ns;  /* how long the mailbox stays throttled */
 } scn_error_throttle;
 
+/* The scenario keys of a limits mapping (docs/SCENARIOS.md, limits), after
+ * `preset` and before `error_throttle` and `replies`, in the order the
+ * loader applies them: the key, the kind of value it takes, the field of
+ * scn_limits it sets.  The loader iterates this table (models/scn_limits.c);
+ * a new setting is a row here.  Kinds: BOOL, DURATION (>= 0), WINDOW
+ * (> 0), LIMIT (a count or off), SIZE (a size or off), RATE_LIMIT (N or
+ * N/UNIT, which sets the window too; the field is the scn_window_count),
+ * COUNTS, SCOPE and MODE (names: sessions|submitting, scn_scope_names,
+ * scn_rate_mode_names). */
+#define SCN_LIMIT_KEYS(X) \
+	X("smtp_auth",                  BOOL,       smtp_auth) \
+	X("saves_sent_items",           BOOL,       saves_sent_items) \
+	X("auth_fail_tarpit",           DURATION,   auth_fail_tarpit_ns) \
+	X("max_concurrent_connections", LIMIT,      connections.limit) \
+	X("concurrency_counts",         COUNTS,     connections.counts) \
+	X("concurrency_scope",          SCOPE,      connections.scope) \
+	X("message_rate_limit",         RATE_LIMIT, message_rate) \
+	X("message_rate_window",        WINDOW,     message_rate.window_ns) \
+	X("message_rate_mode",          MODE,       message_rate.mode) \
+	X("message_rate_scope",         SCOPE,      message_rate.scope) \
+	X("recipient_rate_limit",       LIMIT,      recipient_rate.limit) \
+	X("recipient_rate_window",      WINDOW,     recipient_rate.window_ns) \
+	X("recipient_rate_scope",       SCOPE,      recipient_rate.scope) \
+	X("max_recipients_per_message", LIMIT,      max_recipients_per_message) \
+	X("max_message_size",           SIZE,       max_message_size)
+
 /* A route's limits: named slots, each of one of the four kinds, plus the
  * per-message checks, and the reply this route gives for each class.  A
  * preset is one of these filled with data (models/presets.c); scenarios

@@ -5,6 +5,7 @@
 #include "scn_int.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,13 +15,49 @@
 static const char *const counts_names[] = { "sessions", "submitting", NULL };
 static const char *const class_keys[] = { "mailbox_full", "send_as_denied", "invalid_license",
 					  "too_many_recipients", "invalid_recipients", NULL };
-static const char *const limit_keys[] = {
-	"preset", "smtp_auth", "saves_sent_items", "auth_fail_tarpit",
-	"max_concurrent_connections", "concurrency_counts", "concurrency_scope",
-	"message_rate_limit", "message_rate_window", "message_rate_mode", "message_rate_scope",
-	"recipient_rate_limit", "recipient_rate_window", "recipient_rate_scope",
-	"max_recipients_per_message", "max_message_size", "error_throttle", "replies", NULL
+/* The keys of scenario.h's SCN_LIMIT_KEYS, as the loader applies them. */
+typedef enum lk_kind { LK_BOOL, LK_DURATION, LK_WINDOW, LK_LIMIT, LK_SIZE, LK_RATE_LIMIT,
+		       LK_COUNTS, LK_SCOPE, LK_MODE } lk_kind;
+
+static const struct limit_key {
+	const char *key;
+	lk_kind kind;
+	size_t off;         /* of the field in scn_limits */
+} limit_key_table[] = {
+#define X(key, kind, field) { key, LK_##kind, offsetof(scn_limits, field) },
+	SCN_LIMIT_KEYS(X)
+#undef X
 };
+#define N_LIMIT_KEYS (sizeof limit_key_table / sizeof limit_key_table[0])
+
+/* The sizes of the fields each kind writes, checked for every row. */
+#define LK_SIZE_BOOL sizeof(bool)
+#define LK_SIZE_DURATION sizeof(int64_t)
+#define LK_SIZE_WINDOW sizeof(int64_t)
+#define LK_SIZE_LIMIT sizeof(int64_t)
+#define LK_SIZE_SIZE sizeof(int64_t)
+#define LK_SIZE_RATE_LIMIT sizeof(scn_window_count)
+#define LK_SIZE_COUNTS sizeof(int)
+#define LK_SIZE_SCOPE sizeof(int)
+#define LK_SIZE_MODE sizeof(int)
+#define X(key, kind, field) \
+	_Static_assert(sizeof(((scn_limits *)0)->field) == LK_SIZE_##kind, "limits key " key ": field size");
+SCN_LIMIT_KEYS(X)
+#undef X
+
+/* Every key a limits mapping may have, into keys[N_LIMIT_KEYS + 4]:
+ * preset, the table's, then the two sub-mappings (the order "did you
+ * mean" sees them in). */
+static void limit_keys(const char **keys)
+{
+	size_t n = 0;
+	keys[n++] = "preset";
+	for (size_t i = 0; i < N_LIMIT_KEYS; i++)
+		keys[n++] = limit_key_table[i].key;
+	keys[n++] = "error_throttle";
+	keys[n++] = "replies";
+	keys[n] = NULL;
+}
 static const char *const throttle_keys[] = { "enabled", "threshold", "window", "period", NULL };
 static const char *const throttle_all_keys[] = { "enabled", "threshold", "window", "period",
 	"mailbox_full", "send_as_denied", "invalid_license", "too_many_recipients",
@@ -207,60 +244,66 @@ static void parse_message_rate_limit(scn_ctx *c, const yml_node *n, const char *
 }
 
 /* Apply a limits mapping (preset first, then overrides) to *l. */
+/* One key of the table, if the mapping has it. */
+static void apply_limit_key(scn_ctx *c, const yml_node *m, const char *path, const struct limit_key *k,
+			    scn_limits *l)
+{
+	char p[SCN_PATH_MAX];
+	void *f = (char *)l + k->off;
+	int e;
+	int64_t v;
+	const yml_node *n = yml_get(m, k->key);
+	switch (k->kind) {
+	case LK_BOOL: scn_opt_bool(c, m, k->key, path, f); break;
+	case LK_DURATION: scn_opt_dur(c, m, k->key, path, f); break;
+	case LK_LIMIT: scn_opt_limit(c, m, k->key, path, f); break;
+	case LK_WINDOW:
+		if (scn_opt_dur(c, m, k->key, path, &v)) {
+			if (v <= 0) {
+				scn_pjoin(p, path, k->key);
+				scn_err_node(c, n, p, "must be longer than 0");
+			} else
+				*(int64_t *)f = v;
+		}
+		break;
+	case LK_SIZE:
+		if (n && n->type == YML_SCALAR && (!strcmp(n->str, "off") || !strcmp(n->str, "none")))
+			*(int64_t *)f = 0;
+		else
+			scn_opt_size(c, m, k->key, path, f);
+		break;
+	case LK_RATE_LIMIT:
+		if (n) {
+			scn_pjoin(p, path, k->key);
+			parse_message_rate_limit(c, n, p, f);
+		}
+		break;
+	default: {
+		const char *const *names = k->kind == LK_COUNTS ? counts_names
+		                         : k->kind == LK_SCOPE ? scn_scope_names : scn_rate_mode_names;
+		if ((e = scn_opt_enum(c, m, k->key, path, names)) >= 0)
+			*(int *)f = e;
+	}
+	}
+}
+
+/* Apply a limits mapping (preset first, then overrides) to *l. */
 void scn_parse_limits(scn_ctx *c, const yml_node *n, const char *path, scn_limits *l)
 {
 	const yml_node *m = scn_want_map(c, n, path);
 	char p[SCN_PATH_MAX];
-	int e;
-	int64_t v;
 	if (!m)
 		return;
-	scn_check_keys(c, m, path, limit_keys);
+	const char *keys[N_LIMIT_KEYS + 4];
+	limit_keys(keys);
+	scn_check_keys(c, m, path, keys);
 	yml_node *pn = yml_get(m, "preset");
 	if (pn) {
 		scn_pjoin(p, path, "preset");
 		scn_val_preset(c, pn, p, l);
 	}
-	scn_opt_bool(c, m, "smtp_auth", path, &l->smtp_auth);
-	scn_opt_bool(c, m, "saves_sent_items", path, &l->saves_sent_items);
-	scn_opt_dur(c, m, "auth_fail_tarpit", path, &l->auth_fail_tarpit_ns);
-	scn_opt_limit(c, m, "max_concurrent_connections", path, &l->connections.limit);
-	if ((e = scn_opt_enum(c, m, "concurrency_counts", path, counts_names)) >= 0)
-		l->connections.counts = e;
-	if ((e = scn_opt_enum(c, m, "concurrency_scope", path, scn_scope_names)) >= 0)
-		l->connections.scope = (scn_scope)e;
-	yml_node *mr = yml_get(m, "message_rate_limit");
-	if (mr) {
-		scn_pjoin(p, path, "message_rate_limit");
-		parse_message_rate_limit(c, mr, p, &l->message_rate);
-	}
-	if (scn_opt_dur(c, m, "message_rate_window", path, &v)) {
-		if (v <= 0) {
-			scn_pjoin(p, path, "message_rate_window");
-			scn_err_node(c, yml_get(m, "message_rate_window"), p, "must be longer than 0");
-		} else
-			l->message_rate.window_ns = v;
-	}
-	if ((e = scn_opt_enum(c, m, "message_rate_mode", path, scn_rate_mode_names)) >= 0)
-		l->message_rate.mode = (scn_rate_mode)e;
-	if ((e = scn_opt_enum(c, m, "message_rate_scope", path, scn_scope_names)) >= 0)
-		l->message_rate.scope = (scn_scope)e;
-	scn_opt_limit(c, m, "recipient_rate_limit", path, &l->recipient_rate.limit);
-	if (scn_opt_dur(c, m, "recipient_rate_window", path, &v)) {
-		if (v <= 0) {
-			scn_pjoin(p, path, "recipient_rate_window");
-			scn_err_node(c, yml_get(m, "recipient_rate_window"), p, "must be longer than 0");
-		} else
-			l->recipient_rate.window_ns = v;
-	}
-	if ((e = scn_opt_enum(c, m, "recipient_rate_scope", path, scn_scope_names)) >= 0)
-		l->recipient_rate.scope = (scn_scope)e;
-	scn_opt_limit(c, m, "max_recipients_per_message", path, &l->max_recipients_per_message);
-	yml_node *ms = yml_get(m, "max_message_size");
-	if (ms && ms->type == YML_SCALAR && (!strcmp(ms->str, "off") || !strcmp(ms->str, "none")))
-		l->max_message_size = 0;
-	else
-		scn_opt_size(c, m, "max_message_size", path, &l->max_message_size);
+	for (size_t i = 0; i < N_LIMIT_KEYS; i++)
+		apply_limit_key(c, m, path, &limit_key_table[i], l);
 	yml_node *et = yml_get(m, "error_throttle");
 	if (et) {
 		scn_pjoin(p, path, "error_throttle");
