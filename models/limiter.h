@@ -19,7 +19,8 @@
  * return true when the structure is sound (what each struct's comment
  * states); O(1) for the cap, O(entries) for the windows.  Callers run them
  * through SIM_CHECK (check.h) with the struct's `checks` counter: after
- * every operation in the stress build, every 1024th under assert, never
+ * every operation in the stress build, on check.h's thinning schedule
+ * under assert (operations 1, 2, 4, ..., then every 65,536th), never
  * in release.
  */
 #ifndef MODELS_LIMITER_H

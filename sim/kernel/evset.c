@@ -3,7 +3,7 @@
  * inline in their headers, so a call through evs_* costs one switch.
  * After every operation that can change the structure (insert, pop, and a
  * peek, which may take the calendar's next day) the structure's checker
- * runs through SIM_CHECK: every time in the stress build, every 1024th in
+ * runs through SIM_CHECK: every time in the stress build, on a thinning schedule in
  * the debug and san builds, never in release (check.h). */
 #include "evset.h"
 
