@@ -46,7 +46,7 @@
 	X(MAILBOX_FULL, "mailbox_full", "554 5.2.2", 554, 0, 0, 1, \
 	  "554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException") \
 	/* ASSUMPTION: CET names the class, not the reply */ \
-	X(INVALID_LICENSE, "invalid_license", "550 5.7.1", 550, 0, 0, 1, \
+	X(INVALID_LICENSE, "invalid_license", "550 license", 550, 0, 0, 1, \
 	  "550 5.7.1 Sender mailbox has no valid license for SMTP submission") \
 	/* MFD; observed */ \
 	X(SEND_AS_DENIED, "send_as_denied", "550 5.7.60", 550, 0, 0, 1, \
@@ -63,7 +63,7 @@
 	/* ASSUMPTION: used only in message_rate_mode reject (SD's older \
 	 * wording: "rejected and the client will need to retry"); routes \
 	 * may answer otherwise (exchange-server: 421 4.4.2) */ \
-	X(MESSAGE_RATE, "message_rate", "450 4.7.0", 450, 1, 0, 1, \
+	X(MESSAGE_RATE, "message_rate", "msg rate", 450, 1, 0, 1, \
 	  "450 4.7.0 Message rate limit exceeded, try again later") \
 	/* CET */ \
 	X(THROTTLED_MAILBOX_FULL, "throttled_mailbox_full", "550 5.2.251", 550, 0, 0, 0, \

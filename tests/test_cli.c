@@ -256,13 +256,13 @@ static void test_reply_as_given(void **state)
 	                   "\"text\": \"421 4.7.0 Too many concurrent connections, try again later\", "
 	                   "\"given\": true";
 	snprintf(cmd, sizeof cmd, "rm -f %s/given.db; %s run tests/data/external-route.yaml --quiet"
-	         " --db %s/given.db --format json", tmpdir, bin(), tmpdir);
+	         " --db %s/given.db --format json --describe", tmpdir, bin(), tmpdir);
 	assert_int_equal(run(cmd, &out, &err), 0);
 	assert_non_null(strstr(out, want));
 	assert_null(strstr(out, "432 4.3.2"));
 	free(out);
 	free(err);
-	snprintf(cmd, sizeof cmd, "%s results export 1 --db %s/given.db --format json", bin(), tmpdir);
+	snprintf(cmd, sizeof cmd, "%s results export 1 --db %s/given.db --format json --describe", bin(), tmpdir);
 	assert_int_equal(run(cmd, &out, &err), 0);
 	assert_non_null(strstr(out, want));
 	assert_null(strstr(out, "432 4.3.2"));

@@ -59,24 +59,28 @@ static const char show_usage[] =
 	"RUN is a run id or 'last'.\n";
 
 static const char export_usage[] =
-	"usage: throttlesim results export RUN --format csv|json [--db FILE]\n"
+	"usage: throttlesim results export RUN --format csv|json [--describe] [--db FILE]\n"
 	"\n"
-	"The run's stored summaries (mean, 95% half-width, n) with every\n"
-	"replication's value, to standard output.\n"
-	"  csv   one row per variant, entity and figure: the columns of\n"
-	"        `run --format csv` (variant,entity_kind,entity,figure,unit,mean,\n"
-	"        half,n), then rep0, rep1, ... in replication order\n"
-	"  json  the run's record (with the scenario's text), each variant's\n"
-	"        replications (seed, events) and its summaries with their values\n"
+	"The run as `run --format csv|json` wrote it (the same writer, the same\n"
+	"columns and keys), to standard output:\n"
+	"  csv   one row per variant, entity and figure: variant,entity_kind,entity,\n"
+	"        figure,unit,mean,half,n (sweeps: point and swept values), then\n"
+	"        rep0, rep1, ... each replication's value\n"
+	"  json  the figures of every entity with each replication's value, the\n"
+	"        replies, and the store's record of the run (\"run\": times, file,\n"
+	"        command line, the scenario's text)\n"
+	"  --describe  json: also each variant's length, each sender group's route,\n"
+	"              each group's and mailbox's limits, whether each reply was given\n"
 	"Undefined values are empty (csv) or null (json).  RUN is a run id or 'last'.\n";
 
 typedef struct results_opts {
 	const char *db;
 	const char *run;     /* "last" or an id */
 	const char *format;  /* export only */
+	bool describe;       /* export only: --describe */
 } results_opts;
 
-enum { RES_OPT_DB, RES_OPT_FORMAT };
+enum { RES_OPT_DB, RES_OPT_FORMAT, RES_OPT_DESCRIBE };
 
 typedef struct results_parse {
 	const char *sub;
@@ -100,6 +104,9 @@ static int results_option(void *ctx, int id, const char *opt, const char *val)
 	case RES_OPT_DB:
 		r->o->db = val;
 		return 0;
+	case RES_OPT_DESCRIBE:
+		r->o->describe = true;
+		return 0;
 	default:
 		snprintf(cmd, sizeof cmd, "results %s", r->sub);
 		if (cli_choice(cmd, opt, val, formats) < 0)
@@ -116,12 +123,13 @@ static int parse(const char *sub, const char *usage, int argc, char **argv, int 
                  int want_format, results_opts *o)
 {
 	static const cli_opt opts[] = { { "--db", NULL, true, RES_OPT_DB },
-	                                { "--format", NULL, true, RES_OPT_FORMAT } };
+	                                { "--format", NULL, true, RES_OPT_FORMAT },
+	                                { "--describe", NULL, false, RES_OPT_DESCRIBE } };
 	char cmd[32];
 	snprintf(cmd, sizeof cmd, "results %s", sub);
 	*o = (results_opts){ .db = "throttlesim.db" };
 	results_parse r = { sub, want_run != 0, o };
-	int p = cli_parse(cmd, usage, opts, want_format ? 2 : 1, argc, argv, results_option, &r);
+	int p = cli_parse(cmd, usage, opts, want_format ? 3 : 1, argc, argv, results_option, &r);
 	if (p != 0)
 		return p;
 	if (want_run && o->run == NULL) {
@@ -307,7 +315,7 @@ static int results_show(int argc, char **argv)
 
 /* The run through the same writers as `run --format json|csv`, with the
  * store's record of it (JSON only: the "run" object). */
-static int export_run(const store_loaded *l, bool json)
+static int export_run(const store_loaded *l, bool json, bool describe)
 {
 	const store_run_row *r = &l->row;
 	rpt_provenance p = { .id = r->id, .complete = r->complete, .started_at = r->started_at,
@@ -316,6 +324,7 @@ static int export_run(const store_loaded *l, bool json)
 	                     .replications = r->replications };
 	rpt_run run = l->run;
 	run.stored = &p;
+	run.json_describe = describe;
 	return json ? rpt_json(stdout, &run) : rpt_csv(stdout, &run);
 }
 
@@ -332,7 +341,7 @@ static int results_export(int argc, char **argv)
 	if (!l->row.complete)
 		fprintf(stderr, "throttlesim: note: run %lld is incomplete%s\n", (long long)l->row.id,
 		        l->run.n_variants ? "" : " and has no results");
-	rc = export_run(l, strcmp(o.format, "json") == 0);
+	rc = export_run(l, strcmp(o.format, "json") == 0, o.describe);
 	store_loaded_free(l);
 	if (rc == SIM_EINVAL) {
 		fprintf(stderr, "throttlesim results export: run %s has inconsistent results (damaged file?)\n",

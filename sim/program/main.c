@@ -71,6 +71,8 @@ static const char run_usage[] =
 	"  --duration D      override the simulated duration (e.g. 1d, 6h)\n"
 	"  --variant NAME    run only the base and this variant\n"
 	"  --db FILE         results store (default throttlesim.db)\n"
+	"  --describe        json: also each variant's length, each sender group's route,\n"
+	"                    each group's and mailbox's limits, whether each reply was given\n"
 	"  --engine E        event set: calendar (default) or heap\n"
 	"  -j, --jobs N      replications in parallel (default: the number of cores)\n"
 	"  -q, --quiet       no progress on standard error\n"
@@ -230,10 +232,11 @@ typedef struct run_opts {
 	const char *format;
 	const char *variant;
 	const char *db;
+	bool describe;      /* --describe: JSON with what the results refer to */
 	cli_run_opts run;
 } run_opts;
 
-enum { RUN_FORMAT, RUN_VARIANT, RUN_DB, RUN_SHARED };
+enum { RUN_FORMAT, RUN_VARIANT, RUN_DB, RUN_DESCRIBE, RUN_SHARED };
 
 static int run_option(void *ctx, int id, const char *opt, const char *val)
 {
@@ -258,6 +261,9 @@ static int run_option(void *ctx, int id, const char *opt, const char *val)
 	case RUN_DB:
 		o->db = val;
 		return 0;
+	case RUN_DESCRIBE:
+		o->describe = true;
+		return 0;
 	default:
 		return cli_run_option("run", opt, val, &o->run);
 	}
@@ -268,7 +274,8 @@ static int parse_run_args(int argc, char **argv, run_opts *o)
 {
 	static const cli_opt opts[] = {
 		{ "--format", NULL, true, RUN_FORMAT }, { "--variant", NULL, true, RUN_VARIANT },
-		{ "--db", NULL, true, RUN_DB }, CLI_RUN_OPTIONS(RUN_SHARED),
+		{ "--db", NULL, true, RUN_DB }, { "--describe", NULL, false, RUN_DESCRIBE },
+		CLI_RUN_OPTIONS(RUN_SHARED),
 	};
 	*o = (run_opts){ .format = "table", .db = "throttlesim.db" };
 	cli_run_opts_init(&o->run);
@@ -411,7 +418,8 @@ static int store_and_report(run_job *j)
 {
 	char err[1024];
 	rpt_run run = { .scenario_name = j->v[0]->name, .seed = j->v[0]->seed,
-			.version = THROTTLESIM_VERSION, .variants = j->rv, .n_variants = j->n_sel };
+			.version = THROTTLESIM_VERSION, .variants = j->rv, .n_variants = j->n_sel,
+			.json_describe = j->o.describe };
 	if (store_write_results(j->db, j->run_id, &run, err, sizeof err) != SIM_OK ||
 	    store_finish_run(j->db, j->run_id, err, sizeof err) != SIM_OK) {
 		fprintf(stderr, "throttlesim: %s\n", err);

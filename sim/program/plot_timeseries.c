@@ -136,7 +136,10 @@ static void series_vars(const plot_variant *v, const ts_data *t, plot_sbuf *b)
 		const char *id = rpt_reply_id(r);
 		char code[16];
 		rpt_reply_label(v->rv, r, code, sizeof code);
-		snprintf(label, sizeof label, "%s %s", code, id);
+		if (code[0] >= '0' && code[0] <= '9')
+			snprintf(label, sizeof label, "%s %s", code, id);
+		else /* a label that is no code ("msg rate") would repeat the class */
+			snprintf(label, sizeof label, "%s", id);
 		for (char *p = label; *p; p++)
 			if (*p == '_')
 				*p = ' ';

@@ -51,6 +51,9 @@ typedef struct rpt_run {
 	const rpt_variant *variants;
 	size_t n_variants;
 	bool json_series;        /* JSON: include each replication's time series */
+	bool json_describe;      /* JSON: include what the results refer to (each variant's
+	                          * length, each entity's route and limits, whether each
+	                          * class was given); off: the figures alone */
 	const rpt_provenance *stored; /* NULL, or the store's record of the run */
 } rpt_run;
 

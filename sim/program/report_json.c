@@ -129,14 +129,16 @@ static void json_provenance(FILE *f, const rpt_provenance *p)
 	fputs("\n  },\n", f);
 }
 
-static void json_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index, bool first)
+static void json_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index, bool first,
+                        bool describe)
 {
 	char name[SCN_NAME_MAX + 8];
 	rpt_entity_name(v->desc, (int)k, index, name, sizeof name);
 	fputs(first ? "\n      {" : ",\n      {", f);
 	fprintf(f, "\"kind\": \"%s\", \"index\": %zu, \"name\": ", res_entity_kind_name(k), index);
 	json_string(f, name);
-	json_entity_desc(f, v->desc, k, index);
+	if (describe)
+		json_entity_desc(f, v->desc, k, index);
 	fputs(",\n        \"figures\": {", f);
 	for (int fig = 0; fig < FIG_COUNT; fig++) {
 		fputs(fig ? ",\n          " : "\n          ", f);
@@ -206,7 +208,7 @@ int rpt_json(FILE *f, const rpt_run *run)
 		if (run->variants[vi].n_reps == 0 || run->variants[vi].reps == NULL)
 			return SIM_EINVAL;
 	bool sweep = rpt__run_is_sweep(run);
-	fputs("{\n  \"format\": \"throttlesim-results\",\n  \"format_version\": 2,\n", f);
+	fputs("{\n  \"format\": \"throttlesim-results\",\n  \"format_version\": 1,\n", f);
 	fputs("  \"program_version\": ", f);
 	json_string(f, run->version ? run->version : "");
 	fputs(",\n  \"scenario\": ", f);
@@ -232,7 +234,7 @@ int rpt_json(FILE *f, const rpt_run *run)
 		json_string(f, v->name ? v->name : "");
 		if (sweep)
 			json_sweep(f, v);
-		if (v->desc) {
+		if (run->json_describe && v->desc) {
 			fputs(",\n    \"duration_s\": ", f);
 			json_number(f, (double)v->desc->duration_ns / (double)SCN_NS_PER_S);
 			fprintf(f, ", \"start_unix_s\": %" PRId64, v->desc->start_unix_s);
@@ -253,20 +255,23 @@ int rpt_json(FILE *f, const rpt_run *run)
 			json_string(f, label);
 			fputs(", \"text\": ", f);
 			json_string(f, rpt__variant_reply_text(v, c));
-			bool given = false, mixed = false;
-			for (size_t i = 0; i < v->n_reps; i++) {
-				given = given || v->reps[i].given[c].code != 0;
-				mixed = mixed || v->reps[i].given_mixed[c];
+			if (run->json_describe) {
+				bool given = false, mixed = false;
+				for (size_t i = 0; i < v->n_reps; i++) {
+					given = given || v->reps[i].given[c].code != 0;
+					mixed = mixed || v->reps[i].given_mixed[c];
+				}
+				fprintf(f, ", \"given\": %s, \"mixed\": %s", given ? "true" : "false",
+				        mixed ? "true" : "false");
 			}
-			fprintf(f, ", \"given\": %s, \"mixed\": %s}", given ? "true" : "false",
-			        mixed ? "true" : "false");
+			fputc('}', f);
 		}
 		fputs("\n    ],\n    \"entities\": [", f);
-		json_entity(f, v, RES_TOTAL, 0, true);
+		json_entity(f, v, RES_TOTAL, 0, true, run->json_describe);
 		for (size_t g = 0; g < r0->n_groups; g++)
-			json_entity(f, v, RES_GROUP, g, false);
+			json_entity(f, v, RES_GROUP, g, false, run->json_describe);
 		for (size_t m = 0; m < r0->n_mailboxes; m++)
-			json_entity(f, v, RES_MAILBOX, m, false);
+			json_entity(f, v, RES_MAILBOX, m, false, run->json_describe);
 		fputs("\n    ]", f);
 		if (run->json_series) {
 			fputs(",\n    \"series\": [", f);
