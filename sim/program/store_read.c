@@ -388,11 +388,10 @@ static int has_entities(loader *ld)
 	return store__query_int(ld->db, sql, &n) == SQLITE_OK ? n > 0 : -1;
 }
 
-static int count_entities(loader *ld, int64_t nv, size_t (*count)[2])
+/* v2: the run has entity rows (has_entities). */
+static int count_entities(loader *ld, int64_t nv, int v2, size_t (*count)[2])
 {
-	int rc, v2 = has_entities(ld);
-	if (v2 < 0)
-		return -1;
+	int rc;
 	if (ld_prepare(ld, v2 ? "SELECT variant_idx, entity_kind, max(entity_idx) + 1 FROM entities"
 	                        " WHERE run_id = ?1 GROUP BY 1, 2"
 	                      : "SELECT variant_idx, entity_kind, max(entity_idx) + 1 FROM summaries"
@@ -709,15 +708,17 @@ static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
 	int rc, v2;
 	if ((rc = load_variants(ld, m, l, nv)) != 0 || (rc = load_replications(ld, m, nv)) != 0)
 		return rc;
+	if ((v2 = has_entities(ld)) < 0)
+		return -1;
 	size_t (*count)[2] = calloc(m->n_variants, sizeof *count);
 	if (count == NULL)
 		return -2;
-	rc = count_entities(ld, nv, count);
+	rc = count_entities(ld, nv, v2, count);
 	if (rc == 0)
 		rc = make_entities(m, count);
 	free(count);
-	if (rc != 0 || (v2 = has_entities(ld)) < 0)
-		return rc != 0 ? rc : -1;
+	if (rc != 0)
+		return rc;
 	if (v2 && ((rc = load_entities(ld, m)) != 0 || (rc = load_replies(ld, m)) != 0))
 		return rc;
 	if ((rc = load_summaries(ld, m, l, nv)) != 0 || (rc = load_figures(ld, m)) != 0 ||
