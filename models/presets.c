@@ -49,6 +49,7 @@ static void base(scn_limits *l, const char *name)
 	strncpy(l->preset, name, sizeof l->preset - 1);
 	l->connections.scope = SCOPE_MAILBOX;
 	l->connections.counts = COUNT_SESSIONS;
+	l->connections.check = CONC_AT_AUTH;  /* a connection-level cap, unless the route says */
 	memcpy(l->reply, replies, sizeof l->reply);
 	l->recipient_rate.window_ns = 86400 * S;
 	l->recipient_rate.scope = SCOPE_MAILBOX;
@@ -74,7 +75,12 @@ static void exchange_online(scn_limits *l)
 	l->smtp_auth = true;
 	l->saves_sent_items = true;                 /* SUB, B18 */
 	l->connections.limit = 3;                   /* SUB, B18 */
-	l->connections.counts = COUNT_SESSIONS;     /* ASSUMPTION (which sessions count) */
+	/* ASSUMPTION (concurrency_check): the 432 comes at the end of data,
+	 * against the other submissions in progress, as clients report it
+	 * (OBS: fastapi-mail#75, nodemailer#1613, Ombi#4093); SUB: "at most
+	 * three messages at the same time" */
+	l->connections.check = CONC_AT_END_OF_DATA;
+	l->connections.counts = COUNT_SESSIONS;     /* ASSUMPTION, with concurrency_check: auth */
 	l->max_message_size = 35 * MB;              /* PS, SD */
 	l->max_recipients_per_message = 500;        /* PS, SD */
 	l->recipient_rate.limit = 10000;            /* SUB, SD: rolling 24 h */

@@ -6,6 +6,7 @@
 
 const char *const scn_scope_names[] = { "mailbox", "tenant", "source", "connector", NULL };
 const char *const scn_rate_mode_names[] = { "delay", "reject", "tarpit", NULL };
+const char *const scn_conc_check_names[] = { "end_of_data", "auth", NULL };
 
 const char *scn_scope_name(int scope)
 {

@@ -48,11 +48,18 @@ typedef enum scn_scope {
 	SCOPE_CONNECTOR,   /* one state per route (all senders using it) */
 } scn_scope;
 
-/* Concurrency cap, checked at AUTH. limit 0 = no limit. */
+/* Concurrency cap. limit 0 = no limit.  Where it is checked is an
+ * assumption (MODEL.md, concurrency_check): at the end of data, against
+ * the other submissions in progress (Exchange Online's default: clients
+ * see the 432 as the reply to DATA), or at AUTH, against the sessions
+ * `counts` names (a connection-level cap: receive connectors, third
+ * parties, and Exchange Online as the 2020 announcement read). */
+typedef enum scn_conc_check { CONC_AT_END_OF_DATA = 0, CONC_AT_AUTH = 1 } scn_conc_check;
 typedef struct scn_concurrency {
 	int64_t limit;
 	scn_scope scope;
-	enum { COUNT_SESSIONS = 0, COUNT_SUBMITTING = 1 } counts;
+	enum { COUNT_SESSIONS = 0, COUNT_SUBMITTING = 1 } counts; /* at AUTH only */
+	scn_conc_check check;
 } scn_concurrency;
 
 /* Sliding-window count of messages, checked at end of data.  limit 0 = off. */
@@ -97,14 +104,15 @@ typedef struct scn_error_throttle {
  * a new setting is a row here.  Kinds: BOOL, DURATION (>= 0), WINDOW
  * (> 0), LIMIT (a count or off), SIZE (a size or off), RATE_LIMIT (N or
  * N/UNIT, which sets the window too; the field is the scn_window_count),
- * COUNTS, SCOPE and MODE (names: sessions|submitting, scn_scope_names,
- * scn_rate_mode_names). */
+ * COUNTS, SCOPE, MODE and CHECK (names: sessions|submitting,
+ * scn_scope_names, scn_rate_mode_names, scn_conc_check_names). */
 #define SCN_LIMIT_KEYS(X) \
 	X("smtp_auth",                  BOOL,       smtp_auth) \
 	X("saves_sent_items",           BOOL,       saves_sent_items) \
 	X("auth_fail_tarpit",           DURATION,   auth_fail_tarpit_ns) \
 	X("max_concurrent_connections", LIMIT,      connections.limit) \
 	X("concurrency_counts",         COUNTS,     connections.counts) \
+	X("concurrency_check",          CHECK,      connections.check) \
 	X("concurrency_scope",          SCOPE,      connections.scope) \
 	X("message_rate_limit",         RATE_LIMIT, message_rate) \
 	X("message_rate_window",        WINDOW,     message_rate.window_ns) \
@@ -292,6 +300,7 @@ typedef struct scenario {
  * and in enum order; "" for an out-of-range value. */
 extern const char *const scn_scope_names[];
 extern const char *const scn_rate_mode_names[];
+extern const char *const scn_conc_check_names[];
 const char *scn_scope_name(int scope);
 const char *scn_rate_mode_name(int mode);
 /* The index of s in a NULL-terminated list of names, or -1. */

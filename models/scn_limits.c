@@ -17,7 +17,7 @@ static const char *const class_keys[] = { "mailbox_full", "send_as_denied", "inv
 					  "too_many_recipients", "invalid_recipients", NULL };
 /* The keys of scenario.h's SCN_LIMIT_KEYS, as the loader applies them. */
 typedef enum lk_kind { LK_BOOL, LK_DURATION, LK_WINDOW, LK_LIMIT, LK_SIZE, LK_RATE_LIMIT,
-		       LK_COUNTS, LK_SCOPE, LK_MODE } lk_kind;
+		       LK_COUNTS, LK_SCOPE, LK_MODE, LK_CHECK } lk_kind;
 
 static const struct limit_key {
 	const char *key;
@@ -40,6 +40,7 @@ static const struct limit_key {
 #define LK_SIZE_COUNTS sizeof(int)
 #define LK_SIZE_SCOPE sizeof(int)
 #define LK_SIZE_MODE sizeof(int)
+#define LK_SIZE_CHECK sizeof(int)
 #define X(key, kind, field) \
 	_Static_assert(sizeof(((scn_limits *)0)->field) == LK_SIZE_##kind, "limits key " key ": field size");
 SCN_LIMIT_KEYS(X)
@@ -280,7 +281,8 @@ static void apply_limit_key(scn_ctx *c, const yml_node *m, const char *path, con
 		break;
 	default: {
 		const char *const *names = k->kind == LK_COUNTS ? counts_names
-		                         : k->kind == LK_SCOPE ? scn_scope_names : scn_rate_mode_names;
+		                         : k->kind == LK_SCOPE ? scn_scope_names
+		                         : k->kind == LK_CHECK ? scn_conc_check_names : scn_rate_mode_names;
 		if ((e = scn_opt_enum(c, m, k->key, path, names)) >= 0)
 			*(int *)f = e;
 	}

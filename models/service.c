@@ -48,8 +48,12 @@ typedef struct slot_hdr {
 	bool inited;
 } slot_hdr;
 
+/* at_eod: concurrency_check end_of_data: the cap counts submissions in
+ * progress and is checked at end of data (data_checks[0]); otherwise it
+ * counts what `counts` says and is checked at AUTH. */
 typedef struct conc_state {
 	slot_hdr h;
+	bool at_eod;
 	lim_conc c;
 } conc_state;
 
@@ -114,7 +118,9 @@ static void conc_init(svc *v, void *st, const void *cfg)
 {
 	(void)v;
 	const scn_concurrency *k = cfg;
-	lim_conc_init(&((conc_state *)st)->c, k->limit, k->counts == COUNT_SUBMITTING);
+	conc_state *cs = st;
+	cs->at_eod = k->check == CONC_AT_END_OF_DATA;
+	lim_conc_init(&cs->c, k->limit, cs->at_eod || k->counts == COUNT_SUBMITTING);
 }
 
 static void sum_init(svc *v, void *st, const void *cfg)
@@ -465,7 +471,7 @@ static inline int basic_disabled_check(const chk *c)
 static inline int conc_check(const chk *c)
 {
 	const conc_state *cs = c->st[SLOT_CONN];
-	return cs && lim_conc_full(&cs->c) ? 0 : CHK_PASS;
+	return cs && !cs->at_eod && lim_conc_full(&cs->c) ? 0 : CHK_PASS;
 }
 
 static inline void conc_commit(const chk *c, svc_outcome *o)
@@ -477,6 +483,19 @@ static inline void conc_commit(const chk *c, svc_outcome *o)
 }
 
 /* End of data */
+
+/* concurrency_check end_of_data: refused when the mailbox (the slot's
+ * scope) already has `limit` OTHER submissions in progress; this one's
+ * transfer time is spent all the same.  A submission is in progress from
+ * svc_submission_begin to its answer (a tarpit hold included). */
+static inline int conc_eod_check(const chk *c)
+{
+	const conc_state *cs = c->st[SLOT_CONN];
+	if (!cs || !cs->at_eod || cs->c.limit <= 0)
+		return CHK_PASS;
+	int64_t others = cs->c.submitting - (c->sess->submitting ? 1 : 0);
+	return others >= cs->c.limit ? 0 : CHK_PASS;
+}
 
 static inline int throttled_check(const chk *c)
 {
@@ -637,6 +656,8 @@ static const svc_check auth_checks[] = {
 /* MODEL.md, "End of data": in this order; the first that does not pass
  * answers; if all pass, every commit counts the message. */
 static const svc_check data_checks[] = {
+	{ "concurrency_end_of_data", KIND_CONC, SLOT_CONN, BY_LIMITS, RC_CONCURRENCY,
+	  true, conc_eod_check, NULL, NULL, NULL, NULL, -1 },
 	{ "throttled_class", KIND_ERROR, -1, BY_MAILBOX, RC_THROTTLED_MAILBOX_FULL,
 	  true, throttled_check, NULL, NULL, NULL, NULL, -1 },
 	{ "message_size", KIND_NONE, -1, BY_MESSAGE, RC_MESSAGE_SIZE,
@@ -683,6 +704,7 @@ static inline int call_check(int (*f)(const chk *), const chk *c)
 	DIRECT(auth_disabled_check, c);
 	DIRECT(basic_disabled_check, c);
 	DIRECT(conc_check, c);
+	DIRECT(conc_eod_check, c);
 	DIRECT(throttled_check, c);
 	DIRECT(size_check, c);
 	DIRECT(recipients_check, c);

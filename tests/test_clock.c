@@ -114,7 +114,7 @@ static clk tclk_port(tclk *c)
 
 /* ---- scripts and logs ----------------------------------------------------- */
 
-typedef enum op_kind { OP_AUTH, OP_SUBMIT, OP_QUIT, EV_ANSWER, EV_THROTTLE } op_kind;
+typedef enum op_kind { OP_AUTH, OP_BEGIN, OP_SUBMIT, OP_QUIT, EV_ANSWER, EV_THROTTLE } op_kind;
 
 typedef struct op {
 	int64_t t;
@@ -133,7 +133,7 @@ typedef struct entry {
 	int64_t extra;   /* release_ns, or the throttle period's end */
 } entry;
 
-#define MAX_SESS 4
+#define MAX_SESS 5
 #define MAX_LOG 128
 
 typedef struct world {
@@ -177,6 +177,11 @@ static void do_op(world *w, const op *p)
 	assert_int_equal(e.t, p->t);
 	if (p->k == OP_QUIT) {
 		svc_quit(w->v, s);
+		logit(w, e);
+		return;
+	}
+	if (p->k == OP_BEGIN) { /* the data transfer starts */
+		assert_int_equal(svc_submission_begin(w->v, s), SIM_OK);
 		logit(w, e);
 		return;
 	}
@@ -310,9 +315,10 @@ static void tarpit_2_per_min(scn_limits *L)
 {
 	L->message_rate.mode = RATE_TARPIT;
 	L->message_rate.limit = 2;
+	L->connections.check = CONC_AT_AUTH;
 }
 
-/* Three sessions per mailbox (exchange-online): the 4th AUTH at 0 s gets
+/* concurrency_check: auth.  Three sessions per mailbox (exchange-online): the 4th AUTH at 0 s gets
  * 432.  Message rate lowered to 2 per 60 s, tarpit.  s0 at 0 s and s1 at
  * 10 s are accepted (window {0, 10}); s2 at 20 s finds it full: held; s0
  * at 30 s: held behind s2.  At 60 s the 0 s acceptance leaves the window
@@ -348,6 +354,118 @@ static void test_tarpit_and_432(void **state)
 	};
 	run_both(tarpit_2_per_min, script, (int)(sizeof script / sizeof *script), want,
 		 (int)(sizeof want / sizeof *want), 200 * S);
+}
+
+/* ---- the 432 at end of data (concurrency_check: end_of_data) ----------- */
+
+static void eod_default(scn_limits *L)
+{
+	assert_int_equal(L->connections.check, CONC_AT_END_OF_DATA); /* the preset's */
+}
+
+/* Four simultaneous submissions: s0..s3 open and begin at 0 s (AUTH
+ * refuses none), and their ends of data come at 5 s in that order.  s0
+ * finds 3 others in progress: 432, its transfer spent.  It is answered,
+ * so s1, s2 and s3 each find 2 others: accepted.  A fifth session opens
+ * meanwhile at 1 s: sessions are not limited, only submissions. */
+static void test_432_four_at_once(void **state)
+{
+	(void)state;
+	static const op script[] = {
+		{ 0, OP_AUTH, 0, 0 }, { 0, OP_AUTH, 1, 0 }, { 0, OP_AUTH, 2, 0 }, { 0, OP_AUTH, 3, 0 },
+		{ 0, OP_BEGIN, 0, 0 }, { 0, OP_BEGIN, 1, 0 }, { 0, OP_BEGIN, 2, 0 }, { 0, OP_BEGIN, 3, 0 },
+		{ 1 * S, OP_AUTH, 4, 0 },
+		{ 5 * S, OP_SUBMIT, 0, 0 }, { 5 * S, OP_SUBMIT, 1, 0 },
+		{ 5 * S, OP_SUBMIT, 2, 0 }, { 5 * S, OP_SUBMIT, 3, 0 },
+		{ 6 * S, OP_QUIT, 4, 0 },
+	};
+	static const entry want[] = {
+		{ 0, OP_AUTH, 0, RC_OK, 0, 0 }, { 0, OP_AUTH, 1, RC_OK, 0, 0 },
+		{ 0, OP_AUTH, 2, RC_OK, 0, 0 }, { 0, OP_AUTH, 3, RC_OK, 0, 0 },
+		{ 0, OP_BEGIN, 0, 0, 0, 0 }, { 0, OP_BEGIN, 1, 0, 0, 0 },
+		{ 0, OP_BEGIN, 2, 0, 0, 0 }, { 0, OP_BEGIN, 3, 0, 0, 0 },
+		{ 1 * S, OP_AUTH, 4, RC_OK, 0, 0 },
+		{ 5 * S, OP_SUBMIT, 0, RC_CONCURRENCY, 432, 5 * S },
+		{ 5 * S, OP_SUBMIT, 1, RC_OK, 0, 5 * S }, { 5 * S, OP_SUBMIT, 2, RC_OK, 0, 5 * S },
+		{ 5 * S, OP_SUBMIT, 3, RC_OK, 0, 5 * S },
+		{ 6 * S, OP_QUIT, 4, 0, 0, 0 },
+	};
+	run_both(eod_default, script, (int)(sizeof script / sizeof *script), want,
+		 (int)(sizeof want / sizeof *want), 10 * S);
+}
+
+/* A long upload overlapped by three short ones.  s0 begins at 0 s and its
+ * data ends at 100 s.  s1, s2, s3 begin at 10, 20, 30 s and end at 40,
+ * 50, 60 s: s1 finds s0, s2, s3 in progress (3): 432; s2 finds s0, s3
+ * (2): accepted; s3 finds s0: accepted.  Then s1 (retrying in the same
+ * test as a new submission) begins at 90 s with s2 and s3 at 95 s; at
+ * 100 s s0's long upload ends with 3 others in progress: 432 after
+ * 100 s of transfer; s1, s2, s3 end at 101 s in that order: 2, 1, 0
+ * others: all accepted. */
+static void test_432_long_upload(void **state)
+{
+	(void)state;
+	static const op script[] = {
+		{ 0, OP_AUTH, 0, 0 }, { 0, OP_AUTH, 1, 0 }, { 0, OP_AUTH, 2, 0 }, { 0, OP_AUTH, 3, 0 },
+		{ 0, OP_BEGIN, 0, 0 },
+		{ 10 * S, OP_BEGIN, 1, 0 }, { 20 * S, OP_BEGIN, 2, 0 }, { 30 * S, OP_BEGIN, 3, 0 },
+		{ 40 * S, OP_SUBMIT, 1, 0 }, { 50 * S, OP_SUBMIT, 2, 0 }, { 60 * S, OP_SUBMIT, 3, 0 },
+		{ 90 * S, OP_BEGIN, 1, 0 }, { 95 * S, OP_BEGIN, 2, 0 }, { 95 * S, OP_BEGIN, 3, 0 },
+		{ 100 * S, OP_SUBMIT, 0, 0 },
+		{ 101 * S, OP_SUBMIT, 1, 0 }, { 101 * S, OP_SUBMIT, 2, 0 }, { 101 * S, OP_SUBMIT, 3, 0 },
+	};
+	static const entry want[] = {
+		{ 0, OP_AUTH, 0, RC_OK, 0, 0 }, { 0, OP_AUTH, 1, RC_OK, 0, 0 },
+		{ 0, OP_AUTH, 2, RC_OK, 0, 0 }, { 0, OP_AUTH, 3, RC_OK, 0, 0 },
+		{ 0, OP_BEGIN, 0, 0, 0, 0 },
+		{ 10 * S, OP_BEGIN, 1, 0, 0, 0 }, { 20 * S, OP_BEGIN, 2, 0, 0, 0 },
+		{ 30 * S, OP_BEGIN, 3, 0, 0, 0 },
+		{ 40 * S, OP_SUBMIT, 1, RC_CONCURRENCY, 432, 40 * S },
+		{ 50 * S, OP_SUBMIT, 2, RC_OK, 0, 50 * S }, { 60 * S, OP_SUBMIT, 3, RC_OK, 0, 60 * S },
+		{ 90 * S, OP_BEGIN, 1, 0, 0, 0 }, { 95 * S, OP_BEGIN, 2, 0, 0, 0 },
+		{ 95 * S, OP_BEGIN, 3, 0, 0, 0 },
+		{ 100 * S, OP_SUBMIT, 0, RC_CONCURRENCY, 432, 100 * S },
+		{ 101 * S, OP_SUBMIT, 1, RC_OK, 0, 101 * S }, { 101 * S, OP_SUBMIT, 2, RC_OK, 0, 101 * S },
+		{ 101 * S, OP_SUBMIT, 3, RC_OK, 0, 101 * S },
+	};
+	run_both(eod_default, script, (int)(sizeof script / sizeof *script), want,
+		 (int)(sizeof want / sizeof *want), 200 * S);
+}
+
+/* Ties at one instant are decided in event order, and a submission
+ * answered first is no longer in progress for the next.  s1, s2 in
+ * progress from 0 s; s0 and s3 begin at 1 s.  At 5 s s3's end of data
+ * comes before s0's: s3 finds s0, s1, s2 (3): 432; s0 then finds s1, s2
+ * (2): 250.  At 7 s s3 begins again, then s1's end of data finds s2, s3
+ * (2): 250.  At 8 s s4 opens and begins, s0 begins: s2's end of data
+ * finds s3, s4, s0 (3): 432; s3's then finds s4, s0 (2): 250. */
+static void test_432_ties(void **state)
+{
+	(void)state;
+	static const op script[] = {
+		{ 0, OP_AUTH, 0, 0 }, { 0, OP_AUTH, 1, 0 }, { 0, OP_AUTH, 2, 0 }, { 0, OP_AUTH, 3, 0 },
+		{ 0, OP_BEGIN, 1, 0 }, { 0, OP_BEGIN, 2, 0 },
+		{ 1 * S, OP_BEGIN, 0, 0 }, { 1 * S, OP_BEGIN, 3, 0 },
+		{ 5 * S, OP_SUBMIT, 3, 0 }, { 5 * S, OP_SUBMIT, 0, 0 },
+		{ 7 * S, OP_BEGIN, 3, 0 }, { 7 * S, OP_SUBMIT, 1, 0 },
+		{ 8 * S, OP_AUTH, 4, 0 }, { 8 * S, OP_BEGIN, 4, 0 }, { 8 * S, OP_BEGIN, 0, 0 },
+		{ 8 * S, OP_SUBMIT, 2, 0 }, { 8 * S, OP_SUBMIT, 3, 0 },
+	};
+	static const entry want[] = {
+		{ 0, OP_AUTH, 0, RC_OK, 0, 0 }, { 0, OP_AUTH, 1, RC_OK, 0, 0 },
+		{ 0, OP_AUTH, 2, RC_OK, 0, 0 }, { 0, OP_AUTH, 3, RC_OK, 0, 0 },
+		{ 0, OP_BEGIN, 1, 0, 0, 0 }, { 0, OP_BEGIN, 2, 0, 0, 0 },
+		{ 1 * S, OP_BEGIN, 0, 0, 0, 0 }, { 1 * S, OP_BEGIN, 3, 0, 0, 0 },
+		{ 5 * S, OP_SUBMIT, 3, RC_CONCURRENCY, 432, 5 * S },
+		{ 5 * S, OP_SUBMIT, 0, RC_OK, 0, 5 * S },
+		{ 7 * S, OP_BEGIN, 3, 0, 0, 0 }, { 7 * S, OP_SUBMIT, 1, RC_OK, 0, 7 * S },
+		{ 8 * S, OP_AUTH, 4, RC_OK, 0, 0 }, { 8 * S, OP_BEGIN, 4, 0, 0, 0 },
+		{ 8 * S, OP_BEGIN, 0, 0, 0, 0 },
+		{ 8 * S, OP_SUBMIT, 2, RC_CONCURRENCY, 432, 8 * S },
+		{ 8 * S, OP_SUBMIT, 3, RC_OK, 0, 8 * S },
+	};
+	run_both(eod_default, script, (int)(sizeof script / sizeof *script), want,
+		 (int)(sizeof want / sizeof *want), 20 * S);
 }
 
 /* A session quits while held: it leaves the queue unanswered, and the
@@ -491,6 +609,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tclk_contract),
 		cmocka_unit_test(test_tarpit_and_432),
+		cmocka_unit_test(test_432_four_at_once),
+		cmocka_unit_test(test_432_long_upload),
+		cmocka_unit_test(test_432_ties),
 		cmocka_unit_test(test_tarpit_quit_while_held),
 		cmocka_unit_test(test_reject_30_per_min),
 		cmocka_unit_test(test_error_throttle),

@@ -152,11 +152,20 @@ static void check_rep_accounting(const res_rep *r)
  * must lie within the 99% Student-t interval of B. */
 enum hold_kind { HOLD_FIXED, HOLD_LOGNORMAL, HOLD_EXPONENTIAL };
 
-static void erlang_case(double a, double expect, enum hold_kind hold)
+/* where: concurrency_check.  At AUTH the system is Erlang's loss system;
+ * at end of data every message holds its worker for its whole transfer,
+ * refused or not, so the submissions in progress are an M/G/infinity
+ * system (the 12 workers are all busy with probability under 1e-4 at
+ * a <= 3), and a message is refused when at its end of data at least 3
+ * OTHERS are in progress.  By the Slivnyak-Mecke theorem the others a
+ * departure sees are the stationary population, Poisson(a), whatever the
+ * hold distribution: P(refused) = P(Poisson(a) >= 3). */
+static void loss_case(double a, double expect, enum hold_kind hold, scn_conc_check where)
 {
 	tscn t;
 	tscn_init(&t, 1, 1, 2 * HOUR);
 	scn_limits *l = &t.mb[0].limits;
+	l->connections.check = where;
 	l->recipient_rate.limit = 0;
 	l->message_rate.limit = 0;
 	scn_sender *sd = &t.sd[0];
@@ -184,7 +193,8 @@ static void erlang_case(double a, double expect, enum hold_kind hold)
 	} else {
 		sd->submit_time_ns = 1 * S;
 	}
-	assert_true(fabs(st_erlang_b(3, a) - expect) < 1e-4);
+	if (where == CONC_AT_AUTH)
+		assert_true(fabs(st_erlang_b(3, a) - expect) < 1e-4);
 	enum { R = 12 };
 	double x[R], sum = 0, ss = 0;
 	for (int r = 0; r < R; r++) {
@@ -192,11 +202,16 @@ static void erlang_case(double a, double expect, enum hold_kind hold)
 		run1(&t.s, r, &rr);
 		check_rep_accounting(&rr);
 		assert_true(fig(&rr.total, FIG_ATTEMPTS) > 2000);
-		x[r] = fig(&rr.total, FIG_CONN_REFUSED) /
-		       (fig(&rr.total, FIG_CONN_REFUSED) + fig(&rr.total, FIG_CONN_OPENED));
 		/* no retry: every message has exactly one attempt */
 		assert_true(fig(&rr.total, FIG_ATTEMPTS) == fig(&rr.total, FIG_GENERATED) - fig(&rr.total, FIG_PENDING));
-		assert_true(rr.total.rejected_by[RC_CONCURRENCY] == (uint64_t)fig(&rr.total, FIG_CONN_REFUSED));
+		if (where == CONC_AT_AUTH) {
+			x[r] = fig(&rr.total, FIG_CONN_REFUSED) /
+			       (fig(&rr.total, FIG_CONN_REFUSED) + fig(&rr.total, FIG_CONN_OPENED));
+			assert_true(rr.total.rejected_by[RC_CONCURRENCY] == (uint64_t)fig(&rr.total, FIG_CONN_REFUSED));
+		} else {
+			x[r] = (double)rr.total.rejected_by[RC_CONCURRENCY] / fig(&rr.total, FIG_ATTEMPTS);
+			assert_true(fig(&rr.total, FIG_CONN_REFUSED) == 0.0); /* nothing at AUTH */
+		}
 		sum += x[r];
 		res_rep_free(&rr);
 	}
@@ -206,9 +221,21 @@ static void erlang_case(double a, double expect, enum hold_kind hold)
 	double sd_ = sqrt(ss / (R - 1));
 	double half = gsl_cdf_tdist_Pinv(0.995, R - 1) * sd_ / sqrt((double)R);
 	static const char *const hold_name[] = { "fixed", "lognormal", "exponential" };
-	print_message("Erlang B(3, %.0f), %s hold: simulated %.4f +- %.4f, theory %.4f\n", a,
+	print_message("%s, a = %.0f, %s hold: simulated %.4f +- %.4f, theory %.4f\n",
+		      where == CONC_AT_AUTH ? "Erlang B(3, a)" : "P(Poisson(a) >= 3)", a,
 		      hold_name[hold], mean, half, expect);
 	assert_true(fabs(mean - expect) <= half);
+}
+
+static void erlang_case(double a, double expect, enum hold_kind hold)
+{
+	loss_case(a, expect, hold, CONC_AT_AUTH);
+}
+
+/* P(Poisson(a) >= 3) = 1 - e^-a (1 + a + a^2/2). */
+static void eod_case(double a, enum hold_kind hold)
+{
+	loss_case(a, 1.0 - exp(-a) * (1.0 + a + a * a / 2.0), hold, CONC_AT_END_OF_DATA);
 }
 
 static void test_erlang_b_fixed(void **state)
@@ -225,6 +252,16 @@ static void test_erlang_b_lognormal(void **state)
 	erlang_case(1.0, 1.0 / 16.0, HOLD_LOGNORMAL);
 	erlang_case(3.0, 9.0 / 26.0, HOLD_LOGNORMAL);
 	erlang_case(6.0, 36.0 / 61.0, HOLD_LOGNORMAL);
+}
+
+/* concurrency_check: end_of_data, the default: the same arrivals, the
+ * refusal probability insensitive to the hold's distribution. */
+static void test_end_of_data_poisson_tail(void **state)
+{
+	(void)state;
+	eod_case(1.0, HOLD_FIXED);
+	eod_case(2.0, HOLD_LOGNORMAL);
+	eod_case(3.0, HOLD_EXPONENTIAL);
 }
 
 /* The loss system of the textbook: Poisson attempts, exponential session
@@ -377,7 +414,7 @@ static void test_error_throttle(void **state)
 	free(good);
 }
 
-/* Four instances send one message each at t = 0; submit takes 10 s.  All
+/* concurrency_check: auth.  Four instances send one message each at t = 0; submit takes 10 s.  All
  * AUTH at 0.3 s in instance order: three sessions open, the fourth gets
  * 432 (no retry: gave up).  Sessions run from AUTH (0.3 s) to the end of
  * the 10 s submission (10.3 s): at the limit over [0.3, 10.3) of 60 s,
@@ -387,6 +424,7 @@ static void test_concurrency_boundary(void **state)
 	(void)state;
 	tscn t;
 	tscn_init(&t, 1, 1, MIN);
+	t.mb[0].limits.connections.check = CONC_AT_AUTH;
 	t.sd[0].count = 4;
 	t.sd[0].submit_time_ns = 10 * S;
 	scn_trace_row rows[4];
@@ -402,6 +440,38 @@ static void test_concurrency_boundary(void **state)
 	assert_true(fig(&r.total, FIG_ACCEPTED) == 3.0);
 	assert_true(fabs(fig(&r.mailboxes[0], FIG_AT_LIMIT_FRAC) - 1.0 / 6.0) < 1e-9);
 	assert_true(fabs(fig(&r.mailboxes[0], FIG_SESSIONS_AVG) - 0.5) < 1e-9);
+	res_rep_free(&r);
+}
+
+/* concurrency_check: end_of_data (the default), the same four messages:
+ * all four sessions open at 0.3 s (AUTH refuses nothing) and begin their
+ * data then; at 10.3 s the four ends of data come in instance order.
+ * Instance 0's finds 3 others in progress: 432, after its 10 s transfer
+ * (no retry: lost under 432).  It is then no longer in progress, so the
+ * other three find 2 each: accepted.  Four submissions are in progress
+ * over [0.3, 10.3): at the limit (>= 3) 10 / 60 = 1/6 of the minute;
+ * four sessions over the same 10 s: 4 * 10 / 60 = 2/3 on average. */
+static void test_concurrency_end_of_data(void **state)
+{
+	(void)state;
+	tscn t;
+	tscn_init(&t, 1, 1, MIN);
+	t.sd[0].count = 4;
+	t.sd[0].submit_time_ns = 10 * S;
+	scn_trace_row rows[4];
+	for (int i = 0; i < 4; i++)
+		rows[i] = (scn_trace_row){ 0, i, 1, 0, 1024 };
+	use_trace(&t.sd[0], rows, 4);
+	res_rep r;
+	run1(&t.s, 0, &r);
+	check_rep_accounting(&r);
+	assert_true(fig(&r.total, FIG_CONN_OPENED) == 4.0);
+	assert_true(fig(&r.total, FIG_CONN_REFUSED) == 0.0);
+	assert_int_equal(r.total.rejected_by[RC_CONCURRENCY], 1);
+	assert_int_equal(r.total.lost_by[RC_CONCURRENCY], 1);
+	assert_true(fig(&r.total, FIG_ACCEPTED) == 3.0);
+	assert_true(fabs(fig(&r.mailboxes[0], FIG_AT_LIMIT_FRAC) - 1.0 / 6.0) < 1e-9);
+	assert_true(fabs(fig(&r.mailboxes[0], FIG_SESSIONS_AVG) - 2.0 / 3.0) < 1e-9);
 	res_rep_free(&r);
 }
 
@@ -719,12 +789,14 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_erlang_b_fixed),
 		cmocka_unit_test(test_erlang_b_lognormal),
+		cmocka_unit_test(test_end_of_data_poisson_tail),
 		cmocka_unit_test(test_erlang_b_exponential),
 		cmocka_unit_test(test_rate_reject),
 		cmocka_unit_test(test_rate_delay),
 		cmocka_unit_test(test_rrl),
 		cmocka_unit_test(test_error_throttle),
 		cmocka_unit_test(test_concurrency_boundary),
+		cmocka_unit_test(test_concurrency_end_of_data),
 		cmocka_unit_test(test_pools),
 		cmocka_unit_test(test_least_loaded),
 		cmocka_unit_test(test_backoff_giveup),

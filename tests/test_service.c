@@ -156,7 +156,15 @@ static scn_reply_class submit1(world *w, svc_session *s)
 
 /* ---- concurrency ------------------------------------------------------ */
 
-/* exchange-online: 3 sessions per mailbox.  At 0 s three sessions open,
+/* Every mailbox of w with concurrency_check: auth (the connection-level
+ * reading, exact to the behaviour before end_of_data became the default). */
+static void check_at_auth(world *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		w->mb[i].limits.connections.check = CONC_AT_AUTH;
+}
+
+/* exchange-online with concurrency_check: auth: 3 sessions per mailbox.  At 0 s three sessions open,
  * the 4th gets 432 4.3.2 (transient); at 10 s one quits and the next
  * opens (3 again); at 15 s one quits (2 open).  Over [0, 20 s):
  * open = 3 on [0,15), 2 on [15,20) -> average (3*15 + 2*5)/20 = 2.75;
@@ -166,6 +174,7 @@ static void test_concurrency_boundary(void **state)
 {
 	(void)state;
 	world *w = mk_world("exchange-online", 2);
+	check_at_auth(w, 2);
 	start(w);
 	svc_session s[5];
 	svc_outcome o;
@@ -208,6 +217,7 @@ static void test_concurrency_submitting(void **state)
 {
 	(void)state;
 	world *w = mk_world("exchange-online", 1);
+	check_at_auth(w, 1);
 	w->mb[0].limits.connections.counts = COUNT_SUBMITTING;
 	start(w);
 	svc_session s[6];
@@ -304,6 +314,7 @@ static void test_message_rate_tarpit_fcfs(void **state)
 	world *w = mk_world("exchange-online", 1);
 	w->mb[0].limits.message_rate.mode = RATE_TARPIT;
 	w->mb[0].limits.message_rate.limit = 2;
+	check_at_auth(w, 1);
 	w->mb[0].limits.connections.counts = COUNT_SUBMITTING;
 	w->mb[0].limits.connections.limit = 2;
 	start(w);
