@@ -328,6 +328,24 @@ static void check_table_width(const char *t)
 	assert_int_equal(cols, 0); /* ends with a newline */
 }
 
+/* JSON strings stay valid UTF-8 and show nothing a terminal obeys: DEL
+ * and C1 controls are escaped like C0 ones, broken UTF-8 becomes U+FFFD,
+ * printable UTF-8 is kept. */
+static void test_json_strings_escaped(void **state)
+{
+	(void)state;
+	fixture *fx = make_fixture(1, "del\x7f csi\xc2\x9b" "2J esc\x1b");
+	snprintf(fx->senders[1].name, sizeof fx->senders[1].name, "broken\xff\xc3 cut\xe2\x82 ok\xc3\xa9");
+	char *a = capture(rpt_json, &fx->run, NULL);
+	assert_true(json_valid(a));
+	assert_non_null(strstr(a, "\"del\\u007f csi\\u009b2J esc\\u001b\""));
+	assert_non_null(strstr(a, "\"broken\\ufffd\\ufffd cut\\ufffd\\ufffd ok\xc3\xa9\""));
+	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+		assert_true(*p != 0x7f && *p != 0xff && !(p[0] == 0xc2 && p[1] < 0xa0));
+	free(a);
+	free_fixture(fx);
+}
+
 static void test_table_80_columns(void **state)
 {
 	(void)state;
@@ -512,6 +530,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_validator_itself),
 		cmocka_unit_test(test_json_deterministic_and_valid),
+		cmocka_unit_test(test_json_strings_escaped),
 		cmocka_unit_test(test_table_80_columns),
 		cmocka_unit_test(test_table_single_replication),
 		cmocka_unit_test(test_csv),
