@@ -96,7 +96,7 @@ void scn_build(scn_ctx *c, const yml_node *root, scenario *s)
 	if (scn_opt_dur(c, root, "duration", "", &s->duration_ns) && s->duration_ns <= 0)
 		scn_err_node(c, yml_get(root, "duration"), "duration", "must be longer than 0");
 	int64_t seed = 1;
-	scn_opt_count(c, root, "seed", "", 0, INT64_MAX, "2^63 - 1", &seed);
+	scn_opt_count(c, root, "seed", "", 0, SCN_MAX_SEED, "2^63 - 1", &seed);
 	s->seed = (uint64_t)seed;
 	s->replications = 1;
 	scn_opt_count(c, root, "replications", "", 1, SCN_MAX_REPLICATIONS, "10^6", &s->replications);

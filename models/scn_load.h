@@ -47,6 +47,9 @@ void scn_errors_free(scn_errors *e);
 #define SCN_MAX_MAILBOXES 1000000LL    /* mailboxes after pool expansion */
 #define SCN_MAX_VARIANTS 10000
 #define SCN_MAX_REPLICATIONS 1000000LL
+/* The seed, in the file and with --seed alike: 0 to 2^63 - 1 (the store
+ * keeps it as a signed 64-bit INTEGER). */
+#define SCN_MAX_SEED INT64_MAX
 /* Memory the loader may hold for one file, counted over the base and all
  * its variants: mailboxes (about 3 KB each), trace rows (40 B each, twice
  * while sorting) and a copy of the file's text per scenario.  So 10^6

@@ -94,7 +94,8 @@ static fixture *make_fixture(size_t n_mailboxes, const char *long_name)
 	}
 	fx->variants[0] = (rpt_variant){ "base", &fx->desc, fx->reps, N_REPS };
 	fx->variants[1] = (rpt_variant){ "mailbox per device", &fx->desc, fx->reps, N_REPS };
-	fx->run = (rpt_run){ fx->desc.scenario, 42, "0.1.0-test", fx->variants, 2, true, NULL };
+	fx->run = (rpt_run){ .scenario_name = fx->desc.scenario, .seed = 42, .version = "0.1.0-test",
+	                     .variants = fx->variants, .n_variants = 2, .json_series = true };
 	return fx;
 }
 
@@ -327,6 +328,24 @@ static void check_table_width(const char *t)
 	assert_int_equal(cols, 0); /* ends with a newline */
 }
 
+/* JSON strings stay valid UTF-8 and show nothing a terminal obeys: DEL
+ * and C1 controls are escaped like C0 ones, broken UTF-8 becomes U+FFFD,
+ * printable UTF-8 is kept. */
+static void test_json_strings_escaped(void **state)
+{
+	(void)state;
+	fixture *fx = make_fixture(1, "del\x7f csi\xc2\x9b" "2J esc\x1b");
+	snprintf(fx->senders[1].name, sizeof fx->senders[1].name, "broken\xff\xc3 cut\xe2\x82 ok\xc3\xa9");
+	char *a = capture(rpt_json, &fx->run, NULL);
+	assert_true(json_valid(a));
+	assert_non_null(strstr(a, "\"del\\u007f csi\\u009b2J esc\\u001b\""));
+	assert_non_null(strstr(a, "\"broken\\ufffd\\ufffd cut\\ufffd\\ufffd ok\xc3\xa9\""));
+	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+		assert_true(*p != 0x7f && *p != 0xff && !(p[0] == 0xc2 && p[1] < 0xa0));
+	free(a);
+	free_fixture(fx);
+}
+
 static void test_table_80_columns(void **state)
 {
 	(void)state;
@@ -398,6 +417,72 @@ static void test_csv(void **state)
 	free_fixture(fx);
 }
 
+/* CSV injection: a name a spreadsheet would run as a formula (it begins
+ * with '=', '+', '-', '@', tab or CR) is exported as text, a single quote
+ * in front and the field quoted (OWASP); a name that is a plain number
+ * and every number the writer formats, negative ones included, stay
+ * numbers. */
+static void test_csv_formula_injection(void **state)
+{
+	(void)state;
+	fixture *fx = make_fixture(3, "=HYPERLINK(\"http://x\")");
+	snprintf(fx->senders[1].name, sizeof fx->senders[1].name, "-2+3");
+	snprintf(fx->mailboxes[0].name, sizeof fx->mailboxes[0].name, "@SUM(A1)");
+	snprintf(fx->mailboxes[1].name, sizeof fx->mailboxes[1].name, "-5");
+	snprintf(fx->mailboxes[2].name, sizeof fx->mailboxes[2].name, "a=b+c");
+	fx->variants[0].name = "\tcalc";
+	fx->variants[1].name = "\rcalc";
+	/* generated, replication 0: -3 instead of 1000 (fill_entity) */
+	fx->reps[0].total.fig[FIG_GENERATED] = -3;
+	char *a = capture(rpt_csv, &fx->run, NULL);
+	assert_non_null(strstr(a, "\n\"'\tcalc\",group,\"'=HYPERLINK(\"\"http://x\"\")\",generated,"));
+	assert_non_null(strstr(a, "\n\"'\rcalc\",group,\"'-2+3\",generated,"));
+	assert_non_null(strstr(a, ",mailbox,\"'@SUM(A1)\",generated,"));
+	assert_non_null(strstr(a, ",mailbox,-5,generated,"));
+	assert_non_null(strstr(a, ",mailbox,a=b+c,generated,"));
+	/* the mean of -3, 1000.5 and 1001 is 666.1666...; then each value */
+	assert_non_null(strstr(a, "\n\"'\tcalc\",total,total,generated,msgs,666.16666666666"));
+	assert_non_null(strstr(a, ",3,-3,1000.5,1001\n"));
+	/* no field anywhere begins with a formula character unquoted */
+	for (const char *p = a; *p; p++)
+		if (p == a || p[-1] == ',' || p[-1] == '\n')
+			assert_true(strchr("=+@\t\r", *p) == NULL || *p == '\0');
+	free(a);
+	free_fixture(fx);
+}
+
+/* Names are printed for a terminal through the one sanitiser (term.h):
+ * ESC, BEL, CR, DEL, C1 controls (U+009B is CSI) and broken UTF-8 all
+ * become '?', and the table stays valid UTF-8 within 80 columns. */
+static void test_table_sanitised(void **state)
+{
+	(void)state;
+	fixture *fx = make_fixture(2, "esc\x1b[31m bel\a cr\r del\x7f");
+	snprintf(fx->senders[1].name, sizeof fx->senders[1].name, "csi\xc2\x9b" "2J broken\xff\xc3");
+	snprintf(fx->mailboxes[0].name, sizeof fx->mailboxes[0].name, "\xe2\x80\xae" "rtl ok \xc3\xa9");
+	fx->variants[1].name = "osc\x1b]0;title\a";
+	snprintf(fx->desc.scenario, sizeof fx->desc.scenario, "scen\xc2\x85" "nel");
+	fx->run.scenario_name = fx->desc.scenario;
+	char *t = capture(rpt_table, &fx->run, NULL);
+	if (getenv("SHOW_TABLE"))
+		fputs(t, stdout);
+	check_table_width(t);
+	for (const unsigned char *p = (const unsigned char *)t; *p; p++) {
+		assert_true(*p >= 0x20 || *p == '\n');
+		assert_true(*p != 0x7f);
+		assert_true(*p != 0xff);
+		if (*p == 0xc2)
+			assert_true(p[1] >= 0xa0);   /* no C1 control U+0080-U+009F */
+	}
+	assert_non_null(strstr(t, "esc?[31m bel? cr? del?"));
+	assert_non_null(strstr(t, "csi?2J broken??"));
+	assert_non_null(strstr(t, "osc?]0;title?"));
+	assert_non_null(strstr(t, "scen?nel"));
+	assert_non_null(strstr(t, "rtl ok \xc3\xa9"));   /* printable UTF-8 unchanged */
+	free(t);
+	free_fixture(fx);
+}
+
 static void test_durations(void **state)
 {
 	(void)state;
@@ -432,7 +517,7 @@ static void test_invalid_input(void **state)
 	FILE *f = tmpfile();
 	assert_non_null(f);
 	rpt_variant v = { "base", NULL, NULL, 0 };
-	rpt_run run = { "s", 1, "v", &v, 1, false, NULL };
+	rpt_run run = { .scenario_name = "s", .seed = 1, .version = "v", .variants = &v, .n_variants = 1 };
 	assert_int_equal(rpt_json(f, &run), SIM_EINVAL);
 	assert_int_equal(rpt_csv(f, &run), SIM_EINVAL);
 	assert_int_equal(rpt_table(f, &run), SIM_EINVAL);
@@ -445,9 +530,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_validator_itself),
 		cmocka_unit_test(test_json_deterministic_and_valid),
+		cmocka_unit_test(test_json_strings_escaped),
 		cmocka_unit_test(test_table_80_columns),
 		cmocka_unit_test(test_table_single_replication),
 		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_csv_formula_injection),
+		cmocka_unit_test(test_table_sanitised),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_reply_names),
 		cmocka_unit_test(test_invalid_input),

@@ -339,12 +339,35 @@ int unit_parse_count(const char *s, int64_t *v, char *err, size_t errlen)
 		return fail(SIM_ERANGE, err, errlen, "'%s' must not be negative", s);
 	if (*p == '+')
 		p++;
+	/* Plain digits (and '_' separators) are read exactly, so the bound is
+	 * 2^63 - 1 itself: a long double may hold only 53 bits. */
+	const char *q = p;
+	int64_t acc = 0;
+	bool digits = false, over = false;
+	while (isdigit((unsigned char)*q) || (*q == '_' && digits && isdigit((unsigned char)q[1]))) {
+		if (*q != '_') {
+			int d = *q - '0';
+			if (acc > (INT64_MAX - d) / 10)
+				over = true;
+			else
+				acc = acc * 10 + d;
+			digits = true;
+		}
+		q++;
+	}
+	if (digits && *skip_blank(q) == '\0') {
+		if (over)
+			return fail(SIM_ERANGE, err, errlen, "'%s' exceeds the bound of 2^63 - 1", s);
+		*v = acc;
+		return 0;
+	}
 	if (!scan_number(&p, &x) || *skip_blank(p))
 		return fail(SIM_EINVAL, err, errlen, "'%s' is not a whole number", s);
 	if (x != floorl(x))
 		return fail(SIM_EINVAL, err, errlen, "'%s' is not a whole number", s);
-	if (!(x <= 9.2e18L))
-		return fail(SIM_ERANGE, err, errlen, "'%s' is too large", s);
+	/* 1e18 and the like: 2^63 is exact in every long double */
+	if (!(x < 9223372036854775808.0L))
+		return fail(SIM_ERANGE, err, errlen, "'%s' exceeds the bound of 2^63 - 1", s);
 	*v = (int64_t)x;
 	return 0;
 }

@@ -24,7 +24,8 @@
  *              B; a plain number is bytes.  0 <= size <= 2^60 B (1 EB).
  *   bandwidth  SIZE '/' (UNIT | DURATION), e.g. 10MB/s; plain = bytes/s.
  *   probability NUMBER in [0, 1] or NUMBER% in [0%, 100%].
- *   count      a non-negative integer (1e6 and 10_000 accepted).
+ *   count      a whole number in [0, 2^63 - 1] (1e6 and 10_000 accepted);
+ *              plain digits are read exactly.
  *   timestamp  YYYY-MM-DD[(T| )HH:MM[:SS[.frac]]][Z|+HH:MM|-HH:MM] (no
  *              zone = UTC), to whole seconds since 1970-01-01T00:00:00Z.
  */

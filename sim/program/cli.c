@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "units.h"
+#include "term.h"
 
 int cli_parse_int(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
@@ -17,7 +18,7 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, int64_t lo, i
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
 	if (errno || *end || end == s || v < lo || v > hi) {
-		fprintf(stderr, "throttlesim %s: %s: expected an integer in [%lld, %lld], got '%s'\n", cmd, opt,
+		term_eprintf("throttlesim %s: %s: expected an integer in [%lld, %lld], got '%s'\n", cmd, opt,
 			(long long)lo, (long long)hi, s);
 		return -1;
 	}
@@ -66,7 +67,7 @@ int cli_parse(const char *cmd, const char *usage, const cli_opt *opts, size_t n_
 		size_t len = eq ? (size_t)(eq - a) : strlen(a);
 		const cli_opt *o = find_opt(opts, n_opts, a, len);
 		if (o == NULL) {
-			fprintf(stderr, "throttlesim %s: unknown option '%.*s' (try %s --help)\n", cmd, (int)len, a, cmd);
+			term_eprintf("throttlesim %s: unknown option '%.*s' (try %s --help)\n", cmd, (int)len, a, cmd);
 			return -1;
 		}
 		const char *val = NULL;
@@ -76,11 +77,11 @@ int cli_parse(const char *cmd, const char *usage, const cli_opt *opts, size_t n_
 			else if (i + 1 < argc)
 				val = argv[++i];
 			else {
-				fprintf(stderr, "throttlesim %s: %s needs a value (try %s --help)\n", cmd, o->name, cmd);
+				term_eprintf("throttlesim %s: %s needs a value (try %s --help)\n", cmd, o->name, cmd);
 				return -1;
 			}
 		} else if (eq) {
-			fprintf(stderr, "throttlesim %s: %s takes no value\n", cmd, o->name);
+			term_eprintf("throttlesim %s: %s takes no value\n", cmd, o->name);
 			return -1;
 		}
 		if (fn(ctx, o->id, o->name, val) != 0)
@@ -94,10 +95,10 @@ int cli_choice(const char *cmd, const char *opt, const char *val, const char *co
 	for (int i = 0; choices[i]; i++)
 		if (strcmp(val, choices[i]) == 0)
 			return i;
-	fprintf(stderr, "throttlesim %s: %s: expected", cmd, opt);
+	term_eprintf("throttlesim %s: %s: expected", cmd, opt);
 	for (int i = 0; choices[i]; i++)
-		fprintf(stderr, "%s %s", i == 0 ? "" : choices[i + 1] ? "," : " or", choices[i]);
-	fprintf(stderr, ", got '%s'\n", val);
+		term_eprintf("%s %s", i == 0 ? "" : choices[i + 1] ? "," : " or", choices[i]);
+	term_eprintf(", got '%s'\n", val);
 	return -1;
 }
 
@@ -112,7 +113,7 @@ int cli_run_option(const char *cmd, const char *a, const char *val, cli_run_opts
 	if (strcmp(a, "--quiet") == 0) {
 		o->quiet = true;
 	} else if (strcmp(a, "--seed") == 0) {
-		if (cli_parse_int(cmd, a, val, 0, INT64_MAX, &v))
+		if (cli_parse_int(cmd, a, val, 0, SCN_MAX_SEED, &v))
 			return -1;
 		o->seed = (uint64_t)v;
 		o->have_seed = true;
@@ -121,12 +122,19 @@ int cli_run_option(const char *cmd, const char *a, const char *val, cli_run_opts
 			return -1;
 		o->have_reps = true;
 	} else if (strcmp(a, "--duration") == 0) {
+		/* The parser's reason (not a duration, beyond the 100-year
+		 * bound) when it has one; only a valid 0 is too short. */
 		char err[256];
-		if (unit_parse_duration(val, &o->duration_ns, err, sizeof err) != 0 || o->duration_ns <= 0) {
-			fprintf(stderr, "throttlesim %s: --duration: %s\n", cmd,
-				o->duration_ns <= 0 ? "must be positive" : err);
+		int64_t ns = 0;
+		if (unit_parse_duration(val, &ns, err, sizeof err) != 0) {
+			term_eprintf("throttlesim %s: --duration: %s\n", cmd, err);
 			return -1;
 		}
+		if (ns <= 0) {
+			term_eprintf("throttlesim %s: --duration: must be longer than 0\n", cmd);
+			return -1;
+		}
+		o->duration_ns = ns;
 		o->have_duration = true;
 	} else if (strcmp(a, "--engine") == 0) {
 		static const char *const kinds[] = { "calendar", "heap", NULL };
@@ -165,9 +173,9 @@ int cli_load_failed(const char *path, int rc, const scn_errors *errs, const char
 	char line[2048];
 	for (size_t i = 0; i < errs->n; i++) {
 		scn_error_format(&errs->v[i], line, sizeof line);
-		fprintf(stderr, "%s%s\n", line, suffix ? suffix : "");
+		term_eprintf("%s%s\n", line, suffix ? suffix : "");
 	}
 	if (errs->n == 0)
-		fprintf(stderr, "%s: %s\n", path, sim_strerror(rc));
+		term_eprintf("%s: %s\n", path, sim_strerror(rc));
 	return rc == SIM_ENOMEM ? 1 : 2;
 }

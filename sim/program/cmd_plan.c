@@ -37,6 +37,7 @@
 #include "res_summary.h"
 #include "stats.h"
 #include "units.h"
+#include "term.h"
 
 
 #define MAX_TERMS 8
@@ -110,15 +111,15 @@ static int parse_target(const char *s, plan_opts *o)
 			p++;
 		size_t len = (size_t)(p - name);
 		if (len == 0) {
-			fprintf(stderr, "throttlesim plan: --target: expected a figure name at '%s'\n", name);
+			term_eprintf("throttlesim plan: --target: expected a figure name at '%s'\n", name);
 			return -1;
 		}
 		int fig = find_figure(name, len);
 		if (fig < 0) {
-			fprintf(stderr, "throttlesim plan: --target: unknown figure '%.*s'; figures are:", (int)len, name);
+			term_eprintf("throttlesim plan: --target: unknown figure '%.*s'; figures are:", (int)len, name);
 			for (int f = 0; f < FIG_COUNT; f++)
-				fprintf(stderr, "%s%s", f ? ", " : " ", res_fig_info[f].name);
-			fprintf(stderr, "\n");
+				term_eprintf("%s%s", f ? ", " : " ", res_fig_info[f].name);
+			term_eprintf("\n");
 			return -1;
 		}
 		while (*p == ' ')
@@ -131,7 +132,7 @@ static int parse_target(const char *s, plan_opts *o)
 		else if (*p == '<') op = OP_LT, p++;
 		else if (*p == '>') op = OP_GT, p++;
 		else {
-			fprintf(stderr, "throttlesim plan: --target: expected <=, <, >=, >, == or != after '%s'\n",
+			term_eprintf("throttlesim plan: --target: expected <=, <, >=, >, == or != after '%s'\n",
 				res_fig_info[fig].name);
 			return -1;
 		}
@@ -142,7 +143,7 @@ static int parse_target(const char *s, plan_opts *o)
 			p++;
 		char val[64];
 		if (p == v || (size_t)(p - v) >= sizeof val) {
-			fprintf(stderr, "throttlesim plan: --target: expected a value after the comparison\n");
+			term_eprintf("throttlesim plan: --target: expected a value after the comparison\n");
 			return -1;
 		}
 		memcpy(val, v, (size_t)(p - v));
@@ -156,14 +157,14 @@ static int parse_target(const char *s, plan_opts *o)
 			char err[128];
 			if (strcmp(res_fig_info[fig].unit, "s") != 0 ||
 			    unit_parse_duration(val, &ns, err, sizeof err) != 0) {
-				fprintf(stderr, "throttlesim plan: --target: '%s' is not a number%s\n", val,
+				term_eprintf("throttlesim plan: --target: '%s' is not a number%s\n", val,
 					strcmp(res_fig_info[fig].unit, "s") == 0 ? " or a duration" : "");
 				return -1;
 			}
 			x = (double)ns / 1e9;
 		}
 		if (o->n_terms == MAX_TERMS) {
-			fprintf(stderr, "throttlesim plan: --target: at most %d conditions\n", MAX_TERMS);
+			term_eprintf("throttlesim plan: --target: at most %d conditions\n", MAX_TERMS);
 			return -1;
 		}
 		o->terms[o->n_terms++] = (term){ fig, op, x };
@@ -172,7 +173,7 @@ static int parse_target(const char *s, plan_opts *o)
 		if (*p == 0)
 			return 0;
 		if (strncmp(p, "and ", 4) != 0 && strncmp(p, "&& ", 3) != 0) {
-			fprintf(stderr, "throttlesim plan: --target: expected 'and' at '%s'\n", p);
+			term_eprintf("throttlesim plan: --target: expected 'and' at '%s'\n", p);
 			return -1;
 		}
 		p += p[0] == 'a' ? 4 : 3;
@@ -208,7 +209,7 @@ static int parse_range(const char *val, plan_opts *o)
 	const char *dots = strstr(val, "..");
 	char lo[32];
 	if (dots == NULL || (size_t)(dots - val) >= sizeof lo) {
-		fprintf(stderr, "throttlesim plan: --range: expected A..B, got '%s'\n", val);
+		term_eprintf("throttlesim plan: --range: expected A..B, got '%s'\n", val);
 		return -1;
 	}
 	memcpy(lo, val, (size_t)(dots - val));
@@ -217,7 +218,7 @@ static int parse_range(const char *val, plan_opts *o)
 	    cli_parse_int("plan", "--range", dots + 2, INT64_MIN / 4, INT64_MAX / 4, &o->hi))
 		return -1;
 	if (o->lo > o->hi) {
-		fprintf(stderr, "throttlesim plan: --range: A must not exceed B ('%s')\n", val);
+		term_eprintf("throttlesim plan: --range: A must not exceed B ('%s')\n", val);
 		return -1;
 	}
 	o->have_range = true;
@@ -230,7 +231,7 @@ static int plan_option(void *ctx, int id, const char *opt, const char *val)
 	switch (id) {
 	case CLI_ARG:
 		if (o->path) {
-			fprintf(stderr, "throttlesim plan: one scenario file at a time\n");
+			term_eprintf("throttlesim plan: one scenario file at a time\n");
 			return -1;
 		}
 		o->path = val;
@@ -260,7 +261,7 @@ static int parse_args(int argc, char **argv, plan_opts *o)
 	if (p != 0)
 		return p;
 	if (!o->path || !o->key || !o->have_range || !o->target) {
-		fprintf(stderr, "throttlesim plan: FILE, --vary, --range and --target are all needed (try plan --help)\n");
+		term_eprintf("throttlesim plan: FILE, --vary, --range and --target are all needed (try plan --help)\n");
 		return -1;
 	}
 	cli_run_opts_finish(&o->run);
@@ -293,7 +294,7 @@ static int evaluate(const plan_opts *o, int64_t x, double *mean, int64_t *reps_o
 			if (strcmp(v[i]->variant, o->variant) == 0)
 				pick = i;
 		if (pick == n) {
-			fprintf(stderr, "%s: no variant named '%s'\n", o->path, o->variant);
+			term_eprintf("%s: no variant named '%s'\n", o->path, o->variant);
 			scn_free_all(v, n, &sim_alloc_std);
 			return EXIT_USAGE;
 		}
@@ -305,7 +306,7 @@ static int evaluate(const plan_opts *o, int64_t x, double *mean, int64_t *reps_o
 	drv_opts d = { .kind = o->run.kind, .jobs = o->run.jobs, .progress = false };
 	rc = drv_run(&s, 1, &d, &reps, err, sizeof err);
 	if (rc != SIM_OK) {
-		fprintf(stderr, "throttlesim plan: %s = %s: %s\n", o->key, value, err);
+		term_eprintf("throttlesim plan: %s = %s: %s\n", o->key, value, err);
 		scn_free_all(v, n, &sim_alloc_std);
 		return EXIT_FAIL;
 	}
@@ -319,7 +320,7 @@ static int evaluate(const plan_opts *o, int64_t x, double *mean, int64_t *reps_o
 
 static void show(const plan_opts *o, int64_t x, const double *mean, bool ok)
 {
-	printf("  %s = %lld: target %s\n", o->key, (long long)x, ok ? "met" : "NOT met");
+	term_printf("  %s = %lld: target %s\n", o->key, (long long)x, ok ? "met" : "NOT met");
 	for (int i = 0; i < o->n_terms; i++) {
 		int f = o->terms[i].fig;
 		char buf[32];
@@ -327,13 +328,13 @@ static void show(const plan_opts *o, int64_t x, const double *mean, bool ok)
 			rpt_format_duration(mean[f], buf, sizeof buf);
 		else
 			snprintf(buf, sizeof buf, "%.4g", mean[f]);
-		printf("    %-24s %s\n", res_fig_info[f].name, buf);
+		term_printf("    %-24s %s\n", res_fig_info[f].name, buf);
 	}
 	char a[32], b[32];
 	rpt_format_duration(mean[FIG_DEL_DELAY_P95], a, sizeof a);
 	rpt_format_duration(mean[FIG_SUB_DELAY_P95], b, sizeof b);
-	printf("    (accepted %.6g, lost %.6g, p95 submission %s, p95 delivery %s)\n",
-	       mean[FIG_ACCEPTED], mean[FIG_LOST], b, a);
+	term_printf("    (accepted %.6g, lost %.6g, p95 submission %s, p95 delivery %s)\n",
+	            mean[FIG_ACCEPTED], mean[FIG_LOST], b, a);
 }
 
 int cmd_plan(int argc, char **argv)
@@ -349,29 +350,29 @@ int cmd_plan(int argc, char **argv)
 	int rc;
 	int64_t lo = o.lo, hi = o.hi;
 	if (!o.run.quiet)
-		fprintf(stderr, "trying %s = %lld and %lld\n", o.key, (long long)lo, (long long)hi);
+		term_eprintf("trying %s = %lld and %lld\n", o.key, (long long)lo, (long long)hi);
 	if ((rc = evaluate(&o, lo, m_lo, &reps)) || (rc = evaluate(&o, hi, m_hi, &reps)))
 		return rc;
 	bool ok_lo = holds(&o, m_lo), ok_hi = holds(&o, m_hi);
-	printf("plan: %s %s in [%lld, %lld] with %s (%lld replications each)\n",
-	       o.largest ? "largest" : "smallest", o.key, (long long)o.lo, (long long)o.hi, o.target,
-	       (long long)reps);
-	printf("  (bisection: assumes the target is %s as %s grows)\n",
-	       o.largest ? "met, then not met" : "not met, then met", o.key);
+	term_printf("plan: %s %s in [%lld, %lld] with %s (%lld replications each)\n",
+	            o.largest ? "largest" : "smallest", o.key, (long long)o.lo, (long long)o.hi, o.target,
+	            (long long)reps);
+	term_printf("  (bisection: assumes the target is %s as %s grows)\n",
+	            o.largest ? "met, then not met" : "not met, then met", o.key);
 	bool found_edge = o.largest ? ok_lo : ok_hi;
 	if (!found_edge) {
-		printf("no value in the range meets the target; at %s = %lld:\n", o.key,
-		       (long long)(o.largest ? lo : hi));
+		term_printf("no value in the range meets the target; at %s = %lld:\n", o.key,
+		            (long long)(o.largest ? lo : hi));
 		show(&o, o.largest ? lo : hi, o.largest ? m_lo : m_hi, false);
 		return 0;
 	}
 	if (!o.largest && ok_lo) {
-		printf("answer: %s = %lld (the bottom of the range already meets the target)\n", o.key, (long long)lo);
+		term_printf("answer: %s = %lld (the bottom of the range already meets the target)\n", o.key, (long long)lo);
 		show(&o, lo, m_lo, true);
 		return 0;
 	}
 	if (o.largest && ok_hi) {
-		printf("answer: %s = %lld (the top of the range still meets the target)\n", o.key, (long long)hi);
+		term_printf("answer: %s = %lld (the top of the range still meets the target)\n", o.key, (long long)hi);
 		show(&o, hi, m_hi, true);
 		return 0;
 	}
@@ -379,7 +380,7 @@ int cmd_plan(int argc, char **argv)
 	while (hi - lo > 1) {
 		int64_t mid = lo + (hi - lo) / 2;
 		if (!o.run.quiet)
-			fprintf(stderr, "trying %s = %lld\n", o.key, (long long)mid);
+			term_eprintf("trying %s = %lld\n", o.key, (long long)mid);
 		if ((rc = evaluate(&o, mid, m_mid, &reps)))
 			return rc;
 		bool ok = holds(&o, m_mid);
@@ -392,14 +393,14 @@ int cmd_plan(int argc, char **argv)
 		}
 	}
 	if (o.largest) {
-		printf("answer: %s = %lld\n", o.key, (long long)lo);
+		term_printf("answer: %s = %lld\n", o.key, (long long)lo);
 		show(&o, lo, m_lo, true);
-		printf("neighbour:\n");
+		term_printf("neighbour:\n");
 		show(&o, hi, m_hi, false);
 	} else {
-		printf("answer: %s = %lld\n", o.key, (long long)hi);
+		term_printf("answer: %s = %lld\n", o.key, (long long)hi);
 		show(&o, hi, m_hi, true);
-		printf("neighbour:\n");
+		term_printf("neighbour:\n");
 		show(&o, lo, m_lo, false);
 	}
 	return 0;

@@ -23,6 +23,7 @@
 #include "stats.h"
 #include "status.h"
 #include "store.h"
+#include "term.h"
 
 
 static const char results_usage[] =
@@ -96,7 +97,7 @@ static int results_option(void *ctx, int id, const char *opt, const char *val)
 	switch (id) {
 	case CLI_ARG:
 		if (!r->want_run || r->o->run) {
-			fprintf(stderr, "throttlesim results %s: unexpected argument '%s' (try --help)\n", r->sub, val);
+			term_eprintf("throttlesim results %s: unexpected argument '%s' (try --help)\n", r->sub, val);
 			return -1;
 		}
 		r->o->run = val;
@@ -133,11 +134,11 @@ static int parse(const char *sub, const char *usage, int argc, char **argv, int 
 	if (p != 0)
 		return p;
 	if (want_run && o->run == NULL) {
-		fprintf(stderr, "throttlesim results %s: which run? give a run id or 'last' (try --help)\n", sub);
+		term_eprintf("throttlesim results %s: which run? give a run id or 'last' (try --help)\n", sub);
 		return -1;
 	}
 	if (want_format && o->format == NULL) {
-		fprintf(stderr, "throttlesim results %s: --format csv or --format json is required\n", sub);
+		term_eprintf("throttlesim results %s: --format csv or --format json is required\n", sub);
 		return -1;
 	}
 	return 0;
@@ -158,19 +159,19 @@ static int open_run(const char *sub, const results_opts *o, sqlite3 **db, int64_
 		errno = 0;
 		long long v = strtoll(o->run, &end, 10);
 		if (errno || *end || end == o->run || v <= 0) {
-			fprintf(stderr, "throttlesim results %s: RUN: expected a run id (1, 2, ...) or 'last',"
-			        " got '%s'\n", sub, o->run);
+			term_eprintf("throttlesim results %s: RUN: expected a run id (1, 2, ...) or 'last',"
+			     " got '%s'\n", sub, o->run);
 			return EXIT_USAGE;
 		}
 		*run_id = v;
 	}
 	int st = store_open_readonly(o->db, db, err, sizeof err);
 	if (st != SIM_OK) {
-		fprintf(stderr, "throttlesim: %s\n", err);
+		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;
 	}
 	if (strcmp(o->run, "last") == 0 && (st = store_last_run(*db, run_id, err, sizeof err)) != SIM_OK) {
-		fprintf(stderr, "throttlesim: %s\n", err);
+		term_eprintf("throttlesim: %s\n", err);
 		store_close(*db);
 		*db = NULL;
 		return exit_for(st);
@@ -189,7 +190,7 @@ static int load(const char *sub, const results_opts *o, store_loaded **l)
 	int st = store_load_run(db, id, l, err, sizeof err);
 	store_close(db);
 	if (st != SIM_OK) {
-		fprintf(stderr, "throttlesim: %s\n", err);
+		term_eprintf("throttlesim: %s\n", err);
 		return exit_for(st);
 	}
 	return 0;
@@ -198,7 +199,7 @@ static int load(const char *sub, const results_opts *o, store_loaded **l)
 static int finish_output(void)
 {
 	if (ferror(stdout) || fflush(stdout) != 0) {
-		fprintf(stderr, "throttlesim: writing to standard output: %s\n", strerror(errno));
+		term_eprintf("throttlesim: writing to standard output: %s\n", strerror(errno));
 		return EXIT_FAIL;
 	}
 	return 0;
@@ -214,11 +215,11 @@ static int list_row(void *p, const store_run_row *r)
 {
 	list_ctx *c = p;
 	if (c->n++ == 0)
-		printf("%5s  %-24s  %-10s  %-24s %4s %6s  %s\n", "id", "started_at", "status", "scenario",
-		       "var", "reps", "seed");
-	printf("%5lld  %-24s  %-10s  %-24s %4lld %6lld  %" PRIu64 "\n", (long long)r->id, r->started_at,
-	       r->complete ? "complete" : "incomplete", r->scenario_name, (long long)r->n_variants,
-	       (long long)r->replications, r->seed);
+		term_printf("%5s  %-24s  %-10s  %-24s %4s %6s  %s\n", "id", "started_at", "status", "scenario",
+		            "var", "reps", "seed");
+	term_printf("%5lld  %-24s  %-10s  %-24s %4lld %6lld  %" PRIu64 "\n", (long long)r->id, r->started_at,
+	            r->complete ? "complete" : "incomplete", r->scenario_name, (long long)r->n_variants,
+	            (long long)r->replications, r->seed);
 	return 0;
 }
 
@@ -232,26 +233,32 @@ static int results_list(int argc, char **argv)
 	sqlite3 *db = NULL;
 	int st = store_open_readonly(o.db, &db, err, sizeof err);
 	if (st != SIM_OK) {
-		fprintf(stderr, "throttlesim: %s\n", err);
+		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;
 	}
 	list_ctx c = { 0 };
 	st = store_list_runs(db, list_row, &c, err, sizeof err);
 	store_close(db);
 	if (st != SIM_OK) {
-		fprintf(stderr, "throttlesim: %s\n", err);
+		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;
 	}
 	if (c.n == 0)
-		printf("no runs in %s\n", o.db);
+		term_printf("no runs in %s\n", o.db);
 	return finish_output();
 }
 
 /* ---- show --------------------------------------------------------------------- */
 
+/* A field of the run's record: store content, so sanitised for the
+ * terminal (term.h) whatever its length (a command line may be long). */
 static void show_field(const char *label, const char *value)
 {
-	printf("  %-13s%s\n", label, value);
+	char *clean = strdup(value);
+	if (clean)
+		term_clean(clean);
+	printf("  %-13s%s\n", label, clean ? clean : "? (out of memory)");
+	free(clean);
 }
 
 static int results_show(int argc, char **argv)
@@ -266,8 +273,8 @@ static int results_show(int argc, char **argv)
 		return rc;
 	const store_run_row *r = &l->row;
 	char buf[64];
-	printf("run %lld in %s: %s\n", (long long)r->id, o.db,
-	       r->complete ? "complete" : "INCOMPLETE (interrupted, or failed while running or writing)");
+	term_printf("run %lld in %s: %s\n", (long long)r->id, o.db,
+	            r->complete ? "complete" : "INCOMPLETE (interrupted, or failed while running or writing)");
 	show_field("started", r->started_at);
 	show_field("finished", r->finished_at[0] ? r->finished_at : "-");
 	show_field("scenario", r->scenario_name);
@@ -282,7 +289,8 @@ static int results_show(int argc, char **argv)
 	if (l->run.n_variants == 0)
 		fputs("- (no results stored)", stdout);
 	for (size_t v = 0; v < l->run.n_variants; v++) {
-		const char *name = l->run.variants[v].name;
+		char name[SCN_NAME_MAX];
+		term_copy(name, sizeof name, l->run.variants[v].name ? l->run.variants[v].name : "");
 		size_t w = strlen(name) + (v + 1 < l->run.n_variants ? 1 : 0);
 		if (v > 0 && col + 1 + w > 80) {
 			printf("\n  %-13s", "");
@@ -305,7 +313,7 @@ static int results_show(int argc, char **argv)
 	}
 	store_loaded_free(l);
 	if (st == SIM_EINVAL) {
-		fprintf(stderr, "throttlesim: run %s: the stored results are inconsistent\n", o.run);
+		term_eprintf("throttlesim: run %s: the stored results are inconsistent\n", o.run);
 		return EXIT_FAIL;
 	}
 	return finish_output();
@@ -339,13 +347,13 @@ static int results_export(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	if (!l->row.complete)
-		fprintf(stderr, "throttlesim: note: run %lld is incomplete%s\n", (long long)l->row.id,
-		        l->run.n_variants ? "" : " and has no results");
+		term_eprintf("throttlesim: note: run %lld is incomplete%s\n", (long long)l->row.id,
+		     l->run.n_variants ? "" : " and has no results");
 	rc = export_run(l, strcmp(o.format, "json") == 0, o.describe);
 	store_loaded_free(l);
 	if (rc == SIM_EINVAL) {
-		fprintf(stderr, "throttlesim results export: run %s has inconsistent results (damaged file?)\n",
-		        o.run);
+		term_eprintf("throttlesim results export: run %s has inconsistent results (damaged file?)\n",
+		     o.run);
 		return EXIT_FAIL;
 	}
 	return finish_output();
@@ -368,6 +376,6 @@ int cmd_results(int argc, char **argv)
 		return results_show(argc - 1, argv + 1);
 	if (strcmp(sub, "export") == 0)
 		return results_export(argc - 1, argv + 1);
-	fprintf(stderr, "throttlesim results: unknown subcommand '%s' (list, show or export; try --help)\n", sub);
+	term_eprintf("throttlesim results: unknown subcommand '%s' (list, show or export; try --help)\n", sub);
 	return EXIT_USAGE;
 }

@@ -21,6 +21,7 @@
 #include "run.h"
 #include "scn_load.h"
 #include "store.h"
+#include "term.h"
 #include "units.h"
 
 #ifndef THROTTLESIM_VERSION
@@ -45,7 +46,7 @@ static const char usage_text[] =
 	"\n"
 	"options of run:\n"
 	"  --format F        table (default), json or csv\n"
-	"  --seed N          override the scenario's seed\n"
+	"  --seed N          override the scenario's seed (0 to 2^63 - 1)\n"
 	"  --replications N  override the number of replications\n"
 	"  --duration D      override the simulated duration (e.g. 1d, 6h)\n"
 	"  --variant NAME    run only the base and this variant\n"
@@ -66,7 +67,7 @@ static const char run_usage[] =
 	"and prints them.\n"
 	"\n"
 	"  --format F        table (default), json or csv\n"
-	"  --seed N          override the scenario's seed\n"
+	"  --seed N          override the scenario's seed (0 to 2^63 - 1)\n"
 	"  --replications N  override the number of replications\n"
 	"  --duration D      override the simulated duration (e.g. 1d, 6h)\n"
 	"  --variant NAME    run only the base and this variant\n"
@@ -197,7 +198,7 @@ static int cmd_check(int argc, char **argv)
 	if (p != 0)
 		return p > 0 ? EXIT_OK : EXIT_USAGE;
 	if (args.n < 1) {
-		fprintf(stderr, "throttlesim check: no scenario file given (try --help)\n");
+		term_eprintf("throttlesim check: no scenario file given (try --help)\n");
 		return EXIT_USAGE;
 	}
 	argc = args.n;
@@ -218,10 +219,10 @@ static int cmd_check(int argc, char **argv)
 				points++;
 		size_t variants = n / (points ? points : 1) - 1;
 		if (v[0]->sweep_point >= 0)
-			printf("%s: ok (%zu variant%s, %zu sweep points)\n", argv[i], variants,
-			       variants == 1 ? "" : "s", points);
+			term_printf("%s: ok (%zu variant%s, %zu sweep points)\n", argv[i], variants,
+			            variants == 1 ? "" : "s", points);
 		else
-			printf("%s: ok (%zu variant%s)\n", argv[i], variants, variants == 1 ? "" : "s");
+			term_printf("%s: ok (%zu variant%s)\n", argv[i], variants, variants == 1 ? "" : "s");
 		scn_free_all(v, n, &sim_alloc_std);
 	}
 	return worst;
@@ -245,7 +246,7 @@ static int run_option(void *ctx, int id, const char *opt, const char *val)
 	switch (id) {
 	case CLI_ARG:
 		if (o->path) {
-			fprintf(stderr, "throttlesim run: one scenario file at a time ('%s' and '%s')\n", o->path, val);
+			term_eprintf("throttlesim run: one scenario file at a time ('%s' and '%s')\n", o->path, val);
 			return -1;
 		}
 		o->path = val;
@@ -283,7 +284,7 @@ static int parse_run_args(int argc, char **argv, run_opts *o)
 	if (p != 0)
 		return p;
 	if (o->path == NULL) {
-		fprintf(stderr, "throttlesim run: no scenario file given (try --help)\n");
+		term_eprintf("throttlesim run: no scenario file given (try --help)\n");
 		return -1;
 	}
 	cli_run_opts_finish(&o->run);
@@ -338,7 +339,7 @@ static void run_free(run_job *j)
 
 static int out_of_memory(void)
 {
-	fprintf(stderr, "throttlesim: out of memory\n");
+	term_eprintf("throttlesim: out of memory\n");
 	return EXIT_FAIL;
 }
 
@@ -358,10 +359,10 @@ static int select_variants(run_job *j)
 			j->chosen[j->n_sel++] = j->v[i];
 	}
 	if (!found) {
-		fprintf(stderr, "%s: no variant named '%s'; the file has:", j->o.path, want);
+		term_eprintf("%s: no variant named '%s'; the file has:", j->o.path, want);
 		for (size_t i = 1; i < j->n && strcmp(j->v[i]->variant, "base") != 0; i++)
-			fprintf(stderr, " %s", j->v[i]->variant);
-		fprintf(stderr, "%s\n", j->n == 1 || strcmp(j->v[1]->variant, "base") == 0 ? " none" : "");
+			term_eprintf(" %s", j->v[i]->variant);
+		term_eprintf("%s\n", j->n == 1 || strcmp(j->v[1]->variant, "base") == 0 ? " none" : "");
 		return EXIT_USAGE;
 	}
 	for (size_t i = 0; i < j->n; i++)
@@ -383,7 +384,7 @@ static int begin_stored_run(run_job *j, int full_argc, char **full_argv)
 	};
 	if (store_open(j->o.db, &j->db, err, sizeof err) != SIM_OK ||
 	    store_begin_run(j->db, &info, &j->run_id, err, sizeof err) != SIM_OK) {
-		fprintf(stderr, "throttlesim: %s\n", err);
+		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;
 	}
 	return 0;
@@ -401,7 +402,7 @@ static int simulate(run_job *j)
 	drv_opts dopt = { .kind = j->o.run.kind, .jobs = j->o.run.jobs,
 			  .progress = !j->o.run.quiet && isatty(STDERR_FILENO) };
 	if (drv_run(j->chosen, j->n_sel, &dopt, &j->reps, err, sizeof err) != SIM_OK) {
-		fprintf(stderr, "throttlesim: %s: %s\n", j->o.path, err);
+		term_eprintf("throttlesim: %s: %s\n", j->o.path, err);
 		return EXIT_FAIL;
 	}
 	for (; j->n_desc < j->n_sel; j->n_desc++)
@@ -422,18 +423,20 @@ static int store_and_report(run_job *j)
 			.json_describe = j->o.describe };
 	if (store_write_results(j->db, j->run_id, &run, err, sizeof err) != SIM_OK ||
 	    store_finish_run(j->db, j->run_id, err, sizeof err) != SIM_OK) {
-		fprintf(stderr, "throttlesim: %s\n", err);
+		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;
 	}
 	const char *fmt = j->o.format;
 	int rc = strcmp(fmt, "json") == 0 ? rpt_json(stdout, &run)
 	       : strcmp(fmt, "csv") == 0 ? rpt_csv(stdout, &run) : rpt_table(stdout, &run);
 	if (rc != SIM_OK || fflush(stdout) != 0) {
-		fprintf(stderr, "throttlesim: writing the report: %s\n", strerror(errno));
+		term_eprintf("throttlesim: writing the report: %s\n", strerror(errno));
 		return EXIT_FAIL;
 	}
-	if (!j->o.run.quiet && strcmp(fmt, "table") == 0)
-		printf("\nstored as run %lld in %s\n", (long long)j->run_id, j->o.db);
+	if (!j->o.run.quiet && strcmp(fmt, "table") == 0) {
+		putchar('\n');
+		term_printf("stored as run %lld in %s\n", (long long)j->run_id, j->o.db);
+	}
 	return 0;
 }
 
@@ -453,7 +456,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 	return status;
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
 	if (argc < 2) {
 		fputs(usage_text, stderr);
@@ -473,7 +476,7 @@ int main(int argc, char **argv)
 		plain_args args = { extra, 0 };
 		int p = parse_plain("demo", demo_usage, argc - 2, argv + 2, &args);
 		if (p == 0 && args.n > 0)
-			fprintf(stderr, "throttlesim demo: unexpected argument '%s' (try demo --help)\n", extra[0]);
+			term_eprintf("throttlesim demo: unexpected argument '%s' (try demo --help)\n", extra[0]);
 		if (p != 0 || args.n > 0)
 			return p > 0 ? EXIT_OK : EXIT_USAGE;
 		return cmd_demo();
@@ -488,6 +491,29 @@ int main(int argc, char **argv)
 		return cmd_results(argc - 2, argv + 2);
 	if (strcmp(cmd, "plot") == 0)
 		return cmd_plot(argc - 2, argv + 2);
-	fprintf(stderr, "throttlesim: unknown command '%s' (try --help)\n", cmd);
+	term_eprintf("throttlesim: unknown command '%s' (try --help)\n", cmd);
 	return EXIT_USAGE;
+}
+
+/* Whatever the command printed must have reached standard output: a
+ * buffered write fails only when flushed, so the last flush (and any
+ * error met on the way) decides, for every command: `check FILE
+ * >/dev/full` is a failure.  A command that failed while running (1) has
+ * said why, the output included (run, results, plot check their own);
+ * after success or a usage error (2, kept) the lost output is news. */
+static int stdout_status(int status)
+{
+	errno = 0;
+	bool failed = fflush(stdout) != 0;
+	int e = errno;
+	if (!ferror(stdout) && !failed)
+		return status;
+	if (status != EXIT_FAIL)
+		term_eprintf("throttlesim: writing to standard output: %s\n", e ? strerror(e) : "write error");
+	return status == EXIT_OK ? EXIT_FAIL : status;
+}
+
+int main(int argc, char **argv)
+{
+	return stdout_status(dispatch(argc, argv));
 }

@@ -10,6 +10,7 @@
 #include "res_summary.h"
 #include "stats.h"
 #include "status.h"
+#include "term.h"
 
 /* ---- reply classes ------------------------------------------------------ */
 
@@ -56,7 +57,7 @@ void rpt_reply_label(const rpt_variant *v, int c, char *buf, size_t size)
 	const char *end = sp ? strchr(sp + 1, ' ') : NULL;
 	int n = end ? (int)(end - r->text) : (int)strlen(r->text);
 	snprintf(buf, size, "%.*s", n > 11 ? 11 : n, r->text);
-	rpt__sanitize(buf);
+	term_clean(buf);
 }
 
 /* ---- names and numbers ---------------------------------------------------- */
@@ -146,20 +147,15 @@ size_t rpt__columns(const char *s)
 	return n;
 }
 
-void rpt__sanitize(char *s)
+/* Copies s into buf, sanitised for the terminal (term.h), then cut to at
+ * most max columns with "..." at the end, on a character boundary.  The
+ * sanitising comes first so that the columns counted are those shown. */
+void rpt__truncate_name(const char *in, size_t max, char *buf, size_t size)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-}
-
-/* Copies s into buf, cut to at most max columns with "..." at the end,
- * on a character boundary. */
-void rpt__truncate_name(const char *s, size_t max, char *buf, size_t size)
-{
-	if (rpt__columns(s) <= max) {
-		snprintf(buf, size, "%s", s);
-		rpt__sanitize(buf);
+	char s[1024];   /* max is a table's width: 80 columns take < 1024 bytes */
+	term_copy(s, sizeof s, in);
+	if (rpt__columns(s) <= max || size < 4) {
+		term_copy(buf, size, s);   /* a small buf is still cut on a boundary */
 		return;
 	}
 	size_t cols = 0, i = 0;
@@ -171,8 +167,11 @@ void rpt__truncate_name(const char *s, size_t max, char *buf, size_t size)
 			cols++;
 		}
 	}
-	snprintf(buf, size, "%.*s...", (int)i, s);
-	rpt__sanitize(buf);
+	if (i > size - 4)
+		for (i = size - 4; i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80; i--)
+			;
+	memcpy(buf, s, i);
+	memcpy(buf + i, "...", 4);
 }
 
 /* The sweep point of a variant entry, -1 when it is not one. */

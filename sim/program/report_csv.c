@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "report_int.h"
@@ -13,13 +14,50 @@
 
 /* ---- CSV ------------------------------------------------------------------------------ */
 
+/* Is s a plain decimal number: [+-]digits[.digits][(e|E)[+-]digits]?  A
+ * spreadsheet reads it as that number, never as a formula. */
+static bool csv_is_number(const char *s)
+{
+	if (*s == '+' || *s == '-')
+		s++;
+	size_t digits = strspn(s, "0123456789");
+	s += digits;
+	if (*s == '.') {
+		size_t frac = strspn(s + 1, "0123456789");
+		s += 1 + frac;
+		digits += frac;
+	}
+	if (digits == 0)
+		return false;
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		size_t exp = strspn(s, "0123456789");
+		if (exp == 0)
+			return false;
+		s += exp;
+	}
+	return *s == '\0';
+}
+
+/* A text field.  Names come from scenario files and stores that anyone
+ * may have written, and spreadsheets run a cell that begins with '=',
+ * '+', '-', '@', tab or CR as a formula (CSV injection).  As OWASP
+ * recommends, such a field gets a single quote in front and is quoted,
+ * so it reads as text; a field that is a plain number ("-5", "+1.5e3")
+ * is a number to the spreadsheet too and is left alone.  Numbers the
+ * writer formats itself (csv_number) never pass through here. */
 static void csv_field(FILE *f, const char *s)
 {
-	if (strpbrk(s, ",\"\r\n") == NULL) {
+	bool formula = strchr("=+-@\t\r", s[0]) != NULL && s[0] != '\0' && !csv_is_number(s);
+	if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
 		fputs(s, f);
 		return;
 	}
 	fputc('"', f);
+	if (formula)
+		fputc('\'', f);
 	for (; *s; s++) {
 		if (*s == '"')
 			fputc('"', f);

@@ -19,10 +19,9 @@ const char *rpt__variant_reply_text(const rpt_variant *v, int c);
 void rpt__format_number(double x, char *buf, size_t size);
 /* Columns taken by a UTF-8 string (continuation bytes take none). */
 size_t rpt__columns(const char *s);
-/* Control characters become '?'. */
-void rpt__sanitize(char *s);
-/* s into buf, cut to at most max columns with "..." on a character
- * boundary, sanitised. */
+/* s into buf, sanitised for the terminal (term_copy: controls, DEL, C1
+ * and broken UTF-8 become '?'), cut to at most max columns with "..." on
+ * a character boundary.  Every name a table shows goes through it. */
 void rpt__truncate_name(const char *s, size_t max, char *buf, size_t size);
 
 /* The sweep point of a variant entry, -1 when it is not one. */

@@ -13,10 +13,41 @@
 
 /* ---- JSON --------------------------------------------------------------------------- */
 
+/* Length of the valid UTF-8 sequence at s (2 to 4 bytes), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+	         : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	unsigned cp = s[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	static const unsigned min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	if (n == 0 || cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A JSON string that is valid (RFC 8259 wants UTF-8) and safe to show on
+ * a terminal: every control, DEL and C1 control escaped as \u00XX, every
+ * byte of broken UTF-8 as U+FFFD. */
 static void json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p >= 0x80) {
+			size_t n = utf8_len(p);
+			if (n == 0)
+				fputs("\\ufffd", f);
+			else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+				fprintf(f, "\\u%04x", p[1]);   /* C1: U+0080-U+009F */
+			else
+				fwrite(p, 1, n, f);
+			p += n ? n - 1 : 0;
+			continue;
+		}
 		switch (*p) {
 		case '"': fputs("\\\"", f); break;
 		case '\\': fputs("\\\\", f); break;
@@ -24,7 +55,7 @@ static void json_string(FILE *f, const char *s)
 		case '\r': fputs("\\r", f); break;
 		case '\t': fputs("\\t", f); break;
 		default:
-			if (*p < 0x20)
+			if (*p < 0x20 || *p == 0x7f)
 				fprintf(f, "\\u%04x", *p);
 			else
 				fputc(*p, f);

@@ -149,10 +149,10 @@ int rpt_table(FILE *f, const rpt_run *run)
 {
 	if (f == NULL || run == NULL || (run->n_variants > 0 && run->variants == NULL))
 		return SIM_EINVAL;
-	char shown[96];
+	char shown[96], version[40];
 	rpt__truncate_name(run->scenario_name ? run->scenario_name : "", 40, shown, sizeof shown);
-	fprintf(f, "throttlesim %s  scenario %s  seed %" PRIu64 "\n",
-	        run->version ? run->version : "?", shown, run->seed);
+	rpt__truncate_name(run->version ? run->version : "?", 20, version, sizeof version);
+	fprintf(f, "throttlesim %s  scenario %s  seed %" PRIu64 "\n", version, shown, run->seed);
 	if (rpt__run_is_sweep(run)) { /* a block per point and variant would be too long */
 		for (size_t vi = 0; vi < run->n_variants; vi++)
 			if (run->variants[vi].n_reps == 0 || run->variants[vi].reps == NULL)
