@@ -1,6 +1,6 @@
 /* presets.c - the route presets (see presets.h).  Every number carries its
- * source key from reference/exchange-online.md, or ASSUMPTION when no
- * public source states it. */
+ * source key from docs/SOURCES.md, or ASSUMPTION when no public source
+ * states it. */
 #include "presets.h"
 
 #include <math.h>

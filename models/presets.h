@@ -2,8 +2,8 @@
  * limits and replies of one way of reaching a mail service.
  *
  * exchange-online is the published Exchange Online SMTP AUTH client
- * submission (MODEL.md; reference/exchange-online.md, keys SUB, CET, SD,
- * NDR, PS, B18, B26, TERRL).  exchange-server is an on-premises client
+ * submission (MODEL.md; docs/SOURCES.md, keys SUB, CET, SD, NDR, PS,
+ * B18, B26, TERRL).  exchange-server is an on-premises client
  * submission receive connector (EXS, PS).  direct-send, relay-connector,
  * hve and external are for mitigation comparisons; the sources publish
  * (almost) none of their limits, so most of their numbers are assumptions,
