@@ -106,7 +106,8 @@ static int setup(void **state)
 	}
 	fx->variants[0] = (rpt_variant){ "base", &fx->desc, fx->reps, N_REPS };
 	fx->variants[1] = (rpt_variant){ "per device", &fx->desc, fx->reps, N_REPS };
-	fx->run = (rpt_run){ "printers", 42, "0.1.0-test", fx->variants, 2, false, NULL };
+	fx->run = (rpt_run){ .scenario_name = "printers", .seed = 42, .version = "0.1.0-test", .variants = fx->variants,
+	                     .n_variants = 2 };
 	fx->info = (store_run_info){ "0.1.0-test", "printers", "scenarios/printers.yaml",
 	                             "name: printers\n", "throttlesim run printers.yaml", 42, N_REPS };
 	*state = fx;

@@ -86,6 +86,21 @@ static const char wide_yaml[] =
 	"    mailbox: {pool: m, assign: per_instance}\n"
 	"    arrivals: {poisson: 10/h}\n";
 
+/* Large results that take a while to simulate (seconds in a debug
+ * build): 200 mailboxes, 6 replications, 72,000 messages each. */
+static const char big_yaml[] =
+	"name: faults-big\n"
+	"duration: 1h\n"
+	"seed: 7\n"
+	"replications: 6\n"
+	"mailboxes:\n"
+	"  - {pool: m, count: 200, name_pattern: \"m{i}@contoso.com\"}\n"
+	"senders:\n"
+	"  - name: app\n"
+	"    count: 200\n"
+	"    mailbox: {pool: m, assign: per_instance}\n"
+	"    arrivals: {poisson: 600/h}\n";
+
 /* A run that takes minutes: it is always killed. */
 static const char long_yaml[] =
 	"name: faults-long\n"
@@ -401,6 +416,7 @@ static int group_setup(void **state)
 	write_text(path_in(p, sizeof p, "small.yaml"), small_yaml);
 	write_text(path_in(p, sizeof p, "long.yaml"), long_yaml);
 	write_text(path_in(p, sizeof p, "wide.yaml"), wide_yaml);
+	write_text(path_in(p, sizeof p, "big.yaml"), big_yaml);
 	return 0;
 }
 
@@ -669,6 +685,63 @@ static void test_full_disk_tmpfs(void **state)
 	if (runs == 2)
 		assert_all_or_nothing(db, 2, ref_rows);
 
+	/* A commit left in the -wal file by a writer that died (no checkpoint
+	 * at close), then the disk filled up to the last byte. */
+	for (int i = 0; i < 16 && n_fill > 0; i++) {
+		snprintf(fill, sizeof fill, "%s/fill%d", mnt, --n_fill);
+		unlink(fill);
+	}
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sqlite3 *h = NULL;
+		int rc = sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(h, "PRAGMA wal_autocheckpoint = 0; INSERT INTO runs (started_at,"
+			                     " program_version, scenario_name, seed, replications) VALUES"
+			                     " ('2000-01-01T00:00:00Z', 'x', 'only-in-the-wal', 1, 1)", NULL, NULL, NULL);
+		_exit(rc == SQLITE_OK ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* The -shm file is rebuilt from the -wal by the next reader (no
+	 * process has it open); on a full disk it cannot grow. */
+	char shm[600];
+	snprintf(shm, sizeof shm, "%s-shm", db);
+	unlink(shm);
+	for (size_t size = sizeof block; size > 0; size /= 2) {
+		for (;; n_fill++) {
+			snprintf(fill, sizeof fill, "%s/fill%d", mnt, n_fill);
+			int fd = open(fill, O_WRONLY | O_CREAT, 0644);
+			if (fd < 0)
+				break;
+			ssize_t w = write(fd, block, size);
+			close(fd);
+			if (w != (ssize_t)size) {
+				unlink(fill);
+				break;
+			}
+		}
+	}
+	char *out = NULL;
+	st = run(&out, &err, "results list --db %s", db);
+	if (st != 0)
+		fail_msg("results list on a full disk: %d: %s", st, err);
+	assert_contains(out, "faults-small");
+	assert_contains(out, "only-in-the-wal");
+	free(out);
+	free(err);
+	assert_run1_intact(db, ref);
+
+	/* Writing says why it cannot. */
+	st = run(NULL, &err, "run %s --quiet --db %s", scn, db);
+	assert_int_equal(st, 1);
+	assert_contains(err, db);
+	assert_contains(err, "disk is full");
+	free(err);
+	assert_run1_intact(db, ref);
+
 	/* (That the file takes runs again once there is room is shown by
 	 * test_full_disk_page_limit; runs are slow under the sanitizers.) */
 	assert_int_equal(umount2(mnt, MNT_DETACH), 0);
@@ -902,6 +975,104 @@ static void test_concurrent_writers(void **state)
 	}
 }
 
+
+/* Two large runs start together; once both have their row (they are
+ * simulating), another process takes the write lock and holds it past
+ * the 10 s after which a run used to give up, and until both runs have
+ * said on stderr that they wait.  Then it lets go: both runs are stored,
+ * whole, and agree figure by figure (same scenario, same seed). */
+static void test_runs_wait_for_the_lock(void **state)
+{
+	(void)state;
+	char db[512], scn[512], errfile[2][512];
+	path_in(db, sizeof db, "waiting.db");
+	path_in(scn, sizeof scn, "big.yaml");
+	char *ref = store_with_one_run_of(db, "big.yaml");
+	int64_t ref_rows[N_TABLES];
+	rows_of(db, 1, ref_rows);
+
+	pid_t pid[2];
+	for (int p = 0; p < 2; p++) {
+		char name[32];
+		snprintf(name, sizeof name, "waiter%d.err", p);
+		pid[p] = start_run_err(scn, db, path_in(errfile[p], sizeof errfile[p], name));
+	}
+	wait_for_runs(db, 2);
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(h, 60000);
+	assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	double t0 = now_s();
+	bool told[2] = { false, false };
+	while (!(told[0] && told[1] && now_s() - t0 > 12)) {
+		if (now_s() - t0 > 120)
+			fail_msg("the runs did not both say they wait for the lock");
+		for (int p = 0; p < 2; p++) {
+			int status;
+			if (waitpid(pid[p], &status, WNOHANG) == pid[p]) {
+				char *err = slurp(errfile[p], NULL);
+				fail_msg("run %d ended (status %d) while the lock was held: %s", p, status,
+				         err ? err : "");
+			}
+			char *err = slurp(errfile[p], NULL);
+			told[p] = err != NULL && strstr(err, db) != NULL && strstr(err, "waiting for it") != NULL;
+			free(err);
+		}
+		sleep_s(0.05);
+	}
+	assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(h), SQLITE_OK);
+	for (int p = 0; p < 2; p++) {
+		int status = 0;
+		assert_int_equal(waitpid(pid[p], &status, 0), pid[p]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			char *err = slurp(errfile[p], NULL);
+			fail_msg("run %d: status %d: %s", p, status, err ? err : "");
+		}
+	}
+	assert_integrity_ok(db);
+	assert_run1_intact(db, ref);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM runs WHERE complete = 1"), 3);
+	for (int64_t id = 2; id <= 3; id++)
+		assert_all_or_nothing(db, id, ref_rows);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM figures a JOIN figures b"
+	                             " ON b.variant_idx = a.variant_idx AND b.replication = a.replication"
+	                             " AND b.entity_kind = a.entity_kind AND b.entity_idx = a.entity_idx"
+	                             " AND b.figure = a.figure"
+	                             " WHERE a.run_id = 1 AND b.run_id > 1 AND a.value IS NOT b.value"), 0);
+	free(ref);
+}
+
+/* ---- the file's name --------------------------------------------------------- */
+
+/* --db '' used to print "stored as run 1 in " and keep nothing (SQLite
+ * opens a private temporary file for an empty name): refused, exit 2,
+ * before any simulation.  ":memory:" is a file of that name. */
+static void test_db_names(void **state)
+{
+	(void)state;
+	char scn[512], mem[512], *out = NULL, *err = NULL;
+	path_in(scn, sizeof scn, "small.yaml");
+	assert_int_equal(run(&out, &err, "run %s --db ''", scn), 2);
+	assert_contains(err, "--db");
+	assert_contains(err, "name is empty");
+	assert_true(strstr(out, "stored") == NULL);
+	free(out);
+	free(err);
+	assert_int_not_equal(run(NULL, &err, "results list --db ''"), 0);
+	assert_contains(err, "name is empty");
+	free(err);
+
+	/* a file named :memory: (in the test's directory) keeps the run */
+	char real[4096], line[8192];
+	assert_non_null(realpath(bin(), real));
+	snprintf(line, sizeof line, "cd %s && %s run small.yaml --quiet --db :memory: >/dev/null 2>&1", dir, real);
+	int st = system(line);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	path_in(mem, sizeof mem, ":memory:");
+	assert_int_equal(sql_int(mem, "SELECT count(*) FROM runs WHERE complete = 1"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -914,6 +1085,8 @@ int main(void)
 		cmocka_unit_test(test_ctrl_c_during_run),
 		cmocka_unit_test(test_kill9_while_writing),
 		cmocka_unit_test(test_concurrent_writers),
+		cmocka_unit_test(test_runs_wait_for_the_lock),
+		cmocka_unit_test(test_db_names),
 	};
 	/* TEST_FILTER=test_kill* runs only the matching tests */
 	if (getenv("TEST_FILTER"))

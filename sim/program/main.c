@@ -370,6 +370,13 @@ static int select_variants(run_job *j)
 	return 0;
 }
 
+/* While the run waits for another process's lock on the store. */
+static void tell_waiting(void *ctx, const char *message)
+{
+	(void)ctx;
+	term_eprintf("throttlesim: %s; this run's results are kept until they are stored\n", message);
+}
+
 /* The results store first: a store we cannot use stops us before the
  * work.  Records the run (incomplete until its results are in). */
 static int begin_stored_run(run_job *j, int full_argc, char **full_argv)
@@ -382,8 +389,12 @@ static int begin_stored_run(run_job *j, int full_argc, char **full_argv)
 		.scenario_file = j->o.path, .scenario_text = s->source_text,
 		.command_line = j->cmdline, .seed = s->seed, .replications = s->replications,
 	};
-	if (store_open(j->o.db, &j->db, err, sizeof err) != SIM_OK ||
-	    store_begin_run(j->db, &info, &j->run_id, err, sizeof err) != SIM_OK) {
+	int st = store_open_waiting(j->o.db, tell_waiting, NULL, &j->db, err, sizeof err);
+	if (st == SIM_EINVAL) {
+		term_eprintf("throttlesim run: --db: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (st != SIM_OK || store_begin_run(j->db, &info, &j->run_id, err, sizeof err) != SIM_OK) {
 		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;
 	}

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 
 #include "res_summary.h"
 #include "stats.h"
@@ -35,11 +37,40 @@ const char *store__db_path(sqlite3 *db)
 	return p && *p ? p : "(results store)";
 }
 
+/* An I/O error on a full file system: SQLite says "disk I/O error" (for
+ * instance when the -shm file cannot grow), with errno ENOSPC.  errno may
+ * have been overwritten by the clean-up after the failure, so the file
+ * system is asked too. */
+static bool disk_full(sqlite3 *db, const char *path)
+{
+	int code = sqlite3_errcode(db);
+	if (code != SQLITE_IOERR && code != SQLITE_CANTOPEN)
+		return false;
+	if (sqlite3_system_errno(db) == ENOSPC)
+		return true;
+	char dir[4096];
+	if (path == NULL || (size_t)snprintf(dir, sizeof dir, "%s", path) >= sizeof dir)
+		return false;
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else
+		slash[slash == dir] = '\0';
+	struct statvfs sv;
+	return statvfs(dir, &sv) == 0 && sv.f_bavail == 0;
+}
+
 /* "<file>: <sqlite message>[ (hint)][ (while ...)]" */
 int store__db_err(sqlite3 *db, const char *path, const char *what, char *err, size_t size)
 {
 	int code = sqlite3_errcode(db);
 	const char *hint = "";
+	if (disk_full(db, path ? path : store__db_path(db))) {
+		store__set_err(err, size, "%s: the disk is full (%s: no space left on device)%s%s",
+		               path ? path : store__db_path(db), sqlite3_errmsg(db), what ? " while " : "",
+		               what ? what : "");
+		return SIM_ESTORE;
+	}
 	if (code == SQLITE_CANTOPEN)
 		hint = " (missing or read-only directory?)";
 	else if (code == SQLITE_NOTADB) {
@@ -51,11 +82,11 @@ int store__db_err(sqlite3 *db, const char *path, const char *what, char *err, si
 		        sqlite3_errmsg(db), what ? " while " : "", what ? what : "");
 		return SIM_ESTORE;
 	} else if (code == SQLITE_FULL)
-		hint = " (no space left for the results file)";
+		hint = " (the disk is full: no space left for the results file)";
 	else if (code == SQLITE_READONLY)
 		hint = " (read-only file?)";
 	else if (code == SQLITE_BUSY)
-		hint = " (another process held the lock for more than 10 s)";
+		hint = " (another process holds its lock)";
 	store__set_err(err, size, "%s: %s%s%s%s", path ? path : store__db_path(db), sqlite3_errmsg(db), hint,
 	        what ? " while " : "", what ? what : "");
 	return SIM_ESTORE;
@@ -250,9 +281,64 @@ double store__col_real(sqlite3_stmt *st, int i)
 	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
 }
 
-/* The row's strings point into st: valid until the next step. */
-void store__read_run_row(sqlite3_stmt *st, store_run_row *r)
+/* Column i is TEXT (or NULL when null_ok) without NUL bytes and at most
+ * max bytes long. */
+bool store__text_ok(sqlite3_stmt *st, int i, size_t max, bool null_ok)
 {
+	int t = sqlite3_column_type(st, i);
+	if (t == SQLITE_NULL)
+		return null_ok;
+	if (t != SQLITE_TEXT)
+		return false;
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	return s != NULL && n <= max && strlen(s) == n;
+}
+
+/* Column i is an INTEGER in [lo, hi]. */
+bool store__int_ok(sqlite3_stmt *st, int i, int64_t lo, int64_t hi)
+{
+	if (sqlite3_column_type(st, i) != SQLITE_INTEGER)
+		return false;
+	int64_t x = sqlite3_column_int64(st, i);
+	return x >= lo && x <= hi;
+}
+
+/* The row's strings point into st: valid until the next step.  A row
+ * whose columns do not have the schema's types and ranges is refused. */
+int store__read_run_row(sqlite3_stmt *st, store_run_row *r, char *err, size_t err_size)
+{
+	const char *bad = NULL;
+	if (!store__int_ok(st, 0, 1, INT64_MAX))
+		bad = "id";
+	else if (!store__text_ok(st, 1, STORE_MAX_NAME_BYTES, false))
+		bad = "started_at";
+	else if (!store__text_ok(st, 2, STORE_MAX_NAME_BYTES, true))
+		bad = "finished_at";
+	else if (!store__int_ok(st, 3, 0, 1))
+		bad = "complete";
+	else if (!store__text_ok(st, 4, STORE_MAX_NAME_BYTES, false))
+		bad = "program_version";
+	else if (!store__text_ok(st, 5, STORE_MAX_NAME_BYTES, false))
+		bad = "scenario_name";
+	else if (!store__text_ok(st, 6, STORE_MAX_TEXT_BYTES, true))
+		bad = "scenario_file";
+	else if (!store__text_ok(st, 7, STORE_MAX_TEXT_BYTES, true))
+		bad = "command_line";
+	else if (!store__text_ok(st, 8, STORE_MAX_TEXT_BYTES, true))
+		bad = "scenario_text";
+	else if (!store__int_ok(st, 9, INT64_MIN, INT64_MAX))
+		bad = "seed";
+	else if (!store__int_ok(st, 10, 1, STORE_MAX_REPLICATIONS))
+		bad = "replications";
+	else if (!store__int_ok(st, 11, 0, INT64_MAX))
+		bad = "variants";
+	if (bad != NULL) {
+		long long id = sqlite3_column_type(st, 0) == SQLITE_INTEGER ? sqlite3_column_int64(st, 0) : 0;
+		store__set_err(err, err_size, "%s: run %lld: a %s of the wrong type or out of range"
+		               " (damaged results file?)", store__db_path(sqlite3_db_handle(st)), id, bad);
+		return SIM_ESTORE;
+	}
 	r->id = sqlite3_column_int64(st, 0);
 	r->started_at = store__col_text(st, 1);
 	r->finished_at = store__col_text(st, 2);
@@ -265,6 +351,7 @@ void store__read_run_row(sqlite3_stmt *st, store_run_row *r)
 	r->seed = (uint64_t)sqlite3_column_int64(st, 9);
 	r->replications = sqlite3_column_int64(st, 10);
 	r->n_variants = sqlite3_column_int64(st, 11);
+	return SIM_OK;
 }
 
 /* ---- open ------------------------------------------------------------------------ */
@@ -428,27 +515,120 @@ int store_set_max_pages(sqlite3 *db, int64_t extra_pages, char *err, size_t err_
 	return SIM_OK;
 }
 
+/* ---- waiting for another process's lock ------------------------------------ */
+
+/* A handle's busy handler state.  It lives as long as the handle: it is
+ * the user data of a no-op SQL function, whose destructor SQLite calls
+ * when the connection closes (after its last use of the busy handler). */
+typedef struct busy_state {
+	store_wait_fn on_wait;
+	void *ctx;
+	int64_t limit_ms;       /* 0: wait as long as it takes */
+	double start_s;         /* when the current wait began (monotonic) */
+	double next_notice_s;   /* waited time of the next call of on_wait */
+	char path[];
+} busy_state;
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* SQLite's busy handler: count is 0 at the first call of each wait.
+ * Sleeps 1, 2, 4 ... ms, then 100 ms at a time; 0 gives up. */
+static int busy_wait(void *arg, int count)
+{
+	busy_state *b = arg;
+	double now = mono_s();
+	if (count == 0) {
+		b->start_s = now;
+		b->next_notice_s = STORE_WAIT_NOTICE_MS / 1000.0;
+	}
+	double waited = now - b->start_s;
+	if (b->limit_ms > 0 && waited * 1000.0 >= (double)b->limit_ms)
+		return 0;
+	if (b->on_wait != NULL && waited >= b->next_notice_s) {
+		char msg[4400];
+		snprintf(msg, sizeof msg, "%s: another process is writing to this results file; waiting for it"
+		         " (%.0f s so far)", b->path, waited);
+		b->on_wait(b->ctx, msg);
+		b->next_notice_s += STORE_WAIT_REPEAT_MS / 1000.0;
+	}
+	sqlite3_sleep(count < 7 ? 1 << count : 100);
+	return 1;
+}
+
+static void busy_state_holder(sqlite3_context *c, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	(void)argv;
+	sqlite3_result_null(c);
+}
+
+/* Installs the busy handler on db (its state in *bp); SQLITE_OK or
+ * SQLite's error. */
+static int install_busy(sqlite3 *db, const char *path, int64_t limit_ms, store_wait_fn on_wait, void *ctx,
+                        busy_state **bp)
+{
+	size_t n = strlen(path);
+	busy_state *b = malloc(sizeof *b + n + 1);
+	if (b == NULL)
+		return SQLITE_NOMEM;
+	*b = (busy_state){ .on_wait = on_wait, .ctx = ctx, .limit_ms = limit_ms };
+	memcpy(b->path, path, n + 1);
+	/* On failure SQLite has already called free(b). */
+	int rc = sqlite3_create_function_v2(db, "throttlesim_busy_state", 0, SQLITE_UTF8, b, busy_state_holder,
+	                                    NULL, NULL, free);
+	if (rc != SQLITE_OK)
+		return rc;
+	*bp = b;
+	return sqlite3_busy_handler(db, busy_wait, b);
+}
+
 /* WAL mode is persistent: set once, by whoever comes first; the others
  * find it set (cheap).  The switch needs an exclusive lock, for which
  * SQLite returns SQLITE_BUSY at once instead of calling the busy handler:
- * retry here for as long as the busy timeout. */
-static int set_wal(sqlite3 *db)
+ * wait here as the busy handler would. */
+static int set_wal(sqlite3 *db, busy_state *b)
 {
 	int rc;
-	for (int waited_ms = 0;; waited_ms += 10) {
+	for (int count = 0;; count++) {
 		rc = store__exec(db, "PRAGMA journal_mode = WAL");
-		if (rc != SQLITE_BUSY || waited_ms >= STORE_BUSY_TIMEOUT_MS)
+		if (rc != SQLITE_BUSY || !busy_wait(b, count))
 			return rc;
-		sqlite3_sleep(10);
 	}
 }
 
-/* Opens a connection with our settings (plain result codes, the busy
- * timeout); on failure nothing stays open and err says why. */
-static int open_handle(const char *path, int flags, sqlite3 **dbp, char *err, size_t err_size)
+/* path as SQLite should see it: ":memory:" and "file:..." name files here
+ * (SQLite would otherwise open an in-memory database, or parse a URI). */
+static char *sqlite_name(const char *path)
+{
+	bool special = strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0;
+	size_t n = strlen(path);
+	char *s = malloc(n + 3);
+	if (s != NULL)
+		snprintf(s, n + 3, "%s%s", special ? "./" : "", path);
+	return s;
+}
+
+/* Opens a connection with our settings (plain result codes; a writer
+ * waits for locks without limit, a reader for STORE_BUSY_TIMEOUT_MS); on
+ * failure nothing stays open and err says why. */
+static int open_handle(const char *path, int flags, store_wait_fn on_wait, void *ctx, sqlite3 **dbp,
+                       busy_state **bp, char *err, size_t err_size)
 {
 	sqlite3 *db = NULL;
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+	busy_state *b = NULL;
+	char *name = sqlite_name(path);
+	if (name == NULL) {
+		store__set_err(err, err_size, "%s: out of memory opening the results store", path);
+		return SIM_ENOMEM;
+	}
+	int rc = sqlite3_open_v2(name, &db, flags, NULL);
+	free(name);
+	if (rc != SQLITE_OK) {
 		if (db == NULL) {
 			store__set_err(err, err_size, "%s: out of memory opening the results store", path);
 			return SIM_ENOMEM;
@@ -458,19 +638,39 @@ static int open_handle(const char *path, int flags, sqlite3 **dbp, char *err, si
 		return SIM_ESTORE;
 	}
 	sqlite3_extended_result_codes(db, 0);
-	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+	bool writer = (flags & SQLITE_OPEN_READWRITE) != 0;
+	if (install_busy(db, path, writer ? 0 : STORE_BUSY_TIMEOUT_MS, on_wait, ctx, &b) != SQLITE_OK) {
+		store__set_err(err, err_size, "%s: out of memory opening the results store", path);
+		sqlite3_close(db);
+		return SIM_ENOMEM;
+	}
 	*dbp = db;
+	if (bp != NULL)
+		*bp = b;
 	return SIM_OK;
 }
 
 int store_open(const char *path, sqlite3 **dbp, char *err, size_t err_size)
 {
+	return store_open_waiting(path, NULL, NULL, dbp, err, err_size);
+}
+
+int store_open_waiting(const char *path, store_wait_fn on_wait, void *ctx, sqlite3 **dbp,
+                       char *err, size_t err_size)
+{
 	if (path == NULL || dbp == NULL) {
 		store__set_err(err, err_size, "store_open: no path");
 		return SIM_EINVAL;
 	}
+	if (path[0] == '\0') {
+		store__set_err(err, err_size, "the results file's name is empty (give a file name, or leave"
+		               " --db out for throttlesim.db)");
+		return SIM_EINVAL;
+	}
 	sqlite3 *db = NULL;
-	int rc = open_handle(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, err, err_size);
+	busy_state *busy = NULL;
+	int rc = open_handle(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, on_wait, ctx, &db, &busy,
+	                     err, err_size);
 	if (rc != SIM_OK)
 		return rc;
 
@@ -515,7 +715,7 @@ int store_open(const char *path, sqlite3 **dbp, char *err, size_t err_size)
 			goto fail;
 		}
 	}
-	if (set_wal(db) != SQLITE_OK) {
+	if (set_wal(db, busy) != SQLITE_OK) {
 		store__db_err(db, path, "switching to WAL mode", err, err_size);
 		goto fail;
 	}
@@ -600,21 +800,25 @@ int store_finish_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size)
 
 /* ---- reading ----------------------------------------------------------------------------- */
 
-static bool wal_exists(const char *path)
+/* Does the store have a -wal file that may hold commits (one that is not
+ * empty)? */
+static bool wal_has_frames(const char *path)
 {
 	char wal[4096];
 	struct stat sb;
 	if ((size_t)snprintf(wal, sizeof wal, "%s-wal", path) >= sizeof wal)
 		return true; /* cannot tell: assume the worst */
-	return stat(wal, &sb) == 0 || errno != ENOENT;
+	if (stat(wal, &sb) != 0)
+		return errno != ENOENT;
+	return sb.st_size > 0;
 }
 
-/* path as a URI with immutable=1 (percent-encoding what a URI reserves);
- * NULL on failure. */
-static sqlite3 *open_immutable(const char *path)
+/* path as a URI with the given query (percent-encoding what a URI
+ * reserves), opened read-only; NULL on failure. */
+static sqlite3 *open_uri(const char *path, const char *query)
 {
 	size_t n = strlen(path);
-	char *uri = malloc(3 * n + 32);
+	char *uri = malloc(3 * n + strlen(query) + 32);
 	if (uri == NULL)
 		return NULL;
 	char *p = uri + sprintf(uri, "file:");
@@ -625,11 +829,12 @@ static sqlite3 *open_immutable(const char *path)
 		else
 			p += sprintf(p, "%%%02X", *c);
 	}
-	strcpy(p, "?immutable=1");
+	sprintf(p, "?%s", query);
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
 	free(uri);
-	if (rc != SQLITE_OK) {
+	busy_state *b;
+	if (rc != SQLITE_OK || install_busy(db, path, STORE_BUSY_TIMEOUT_MS, NULL, NULL, &b) != SQLITE_OK) {
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -637,10 +842,30 @@ static sqlite3 *open_immutable(const char *path)
 	return db;
 }
 
+/* A handle opened with query that can read the file (its classification
+ * in *kind), or NULL. */
+static sqlite3 *try_open(const char *path, const char *query, int *kind, char *err, size_t size)
+{
+	sqlite3 *db = open_uri(path, query);
+	if (db == NULL)
+		return NULL;
+	int k = classify(db, path, err, size);
+	if (k == -2) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	*kind = k;
+	return db;
+}
+
 int store_open_readonly(const char *path, sqlite3 **dbp, char *err, size_t err_size)
 {
 	if (path == NULL || dbp == NULL) {
 		store__set_err(err, err_size, "store_open_readonly: no path");
+		return SIM_EINVAL;
+	}
+	if (path[0] == '\0') {
+		store__set_err(err, err_size, "the results file's name is empty");
 		return SIM_EINVAL;
 	}
 	/* SQLite's own message for a missing file is "unable to open database
@@ -655,21 +880,30 @@ int store_open_readonly(const char *path, sqlite3 **dbp, char *err, size_t err_s
 		return SIM_EIO;
 	}
 	sqlite3 *db = NULL;
-	int orc = open_handle(path, SQLITE_OPEN_READONLY, &db, err, err_size);
+	int orc = open_handle(path, SQLITE_OPEN_READONLY, NULL, NULL, &db, NULL, err, err_size);
 	if (orc != SIM_OK)
 		return orc;
 	int kind = classify(db, path, err, err_size);
-	if (kind == -2 && sqlite3_errcode(db) == SQLITE_CANTOPEN && !wal_exists(path)) {
-		/* A WAL reader needs to create the -shm file beside the store;
-		 * in a read-only directory it cannot.  With no -wal file the
-		 * main file holds every commit, and no writer can start there
-		 * (it would need to create the -wal), so read it as immutable. */
-		sqlite3 *ro = open_immutable(path);
-		if (ro != NULL) {
-			sqlite3_close(db);
-			db = ro;
-			kind = classify(db, path, err, err_size);
-		}
+	int code = kind == -2 ? sqlite3_errcode(db) : SQLITE_OK;
+	if (code == SQLITE_CANTOPEN || code == SQLITE_IOERR) {
+		/* A WAL reader needs a -shm file beside the store that it can
+		 * create and grow: it cannot in a read-only directory, nor on a
+		 * full disk (the -shm cannot grow: "disk I/O error").  Read
+		 * without writing to it: with readonly_shm, SQLite reads the
+		 * -wal into private memory when no writer holds the -shm.  (The
+		 * first handle is closed first: a second one in this process
+		 * would share its -shm.)  The first failure's message stays
+		 * unless another way works. */
+		store__db_err(db, path, NULL, err, err_size);
+		sqlite3_close(db);
+		db = try_open(path, "mode=ro&readonly_shm=1", &kind, err, err_size);
+		/* With no -wal file (or an empty one) the main file holds every
+		 * commit, and no writer can start where the -wal cannot be
+		 * created or grown: read it as immutable. */
+		if (db == NULL && !wal_has_frames(path))
+			db = try_open(path, "immutable=1", &kind, err, err_size);
+		if (db == NULL)
+			return SIM_ESTORE;
 	}
 	if (kind == 1) {
 		*dbp = db;
@@ -695,7 +929,8 @@ int store_list_runs(sqlite3 *db, store_run_fn fn, void *ctx, char *err, size_t e
 	int rc, status = SIM_OK;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		store_run_row row;
-		store__read_run_row(st, &row);
+		if ((status = store__read_run_row(st, &row, err, err_size)) != SIM_OK)
+			break;
 		if ((status = fn(ctx, &row)) != 0)
 			break;
 	}
@@ -712,7 +947,8 @@ int store_last_run(sqlite3 *db, int64_t *run_id, char *err, size_t err_size)
 		return SIM_EINVAL;
 	}
 	int64_t id = 0;
-	if (store__query_int(db, "SELECT coalesce(max(id), 0) FROM runs", &id) != SQLITE_OK)
+	if (store__query_int(db, "SELECT coalesce(max(id), 0) FROM runs WHERE typeof(id) = 'integer'", &id) !=
+	    SQLITE_OK)
 		return store__db_err(db, NULL, "finding the last run", err, err_size);
 	if (id <= 0) {
 		store__set_err(err, err_size, "%s: no runs yet", store__db_path(db));

@@ -10,10 +10,18 @@
  * (other application_id, or tables without ours) or has a newer schema is
  * refused with a message naming the file, and is not written to.
  *
- * Concurrency: WAL mode and a 10 s busy timeout, so two processes writing
- * runs at once both succeed (writers take turns; readers never block).
- * A new file's schema is created under an exclusive lock before the file
- * is switched to WAL, so processes racing to create it all succeed.
+ * Concurrency: WAL mode, so two processes writing runs at once both
+ * succeed: writers take turns, readers never block.  A writer (a handle
+ * from store_open / store_open_waiting) waits for another writer's lock
+ * for as long as that one holds it, with no fixed give-up: a run that has
+ * finished simulating never loses its results because the file was busy
+ * (they stay in the caller's memory meanwhile).  Once it has waited
+ * STORE_WAIT_NOTICE_MS, and every STORE_WAIT_REPEAT_MS after, it calls the
+ * caller's store_wait_fn, so the user can be told.  A read-only handle
+ * gives up after STORE_BUSY_TIMEOUT_MS (readers of a WAL file wait only
+ * for another's recovery).  A new file's schema is created under an
+ * exclusive lock before the file is switched to WAL, so processes racing
+ * to create it all succeed.
  *
  * Atomicity: a run is recorded in three steps.  store_begin_run() inserts
  * its `runs` row (complete = 0) in its own transaction; store_write_results()
@@ -49,9 +57,24 @@
 #define STORE_APPLICATION_ID 0x5453494D
 #define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_TIMEOUT_MS 10000
+#define STORE_WAIT_NOTICE_MS 1000
+#define STORE_WAIT_REPEAT_MS 30000
 
-/* Opens or creates the store at path. */
+/* Told that a writer is waiting for another process's lock: message names
+ * the file and how long it has waited ("results.db: another process is
+ * writing to this results file; waiting for it (1 s so far)"). */
+typedef void (*store_wait_fn)(void *ctx, const char *message);
+
+/* Opens or creates the store at path.  An empty path is SIM_EINVAL (SQLite
+ * would open a private temporary file and keep nothing); ":memory:" and
+ * names beginning "file:" are the files of those names. */
 int store_open(const char *path, sqlite3 **db, char *err, size_t err_size);
+
+/* store_open, calling on_wait(ctx, ...) while it waits for a lock (at open
+ * and at every later write through the handle).  ctx must outlive the
+ * handle.  on_wait may be NULL. */
+int store_open_waiting(const char *path, store_wait_fn on_wait, void *ctx, sqlite3 **db,
+                       char *err, size_t err_size);
 
 /* Closes a handle from store_open (NULL is fine). */
 void store_close(sqlite3 *db);

@@ -4,6 +4,7 @@
 #ifndef SIM_STORE_INT_H
 #define SIM_STORE_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,7 +36,20 @@ double store__col_real(sqlite3_stmt *st, int i);
 	" command_line, scenario_text, seed, replications," \
 	" (SELECT count(*) FROM variants v WHERE v.run_id = runs.id)"
 
-/* The row's strings point into st: valid until the next step. */
-void store__read_run_row(sqlite3_stmt *st, store_run_row *r);
+/* Bounds of what is read back (what the loader lets a scenario have, so
+ * what a writer can have stored): names, texts (a scenario file's text,
+ * a command line), replications. */
+#define STORE_MAX_NAME_BYTES 1024
+#define STORE_MAX_TEXT_BYTES ((size_t)64 << 20)
+#define STORE_MAX_REPLICATIONS 1000000
+
+/* Column i is TEXT (or NULL when null_ok) without NUL bytes, at most max
+ * bytes / an INTEGER in [lo, hi]. */
+bool store__text_ok(sqlite3_stmt *st, int i, size_t max, bool null_ok);
+bool store__int_ok(sqlite3_stmt *st, int i, int64_t lo, int64_t hi);
+
+/* The row's strings point into st: valid until the next step.  SIM_OK,
+ * or SIM_ESTORE with a message naming the file and the column. */
+int store__read_run_row(sqlite3_stmt *st, store_run_row *r, char *err, size_t err_size);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "res_summary.h"
+#include "scn_load.h"
 #include "stats.h"
 #include "status.h"
 #include "store.h"
@@ -188,6 +189,47 @@ static int ld_damaged(loader *ld, const char *fmt, long long a, long long b)
 	return -1;
 }
 
+/* What every stored value must be, checked in SQL before anything is
+ * counted or grouped (a '1' stored as text would otherwise group apart
+ * from 1, and counts disagree with the rows read).  The schema declares
+ * these types, but SQLite does not enforce them, and a foreign or edited
+ * file need not have our schema at all. */
+#define T_INT(c) "typeof(" c ") = 'integer'"
+#define T_TEXT(c) "typeof(" c ") = 'text'"
+#define T_TEXT_NULL(c) "typeof(" c ") IN ('text', 'null')"
+#define T_INT_NULL(c) "typeof(" c ") IN ('integer', 'null')"
+#define T_NUM_NULL(c) "typeof(" c ") IN ('real', 'integer', 'null')"
+#define T_NUM(c) "typeof(" c ") IN ('real', 'integer')"
+
+/* Every row of the run in table satisfies cond.  0, or -1 (an SQLite
+ * error, or damaged with the message in err). */
+static int ld_types(loader *ld, const char *table, const char *cond)
+{
+	char sql[2048];
+	int n = snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE run_id = ?1 AND NOT (%s)", table, cond);
+	if (n < 0 || (size_t)n >= sizeof sql || ld_prepare(ld, sql, "checking the stored values"))
+		return -1;
+	int rc = sqlite3_step(ld->st);
+	long long bad = rc == SQLITE_ROW ? sqlite3_column_int64(ld->st, 0) : 0;
+	if (ld_done(ld, rc == SQLITE_ROW ? SQLITE_DONE : rc))
+		return -1;
+	if (bad > 0) {
+		store__set_err(ld->err, ld->err_size, "%s: run %lld: %lld rows of table %s with a value of the wrong"
+		               " type (damaged results file?)", store__db_path(ld->db), (long long)ld->run_id, bad,
+		               table);
+		ld->damaged = true;
+		return -1;
+	}
+	return 0;
+}
+
+/* A finite number, or NULL (NaN). */
+static bool num_ok(sqlite3_stmt *st, int i)
+{
+	int t = sqlite3_column_type(st, i);
+	return t == SQLITE_NULL || ((t == SQLITE_INTEGER || t == SQLITE_FLOAT) && isfinite(sqlite3_column_double(st, i)));
+}
+
 /* Locates (variant, replication) -> the rep; replications are numbered
  * 0..n-1 by the run driver, but a sparse numbering is still found. */
 static res_rep *find_rep(loaded_mem *m, int64_t vi, int64_t rep)
@@ -298,9 +340,27 @@ static int load_variants(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv)
 		return -1;
 	size_t i = 0;
 	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
-		int64_t idx = sqlite3_column_int64(ld->st, 0);
-		if (i >= m->n_variants || idx != (int64_t)i)
+		sqlite3_stmt *st = ld->st;
+		int64_t idx = sqlite3_column_int64(st, 0);
+		if (i >= m->n_variants || !store__int_ok(st, 0, (int64_t)i, (int64_t)i))
 			return ld_damaged(ld, "variant %lld where %lld was expected", (long long)idx, (long long)i);
+		/* A sweep point has its first key and value; a second key its
+		 * value; no point, no keys.  Lengths and steps are >= 0. */
+		bool point = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		bool key2 = sqlite3_column_type(st, 5) != SQLITE_NULL;
+		if (!store__text_ok(st, 1, SCN_NAME_MAX - 1, false) ||
+		    (point ? !store__int_ok(st, 2, 0, SCN_MAX_SCENARIOS) || !store__text_ok(st, 3, SCN_NAME_MAX - 1, false) ||
+		             sqlite3_column_type(st, 4) == SQLITE_NULL || !num_ok(st, 4) ||
+		             (key2 && (!store__text_ok(st, 5, SCN_NAME_MAX - 1, false) ||
+		                       sqlite3_column_type(st, 6) == SQLITE_NULL || !num_ok(st, 6))) ||
+		             (!key2 && sqlite3_column_type(st, 6) != SQLITE_NULL)
+		           : sqlite3_column_type(st, 3) != SQLITE_NULL || sqlite3_column_type(st, 4) != SQLITE_NULL ||
+		             key2 || sqlite3_column_type(st, 6) != SQLITE_NULL) ||
+		    (sqlite3_column_type(st, 7) != SQLITE_NULL && !store__int_ok(st, 7, 0, INT64_MAX)) ||
+		    (sqlite3_column_type(st, 8) != SQLITE_NULL && !store__int_ok(st, 8, INT64_MIN, INT64_MAX)) ||
+		    (sqlite3_column_type(st, 9) != SQLITE_NULL && !store__int_ok(st, 9, 0, INT64_MAX)))
+			return ld_damaged(ld, "variant %lld: a name, sweep point or length of the wrong type or"
+			                  " out of range", (long long)i, 0);
 		if ((m->variant_names[i] = strdup(store__col_text(ld->st, 1))) == NULL)
 			return -2;
 		res_desc *d = &m->desc[i];
@@ -330,12 +390,15 @@ static int load_variants(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv)
 static int load_replications(loader *ld, loaded_mem *m, int64_t nv)
 {
 	int rc;
+	if (ld_types(ld, "replications", T_INT("variant_idx") " AND " T_INT("replication") " AND " T_INT("seed")
+	             " AND " T_INT("events")))
+		return -1;
 	if (ld_prepare(ld, "SELECT variant_idx, count(*) FROM replications WHERE run_id = ?1"
 	               " GROUP BY variant_idx", "reading replications"))
 		return -1;
 	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
 		int64_t vi = sqlite3_column_int64(ld->st, 0), n = sqlite3_column_int64(ld->st, 1);
-		if (vi < 0 || vi >= nv)
+		if (vi < 0 || vi >= nv || n > STORE_MAX_REPLICATIONS)
 			return ld_damaged(ld, "replications of variant %lld (of %lld)", (long long)vi, (long long)nv);
 		m->variants[vi].n_reps = (size_t)n;
 	}
@@ -354,11 +417,17 @@ static int load_replications(loader *ld, loaded_mem *m, int64_t nv)
 	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
 		size_t vi = (size_t)sqlite3_column_int64(ld->st, 0);
 		if (vi != fill_v) {
+			if (vi < fill_v || fill_r != m->variants[fill_v].n_reps)
+				return ld_damaged(ld, "replication rows changed while reading (%lld, %lld)",
+				                  (long long)vi, (long long)fill_r);
 			fill_v = vi;
 			fill_r = 0;
 		}
-		if (vi >= m->n_variants || fill_r >= m->variants[vi].n_reps)
-			return ld_damaged(ld, "replication rows changed while reading (%lld, %lld)",
+		/* numbered 0, 1, ... by the run driver; at least increasing */
+		if (vi >= m->n_variants || fill_r >= m->variants[vi].n_reps ||
+		    !store__int_ok(ld->st, 1, fill_r ? m->reps[vi][fill_r - 1].replication + 1 : 0,
+		                   STORE_MAX_REPLICATIONS) || !store__int_ok(ld->st, 3, 0, INT64_MAX))
+			return ld_damaged(ld, "variant %lld: replication row %lld out of range or out of order",
 			                  (long long)vi, (long long)fill_r);
 		res_rep *r = &m->reps[vi][fill_r++];
 		r->replication = sqlite3_column_int64(ld->st, 1);
@@ -388,13 +457,34 @@ static int has_entities(loader *ld)
 	return store__query_int(ld->db, sql, &n) == SQLITE_OK ? n > 0 : -1;
 }
 
-/* v2: the run has entity rows (has_entities). */
-static int count_entities(loader *ld, int64_t nv, int v2, size_t (*count)[2])
+/* v2: the run has entity rows (has_entities).  Entities are numbered 0,
+ * 1, ... without gaps or repeats; and every entity of every replication
+ * has figure rows, so what is allocated here is bounded by the rows in
+ * the file (a crafted max(entity_idx) cannot ask for gigabytes). */
+static int count_entities(loader *ld, loaded_mem *m, int64_t nv, int v2, size_t (*count)[2])
 {
 	int rc;
-	if (ld_prepare(ld, v2 ? "SELECT variant_idx, entity_kind, max(entity_idx) + 1 FROM entities"
+	if (v2 && ld_types(ld, "entities", T_INT("variant_idx") " AND " T_TEXT("entity_kind") " AND "
+	                   T_INT("entity_idx") " AND " T_TEXT("name") " AND " T_TEXT_NULL("route") " AND "
+	                   T_TEXT_NULL("mailbox") " AND " T_INT_NULL("instances") " AND " T_TEXT("preset") " AND "
+	                   T_INT("concurrency") " AND " T_TEXT("concurrency_scope") " AND " T_INT("message_rate")
+	                   " AND " T_INT("message_rate_window_ns") " AND " T_TEXT("message_rate_mode") " AND "
+	                   T_INT("recipient_rate") " AND " T_INT("recipient_rate_window_ns") " AND "
+	                   T_INT("external_rate") " AND " T_INT("max_recipients_per_message") " AND "
+	                   T_INT("max_message_size")))
+		return -1;
+	if (ld_types(ld, "summaries", T_INT("variant_idx") " AND " T_TEXT("entity_kind") " AND "
+	             T_INT("entity_idx") " AND " T_TEXT("entity") " AND " T_TEXT("figure") " AND " T_TEXT("unit")
+	             " AND " T_NUM_NULL("mean") " AND " T_NUM_NULL("half") " AND " T_INT("n")) ||
+	    ld_types(ld, "figures", T_INT("variant_idx") " AND " T_INT("replication") " AND "
+	             T_TEXT("entity_kind") " AND " T_INT("entity_idx") " AND " T_TEXT("figure") " AND "
+	             T_NUM_NULL("value")))
+		return -1;
+	if (ld_prepare(ld, v2 ? "SELECT variant_idx, entity_kind, max(entity_idx) + 1, min(entity_idx),"
+	                        " count(*), count(DISTINCT entity_idx) FROM entities"
 	                        " WHERE run_id = ?1 GROUP BY 1, 2"
-	                      : "SELECT variant_idx, entity_kind, max(entity_idx) + 1 FROM summaries"
+	                      : "SELECT variant_idx, entity_kind, max(entity_idx) + 1, min(entity_idx),"
+	                        " count(DISTINCT entity_idx), count(DISTINCT entity_idx) FROM summaries"
 	                        " WHERE run_id = ?1 AND entity_kind <> 'total' GROUP BY 1, 2",
 	               "counting entities"))
 		return -1;
@@ -402,11 +492,39 @@ static int count_entities(loader *ld, int64_t nv, int v2, size_t (*count)[2])
 		int64_t vi = sqlite3_column_int64(ld->st, 0), n = sqlite3_column_int64(ld->st, 2);
 		res_entity_kind k;
 		if (vi < 0 || vi >= nv || kind_of(store__col_text(ld->st, 1), &k) != 0 || k == RES_TOTAL ||
-		    n < 0 || n > (INT64_C(1) << 32))
-			return ld_damaged(ld, "entities of variant %lld, %lld of them", (long long)vi, (long long)n);
+		    n < 0 || n > SCN_MAX_INSTANCES + SCN_MAX_MAILBOXES || sqlite3_column_int64(ld->st, 3) != 0 ||
+		    sqlite3_column_int64(ld->st, 4) != n || sqlite3_column_int64(ld->st, 5) != n)
+			return ld_damaged(ld, "entities of variant %lld: not numbered 0 to %lld", (long long)vi,
+			                  (long long)n - 1);
 		count[vi][k == RES_GROUP ? 0 : 1] = (size_t)n;
 	}
-	return ld_done(ld, rc);
+	if (ld_done(ld, rc))
+		return -1;
+	if (ld_prepare(ld, "SELECT variant_idx, count(DISTINCT replication || ' ' || entity_kind || ' ' || entity_idx)"
+	               " FROM figures WHERE run_id = ?1 GROUP BY 1", "counting figures"))
+		return -1;
+	int64_t *covered = calloc((size_t)nv, sizeof *covered);
+	if (covered == NULL)
+		return -2;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		int64_t vi = sqlite3_column_int64(ld->st, 0);
+		if (vi >= 0 && vi < nv)
+			covered[vi] = sqlite3_column_int64(ld->st, 1);
+	}
+	int bad = -1;
+	for (int64_t v = 0; v < nv && bad < 0 && rc == SQLITE_DONE; v++) {
+		/* n_reps <= 10^6, entities <= 1.1 x 10^7: no overflow */
+		int64_t want = (int64_t)m->variants[v].n_reps * (1 + (int64_t)count[v][0] + (int64_t)count[v][1]);
+		if (covered[v] != want)
+			bad = (int)v;
+	}
+	free(covered);
+	if (ld_done(ld, rc))
+		return -1;
+	if (bad >= 0)
+		return ld_damaged(ld, "variant %lld: figures missing for some of its entities and replications",
+		                  (long long)bad, 0);
+	return 0;
 }
 
 /* Every variant's replications get their entity arrays; the variants
@@ -454,6 +572,18 @@ static int load_entities(loader *ld, loaded_mem *m)
 		if (vi < 0 || (size_t)vi >= m->n_variants || kind_of(store__col_text(st, 1), &k) != 0 || e < 0 ||
 		    (k == RES_GROUP ? (size_t)e >= m->desc[vi].n_groups : (size_t)e >= m->desc[vi].n_mailboxes))
 			return ld_damaged(ld, "an entity of variant %lld, index %lld", (long long)vi, (long long)e);
+		/* names within the loader's bound; limits >= 0 (0: none); the
+		 * scope and mode names this program knows (it indexes by them) */
+		bool ok = scn_name_index(scn_scope_names, store__col_text(st, 9)) >= 0 &&
+		          scn_name_index(scn_rate_mode_names, store__col_text(st, 12)) >= 0;
+		for (int c = 3; c <= 7 && ok; c++)
+			ok = c == 6 ? sqlite3_column_type(st, c) == SQLITE_NULL || store__int_ok(st, c, 0, INT64_MAX)
+			            : store__text_ok(st, c, SCN_NAME_MAX - 1, c == 4 || c == 5);
+		for (int c = 8; c <= 17 && ok; c++)
+			ok = c == 9 || c == 12 || store__int_ok(st, c, 0, INT64_MAX);
+		if (!ok)
+			return ld_damaged(ld, "an entity of variant %lld, index %lld: a name or limit of the wrong type"
+			                  " or out of range", (long long)vi, (long long)e);
 		res_desc *d = &m->desc[vi];
 		res_limits *l;
 		if (k == RES_GROUP) {
@@ -486,6 +616,9 @@ static int load_entities(loader *ld, loaded_mem *m)
 static int load_replies(loader *ld, loaded_mem *m)
 {
 	int rc;
+	if (ld_types(ld, "replies", T_INT("variant_idx") " AND " T_INT("replication") " AND " T_TEXT("reply_class")
+	             " AND " T_INT("code") " AND " T_INT("transient") " AND " T_TEXT("text") " AND " T_INT("mixed")))
+		return -1;
 	if (ld_prepare(ld, "SELECT variant_idx, replication, reply_class, code, transient, text, mixed"
 	               " FROM replies WHERE run_id = ?1", "reading replies"))
 		return -1;
@@ -497,7 +630,9 @@ static int load_replies(loader *ld, loaded_mem *m)
 			continue; /* a class of another version */
 		res_reply *r;
 		res_rep *rp = NULL;
-		if (vi < 0 || (size_t)vi >= m->n_variants || (rep >= 0 && (rp = find_rep(m, vi, rep)) == NULL))
+		if (vi < 0 || (size_t)vi >= m->n_variants || rep < -1 || (rep >= 0 && (rp = find_rep(m, vi, rep)) == NULL) ||
+		    !store__int_ok(st, 3, 0, 999) || !store__int_ok(st, 4, 0, 1) || !store__int_ok(st, 6, 0, 1) ||
+		    !store__text_ok(st, 5, sizeof m->desc[0].configured[0].text - 1, false))
 			return ld_damaged(ld, "a reply of variant %lld, replication %lld", (long long)vi, (long long)rep);
 		r = rp ? &rp->given[c] : &m->desc[vi].configured[c];
 		r->code = sqlite3_column_int(st, 3);
@@ -529,7 +664,12 @@ static int load_summaries(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv
 			return ld_damaged(ld, "more than %lld summaries (%lld read)", (long long)ns, (long long)l->n_summaries);
 		store_summary *s = &l->summaries[l->n_summaries];
 		int64_t vi = sqlite3_column_int64(ld->st, 0), e = sqlite3_column_int64(ld->st, 2);
-		if (vi < 0 || vi >= nv || kind_of(store__col_text(ld->st, 1), &s->kind) != 0 || e < 0)
+		if (vi < 0 || vi >= nv || kind_of(store__col_text(ld->st, 1), &s->kind) != 0 || e < 0 ||
+		    (s->kind == RES_TOTAL ? e != 0 : (size_t)e >= (s->kind == RES_GROUP ? m->desc[vi].n_groups
+		                                                                        : m->desc[vi].n_mailboxes)) ||
+		    !store__text_ok(ld->st, 3, SCN_NAME_MAX + 8, false) || !store__text_ok(ld->st, 4, 128, false) ||
+		    !store__text_ok(ld->st, 5, 32, false) || !num_ok(ld->st, 6) || !num_ok(ld->st, 7) ||
+		    !store__int_ok(ld->st, 8, 0, (int64_t)m->variants[vi].n_reps))
 			return ld_damaged(ld, "a summary of variant %lld, entity %lld", (long long)vi, (long long)e);
 		s->variant = (size_t)vi;
 		s->entity = (size_t)e;
@@ -572,6 +712,9 @@ static int load_figures(loader *ld, loaded_mem *m)
 			                  sqlite3_column_int64(ld->st, 0), sqlite3_column_int64(ld->st, 1));
 		/* Rows come in figure-name order within an entity: try the
 		 * previous match's neighbour first. */
+		if (!num_ok(ld->st, 5))
+			return ld_damaged(ld, "a figure of variant %lld, replication %lld that is not a finite number",
+			                  sqlite3_column_int64(ld->st, 0), sqlite3_column_int64(ld->st, 1));
 		const char *name = store__col_text(ld->st, 4);
 		int f = -1;
 		for (int j = 0; j < FIG_COUNT && f < 0; j++) {
@@ -586,6 +729,10 @@ static int load_figures(loader *ld, loaded_mem *m)
 	}
 	if (ld_done(ld, rc))
 		return -1;
+	if (ld_types(ld, "rejections", T_INT("variant_idx") " AND " T_INT("replication") " AND "
+	             T_TEXT("entity_kind") " AND " T_INT("entity_idx") " AND " T_TEXT("reply_class") " AND "
+	             T_INT("count") " AND " T_INT("lost")))
+		return -1;
 	if (ld_prepare(ld, "SELECT variant_idx, replication, entity_kind, entity_idx, reply_class, count, lost"
 	               " FROM rejections WHERE run_id = ?1", "reading rejections"))
 		return -1;
@@ -593,6 +740,9 @@ static int load_figures(loader *ld, loaded_mem *m)
 		res_entity *ent = row_entity(ld->st, m);
 		if (ent == NULL)
 			return ld_damaged(ld, "rejections of variant %lld, replication %lld, for no known entity",
+			                  sqlite3_column_int64(ld->st, 0), sqlite3_column_int64(ld->st, 1));
+		if (!store__int_ok(ld->st, 5, 0, INT64_MAX) || !store__int_ok(ld->st, 6, 0, INT64_MAX))
+			return ld_damaged(ld, "rejections of variant %lld, replication %lld: a negative count",
 			                  sqlite3_column_int64(ld->st, 0), sqlite3_column_int64(ld->st, 1));
 		int c = reply_class_of(store__col_text(ld->st, 4));
 		if (c < 0)
@@ -611,6 +761,9 @@ static int load_cdf(loader *ld, loaded_mem *m, store_loaded *l)
 	if (rc <= 0)
 		return rc;
 	l->has_delay_cdf = true;
+	if (ld_types(ld, "delay_cdf", T_INT("variant_idx") " AND " T_INT("replication") " AND " T_TEXT("kind")
+	             " AND " T_INT("q") " AND " T_NUM_NULL("value_s")))
+		return -1;
 	if (ld_prepare(ld, "SELECT variant_idx, replication, kind, q, value_s FROM delay_cdf"
 	               " WHERE run_id = ?1", "reading delay distributions"))
 		return -1;
@@ -619,7 +772,7 @@ static int load_cdf(loader *ld, loaded_mem *m, store_loaded *l)
 		res_rep *r = find_rep(m, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
 		int64_t q = sqlite3_column_int64(st, 3);
 		const char *kind = store__col_text(st, 2);
-		if (r == NULL || q < 0 || q >= RES_CDF_POINTS ||
+		if (r == NULL || q < 0 || q >= RES_CDF_POINTS || !num_ok(st, 4) ||
 		    (strcmp(kind, "submission") != 0 && strcmp(kind, "delivery") != 0))
 			return ld_damaged(ld, "a delay point of variant %lld, replication %lld",
 			                  sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
@@ -655,13 +808,19 @@ static int series_query(loader *ld, char *sql, size_t size)
 static int load_series(loader *ld, loaded_mem *m)
 {
 	int rc;
-	if (ld_prepare(ld, "SELECT variant_idx, replication, count(*), max(step) FROM series"
-	               " WHERE run_id = ?1 GROUP BY 1, 2", "reading the time series"))
+	if (ld_types(ld, "series", T_INT("variant_idx") " AND " T_INT("replication") " AND " T_INT("step")
+	             " AND " T_NUM("t_s")))
+		return -1;
+	if (ld_prepare(ld, "SELECT variant_idx, replication, count(*), max(step), min(step),"
+	               " count(DISTINCT step) FROM series WHERE run_id = ?1 GROUP BY 1, 2",
+	               "reading the time series"))
 		return -1;
 	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
 		res_rep *r = find_rep(m, sqlite3_column_int64(ld->st, 0), sqlite3_column_int64(ld->st, 1));
 		int64_t n = sqlite3_column_int64(ld->st, 2);
-		if (r == NULL || n <= 0 || n > (INT64_C(1) << 32) || sqlite3_column_int64(ld->st, 3) != n - 1)
+		if (r == NULL || r->series != NULL || n <= 0 || n > (INT64_C(1) << 32) ||
+		    sqlite3_column_int64(ld->st, 3) != n - 1 || sqlite3_column_int64(ld->st, 4) != 0 ||
+		    sqlite3_column_int64(ld->st, 5) != n)
 			return ld_damaged(ld, "the time series of variant %lld, replication %lld",
 			                  sqlite3_column_int64(ld->st, 0), sqlite3_column_int64(ld->st, 1));
 		if ((r->series = calloc((size_t)n, sizeof *r->series)) == NULL)
@@ -680,6 +839,12 @@ static int load_series(loader *ld, loaded_mem *m)
 		if (r == NULL || i < 0 || (size_t)i >= r->n_series)
 			return ld_damaged(ld, "a time-series row of variant %lld, replication %lld",
 			                  sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+		bool ok = num_ok(st, 8);
+		for (int c = 3; c < 9 + RC_COUNT && ok; c++)
+			ok = c == 8 || store__int_ok(st, c, 0, UINT32_MAX);
+		if (!ok)
+			return ld_damaged(ld, "a time-series row of variant %lld, replication %lld: a count of the wrong"
+			                  " type or out of range", sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
 		res_series_row *row = &r->series[i];
 		row->accepted = (uint32_t)sqlite3_column_int64(st, 3);
 		row->released = (uint32_t)sqlite3_column_int64(st, 4);
@@ -689,8 +854,13 @@ static int load_series(loader *ld, loaded_mem *m)
 		for (int c = 0; c < RC_COUNT; c++)
 			row->rejected_by[c] = (uint32_t)sqlite3_column_int64(st, 9 + c);
 		/* schema-1 files do not store the step: the time of step 1 */
-		if (i == 1 && r->series_step_ns <= 0)
-			r->series_step_ns = (int64_t)llround(sqlite3_column_double(st, 8) * 1e9);
+		if (i == 1 && r->series_step_ns <= 0) {
+			double t = sqlite3_column_double(st, 8);
+			if (!(t >= 0 && t <= 3.2e9)) /* 100 years */
+				return ld_damaged(ld, "the time series of variant %lld, replication %lld: a bad step",
+				                  sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+			r->series_step_ns = (int64_t)llround(t * 1e9);
+		}
 	}
 	return ld_done(ld, rc);
 }
@@ -713,7 +883,7 @@ static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
 	size_t (*count)[2] = calloc(m->n_variants, sizeof *count);
 	if (count == NULL)
 		return -2;
-	rc = count_entities(ld, nv, v2, count);
+	rc = count_entities(ld, m, nv, v2, count);
 	if (rc == 0)
 		rc = make_entities(m, count);
 	free(count);
@@ -774,7 +944,8 @@ int store_load_run(sqlite3 *db, int64_t run_id, store_loaded **out, char *err, s
 	{
 		/* Copy the row's strings into one block. */
 		store_run_row r;
-		store__read_run_row(ld.st, &r);
+		if (store__read_run_row(ld.st, &r, err, err_size) != SIM_OK)
+			goto fail;
 		const char *src[8] = { r.started_at, r.finished_at, r.program_version, r.scenario_name,
 		                       r.scenario_file, r.command_line, r.scenario_text, "" };
 		size_t len = 0;

@@ -1,0 +1,348 @@
+/* test_store_corrupt.c - a store edited behind the program's back: every
+ * read path (store_open_readonly, store_list_runs, store_last_run,
+ * store_load_run) must give an error naming the file, never a crash or a
+ * value out of its range (run under AddressSanitizer and UBSan in the san
+ * build).  Each case starts from a real store written by store_write_results
+ * and changes it with one SQL statement, as a damaged disk, a foreign
+ * program or an attacker could; constraints that would stop the statement
+ * (NOT NULL, CHECK) are taken off first, since a crafted file need not
+ * have them. */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE /* mkdtemp */
+#endif
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "report.h"
+#include "res_summary.h"
+#include "status.h"
+#include "store.h"
+
+#define N_REPS 2
+#define N_GROUPS 1
+#define N_MBX 2
+#define N_STEPS 3
+
+static char dir[64], pristine[128], path[128];
+
+/* A run of two variants (the second a sweep point with two keys), each
+ * with N_REPS replications, a group, N_MBX mailboxes, rejections, delay
+ * points and a time series: every table has rows. */
+static void write_store(const char *file)
+{
+	static res_group_desc groups[N_GROUPS];
+	static res_mailbox_desc mbx[N_MBX];
+	static res_desc desc[2];
+	static res_rep reps[N_REPS];
+	static res_entity g[N_REPS][N_GROUPS], m[N_REPS][N_MBX];
+	static res_series_row series[N_REPS][N_STEPS];
+	snprintf(groups[0].name, sizeof groups[0].name, "app");
+	snprintf(groups[0].limits.preset, sizeof groups[0].limits.preset, "default");
+	for (size_t i = 0; i < N_MBX; i++) {
+		snprintf(mbx[i].name, sizeof mbx[i].name, "m%zu@contoso.com", i);
+		snprintf(mbx[i].limits.preset, sizeof mbx[i].limits.preset, "default");
+		mbx[i].limits.concurrency = 3;
+	}
+	for (int v = 0; v < 2; v++) {
+		desc[v].groups = groups;
+		desc[v].n_groups = N_GROUPS;
+		desc[v].mailboxes = mbx;
+		desc[v].n_mailboxes = N_MBX;
+		desc[v].duration_ns = 3600 * SCN_NS_PER_S;
+		desc[v].sweep_point = -1;
+		desc[v].configured[RC_CONCURRENCY].code = 432;
+		snprintf(desc[v].configured[RC_CONCURRENCY].text, sizeof desc[v].configured[RC_CONCURRENCY].text,
+		         "432 4.3.2 Concurrent connections limit exceeded.");
+	}
+	desc[1].sweep_point = 0;
+	desc[1].n_sweep_keys = 2;
+	snprintf(desc[1].sweep_key[0], sizeof desc[1].sweep_key[0], "senders.app.count");
+	snprintf(desc[1].sweep_key[1], sizeof desc[1].sweep_key[1], "senders.app.rate");
+	desc[1].sweep_value[0] = 10;
+	desc[1].sweep_value[1] = 2.5;
+	for (size_t r = 0; r < N_REPS; r++) {
+		res_rep *rep = &reps[r];
+		rep->replication = (int64_t)r;
+		rep->seed = 100 + r;
+		rep->events = 1000;
+		for (int f = 0; f < FIG_COUNT; f++) {
+			rep->total.fig[f] = (double)f;
+			for (size_t i = 0; i < N_GROUPS; i++)
+				g[r][i].fig[f] = (double)f;
+			for (size_t i = 0; i < N_MBX; i++)
+				m[r][i].fig[f] = (double)f;
+		}
+		rep->total.rejected_by[RC_CONCURRENCY] = 4;
+		rep->total.lost_by[RC_CONCURRENCY] = 1;
+		m[r][0].rejected_by[RC_CONCURRENCY] = 4;
+		rep->groups = g[r];
+		rep->n_groups = N_GROUPS;
+		rep->mailboxes = m[r];
+		rep->n_mailboxes = N_MBX;
+		for (int q = 0; q < RES_CDF_POINTS; q++)
+			rep->submission_cdf[q] = rep->delivery_cdf[q] = 0.5 * q;
+		for (size_t i = 0; i < N_STEPS; i++)
+			series[r][i].accepted = (uint32_t)i;
+		rep->series = series[r];
+		rep->n_series = N_STEPS;
+		rep->series_step_ns = 60 * SCN_NS_PER_S;
+		rep->given[RC_CONCURRENCY] = desc[0].configured[RC_CONCURRENCY];
+	}
+	rpt_variant variants[2] = { { "base", &desc[0], reps, N_REPS }, { "wide", &desc[1], reps, N_REPS } };
+	rpt_run run = { .scenario_name = "corrupt", .seed = 1, .version = "test", .variants = variants,
+	                .n_variants = 2 };
+	store_run_info info = { "test", "corrupt", "corrupt.yaml", "name: corrupt\n", "throttlesim run", 1, N_REPS };
+	sqlite3 *db = NULL;
+	char err[512] = "";
+	int64_t id = 0;
+	assert_int_equal(store_open(file, &db, err, sizeof err), SIM_OK);
+	assert_int_equal(store_begin_run(db, &info, &id, err, sizeof err), SIM_OK);
+	if (store_write_results(db, id, &run, err, sizeof err) != SIM_OK)
+		fail_msg("%s", err);
+	assert_int_equal(store_finish_run(db, id, err, sizeof err), SIM_OK);
+	store_close(db);
+}
+
+static void copy(const char *from, const char *to)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s' && rm -f '%s-wal' '%s-shm'", from, to, to, to);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/test_store_corrupt_XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(pristine, sizeof pristine, "%s/pristine.db", dir);
+	snprintf(path, sizeof path, "%s/damaged.db", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* table rebuilt without its constraints (NOT NULL, CHECK, keys). */
+static void unconstrain(sqlite3 *h, const char *table)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql, "CREATE TABLE loose AS SELECT * FROM %s; DROP TABLE %s;"
+	         " ALTER TABLE loose RENAME TO %s;", table, table, table);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+typedef struct damage {
+	const char *table;     /* the table changed (rebuilt without constraints first) */
+	const char *sql;
+	bool listing_fails;    /* the runs row itself is damaged */
+} damage;
+
+static const damage cases[] = {
+	/* runs */
+	{ "runs", "UPDATE runs SET scenario_name = NULL", true },
+	{ "runs", "UPDATE runs SET replications = 0", true },
+	{ "runs", "UPDATE runs SET replications = 'many'", true },
+	{ "runs", "UPDATE runs SET complete = 7", true },
+	{ "runs", "UPDATE runs SET seed = 1.5", true },
+	{ "runs", "UPDATE runs SET scenario_name = CAST('ab' || char(0) || 'cd' AS TEXT)", true },
+	{ "runs", "UPDATE runs SET program_version = printf('%.5000c', 'v')", true },
+	{ "runs", "UPDATE runs SET started_at = x'00ff'", true },
+	/* variants */
+	{ "variants", "UPDATE variants SET idx = 5 WHERE idx = 1", false },
+	{ "variants", "UPDATE variants SET idx = 'one' WHERE idx = 1", false },
+	{ "variants", "UPDATE variants SET name = NULL WHERE idx = 0", false },
+	{ "variants", "UPDATE variants SET name = printf('%.300c', 'n') WHERE idx = 0", false },
+	{ "variants", "UPDATE variants SET point = -3 WHERE idx = 1", false },
+	{ "variants", "UPDATE variants SET point = 'x' WHERE idx = 1", false },
+	{ "variants", "UPDATE variants SET sweep_key = NULL WHERE idx = 1", false },
+	{ "variants", "UPDATE variants SET sweep_value = NULL WHERE idx = 1", false },
+	{ "variants", "UPDATE variants SET sweep_value = 9e999 WHERE idx = 1", false },
+	{ "variants", "UPDATE variants SET sweep_value2 = NULL WHERE idx = 1", false },
+	{ "variants", "UPDATE variants SET sweep_key = 'k' WHERE idx = 0", false },
+	{ "variants", "UPDATE variants SET sweep_key = x'41' WHERE idx = 1", false },
+	{ "variants", "UPDATE variants SET duration_ns = -1", false },
+	{ "variants", "UPDATE variants SET series_step_ns = 'x'", false },
+	/* replications */
+	{ "replications", "DELETE FROM replications WHERE variant_idx = 0 AND replication = 1", false },
+	{ "replications", "UPDATE replications SET replication = -1 WHERE replication = 0", false },
+	{ "replications", "UPDATE replications SET events = 'x'", false },
+	{ "replications", "UPDATE replications SET events = -1", false },
+	{ "replications", "UPDATE replications SET variant_idx = 0.5 WHERE variant_idx = 0 AND replication = 1", false },
+	{ "replications", "UPDATE replications SET variant_idx = 9 WHERE variant_idx = 1", false },
+	/* entities */
+	{ "entities", "UPDATE entities SET entity_idx = 1000000000 WHERE entity_kind = 'mailbox' AND entity_idx = 1", false },
+	{ "entities", "UPDATE entities SET entity_idx = 1 WHERE entity_kind = 'mailbox' AND entity_idx = 0", false },
+	{ "entities", "UPDATE entities SET concurrency_scope = 'galaxy'", false },
+	{ "entities", "UPDATE entities SET message_rate_mode = NULL", false },
+	{ "entities", "UPDATE entities SET concurrency = -4", false },
+	{ "entities", "UPDATE entities SET name = printf('%.200c', 'e')", false },
+	{ "entities", "UPDATE entities SET max_message_size = 1.5", false },
+	/* replies */
+	{ "replies", "UPDATE replies SET code = 99999", false },
+	{ "replies", "UPDATE replies SET transient = 2", false },
+	{ "replies", "UPDATE replies SET replication = 40 WHERE replication >= 0", false },
+	{ "replies", "UPDATE replies SET text = printf('%.2000c', 't')", false },
+	/* summaries */
+	{ "summaries", "UPDATE summaries SET n = -1", false },
+	{ "summaries", "UPDATE summaries SET n = 99", false },
+	{ "summaries", "UPDATE summaries SET mean = 'abc'", false },
+	{ "summaries", "UPDATE summaries SET mean = 9e999", false },
+	{ "summaries", "UPDATE summaries SET entity_idx = 99 WHERE entity_kind = 'mailbox'", false },
+	{ "summaries", "UPDATE summaries SET entity_idx = 3 WHERE entity_kind = 'total'", false },
+	{ "summaries", "UPDATE summaries SET unit = printf('%.100c', 'u')", false },
+	/* figures */
+	{ "figures", "UPDATE figures SET value = 'abc'", false },
+	{ "figures", "UPDATE figures SET value = -9e999", false },
+	{ "figures", "DELETE FROM figures WHERE entity_kind = 'mailbox' AND entity_idx = 1 AND replication = 0", false },
+	{ "figures", "UPDATE figures SET replication = 7 WHERE replication = 1", false },
+	{ "figures", "UPDATE figures SET entity_idx = 'zero' WHERE entity_kind = 'group'", false },
+	/* rejections */
+	{ "rejections", "UPDATE rejections SET count = -5", false },
+	{ "rejections", "UPDATE rejections SET lost = 'x'", false },
+	{ "rejections", "UPDATE rejections SET entity_idx = 50 WHERE entity_kind = 'mailbox'", false },
+	/* delay points */
+	{ "delay_cdf", "UPDATE delay_cdf SET q = 500 WHERE q = 3", false },
+	{ "delay_cdf", "UPDATE delay_cdf SET value_s = 'slow'", false },
+	{ "delay_cdf", "UPDATE delay_cdf SET kind = 'other' WHERE q = 3", false },
+	/* series */
+	{ "series", "UPDATE series SET step = step + 100 WHERE step = 1", false },
+	{ "series", "UPDATE series SET accepted = -1", false },
+	{ "series", "UPDATE series SET accepted = 5000000000", false },
+	{ "series", "UPDATE series SET t_s = NULL", false },
+	{ "series", "INSERT INTO series SELECT * FROM series WHERE step = 2", false },
+};
+
+/* The run must be refused, with the file named: by store_load_run always,
+ * and by store_list_runs when the runs row is what was damaged. */
+static void check_case(const damage *d)
+{
+	copy(pristine, path);
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA ignore_check_constraints = ON", NULL, NULL, NULL), SQLITE_OK);
+	unconstrain(h, d->table);
+	if (sqlite3_exec(h, d->sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", d->sql, sqlite3_errmsg(h));
+	if (sqlite3_changes(h) == 0)
+		fail_msg("%s: changed nothing", d->sql);
+	assert_int_equal(sqlite3_close(h), SQLITE_OK);
+
+	char err[1024] = "";
+	sqlite3 *db = NULL;
+	assert_int_equal(store_open_readonly(path, &db, err, sizeof err), SIM_OK);
+	int64_t last = 0;
+	assert_int_equal(store_last_run(db, &last, err, sizeof err), SIM_OK);
+	assert_int_equal(last, 1);
+
+	store_loaded *l = NULL;
+	err[0] = '\0';
+	int rc = store_load_run(db, 1, &l, err, sizeof err);
+	if (rc == SIM_OK) {
+		store_loaded_free(l);
+		fail_msg("%s: store_load_run accepted it", d->sql);
+	}
+	assert_int_equal(rc, SIM_ESTORE);
+	assert_null(l);
+	if (strstr(err, path) == NULL)
+		fail_msg("%s: the message does not name the file: %s", d->sql, err);
+	store_close(db);
+}
+
+static int count_run(void *ctx, const store_run_row *row)
+{
+	(void)row;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* store_list_runs refuses a damaged runs row, and lists a run whose
+ * results are damaged (its row is fine). */
+static void check_listing(const damage *d)
+{
+	copy(pristine, path);
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA ignore_check_constraints = ON", NULL, NULL, NULL), SQLITE_OK);
+	unconstrain(h, d->table);
+	assert_int_equal(sqlite3_exec(h, d->sql, NULL, NULL, NULL), SQLITE_OK);
+	bool changed = sqlite3_changes(h) > 0;
+	assert_int_equal(sqlite3_close(h), SQLITE_OK);
+	if (!changed)
+		return;
+	char err[1024] = "";
+	sqlite3 *db = NULL;
+	assert_int_equal(store_open_readonly(path, &db, err, sizeof err), SIM_OK);
+	int n = 0;
+	int rc = store_list_runs(db, count_run, &n, err, sizeof err);
+	if (d->listing_fails) {
+		if (rc != SIM_ESTORE)
+			fail_msg("%s: store_list_runs accepted it", d->sql);
+		assert_int_equal(n, 0);
+		if (strstr(err, path) == NULL)
+			fail_msg("%s: the message does not name the file: %s", d->sql, err);
+	} else {
+		assert_int_equal(rc, SIM_OK);
+		assert_int_equal(n, 1);
+	}
+	store_close(db);
+}
+
+static void test_pristine_store_loads(void **state)
+{
+	(void)state;
+	write_store(pristine);
+	char err[1024] = "";
+	sqlite3 *db = NULL;
+	assert_int_equal(store_open_readonly(pristine, &db, err, sizeof err), SIM_OK);
+	store_loaded *l = NULL;
+	if (store_load_run(db, 1, &l, err, sizeof err) != SIM_OK)
+		fail_msg("%s", err);
+	assert_int_equal(l->run.n_variants, 2);
+	const res_desc *d = l->run.variants[1].desc;
+	assert_int_equal(d->sweep_point, 0);
+	assert_int_equal(d->n_sweep_keys, 2);
+	assert_true(d->sweep_value[1] == 2.5);
+	assert_int_equal(l->run.variants[0].n_reps, N_REPS);
+	assert_int_equal(l->run.variants[0].reps[1].n_series, N_STEPS);
+	store_loaded_free(l);
+	int n = 0;
+	assert_int_equal(store_list_runs(db, count_run, &n, err, sizeof err), SIM_OK);
+	assert_int_equal(n, 1);
+	store_close(db);
+}
+
+static void test_every_damage_refused(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		check_case(&cases[i]);
+		check_listing(&cases[i]);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pristine_store_loads),
+		cmocka_unit_test(test_every_damage_refused),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
