@@ -1059,7 +1059,7 @@ static void test_db_names(void **state)
 	assert_true(strstr(out, "stored") == NULL);
 	free(out);
 	free(err);
-	assert_int_not_equal(run(NULL, &err, "results list --db ''"), 0);
+	assert_int_equal(run(NULL, &err, "results list --db ''"), 2);
 	assert_contains(err, "name is empty");
 	free(err);
 

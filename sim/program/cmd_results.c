@@ -103,6 +103,10 @@ static int results_option(void *ctx, int id, const char *opt, const char *val)
 		r->o->run = val;
 		return 0;
 	case RES_OPT_DB:
+		if (!*val) {
+			term_eprintf("throttlesim results %s: --db: the results file's name is empty\n", r->sub);
+			return -1;
+		}
 		r->o->db = val;
 		return 0;
 	case RES_OPT_DESCRIBE:
