@@ -384,6 +384,10 @@ static bool parse_row(trace_read *t, char *const *fld, const int *fcol, int nf, 
 	if (unit_parse_count(fld[2], &r->recipients, msg, sizeof msg) || r->recipients < 1) {
 		scn_err_file(c, t->path, line, fcol[2], t->p, "row %d: recipients must be a whole number >= 1, got '%s'", row, fld[2]);
 		ok = false;
+	} else if (r->recipients > SCN_MAX_RECIPIENTS) {
+		scn_err_file(c, t->path, line, fcol[2], t->p, "row %d: recipients: %lld exceeds the bound of 2^40", row,
+			     (long long)r->recipients);
+		ok = false;
 	}
 	if (unit_parse_size(fld[3], &r->size_bytes, msg, sizeof msg)) {
 		scn_err_file(c, t->path, line, fcol[3], t->p, "row %d: size: %s", row, msg);
