@@ -760,6 +760,32 @@ static void test_unbounded_draws(void **state)
 	expect_run_error(&t.s, "senders.g.arrivals.bursts.size: a draw of ");
 }
 
+/* Recipients delivered: a trace row's 2^40 recipients, each a group of
+ * 10^6, is 1.0995e18 people; eight such messages are 8.796e18, under
+ * 2^63 = 9.223e18, counted exactly; the ninth passes 2^63 and stops the
+ * run, where the count would have wrapped a few messages later. */
+static void test_recipient_count_overflow(void **state)
+{
+	(void)state;
+	tscn t;
+	tscn_init(&t, 1, 1, HOUR);
+	t.mb[0].limits.max_recipients_per_message = 0;
+	t.mb[0].limits.recipient_rate.limit = 0;
+	scn_sender *sd = &t.sd[0];
+	sd->group_members = 1000000;
+	scn_trace_row rows[9];
+	for (int i = 0; i < 9; i++)
+		rows[i] = (scn_trace_row){ i * S, 0, SCN_MAX_RECIPIENTS, 0, 1024 };
+	use_trace(sd, rows, 8);
+	res_rep r;
+	run1(&t.s, 0, &r);
+	assert_true(fig(&r.total, FIG_ACCEPTED) == 8.0);
+	assert_true(fig(&r.total, FIG_RCPT_DELIVERED) == 8.0 * (double)SCN_MAX_RECIPIENTS * 1e6);
+	res_rep_free(&r);
+	use_trace(sd, rows, 9);
+	expect_run_error(&t.s, "senders.g.message.recipients: more than 2^63 recipients delivered");
+}
+
 /* Connect time 0, back-off 0, a refusal at every AUTH (SMTP AUTH disabled
  * for the mailbox, a permanent reply the sender ignores): every attempt
  * of the one message is at t = 0.  max_attempts = N gives up after N
@@ -842,6 +868,7 @@ int main(void)
 		cmocka_unit_test(test_transfer_overflow),
 		cmocka_unit_test(test_unbounded_draws),
 		cmocka_unit_test(test_zero_time_livelock),
+		cmocka_unit_test(test_recipient_count_overflow),
 		cmocka_unit_test(test_alloc_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
