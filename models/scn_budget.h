@@ -34,7 +34,8 @@
 #include "scn_load.h"
 
 /* 4 GiB: half of an 8 GB laptop or CI runner, leaving the rest to the
- * system and the results store (the shipped scenarios need < 100 MiB). */
+ * system and the results store (the shipped scenarios are estimated at
+ * < 25 MiB with one job, < 1 GiB with 64). */
 #define SCN_DEFAULT_MEMORY_BUDGET (4ULL << 30)
 
 /* The largest and mean value of a distribution (INFINITY for lognormal,
