@@ -230,16 +230,14 @@ static int cmd_check(int argc, char **argv)
 	const char *files[argc > 0 ? argc : 1];
 	static const cli_opt opts[] = { { "--memory-budget", NULL, true, 0 } };
 	check_args ca = { { files, 0 }, SCN_DEFAULT_MEMORY_BUDGET };
-	plain_args args = { files, 0 };
 	int p = cli_parse("check", check_usage, opts, 1, argc, argv, check_arg, &ca);
-	args.n = ca.files.n;
 	if (p != 0)
 		return p > 0 ? EXIT_OK : EXIT_USAGE;
-	if (args.n < 1) {
+	if (ca.files.n < 1) {
 		fprintf(stderr, "throttlesim check: no scenario file given (try --help)\n");
 		return EXIT_USAGE;
 	}
-	argc = args.n;
+	argc = ca.files.n;
 	argv = (char **)files;
 	int worst = 0;
 	for (int i = 0; i < argc; i++) {
