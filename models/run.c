@@ -254,6 +254,9 @@ fail:
 		snd_world_free(&w);
 	svc_free(v);
 	sim_engine_free(e);
-	set_err(err, errlen, "run_replication", st);
+	if (w.why[0] && err && errlen)
+		snprintf(err, errlen, "%s", w.why);
+	else
+		set_err(err, errlen, "run_replication", st);
 	return st;
 }

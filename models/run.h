@@ -46,6 +46,13 @@
  *   per pending message  56 B (pool) + its engine event;
  *   per accepted message 8 B of delay samples (+16 B only when delayed by
  *                        the message rate in delay mode).
+ * scn_budget.h turns these into the estimate `check` and `run` hold a file
+ * to before anything runs.
+ *
+ * A replication also stops with SIM_ERANGE, and err names the sender's
+ * key, when a draw passes a bound of scenario.h (recipients, size, burst)
+ * or a message is refused SCN_MAX_INSTANT_REFUSALS times at one instant
+ * (a zero-time livelock).
  */
 #ifndef MODELS_RUN_H
 #define MODELS_RUN_H

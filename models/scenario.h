@@ -28,6 +28,21 @@
 #define SCN_NS_PER_S 1000000000LL
 #define SCN_NAME_MAX 128
 
+/* Bounds on what one message or burst may be (docs/SCENARIOS.md,
+ * Bounds): the loader refuses a value or distribution that could exceed
+ * them, and a replication stops with an error naming the key if a draw
+ * from an unbounded distribution does.  Recipients are people after
+ * group expansion (recipients x group_members <= 2^40), so no product of
+ * a message's quantities passes 2^63. */
+#define SCN_MAX_RECIPIENTS (1LL << 40)
+#define SCN_MAX_SIZE_BYTES (1LL << 60)
+#define SCN_MAX_BURST 1000000LL
+/* A message refused this many times in a row without simulated time
+ * advancing is a zero-time livelock (docs/MODEL.md, "Back-off"): the
+ * loader refuses a sender whose connect_time and retry base are both 0
+ * unless max_attempts is at most this; a replication stops at it. */
+#define SCN_MAX_INSTANT_REFUSALS 10000
+
 /* ---- replies ---------------------------------------------------------- */
 
 /* Reply classes: the catalog in replies.h (scn_reply_class, RC_*). */

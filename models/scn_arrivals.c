@@ -4,10 +4,12 @@
 #include "scn_int.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "scn_budget.h"
 #include "units.h"
 
 static const char *const day_names[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL };
@@ -136,6 +138,50 @@ static void parse_profile(scn_ctx *c, const yml_node *n, const char *path, scn_a
 		scn_err_node(c, m, path, "the profile is zero at every hour: no message would arrive");
 }
 
+/* The rate bound (UNIT_MAX_RATE_PER_S, messages per second per instance)
+ * holds for what the arrivals give together: a periodic interval (1 us at
+ * least), a rate at the profile's peak, bursts of up to SCN_MAX_BURST
+ * messages at their mean size. */
+static void arrival_bounds(scn_ctx *c, const yml_node *m, const char *path, const scn_arrivals *ar)
+{
+	char p[SCN_PATH_MAX];
+	double peak = ar->has_profile ? ar->profile_max : 1;
+	const char *key = ar->has_profile ? "profile" : ar->kind == ARR_PERIODIC ? "periodic" : "poisson";
+	double per_s = 0;
+	if (!(peak > 0))
+		return; /* reported by the profile */
+	switch (ar->kind) {
+	case ARR_POISSON:
+		per_s = ar->rate_per_s * peak;
+		break;
+	case ARR_PERIODIC:
+		per_s = ar->interval_ns > 0 ? 1e9 / (double)ar->interval_ns * peak : 0;
+		break;
+	case ARR_BURSTS: {
+		double bmax = scn_dist_max(&ar->burst_size), bmean = scn_dist_mean(&ar->burst_size);
+		const yml_node *b = yml_get(m, "bursts");
+		if (bmax > (double)SCN_MAX_BURST && (isfinite(bmax) || bmean > (double)SCN_MAX_BURST / 100)) {
+			scn_pjoin(p, path, "bursts.size");
+			scn_err_node(c, yml_get(b, "size") ? yml_get(b, "size") : b, p,
+				     "bursts of up to %.3g messages exceed the bound of 10^6 per burst%s", bmax,
+				     isfinite(bmax) ? "" : " (a mean above 10^4 with no largest value)");
+			return;
+		}
+		per_s = ar->rate_per_s * peak * bmean;
+		key = ar->has_profile ? "profile" : "bursts";
+		break;
+	}
+	default:
+		return;
+	}
+	if (per_s > UNIT_MAX_RATE_PER_S) {
+		scn_pjoin(p, path, key);
+		scn_err_node(c, yml_get(m, key) ? yml_get(m, key) : m, p,
+			     "%.3g messages per second%s exceed the rate bound of 10^6/s", per_s,
+			     ar->has_profile ? " at the profile's peak" : ar->kind == ARR_BURSTS ? " (bursts x their mean size)" : "");
+	}
+}
+
 static const char *const arrival_keys[] = { "poisson", "periodic", "jitter", "bursts", "trace", "profile", NULL };
 static const char *const burst_keys[] = { "rate", "size", "spacing", NULL };
 
@@ -217,4 +263,5 @@ void scn_parse_arrivals(scn_ctx *c, const yml_node *n, const char *path, const s
 		scn_pjoin(p, path, "profile");
 		parse_profile(c, pr, p, ar);
 	}
+	arrival_bounds(c, m, path, ar);
 }

@@ -21,7 +21,7 @@ static bool dist_value(scn_ctx *c, const yml_node *n, const char *p, scn_vkind k
 			scn_err_node(c, n, p, "must be at least 1, got %lld", (long long)i);
 			return false;
 		}
-		if (i > (1LL << 40)) {
+		if (i > SCN_MAX_RECIPIENTS) {
 			scn_err_node(c, n, p, "%lld exceeds the bound of 2^40", (long long)i);
 			return false;
 		}

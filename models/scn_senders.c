@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <math.h>
+
 #include "presets.h"
+#include "scn_budget.h"
 #include "units.h"
 
 static const char *const sender_keys[] = { "name", "count", "mailbox", "auth", "arrivals", "message",
@@ -202,11 +205,57 @@ static void parse_route_ref(scn_ctx *c, const yml_node *rt, const char *p, const
 		scn_err_node(c, rt, p, "no route named '%s' (define it under routes:)", rt->str);
 }
 
+/* The sub-node at key of mapping key0 of sender n (for a position), or n. */
+static const yml_node *at(const yml_node *n, const char *key0, const char *key)
+{
+	const yml_node *m = yml_get(n, key0);
+	const yml_node *k = m && m->type == YML_MAP && key ? yml_get(m, key) : NULL;
+	return k ? k : m ? m : n;
+}
+
+/* What the sender's keys give together (each key alone is bounded where
+ * it is read): products that would pass their bound, and a retry loop
+ * that takes no simulated time. */
+static void sender_bounds(scn_ctx *c, const yml_node *n, const char *path, const scn_sender *d)
+{
+	char p[SCN_PATH_MAX], q[SCN_PATH_MAX];
+	double gm = d->group_members > 0 ? (double)d->group_members : 1;
+	double rmax = scn_dist_max(&d->recipients);
+	if (isfinite(rmax) && rmax * gm > (double)SCN_MAX_RECIPIENTS) {
+		bool g = d->group_members > 0;
+		scn_pjoin(q, path, "message");
+		scn_pjoin(p, q, g ? "group_members" : "recipients");
+		scn_err_node(c, at(n, "message", g ? "group_members" : "recipients"), p,
+			     "up to %.0f recipients x %.0f group members is %.3g people per message, over the bound of 2^40",
+			     rmax, gm, rmax * gm);
+	}
+	double smax = scn_dist_max(&d->size);
+	if (d->bandwidth_bytes_per_s > 0 && isfinite(smax) &&
+	    smax / d->bandwidth_bytes_per_s > (double)UNIT_MAX_DURATION_NS / 1e9) {
+		scn_pjoin(q, path, "session");
+		scn_pjoin(p, q, "bandwidth");
+		scn_err_node(c, at(n, "session", "bandwidth"), p,
+			     "a message of %.0f bytes at %g bytes/s takes %.3g years to send, over the bound of 100 years",
+			     smax, d->bandwidth_bytes_per_s, smax / d->bandwidth_bytes_per_s / (365.25 * 86400));
+	}
+	const scn_retry *r = &d->retry;
+	if (d->connect_time_ns == 0 && r->base_ns == 0 &&
+	    (r->max_attempts == 0 || r->max_attempts > SCN_MAX_INSTANT_REFUSALS)) {
+		scn_pjoin(p, path, "retry");
+		scn_err_node(c, at(n, "retry", yml_get(yml_get(n, "retry"), "base") ? "base" : NULL), p,
+			     "with connect_time 0, a back-off base of 0 and max_attempts %s, a refused message would be "
+			     "retried for ever at one instant (a zero-time livelock): give a connect_time, a base, "
+			     "or max_attempts of at most %d", r->max_attempts ? "this high" : "unlimited",
+			     SCN_MAX_INSTANT_REFUSALS);
+	}
+}
+
 void scn_parse_sender(scn_ctx *c, const yml_node *n, size_t index, const scenario *s, const yml_node *mailboxes,
 			 scn_sender *d)
 {
 	char path[SCN_PATH_MAX], p[SCN_PATH_MAX];
 	const yml_node *sub;
+	size_t nerr0 = c->nerr;
 	sender_defaults(d);
 	snprintf(path, sizeof path, "senders[%zu]", index);
 	if (n->type != YML_MAP) {
@@ -276,4 +325,6 @@ void scn_parse_sender(scn_ctx *c, const yml_node *n, size_t index, const scenari
 		scn_pjoin(p, path, "route");
 		parse_route_ref(c, rt, p, s, d);
 	}
+	if (c->nerr == nerr0)
+		sender_bounds(c, n, path, d);
 }

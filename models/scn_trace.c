@@ -122,39 +122,71 @@ typedef struct line_src {
 	const char *p, *end;
 } line_src;
 
-/* fgets() for either source, but returning the number of bytes read (a
- * NUL byte is read like any other); 0 at the end. */
-static size_t src_gets(line_src *src, char *buf, size_t size)
+/* One byte of src, or EOF. */
+static int src_getc(line_src *src)
 {
-	size_t n = 0;
-	if (src->f) {
-		int ch;
-		while (n + 1 < size && (ch = getc(src->f)) != EOF) {
-			buf[n++] = (char)ch;
-			if (ch == '\n')
-				break;
-		}
-	} else {
-		while (n + 1 < size && src->p < src->end) {
-			char ch = *src->p++;
-			buf[n++] = ch;
-			if (ch == '\n')
-				break;
-		}
-	}
-	buf[n] = '\0';
-	return n;
+	if (src->f)
+		return getc(src->f);
+	return src->p < src->end ? (unsigned char)*src->p++ : EOF;
 }
 
+/* A byte read one too far goes back (at most one, as ungetc allows). */
+static void src_ungetc(line_src *src, int ch)
+{
+	if (ch == EOF)
+		return;
+	if (src->f)
+		ungetc(ch, src->f);
+	else
+		src->p--;
+}
+
+/* The next line of src into buf (at most size - 1 bytes, NUL-terminated,
+ * without its end), whatever ends it: LF, CRLF or a lone CR (RFC 4180
+ * writes CRLF; old Mac tools write CR).  A NUL byte is read like any
+ * other.  Returns the bytes consumed, end included (0: no more input);
+ * *cut is set when the line did not fit (the rest is still unread). */
+static size_t src_gets(line_src *src, char *buf, size_t size, size_t *len, bool *cut)
+{
+	size_t n = 0, used = 0;
+	int ch;
+	*cut = false;
+	while ((ch = src_getc(src)) != EOF) {
+		used++;
+		if (ch == '\n')
+			break;
+		if (ch == '\r') {
+			int nx = src_getc(src);
+			if (nx == '\n')
+				used++;
+			else
+				src_ungetc(src, nx);
+			break;
+		}
+		if (n + 1 >= size) {
+			src_ungetc(src, ch);
+			used--;
+			*cut = true;
+			break;
+		}
+		buf[n++] = (char)ch;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return used;
+}
+
+/* The rest of a line that did not fit, up to and including its end. */
 static void src_skip_line(line_src *src)
 {
-	if (src->f) {
-		int ch;
-		while ((ch = getc(src->f)) != EOF && ch != '\n')
-			;
-	} else {
-		const char *nl = memchr(src->p, '\n', (size_t)(src->end - src->p));
-		src->p = nl ? nl + 1 : src->end;
+	int ch;
+	while ((ch = src_getc(src)) != EOF && ch != '\n') {
+		if (ch == '\r') {
+			int nx = src_getc(src);
+			if (nx != '\n')
+				src_ungetc(src, nx);
+			return;
+		}
 	}
 }
 
@@ -198,8 +230,9 @@ enum { LINE_END, LINE_SKIP, LINE_ROW };
 static int read_line(trace_read *t, line_src *src, char *line)
 {
 	scn_ctx *c = t->c;
-	size_t len = src_gets(src, line, TRACE_LINE_MAX);
-	if (len == 0)
+	size_t len;
+	bool cut;
+	if (src_gets(src, line, TRACE_LINE_MAX - 1, &len, &cut) == 0)
 		return LINE_END;
 	if (t->lineno == INT32_MAX) {
 		scn_err_file(c, t->path, t->lineno, 1, t->p, "more than %d lines", INT32_MAX);
@@ -207,7 +240,7 @@ static int read_line(trace_read *t, line_src *src, char *line)
 		return LINE_END;
 	}
 	t->lineno++;
-	if (len == TRACE_LINE_MAX - 1 && line[len - 1] != '\n') {
+	if (cut) {
 		scn_err_file(c, t->path, t->lineno, 1, t->p, "row %d: line longer than %d characters", t->lineno - 1,
 			     TRACE_LINE_MAX - 2);
 		t->bad++;
@@ -220,8 +253,10 @@ static int read_line(trace_read *t, line_src *src, char *line)
 		t->bad++;
 		return t->bad > TRACE_MAX_BAD_ROWS ? LINE_END : LINE_SKIP;
 	}
-	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		line[--len] = '\0';
+	/* A UTF-8 byte-order mark (spreadsheets write one) opens the file,
+	 * not the header. */
+	if (t->lineno == 1 && len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3))
+		memmove(line, line + 3, len - 2);
 	const char *s = line;
 	while (*s == ' ' || *s == '\t')
 		s++;
@@ -230,28 +265,60 @@ static int read_line(trace_read *t, line_src *src, char *line)
 
 /* Split line in place at its commas into at most 6 fields, blanks around
  * each trimmed, remembering each one's column; returns the number of
- * fields (which may exceed 6). */
-static int split_fields(char *line, char *fld[6], int fcol[6])
+ * fields (which may exceed 6).  A field may be quoted as RFC 4180 says
+ * ("a,b", "say ""hi""": the quotes go, a doubled quote is one); a line
+ * break inside quotes is not supported.  A quote left open returns -1, text
+ * after a closing quote -2, with *bad_col the column of the problem. */
+static int split_fields(char *line, char *fld[6], int fcol[6], int *bad_col)
 {
 	int nf = 0;
 	char *q = line;
 	for (;;) {
 		while (*q == ' ' || *q == '\t')
 			q++;
+		char *start = q, *end, *next;
+		int col = (int)(q - line) + 1;
+		if (*q == '"') {
+			char *r = q + 1, *wr = q;
+			for (;;) {
+				if (*r == '\0') {
+					*bad_col = col;
+					return -1;
+				}
+				if (*r == '"') {
+					if (r[1] != '"') {
+						r++;
+						break;
+					}
+					r++;
+				}
+				*wr++ = *r++;
+			}
+			end = wr;
+			while (*r == ' ' || *r == '\t')
+				r++;
+			if (*r != ',' && *r != '\0') {
+				*bad_col = (int)(r - line) + 1;
+				return -2;
+			}
+			next = r;
+		} else {
+			char *comma = strchr(q, ',');
+			next = comma ? comma : q + strlen(q);
+			end = next;
+			while (end > q && (end[-1] == ' ' || end[-1] == '\t'))
+				end--;
+		}
 		if (nf < 6) {
-			fld[nf] = q;
-			fcol[nf] = (int)(q - line) + 1;
+			fld[nf] = start;
+			fcol[nf] = col;
 		}
 		nf++;
-		char *comma = strchr(q, ',');
-		char *end = comma ? comma : q + strlen(q);
-		char *e = end;
-		while (e > q && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		*e = '\0';
-		if (!comma)
+		bool more = *next == ',';
+		*end = '\0';
+		if (!more)
 			return nf;
-		q = comma + 1;
+		q = next + 1;
 	}
 }
 
@@ -316,6 +383,10 @@ static bool parse_row(trace_read *t, char *const *fld, const int *fcol, int nf, 
 	}
 	if (unit_parse_count(fld[2], &r->recipients, msg, sizeof msg) || r->recipients < 1) {
 		scn_err_file(c, t->path, line, fcol[2], t->p, "row %d: recipients must be a whole number >= 1, got '%s'", row, fld[2]);
+		ok = false;
+	} else if (r->recipients > SCN_MAX_RECIPIENTS) {
+		scn_err_file(c, t->path, line, fcol[2], t->p, "row %d: recipients: %lld exceeds the bound of 2^40", row,
+			     (long long)r->recipients);
 		ok = false;
 	}
 	if (unit_parse_size(fld[3], &r->size_bytes, msg, sizeof msg)) {
@@ -411,7 +482,17 @@ static bool trace_read_rows(scn_ctx *c, line_src *src, const yml_node *n, const 
 	while ((k = read_line(&t, src, line)) != LINE_END) {
 		if (k == LINE_SKIP)
 			continue;
-		int nf = split_fields(line, fld, fcol);
+		int bad_col = 1;
+		int nf = split_fields(line, fld, fcol, &bad_col);
+		if (nf < 0) {
+			scn_err_file(c, t.path, t.lineno, bad_col, t.p, "row %d: %s", t.lineno - 1,
+				     nf == -1 ? "a quoted field is not closed (a line break inside quotes is not supported)"
+					      : "text after a closing quote (write \"\" for a quote inside a quoted field)");
+			t.bad++;
+			if (!t.header)
+				break;
+			continue;
+		}
 		if (!t.header) {
 			if (!check_header(&t, fld, nf))
 				break;

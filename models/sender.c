@@ -5,8 +5,10 @@
  * client side"). */
 #include "sender_int.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #define SLAB_MSGS 1024
@@ -39,6 +41,19 @@ snd_msg *snd__msg_grow(snd_world *w)
 	snd_msg *m = w->free_msgs;
 	w->free_msgs = m->next;
 	return m;
+}
+
+/* ---- failures ----------------------------------------------------------- */
+
+void snd__fail_why(snd_world *w, int st, const char *fmt, ...)
+{
+	if (w->status == SIM_OK) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(w->why, sizeof w->why, fmt, ap);
+		va_end(ap);
+	}
+	snd__fail(w, st);
 }
 
 /* ---- world ----------------------------------------------------------- */

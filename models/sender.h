@@ -89,10 +89,14 @@ typedef struct snd_worker {
 	int64_t sent;            /* messages resolved in this session */
 	int32_t mailbox;         /* of the session (or connection attempt) */
 	uint8_t state;           /* snd_worker_state */
+	uint16_t instant_refusals; /* refusals of msg in a row at instant_ns */
 	svc_session sess;        /* sess.user = this worker */
 	sim_handle timer;        /* the idle hold's end, cancelled on reuse */
-	char pad_[192 - 32 - sizeof(svc_session) - sizeof(sim_handle)];
+	int64_t instant_ns;      /* when msg's current run of refusals began */
 } snd_worker;
+
+/* The bound of a run of refusals at one instant (zero-time livelock). */
+#define SND_MAX_INSTANT_REFUSALS SCN_MAX_INSTANT_REFUSALS
 
 struct snd_world;
 
@@ -143,6 +147,7 @@ typedef struct snd_world {
 	svc *v;
 	sim_alloc alloc;
 	int status;                    /* first failure inside a handler */
+	char why[256];                 /* what it was, when more than status says ("" if not) */
 
 	snd_inst *inst; size_t n_inst; /* inst: 64-aligned in inst_mem */
 	void *inst_mem;

@@ -16,7 +16,7 @@ static void on_trace(sim_engine *e, void *ctx, uint64_t arg);
 /* The message's shape and fault: three uniforms on the shape stream and
  * one on the faults stream, always, in this order (a trace row gives the
  * shape, and the fault uniform is still drawn). */
-static void draw_message(snd_inst *in, const scn_sender *sd, snd_msg *m,
+static bool draw_message(snd_world *w, snd_inst *in, const scn_sender *sd, snd_msg *m,
 			 const scn_trace_row *row)
 {
 	if (row) {
@@ -27,9 +27,23 @@ static void draw_message(snd_inst *in, const scn_sender *sd, snd_msg *m,
 		rng_stream *sh = &in->rs[RNG_SHAPE];
 		double u1 = rng_uniform_open(sh), u2 = rng_uniform_open(sh), u3 = rng_uniform_open(sh);
 		m->recipients = snd__round_count(snd_dist_inv(&sd->recipients, u1));
-		int64_t people = sd->group_members > 0 ? m->recipients * sd->group_members : m->recipients;
-		m->external = snd_binomial_inv(people, sd->external, u2);
 		m->size_bytes = snd__round_count(snd_dist_inv(&sd->size, u3));
+		/* The loader bounds what a bounded distribution can give; the
+		 * tail of an unbounded one (lognormal, geometric, poisson1) is
+		 * checked here, before any product. */
+		int64_t gm = sd->group_members > 0 ? sd->group_members : 1;
+		if (m->recipients > SCN_MAX_RECIPIENTS / gm) {
+			snd__fail_why(w, SIM_ERANGE, "senders.%s.message.recipients: a draw of %lld recipients%s exceeds "
+				      "the bound of 2^40 people per message", sd->name, (long long)m->recipients,
+				      gm > 1 ? " (times group_members)" : "");
+			return false;
+		}
+		if (m->size_bytes > SCN_MAX_SIZE_BYTES) {
+			snd__fail_why(w, SIM_ERANGE, "senders.%s.message.size: a draw of %.3g bytes exceeds the bound of "
+				      "2^60 bytes", sd->name, snd_dist_inv(&sd->size, u3));
+			return false;
+		}
+		m->external = snd_binomial_inv(m->recipients * gm, sd->external, u2);
 	}
 	double uf = rng_uniform(&in->rs[RNG_FAULTS]);
 	if (uf < sd->p_send_as_denied)
@@ -38,6 +52,7 @@ static void draw_message(snd_inst *in, const scn_sender *sd, snd_msg *m,
 		m->fault = SVC_FAULT_INVALID_RECIPIENTS;
 	else
 		m->fault = SVC_FAULT_NONE;
+	return true;
 }
 
 static void generate(snd_world *w, snd_inst *in, const scn_trace_row *row)
@@ -52,7 +67,10 @@ static void generate(snd_world *w, snd_inst *in, const scn_trace_row *row)
 	memset(m, 0, sizeof *m);
 	m->generated_ns = now;
 	m->prev_backoff_ns = sd->retry.base_ns;
-	draw_message(in, sd, m, row);
+	if (!draw_message(w, in, sd, m, row)) {
+		snd__msg_free(w, m);
+		return;
+	}
 	if (!snd__count_generated(w, in)) {
 		snd__msg_free(w, m); /* outbox_overflow */
 		return;
@@ -139,6 +157,11 @@ static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 		if (keep) {
 			double n = snd_dist_inv(&a->burst_size, rng_uniform_open(&in->rs[RNG_ARRIVALS]));
 			int64_t k = snd__round_count(n);
+			if (k > SCN_MAX_BURST) {
+				snd__fail_why(w, SIM_ERANGE, "senders.%s.arrivals.bursts.size: a draw of %.3g messages "
+					      "exceeds the bound of 10^6 per burst", w->s->senders[in->group].name, n);
+				break;
+			}
 			if (k > 0) {
 				generate(w, in, NULL);
 				if (k > 1)

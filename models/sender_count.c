@@ -101,6 +101,11 @@ void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 		else
 			c[i]->awaiting_release++;
 	}
+	/* A message adds at most 2^40 people (scenario.h), so the total's
+	 * uint64 count is stopped at 2^63, long before it could wrap. */
+	if (w->total.rcpt_delivered > (uint64_t)INT64_MAX)
+		snd__fail_why(w, SIM_ERANGE, "senders.%s.message.recipients: more than 2^63 recipients delivered in "
+			      "one replication: the counts would overflow", sd->name);
 	snd_counts *mc = c[2];
 	mc->sub_sum_s += (double)sub / 1e9;
 	if (sub > mc->sub_max_ns)

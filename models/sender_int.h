@@ -53,6 +53,18 @@ static inline void snd__sched(snd_world *w, int64_t delay_ns, sim_handler fn, vo
 		snd__fail(w, st);
 }
 
+/* A failure the user must be told about in words: why names the key of
+ * the sender that caused it (the first failure wins, as for snd__fail). */
+__attribute__((format(printf, 3, 4)))
+void snd__fail_why(snd_world *w, int st, const char *fmt, ...);
+
+/* a + b for a, b >= 0, saturating at INT64_MAX (then never scheduled:
+ * past any run's end). */
+static inline int64_t snd__add_sat(int64_t a, int64_t b)
+{
+	return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 static inline snd_counts *snd__grp(snd_world *w, const snd_inst *in)
 {
 	return &w->groups[in->group];

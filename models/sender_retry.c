@@ -95,6 +95,20 @@ void snd__refused(snd_world *w, snd_worker *wk, scn_reply_class rc,
 		give_up(w, wk);
 		return;
 	}
+	/* A run of refusals of this message at one instant: past the bound,
+	 * time is not advancing and never will (zero-time livelock). */
+	if (m->attempts > 1 && wk->instant_ns == now) {
+		if (++wk->instant_refusals >= SND_MAX_INSTANT_REFUSALS) {
+			snd__fail_why(w, SIM_ERANGE, "senders.%s: a message was refused %d times in a row at %.9g s "
+				      "without simulated time advancing (session.connect_time 0 and a retry back-off of 0): "
+				      "a zero-time livelock; give a connect_time, a retry base or max_attempts",
+				      w->s->senders[in->group].name, SND_MAX_INSTANT_REFUSALS, (double)now / 1e9);
+			return;
+		}
+	} else {
+		wk->instant_ns = now;
+		wk->instant_refusals = 1;
+	}
 	wk->state = SW_BACKOFF;
 	snd__sched(w, d, on_backoff_done, wk, 0, NULL);
 }

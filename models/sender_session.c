@@ -70,8 +70,12 @@ static void begin_submit(snd_world *w, snd_worker *wk)
 	}
 	svc_prefetch_submit(w->v, &wk->sess);
 	int64_t t = sd->submit_time_ns;
+	/* The loader bounds size / bandwidth for the sizes it can bound; a
+	 * draw from an unbounded distribution may still take longer than any
+	 * run: then it saturates, and the message is still being sent at the
+	 * end (never "accepted" by a wrapped sum). */
 	if (sd->bandwidth_bytes_per_s > 0.0)
-		t += snd_round_ns((double)wk->msg->size_bytes / sd->bandwidth_bytes_per_s * 1e9);
+		t = snd__add_sat(t, snd_round_ns((double)wk->msg->size_bytes / sd->bandwidth_bytes_per_s * 1e9));
 	snd__sched(w, t, on_submit_done, wk, 0, NULL);
 }
 

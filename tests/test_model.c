@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <gsl/gsl_cdf.h>
@@ -757,6 +758,139 @@ static void test_determinism_crn(void **state)
 
 /* Every allocation failure is reported, leaves *out untouched and leaks
  * nothing. */
+/* ---- overflow and livelock: what the loader cannot foresee -------------- */
+
+/* A run that must stop with an error whose text begins with want. */
+static void expect_run_error(const scenario *s, const char *want)
+{
+	char err[400];
+	res_rep r;
+	memset(&r, 0xA5, sizeof r);
+	unsigned char before[sizeof r];
+	memcpy(before, &r, sizeof r);
+	int st = run_replication(s, 0, EVS_CALENDAR, &sim_alloc_std, &r, err, sizeof err);
+	assert_int_equal(st, SIM_ERANGE);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("expected an error beginning '%s', got '%s'", want, err);
+	assert_memory_equal(&r, before, sizeof r); /* *out untouched */
+}
+
+/* 100 GB over 1 B/s takes 10^11 s (3,400 years): the message is still
+ * being sent when the hour ends.  Connect 0.3 s, submit 0.2 s + the
+ * transfer: a wrapped sum once made it "accepted" at 0.3 s. */
+static void test_transfer_overflow(void **state)
+{
+	(void)state;
+	tscn t;
+	tscn_init(&t, 1, 1, HOUR);
+	scn_sender *sd = &t.sd[0];
+	sd->bandwidth_bytes_per_s = 1;
+	t.mb[0].limits.max_message_size = 0;
+	scn_trace_row row = { 0, 0, 1, 0, 100LL << 30 };
+	use_trace(sd, &row, 1);
+	res_rep r;
+	run1(&t.s, 0, &r);
+	check_rep_accounting(&r);
+	assert_true(fig(&r.total, FIG_GENERATED) == 1.0);
+	assert_true(fig(&r.total, FIG_ACCEPTED) == 0.0);
+	assert_true(fig(&r.total, FIG_PENDING) == 1.0);
+	assert_true(fig(&r.total, FIG_CONN_OPENED) == 1.0);
+	res_rep_free(&r);
+}
+
+/* Draws from unbounded distributions past the bounds of scenario.h stop
+ * the run, naming the key.  Lognormal with median m and sigma 10 exceeds
+ * m x 1.15 with probability 1 - Phi(0.014) ~ 0.49: with 60 messages a
+ * minute the first such draw comes within seconds (never none: 0.51^60). */
+static void test_unbounded_draws(void **state)
+{
+	(void)state;
+	tscn t;
+	tscn_init(&t, 1, 1, MIN);
+	scn_sender *sd = &t.sd[0];
+	sd->arrivals.kind = ARR_POISSON;
+	sd->arrivals.rate_per_s = 1;
+	sd->size = (scn_dist){ .kind = DIST_LOGNORMAL, .a = (double)SCN_MAX_SIZE_BYTES, .b = 10 };
+	expect_run_error(&t.s, "senders.g.message.size: a draw of ");
+
+	tscn_init(&t, 1, 1, MIN);
+	sd->arrivals.kind = ARR_POISSON;
+	sd->arrivals.rate_per_s = 1;
+	sd->recipients = (scn_dist){ .kind = DIST_LOGNORMAL, .a = (double)SCN_MAX_RECIPIENTS, .b = 10 };
+	expect_run_error(&t.s, "senders.g.message.recipients: a draw of ");
+	/* with groups, the bound is on people: 2^40 / 2^20 recipients of 2^20 */
+	sd->recipients = (scn_dist){ .kind = DIST_LOGNORMAL, .a = (double)(1LL << 20), .b = 10 };
+	sd->group_members = 1LL << 20;
+	expect_run_error(&t.s, "senders.g.message.recipients: a draw of ");
+
+	tscn_init(&t, 1, 1, MIN);
+	sd->arrivals.kind = ARR_BURSTS;
+	sd->arrivals.rate_per_s = 1;
+	sd->arrivals.burst_size = (scn_dist){ .kind = DIST_LOGNORMAL, .a = (double)SCN_MAX_BURST, .b = 10 };
+	expect_run_error(&t.s, "senders.g.arrivals.bursts.size: a draw of ");
+}
+
+/* Recipients delivered: a trace row's 2^40 recipients, each a group of
+ * 10^6, is 1.0995e18 people; eight such messages are 8.796e18, under
+ * 2^63 = 9.223e18, counted exactly; the ninth passes 2^63 and stops the
+ * run, where the count would have wrapped a few messages later. */
+static void test_recipient_count_overflow(void **state)
+{
+	(void)state;
+	tscn t;
+	tscn_init(&t, 1, 1, HOUR);
+	t.mb[0].limits.max_recipients_per_message = 0;
+	t.mb[0].limits.recipient_rate.limit = 0;
+	scn_sender *sd = &t.sd[0];
+	sd->group_members = 1000000;
+	scn_trace_row rows[9];
+	for (int i = 0; i < 9; i++)
+		rows[i] = (scn_trace_row){ i * S, 0, SCN_MAX_RECIPIENTS, 0, 1024 };
+	use_trace(sd, rows, 8);
+	res_rep r;
+	run1(&t.s, 0, &r);
+	assert_true(fig(&r.total, FIG_ACCEPTED) == 8.0);
+	assert_true(fig(&r.total, FIG_RCPT_DELIVERED) == 8.0 * (double)SCN_MAX_RECIPIENTS * 1e6);
+	res_rep_free(&r);
+	use_trace(sd, rows, 9);
+	expect_run_error(&t.s, "senders.g.message.recipients: more than 2^63 recipients delivered");
+}
+
+/* Connect time 0, back-off 0, a refusal at every AUTH (SMTP AUTH disabled
+ * for the mailbox, a permanent reply the sender ignores): every attempt
+ * of the one message is at t = 0.  max_attempts = N gives up after N
+ * attempts, all at 0, which is fine up to the bound; above it (or
+ * unlimited) the run stops at the bound's refusal, naming the sender,
+ * instead of spinning for ever. */
+static void test_zero_time_livelock(void **state)
+{
+	(void)state;
+	tscn t;
+	tscn_init(&t, 1, 1, HOUR);
+	t.mb[0].smtp_client_auth_disabled = TRI_TRUE;
+	t.mb[0].limits.auth_fail_tarpit_ns = 0;
+	scn_sender *sd = &t.sd[0];
+	strcpy(sd->name, "app");
+	sd->connect_time_ns = 0;
+	sd->retry = (scn_retry){ .base_ns = 0, .factor = 1, .jitter = JITTER_NONE,
+				 .max_attempts = SCN_MAX_INSTANT_REFUSALS, .honors_permanent = false };
+	scn_trace_row row = { 0, 0, 1, 0, 1024 };
+	use_trace(sd, &row, 1);
+	res_rep r;
+	run1(&t.s, 0, &r);
+	check_rep_accounting(&r);
+	assert_true(fig(&r.total, FIG_ATTEMPTS) == (double)SCN_MAX_INSTANT_REFUSALS);
+	assert_true(fig(&r.total, FIG_LOST_GAVE_UP) == 1.0);
+	res_rep_free(&r);
+
+	alarm(60); /* before the check existed this spun for ever: fail, do not hang */
+	sd->retry.max_attempts = SCN_MAX_INSTANT_REFUSALS + 1;
+	expect_run_error(&t.s, "senders.app: a message was refused 10000 times in a row at 0 s without simulated time advancing");
+	sd->retry.max_attempts = 0;
+	expect_run_error(&t.s, "senders.app: a message was refused 10000 times in a row at 0 s");
+	alarm(0);
+}
+
 static void test_alloc_failures(void **state)
 {
 	(void)state;
@@ -803,6 +937,10 @@ int main(void)
 		cmocka_unit_test(test_outbox_overflow),
 		cmocka_unit_test(test_accounting_random),
 		cmocka_unit_test(test_determinism_crn),
+		cmocka_unit_test(test_transfer_overflow),
+		cmocka_unit_test(test_unbounded_draws),
+		cmocka_unit_test(test_zero_time_livelock),
+		cmocka_unit_test(test_recipient_count_overflow),
 		cmocka_unit_test(test_alloc_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

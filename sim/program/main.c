@@ -19,6 +19,7 @@
 #include "engine.h"
 #include "report.h"
 #include "run.h"
+#include "scn_budget.h"
 #include "scn_load.h"
 #include "store.h"
 #include "term.h"
@@ -77,15 +78,18 @@ static const char run_usage[] =
 	"  --engine E        event set: calendar (default) or heap\n"
 	"  -j, --jobs N      replications in parallel (default: the number of cores)\n"
 	"  -q, --quiet       no progress on standard error\n"
+	"  --memory-budget B refuse a run estimated to need more (default 4G; e.g. 8G)\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"exit status: 0 success, 1 run failed, 2 bad usage or invalid scenario\n";
 
 static const char check_usage[] =
-	"usage: throttlesim check FILE...\n"
+	"usage: throttlesim check FILE... [--memory-budget B]\n"
 	"\n"
 	"Validates scenario files and runs nothing: one line per file, 'FILE: ok'\n"
-	"or one line per problem, FILE:LINE:COLUMN: KEY: MESSAGE.\n"
+	"or one line per problem, FILE:LINE:COLUMN: KEY: MESSAGE.  A file whose run\n"
+	"(one replication per core at once) is estimated to need more memory than\n"
+	"B (default 4G; e.g. 512M, 8G) is refused, naming the key and the figure.\n"
 	"\n"
 	"exit status: 0 every file valid, 1 out of memory, 2 a file invalid\n";
 
@@ -190,18 +194,51 @@ static int load(const char *path, scenario ***v, size_t *n)
 	return status;
 }
 
+/* --memory-budget B (check and run): 0, or -1 after printing why not. */
+static int memory_budget_option(const char *cmd, const char *val, uint64_t *out)
+{
+	if (scn_budget_parse(val, out) == 0)
+		return 0;
+	fprintf(stderr, "throttlesim %s: --memory-budget: expected a size such as 512M or 8G, got '%s'\n", cmd, val);
+	return -1;
+}
+
+/* A run's estimated memory against the budget: 0, or 2 after printing. */
+static int check_budget(const char *path, scenario *const *v, size_t n, int jobs, uint64_t budget)
+{
+	scn_errors errs = { 0 };
+	int rc = scn_budget_check(v, n, jobs, budget, &errs);
+	int status = rc == SIM_OK ? 0 : cli_load_failed(path, rc, &errs, NULL);
+	scn_errors_free(&errs);
+	return status;
+}
+
+typedef struct check_args {
+	plain_args files;
+	uint64_t budget;
+} check_args;
+
+static int check_arg(void *ctx, int id, const char *opt, const char *val)
+{
+	check_args *a = ctx;
+	if (id == CLI_ARG)
+		return plain_arg(&a->files, id, opt, val);
+	return memory_budget_option("check", val, &a->budget);
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	const char *files[argc > 0 ? argc : 1];
-	plain_args args = { files, 0 };
-	int p = parse_plain("check", check_usage, argc, argv, &args);
+	static const cli_opt opts[] = { { "--memory-budget", NULL, true, 0 } };
+	check_args ca = { { files, 0 }, SCN_DEFAULT_MEMORY_BUDGET };
+	int p = cli_parse("check", check_usage, opts, 1, argc, argv, check_arg, &ca);
 	if (p != 0)
 		return p > 0 ? EXIT_OK : EXIT_USAGE;
-	if (args.n < 1) {
+	if (ca.files.n < 1) {
 		term_eprintf("throttlesim check: no scenario file given (try --help)\n");
 		return EXIT_USAGE;
 	}
-	argc = args.n;
+	argc = ca.files.n;
 	argv = (char **)files;
 	int worst = 0;
 	for (int i = 0; i < argc; i++) {
@@ -211,6 +248,13 @@ static int cmd_check(int argc, char **argv)
 		if (rc != 0) {
 			if (rc > worst)
 				worst = rc;
+			continue;
+		}
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		if ((rc = check_budget(argv[i], v, n, cores > 0 ? (int)cores : 1, ca.budget)) != 0) {
+			if (rc > worst)
+				worst = rc;
+			scn_free_all(v, n, &sim_alloc_std);
 			continue;
 		}
 		size_t points = 0;
@@ -234,10 +278,11 @@ typedef struct run_opts {
 	const char *variant;
 	const char *db;
 	bool describe;      /* --describe: JSON with what the results refer to */
+	uint64_t memory_budget; /* --memory-budget */
 	cli_run_opts run;
 } run_opts;
 
-enum { RUN_FORMAT, RUN_VARIANT, RUN_DB, RUN_DESCRIBE, RUN_SHARED };
+enum { RUN_FORMAT, RUN_VARIANT, RUN_DB, RUN_DESCRIBE, RUN_BUDGET, RUN_SHARED };
 
 static int run_option(void *ctx, int id, const char *opt, const char *val)
 {
@@ -265,6 +310,8 @@ static int run_option(void *ctx, int id, const char *opt, const char *val)
 	case RUN_DESCRIBE:
 		o->describe = true;
 		return 0;
+	case RUN_BUDGET:
+		return memory_budget_option("run", val, &o->memory_budget);
 	default:
 		return cli_run_option("run", opt, val, &o->run);
 	}
@@ -276,9 +323,9 @@ static int parse_run_args(int argc, char **argv, run_opts *o)
 	static const cli_opt opts[] = {
 		{ "--format", NULL, true, RUN_FORMAT }, { "--variant", NULL, true, RUN_VARIANT },
 		{ "--db", NULL, true, RUN_DB }, { "--describe", NULL, false, RUN_DESCRIBE },
-		CLI_RUN_OPTIONS(RUN_SHARED),
+		{ "--memory-budget", NULL, true, RUN_BUDGET }, CLI_RUN_OPTIONS(RUN_SHARED),
 	};
-	*o = (run_opts){ .format = "table", .db = "throttlesim.db" };
+	*o = (run_opts){ .format = "table", .db = "throttlesim.db", .memory_budget = SCN_DEFAULT_MEMORY_BUDGET };
 	cli_run_opts_init(&o->run);
 	int p = cli_parse("run", run_usage, opts, sizeof opts / sizeof opts[0], argc, argv, run_option, o);
 	if (p != 0)
@@ -460,7 +507,9 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 	int status = load(j.o.path, &j.v, &j.n);
 	if (status != 0)
 		return status;
-	if ((status = select_variants(&j)) == 0 && (status = begin_stored_run(&j, full_argc, full_argv)) == 0 &&
+	if ((status = select_variants(&j)) == 0 &&
+	    (status = check_budget(j.o.path, j.chosen, j.n_sel, j.o.run.jobs, j.o.memory_budget)) == 0 &&
+	    (status = begin_stored_run(&j, full_argc, full_argv)) == 0 &&
 	    (status = simulate(&j)) == 0)
 		status = store_and_report(&j);
 	run_free(&j);
