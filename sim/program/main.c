@@ -199,7 +199,7 @@ static int memory_budget_option(const char *cmd, const char *val, uint64_t *out)
 {
 	if (scn_budget_parse(val, out) == 0)
 		return 0;
-	fprintf(stderr, "throttlesim %s: --memory-budget: expected a size such as 512M or 8G, got '%s'\n", cmd, val);
+	term_eprintf("throttlesim %s: --memory-budget: expected a size such as 512M or 8G, got '%s'\n", cmd, val);
 	return -1;
 }
 
