@@ -525,8 +525,11 @@ static inline int quota_check(const chk *c)
 static inline void quota_commit(const chk *c, svc_outcome *o)
 {
 	(void)o;
-	if (c->H->saves_sent_items && c->m->save_sent_items)
-		c->m->size_bytes += c->msg->size_bytes;
+	if (c->H->saves_sent_items && c->m->save_sent_items) {
+		/* saturating: sizes are bounded (2^60) but their sum is not */
+		int64_t *z = &c->m->size_bytes;
+		*z = c->msg->size_bytes > INT64_MAX - *z ? INT64_MAX : *z + c->msg->size_bytes;
+	}
 }
 
 static inline int license_check(const chk *c)
