@@ -984,6 +984,25 @@ static void test_enomem_walk(void **state)
 	}
 }
 
+/* Sent Items growth saturates: nine messages of 2^60 bytes (the loader's
+ * bound on a size) to a mailbox without quota would pass INT64_MAX. */
+static void test_sent_items_saturate(void **state)
+{
+	(void)state;
+	world *w = mk_world("exchange-online", 1);
+	w->mb[0].quota_bytes = 0;
+	w->mb[0].limits.max_message_size = 0;
+	w->mb[0].limits.message_rate.limit = 0;
+	start(w);
+	svc_session s;
+	assert_int_equal(auth(w, &s, 0, 0), RC_OK);
+	for (int k = 0; k < 9; k++)
+		assert_int_equal(submit(w, &s, 1, 0, INT64_C(1) << 60, SVC_FAULT_NONE, NULL), RC_OK);
+	assert_true(svc_mailbox_size(w->v, 0) == INT64_MAX);
+	svc_quit(w->v, &s);
+	end(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1010,6 +1029,7 @@ int main(void)
 		cmocka_unit_test(test_sum_split_and_bridge),
 		cmocka_unit_test(test_invariant_checkers),
 		cmocka_unit_test(test_enomem_walk),
+		cmocka_unit_test(test_sent_items_saturate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
