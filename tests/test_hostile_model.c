@@ -408,6 +408,8 @@ static void test_budget_cli(void **state)
 		{ "check %s --memory-budget 16Q", 2, "--memory-budget: expected a size such as 512M or 8G, got '16Q'" },
 		{ "run %s -q -j 1 --db %s", 2, ": duration: a run needs about " },
 		{ "run %s -q --memory-budget 0 --db %s", 2, "--memory-budget: expected a size" },
+		{ "plan %s --vary senders.s.count --range 1..2 --target 'lost <= 1' -q", 2,
+		  ": duration: a run needs about " },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char args[900];

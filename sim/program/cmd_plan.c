@@ -33,6 +33,7 @@
 #include "exit.h"
 #include "driver.h"
 #include "report.h"
+#include "scn_budget.h"
 #include "scn_load.h"
 #include "res_summary.h"
 #include "stats.h"
@@ -301,6 +302,16 @@ static int evaluate(const plan_opts *o, int64_t x, double *mean, int64_t *reps_o
 	}
 	scenario *s = v[pick];
 	cli_apply_run_opts(&o->run, s);
+	/* the same memory budget as run (models/scn_budget.h) */
+	rc = scn_budget_check(&s, 1, o->run.jobs > 0 ? (int)o->run.jobs : 1, SCN_DEFAULT_MEMORY_BUDGET, &errs);
+	if (rc != SIM_OK) {
+		char with[256];
+		snprintf(with, sizeof with, " (with %s = %s)", o->key, value);
+		int status = cli_load_failed(o->path, rc, &errs, with);
+		scn_errors_free(&errs);
+		scn_free_all(v, n, &sim_alloc_std);
+		return status;
+	}
 	res_rep **reps = NULL;
 	char err[512];
 	drv_opts d = { .kind = o->run.kind, .jobs = o->run.jobs, .progress = false };
