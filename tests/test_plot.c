@@ -695,7 +695,7 @@ static void test_hostile_names(void **state)
 	snprintf(db, sizeof db, "%s/names.db", fx->dir);
 	snprintf(marker, sizeof marker, "%s/bq-marker", fx->dir);
 	snprintf(bq, sizeof bq, "b`touch %s`@title", marker);
-	const char *names[] = { "'quoted", "two\n1 2 3 4 5", bq, "esc\x1b[31m\x07 \xff tail\\" };
+	const char *names[] = { "two\n1 2 3 4 5", bq, "esc\x1b[31m\x07 \xff tail\\", "'quoted" };
 	int64_t id = write_run(fx, db, names, 4);
 	char run[32], out[128], path[256];
 	snprintf(run, sizeof run, "%lld", (long long)id);
@@ -704,11 +704,12 @@ static void test_hostile_names(void **state)
 		snprintf(out, sizeof out, "%s/names-%s", fx->dir, formats[k]);
 		int rc = plot(fx, run, "--db", db, "--out", out, "--format", formats[k], "--keep-vars", NULL);
 		assert_false(exists(marker));
+		/* a row per step (the first chart drawn, so checked whatever came after) */
+		snprintf(path, sizeof path, "%s/timeseries-0-two_1_2_3_4_5.dat", out);
+		assert_int_equal(data_rows(path), N_STEPS);
 		if (rc != 0)
 			fail_msg("%s: exit %d: %s", formats[k], rc, fx->err);
-		/* a row per step; per quantile; a bar per variant */
-		snprintf(path, sizeof path, "%s/timeseries-1-two_1_2_3_4_5.dat", out);
-		assert_int_equal(data_rows(path), N_STEPS);
+		/* a row per quantile; a bar per variant */
 		snprintf(path, sizeof path, "%s/cdf.dat", out);
 		assert_int_equal(data_rows(path), RES_CDF_POINTS);
 		snprintf(path, sizeof path, "%s/compare.dat", out);
@@ -718,13 +719,13 @@ static void test_hostile_names(void **state)
 		image(fx, out, img);
 		snprintf(img, sizeof img, "cdf.%s", formats[k]);
 		image(fx, out, img);
-		snprintf(img, sizeof img, "timeseries-0-_quoted.%s", formats[k]);
+		snprintf(img, sizeof img, "timeseries-3-_quoted.%s", formats[k]);
 		image(fx, out, img);
 		/* the legend has the name as written, the quote included */
 		char vars[16384];
 		vars_of(out, "cdf", vars, sizeof vars);
-		expect_var(vars, "vname1=sprintf('%c',39).'quoted'\n");
-		expect_var(vars, "vname2='two?1 2 3 4 5'\n");
+		expect_var(vars, "vname4=sprintf('%c',39).'quoted'\n");
+		expect_var(vars, "vname1='two?1 2 3 4 5'\n");
 		if (k == 1) {
 			static char svg[1 << 20];
 			snprintf(path, sizeof path, "%s/cdf.svg", out);
