@@ -15,7 +15,7 @@ BENCH_DEBS := g++ libns3-dev valgrind
 
 PKGS     := gsl sqlite3 libfyaml
 WARN     := -Wall -Wextra
-CPPFLAGS := -D_DEFAULT_SOURCE -DTHROTTLESIM_VERSION='"$(VERSION)"' -Isim/kernel -Imodels -Isim/program -Ibench
+CPPFLAGS := -D_DEFAULT_SOURCE -DTHROTTLESIM_VERSION='"$(VERSION)"' -DTHROTTLESIM_PLOTS_DIR='"$(or $(PLOTSDIR),$(CURDIR)/plots)"' -Isim/kernel -Imodels -Isim/program -Ibench
 CFLAGS_base := -std=c11 $(WARN) -MMD -MP
 
 ifeq ($(VARIANT),release)

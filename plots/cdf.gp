@@ -2,7 +2,8 @@
 # (throttlesim plot).  A point (x, y): a fraction y of the delivered messages
 # waited at most x from generation to release.
 #
-# Inputs (gnuplot -e "name=value; ..." before this script):
+# Inputs (gnuplot variables set before this script: throttlesim plot gives
+# them in a file of name=value lines, gnuplot X.vars SCRIPT; or gnuplot -e):
 #   datafile  whitespace columns: 1 fraction (0..1), 2.. one column per
 #             variant: the delay at that quantile (NaN: none), quantiles
 #             averaged over the replications

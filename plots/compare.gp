@@ -2,7 +2,8 @@
 # panel per key figure, one bar per variant (the mean over replications),
 # whiskers the 95% confidence interval; the sixth cell is the legend.
 #
-# Inputs (gnuplot -e "name=value; ..." before this script):
+# Inputs (gnuplot variables set before this script: throttlesim plot gives
+# them in a file of name=value lines, gnuplot X.vars SCRIPT; or gnuplot -e):
 #   datafile  whitespace columns: 1 slot (0..nvar-1), 2 variant index, then
 #             for each figure its mean and 95% half-width (NaN: undefined)
 #   out, fmt ('png' | 'svg'), width, height, title

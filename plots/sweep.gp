@@ -2,7 +2,8 @@
 # plot): one line per variant (and second swept value), the mean over
 # replications, with its 95% confidence interval as a band.
 #
-# Inputs (gnuplot -e "name=value; ..." before this script):
+# Inputs (gnuplot variables set before this script: throttlesim plot gives
+# them in a file of name=value lines, gnuplot X.vars SCRIPT; or gnuplot -e):
 #   datafile  whitespace columns: 1 swept value, 2 mean, 3 mean - half,
 #             4 mean + half (NaN: undefined); one block per line, blocks
 #             separated by two blank lines (gnuplot's index)

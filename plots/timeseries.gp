@@ -1,6 +1,7 @@
 # timeseries.gp - one replication of one variant over time (throttlesim plot).
 #
-# Inputs (gnuplot -e "name=value; ..." before this script):
+# Inputs (gnuplot variables set before this script: throttlesim plot gives
+# them in a file of name=value lines, gnuplot X.vars SCRIPT; or gnuplot -e):
 #   datafile  whitespace columns: 1 time since start (h), 2 accepted per minute,
 #             3 outbox backlog (messages), 4 open sessions, 5 mailboxes
 #             error-throttled, 6.. refused per minute, one column per reply class

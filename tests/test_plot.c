@@ -8,8 +8,13 @@
  * scenario run by the program, THROTTLESIM_BIN, its variables kept with
  * --keep-vars).
  *
- * The rendering tests are skipped when gnuplot is not installed; run from
- * the repository root (make test does), so that ./plots is found.
+ * Hostile input (issue 9): an --out that gnuplot would run as a command,
+ * a plots/ of the working directory that must not be run, symlinks
+ * planted at the output names, names that would break a data file or a
+ * gnuplot string, and a sweep at the documented size bound.
+ *
+ * The rendering tests are skipped when gnuplot is not installed; the
+ * scripts are those compiled in (the Makefile's PLOTSDIR), never ./plots.
  */
 #ifndef _DEFAULT_SOURCE
 #define _DEFAULT_SOURCE /* mkdtemp, setenv */
@@ -101,7 +106,8 @@ static int64_t write_run(fixture *fx, const char *path, const char *const *names
 			fill_rep(fx, v, r, 10.0 + 7.0 * (double)v);
 		fx->variants[v] = (rpt_variant){ names[v], &fx->desc, fx->reps[v], N_REPS };
 	}
-	rpt_run run = { "plot-test", 42, "0.1.0-test", fx->variants, n, false, NULL };
+	rpt_run run = { .scenario_name = "plot-test", .seed = 42, .version = "0.1.0-test", .variants = fx->variants,
+	                .n_variants = n };
 	store_run_info info = { "0.1.0-test", "plot-test", "plot-test.yaml",
 	                        "name: plot-test\nlimits:\n  preset: exchange-online\n",
 	                        "throttlesim run plot-test.yaml", 42, N_REPS };
@@ -484,17 +490,15 @@ static void test_limit_line(void **state)
 		fail_msg("exit %d: %s", rc, fx->err);
 	image(fx, out, "timeseries-0-base.png");
 	vars_of(out, "timeseries-0-base", vars, sizeof vars);
-	expect_var(vars, "limit=6; limitlabel='concurrency limit, 3 x 2 mailboxes'; ");
+	expect_var(vars, "limit=6\nlimitlabel='concurrency limit, 3 x 2 mailboxes'\n");
 	vars_of(out, "timeseries-1-five", vars, sizeof vars);
-	expect_var(vars, "limit=10; limitlabel='concurrency limit, 5 x 2 mailboxes'; ");
+	expect_var(vars, "limit=10\nlimitlabel='concurrency limit, 5 x 2 mailboxes'\n");
 	vars_of(out, "timeseries-2-one-mailbox-raised", vars, sizeof vars);
-	expect_var(vars, "limit=8; limitlabel='concurrency limit, 8 in all (3 to 5 per mailbox, 2 mailboxes)'; ");
+	expect_var(vars, "limit=8\nlimitlabel='concurrency limit, 8 in all (3 to 5 per mailbox, 2 mailboxes)'\n");
 	vars_of(out, "timeseries-3-off", vars, sizeof vars);
-	expect_var(vars, "limit=0; ");
+	expect_var(vars, "limit=0\n");
 	/* the variables are those gnuplot was given: the data file beside them */
-	char data[256];
-	snprintf(data, sizeof data, "datafile='%s/timeseries-3-off.dat'; ", out);
-	expect_var(vars, data);
+	expect_var(vars, "datafile='timeseries-3-off.dat'\n");
 
 	exec_sql(db, "DROP TABLE entities; DROP TABLE replies; ALTER TABLE variants DROP COLUMN duration_ns;"
 	         " ALTER TABLE variants DROP COLUMN start_unix_s; ALTER TABLE variants DROP COLUMN series_step_ns;"
@@ -505,7 +509,309 @@ static void test_limit_line(void **state)
 		fail_msg("exit %d: %s", rc, fx->err);
 	image(fx, out, "timeseries-1-five.png");
 	vars_of(out, "timeseries-1-five", vars, sizeof vars);
-	expect_var(vars, "limit=0; ");
+	expect_var(vars, "limit=0\n");
+}
+
+/* ---- hostile paths, scripts, names and sizes (issue 9) -------------------------------- */
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static bool exists(const char *path)
+{
+	struct stat sb;
+	return lstat(path, &sb) == 0;
+}
+
+/* Runs plot with the working directory dir (restored after). */
+static int plot_in(fixture *fx, const char *dir, const char *run, const char *out, const char *a1,
+                   const char *a2, const char *a3, const char *a4)
+{
+	char cwd[1024];
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	assert_int_equal(chdir(dir), 0);
+	int rc = plot(fx, run, "--db", fx->db, "--out", out, a1, a2, a3, a4, NULL);
+	assert_int_equal(chdir(cwd), 0);
+	return rc;
+}
+
+/* gnuplot's `set output` runs a name beginning with | or < through a
+ * shell.  Such an --out (relative, so that it begins with |) must get the
+ * charts in a directory literally of that name, and run nothing; so must
+ * any legal directory name: quotes, spaces, a newline, a leading '-'. */
+static void test_out_is_never_a_command(void **state)
+{
+	fixture *fx = *state;
+	NEED_GNUPLOT();
+	char run[32], pwned[128], img[256];
+	snprintf(run, sizeof run, "%lld", (long long)fx->run);
+	snprintf(pwned, sizeof pwned, "%s/pwned", fx->dir);
+	static const char *const outs[] = { "|touch pwned #", "<touch pwned #", "-o 'q\" x\nz", "a'b" };
+	for (size_t k = 0; k < sizeof outs / sizeof outs[0]; k++) {
+		int rc = plot_in(fx, fx->dir, run, outs[k], "--chart", "compare", "--keep-vars", NULL);
+		if (exists(pwned))
+			fail_msg("--out '%s' ran a command", outs[k]);
+		if (rc != 0)
+			fail_msg("--out '%s': exit %d: %s", outs[k], rc, fx->err);
+		snprintf(img, sizeof img, "%s/%s/compare.png", fx->dir, outs[k]);
+		check_image(img);
+		snprintf(img, sizeof img, "%s/%s/compare.dat", fx->dir, outs[k]);
+		assert_true(exists(img));
+	}
+}
+
+/* A malicious plots/ in the working directory: every script touches a
+ * marker.  plot must not run it unless told to (--scripts, THROTTLESIM_PLOTS). */
+static void test_scripts_not_from_working_directory(void **state)
+{
+	fixture *fx = *state;
+	NEED_GNUPLOT();
+	char checkout[128], plots[160], marker[160], script[256], gp[512], run[32], out[160];
+	snprintf(checkout, sizeof checkout, "%s/checkout", fx->dir);
+	snprintf(plots, sizeof plots, "%s/plots", checkout);
+	snprintf(marker, sizeof marker, "%s/marker", fx->dir);
+	assert_int_equal(mkdir(checkout, 0700), 0);
+	assert_int_equal(mkdir(plots, 0700), 0);
+	snprintf(gp, sizeof gp, "system('touch %s')\n", marker);
+	static const char *const names[] = { "timeseries", "cdf", "compare", "sweep" };
+	for (size_t k = 0; k < 4; k++) {
+		snprintf(script, sizeof script, "%s/%s.gp", plots, names[k]);
+		write_file(script, gp);
+	}
+	snprintf(run, sizeof run, "%lld", (long long)fx->run);
+	snprintf(out, sizeof out, "%s/out", fx->dir);
+	char *env = getenv("THROTTLESIM_PLOTS") ? strdup(getenv("THROTTLESIM_PLOTS")) : NULL;
+	unsetenv("THROTTLESIM_PLOTS");
+	int rc = plot_in(fx, checkout, run, out, "--chart", "compare", NULL, NULL);
+	assert_false(exists(marker));
+	if (rc != 0)
+		fail_msg("exit %d: %s", rc, fx->err);
+	image(fx, out, "compare.png");
+
+	/* the same scripts, chosen: they run (so the check above means something) */
+	rc = plot_in(fx, fx->dir, run, out, "--chart", "compare", "--scripts", "checkout/plots");
+	assert_true(exists(marker));
+	assert_int_equal(rc, 1);                    /* they draw nothing */
+	assert_int_equal(unlink(marker), 0);
+	setenv("THROTTLESIM_PLOTS", plots, 1);
+	rc = plot_in(fx, fx->dir, run, out, "--chart", "compare", NULL, NULL);
+	assert_true(exists(marker));
+	assert_int_equal(rc, 1);
+	if (env) {
+		setenv("THROTTLESIM_PLOTS", env, 1);
+		free(env);
+	} else {
+		unsetenv("THROTTLESIM_PLOTS");
+	}
+	/* a --scripts without scripts is refused, not replaced */
+	assert_int_equal(plot_in(fx, fx->dir, run, out, "--scripts", "nowhere", NULL, NULL), 2);
+	assert_non_null(strstr(fx->err, "--scripts nowhere: no gnuplot scripts there"));
+}
+
+/* Symlinks planted at the names plot writes (image, data, variables)
+ * point at a file outside; it must stay as it was, and the names become
+ * the chart's own files.  With TMPDIR on another file system (/dev/shm,
+ * when it is one) the files are copied instead of renamed: the same. */
+static void test_symlinks_not_followed(void **state)
+{
+	fixture *fx = *state;
+	NEED_GNUPLOT();
+	char run[32], victim[128], out[128], link[256], text[64];
+	snprintf(run, sizeof run, "%lld", (long long)fx->run);
+	snprintf(victim, sizeof victim, "%s/victim", fx->dir);
+	write_file(victim, "keep me\n");
+	struct stat tmp_sb, dir_sb;
+	bool other_fs = stat("/dev/shm", &tmp_sb) == 0 && S_ISDIR(tmp_sb.st_mode) &&
+	                access("/dev/shm", W_OK) == 0 && stat(fx->dir, &dir_sb) == 0 &&
+	                tmp_sb.st_dev != dir_sb.st_dev;
+	for (int pass = 0; pass < (other_fs ? 2 : 1); pass++) {
+		snprintf(out, sizeof out, "%s/links%d", fx->dir, pass);
+		assert_int_equal(mkdir(out, 0700), 0);
+		static const char *const names[] = { "compare.png", "compare.dat", "compare.vars" };
+		for (size_t k = 0; k < 3; k++) {
+			snprintf(link, sizeof link, "%s/%s", out, names[k]);
+			assert_int_equal(symlink(victim, link), 0);
+		}
+		char *old = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+		if (pass == 1)
+			setenv("TMPDIR", "/dev/shm", 1);
+		int rc = plot(fx, run, "--db", fx->db, "--out", out, "--chart", "compare", "--keep-vars", NULL);
+		if (old) {
+			setenv("TMPDIR", old, 1);
+			free(old);
+		} else {
+			unsetenv("TMPDIR");
+		}
+		slurp(victim, text, sizeof text);
+		assert_string_equal(text, "keep me\n");
+		if (rc != 0)
+			fail_msg("pass %d: exit %d: %s", pass, rc, fx->err);
+		for (size_t k = 0; k < 3; k++) {
+			struct stat sb;
+			snprintf(link, sizeof link, "%s/%s", out, names[k]);
+			assert_int_equal(lstat(link, &sb), 0);
+			assert_true(S_ISREG(sb.st_mode));
+		}
+		image(fx, out, "compare.png");
+	}
+}
+
+/* The rows of a data file (lines that are not comments), each checked to
+ * begin with a number. */
+static size_t data_rows(const char *path)
+{
+	static char text[1 << 21];
+	slurp(path, text, sizeof text);
+	size_t rows = 0;
+	for (char *line = text; *line;) {
+		char *nl = strchr(line, '\n');
+		assert_non_null(nl);
+		if (*line != '#' && nl > line) {
+			if (!((*line >= '0' && *line <= '9') || *line == '-'))
+				fail_msg("%s: a row that is no number: %.*s", path, (int)(nl - line), line);
+			rows++;
+		}
+		line = nl + 1;
+	}
+	return rows;
+}
+
+/* Names a foreign store may hold: a leading quote (which made every chart
+ * fail), a newline followed by numbers (a row of its own in a data file),
+ * a backquote and an @ (gnuplot's command and macro substitutions), ESC,
+ * BEL, a trailing backslash and broken UTF-8.  Every chart is drawn, in
+ * PNG and SVG; no data file gains a row; nothing runs; the SVG holds no
+ * control character. */
+static void test_hostile_names(void **state)
+{
+	fixture *fx = *state;
+	NEED_GNUPLOT();
+	char db[128], marker[128], bq[256];
+	snprintf(db, sizeof db, "%s/names.db", fx->dir);
+	snprintf(marker, sizeof marker, "%s/bq-marker", fx->dir);
+	snprintf(bq, sizeof bq, "b`touch %s`@title", marker);
+	const char *names[] = { "two\n1 2 3 4 5", bq, "esc\x1b[31m\x07 \xff tail\\", "'quoted" };
+	int64_t id = write_run(fx, db, names, 4);
+	char run[32], out[128], path[256];
+	snprintf(run, sizeof run, "%lld", (long long)id);
+	static const char *const formats[] = { "png", "svg" };
+	for (size_t k = 0; k < 2; k++) {
+		snprintf(out, sizeof out, "%s/names-%s", fx->dir, formats[k]);
+		int rc = plot(fx, run, "--db", db, "--out", out, "--format", formats[k], "--keep-vars", NULL);
+		assert_false(exists(marker));
+		/* a row per step (the first chart drawn, so checked whatever came after) */
+		snprintf(path, sizeof path, "%s/timeseries-0-two_1_2_3_4_5.dat", out);
+		assert_int_equal(data_rows(path), N_STEPS);
+		if (rc != 0)
+			fail_msg("%s: exit %d: %s", formats[k], rc, fx->err);
+		/* a row per quantile; a bar per variant */
+		snprintf(path, sizeof path, "%s/cdf.dat", out);
+		assert_int_equal(data_rows(path), RES_CDF_POINTS);
+		snprintf(path, sizeof path, "%s/compare.dat", out);
+		assert_int_equal(data_rows(path), 4);
+		char img[64];
+		snprintf(img, sizeof img, "compare.%s", formats[k]);
+		image(fx, out, img);
+		snprintf(img, sizeof img, "cdf.%s", formats[k]);
+		image(fx, out, img);
+		snprintf(img, sizeof img, "timeseries-3-_quoted.%s", formats[k]);
+		image(fx, out, img);
+		/* the legend has the name as written, the quote included */
+		char vars[16384];
+		vars_of(out, "cdf", vars, sizeof vars);
+		expect_var(vars, "vname4=sprintf('%c',39).'quoted'\n");
+		expect_var(vars, "vname1='two?1 2 3 4 5'\n");
+		if (k == 1) {
+			static char svg[1 << 20];
+			snprintf(path, sizeof path, "%s/cdf.svg", out);
+			slurp(path, svg, sizeof svg);
+			for (const unsigned char *p = (const unsigned char *)svg; *p; p++)
+				if ((*p < 0x20 && *p != '\n' && *p != '\t' && *p != '\r') || *p == 0x7f)
+					fail_msg("cdf.svg holds control 0x%02x", *p);
+			assert_non_null(strstr(svg, "'quoted"));
+		}
+	}
+	/* the standard output names each image; no control reaches it */
+	for (const unsigned char *p = (const unsigned char *)fx->out; *p; p++)
+		assert_true(*p >= 0x20 || *p == '\n' || *p == '\t');
+}
+
+/* A sweep at the documented bounds: 1000 points (the first key at one
+ * value, the second over 1000) times 10 variant names, 10^4 scenarios,
+ * each name and second value its own line of one point: 10^4 lines.  Its
+ * legend alone is far beyond the 128 KiB one argument may hold; plot
+ * draws it, every line named. */
+#define BIG 10000
+
+static void test_sweep_at_size_bound(void **state)
+{
+	fixture *fx = *state;
+	NEED_GNUPLOT();
+	char db[128];
+	snprintf(db, sizeof db, "%s/big.db", fx->dir);
+	res_rep *reps = calloc(BIG, sizeof *reps);
+	rpt_variant *vs = calloc(BIG, sizeof *vs);
+	assert_true(reps && vs);
+	for (size_t v = 0; v < BIG; v++) {
+		reps[v].seed = 1;
+		for (int f = 0; f < FIG_COUNT; f++)
+			reps[v].total.fig[f] = (double)(v % 1000 + 1);
+		for (size_t q = 0; q < RES_CDF_POINTS; q++)
+			reps[v].delivery_cdf[q] = reps[v].submission_cdf[q] = NAN;
+		vs[v] = (rpt_variant){ "x", &fx->desc, &reps[v], 1 };
+	}
+	rpt_run r = { .scenario_name = "big-sweep", .seed = 42, .version = "0.1.0-test", .variants = vs,
+	              .n_variants = BIG };
+	store_run_info info = { "0.1.0-test", "big-sweep", "big.yaml", "name: big-sweep\n",
+	                        "throttlesim run big.yaml", 42, 1 };
+	sqlite3 *h = NULL;
+	char err[512] = "";
+	int64_t id = -1;
+	if (store_open(db, &h, err, sizeof err) != SIM_OK || store_begin_run(h, &info, &id, err, sizeof err) != SIM_OK ||
+	    store_write_results(h, id, &r, err, sizeof err) != SIM_OK ||
+	    store_finish_run(h, id, err, sizeof err) != SIM_OK)
+		fail_msg("%s", err);
+	store_close(h);
+	free(reps);
+	free(vs);
+	/* names of 40 characters, a quote first */
+	exec_sql(db, "UPDATE variants SET point = idx / 10, sweep_key = 'senders.mfp.count', sweep_value = 4,"
+	         " sweep_key2 = 'limits.connections', sweep_value2 = idx / 10,"
+	         " name = '''variant-with-a-rather-long-name-' || (idx % 10);");
+	char run[32], out[128];
+	snprintf(run, sizeof run, "%lld", (long long)id);
+	snprintf(out, sizeof out, "%s/big", fx->dir);
+	int rc = plot(fx, run, "--db", db, "--out", out, "--chart", "sweep", "--figure", "accepted",
+	              "--keep-vars", NULL);
+	if (rc != 0)
+		fail_msg("exit %d: %s", rc, fx->err);
+	image(fx, out, "sweep-accepted.png");
+	char path[256];
+	snprintf(path, sizeof path, "%s/sweep-accepted.dat", out);
+	assert_int_equal(data_rows(path), BIG);
+	/* the variables: 10^4 lines; the last is the last variant's */
+	snprintf(path, sizeof path, "%s/sweep-accepted.vars", out);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	static const char last_line[] =
+		"lname10000=sprintf('%c',39).'variant-with-a-rather-long-name-9, limits.connections = 999'\n";
+	bool nline = false, last = false;
+	char line[512];
+	long size = 0;
+	while (fgets(line, sizeof line, f)) {
+		size += (long)strlen(line);
+		nline |= strcmp(line, "nline=10000\n") == 0;
+		last |= strcmp(line, last_line) == 0;
+	}
+	fclose(f);
+	assert_true(nline);
+	assert_true(last);
+	assert_true(size > 128 * 1024);
 }
 
 /* ---- failures ------------------------------------------------------------------------ */
@@ -580,6 +886,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_gnuplot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_is_never_a_command, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scripts_not_from_working_directory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlinks_not_followed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_at_size_bound, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

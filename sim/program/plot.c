@@ -1,24 +1,30 @@
 /* plot.c - `throttlesim plot RUN`: the command line and the driver.  It
  * loads the whole run with store_load_run() (the store opened read-only),
- * finds gnuplot and the scripts, makes the output directory and draws each
- * chart asked for (docs/PLOTS.md).  The charts live in plot_<kind>.c,
- * gnuplot in plot_gnuplot.c; what they share in plot_int.h.
+ * finds gnuplot and the scripts, makes the output directory and the
+ * private directory the charts are drawn in, and draws each chart asked
+ * for (docs/PLOTS.md).  The charts live in plot_<kind>.c, gnuplot in
+ * plot_gnuplot.c; what they share, and why gnuplot never sees a path of
+ * the user's, in plot_int.h.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "plot_int.h"
 #include "status.h"
+#include "term.h"
 
 static const char plot_usage[] =
 	"usage: throttlesim plot RUN [--db FILE] [--out DIR] [--format png|svg]\n"
 	"                            [--chart KIND] [--variant NAME] [--figure NAME]\n"
-	"                            [--keep-vars]\n"
+	"                            [--keep-vars] [--scripts DIR]\n"
 	"\n"
 	"Draws the charts of a stored run with gnuplot (scripts in plots/):\n"
 	"  timeseries  per variant, replication 0: accepted and refused per minute\n"
@@ -36,17 +42,22 @@ static const char plot_usage[] =
 	"  --variant NAME time series of this variant only (default: every variant)\n"
 	"  --figure NAME  the sweep chart's figure (default delivery_delay_p95)\n"
 	"  --keep-vars    also write each chart's gnuplot variables to <chart>.vars\n"
-	"                 beside its data (redraw: gnuplot -e \"$(cat X.vars)\" plots/CHART.gp)\n"
+	"                 beside its data (redraw, in DIR: gnuplot X.vars plots/CHART.gp)\n"
+	"  --scripts DIR  the gnuplot scripts (timeseries.gp ...) to use\n"
 	"  -h, --help     show this help\n"
 	"\n"
-	"The scripts are looked for in $THROTTLESIM_PLOTS, ./plots, then plots/ of\n"
-	"the source tree the program was built in.\n"
+	"The scripts are taken from --scripts DIR, else $THROTTLESIM_PLOTS, else\n"
+	"where they were installed (the plots/ directory compiled in, or the one\n"
+	"beside the program); never from ./plots of the working directory.\n"
+	"Charts are drawn in a private temporary directory and moved into DIR, so\n"
+	"any directory name is taken literally and a symlink there is replaced,\n"
+	"never written through.\n"
 	"\n"
 	"exit status: 0 success, 1 gnuplot missing or failed, store unreadable or\n"
 	"output not writable, 2 bad usage or unknown run, variant or figure\n";
 
 
-enum { PO_DB, PO_OUT, PO_FORMAT, PO_CHART, PO_VARIANT, PO_FIGURE, PO_KEEP_VARS };
+enum { PO_DB, PO_OUT, PO_FORMAT, PO_CHART, PO_VARIANT, PO_FIGURE, PO_KEEP_VARS, PO_SCRIPTS };
 
 static int plot_option(void *ctx, int id, const char *opt, const char *v)
 {
@@ -57,7 +68,7 @@ static int plot_option(void *ctx, int id, const char *opt, const char *v)
 	switch (id) {
 	case CLI_ARG:
 		if (o->run) {
-			fprintf(stderr, "throttlesim plot: unexpected argument '%s' (try --help)\n", v);
+			term_eprintf("throttlesim plot: unexpected argument '%s' (try --help)\n", v);
 			return -1;
 		}
 		o->run = v;
@@ -74,6 +85,7 @@ static int plot_option(void *ctx, int id, const char *opt, const char *v)
 		return o->chart < 0 ? -1 : 0;
 	case PO_VARIANT: o->variant = v; return 0;
 	case PO_FIGURE: o->figure = v; return 0;
+	case PO_SCRIPTS: o->scripts = v; return 0;
 	default: o->keep_vars = true; return 0;
 	}
 }
@@ -85,7 +97,7 @@ static int parse(int argc, char **argv, plot_opts *o)
 		{ "--db", NULL, true, PO_DB }, { "--out", NULL, true, PO_OUT },
 		{ "--format", NULL, true, PO_FORMAT }, { "--chart", NULL, true, PO_CHART },
 		{ "--variant", NULL, true, PO_VARIANT }, { "--figure", NULL, true, PO_FIGURE },
-		{ "--keep-vars", NULL, false, PO_KEEP_VARS },
+		{ "--keep-vars", NULL, false, PO_KEEP_VARS }, { "--scripts", NULL, true, PO_SCRIPTS },
 	};
 	*o = (plot_opts){ .db = "throttlesim.db", .format = "png", .figure = "delivery_delay_p95",
 	                  .chart = -1 };
@@ -130,11 +142,11 @@ static int check_variant(const plot_ctx *c)
 	for (size_t i = 0; i < c->n_v; i++)
 		if (strcmp(c->v[i].name, c->o->variant) == 0)
 			return 0;
-	fprintf(stderr, "throttlesim plot: run %lld has no variant '%s'; it has:", (long long)c->run_id,
-	        c->o->variant);
+	term_eprintf("throttlesim plot: run %lld has no variant '%s'; it has:", (long long)c->run_id,
+	             c->o->variant);
 	for (size_t k = 0; k < c->n_v; k++)
 		if (k == 0 || strcmp(c->v[k].name, c->v[k - 1].name) != 0)
-			fprintf(stderr, " %s", c->v[k].name);
+			term_eprintf(" %s", c->v[k].name);
 	fputc('\n', stderr);
 	return EXIT_USAGE;
 }
@@ -147,23 +159,23 @@ static int load_run(plot_ctx *c, store_loaded **l)
 	char err[1024] = "";
 	int st = store_open_readonly(c->o->db, &db, err, sizeof err);
 	if (st != SIM_OK) {
-		fprintf(stderr, "throttlesim: %s\n", err);
+		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;
 	}
 	if (strcmp(c->o->run, "last") == 0 && (st = store_last_run(db, &c->run_id, err, sizeof err)) != SIM_OK) {
-		fprintf(stderr, "throttlesim plot: %s\n", err);
+		term_eprintf("throttlesim plot: %s\n", err);
 		store_close(db);
 		return st == SIM_EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
 	st = store_load_run(db, c->run_id, l, err, sizeof err);
 	store_close(db);
 	if (st == SIM_EINVAL) {
-		fprintf(stderr, "throttlesim plot: %s: no run %lld (see throttlesim results list)\n",
-		        c->o->db, (long long)c->run_id);
+		term_eprintf("throttlesim plot: %s: no run %lld (see throttlesim results list)\n",
+		             c->o->db, (long long)c->run_id);
 		return EXIT_USAGE;
 	}
 	if (st != SIM_OK) {
-		fprintf(stderr, "throttlesim: %s\n", err);
+		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;
 	}
 	c->l = *l;
@@ -178,23 +190,72 @@ static int load_run(plot_ctx *c, store_loaded **l)
 	return rc != 0 ? rc : check_variant(c);
 }
 
-static int make_dir(const char *dir)
+/* The output directory, made if missing, opened once (it is where the
+ * finished files are renamed to).  0 or EXIT_FAIL. */
+static int open_out(plot_ctx *c)
 {
-	struct stat sb;
-	if (stat(dir, &sb) == 0) {
-		if (S_ISDIR(sb.st_mode))
-			return 0;
-		fprintf(stderr, "throttlesim: %s: exists and is not a directory\n", dir);
+	if (mkdir(c->out, 0777) != 0 && errno != EEXIST) {
+		term_eprintf("throttlesim: cannot create %s: %s\n", c->out, strerror(errno));
 		return EXIT_FAIL;
 	}
-	if (mkdir(dir, 0777) != 0) {
-		fprintf(stderr, "throttlesim: cannot create %s: %s\n", dir, strerror(errno));
+	c->out_fd = open(c->out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->out_fd < 0) {
+		int e = errno;
+		term_eprintf("throttlesim: %s: %s\n", c->out, e == ENOTDIR ? "exists and is not a directory"
+		                                                            : strerror(e));
 		return EXIT_FAIL;
 	}
 	return 0;
 }
 
-/* gnuplot, its scripts and the output directory.  0 or an exit status. */
+/* The private directory the charts are drawn in: $TMPDIR (else /tmp)/
+ * throttlesim-plot-XXXXXX, mode 0700.  0 or EXIT_FAIL. */
+static int make_tmp(plot_ctx *c)
+{
+	const char *base = getenv("TMPDIR");
+	if (base == NULL || *base == 0)
+		base = "/tmp";
+	int k = snprintf(c->tmp, sizeof c->tmp, "%s/throttlesim-plot-XXXXXX", base);
+	if (k < 0 || (size_t)k >= sizeof c->tmp || mkdtemp(c->tmp) == NULL) {
+		term_eprintf("throttlesim plot: cannot make a temporary directory in %s: %s\n", base,
+		             k < 0 || (size_t)k >= sizeof c->tmp ? "the path is too long" : strerror(errno));
+		c->tmp[0] = 0;
+		return EXIT_FAIL;
+	}
+	c->tmp_fd = open(c->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (c->tmp_fd < 0) {
+		term_eprintf("throttlesim plot: %s: %s\n", c->tmp, strerror(errno));
+		rmdir(c->tmp);
+		c->tmp[0] = 0;
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* Removes the private directory and whatever a failed chart left in it
+ * (only files: the program makes nothing else there). */
+static void remove_tmp(plot_ctx *c)
+{
+	if (c->tmp_fd >= 0) {
+		int fd = dup(c->tmp_fd);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (d == NULL && fd >= 0)
+			close(fd);
+		for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+				unlinkat(c->tmp_fd, e->d_name, 0);
+		if (d)
+			closedir(d);
+		close(c->tmp_fd);
+		c->tmp_fd = -1;
+	}
+	if (c->tmp[0] && rmdir(c->tmp) != 0)
+		term_eprintf("throttlesim plot: cannot remove %s: %s\n", c->tmp, strerror(errno));
+	c->tmp[0] = 0;
+}
+
+/* gnuplot, its scripts, the output directory and the private one.  0 or
+ * an exit status. */
 static int prepare_output(plot_ctx *c)
 {
 	if (!plot_find_gnuplot(c->gnuplot, sizeof c->gnuplot)) {
@@ -202,13 +263,9 @@ static int prepare_output(plot_ctx *c)
 		        " apt-get install gnuplot-nox\n");
 		return EXIT_FAIL;
 	}
-	if (!plot_find_scripts(c->scripts, sizeof c->scripts)) {
-		const char *env = getenv("THROTTLESIM_PLOTS");
-		fprintf(stderr, "throttlesim plot: the gnuplot scripts (plots/timeseries.gp ...) were not found"
-		        " in %s%s./plots or beside the program; set THROTTLESIM_PLOTS to their directory\n",
-		        env ? env : "", env ? ", " : "");
-		return EXIT_FAIL;
-	}
+	int rc = plot_find_scripts(c);
+	if (rc != 0)
+		return rc;
 	if (c->o->out && strlen(c->o->out) >= sizeof c->out) {
 		fprintf(stderr, "throttlesim plot: --out: the path is too long\n");
 		return EXIT_USAGE;
@@ -217,7 +274,8 @@ static int prepare_output(plot_ctx *c)
 		snprintf(c->out, sizeof c->out, "%s", c->o->out);
 	else
 		snprintf(c->out, sizeof c->out, "plots-run%lld", (long long)c->run_id);
-	return make_dir(c->out);
+	rc = open_out(c);
+	return rc != 0 ? rc : make_tmp(c);
 }
 
 int cmd_plot(int argc, char **argv)
@@ -226,13 +284,13 @@ int cmd_plot(int argc, char **argv)
 	int p = parse(argc, argv, &o);
 	if (p != 0)
 		return p > 0 ? 0 : EXIT_USAGE;
-	plot_ctx c = { .o = &o };
+	plot_ctx c = { .o = &o, .out_fd = -1, .tmp_fd = -1 };
 	if (strcmp(o.run, "last") != 0) {
 		char *end;
 		errno = 0;
 		long long v = strtoll(o.run, &end, 10);
 		if (errno || *end || end == o.run || v <= 0) {
-			fprintf(stderr, "throttlesim plot: RUN: expected a run id (1, 2, ...) or 'last', got '%s'\n",
+			term_eprintf("throttlesim plot: RUN: expected a run id (1, 2, ...) or 'last', got '%s'\n",
 			        o.run);
 			return EXIT_USAGE;
 		}
@@ -249,6 +307,9 @@ int cmd_plot(int argc, char **argv)
 			rc = charts[k](&c);
 	if (rc == 0 && c.written == 0)
 		printf("no chart drawn for run %lld\n", (long long)c.run_id);
+	remove_tmp(&c);
+	if (c.out_fd >= 0)
+		close(c.out_fd);
 	free(c.v);
 	store_loaded_free(l);
 	if (fflush(stdout) != 0 && rc == 0) {

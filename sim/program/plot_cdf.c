@@ -45,9 +45,9 @@ static size_t average_quantiles(const plot_ctx *c, double *m, double *lo, double
 }
 
 static int write_cdf(const plot_ctx *c, const double *m, bool logx, double scale, const char *unit,
-                     const char *path)
+                     const char *name)
 {
-	FILE *f = plot_open_data(path);
+	FILE *f = plot_open_data(c, name);
 	if (f == NULL)
 		return EXIT_FAIL;
 	fprintf(f, "# throttlesim run %lld: delivery delay quantiles (%s), mean over replications\n"
@@ -63,7 +63,7 @@ static int write_cdf(const plot_ctx *c, const double *m, bool logx, double scale
 		}
 		fputc('\n', f);
 	}
-	return plot_close_data(f, path);
+	return plot_close_data(c, f, name);
 }
 
 int plot_chart_cdf(plot_ctx *c)
@@ -88,9 +88,9 @@ int plot_chart_cdf(plot_ctx *c)
 	const char *unit = "s";
 	if (!logx)
 		plot_time_unit(hi, &scale, &unit);
-	char data[PATH_MAX], img[PATH_MAX];
-	snprintf(data, sizeof data, "%s/cdf.dat", c->out);
-	snprintf(img, sizeof img, "%s/cdf.%s", c->out, c->o->format);
+	char data[16], img[16];
+	snprintf(data, sizeof data, "cdf.dat");
+	snprintf(img, sizeof img, "cdf.%s", c->o->format);
 	int ret = write_cdf(c, m, logx, scale, unit, data);
 	free(m);
 	if (ret != 0)
@@ -106,7 +106,7 @@ int plot_chart_cdf(plot_ctx *c)
 	plot_gp_int(&b, "logx", logx);
 	snprintf(xl, sizeof xl, "delivery delay (%s)", unit);
 	plot_gp_str(&b, "xlabel", logx ? "delivery delay, generation to release (log scale)" : xl);
-	ret = plot_render(c, "cdf", &b, img);
+	ret = plot_render(c, "cdf", &b, data, img);
 	free(b.s);
 	return ret;
 }

@@ -60,9 +60,9 @@ static void read_bars(const plot_ctx *c, cmp_bars *b)
 	}
 }
 
-static int write_bars(const plot_ctx *c, const cmp_bars *b, const char *path)
+static int write_bars(const plot_ctx *c, const cmp_bars *b, const char *name)
 {
-	FILE *f = plot_open_data(path);
+	FILE *f = plot_open_data(c, name);
 	if (f == NULL)
 		return EXIT_FAIL;
 	fprintf(f, "# throttlesim run %lld: mean and 95%% half-width over replications, whole scenario\n"
@@ -78,7 +78,7 @@ static int write_bars(const plot_ctx *c, const cmp_bars *b, const char *path)
 		}
 		fputc('\n', f);
 	}
-	return plot_close_data(f, path);
+	return plot_close_data(c, f, name);
 }
 
 int plot_chart_compare(plot_ctx *c)
@@ -100,9 +100,9 @@ int plot_chart_compare(plot_ctx *c)
 		return plot_oom();
 	}
 	read_bars(c, &bars);
-	char data[PATH_MAX], img[PATH_MAX];
-	snprintf(data, sizeof data, "%s/compare.dat", c->out);
-	snprintf(img, sizeof img, "%s/compare.%s", c->out, c->o->format);
+	char data[16], img[16];
+	snprintf(data, sizeof data, "compare.dat");
+	snprintf(img, sizeof img, "compare.%s", c->o->format);
 	int ret = write_bars(c, &bars, data);
 	free(bars.mean);
 	free(bars.half);
@@ -126,7 +126,7 @@ int plot_chart_compare(plot_ctx *c)
 			snprintf(label, sizeof label, "%s", bars.fig[k].label);
 		plot_gp_str(&b, name, label);
 	}
-	ret = plot_render(c, "compare", &b, img);
+	ret = plot_render(c, "compare", &b, data, img);
 	free(b.s);
 	return ret;
 }

@@ -3,28 +3,48 @@
  * from variant names, units of time, the variants' legend and the
  * summaries they draw.  Contracts in plot_int.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "plot_int.h"
+#include "term.h"
 
-FILE *plot_open_data(const char *path)
+FILE *plot_open_data(const plot_ctx *c, const char *name)
 {
-	FILE *f = fopen(path, "w");
-	if (f == NULL)
-		fprintf(stderr, "throttlesim: %s: %s\n", path, strerror(errno));
+	int fd = openat(c->tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		term_eprintf("throttlesim: %s/%s: %s\n", c->tmp, name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
 	return f;
 }
 
-int plot_close_data(FILE *f, const char *path)
+int plot_close_data(const plot_ctx *c, FILE *f, const char *name)
 {
 	int bad = ferror(f);
 	if (fclose(f) != 0 || bad) {
-		fprintf(stderr, "throttlesim: writing %s: %s\n", path, strerror(errno));
+		term_eprintf("throttlesim: writing %s/%s: %s\n", c->tmp, name, strerror(errno));
 		return EXIT_FAIL;
 	}
 	return 0;
+}
+
+void plot_put_text(FILE *f, const char *s)
+{
+	char *t = strdup(s);
+	if (t == NULL) {
+		fputc('?', f);
+		return;
+	}
+	term_clean(t);
+	fputs(t, f);
+	free(t);
 }
 
 void plot_put_num(FILE *f, double x)

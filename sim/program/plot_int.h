@@ -6,10 +6,25 @@
  * it.
  *
  * Data flows one way: store_load_run() (the whole run, read-only) -> plain
- * whitespace data files in the output directory -> gnuplot, run on the
- * scripts of plots/ with its inputs as variables.  Nothing here reads the
- * store's tables or the scenario's text: limits, names and sweep points
- * come from each variant's res_desc, figures from the stored summaries.
+ * whitespace data files -> gnuplot, run on the scripts of plots/ with its
+ * inputs as variables.  Nothing here reads the store's tables or the
+ * scenario's text: limits, names and sweep points come from each
+ * variant's res_desc, figures from the stored summaries.
+ *
+ * What gnuplot sees is chosen here, never by the user.  Every file of a
+ * chart (data, variables, a copy of its script, the image) is made in a
+ * private directory (mkdtemp, 0700) under a name this program builds from
+ * [A-Za-z0-9._-]; gnuplot runs with that directory as its working
+ * directory and is given only those relative names, on its command line
+ * (two, whatever the size of the run) and in its variables.  So an --out
+ * of '|cmd' or '<cmd', which gnuplot's `set output` would hand to a shell,
+ * never reaches it.  Finished files are then moved into --out with
+ * renameat() (which replaces a symlink planted there, never writes
+ * through it), or copied with outf_open/outf_commit when --out is on
+ * another file system.  Names from the store reach gnuplot only as
+ * single-quoted literals with every control and broken UTF-8 made '?'
+ * (plot_gp_str), and data files only in comments, cleaned the same way
+ * (plot_put_text): a foreign store may hold any name.
  *
  * Errors: the chart functions print their own messages (this is a command)
  * and return 0, EXIT_FAIL or EXIT_USAGE; a chart the store has no
@@ -37,6 +52,7 @@ typedef enum plot_chart { PLOT_TIMESERIES, PLOT_CDF, PLOT_COMPARE, PLOT_SWEEP, P
 
 typedef struct plot_opts {
 	const char *db, *run, *out, *format, *variant, *figure;
+	const char *scripts;  /* --scripts DIR, or NULL */
 	int chart;         /* a plot_chart; -1: all */
 	bool keep_vars;    /* also write each chart's gnuplot variables (<image stem>.vars) */
 } plot_opts;
@@ -63,7 +79,10 @@ typedef struct plot_ctx {
 	bool is_sweep;           /* some variant is a sweep point */
 	char gnuplot[PATH_MAX];
 	char scripts[PLOT_DIR_MAX];
-	char out[PLOT_DIR_MAX];
+	char out[PLOT_DIR_MAX];  /* the user's directory, for messages and copies */
+	int out_fd;              /* it, opened once; -1 before */
+	char tmp[PATH_MAX];      /* the private directory gnuplot works in */
+	int tmp_fd;              /* it, opened; -1 before */
 	int written;             /* images written */
 } plot_ctx;
 
@@ -79,30 +98,53 @@ void plot_sb_printf(plot_sbuf *b, const char *fmt, ...) __attribute__((format(pr
 
 /* ---- gnuplot (plot_gnuplot.c) ---- */
 
-/* name='value'; as a gnuplot string: '' for ', a newline as a space. */
+/* One line "name=value" of a gnuplot script.  A string is cleaned (every
+ * control, DEL, C1 control and broken UTF-8 byte '?', as term_clean) and
+ * written as single-quoted literals with no quote inside, each ' as
+ * sprintf('%c',39), joined by '.': no doubled quote that gnuplot's scanner
+ * could misread at the start of a string, no double quote to confuse its
+ * @macro and `backquote` scanning, which skip single-quoted text. */
 void plot_gp_str(plot_sbuf *b, const char *name, const char *value);
 void plot_gp_num(plot_sbuf *b, const char *name, double v);
 void plot_gp_int(plot_sbuf *b, const char *name, long long v);
-/* The variables of every script: datafile, out, fmt, title, width, height. */
+/* The variables of every script: datafile, out, fmt, title, width, height.
+ * datafile and img are the names chosen by the chart (relative). */
 void plot_gp_common(const plot_ctx *c, plot_sbuf *b, const char *datafile, const char *img,
                     const char *title);
 
-/* gnuplot on PATH; the directory of the scripts ($THROTTLESIM_PLOTS,
- * ./plots, then plots/ of the source tree beside the program). */
+/* gnuplot on PATH (absolute entries only: an empty or relative entry would
+ * run a gnuplot of the working directory). */
 bool plot_find_gnuplot(char *out, size_t size);
-bool plot_find_scripts(char *out, size_t size);
+/* The directory of the scripts, from --scripts DIR, else
+ * $THROTTLESIM_PLOTS, else where they were installed: the directory
+ * compiled in (THROTTLESIM_PLOTS_DIR), else plots/ found from the
+ * program's own path (/proc/self/exe).  Never ./plots of the working
+ * directory: running plot inside a checkout must not run its scripts.
+ * An explicit choice that holds no scripts is an error, not replaced.
+ * 0, EXIT_USAGE (--scripts) or EXIT_FAIL; messages printed. */
+int plot_find_scripts(plot_ctx *c);
 
-/* Runs gnuplot (no shell) on <scripts>/<script>.gp with vars; checks that
- * image was written and is not empty, prints its path, counts it.  With
- * --keep-vars the variables are first written to <image stem>.vars.
- * 0 or EXIT_FAIL (gnuplot's messages shown). */
-int plot_render(plot_ctx *c, const char *script, const plot_sbuf *vars, const char *image);
+/* Runs gnuplot (no shell) in the private directory on a copy of
+ * <scripts>/<script>.gp, after a file of vars; then moves the data file
+ * and, if gnuplot succeeded and wrote it, the image into --out (and the
+ * variables as <image stem>.vars with --keep-vars), prints the image's
+ * path and counts it.  datafile and image are names in the private
+ * directory.  0 or EXIT_FAIL (gnuplot's messages shown). */
+int plot_render(plot_ctx *c, const char *script, const plot_sbuf *vars, const char *datafile,
+                const char *image);
+/* Moves the file name of the private directory into --out (rename, or a
+ * copy through outf when --out is on another file system).  0 or EXIT_FAIL. */
+int plot_move_out(plot_ctx *c, const char *name);
 
 /* ---- data files and labels (plot_data.c) ---- */
 
-/* fopen(path, "w") / fclose with a message on failure (NULL / EXIT_FAIL). */
-FILE *plot_open_data(const char *path);
-int plot_close_data(FILE *f, const char *path);
+/* A new file name in the private directory (O_EXCL, O_NOFOLLOW) / its
+ * fclose, with a message on failure (NULL / EXIT_FAIL). */
+FILE *plot_open_data(const plot_ctx *c, const char *name);
+int plot_close_data(const plot_ctx *c, FILE *f, const char *name);
+/* s as text of a data file's comment: cleaned as term_clean (a newline in
+ * a name must not start a row). */
+void plot_put_text(FILE *f, const char *s);
 /* " %.10g", or " NaN" (gnuplot skips it) for a value that is not finite. */
 void plot_put_num(FILE *f, double x);
 /* A file name part: letters, digits, - _ . kept, anything else '_'; at most 48. */

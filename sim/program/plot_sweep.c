@@ -11,8 +11,7 @@
 #include <string.h>
 
 #include "plot_int.h"
-
-#define MAX_LINES 1024
+#include "term.h"
 
 /* One figure at every point, and how the points make lines. */
 typedef struct sweep_data {
@@ -20,7 +19,7 @@ typedef struct sweep_data {
 	double *mean, *half;        /* per variant; NaN when none */
 	size_t *line;               /* per variant: its line, SIZE_MAX for none */
 	size_t *order;              /* scratch */
-	size_t first_of_line[MAX_LINES];
+	size_t *first_of_line;      /* per line (at most one per variant) */
 	size_t n_lines;
 	char unit_in[32];           /* the figure's unit as stored */
 	double scale;
@@ -33,6 +32,7 @@ static void sweep_free(sweep_data *s)
 	free(s->half);
 	free(s->line);
 	free(s->order);
+	free(s->first_of_line);
 }
 
 /* The figure of every variant; the number of variants that have it. */
@@ -60,54 +60,108 @@ static size_t read_points(const plot_ctx *c, sweep_data *s)
 	return found;
 }
 
-/* Lines: one per (variant name, second key's value).  O(variants x lines),
- * a few hundred at most. */
-static void make_lines(const plot_ctx *c, sweep_data *s)
+/* A point's line key: variant name, second swept value, variant index. */
+typedef struct line_key {
+	const char *name;
+	double value2;              /* NaN: none */
+	size_t i;
+} line_key;
+
+static int cmp_line_key(const void *pa, const void *pb)
 {
-	s->n_lines = 0;
+	const line_key *a = pa, *b = pb;
+	int k = strcmp(a->name, b->name);
+	if (k != 0)
+		return k;
+	bool na = isnan(a->value2), nb = isnan(b->value2);
+	if (na != nb)
+		return na ? -1 : 1;
+	if (!na && a->value2 != b->value2)
+		return a->value2 < b->value2 ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* Lines: one per (variant name, second key's value), numbered in the order
+ * of their first variant.  Sorting the keys makes it O(n log n) for the
+ * 10^4 scenarios a sweep may have (every one its own line, at worst).
+ * 0 or EXIT_FAIL (out of memory). */
+static int make_lines(const plot_ctx *c, sweep_data *s)
+{
+	line_key *k = malloc((c->n_v ? c->n_v : 1) * sizeof *k);
+	if (k == NULL)
+		return plot_oom();
+	size_t n = 0;
 	for (size_t i = 0; i < c->n_v; i++) {
 		const plot_variant *v = &c->v[i];
 		s->line[i] = SIZE_MAX;
-		if (!v->has_point || !isfinite(v->value))
+		s->order[i] = SIZE_MAX;       /* here: the first variant of i's line */
+		if (v->has_point && isfinite(v->value))
+			k[n++] = (line_key){ v->name, v->value2, i };
+	}
+	qsort(k, n, sizeof *k, cmp_line_key);
+	for (size_t j = 0; j < n; j++) {
+		bool same = j > 0 && strcmp(k[j].name, k[j - 1].name) == 0 &&
+		            ((isnan(k[j].value2) && isnan(k[j - 1].value2)) || k[j].value2 == k[j - 1].value2);
+		s->order[k[j].i] = same ? s->order[k[j - 1].i] : k[j].i;
+	}
+	free(k);
+	s->n_lines = 0;
+	for (size_t i = 0; i < c->n_v; i++) {
+		size_t first = s->order[i];
+		if (first == SIZE_MAX)
 			continue;
-		for (size_t l = 0; l < s->n_lines; l++) {
-			const plot_variant *w = &c->v[s->first_of_line[l]];
-			bool same2 = (isnan(w->value2) && isnan(v->value2)) || w->value2 == v->value2;
-			if (strcmp(w->name, v->name) == 0 && same2) {
-				s->line[i] = l;
-				break;
-			}
-		}
-		if (s->line[i] == SIZE_MAX && s->n_lines < MAX_LINES) {
+		if (first == i) {
 			s->first_of_line[s->n_lines] = i;
 			s->line[i] = s->n_lines++;
+		} else {
+			s->line[i] = s->line[first];   /* first < i: numbered already */
 		}
 	}
+	return 0;
 }
 
 /* Each line's points sorted by the swept value, lines apart by two blank
  * rows (gnuplot's index). */
-static int write_sweep(const plot_ctx *c, sweep_data *s, const char *key, const char *path)
+static int write_sweep(const plot_ctx *c, sweep_data *s, const char *key, const char *name)
 {
-	FILE *f = plot_open_data(path);
+	FILE *f = plot_open_data(c, name);
 	if (f == NULL)
 		return EXIT_FAIL;
-	fprintf(f, "# throttlesim run %lld: %s (%s) against %s; mean, mean - half, mean + half\n",
-	        (long long)c->run_id, s->fig, s->unit, key);
+	/* Each line's variants, by line: a counting sort (O(variants)). */
+	size_t *start = calloc(s->n_lines + 1, sizeof *start);
+	if (start == NULL) {
+		fclose(f);
+		return plot_oom();
+	}
+	for (size_t i = 0; i < c->n_v; i++)
+		if (s->line[i] != SIZE_MAX)
+			start[s->line[i] + 1]++;
+	for (size_t l = 0; l < s->n_lines; l++)
+		start[l + 1] += start[l];
+	for (size_t i = 0; i < c->n_v; i++)
+		if (s->line[i] != SIZE_MAX)
+			s->order[start[s->line[i]]++] = i;   /* start[l] ends as the end of line l */
+	fprintf(f, "# throttlesim run %lld: ", (long long)c->run_id);
+	plot_put_text(f, s->fig);
+	fputs(" (", f);
+	plot_put_text(f, s->unit);
+	fputs(") against ", f);
+	plot_put_text(f, key);
+	fputs("; mean, mean - half, mean + half\n", f);
 	for (size_t l = 0; l < s->n_lines; l++) {
-		size_t n = 0;
-		for (size_t i = 0; i < c->n_v; i++)
-			if (s->line[i] == l)
-				s->order[n++] = i;
-		for (size_t a = 1; a < n; a++)   /* insertion sort by swept value */
-			for (size_t b = a; b > 0 && c->v[s->order[b - 1]].value > c->v[s->order[b]].value; b--) {
-				size_t t = s->order[b];
-				s->order[b] = s->order[b - 1];
-				s->order[b - 1] = t;
+		size_t from = l ? start[l - 1] : 0, n = start[l] - from;
+		size_t *ord = s->order + from;
+		for (size_t a = 1; a < n; a++)   /* insertion sort by swept value: <= 1000 points a line */
+			for (size_t b = a; b > 0 && c->v[ord[b - 1]].value > c->v[ord[b]].value; b--) {
+				size_t t = ord[b];
+				ord[b] = ord[b - 1];
+				ord[b - 1] = t;
 			}
-		fprintf(f, "# line %zu: %s\n", l + 1, c->v[s->first_of_line[l]].name);
+		fprintf(f, "# line %zu: ", l + 1);
+		plot_put_text(f, c->v[s->first_of_line[l]].name);
+		fputc('\n', f);
 		for (size_t j = 0; j < n; j++) {
-			size_t i = s->order[j];
+			size_t i = ord[j];
 			double h = isfinite(s->half[i]) ? s->half[i] : 0.0;
 			fprintf(f, "%.10g", c->v[i].value);
 			plot_put_num(f, s->mean[i] * s->scale);
@@ -117,7 +171,8 @@ static int write_sweep(const plot_ctx *c, sweep_data *s, const char *key, const 
 		}
 		fputs("\n\n", f);
 	}
-	return plot_close_data(f, path);
+	free(start);
+	return plot_close_data(c, f, name);
 }
 
 static void sweep_vars(const plot_ctx *c, const sweep_data *s, const char *key, plot_sbuf *b)
@@ -152,10 +207,10 @@ static int draw(plot_ctx *c, sweep_data *s)
 {
 	const char *key = s->n_lines && c->v[s->first_of_line[0]].key ? c->v[s->first_of_line[0]].key
 	                                                            : "swept value";
-	char data[PATH_MAX], img[PATH_MAX], sfig[64];
+	char data[128], img[128], sfig[64];
 	plot_safe_name(s->fig, sfig, sizeof sfig);
-	snprintf(data, sizeof data, "%s/sweep-%s.dat", c->out, sfig);
-	snprintf(img, sizeof img, "%s/sweep-%s.%s", c->out, sfig, c->o->format);
+	snprintf(data, sizeof data, "sweep-%s.dat", sfig);
+	snprintf(img, sizeof img, "sweep-%s.%s", sfig, c->o->format);
 	if (write_sweep(c, s, key, data) != 0)
 		return EXIT_FAIL;
 	char pretty[128], title[512];
@@ -168,7 +223,7 @@ static int draw(plot_ctx *c, sweep_data *s)
 	plot_sbuf b = { 0 };
 	plot_gp_common(c, &b, data, img, title);
 	sweep_vars(c, s, key, &b);
-	int ret = plot_render(c, "sweep", &b, img);
+	int ret = plot_render(c, "sweep", &b, data, img);
 	free(b.s);
 	return ret;
 }
@@ -187,19 +242,21 @@ int plot_chart_sweep(plot_ctx *c)
 	}
 	sweep_data s = { .fig = c->o->figure, .mean = malloc(c->n_v * sizeof *s.mean),
 	                 .half = malloc(c->n_v * sizeof *s.half), .line = malloc(c->n_v * sizeof *s.line),
-	                 .order = malloc(c->n_v * sizeof *s.order) };
-	if (!s.mean || !s.half || !s.line || !s.order) {
+	                 .order = malloc(c->n_v * sizeof *s.order),
+	                 .first_of_line = malloc(c->n_v * sizeof *s.first_of_line) };
+	if (!s.mean || !s.half || !s.line || !s.order || !s.first_of_line) {
 		sweep_free(&s);
 		return plot_oom();
 	}
 	if (read_points(c, &s) == 0) {
 		sweep_free(&s);
-		fprintf(stderr, "throttlesim plot: run %lld has no figure '%s' (names: throttlesim results"
+		term_eprintf("throttlesim plot: run %lld has no figure '%s' (names: throttlesim results"
 		        " export %lld --format csv)\n", (long long)c->run_id, c->o->figure, (long long)c->run_id);
 		return EXIT_USAGE;
 	}
-	make_lines(c, &s);
-	int ret = draw(c, &s);
+	int ret = make_lines(c, &s);
+	if (ret == 0)
+		ret = draw(c, &s);
 	sweep_free(&s);
 	return ret;
 }

@@ -16,6 +16,7 @@
 
 #include "plot_int.h"
 #include "report.h"
+#include "term.h"
 
 /* The replication drawn: number 0 (the first stored if there is none). */
 static const res_rep *rep_zero(const rpt_variant *rv)
@@ -77,14 +78,15 @@ typedef struct ts_data {
 } ts_data;
 
 /* The data file: one row per step; throttle periods merged across steps. */
-static int write_series(const plot_ctx *c, const plot_variant *v, ts_data *t, const char *path)
+static int write_series(const plot_ctx *c, const plot_variant *v, ts_data *t, const char *name)
 {
-	FILE *f = plot_open_data(path);
+	FILE *f = plot_open_data(c, name);
 	if (f == NULL)
 		return EXIT_FAIL;
-	fprintf(f, "# throttlesim run %lld, variant %zu '%s', replication 0; step %g s\n"
-	        "# t_h accepted_per_min backlog open_sessions throttled_mailboxes", (long long)c->run_id,
-	        v->idx, v->name, t->step_s);
+	fprintf(f, "# throttlesim run %lld, variant %zu '", (long long)c->run_id, v->idx);
+	plot_put_text(f, v->name);
+	fprintf(f, "', replication 0; step %g s\n"
+	        "# t_h accepted_per_min backlog open_sessions throttled_mailboxes", t->step_s);
 	for (int r = 1; r < RC_COUNT; r++)
 		if (t->occurs[r])
 			fprintf(f, " rejected_%s_per_min", rpt_reply_id(r));
@@ -117,7 +119,7 @@ static int write_series(const plot_ctx *c, const plot_variant *v, ts_data *t, co
 		plot_sb_printf(&t->periods, "%.6f %.6f ", thr_from, t->end_h);
 		t->n_periods++;
 	}
-	return plot_close_data(f, path);
+	return plot_close_data(c, f, name);
 }
 
 /* The script's variables: refusal classes, the limit, throttle periods. */
@@ -156,7 +158,7 @@ static int chart_one(plot_ctx *c, const plot_variant *v)
 {
 	ts_data t = { .rep = rep_zero(v->rv) };
 	if (t.rep == NULL || t.rep->n_series == 0) {
-		printf("note: variant '%s' has no time series in run %lld: no time series chart\n", v->name,
+		term_printf("note: variant '%s' has no time series in run %lld: no time series chart\n", v->name,
 		       (long long)c->run_id);
 		return 0;
 	}
@@ -167,10 +169,10 @@ static int chart_one(plot_ctx *c, const plot_variant *v)
 				t.occurs[r] = true;
 				t.n_classes++;
 			}
-	char sname[64], data[PATH_MAX], img[PATH_MAX];
+	char sname[64], data[128], img[128];
 	plot_safe_name(v->name, sname, sizeof sname);
-	snprintf(data, sizeof data, "%s/timeseries-%zu-%s.dat", c->out, v->idx, sname);
-	snprintf(img, sizeof img, "%s/timeseries-%zu-%s.%s", c->out, v->idx, sname, c->o->format);
+	snprintf(data, sizeof data, "timeseries-%zu-%s.dat", v->idx, sname);
+	snprintf(img, sizeof img, "timeseries-%zu-%s.%s", v->idx, sname, c->o->format);
 	if (write_series(c, v, &t, data) != 0) {
 		free(t.periods.s);
 		return EXIT_FAIL;
@@ -184,7 +186,7 @@ static int chart_one(plot_ctx *c, const plot_variant *v)
 		b.oom = true;
 	series_vars(v, &t, &b);
 	free(t.periods.s);
-	int ret = plot_render(c, "timeseries", &b, img);
+	int ret = plot_render(c, "timeseries", &b, data, img);
 	free(b.s);
 	return ret;
 }
