@@ -28,10 +28,10 @@
  */
 #include "scn_int.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "rfile.h"
 #include "status.h"
 
 static const char *const variant_keys[] = { "name", "description", "set", NULL };
@@ -46,12 +46,18 @@ void scn_error_format(const scn_error *e, char *buf, size_t len)
 	yml_error_format(e, buf, len);
 }
 
-/* Read the whole file with our allocator. */
+/* Read the whole file with our allocator.  Only a regular file, its
+ * type asked before a byte is read and opened without blocking: a FIFO
+ * used to hang `check` for ever in open() (sim/kernel/rfile.h). */
 static int read_file(scn_ctx *c, const char *path, char **text, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
+	int err = 0;
+	FILE *f = rfile_open(path, &err);
 	if (!f) {
-		scn_err_at(c, 0, 0, "", "cannot open: %s", strerror(errno));
+		if (!err)
+			scn_err_at(c, 0, 0, "", "not a regular file");
+		else
+			scn_err_at(c, 0, 0, "", "cannot open: %s", strerror(err));
 		return SIM_EIO;
 	}
 	size_t cap = 4096, n = 0;
