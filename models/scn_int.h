@@ -42,12 +42,23 @@
  * comparisons: ~0.04 s at -O2, ~1.5 s under the fuzzers' instrumentation). */
 #define SCN_NEAR_MAX_WORK 200000
 
+/* Problems kept in the error list per load; more are counted and told
+ * in one last entry (a file of 100,000 bad keys used to keep 130 MB of
+ * records). */
+#define SCN_MAX_ERRORS 100
+
 /* A dotted path labelling a message; a longer one is cut. */
 #define SCN_PATH_MAX 256
 
 /* Nodes that come from the command line (scn_load_ex) carry this line:
  * their errors are reported at line 0, "(from the command line)". */
 #define SCN_LINE_CMDLINE (-1)
+
+/* The load's memory account (scn_load.c): every allocation of the load
+ * goes through it, and one that would take the live bytes beyond
+ * SCN_MAX_LOAD_BYTES fails (the load then reports the bound, not "out of
+ * memory"). */
+typedef struct scn_budget scn_budget;
 
 /* One load: the caller's allocator and error list, where the walk is
  * (base, variant, sweep point) and what it has cost so far. */
@@ -68,6 +79,9 @@ typedef struct scn_ctx {
 	size_t n_ov;
 	const char *point;      /* "sweep point P (KEY = VALUE)" while building a point, else NULL */
 	size_t sweep_err0;      /* errs->n when the points began: a problem is reported at its first point */
+	size_t errs0;           /* errs->n when the load began (SCN_MAX_ERRORS are kept after it) */
+	size_t errs_dropped;    /* problems beyond SCN_MAX_ERRORS, counted only */
+	scn_budget *budget;     /* a is its allocator; NULL: not accounted (a nested parse) */
 } scn_ctx;
 
 /* ---- scn_schema.c: memory, errors, paths, typed getters ------------------- */

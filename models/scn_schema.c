@@ -89,6 +89,10 @@ void scn_push_error(scn_ctx *c, const char *file, int line, int col, const char 
 		}
 	}
 	c->nerr++;
+	if (e && e->n >= c->errs0 + SCN_MAX_ERRORS) {
+		c->errs_dropped++;
+		return;
+	}
 	scn_error *r = e ? yml_errors_add(e) : NULL;
 	if (!r)
 		return; /* the error list is best effort */
