@@ -42,11 +42,6 @@
  * comparisons: ~0.04 s at -O2, ~1.5 s under the fuzzers' instrumentation). */
 #define SCN_NEAR_MAX_WORK 200000
 
-/* Problems kept in the error list per load; more are counted and told
- * in one last entry (a file of 100,000 bad keys used to keep 130 MB of
- * records). */
-#define SCN_MAX_ERRORS 100
-
 /* A dotted path labelling a message; a longer one is cut. */
 #define SCN_PATH_MAX 256
 
@@ -139,7 +134,12 @@ bool scn_opt_prob(scn_ctx *c, const yml_node *m, const char *key, const char *pa
 /* One of names (NULL-terminated): its index, or -1 (reported, or absent). */
 int scn_val_enum(scn_ctx *c, const yml_node *n, const char *p, const char *const *names);
 int scn_opt_enum(scn_ctx *c, const yml_node *m, const char *key, const char *path, const char *const *names);
-/* A name of 1 to SCN_NAME_MAX - 1 characters, copied to out. */
+/* The first control character of s (C0, DEL, C1): its code point and
+ * 1-based character position; false if there is none.  Names and keys
+ * holding one are refused (docs/SCENARIOS.md, Names). */
+bool scn_find_control(const char *s, unsigned *code, size_t *pos);
+/* A name of 1 to SCN_NAME_MAX - 1 characters, none of them a control
+ * character, copied to out. */
 bool scn_opt_name(scn_ctx *c, const yml_node *m, const char *key, const char *path, char *out);
 
 /* ---- the schema ------------------------------------------------------------ */

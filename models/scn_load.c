@@ -157,6 +157,50 @@ static int read_file(scn_ctx *c, const char *path, char **text, size_t *len)
 	return 0;
 }
 
+/* What a run needs of a scenario that built without a problem: every
+ * sender resolved to a mailbox, or to a pool with members, and to a
+ * route; a positive duration.  The schema should leave none of these
+ * unset, but a value read as absent (a null `mailbox:` was: check said
+ * the file was fine and run failed with "invalid argument") must be
+ * refused here, at its key, rather than by the run. */
+static void check_runnable(scn_ctx *c, const yml_node *tree, const scenario *s)
+{
+	const yml_node *list = yml_get(tree, "senders");
+	if (s->duration_ns <= 0)
+		scn_err_at(c, 0, 0, "duration", "the duration must be positive");
+	for (size_t g = 0; g < s->n_senders; g++) {
+		const scn_sender *d = &s->senders[g];
+		const yml_node *it = list && list->type == YML_SEQ && g < list->n ? list->items[g].val : tree;
+		char p[SCN_PATH_MAX], q[SCN_PATH_MAX];
+		const char *key = NULL, *what = NULL;
+		snprintf(p, sizeof p, "senders.%s", d->name);
+		bool to_mailbox = d->mailbox >= 0 && (size_t)d->mailbox < s->n_mailboxes;
+		bool to_pool = d->pool >= 0 && (size_t)d->pool < s->n_pools && s->pools[d->pool].count > 0;
+		if (to_mailbox == to_pool) {
+			key = "mailbox";
+			what = "a mailbox name or {pool: NAME}";
+		} else if (d->route < 0 || (size_t)d->route >= s->n_routes) {
+			key = "route";
+			what = "a route name";
+		} else if (d->count < 1) {
+			key = "count";
+			what = "a whole number of instances, at least 1";
+		}
+		if (!key)
+			continue;
+		scn_pjoin(q, p, key);
+		/* at the key: a null value has no position of its own */
+		const yml_pair *pr = NULL;
+		for (size_t i = 0; it->type == YML_MAP && i < it->n && !pr; i++)
+			if (!strcmp(it->items[i].key, key))
+				pr = &it->items[i];
+		if (pr)
+			scn_err_at(c, pr->line, pr->col, q, "expected %s, got %s", what, yml_type_name(pr->val->type));
+		else
+			scn_err_node(c, it, q, "expected %s, got nothing", what);
+	}
+}
+
 /* A fresh scenario built from tree, or NULL (nomem). */
 scenario *scn_build_one(scn_ctx *c, const yml_node *tree, const char *text, const char *path,
 			   const char *variant, const char *default_name)
@@ -180,8 +224,11 @@ scenario *scn_build_one(scn_ctx *c, const yml_node *tree, const char *text, cons
 	}
 	c->load_bytes += tl + 1;
 	s->source_text = scn_xstrndup(c, text, tl);
+	size_t nerr = c->nerr;
 	if (s->source_text)
 		scn_build(c, tree, s);
+	if (s->source_text && !c->nomem && c->nerr == nerr)
+		check_runnable(c, tree, s);
 	return s;
 }
 
@@ -192,8 +239,14 @@ static void default_name_of(const char *name, char *out)
 	const char *b = slash ? slash + 1 : name;
 	const char *dot = strrchr(b, '.');
 	size_t bl = dot && dot != b ? (size_t)(dot - b) : strlen(b);
-	if (bl && bl < SCN_NAME_MAX)
-		snprintf(out, SCN_NAME_MAX, "%.*s", (int)bl, b);
+	char cand[SCN_NAME_MAX];
+	unsigned code;
+	size_t pos;
+	if (bl && bl < SCN_NAME_MAX) {
+		snprintf(cand, sizeof cand, "%.*s", (int)bl, b);
+		if (!scn_find_control(cand, &code, &pos)) /* a name is never one (scn_opt_name) */
+			snprintf(out, SCN_NAME_MAX, "%s", cand);
+	}
 }
 
 static int load_text(scn_ctx *c, char *text, size_t len, const char *default_name,
