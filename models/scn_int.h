@@ -49,6 +49,12 @@
  * their errors are reported at line 0, "(from the command line)". */
 #define SCN_LINE_CMDLINE (-1)
 
+/* The load's memory account (scn_load.c): every allocation of the load
+ * goes through it, and one that would take the live bytes beyond
+ * SCN_MAX_LOAD_BYTES fails (the load then reports the bound, not "out of
+ * memory"). */
+typedef struct scn_budget scn_budget;
+
 /* One load: the caller's allocator and error list, where the walk is
  * (base, variant, sweep point) and what it has cost so far. */
 typedef struct scn_ctx {
@@ -68,6 +74,9 @@ typedef struct scn_ctx {
 	size_t n_ov;
 	const char *point;      /* "sweep point P (KEY = VALUE)" while building a point, else NULL */
 	size_t sweep_err0;      /* errs->n when the points began: a problem is reported at its first point */
+	size_t errs0;           /* errs->n when the load began (SCN_MAX_ERRORS are kept after it) */
+	size_t errs_dropped;    /* problems beyond SCN_MAX_ERRORS, counted only */
+	scn_budget *budget;     /* a is its allocator; NULL: not accounted (a nested parse) */
 } scn_ctx;
 
 /* ---- scn_schema.c: memory, errors, paths, typed getters ------------------- */
@@ -125,7 +134,12 @@ bool scn_opt_prob(scn_ctx *c, const yml_node *m, const char *key, const char *pa
 /* One of names (NULL-terminated): its index, or -1 (reported, or absent). */
 int scn_val_enum(scn_ctx *c, const yml_node *n, const char *p, const char *const *names);
 int scn_opt_enum(scn_ctx *c, const yml_node *m, const char *key, const char *path, const char *const *names);
-/* A name of 1 to SCN_NAME_MAX - 1 characters, copied to out. */
+/* The first control character of s (C0, DEL, C1): its code point and
+ * 1-based character position; false if there is none.  Names and keys
+ * holding one are refused (docs/SCENARIOS.md, Names). */
+bool scn_find_control(const char *s, unsigned *code, size_t *pos);
+/* A name of 1 to SCN_NAME_MAX - 1 characters, none of them a control
+ * character, copied to out. */
 bool scn_opt_name(scn_ctx *c, const yml_node *m, const char *key, const char *path, char *out);
 
 /* ---- the schema ------------------------------------------------------------ */

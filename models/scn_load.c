@@ -28,13 +28,56 @@
  */
 #include "scn_int.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "rfile.h"
 #include "status.h"
 
 static const char *const variant_keys[] = { "name", "description", "set", NULL };
+
+/* ---- the memory account ---------------------------------------------------- */
+
+/* Every allocation of a load, counted as the C library takes it (an
+ * 8-byte header, 16-byte alignment, 32 bytes at least), so the bound
+ * holds for the resident size whatever the input: the tree, its copies
+ * for the variants, the texts, the scenarios and their arrays.  The
+ * checks that name a key (mailboxes, trace rows, texts: load_bytes) come
+ * first; this is what makes the bound hold for anything they miss. */
+struct scn_budget {
+	sim_alloc under;  /* the caller's */
+	size_t live, max;
+	bool over;        /* an allocation was refused for the bound */
+};
+
+static size_t chunk_of(size_t n)
+{
+	size_t c = (n + 8 + 15) & ~(size_t)15;
+	return n == 0 ? 0 : c < 32 ? 32 : c;
+}
+
+static void *budget_fn(void *ud, void *p, size_t old, size_t n)
+{
+	scn_budget *b = ud;
+	size_t co = chunk_of(old), cn = chunk_of(n);
+	if (cn > co && cn - co > b->max - b->live) {
+		b->over = true;
+		return NULL;
+	}
+	void *q = b->under.fn(b->under.ud, p, old, n);
+	if (n == 0 || q)
+		b->live = b->live - co + cn;
+	return q;
+}
+
+/* c's allocations through b from now on (a is the caller's). */
+static void budget_begin(scn_ctx *c, scn_budget *b, const sim_alloc *a, sim_alloc *wrapped)
+{
+	*b = (scn_budget){ *a, 0, SCN_MAX_LOAD_BYTES, false };
+	*wrapped = (sim_alloc){ budget_fn, b };
+	c->a = wrapped;
+	c->budget = b;
+}
 
 void scn_errors_free(scn_errors *e)
 {
@@ -46,12 +89,18 @@ void scn_error_format(const scn_error *e, char *buf, size_t len)
 	yml_error_format(e, buf, len);
 }
 
-/* Read the whole file with our allocator. */
+/* Read the whole file with our allocator.  Only a regular file, its
+ * type asked before a byte is read and opened without blocking: a FIFO
+ * used to hang `check` for ever in open() (sim/kernel/rfile.h). */
 static int read_file(scn_ctx *c, const char *path, char **text, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
+	int err = 0;
+	FILE *f = rfile_open(path, &err);
 	if (!f) {
-		scn_err_at(c, 0, 0, "", "cannot open: %s", strerror(errno));
+		if (!err)
+			scn_err_at(c, 0, 0, "", "not a regular file");
+		else
+			scn_err_at(c, 0, 0, "", "cannot open: %s", strerror(err));
 		return SIM_EIO;
 	}
 	size_t cap = 4096, n = 0;
@@ -108,6 +157,50 @@ static int read_file(scn_ctx *c, const char *path, char **text, size_t *len)
 	return 0;
 }
 
+/* What a run needs of a scenario that built without a problem: every
+ * sender resolved to a mailbox, or to a pool with members, and to a
+ * route; a positive duration.  The schema should leave none of these
+ * unset, but a value read as absent (a null `mailbox:` was: check said
+ * the file was fine and run failed with "invalid argument") must be
+ * refused here, at its key, rather than by the run. */
+static void check_runnable(scn_ctx *c, const yml_node *tree, const scenario *s)
+{
+	const yml_node *list = yml_get(tree, "senders");
+	if (s->duration_ns <= 0)
+		scn_err_at(c, 0, 0, "duration", "the duration must be positive");
+	for (size_t g = 0; g < s->n_senders; g++) {
+		const scn_sender *d = &s->senders[g];
+		const yml_node *it = list && list->type == YML_SEQ && g < list->n ? list->items[g].val : tree;
+		char p[SCN_PATH_MAX], q[SCN_PATH_MAX];
+		const char *key = NULL, *what = NULL;
+		snprintf(p, sizeof p, "senders.%s", d->name);
+		bool to_mailbox = d->mailbox >= 0 && (size_t)d->mailbox < s->n_mailboxes;
+		bool to_pool = d->pool >= 0 && (size_t)d->pool < s->n_pools && s->pools[d->pool].count > 0;
+		if (to_mailbox == to_pool) {
+			key = "mailbox";
+			what = "a mailbox name or {pool: NAME}";
+		} else if (d->route < 0 || (size_t)d->route >= s->n_routes) {
+			key = "route";
+			what = "a route name";
+		} else if (d->count < 1) {
+			key = "count";
+			what = "a whole number of instances, at least 1";
+		}
+		if (!key)
+			continue;
+		scn_pjoin(q, p, key);
+		/* at the key: a null value has no position of its own */
+		const yml_pair *pr = NULL;
+		for (size_t i = 0; it->type == YML_MAP && i < it->n && !pr; i++)
+			if (!strcmp(it->items[i].key, key))
+				pr = &it->items[i];
+		if (pr)
+			scn_err_at(c, pr->line, pr->col, q, "expected %s, got %s", what, yml_type_name(pr->val->type));
+		else
+			scn_err_node(c, it, q, "expected %s, got nothing", what);
+	}
+}
+
 /* A fresh scenario built from tree, or NULL (nomem). */
 scenario *scn_build_one(scn_ctx *c, const yml_node *tree, const char *text, const char *path,
 			   const char *variant, const char *default_name)
@@ -131,8 +224,11 @@ scenario *scn_build_one(scn_ctx *c, const yml_node *tree, const char *text, cons
 	}
 	c->load_bytes += tl + 1;
 	s->source_text = scn_xstrndup(c, text, tl);
+	size_t nerr = c->nerr;
 	if (s->source_text)
 		scn_build(c, tree, s);
+	if (s->source_text && !c->nomem && c->nerr == nerr)
+		check_runnable(c, tree, s);
 	return s;
 }
 
@@ -143,8 +239,14 @@ static void default_name_of(const char *name, char *out)
 	const char *b = slash ? slash + 1 : name;
 	const char *dot = strrchr(b, '.');
 	size_t bl = dot && dot != b ? (size_t)(dot - b) : strlen(b);
-	if (bl && bl < SCN_NAME_MAX)
-		snprintf(out, SCN_NAME_MAX, "%.*s", (int)bl, b);
+	char cand[SCN_NAME_MAX];
+	unsigned code;
+	size_t pos;
+	if (bl && bl < SCN_NAME_MAX) {
+		snprintf(cand, sizeof cand, "%.*s", (int)bl, b);
+		if (!scn_find_control(cand, &code, &pos)) /* a name is never one (scn_opt_name) */
+			snprintf(out, SCN_NAME_MAX, "%s", cand);
+	}
 }
 
 static int load_text(scn_ctx *c, char *text, size_t len, const char *default_name,
@@ -159,9 +261,12 @@ int scn_load_ex(const char *path, const sim_alloc *a, const scn_override *ov, si
 		scenario ***out, size_t *n, scn_errors *errs)
 {
 	scn_ctx c = { 0 };
+	scn_budget b;
+	sim_alloc wrapped;
 	char dir[512] = "", default_name[SCN_NAME_MAX] = "scenario";
-	c.a = a;
+	budget_begin(&c, &b, a, &wrapped);
 	c.errs = errs;
+	c.errs0 = errs ? errs->n : 0;
 	c.file = path;
 	c.ov = ov;
 	c.n_ov = ov ? n_ov : 0;
@@ -182,9 +287,12 @@ int scn_load_buffer(const char *name, const char *text, size_t len, const char *
 		    const sim_alloc *a, scenario ***out, size_t *n, scn_errors *errs)
 {
 	scn_ctx c = { 0 };
+	scn_budget b;
+	sim_alloc wrapped;
 	char dir[512] = "", default_name[SCN_NAME_MAX] = "scenario";
-	c.a = a;
+	budget_begin(&c, &b, a, &wrapped);
 	c.errs = errs;
+	c.errs0 = errs ? errs->n : 0;
 	c.file = name;
 	if (base_dir && base_dir[0]) {
 		size_t dl = strlen(base_dir);
@@ -344,6 +452,25 @@ static void sort_errors(scn_errors *errs, size_t errs0)
 	}
 }
 
+/* Every variant and sweep point starts from a copy of the tree: refuse,
+ * before any is made, a file whose copies would pass SCN_MAX_COPY_NODES
+ * nodes (10^4 variants of a tree of 90,000 aliased nodes took minutes to
+ * report one error).  False if refused (reported). */
+static bool copies_fit(scn_ctx *c, const yml_node *root, const yml_node *vars, size_t nvars, int naxes,
+		       size_t npoints)
+{
+	size_t nodes = yml_tree_nodes(root);
+	size_t copies = nvars + (naxes > 0 ? npoints * (1 + nvars) : 0);
+	if (copies == 0 || nodes <= SCN_MAX_COPY_NODES / copies)
+		return true;
+	const yml_node *at = naxes > 0 ? yml_get(root, "sweep") : vars;
+	scn_err_node(c, at, naxes > 0 ? "sweep" : "variants",
+		     "%zu scenarios built from copies of the file's %zu YAML nodes exceed the loader's bound of "
+		     "%lld copied nodes (fewer variants or sweep points, or a smaller file)",
+		     copies, nodes, (long long)SCN_MAX_COPY_NODES);
+	return false;
+}
+
 /* Parse, build and validate text (ours: freed here, len + 1 bytes). */
 static int load_text(scn_ctx *c_, char *text, size_t len, const char *default_name,
 		     scenario ***out, size_t *n)
@@ -366,6 +493,8 @@ static int load_text(scn_ctx *c_, char *text, size_t len, const char *default_na
 	const yml_node *vars = variant_list(&c, root);
 	size_t nvars = vars ? vars->n : 0;
 	int naxes = scn_parse_sweep(&c, root, nvars, ax, &npoints);
+	if (!copies_fit(&c, root, vars, nvars, naxes, npoints))
+		goto done;
 	cap = 1 + nvars;
 	v = scn_xalloc(&c, cap * sizeof *v);
 	if (!v || !(v[nv] = scn_build_one(&c, root, text, c.file, "base", default_name)))
@@ -391,14 +520,34 @@ static int load_text(scn_ctx *c_, char *text, size_t len, const char *default_na
 	}
 
 done:
+	if (c.nomem && c.budget && c.budget->over) {
+		/* refused for the bound, not for the machine: a problem of the
+		 * file, reported as one (without the variant: the whole load's) */
+		c.nomem = false;
+		c.variant = c.point = NULL;
+		scn_err_at(&c, 0, 0, "", "the scenario needs more than the loader's memory bound of %zu MiB "
+			   "(its tree, variants, mailboxes, senders and trace rows together)", SCN_MAX_LOAD_BYTES >> 20);
+	}
 	if (errs && errs->n > errs0)
 		sort_errors(errs, errs0);
+	if (c.errs_dropped && errs) {
+		scn_error *r = yml_errors_add(errs);
+		if (r) {
+			snprintf(r->file, sizeof r->file, "%s", c.file);
+			snprintf(r->message, sizeof r->message, "%zu more problems not listed (only the first %d are)",
+				 c.errs_dropped, SCN_MAX_ERRORS);
+		}
+	}
 	yml_free(a, root);
 	sim_free(a, text, len + 1);
 	if (c.nomem || c.nerr > 0 || nv != cap || nv == 0) {
 		free_scenarios(a, v, nv, cap);
 		return c.nomem ? SIM_ENOMEM : SIM_ESCENARIO;
 	}
+	/* the scenarios outlive the account: each frees with the caller's
+	 * allocator, to which the account passed every call */
+	for (size_t i = 0; c.budget && i < nv; i++)
+		v[i]->alloc = c.budget->under;
 	*out = v;
 	*n = nv;
 	return 0;

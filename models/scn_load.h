@@ -56,6 +56,18 @@ void scn_errors_free(scn_errors *e);
  * mailboxes, or a 10^5-mailbox file with 10 variants, is refused before
  * anything is allocated. */
 #define SCN_MAX_LOAD_BYTES ((size_t)1 << 30)
+/* Every allocation of a load is counted against SCN_MAX_LOAD_BYTES as
+ * well (as the C library rounds it), so the bound holds whatever the
+ * file holds; the YAML tree alone is bounded while it is parsed
+ * (YML_MAX_TREE_BYTES, 256 MiB).  Each variant and sweep point is built
+ * from a copy of the tree: at most SCN_MAX_COPY_NODES nodes copied in
+ * all (variants plus points x (1 + variants), times the tree's nodes),
+ * refused before the first copy. */
+#define SCN_MAX_COPY_NODES 50000000LL
+/* Problems kept in the error list per load; more are counted and told
+ * in one last entry (a file of 100,000 bad keys used to keep 130 MB of
+ * records). */
+#define SCN_MAX_ERRORS 100
 /* A scenario file larger than this is refused unread. */
 #define SCN_MAX_FILE_BYTES ((size_t)64 << 20)
 

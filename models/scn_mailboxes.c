@@ -151,8 +151,13 @@ static void fill_pool(scn_ctx *c, const yml_node *it, char *p, scenario *s, cons
 	if (pt) {
 		char q[SCN_PATH_MAX];
 		scn_pjoin(q, p, "name_pattern");
+		unsigned code;
+		size_t pos;
 		if (scn_want_scalar(c, pt, q, "a pattern such as \"scanner{i}@contoso.com\"")) {
-			if (!strstr(pt->str, "{i}") && count > 1)
+			if (scn_find_control(pt->str, &code, &pos))
+				scn_err_node(c, pt, q, "a name may not contain control characters (U+%04X at character %zu)",
+					     code, pos);
+			else if (!strstr(pt->str, "{i}") && count > 1)
 				scn_err_node(c, pt, q, "the pattern must contain {i} (the member number, 1..count)");
 			snprintf(pat, sizeof pat, "%s", pt->str);
 		}

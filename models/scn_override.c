@@ -188,6 +188,13 @@ void scn_apply_cmdline(scn_ctx *c, yml_node *root, const char *vname)
 				      : "an override needs a key");
 			continue;
 		}
+		unsigned code;
+		size_t pos;
+		if (scn_find_control(key, &code, &pos)) {
+			scn_err_at(c, SCN_LINE_CMDLINE, SCN_LINE_CMDLINE, "", "a key may not contain control characters "
+				   "(U+%04X at character %zu)", code, pos);
+			continue;
+		}
 		size_t vl = strlen(val);
 		if (vl > 65536 || strpbrk(val, "\r\n")) {
 			scn_err_at(c, SCN_LINE_CMDLINE, SCN_LINE_CMDLINE, key, "a value must be one line of at most 64 KiB");

@@ -89,6 +89,10 @@ void scn_push_error(scn_ctx *c, const char *file, int line, int col, const char 
 		}
 	}
 	c->nerr++;
+	if (e && e->n >= c->errs0 + SCN_MAX_ERRORS) {
+		c->errs_dropped++;
+		return;
+	}
 	scn_error *r = e ? yml_errors_add(e) : NULL;
 	if (!r)
 		return; /* the error list is best effort */
@@ -111,6 +115,49 @@ void scn_err_file(scn_ctx *c, const char *file, int line, int col, const char *k
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	scn_push_error(c, file, line, col, key, msg);
+}
+
+/* ---- names ---------------------------------------------------------------- */
+
+/* The first control character of s (C0, DEL, or C1 as UTF-8: C2 80 to
+ * C2 9F): its code and 1-based character position; false if none. */
+bool scn_find_control(const char *s, unsigned *code, size_t *pos)
+{
+	size_t chars = 0;
+	for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
+		if ((*q & 0xc0) != 0x80)
+			chars++;
+		unsigned cc = *q < 0x20 || *q == 0x7f ? *q : *q == 0xc2 && q[1] >= 0x80 && q[1] <= 0x9f ? q[1] : 0x100;
+		if (cc != 0x100) {
+			*code = cc;
+			*pos = chars;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Names are data in every output (tables, CSV, chart data, the store):
+ * a key with a control character is refused wherever it is, since keys
+ * name routes, swept keys and override paths.  Recursion: the tree's
+ * depth, <= YML_MAX_DEPTH. */
+static void check_key_controls(scn_ctx *c, const yml_node *n)
+{
+	for (size_t i = 0; i < n->n; i++) {
+		unsigned code;
+		size_t pos;
+		const char *k = n->items[i].key;
+		if (k && scn_find_control(k, &code, &pos)) {
+			char shown[SCN_PATH_MAX];
+			size_t o = 0;
+			for (const unsigned char *q = (const unsigned char *)k; *q && o + 1 < sizeof shown; q++)
+				shown[o++] = *q < 0x20 || *q == 0x7f ? '?' : (char)*q;
+			shown[o] = '\0';
+			scn_err_at(c, n->items[i].line, n->items[i].col, shown,
+				   "a key may not contain control characters (U+%04X at character %zu)", code, pos);
+		}
+		check_key_controls(c, n->items[i].val);
+	}
 }
 
 /* ---- the tree of a text -------------------------------------------------- */
@@ -140,6 +187,7 @@ yml_node *scn_parse_tree(scn_ctx *c, const char *text, size_t len)
 		yml_free(c->a, root);
 		return NULL;
 	}
+	check_key_controls(c, root); /* reported; the walk goes on */
 	return root;
 }
 
@@ -368,6 +416,12 @@ bool scn_opt_name(scn_ctx *c, const yml_node *m, const char *key, const char *pa
 	}
 	if (!n->str[0]) {
 		scn_err_node(c, n, p, "name is empty");
+		return false;
+	}
+	unsigned code;
+	size_t pos;
+	if (scn_find_control(n->str, &code, &pos)) {
+		scn_err_node(c, n, p, "a name may not contain control characters (U+%04X at character %zu)", code, pos);
 		return false;
 	}
 	snprintf(out, SCN_NAME_MAX, "%s", n->str);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "rfile.h"
 #include "status.h"
 #include "units.h"
 
@@ -560,16 +561,15 @@ void scn_read_trace(scn_ctx *c, const yml_node *n, const char *p, const scenario
 		return;
 	}
 	snprintf(ar->trace_file, sizeof ar->trace_file, "%s", path);
-	FILE *f = fopen(path, "r");
+	/* Only regular files, asked before a byte is read and opened without
+	 * blocking: a FIFO used to hang in open(), /dev/zero never ends. */
+	int err = 0;
+	FILE *f = rfile_open(path, &err);
 	if (!f) {
-		scn_err_node(c, n, p, "cannot open trace file '%s': %s", path, strerror(errno));
-		return;
-	}
-	/* Only regular files: /dev/zero or a FIFO would never end. */
-	struct stat st;
-	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-		scn_err_node(c, n, p, "trace file '%s' is not a regular file", path);
-		fclose(f);
+		if (!err)
+			scn_err_node(c, n, p, "trace file '%s' is not a regular file", path);
+		else
+			scn_err_node(c, n, p, "cannot open trace file '%s': %s", path, strerror(err));
 		return;
 	}
 	line_src src = { f, NULL, NULL };

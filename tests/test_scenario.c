@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -485,6 +487,14 @@ static void test_bad_inputs(void **state)
 		  "variant_value.yaml:9:37: senders.mfp.arrivals.poisson: variant 'faster': a rate must be positive: '-4/h'", 1 },
 		{ "tests/data/bad/variant_no_item.yaml",
 		  "variant_no_item.yaml:9:7: senders.mpf.count: variant 'v': no item named 'mpf' in senders (did you mean 'mfp'?)", 1 },
+		/* a null where run needs a value: refused by check, not by run */
+		{ "tests/data/bad/null_mailbox.yaml",
+		  "null_mailbox.yaml:5:5: senders.app.mailbox: expected a mailbox name or {pool: NAME}, got nothing", 1 },
+		/* control characters in every kind of name: scenario, mailbox,
+		 * pool, pattern, route (a key), sender, variant; a quoted
+		 * scalar's position is its first character inside the quotes */
+		{ "tests/data/bad/control_name.yaml",
+		  "control_name.yaml:1:8: name: a name may not contain control characters (U+000A at character 9)", 7 },
 		{ "tests/data/bad/many_errors.yaml",
 		  "many_errors.yaml:1:1: duraton: unknown key 'duraton' (did you mean 'duration'?)", 3 },
 	};
@@ -528,6 +538,117 @@ static void test_variants_bound(void **state)
 	assert_string_equal(e.v[0].key, "variants");
 	assert_int_equal(e.v[0].line, 4);
 	assert_non_null(strstr(e.v[0].message, "10001 variants exceed the bound of 10^4"));
+	scn_errors_free(&e);
+	remove(path);
+}
+
+/* Write text to a new temporary file; its path into path. */
+static void temp_file(char *path, const char *text)
+{
+	strcpy(path, "/tmp/test_scenario_XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void expect_one_error(const char *path, int rc_want, const char *want)
+{
+	scenario **v = NULL;
+	size_t n = 0;
+	scn_errors e = { 0 };
+	char b[1400];
+	int rc = scn_load(path, &sim_alloc_std, &v, &n, &e);
+	for (size_t i = 0; i < e.n && e.n != 1; i++) {
+		scn_error_format(&e.v[i], b, sizeof b);
+		print_error("  got: %s\n", b);
+	}
+	assert_int_equal(rc, rc_want);
+	assert_int_equal(e.n, 1);
+	scn_error_format(&e.v[0], b, sizeof b);
+	assert_string_equal(b, want);
+	scn_errors_free(&e);
+}
+
+/* A FIFO as the scenario or as a trace is refused before a byte is read;
+ * it used to block in open() for ever (the alarm makes that a failure). */
+static void test_fifo(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_scenario_fifo_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char fifo[600], yaml[600], want[1400];
+	snprintf(fifo, sizeof fifo, "%s/in.yaml", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10);
+	snprintf(want, sizeof want, "%s: not a regular file", fifo);
+	expect_one_error(fifo, SIM_EIO, want);
+	snprintf(yaml, sizeof yaml, "%s/s.yaml", dir);
+	FILE *f = fopen(yaml, "w");
+	assert_non_null(f);
+	fputs("mailboxes: [{name: m}]\nsenders:\n  - name: rec\n    arrivals: {trace: in.yaml}\n", f);
+	fclose(f);
+	snprintf(want, sizeof want, "%s:4:23: senders.rec.arrivals.trace: trace file '%s/in.yaml' is not a regular file",
+		 yaml, dir);
+	expect_one_error(yaml, SIM_ESCENARIO, want);
+	alarm(0);
+	remove(yaml);
+	remove(fifo);
+	rmdir(dir);
+}
+
+/* Every variant is built from a copy of the tree: 10,000 variants of a
+ * tree of 25,012 nodes (counted below by hand) pass 5 x 10^7 copied
+ * nodes and are refused before the first copy, at `variants:`. */
+static void test_copies_bound(void **state)
+{
+	(void)state;
+	char path[64];
+	size_t cap = 64 * 10000 + 4 * 5000 + 400, o = 0;
+	char *t = malloc(cap);
+	assert_non_null(t);
+	o += (size_t)snprintf(t + o, cap - o, "mailboxes: [{name: m}]\nsenders: [{name: a, arrivals: {poisson: 1/h}}]\n"
+				       "x: [");
+	for (int i = 0; i < 5000; i++)
+		o += (size_t)snprintf(t + o, cap - o, "1,");
+	o += (size_t)snprintf(t + o, cap - o, "1]\nvariants:\n");
+	for (int i = 0; i < 10000; i++)
+		o += (size_t)snprintf(t + o, cap - o, "  - {name: v%d}\n", i);
+	temp_file(path, t);
+	free(t);
+	/* nodes: root 1; mailboxes: list, map, m = 3; senders: list, map, a,
+	 * arrivals map, 1/h = 5; x: list + 5001 items = 5,002; variants:
+	 * list + 10,000 x (map + name) = 20,001: 25,012 nodes x 10^4 copies
+	 * > 5 x 10^7; reported at the list (line 5, "  - ...") */
+	char want[1400];
+	snprintf(want, sizeof want, "%s:5:3: variants: 10000 scenarios built from copies of the file's 25012 YAML nodes "
+		 "exceed the loader's bound of 50000000 copied nodes (fewer variants or sweep points, or a smaller file)", path);
+	expect_one_error(path, SIM_ESCENARIO, want);
+	remove(path);
+}
+
+/* At most SCN_MAX_ERRORS problems are kept, and one entry counts the
+ * rest: 150 unknown keys give 100 entries and "50 more". */
+static void test_errors_capped(void **state)
+{
+	(void)state;
+	char path[64], *t = malloc(150 * 16 + 100);
+	size_t o = (size_t)sprintf(t, "mailboxes: [{name: m}]\nsenders: [{name: a, arrivals: {poisson: 1/h}}]\n");
+	for (int i = 0; i < 150; i++)
+		o += (size_t)sprintf(t + o, "zz%d: 1\n", i);
+	temp_file(path, t);
+	free(t);
+	scenario **v = NULL;
+	size_t n = 0;
+	scn_errors e = { 0 };
+	assert_int_equal(scn_load(path, &sim_alloc_std, &v, &n, &e), SIM_ESCENARIO);
+	assert_int_equal(e.n, SCN_MAX_ERRORS + 1);
+	assert_int_equal(e.v[0].line, 3);
+	assert_int_equal(e.v[SCN_MAX_ERRORS - 1].line, 3 + SCN_MAX_ERRORS - 1);
+	assert_string_equal(e.v[SCN_MAX_ERRORS].message, "50 more problems not listed (only the first 100 are)");
+	assert_int_equal(e.v[SCN_MAX_ERRORS].line, 0);
 	scn_errors_free(&e);
 	remove(path);
 }
@@ -605,6 +726,9 @@ int main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_variants_bound),
 		cmocka_unit_test(test_trace),
+		cmocka_unit_test(test_fifo),
+		cmocka_unit_test(test_copies_bound),
+		cmocka_unit_test(test_errors_capped),
 		cmocka_unit_test(test_alloc_walk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "status.h"
@@ -144,6 +146,132 @@ static void test_alias_bounds(void **state)
 	assert_true(strstr(r.msg[r.n - 1], "aliases expand to more than 100000 nodes") != NULL);
 }
 
+/* A text built by the test: head, then item n times, then tail. */
+static char *repeat(const char *head, const char *item, size_t n, const char *tail, size_t *len)
+{
+	size_t hl = strlen(head), il = strlen(item), tl = strlen(tail);
+	char *t = malloc(hl + il * n + tl + 1);
+	assert_non_null(t);
+	memcpy(t, head, hl);
+	for (size_t i = 0; i < n; i++)
+		memcpy(t + hl + i * il, item, il);
+	memcpy(t + hl + il * n, tail, tl + 1);
+	*len = hl + il * n + tl;
+	return t;
+}
+
+/* The duplicate-key check is linear: 100,000 keys, the last a duplicate
+ * of the first, are parsed and the one duplicate reported at its line
+ * (100,002: the mapping's key, then keys k0..k99999 on lines 2..100001).
+ * Scanning the keys before each one took one to two minutes; the alarm
+ * turns that into a failure rather than a hang. */
+static void test_duplicate_keys_linear(void **state)
+{
+	(void)state;
+	enum { N = 100000 };
+	char *t = malloc((size_t)N * 16 + 64);
+	assert_non_null(t);
+	size_t o = (size_t)sprintf(t, "m:\n");
+	for (int i = 0; i < N; i++)
+		o += (size_t)sprintf(t + o, "  k%d: 1\n", i);
+	o += (size_t)sprintf(t + o, "  k0: 2\n");
+	reports r;
+	yml_node *root = NULL;
+	memset(&r, 0, sizeof r);
+	alarm(30);
+	int rc = yml_parse(t, o, "test text", &sim_alloc_std, keep, &r, &root);
+	alarm(0);
+	assert_int_equal(rc, 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.line[0], N + 2);
+	assert_int_equal(r.col[0], 3);
+	assert_string_equal(r.msg[0], "duplicate key 'k0'");
+	const yml_node *m = yml_get(root, "m");
+	assert_int_equal(m->n, N + 1);
+	assert_string_equal(yml_get(m, "k0")->str, "1"); /* the first is found */
+	assert_string_equal(yml_get(m, "k99999")->str, "1");
+	yml_free(&sim_alloc_std, root);
+	free(t);
+}
+
+/* The tree is bounded while it is parsed.  A flow list of 100,000 "1"
+ * items needs, per item, a node (48 bytes: a 64-byte chunk), its text (2
+ * bytes: a 32-byte chunk) and 24 bytes of the list's array (doubled as
+ * it grows): over 9 MB, refused under a bound of 1 MiB after about 10^4
+ * items, never all of them.  An alias is charged before it is copied: a
+ * 400,000-byte scalar aliased 1,000 times would be 400 MB (a 1 MB file
+ * of such aliases asked for 24 GB); under 1 MiB the second copy is
+ * refused, under the default 256 MiB the 671st. */
+static void test_tree_bound(void **state)
+{
+	(void)state;
+	reports r;
+	yml_node *root = NULL;
+	size_t len;
+	char *t = repeat("x: [", "1,", 100000, "1]\n", &len);
+	memset(&r, 0, sizeof r);
+	assert_int_equal(yml_parse_max(t, len, "test text", (size_t)1 << 20, &sim_alloc_std, keep, &r, &root, NULL),
+			 SIM_EINVAL);
+	assert_null(root);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.msg[0], "the document needs more than 1 MiB of memory as a tree "
+				      "(a scenario file is read whole before it is checked)");
+	assert_int_equal(r.line[0], 1);
+	assert_true(r.col[0] > 4 && r.col[0] < 2 * 20000); /* stopped within the first 20,000 items */
+	free(t);
+
+	char *big = repeat("a: &a \"", "x", 400000, "\"\nb: [", &len);
+	char *t2 = malloc(len + 1000 * 4 + 8);
+	assert_non_null(t2);
+	memcpy(t2, big, len);
+	for (int i = 0; i < 1000; i++)
+		memcpy(t2 + len + (size_t)i * 4, "*a, ", 4);
+	memcpy(t2 + len + 4000, "*a]\n", 5);
+	memset(&r, 0, sizeof r);
+	assert_int_equal(yml_parse_max(t2, len + 4004, "test text", (size_t)1 << 20, &sim_alloc_std, keep, &r, &root,
+				       NULL), SIM_EINVAL);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.line[0], 2);
+	/* the scalar and one copy hold 800 KB: the second alias would pass
+	 * 1 MiB ("b: [*a, *a": libfyaml marks an alias at its name) */
+	assert_int_equal(r.col[0], 10);
+	assert_non_null(strstr(r.msg[0], "aliases expand to more than 1 MiB (at '*a', a copy of"));
+	/* and under the default bound: 256 MiB / 400 KB = 671 copies, not 1,001 */
+	memset(&r, 0, sizeof r);
+	assert_int_equal(parse(t2, &r, &root), SIM_EINVAL);
+	assert_int_equal(r.n, 1);
+	assert_non_null(strstr(r.msg[0], "aliases expand to more than 256 MiB"));
+	free(big);
+	free(t2);
+}
+
+/* Deep flow nesting is refused before libfyaml reads it: 2 MB of '['
+ * took it 0.7 GB and seconds (a state per open level) before the first
+ * event past our depth bound. */
+static void test_deep_flow(void **state)
+{
+	(void)state;
+	reports r;
+	yml_node *root = NULL;
+	size_t len;
+	char *t = repeat("x: ", "[", 2000000, "\n", &len);
+	memset(&r, 0, sizeof r);
+	alarm(20);
+	assert_int_equal(parse(t, &r, &root), SIM_EINVAL);
+	alarm(0);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.msg[0], "nesting deeper than 128 levels");
+	assert_int_equal(r.line[0], 1);
+	assert_int_equal(r.col[0], 3 + YML_MAX_DEPTH + 1); /* the 129th '[' */
+	free(t);
+	/* a valid text with brackets in scalars and quotes is untouched */
+	t = repeat("a: b[1]\nc: 'it''s [[['\nd: \"[[[\"\ne: [x, [y, {z: w}]]\nf: # [[[\n  g\n", "", 0, "", &len);
+	assert_int_equal(parse(t, &r, &root), 0);
+	assert_int_equal(r.n, 0);
+	yml_free(&sim_alloc_std, root);
+	free(t);
+}
+
 static void test_error_format(void **state)
 {
 	(void)state;
@@ -197,6 +325,9 @@ int main(void)
 		cmocka_unit_test(test_positions),
 		cmocka_unit_test(test_problems),
 		cmocka_unit_test(test_alias_bounds),
+		cmocka_unit_test(test_duplicate_keys_linear),
+		cmocka_unit_test(test_tree_bound),
+		cmocka_unit_test(test_deep_flow),
 		cmocka_unit_test(test_error_format),
 		cmocka_unit_test(test_nearest),
 	};

@@ -10,7 +10,11 @@
  * only.  Aliases are copied (at most YML_MAX_ALIAS_NODES nodes per text,
  * the tree at most YML_MAX_DEPTH deep: "billion laughs" is refused); merge
  * keys (<<) are not supported.  A duplicate key is reported (the second
- * is kept as well).  Single-quoted scalars with escaped quotes are decoded
+ * is kept as well).  The tree's memory is bounded while it is parsed:
+ * every node, text and item array, counted as the C library allocates
+ * it, and each alias's copy counted before it is made, stays within the
+ * parse's byte bound (YML_MAX_TREE_BYTES by default), or the parse stops
+ * there with one report.  Single-quoted scalars with escaped quotes are decoded
  * here from the source (libfyaml 0.7.12 gets them wrong and leaks).
  *
  * The tree: a scalar holds its text; a null (plain empty, ~, null) is
@@ -20,8 +24,10 @@
  * is freed with yml_free().  Positions are 1-based.  The tree is at most
  * YML_MAX_DEPTH deep, so recursive walks are bounded.
  *
- * Costs: parsing is linear in the text plus the nodes aliases copy;
- * yml_get() is linear in the mapping's size; the
+ * Costs: parsing is linear in the text plus the nodes aliases copy (the
+ * duplicate-key check hashes a mapping's keys: O(1) expected per key);
+ * memory at most the byte bound plus libfyaml's state for YML_MAX_DEPTH
+ * open levels; yml_get() is linear in the mapping's size; the
  * nearest-name search is O(k len) per candidate (a band of the edit
  * distance table, see yaml.c).
  *
@@ -56,6 +62,11 @@ struct yml_node {
 /* Nodes that aliases may copy into one tree (a file with a few shared
  * blocks uses hundreds). */
 #define YML_MAX_ALIAS_NODES 100000
+/* The default bound on a parse's tree, in bytes as the C library
+ * allocates them: a 64 MiB scenario file of short items needs up to
+ * about 100 bytes of tree per 2 bytes of text, and is refused here
+ * rather than taking gigabytes. */
+#define YML_MAX_TREE_BYTES ((size_t)256 << 20)
 
 /* Where the parser reports a problem: line and column 1-based (0 when
  * libfyaml gives no position), key "" (the tree has no paths yet), msg
@@ -73,6 +84,11 @@ typedef void yml_report_fn(void *user, int line, int col, const char *key, const
  * is untouched. */
 int yml_parse(const char *text, size_t len, const char *what, const sim_alloc *a, yml_report_fn *report,
 	      void *user, yml_node **root);
+/* The same with the tree bounded by max_bytes (SIM_EINVAL, reported at
+ * the node that would pass it) instead of YML_MAX_TREE_BYTES; on success
+ * *bytes (if not NULL) is yml_tree_bytes(*root). */
+int yml_parse_max(const char *text, size_t len, const char *what, size_t max_bytes, const sim_alloc *a,
+		  yml_report_fn *report, void *user, yml_node **root, size_t *bytes);
 
 /* A new empty node, or NULL. */
 yml_node *yml_new(const sim_alloc *a, yml_type t, int line, int col);
@@ -82,6 +98,10 @@ bool yml_append(const sim_alloc *a, yml_node *parent, char *key, int line, int c
 /* A deep copy with the same positions, or NULL (out of memory). */
 yml_node *yml_copy(const sim_alloc *a, const yml_node *n);
 void yml_free(const sim_alloc *a, yml_node *n);
+/* What the tree n (NULL: 0) holds, in bytes as the C library allocates
+ * them (what yml_copy() of it takes); its number of nodes.  Linear. */
+size_t yml_tree_bytes(const yml_node *n);
+size_t yml_tree_nodes(const yml_node *n);
 
 /* The value of the item of mapping m with this key (the first, if
  * duplicated), or NULL; m may be NULL or not a mapping. */
