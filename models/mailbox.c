@@ -2,6 +2,7 @@
 #include "mailbox.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "check.h"
 #include "status.h"
@@ -14,6 +15,9 @@ void mbx_init(mbx *m, const scn_mailbox *cfg, const scn_limits *lim)
 	m->licensed = cfg->licensed;
 	m->save_sent_items = cfg->save_sent_items;
 	m->auth_disabled = cfg->smtp_client_auth_disabled;
+	static const char moera[] = ".onmicrosoft.com";
+	size_t n = strlen(cfg->name), k = sizeof moera - 1;
+	m->onmicrosoft = n > k && strcasecmp(cfg->name + n - k, moera) == 0;
 	lim_conc_init(&m->sessions, 0, false);
 	for (int c = 0; c < ERR_CLASS_COUNT; c++) {
 		const scn_error_throttle *et = &lim->error_throttle[c];

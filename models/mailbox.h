@@ -28,6 +28,7 @@ typedef struct mbx {
 	int64_t throttled_max;    /* max of throttled_until[]: none throttled at now >= it */
 	bool licensed;
 	bool save_sent_items;
+	bool onmicrosoft;         /* its address is in a *.onmicrosoft.com domain (MOERA) */
 	scn_tristate auth_disabled;
 	lim_conc sessions;        /* open sessions, for the time average (no limit) */
 	int64_t first_rrl_refusal_ns; /* -1: never */
@@ -41,7 +42,7 @@ typedef struct mbx {
 } mbx;
 
 /* err windows take window and threshold from lim (the mailbox's route-0
- * limits). */
+ * limits).  onmicrosoft: cfg->name ends in ".onmicrosoft.com" (any case). */
 void mbx_init(mbx *m, const scn_mailbox *cfg, const scn_limits *lim);
 void mbx_free(mbx *m, const sim_alloc *a);
 

@@ -59,6 +59,12 @@ static void base(scn_limits *l, const char *name)
 	l->message_rate.window_ns = 60 * S;
 	l->message_rate.scope = SCOPE_MAILBOX;
 	l->message_rate.mode = RATE_DELAY;
+	l->onmicrosoft_rate.window_ns = 86400 * S;
+	l->onmicrosoft_rate.scope = SCOPE_TENANT;
+	l->onmicrosoft_rate.external_only = true;
+	l->message_cap.window_ns = 3600 * S;
+	l->message_cap.scope = SCOPE_CONNECTOR;
+	l->message_cap.mode = RATE_REJECT;
 	for (int c = 0; c < ERR_CLASS_COUNT; c++) {
 		/* CET: the classes and replies are published; 10 errors in
 		 * 10 min -> 60 min is an ASSUMPTION (MODEL.md defaults). */
@@ -85,6 +91,9 @@ static void exchange_online(scn_limits *l)
 	l->max_recipients_per_message = 500;        /* PS, SD */
 	l->recipient_rate.limit = 10000;            /* SUB, SD: rolling 24 h */
 	l->external_rate.limit = PRESET_FOLLOW_TENANT; /* TERRL (tenant setting) */
+	/* MOERA: 100 external recipients a day per tenant from
+	 * *.onmicrosoft.com senders, rolled out by June 2026 */
+	l->onmicrosoft_rate.limit = 100;
 	l->message_rate.limit = 30;                 /* SUB, SD: 30 per minute */
 	l->message_rate.mode = RATE_DELAY;          /* SUB today; mechanism ASSUMPTION */
 	for (int c = 0; c < ERR_CLASS_COUNT; c++)
@@ -102,6 +111,7 @@ static void exchange_server(scn_limits *l)
 	l->reply[RC_CONCURRENCY] = mk(421, true, true,
 		"421 4.3.2 The maximum number of concurrent connections has exceeded a limit, closing transmission channel");
 	l->max_message_size = 36 * MB;  /* EXS: MaxMessageSize */
+	l->reply[RC_MESSAGE_SIZE] = mk(552, false, false, "552 5.3.4 Message size exceeds fixed maximum message size"); /* EXS */
 	l->max_recipients_per_message = 200; /* EXS: MaxRecipientsPerMessage */
 	l->reply[RC_TOO_MANY_RECIPIENTS] = mk(452, true, false, "452 4.5.3 Too many recipients");
 	l->message_rate.limit = 5;      /* EXS: MessageRateLimit 5/min per user (port 587) */
@@ -124,6 +134,7 @@ static void relay_connector(scn_limits *l)
 	l->max_message_size = 35 * MB;  /* ASSUMPTION: tenant default */
 	l->max_recipients_per_message = 1000; /* ASSUMPTION */
 	l->external_rate.limit = PRESET_FOLLOW_TENANT; /* TERRL counts all outbound mail */
+	l->checks_source = true;        /* RAD: 550 5.7.64 when the IP or certificate no longer matches */
 	/* MFD: not bound by 30/min nor 10,000/day; no SMTP AUTH -> no CET */
 }
 
@@ -138,7 +149,9 @@ static void direct_send(scn_limits *l)
 		"421 4.3.2 The maximum number of concurrent connections has exceeded a limit, closing transmission channel");
 	l->max_message_size = 35 * MB;  /* ASSUMPTION */
 	l->max_recipients_per_message = 500; /* ASSUMPTION */
-	/* internal recipients only (MFD): no TERRL; no rate limits published */
+	l->internal_only = true;        /* MFD: internal recipients only */
+	l->anonymous = true;            /* RDS: Reject Direct Send refuses it when the tenant sets it */
+	/* no TERRL; no rate limits published */
 }
 
 static void hve(scn_limits *l)
@@ -150,7 +163,26 @@ static void hve(scn_limits *l)
 	l->max_recipients_per_message = 500; /* ASSUMPTION */
 	l->recipient_rate.limit = 100000; /* HVE announcements: 100,000 recipients/day per tenant (preview) */
 	l->recipient_rate.scope = SCOPE_TENANT;
+	l->internal_only = true;        /* T-HVE: internal recipients only since June 2025 */
 	/* excluded from TERRL; concurrency and message rate unpublished: none */
+}
+
+/* Azure Communication Services email over SMTP, custom verified domain. */
+static void acs(scn_limits *l)
+{
+	base(l, "acs");
+	l->smtp_auth = false;           /* credentials tied to an Entra application: tenant SMTP AUTH switches do not apply */
+	l->saves_sent_items = false;
+	l->connections.limit = 250;     /* T-ACS: 250 authenticated SMTP connections per subscription */
+	l->connections.scope = SCOPE_CONNECTOR;
+	l->reply[RC_CONCURRENCY] = mk(421, true, true, "421 4.7.0 Too many concurrent connections, try again later"); /* ASSUMPTION */
+	l->message_rate.limit = 30;     /* ACS: 30 per minute per subscription (default) */
+	l->message_rate.scope = SCOPE_CONNECTOR;
+	l->message_rate.mode = RATE_REJECT; /* ACS: throttled with Retry-After; the SMTP reply is unpublished */
+	l->message_cap.limit = 100;     /* ACS: 100 per hour per subscription (default) */
+	l->max_recipients_per_message = 50; /* T-ACS */
+	l->max_message_size = 10 * MB;  /* T-ACS: 10 MB per request */
+	/* excluded from TERRL (TERRL); no RRL, no CET, no Sent Items */
 }
 
 static void external(scn_limits *l)
@@ -179,6 +211,7 @@ static const struct {
 	{ "relay-connector", relay_connector },
 	{ "direct-send", direct_send },
 	{ "hve", hve },
+	{ "acs", acs },
 	{ "external", external },
 };
 

@@ -22,3 +22,20 @@ int rpl_class_by_id(const char *id)
 			return c;
 	return -1;
 }
+
+static const struct {
+	int c;
+	const char *name, *text;
+} forms[] = {
+#define X(ID, name, text) { RC_##ID, name, text },
+	SCN_REPLY_FORMS(X)
+#undef X
+};
+
+const char *rpl_form(int c, const char *name)
+{
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+		if (forms[i].c == c && strcmp(forms[i].name, name) == 0)
+			return forms[i].text;
+	return NULL;
+}

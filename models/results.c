@@ -132,7 +132,7 @@ int res_describe(const scenario *s, const sim_alloc *a, res_desc *out)
 	/* The replies of the first mailbox's route, for the classes that are
 	 * the limits' (the 250 and the 535s have no route text: left empty). */
 	for (int c = 0; c < RC_COUNT; c++)
-		if (s->n_mailboxes > 0 && c > RC_BASIC_DISABLED)
+		if (s->n_mailboxes > 0 && rpl_info[c].scenario_key)
 			reply_of(&s->mailboxes[0].limits.reply[c], &d.configured[c]);
 	*out = d;
 	return SIM_OK;

@@ -51,7 +51,7 @@ typedef struct scn_reply {
 	int code;           /* 432, 550, ... */
 	bool transient;     /* 4xx: retry; 5xx: permanent */
 	bool drops_connection;
-	char text[160];     /* the full reply line, e.g. "432 4.3.2 Concurrent connections limit exceeded. ..." */
+	char text[192];     /* the full reply line, e.g. "432 4.3.2 Concurrent connections limit exceeded. ..." */
 } scn_reply;
 
 /* ---- the four limiter kinds ------------------------------------------- */
@@ -119,6 +119,7 @@ typedef struct scn_error_throttle {
  * a new setting is a row here.  Kinds: BOOL, DURATION (>= 0), WINDOW
  * (> 0), LIMIT (a count or off), SIZE (a size or off), RATE_LIMIT (N or
  * N/UNIT, which sets the window too; the field is the scn_window_count),
+ * PROB (a probability in [0, 1]),
  * COUNTS, SCOPE, MODE and CHECK (names: sessions|submitting,
  * scn_scope_names, scn_rate_mode_names, scn_conc_check_names). */
 #define SCN_LIMIT_KEYS(X) \
@@ -137,7 +138,17 @@ typedef struct scn_error_throttle {
 	X("recipient_rate_window",      WINDOW,     recipient_rate.window_ns) \
 	X("recipient_rate_scope",       SCOPE,      recipient_rate.scope) \
 	X("max_recipients_per_message", LIMIT,      max_recipients_per_message) \
-	X("max_message_size",           SIZE,       max_message_size)
+	X("max_message_size",           SIZE,       max_message_size) \
+	X("internal_only",              BOOL,       internal_only) \
+	X("checks_source",              BOOL,       checks_source) \
+	X("anonymous",                  BOOL,       anonymous) \
+	X("onmicrosoft_external_limit", LIMIT,      onmicrosoft_rate.limit) \
+	X("onmicrosoft_external_window", WINDOW,    onmicrosoft_rate.window_ns) \
+	X("message_cap_limit",          LIMIT,      message_cap.limit) \
+	X("message_cap_window",         WINDOW,     message_cap.window_ns) \
+	X("message_cap_scope",          SCOPE,      message_cap.scope) \
+	X("auth_fault_rate",            PROB,       auth_fault_p) \
+	X("data_fault_rate",            PROB,       data_fault_p)
 
 /* A route's limits: named slots, each of one of the four kinds, plus the
  * per-message checks, and the reply this route gives for each class.  A
@@ -154,6 +165,13 @@ typedef struct scn_limits {
 	scn_window_sum recipient_rate;   /* 10,000 per 24 h per mailbox */
 	scn_window_sum external_rate;    /* tenant external recipient limit (off by default) */
 	scn_window_count message_rate;   /* 30 per 60 s per mailbox */
+	bool internal_only;              /* external recipients refused at RCPT (direct send, HVE) */
+	bool checks_source;              /* a relay connector: a sender whose source does not match is refused */
+	bool anonymous;                  /* no AUTH, to the tenant's MX: Reject Direct Send applies */
+	scn_window_sum onmicrosoft_rate; /* MOERA: external recipients of *.onmicrosoft.com senders, per tenant */
+	scn_window_count message_cap;    /* a second, longer message window, refused (acs: 100 per hour) */
+	double auth_fault_p;             /* per AUTH: 451 4.7.0 ... PRX4 with this probability */
+	double data_fault_p;             /* per end of data: 451 4.3.111 ... MRH1 */
 	scn_error_throttle error_throttle[ERR_CLASS_COUNT];
 	scn_reply reply[RC_COUNT];       /* by class: the catalog's, or the preset's or scenario's text */
 } scn_limits;
@@ -276,9 +294,16 @@ typedef struct scn_sender {
 	int route;                /* index into routes; 0 = smtp_auth */
 } scn_sender;
 
+/* What blocks Basic authentication in Entra besides Exchange's own
+ * switch: security defaults, or a Conditional Access policy (each answers
+ * with its own 535 5.7.139). */
+typedef enum scn_legacy_block { LEGACY_NONE = 0, LEGACY_SECURITY_DEFAULTS, LEGACY_CONDITIONAL_ACCESS } scn_legacy_block;
+
 typedef struct scn_tenant {
 	bool smtp_client_auth_disabled;
 	bool basic_auth_enabled;
+	scn_legacy_block legacy_auth_block;
+	bool reject_direct_send;   /* Set-OrganizationConfig -RejectDirectSend (RDS) */
 	int64_t licenses;
 	/* tenant external recipient limit per sliding 24 h, resolved
 	 * (off = 0; auto = 500 * licenses^0.7 + 9500 rounded); also copied

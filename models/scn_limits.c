@@ -17,7 +17,7 @@ static const char *const class_keys[] = { "mailbox_full", "send_as_denied", "inv
 					  "too_many_recipients", "invalid_recipients", NULL };
 /* The keys of scenario.h's SCN_LIMIT_KEYS, as the loader applies them. */
 typedef enum lk_kind { LK_BOOL, LK_DURATION, LK_WINDOW, LK_LIMIT, LK_SIZE, LK_RATE_LIMIT,
-		       LK_COUNTS, LK_SCOPE, LK_MODE, LK_CHECK } lk_kind;
+		       LK_COUNTS, LK_SCOPE, LK_MODE, LK_CHECK, LK_PROB } lk_kind;
 
 static const struct limit_key {
 	const char *key;
@@ -41,6 +41,7 @@ static const struct limit_key {
 #define LK_SIZE_SCOPE sizeof(int)
 #define LK_SIZE_MODE sizeof(int)
 #define LK_SIZE_CHECK sizeof(int)
+#define LK_SIZE_PROB sizeof(double)
 #define X(key, kind, field) \
 	_Static_assert(sizeof(((scn_limits *)0)->field) == LK_SIZE_##kind, "limits key " key ": field size");
 SCN_LIMIT_KEYS(X)
@@ -165,11 +166,14 @@ static void parse_error_throttle(scn_ctx *c, const yml_node *n, const char *p, s
 	}
 }
 
-static void parse_reply(scn_ctx *c, const yml_node *n, const char *p, scn_reply *r)
+static void parse_reply(scn_ctx *c, const yml_node *n, const char *p, int cls, scn_reply *r)
 {
-	if (!scn_want_scalar(c, n, p, "a reply line such as \"450 4.7.0 text\""))
+	if (!scn_want_scalar(c, n, p, "a reply line such as \"450 4.7.0 text\", or a named form"))
 		return;
 	const char *s = n->str;
+	const char *form = rpl_form(cls, s);
+	if (form)
+		s = form;  /* a wording of the catalog's SCN_REPLY_FORMS, by name */
 	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) || !isdigit((unsigned char)s[2]) ||
 	    (s[3] != ' ' && s[3] != '\0') || s[0] < '2' || s[0] > '5') {
 		scn_err_node(c, n, p, "a reply must start with a 3-digit SMTP code (2xx-5xx): '%s'", s);
@@ -207,7 +211,7 @@ static void parse_replies(scn_ctx *c, const yml_node *n, const char *p, scn_limi
 		if (!v)
 			continue;
 		scn_pjoin(q, p, keys[i]);
-		parse_reply(c, v, q, &l->reply[cls[i]]);
+		parse_reply(c, v, q, cls[i], &l->reply[cls[i]]);
 	}
 }
 
@@ -256,6 +260,7 @@ static void apply_limit_key(scn_ctx *c, const yml_node *m, const char *path, con
 	const yml_node *n = yml_get(m, k->key);
 	switch (k->kind) {
 	case LK_BOOL: scn_opt_bool(c, m, k->key, path, f); break;
+	case LK_PROB: scn_opt_prob(c, m, k->key, path, f); break;
 	case LK_DURATION: scn_opt_dur(c, m, k->key, path, f); break;
 	case LK_LIMIT: scn_opt_limit(c, m, k->key, path, f); break;
 	case LK_WINDOW:

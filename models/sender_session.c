@@ -97,7 +97,8 @@ static void connect_done(snd_world *w, snd_worker *wk)
 	snd_inst *in = wk->inst;
 	const scn_sender *sd = &w->s->senders[in->group];
 	svc_outcome o;
-	int st = svc_auth(w->v, &wk->sess, sd->route, wk->mailbox, in->source, sd->basic_auth, &o);
+	svc_client cl = { .basic_auth = sd->basic_auth, .fault_u = 1.0 };
+	int st = svc_auth(w->v, &wk->sess, sd->route, wk->mailbox, in->source, &cl, &o);
 	if (st != SIM_OK) {
 		snd__fail(w, st);
 		return;
@@ -148,7 +149,7 @@ static void answer(snd_world *w, snd_worker *wk, const svc_outcome *o)
 static void submit_done(snd_world *w, snd_worker *wk)
 {
 	snd_msg *m = wk->msg;
-	svc_message sm = { m->recipients, m->external, m->size_bytes, (svc_fault)m->fault };
+	svc_message sm = { m->recipients, m->external, m->size_bytes, (svc_fault)m->fault, 1.0f };
 	svc_outcome o;
 	int st = svc_submit(w->v, &wk->sess, &sm, &o);
 	if (st != SIM_OK) {

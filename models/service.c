@@ -39,7 +39,7 @@
 
 /* ---- limiter states, per slot -------------------------------------------- */
 
-enum { SLOT_CONN = 0, SLOT_RRL, SLOT_EXT, SLOT_RATE, SLOT_COUNT };
+enum { SLOT_CONN = 0, SLOT_RRL, SLOT_EXT, SLOT_RATE, SLOT_MOERA, SLOT_CAP, SLOT_COUNT };
 #define N_SCOPES 4
 _Static_assert(SLOT_COUNT <= SVC_MAX_SLOTS, "svc_session.st has a place per slot");
 
@@ -74,6 +74,13 @@ typedef struct rate_state {
 	svc_session *head, *tail;
 	clk_timer wake;
 } rate_state;
+
+/* A count window that refuses when full (message_cap). */
+typedef struct win_state {
+	slot_hdr h;
+	lim_window w;
+	int64_t limit;
+} win_state;
 
 /* One limiter slot of scn_limits: `limit` (int64_t, <= 0: off) and
  * `scope` (scn_scope) at these offsets, its settings at cfg_off. */
@@ -154,6 +161,20 @@ static void rate_fini(svc *v, void *st)
 	lim_window_free(&r->w, &v->a);
 }
 
+static void win_init(svc *v, void *st, const void *cfg)
+{
+	(void)v;
+	const scn_window_count *wc = cfg;
+	win_state *w = st;
+	lim_window_init(&w->w, wc->window_ns > 0 ? wc->window_ns : 1, wc->limit);
+	w->limit = wc->limit;
+}
+
+static void win_fini(svc *v, void *st)
+{
+	lim_window_free(&((win_state *)st)->w, &v->a);
+}
+
 #define SLOT(field, type, init, fini) \
 	{ #field, offsetof(scn_limits, field.limit), offsetof(scn_limits, field.scope), \
 	  offsetof(scn_limits, field), sizeof(type), init, fini }
@@ -163,6 +184,8 @@ static const slot_def slots[SLOT_COUNT] = {
 	[SLOT_RRL] = SLOT(recipient_rate, sum_state, sum_init, sum_fini),
 	[SLOT_EXT] = SLOT(external_rate, sum_state, sum_init, sum_fini),
 	[SLOT_RATE] = SLOT(message_rate, rate_state, rate_init, rate_fini),
+	[SLOT_MOERA] = SLOT(onmicrosoft_rate, sum_state, sum_init, sum_fini),
+	[SLOT_CAP] = SLOT(message_cap, win_state, win_init, win_fini),
 };
 
 static void lim_hot_init(svc_lim *h, const scn_limits *L)
@@ -175,6 +198,7 @@ static void lim_hot_init(svc_lim *h, const scn_limits *L)
 	h->saves_sent_items = L->saves_sent_items;
 	h->rrl_external_only = L->recipient_rate.external_only;
 	h->ext_external_only = L->external_rate.external_only;
+	h->data_fault_p = L->data_fault_p;
 }
 
 static const scn_limits *limits_of(const svc *v, int route, int mailbox)
@@ -403,7 +427,7 @@ typedef struct chk {
 	mbx *m;
 	void *const *st;          /* the limiter states, by slot (NULL: off) */
 	int64_t now;
-	bool basic_auth;          /* AUTH: the client used Basic authentication */
+	const svc_client *cl;     /* AUTH: the client */
 } chk;
 
 /* A check returns CHK_PASS, CHK_HOLD (answer later: the row's hold()), or
@@ -462,10 +486,36 @@ static inline int auth_disabled_check(const chk *c)
 	return rc == RC_OK ? CHK_PASS : (int)(rc - RC_AUTH_DISABLED_TENANT);
 }
 
+/* TLS below 1.2: refused after the handshake, on any route. */
+static inline int tls_check(const chk *c)
+{
+	return c->cl->tls_too_old ? 0 : CHK_PASS;
+}
+
+/* A sporadic transient fault, drawn per attempt by the caller. */
+static inline int auth_fault_check(const chk *c)
+{
+	return c->cl->fault_u < c->L->auth_fault_p ? 0 : CHK_PASS;
+}
+
+static inline int credentials_check(const chk *c)
+{
+	return c->H->smtp_auth && c->cl->bad_credentials ? 0 : CHK_PASS;
+}
+
 static inline int basic_disabled_check(const chk *c)
 {
-	return c->H->smtp_auth && c->basic_auth && !c->v->s->tenant.basic_auth_enabled
+	return c->H->smtp_auth && c->cl->basic_auth && !c->v->s->tenant.basic_auth_enabled
 		? 0 : CHK_PASS;
+}
+
+/* Basic auth blocked in Entra: k = 0 security defaults, 1 Conditional Access. */
+static inline int legacy_block_check(const chk *c)
+{
+	scn_legacy_block b = c->v->s->tenant.legacy_auth_block;
+	if (!c->H->smtp_auth || !c->cl->basic_auth || b == LEGACY_NONE)
+		return CHK_PASS;
+	return b == LEGACY_SECURITY_DEFAULTS ? 0 : 1;
 }
 
 static inline int conc_check(const chk *c)
@@ -482,7 +532,30 @@ static inline void conc_commit(const chk *c, svc_outcome *o)
 		lim_conc_change(&cs->c, c->now, +1, 0);
 }
 
+/* MAIL FROM and RCPT */
+
+static inline int direct_send_check(const chk *c)
+{
+	return c->L->anonymous && c->v->s->tenant.reject_direct_send ? 0 : CHK_PASS;
+}
+
+static inline int relay_source_check(const chk *c)
+{
+	return c->L->checks_source && c->sess->source_mismatch ? 0 : CHK_PASS;
+}
+
+static inline int internal_only_check(const chk *c)
+{
+	return c->L->internal_only && c->msg->external > 0 ? 0 : CHK_PASS;
+}
+
 /* End of data */
+
+/* A sporadic transient fault, drawn per attempt by the caller. */
+static inline int data_fault_check(const chk *c)
+{
+	return c->msg->fault_u < c->H->data_fault_p ? 0 : CHK_PASS;
+}
 
 /* concurrency_check end_of_data: refused when the mailbox (the slot's
  * scope) already has `limit` OTHER submissions in progress; this one's
@@ -609,6 +682,53 @@ static inline void ext_commit(const chk *c, svc_outcome *o)
 	sum_commit(c->st[SLOT_EXT], c, sum_amount(c->H->ext_external_only, c->msg));
 }
 
+/* MOERA: the tenant's external recipients from *.onmicrosoft.com senders
+ * in the window, plus this message's, over the limit.  Other senders
+ * neither count nor are refused. */
+static inline int moera_check(const chk *c)
+{
+	sum_state *st = c->st[SLOT_MOERA];
+	if (!st || !c->m->onmicrosoft)
+		return CHK_PASS;
+	return sum_check(st, c->now, c->msg->external, st->s.limit);
+}
+
+static inline int moera_reserve(const chk *c)
+{
+	return c->m->onmicrosoft ? sum_reserve(c->st[SLOT_MOERA], c, c->msg->external) : SIM_OK;
+}
+
+static inline void moera_commit(const chk *c, svc_outcome *o)
+{
+	(void)o;
+	if (c->m->onmicrosoft)
+		sum_commit(c->st[SLOT_MOERA], c, c->msg->external);
+}
+
+/* message_cap: a second count window, refused when full. */
+static inline int cap_check(const chk *c)
+{
+	win_state *w = c->st[SLOT_CAP];
+	if (!w)
+		return CHK_PASS;
+	lim_window_expire(&w->w, c->now);
+	return (int64_t)lim_window_len(&w->w) >= w->limit ? 0 : CHK_PASS;
+}
+
+static inline int cap_reserve(const chk *c)
+{
+	win_state *w = c->st[SLOT_CAP];
+	return w ? lim_window_reserve(&w->w, &c->v->a) : SIM_OK;
+}
+
+static inline void cap_commit(const chk *c, svc_outcome *o)
+{
+	(void)o;
+	win_state *w = c->st[SLOT_CAP];
+	if (w)
+		(void)lim_window_push(&w->w, &c->v->a, c->now); /* reserved */
+}
+
 /* Message rate: delay mode never refuses (the release time is set at
  * commit); reject refuses a full window; tarpit holds the session while
  * the window is full or others are already held (first come, first
@@ -648,12 +768,30 @@ static int rate_hold(const chk *c);
 /* MODEL.md, "At AUTH": in this order; the first that does not pass
  * answers.  Error throttling does not refuse AUTH. */
 static const svc_check auth_checks[] = {
+	{ "tls_too_old", KIND_NONE, -1, BY_MESSAGE, RC_TLS_TOO_OLD,
+	  true, tls_check, NULL, NULL, NULL, NULL, -1 },
+	{ "auth_fault", KIND_NONE, -1, BY_MESSAGE, RC_AUTH_TEMPORARY,
+	  true, auth_fault_check, NULL, NULL, NULL, NULL, -1 },
 	{ "smtp_auth_disabled", KIND_NONE, -1, BY_MAILBOX, RC_AUTH_DISABLED_TENANT,
 	  false, auth_disabled_check, NULL, NULL, NULL, NULL, -1 },
+	{ "bad_credentials", KIND_NONE, -1, BY_MESSAGE, RC_BAD_CREDENTIALS,
+	  false, credentials_check, NULL, NULL, NULL, NULL, -1 },
 	{ "basic_auth_disabled", KIND_NONE, -1, BY_TENANT, RC_BASIC_DISABLED,
 	  false, basic_disabled_check, NULL, NULL, NULL, NULL, -1 },
+	{ "legacy_auth_blocked", KIND_NONE, -1, BY_TENANT, RC_SECURITY_DEFAULTS,
+	  false, legacy_block_check, NULL, NULL, NULL, NULL, -1 },
 	{ "concurrency", KIND_CONC, SLOT_CONN, BY_LIMITS, RC_CONCURRENCY,
 	  true, conc_check, NULL, conc_commit, NULL, NULL, -1 },
+};
+
+/* MAIL FROM and RCPT, before the data (svc_envelope): in this order. */
+static const svc_check env_checks[] = {
+	{ "reject_direct_send", KIND_NONE, -1, BY_TENANT, RC_DIRECT_SEND_REJECTED,
+	  true, direct_send_check, NULL, NULL, NULL, NULL, -1 },
+	{ "relay_source", KIND_NONE, -1, BY_MESSAGE, RC_RELAY_DENIED,
+	  true, relay_source_check, NULL, NULL, NULL, NULL, -1 },
+	{ "internal_only", KIND_NONE, -1, BY_MESSAGE, RC_EXTERNAL_NOT_ALLOWED,
+	  true, internal_only_check, NULL, NULL, NULL, NULL, -1 },
 };
 
 /* MODEL.md, "End of data": in this order; the first that does not pass
@@ -661,6 +799,8 @@ static const svc_check auth_checks[] = {
 static const svc_check data_checks[] = {
 	{ "concurrency_end_of_data", KIND_CONC, SLOT_CONN, BY_LIMITS, RC_CONCURRENCY,
 	  true, conc_eod_check, NULL, NULL, NULL, NULL, -1 },
+	{ "data_fault", KIND_NONE, -1, BY_MESSAGE, RC_DATA_TEMPORARY,
+	  true, data_fault_check, NULL, NULL, NULL, NULL, -1 },
 	{ "throttled_class", KIND_ERROR, -1, BY_MAILBOX, RC_THROTTLED_MAILBOX_FULL,
 	  true, throttled_check, NULL, NULL, NULL, NULL, -1 },
 	{ "message_size", KIND_NONE, -1, BY_MESSAGE, RC_MESSAGE_SIZE,
@@ -681,11 +821,16 @@ static const svc_check data_checks[] = {
 	  true, rrl_check, rrl_reserve, rrl_commit, rrl_refused, NULL, -1 },
 	{ "tenant_external", KIND_SUM, SLOT_EXT, BY_LIMITS, RC_TENANT_EXTERNAL,
 	  true, ext_check, ext_reserve, ext_commit, NULL, NULL, -1 },
+	{ "onmicrosoft_external", KIND_SUM, SLOT_MOERA, BY_LIMITS, RC_ONMICROSOFT_EXTERNAL,
+	  true, moera_check, moera_reserve, moera_commit, NULL, NULL, -1 },
 	{ "message_rate", KIND_WINDOW, SLOT_RATE, BY_LIMITS, RC_MESSAGE_RATE,
 	  true, rate_check, rate_reserve, rate_commit, NULL, rate_hold, -1 },
+	{ "message_cap", KIND_WINDOW, SLOT_CAP, BY_LIMITS, RC_MESSAGE_CAP,
+	  true, cap_check, cap_reserve, cap_commit, NULL, NULL, -1 },
 };
 
 #define N_AUTH_CHECKS (sizeof auth_checks / sizeof auth_checks[0])
+#define N_ENV_CHECKS (sizeof env_checks / sizeof env_checks[0])
 #define N_DATA_CHECKS (sizeof data_checks / sizeof data_checks[0])
 
 /* Calling a row's functions.  A table loop is unrolled (UNROLL) and then
@@ -704,10 +849,18 @@ static const svc_check data_checks[] = {
 
 static inline int call_check(int (*f)(const chk *), const chk *c)
 {
+	DIRECT(tls_check, c);
+	DIRECT(auth_fault_check, c);
 	DIRECT(auth_disabled_check, c);
+	DIRECT(credentials_check, c);
 	DIRECT(basic_disabled_check, c);
+	DIRECT(legacy_block_check, c);
 	DIRECT(conc_check, c);
+	DIRECT(direct_send_check, c);
+	DIRECT(relay_source_check, c);
+	DIRECT(internal_only_check, c);
 	DIRECT(conc_eod_check, c);
+	DIRECT(data_fault_check, c);
 	DIRECT(throttled_check, c);
 	DIRECT(size_check, c);
 	DIRECT(recipients_check, c);
@@ -718,6 +871,8 @@ static inline int call_check(int (*f)(const chk *), const chk *c)
 	DIRECT(rrl_check, c);
 	DIRECT(ext_check, c);
 	DIRECT(rate_check, c);
+	DIRECT(moera_check, c);
+	DIRECT(cap_check, c);
 	return f(c);
 }
 
@@ -726,6 +881,8 @@ static inline int call_reserve(int (*f)(const chk *), const chk *c)
 	DIRECT(rrl_reserve, c);
 	DIRECT(ext_reserve, c);
 	DIRECT(rate_reserve, c);
+	DIRECT(moera_reserve, c);
+	DIRECT(cap_reserve, c);
 	return f(c);
 }
 
@@ -736,6 +893,8 @@ static inline void call_commit(void (*f)(const chk *, svc_outcome *), const chk 
 	DIRECT(rrl_commit, c, o);
 	DIRECT(ext_commit, c, o);
 	DIRECT(rate_commit, c, o);
+	DIRECT(moera_commit, c, o);
+	DIRECT(cap_commit, c, o);
 	f(c, o);
 }
 
@@ -790,8 +949,11 @@ static int auth_args_ok(const svc *v, int route, int mailbox, int64_t source)
 }
 
 int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
-	     bool basic_auth, svc_outcome *out)
+	     const svc_client *client, svc_outcome *out)
 {
+	static const svc_client oauth = { .fault_u = 1.0 };
+	if (!client)
+		client = &oauth;
 	if (!auth_args_ok(v, route, mailbox, source))
 		return SIM_EINVAL;
 	int64_t now = clk_now(&v->clock);
@@ -804,7 +966,8 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	sess->route = route;
 	sess->mailbox = mailbox;
 	sess->source = source;
-	sess->open = sess->submitting = sess->held = false;
+	sess->open = sess->submitting = sess->held = sess->enveloped = false;
+	sess->source_mismatch = client->source_mismatch;
 	memset(sess->st, 0, sizeof sess->st);
 	sess->limits = NULL;
 	sess->lim = NULL;
@@ -818,7 +981,7 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 			st[slot] = state_for(v, L, slot, route, mailbox, source);
 	}
 	chk c = { .v = v, .sess = sess, .H = H, .L = L, .m = m, .st = st, .now = now,
-		  .basic_auth = basic_auth };
+		  .cl = client };
 	int k;
 	const svc_check *row = first_failing(auth_checks, N_AUTH_CHECKS, &c, &k);
 	if (row) {
@@ -1055,6 +1218,22 @@ static int submit_accepted(const chk *c, svc_outcome *o)
 	return SIM_OK;
 }
 
+int svc_envelope(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *out)
+{
+	if (!sess->open || sess->held || sess->submitting)
+		return SIM_EINVAL;
+	int64_t now = clk_now(&v->clock);
+	chk c = chk_of(v, sess, msg, now);
+	svc_outcome o = { .rc = RC_OK, .release_ns = now };
+	int k;
+	const svc_check *row = first_failing(env_checks, N_ENV_CHECKS, &c, &k);
+	if (row)
+		refusal(row, k, c.L, &o);
+	sess->enveloped = !row;
+	*out = o;
+	return SIM_OK;
+}
+
 int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *out)
 {
 	if (!sess->open || sess->held)
@@ -1063,7 +1242,19 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *o
 	chk c = chk_of(v, sess, msg, now);
 	svc_outcome o = { .rc = RC_OK, .release_ns = now };
 	int k;
-	const svc_check *row = first_failing(data_checks, N_DATA_CHECKS, &c, &k);
+	const svc_check *row = NULL;
+	if (!sess->enveloped) {
+		/* svc_envelope was not called: its checks come first */
+		row = first_failing(env_checks, N_ENV_CHECKS, &c, &k);
+		if (row) {
+			refusal(row, k, c.L, &o);
+			submission_end(sess, now);
+			*out = o;
+			return SIM_OK;
+		}
+	}
+	sess->enveloped = false;  /* consumed by this message */
+	row = first_failing(data_checks, N_DATA_CHECKS, &c, &k);
 	int rc;
 	if (row && k == CHK_HOLD) {
 		rc = row->hold(&c);

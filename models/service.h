@@ -91,7 +91,21 @@ typedef struct svc_message {
 	int64_t external;    /* external recipients after group expansion (tenant limit) */
 	int64_t size_bytes;
 	svc_fault fault;     /* drawn at generation from the sender's fault profile */
+	float fault_u;       /* this attempt's uniform draw in [0, 1): refused with
+	                      * 451 4.3.111 when < the route's data_fault_rate (0: never);
+	                      * a float keeps the tarpit's copy of the message in the
+	                      * sender's worker (24 bits are ample for a rate) */
 } svc_message;
+
+/* The client as AUTH sees it. */
+typedef struct svc_client {
+	bool basic_auth;         /* Basic authentication (else OAuth) */
+	bool tls_too_old;        /* TLS 1.0 or 1.1 (421 4.7.66) */
+	bool bad_credentials;    /* a wrong password or expired secret */
+	bool source_mismatch;    /* not the source a relay connector expects (550 5.7.64) */
+	double fault_u;          /* this attempt's uniform draw in [0, 1): 451 4.7.0 PRX4
+	                          * when < the route's auth_fault_rate */
+} svc_client;
 
 /* The fields of one route's limits (scn_limits, kilobytes with its reply
  * texts) that every AUTH and end of data reads, in one small record per
@@ -100,17 +114,19 @@ typedef struct svc_lim {
 	int64_t max_message_size;   /* 0 = none */
 	int64_t max_recipients;     /* per message; 0 = none */
 	int64_t rrl_limit, ext_limit;
+	double data_fault_p;        /* 451 4.3.111 per end of data; 0 = never */
 	bool smtp_auth, saves_sent_items;
 	bool rrl_external_only, ext_external_only;
 } svc_lim;
 
-/* Places for limiter states in a session: the service's slots (4) and one
- * spare, so that a new limiter slot needs no change here.  The size is
+/* Places for limiter states in a session: one per service slot (6).  A
+ * seventh slot needs a seventh place here, and the sender's worker
+ * (sender.h) then outgrows its 192 bytes.  The size is
  * measured: AUTH writes the fields up to `held`, which must stay within
  * two cache lines of the sender's worker (sender.h pads the worker to 192
  * bytes around the session); with 6 places the tarpit links spilled into
  * a third line and AUTH's write misses doubled. */
-#define SVC_MAX_SLOTS 5
+#define SVC_MAX_SLOTS 6
 
 /* A session: the caller owns the memory; svc_auth() initialises it, the
  * other fields are private to svc except `user`, which svc never touches
@@ -129,6 +145,8 @@ typedef struct svc_session {
 	int mailbox;
 	bool open;        /* AUTH succeeded and not quit */
 	bool submitting;  /* between svc_submission_begin and the answer */
+	bool enveloped;   /* the current message passed svc_envelope */
+	bool source_mismatch; /* from svc_client, for the envelope checks */
 	bool held;        /* in a tarpit queue */
 	/* private, tarpit only: meaningful while held (set when it is queued) */
 	struct svc_session *hold_prev, *hold_next;
@@ -165,15 +183,29 @@ svc *svc_new(const scenario *s, const clk *clock, const sim_alloc *a,
 	     int64_t n_sources, svc_hooks hooks);
 void svc_free(svc *v);
 
-/* AUTH at now, in MODEL.md's order: (if limits.smtp_auth) SMTP AUTH
- * disabled for the mailbox (its tristate, else the tenant's), Basic auth
- * used while the tenant has it off; then the concurrency cap (432).  On
+/* AUTH at now, in this order (docs/MODEL.md): TLS below 1.2 (421 4.7.66,
+ * any route), a transient fault drawn per attempt (451 4.7.0 PRX4); then,
+ * if limits.smtp_auth: SMTP AUTH disabled for the mailbox (its tristate,
+ * else the tenant's), wrong credentials, Basic auth used while the tenant
+ * has it off, or while security defaults or a Conditional Access policy
+ * blocks it (each 535 5.7.139 with its text); then, with
+ * concurrency_check: auth, the concurrency cap (432).  client NULL: OAuth,
+ * TLS 1.2, valid credentials, no fault.  On
  * RC_OK the session is open and counts until svc_quit; otherwise *sess is
  * left closed (it need not be quit).  Returns SIM_OK (the decision is in
  * *out), SIM_EINVAL for a bad route/mailbox/source.  Error throttling does
  * not refuse AUTH. */
 int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
-	     bool basic_auth, svc_outcome *out);
+	     const svc_client *client, svc_outcome *out);
+
+/* MAIL FROM and RCPT of a message, at now, before its data: Reject Direct
+ * Send (550 5.7.68) on an anonymous route of a tenant that sets it, a
+ * relay connector's source check (550 5.7.64), external recipients on an
+ * internal-only route (550 5.7.54).  RC_OK: the client may send the data
+ * (svc_submission_begin, then svc_submit).  A refused message was not
+ * transferred; the session stays open.  svc_submit runs these checks
+ * itself when they were not run for the message.  SIM_OK or SIM_EINVAL. */
+int svc_envelope(svc *v, svc_session *sess, const svc_message *m, svc_outcome *out);
 
 /* The worker starts sending a message in an open session.  Counts the
  * session as submitting (concurrency_counts: submitting) until the

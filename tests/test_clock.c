@@ -45,6 +45,9 @@ typedef struct tclk {
 	} q[TCLK_MAX];
 } tclk;
 
+/* The client: Basic auth, TLS 1.2, valid credentials, no fault drawn. */
+static const svc_client BASIC = { .basic_auth = true, .fault_u = 1.0 };
+
 static int tclk_schedule_at(void *ctx, int64_t t, clk_cb cb, void *arg, clk_timer *h)
 {
 	tclk *c = ctx;
@@ -186,9 +189,9 @@ static void do_op(world *w, const op *p)
 		return;
 	}
 	if (p->k == OP_AUTH) {
-		assert_int_equal(svc_auth(w->v, s, 0, 0, p->sess, true, &o), SIM_OK);
+		assert_int_equal(svc_auth(w->v, s, 0, 0, p->sess, &BASIC, &o), SIM_OK);
 	} else {
-		svc_message m = { 1, 0, 1000, p->fault };
+		svc_message m = { 1, 0, 1000, p->fault, 1.0f };
 		assert_int_equal(svc_submit(w->v, s, &m, &o), SIM_OK);
 	}
 	e.rc = o.held ? -1 : (int)o.rc;

@@ -51,6 +51,10 @@ typedef struct world {
 	int64_t throttle_start_ns, throttle_end_ns;
 } world;
 
+/* Clients: Basic or OAuth, TLS 1.2, valid credentials, no fault drawn. */
+static const svc_client BASIC = { .basic_auth = true, .fault_u = 1.0 };
+static const svc_client OAUTH = { .fault_u = 1.0 };
+
 static void on_answer(void *ctx, svc_session *s, const svc_outcome *o)
 {
 	world *w = ctx;
@@ -134,7 +138,7 @@ static void at(world *w, int64_t t)
 static scn_reply_class auth(world *w, svc_session *s, int mailbox, int64_t source)
 {
 	svc_outcome o;
-	assert_int_equal(svc_auth(w->v, s, 0, mailbox, source, true, &o), SIM_OK);
+	assert_int_equal(svc_auth(w->v, s, 0, mailbox, source, &BASIC, &o), SIM_OK);
 	return o.rc;
 }
 
@@ -142,7 +146,7 @@ static scn_reply_class submit(world *w, svc_session *s, int64_t rcpt, int64_t ex
 			      int64_t size, svc_fault f, svc_outcome *out)
 {
 	svc_outcome o;
-	svc_message m = { rcpt, ext, size, f };
+	svc_message m = { rcpt, ext, size, f, 1.0f };
 	assert_int_equal(svc_submit(w->v, s, &m, &o), SIM_OK);
 	if (out)
 		*out = o;
@@ -180,7 +184,7 @@ static void test_concurrency_boundary(void **state)
 	svc_outcome o;
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(auth(w, &s[i], 0, i), RC_OK);
-	assert_int_equal(svc_auth(w->v, &s[3], 0, 0, 3, true, &o), SIM_OK);
+	assert_int_equal(svc_auth(w->v, &s[3], 0, 0, 3, &BASIC, &o), SIM_OK);
 	assert_int_equal(o.rc, RC_CONCURRENCY);
 	assert_non_null(o.reply);
 	assert_int_equal(o.reply->code, 432);
@@ -746,15 +750,15 @@ static void test_auth(void **state)
 	w = mk_world("exchange-online", 1);
 	w->s.tenant.basic_auth_enabled = false;
 	start(w);
-	assert_int_equal(svc_auth(w->v, &s, 0, 0, 0, true, &o), SIM_OK);
+	assert_int_equal(svc_auth(w->v, &s, 0, 0, 0, &BASIC, &o), SIM_OK);
 	assert_int_equal(o.rc, RC_BASIC_DISABLED);
 	assert_null(o.reply);
 	assert_int_equal(o.reply_delay_ns, 0);
-	assert_int_equal(svc_auth(w->v, &s, 0, 0, 0, false, &o), SIM_OK);
+	assert_int_equal(svc_auth(w->v, &s, 0, 0, 0, &OAUTH, &o), SIM_OK);
 	assert_int_equal(o.rc, RC_OK);
 	svc_quit(w->v, &s);
-	assert_int_equal(svc_auth(w->v, &s, 1, 0, 0, false, &o), SIM_EINVAL);
-	assert_int_equal(svc_auth(w->v, &s, 0, 5, 0, false, &o), SIM_EINVAL);
+	assert_int_equal(svc_auth(w->v, &s, 1, 0, 0, &OAUTH, &o), SIM_EINVAL);
+	assert_int_equal(svc_auth(w->v, &s, 0, 5, 0, &OAUTH, &o), SIM_EINVAL);
 	end(w);
 }
 
@@ -772,17 +776,17 @@ static void test_exchange_server(void **state)
 	start(w);
 	svc_session s[22];
 	svc_outcome o;
-	assert_int_equal(svc_auth(w->v, &s[0], 0, 0, 0, true, &o), SIM_OK);
+	assert_int_equal(svc_auth(w->v, &s[0], 0, 0, 0, &BASIC, &o), SIM_OK);
 	assert_int_equal(o.rc, RC_BASIC_DISABLED);
 	assert_int_equal(o.reply_delay_ns, 5 * S);
 	for (int i = 0; i < 20; i++) {
-		assert_int_equal(svc_auth(w->v, &s[i], 0, 0, 0, false, &o), SIM_OK);
+		assert_int_equal(svc_auth(w->v, &s[i], 0, 0, 0, &OAUTH, &o), SIM_OK);
 		assert_int_equal(o.rc, RC_OK);
 	}
-	assert_int_equal(svc_auth(w->v, &s[20], 0, 0, 0, false, &o), SIM_OK);
+	assert_int_equal(svc_auth(w->v, &s[20], 0, 0, 0, &OAUTH, &o), SIM_OK);
 	assert_int_equal(o.rc, RC_CONCURRENCY);
 	assert_int_equal(o.reply->code, 421);
-	assert_int_equal(svc_auth(w->v, &s[21], 0, 0, 1, false, &o), SIM_OK);
+	assert_int_equal(svc_auth(w->v, &s[21], 0, 0, 1, &OAUTH, &o), SIM_OK);
 	assert_int_equal(o.rc, RC_OK);
 
 	assert_int_equal(submit(w, &s[0], 201, 0, 1, SVC_FAULT_NONE, &o), RC_TOO_MANY_RECIPIENTS);
@@ -967,7 +971,7 @@ static void test_enomem_walk(void **state)
 			int accepted = 0;
 			for (int k = 0; k < 40; k++) {
 				svc_message m = { 1, 0, 10, k % 4 == 3 ? SVC_FAULT_SEND_AS_DENIED
-								      : SVC_FAULT_NONE };
+								      : SVC_FAULT_NONE, 1.0f };
 				int rc = svc_submit(w->v, &s, &m, &o);
 				assert_true(rc == SIM_OK || rc == SIM_ENOMEM);
 				if (rc == SIM_OK && o.rc == RC_OK)
@@ -1003,6 +1007,197 @@ static void test_sent_items_saturate(void **state)
 	end(w);
 }
 
+/* ---- the 2026 replies and routes ----------------------------------------- */
+
+static scn_reply_class auth_as(world *w, svc_session *s, int mailbox, const svc_client *cl,
+			       svc_outcome *out)
+{
+	svc_outcome o;
+	assert_int_equal(svc_auth(w->v, s, 0, mailbox, 0, cl, &o), SIM_OK);
+	if (out)
+		*out = o;
+	if (o.rc == RC_OK)
+		svc_quit(w->v, s);
+	return o.rc;
+}
+
+/* At AUTH, in order: TLS below 1.2 (421 4.7.66, closes), the drawn fault
+ * (451 4.7.0 PRX4, refused iff u < rate: 0.49 < 0.5, 0.5 is not), SMTP
+ * AUTH disabled, wrong credentials, Basic off, then Basic blocked by
+ * security defaults or Conditional Access; OAuth passes the last three. */
+static void test_auth_replies_2026(void **state)
+{
+	(void)state;
+	world *w = mk_world("exchange-online", 2);
+	w->mb[0].limits.auth_fault_p = 0.5;
+	w->mb[1].smtp_client_auth_disabled = TRI_TRUE;
+	w->s.tenant.legacy_auth_block = LEGACY_SECURITY_DEFAULTS;
+	start(w);
+	svc_session s;
+	svc_outcome o;
+	svc_client old_tls = { .basic_auth = true, .tls_too_old = true, .fault_u = 0.0 };
+	assert_int_equal(auth_as(w, &s, 0, &old_tls, &o), RC_TLS_TOO_OLD);
+	assert_int_equal(o.reply->code, 421);
+	assert_true(o.reply->transient && o.reply->drops_connection);
+	assert_non_null(strstr(o.reply->text, "4.7.66"));
+	svc_client unlucky = { .fault_u = 0.49f };
+	assert_int_equal(auth_as(w, &s, 0, &unlucky, &o), RC_AUTH_TEMPORARY);
+	assert_int_equal(o.reply->code, 451);
+	assert_true(o.reply->transient);
+	svc_client edge = { .fault_u = 0.5f };
+	assert_int_equal(auth_as(w, &s, 0, &edge, NULL), RC_OK);
+	svc_client wrong = { .basic_auth = true, .bad_credentials = true, .fault_u = 1.0f };
+	assert_int_equal(auth_as(w, &s, 1, &wrong, NULL), RC_AUTH_DISABLED_MAILBOX);
+	assert_int_equal(auth_as(w, &s, 0, &wrong, &o), RC_BAD_CREDENTIALS);
+	assert_null(o.reply); /* the catalog's text */
+	assert_int_equal(auth_as(w, &s, 0, &BASIC, NULL), RC_SECURITY_DEFAULTS);
+	assert_int_equal(auth_as(w, &s, 0, &OAUTH, NULL), RC_OK);
+	w->s.tenant.legacy_auth_block = LEGACY_CONDITIONAL_ACCESS;
+	assert_int_equal(auth_as(w, &s, 0, &BASIC, NULL), RC_CONDITIONAL_ACCESS);
+	w->s.tenant.basic_auth_enabled = false;
+	assert_int_equal(auth_as(w, &s, 0, &BASIC, NULL), RC_BASIC_DISABLED);
+	end(w);
+}
+
+static scn_reply_class envelope(world *w, svc_session *s, int64_t ext)
+{
+	svc_outcome o;
+	svc_message m = { 1 + ext, ext, 1000, SVC_FAULT_NONE, 1.0f };
+	assert_int_equal(svc_envelope(w->v, s, &m, &o), SIM_OK);
+	return o.rc;
+}
+
+/* Direct send: internal recipients only (a message with one external
+ * recipient is refused 550 5.7.54 before its data; the session stays
+ * open and the next, internal, message goes); with the tenant's
+ * RejectDirectSend every message is refused 550 5.7.68 first.  Without
+ * svc_envelope, svc_submit applies the same checks. */
+static void test_direct_send_internal_only(void **state)
+{
+	(void)state;
+	world *w = mk_world("direct-send", 1);
+	start(w);
+	svc_session s;
+	assert_int_equal(auth_as(w, &s, 0, &OAUTH, NULL), RC_OK);
+	assert_int_equal(svc_auth(w->v, &s, 0, 0, 0, &OAUTH, &(svc_outcome){ 0 }), SIM_OK);
+	assert_int_equal(envelope(w, &s, 1), RC_EXTERNAL_NOT_ALLOWED);
+	assert_int_equal(envelope(w, &s, 0), RC_OK);
+	assert_int_equal(submit(w, &s, 3, 0, 1000, SVC_FAULT_NONE, NULL), RC_OK);
+	assert_int_equal(submit(w, &s, 3, 2, 1000, SVC_FAULT_NONE, NULL), RC_EXTERNAL_NOT_ALLOWED);
+	w->s.tenant.reject_direct_send = true;
+	assert_int_equal(envelope(w, &s, 1), RC_DIRECT_SEND_REJECTED);
+	assert_int_equal(envelope(w, &s, 0), RC_DIRECT_SEND_REJECTED);
+	svc_quit(w->v, &s);
+	end(w);
+}
+
+/* A relay connector refuses a sender whose source no longer matches
+ * (550 5.7.64); a matching one relays to anyone. */
+static void test_relay_source(void **state)
+{
+	(void)state;
+	world *w = mk_world("relay-connector", 1);
+	start(w);
+	svc_session a, b;
+	svc_outcome o;
+	svc_client moved = { .source_mismatch = true, .fault_u = 1.0f };
+	assert_int_equal(svc_auth(w->v, &a, 0, 0, 0, &moved, &o), SIM_OK);
+	assert_int_equal(o.rc, RC_OK); /* no AUTH: the connector decides at RCPT */
+	assert_int_equal(envelope(w, &a, 0), RC_RELAY_DENIED);
+	assert_int_equal(svc_auth(w->v, &b, 0, 0, 1, &OAUTH, &o), SIM_OK);
+	assert_int_equal(envelope(w, &b, 5), RC_OK);
+	assert_int_equal(submit(w, &b, 6, 5, 1000, SVC_FAULT_NONE, NULL), RC_OK);
+	svc_quit(w->v, &a);
+	svc_quit(w->v, &b);
+	end(w);
+}
+
+/* The drawn end-of-data fault: 451 4.3.111 iff u < data_fault_rate. */
+static void test_data_fault(void **state)
+{
+	(void)state;
+	world *w = mk_world("exchange-online", 1);
+	w->mb[0].limits.data_fault_p = 0.25;
+	start(w);
+	svc_session s;
+	svc_outcome o;
+	assert_int_equal(auth(w, &s, 0, 0), RC_OK);
+	svc_message m = { 1, 0, 1000, SVC_FAULT_NONE, 0.2f };
+	assert_int_equal(svc_submit(w->v, &s, &m, &o), SIM_OK);
+	assert_int_equal(o.rc, RC_DATA_TEMPORARY);
+	assert_true(o.reply->transient);
+	m.fault_u = 0.25f;
+	assert_int_equal(svc_submit(w->v, &s, &m, &o), SIM_OK);
+	assert_int_equal(o.rc, RC_OK);
+	svc_quit(w->v, &s);
+	end(w);
+}
+
+/* MOERA: 100 external recipients per tenant per rolling 24 h from
+ * *.onmicrosoft.com senders.  mb0 is app@contoso.onmicrosoft.com, mb1
+ * app@contoso.com.  At 0 h mb0 sends 60 external: counted (60); mb1 sends
+ * 500 external: not counted.  At 1 h mb0 sends 40 (100, at the limit: a
+ * sum equal to the limit passes); at 2 h one more is refused 550 5.7.236,
+ * and a message with internal recipients only still goes.  At exactly
+ * 24 h the 0 h entry is outside (t - 24 h, t]: 40 counted, 60 more fit. */
+static void test_moera(void **state)
+{
+	(void)state;
+	world *w = mk_world("exchange-online", 2);
+	snprintf(w->mb[0].name, sizeof w->mb[0].name, "app@Contoso.OnMicrosoft.com");
+	snprintf(w->mb[1].name, sizeof w->mb[1].name, "app@contoso.com");
+	for (int i = 0; i < 2; i++)
+		w->mb[i].limits.message_rate.limit = 0;
+	start(w);
+	svc_session a, b;
+	svc_outcome o;
+	assert_int_equal(auth(w, &a, 0, 0), RC_OK);
+	assert_int_equal(auth(w, &b, 1, 1), RC_OK);
+	assert_int_equal(submit(w, &a, 60, 60, 1000, SVC_FAULT_NONE, NULL), RC_OK);
+	assert_int_equal(submit(w, &b, 500, 500, 1000, SVC_FAULT_NONE, NULL), RC_OK);
+	at(w, 3600 * S);
+	assert_int_equal(submit(w, &a, 40, 40, 1000, SVC_FAULT_NONE, NULL), RC_OK);
+	at(w, 7200 * S);
+	assert_int_equal(submit(w, &a, 1, 1, 1000, SVC_FAULT_NONE, &o), RC_ONMICROSOFT_EXTERNAL);
+	assert_int_equal(o.reply->code, 550);
+	assert_non_null(strstr(o.reply->text, "5.7.236"));
+	assert_int_equal(submit(w, &a, 5, 0, 1000, SVC_FAULT_NONE, NULL), RC_OK);
+	assert_int_equal(submit(w, &b, 1, 1, 1000, SVC_FAULT_NONE, NULL), RC_OK);
+	at(w, 86400 * S);
+	assert_int_equal(submit(w, &a, 60, 60, 1000, SVC_FAULT_NONE, NULL), RC_OK);
+	assert_int_equal(submit(w, &a, 1, 1, 1000, SVC_FAULT_NONE, NULL), RC_ONMICROSOFT_EXTERNAL);
+	svc_quit(w->v, &a);
+	svc_quit(w->v, &b);
+	end(w);
+}
+
+/* acs: a second message window, refused when full.  Lowered to 3 per
+ * hour, the minute rate off: 0, 10, 20 min accepted; 30 min refused
+ * (450, transient); at exactly 60 min the 0 min message has left. */
+static void test_message_cap(void **state)
+{
+	(void)state;
+	world *w = mk_world("acs", 1);
+	w->mb[0].limits.message_cap.limit = 3;
+	w->mb[0].limits.message_rate.limit = 0;
+	start(w);
+	svc_session s;
+	svc_outcome o;
+	assert_int_equal(svc_auth(w->v, &s, 0, 0, 0, &OAUTH, &o), SIM_OK);
+	for (int k = 0; k < 3; k++) {
+		at(w, k * 600 * S);
+		assert_int_equal(submit1(w, &s), RC_OK);
+	}
+	at(w, 1800 * S);
+	assert_int_equal(submit(w, &s, 1, 0, 1000, SVC_FAULT_NONE, &o), RC_MESSAGE_CAP);
+	assert_true(o.reply->transient);
+	at(w, 3600 * S);
+	assert_int_equal(submit1(w, &s), RC_OK);
+	assert_int_equal(submit1(w, &s), RC_MESSAGE_CAP);
+	svc_quit(w->v, &s);
+	end(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1030,6 +1225,12 @@ int main(void)
 		cmocka_unit_test(test_invariant_checkers),
 		cmocka_unit_test(test_enomem_walk),
 		cmocka_unit_test(test_sent_items_saturate),
+		cmocka_unit_test(test_auth_replies_2026),
+		cmocka_unit_test(test_direct_send_internal_only),
+		cmocka_unit_test(test_relay_source),
+		cmocka_unit_test(test_data_fault),
+		cmocka_unit_test(test_moera),
+		cmocka_unit_test(test_message_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
