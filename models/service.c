@@ -965,7 +965,7 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	 * set when queued): AUTH writes two cache lines of the session. */
 	sess->route = route;
 	sess->mailbox = mailbox;
-	sess->source = source;
+	sess->source = (int32_t)source; /* auth_args_ok: < n_sources <= 10^7 */
 	sess->open = sess->submitting = sess->held = sess->enveloped = false;
 	sess->source_mismatch = client->source_mismatch;
 	memset(sess->st, 0, sizeof sess->st);

@@ -140,14 +140,15 @@ typedef struct svc_session {
 	                                  * per message; a held session waits in its
 	                                  * message-rate state's queue */
 	const scn_limits *limits;        /* its route's limits (replies: refusals only) */
-	int64_t source;
-	int route;
-	int mailbox;
-	bool open;        /* AUTH succeeded and not quit */
-	bool submitting;  /* between svc_submission_begin and the answer */
-	bool enveloped;   /* the current message passed svc_envelope */
-	bool source_mismatch; /* from svc_client, for the envelope checks */
-	bool held;        /* in a tarpit queue */
+	int32_t source;   /* < 2^31: the loader bounds instances at 10^7 */
+	int32_t route;
+	int32_t mailbox;
+	/* bits: the session stays within the worker's 192 bytes (sender.h) */
+	bool open : 1;        /* AUTH succeeded and not quit */
+	bool submitting : 1;  /* between svc_submission_begin and the answer */
+	bool enveloped : 1;   /* the current message passed svc_envelope */
+	bool source_mismatch : 1; /* from svc_client, for the envelope checks */
+	bool held : 1;        /* in a tarpit queue */
 	/* private, tarpit only: meaningful while held (set when it is queued) */
 	struct svc_session *hold_prev, *hold_next;
 	svc_message held_msg;

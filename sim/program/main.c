@@ -20,6 +20,7 @@
 #include "report.h"
 #include "run.h"
 #include "scn_budget.h"
+#include "scn_lint.h"
 #include "scn_load.h"
 #include "store.h"
 #include "term.h"
@@ -226,6 +227,38 @@ static int check_arg(void *ctx, int id, const char *opt, const char *val)
 	return memory_budget_option("check", val, &a->budget);
 }
 
+/* The lint's warnings (models/scn_lint.h) of the base and each variant,
+ * to stderr: a variant's are printed only where the base has no such
+ * warning.  Warnings never change the exit status. */
+static void lint_all(const char *file, scenario **v, size_t n)
+{
+	enum { MAXW = 32 };
+	scn_warning base[MAXW], w[MAXW];
+	size_t nb = 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t nw = scn_lint(v[k], w, MAXW);
+		if (nw > MAXW)
+			nw = MAXW;
+		bool is_base = strcmp(v[k]->variant, "base") == 0;
+		for (size_t i = 0; i < nw; i++) {
+			bool seen = false;
+			for (size_t j = 0; j < nb && !is_base; j++)
+				seen = seen || (!strcmp(base[j].key, w[i].key) && !strcmp(base[j].msg, w[i].msg));
+			if (seen)
+				continue;
+			if (is_base)
+				term_eprintf("%s: warning: %s: %s\n", file, w[i].key, w[i].msg);
+			else
+				term_eprintf("%s: warning: variant '%s': %s: %s\n", file, v[k]->variant, w[i].key,
+				             w[i].msg);
+		}
+		if (is_base && v[k]->sweep_point <= 0) {
+			memcpy(base, w, nw * sizeof *w);
+			nb = nw;
+		}
+	}
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	const char *files[argc > 0 ? argc : 1];
@@ -267,6 +300,7 @@ static int cmd_check(int argc, char **argv)
 			            variants == 1 ? "" : "s", points);
 		else
 			term_printf("%s: ok (%zu variant%s)\n", argv[i], variants, variants == 1 ? "" : "s");
+		lint_all(argv[i], v, n);
 		scn_free_all(v, n, &sim_alloc_std);
 	}
 	return worst;
