@@ -944,7 +944,7 @@ static void refusal(const svc_check *row, int k, const scn_limits *L, svc_outcom
 static int auth_args_ok(const svc *v, int route, int mailbox, int64_t source)
 {
 	return route >= 0 && (size_t)route < n_routes_of(v->s) && mailbox >= 0 &&
-	       (size_t)mailbox < v->n_mbx && source >= 0 &&
+	       (size_t)mailbox < v->n_mbx && source >= 0 && source <= INT32_MAX &&
 	       (v->n_sources == 0 || source < v->n_sources);
 }
 
