@@ -37,10 +37,10 @@
 	X(BAD_CREDENTIALS, "bad_credentials", "535 credentials", 535, 0, 0, 0, \
 	  "535 5.7.139 Authentication unsuccessful, the user credentials were incorrect.") \
 	/* T-BYP (third party): Entra security defaults block Basic auth */ \
-	X(SECURITY_DEFAULTS, "security_defaults", "535 sec. defaults", 535, 0, 0, 0, \
+	X(SECURITY_DEFAULTS, "security_defaults", "535 defaults", 535, 0, 0, 0, \
 	  "535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy") \
 	/* observed (gophish#3220): a Conditional Access policy blocks it */ \
-	X(CONDITIONAL_ACCESS, "conditional_access", "535 cond. access", 535, 0, 0, 0, \
+	X(CONDITIONAL_ACCESS, "conditional_access", "535 cond.access", 535, 0, 0, 0, \
 	  "535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator.") \
 	/* observed (DSpace#8123, sendEmail#1): TLS 1.0/1.1, after the handshake; 421 closes */ \
 	X(TLS_TOO_OLD, "tls_too_old", "421 4.7.66", 421, 1, 1, 1, \

@@ -273,6 +273,9 @@ typedef struct scn_sender {
 	int pool;
 	scn_assign assign;
 	bool basic_auth;          /* auth: basic (default) or oauth */
+	bool tls_too_old;         /* tls: 1.0 or 1.1 (default 1.2) */
+	bool bad_credentials;     /* credentials: wrong (default valid) */
+	bool source_mismatch;     /* relay_source: changed (default matches) */
 	scn_arrivals arrivals;
 	/* message shape */
 	scn_dist recipients;      /* per message (each may be a distribution group) */

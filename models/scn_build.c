@@ -15,13 +15,24 @@ static const char *const top_keys[] = { "name", "description", "start", "duratio
 	"replications", "series_step", "tenant", "mailboxes", "senders", "limits", "routes",
 	"variants", "sweep", NULL };
 static const char *const tenant_keys[] = { "smtp_client_auth_disabled", "basic_auth_enabled",
-	"licenses", "external_recipient_limit", NULL };
+	"legacy_auth_block", "reject_direct_send", "licenses", "external_recipient_limit", NULL };
+static const char *const legacy_names[] = { "none", "security_defaults", "conditional_access", NULL };
 
-static void parse_tenant(scn_ctx *c, const yml_node *n, scn_tenant *t)
+/* Basic authentication for SMTP AUTH is off by default for existing
+ * tenants from the end of December 2026, and admins can turn it back on
+ * (B26, MC786): a tenant that says nothing follows the scenario's start.
+ * The day is not announced more precisely than "end of December":
+ * ASSUMPTION 2027-01-01T00:00:00Z. */
+static int64_t basic_auth_off_from(void)
+{
+	return unit_days_from_civil(2027, 1, 1) * 86400;
+}
+
+static void parse_tenant(scn_ctx *c, const yml_node *n, scn_tenant *t, int64_t start_unix_s)
 {
 	const yml_node *m = scn_want_map(c, n, "tenant");
 	t->smtp_client_auth_disabled = false;
-	t->basic_auth_enabled = true;
+	t->basic_auth_enabled = start_unix_s < basic_auth_off_from();
 	t->licenses = 1;
 	t->external_recipient_limit = 0;
 	if (!m)
@@ -29,6 +40,10 @@ static void parse_tenant(scn_ctx *c, const yml_node *n, scn_tenant *t)
 	scn_check_keys(c, m, "tenant", tenant_keys);
 	scn_opt_bool(c, m, "smtp_client_auth_disabled", "tenant", &t->smtp_client_auth_disabled);
 	scn_opt_bool(c, m, "basic_auth_enabled", "tenant", &t->basic_auth_enabled);
+	int lb = scn_opt_enum(c, m, "legacy_auth_block", "tenant", legacy_names);
+	if (lb >= 0)
+		t->legacy_auth_block = (scn_legacy_block)lb;
+	scn_opt_bool(c, m, "reject_direct_send", "tenant", &t->reject_direct_send);
 	scn_opt_count(c, m, "licenses", "tenant", 1, 100000000LL, "10^8", &t->licenses);
 	yml_node *e = yml_get(m, "external_recipient_limit");
 	if (e) {
@@ -106,7 +121,7 @@ void scn_build(scn_ctx *c, const yml_node *root, scenario *s)
 	if (c->nomem)
 		return;
 
-	parse_tenant(c, yml_get(root, "tenant"), &s->tenant);
+	parse_tenant(c, yml_get(root, "tenant"), &s->tenant, s->start_unix_s);
 	scn_limits base;
 	preset_fill("exchange-online", &base);
 	if ((n = yml_get(root, "limits")))

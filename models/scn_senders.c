@@ -12,8 +12,11 @@
 #include "scn_budget.h"
 #include "units.h"
 
-static const char *const sender_keys[] = { "name", "count", "mailbox", "auth", "arrivals", "message",
-	"faults", "session", "outbox_limit", "retry", "route", NULL };
+static const char *const sender_keys[] = { "name", "count", "mailbox", "auth", "tls", "credentials",
+	"relay_source", "arrivals", "message", "faults", "session", "outbox_limit", "retry", "route", NULL };
+static const char *const tls_names[] = { "1.0", "1.1", "1.2", "1.3", NULL };
+static const char *const credentials_names[] = { "valid", "wrong", NULL };
+static const char *const relay_source_names[] = { "matches", "changed", NULL };
 static const char *const message_keys[] = { "recipients", "external", "size", "group_members", NULL };
 static const char *const fault_keys[] = { "send_as_denied", "invalid_recipients", NULL };
 static const char *const session_keys[] = { "connections", "messages_per_session", "idle_timeout",
@@ -283,6 +286,12 @@ void scn_parse_sender(scn_ctx *c, const yml_node *n, size_t index, const scenari
 	int e = scn_opt_enum(c, n, "auth", path, auth_names);
 	if (e >= 0)
 		d->basic_auth = e == 0;
+	if ((e = scn_opt_enum(c, n, "tls", path, tls_names)) >= 0)
+		d->tls_too_old = e < 2;
+	if ((e = scn_opt_enum(c, n, "credentials", path, credentials_names)) >= 0)
+		d->bad_credentials = e == 1;
+	if ((e = scn_opt_enum(c, n, "relay_source", path, relay_source_names)) >= 0)
+		d->source_mismatch = e == 1;
 	scn_pjoin(p, path, "arrivals");
 	if (yml_get(n, "arrivals"))
 		scn_parse_arrivals(c, yml_get(n, "arrivals"), p, s, d, count_given);

@@ -189,6 +189,7 @@ int snd_world_init(snd_world *w, const scenario *s, int64_t replication,
 	w->alloc = *a;
 	if (world_alloc(w) != SIM_OK || world_init_stats(w) != SIM_OK)
 		goto fail;
+	w->replication = replication;
 	world_build(w, replication);
 	if (world_start(w) != SIM_OK)
 		goto fail;

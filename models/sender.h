@@ -67,6 +67,8 @@ typedef struct snd_msg {
 	uint32_t attempts;       /* connection refusals + submissions so far */
 	uint8_t fault;           /* svc_fault */
 	uint8_t last_rc;         /* scn_reply_class of the last refusal */
+	uint16_t serial;         /* its instance's message count mod 2^16, for the
+	                          * per-attempt draws (snd__attempt_u) */
 } snd_msg;
 
 typedef enum snd_worker_state {
@@ -118,7 +120,8 @@ typedef struct snd_inst {
 	int64_t arr_k;           /* periodic: the next candidate's k */
 	int64_t phase_ns;        /* periodic */
 	uint64_t rr;             /* round_robin: connection attempts so far */
-	char pad_[8];            /* 256 bytes, 64-aligned in the world's array */
+	uint64_t msgs_made;      /* messages generated (numbers them: snd_msg.serial);
+	                          * 256 bytes, 64-aligned in the world's array */
 } snd_inst;
 
 /* Message-level counters of one entity (total, a group, a mailbox).  A
@@ -143,6 +146,7 @@ typedef struct snd_slab snd_slab;
 
 typedef struct snd_world {
 	const scenario *s;
+	int64_t replication;
 	sim_engine *e;
 	svc *v;
 	sim_alloc alloc;

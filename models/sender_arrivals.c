@@ -66,6 +66,7 @@ static void generate(snd_world *w, snd_inst *in, const scn_trace_row *row)
 	}
 	memset(m, 0, sizeof *m);
 	m->generated_ns = now;
+	m->serial = (uint16_t)in->msgs_made++;
 	m->prev_backoff_ns = sd->retry.base_ns;
 	if (!draw_message(w, in, sd, m, row)) {
 		snd__msg_free(w, m);

@@ -125,3 +125,13 @@ double snd_profile_at(const scenario *s, const scn_arrivals *a, int64_t t_ns)
 	int dow = (int)(((days + 3) % 7 + 7) % 7);
 	return a->hour[hour] * a->day[dow];
 }
+
+float snd__attempt_u(const snd_world *w, const snd_inst *in, const snd_msg *m, int kind)
+{
+	const scenario *s = w->s;
+	uint64_t key = rng_key(s->seed, w->replication, in->group, in->index,
+			       (uint64_t)RNG_PURPOSE_COUNT + (uint64_t)kind);
+	double u = rng_hash_uniform(key, (uint64_t)m->generated_ns, m->serial, m->attempts);
+	float f = (float)u;
+	return f < 1.0f ? f : nextafterf(1.0f, 0.0f); /* rounding must not reach 1 */
+}

@@ -65,6 +65,22 @@ static inline int64_t snd__add_sat(int64_t a, int64_t b)
 	return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
+/* The limits a worker's attempts meet: its route's, or (smtp_auth) its
+ * session's mailbox's. */
+static inline const scn_limits *snd__limits(const snd_world *w, const snd_worker *wk)
+{
+	const scn_sender *sd = &w->s->senders[wk->inst->group];
+	return sd->route > 0 ? &w->s->routes[sd->route].limits : &w->s->mailboxes[wk->mailbox].limits;
+}
+
+/* Draw kinds of snd__attempt_u. */
+enum { SND_DRAW_AUTH_FAULT = 1, SND_DRAW_DATA_FAULT = 2 };
+
+/* A uniform on [0, 1) for attempt `attempts` of message m, of the given
+ * kind: counter-based (rng_hash_uniform), so it shifts no stream and a
+ * variant that makes other attempts draws the same for the same attempt. */
+float snd__attempt_u(const snd_world *w, const snd_inst *in, const snd_msg *m, int kind);
+
 static inline snd_counts *snd__grp(snd_world *w, const snd_inst *in)
 {
 	return &w->groups[in->group];

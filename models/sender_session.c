@@ -12,6 +12,7 @@ static void on_connect_done(sim_engine *e, void *ctx, uint64_t arg);
 static void on_submit_done(sim_engine *e, void *ctx, uint64_t arg);
 static void on_idle_end(sim_engine *e, void *ctx, uint64_t arg);
 static void on_auth_refused(sim_engine *e, void *ctx, uint64_t arg);
+static void answer(snd_world *w, snd_worker *wk, const svc_outcome *o);
 
 static int choose_mailbox(snd_world *w, snd_inst *in)
 {
@@ -59,11 +60,38 @@ void snd__quit_session(snd_world *w, snd_worker *wk)
 	wk->state = SW_FREE;
 }
 
+/* MAIL FROM and RCPT refused (svc_envelope): answered at once, nothing
+ * transferred; an event of its own, so a run of refused messages does not
+ * recurse. */
+static void on_envelope_refused(sim_engine *e, void *ctx, uint64_t arg)
+{
+	snd_worker *wk = ctx;
+	snd_world *w = wk->inst->world;
+	snd__series_at(w, sim_now(e));
+	svc_outcome o = { .rc = (scn_reply_class)arg, .release_ns = sim_now(e) };
+	o.reply = &snd__limits(w, wk)->reply[o.rc];
+	snd__count_attempt(w, wk); /* a refused envelope is an attempt, as a refused DATA is */
+	answer(w, wk, &o);
+	snd__check_op(w);
+}
+
 static void begin_submit(snd_world *w, snd_worker *wk)
 {
 	const scn_sender *sd = &w->s->senders[wk->inst->group];
 	wk->state = SW_SUBMITTING;
-	int st = svc_submission_begin(w->v, &wk->sess);
+	snd_msg *m = wk->msg;
+	svc_message em = { m->recipients, m->external, m->size_bytes, (svc_fault)m->fault, 1.0f };
+	svc_outcome eo;
+	int st = svc_envelope(w->v, &wk->sess, &em, &eo);
+	if (st != SIM_OK) {
+		snd__fail(w, st);
+		return;
+	}
+	if (eo.rc != RC_OK) {
+		snd__sched(w, 0, on_envelope_refused, wk, (uint64_t)eo.rc, NULL);
+		return;
+	}
+	st = svc_submission_begin(w->v, &wk->sess);
 	if (st != SIM_OK) {
 		snd__fail(w, st);
 		return;
@@ -97,7 +125,11 @@ static void connect_done(snd_world *w, snd_worker *wk)
 	snd_inst *in = wk->inst;
 	const scn_sender *sd = &w->s->senders[in->group];
 	svc_outcome o;
-	svc_client cl = { .basic_auth = sd->basic_auth, .fault_u = 1.0 };
+	const scn_limits *L = snd__limits(w, wk);
+	svc_client cl = { .basic_auth = sd->basic_auth, .tls_too_old = sd->tls_too_old,
+			  .bad_credentials = sd->bad_credentials, .source_mismatch = sd->source_mismatch,
+			  .fault_u = L->auth_fault_p > 0 ? snd__attempt_u(w, in, wk->msg, SND_DRAW_AUTH_FAULT)
+							 : 1.0f };
 	int st = svc_auth(w->v, &wk->sess, sd->route, wk->mailbox, in->source, &cl, &o);
 	if (st != SIM_OK) {
 		snd__fail(w, st);
@@ -149,7 +181,9 @@ static void answer(snd_world *w, snd_worker *wk, const svc_outcome *o)
 static void submit_done(snd_world *w, snd_worker *wk)
 {
 	snd_msg *m = wk->msg;
-	svc_message sm = { m->recipients, m->external, m->size_bytes, (svc_fault)m->fault, 1.0f };
+	const scn_limits *L = snd__limits(w, wk);
+	svc_message sm = { m->recipients, m->external, m->size_bytes, (svc_fault)m->fault,
+			   L->data_fault_p > 0 ? snd__attempt_u(w, wk->inst, m, SND_DRAW_DATA_FAULT) : 1.0f };
 	svc_outcome o;
 	int st = svc_submit(w->v, &wk->sess, &sm, &o);
 	if (st != SIM_OK) {

@@ -819,10 +819,11 @@ static const svc_check data_checks[] = {
 	  ERR_INVALID_RECIPIENTS },
 	{ "recipient_rate", KIND_SUM, SLOT_RRL, BY_LIMITS, RC_RECIPIENT_RATE,
 	  true, rrl_check, rrl_reserve, rrl_commit, rrl_refused, NULL, -1 },
-	{ "tenant_external", KIND_SUM, SLOT_EXT, BY_LIMITS, RC_TENANT_EXTERNAL,
-	  true, ext_check, ext_reserve, ext_commit, NULL, NULL, -1 },
+	/* MOERA before TERRL: the narrower, sender-specific limit names its own reason */
 	{ "onmicrosoft_external", KIND_SUM, SLOT_MOERA, BY_LIMITS, RC_ONMICROSOFT_EXTERNAL,
 	  true, moera_check, moera_reserve, moera_commit, NULL, NULL, -1 },
+	{ "tenant_external", KIND_SUM, SLOT_EXT, BY_LIMITS, RC_TENANT_EXTERNAL,
+	  true, ext_check, ext_reserve, ext_commit, NULL, NULL, -1 },
 	{ "message_rate", KIND_WINDOW, SLOT_RATE, BY_LIMITS, RC_MESSAGE_RATE,
 	  true, rate_check, rate_reserve, rate_commit, NULL, rate_hold, -1 },
 	{ "message_cap", KIND_WINDOW, SLOT_CAP, BY_LIMITS, RC_MESSAGE_CAP,

@@ -68,3 +68,20 @@ double rng_exponential(rng_stream *st, double mean)
 {
 	return -mean * log1p(-rng_uniform(st));
 }
+
+uint64_t rng_key(uint64_t seed, int64_t replication, int64_t group, int64_t instance, uint64_t purpose)
+{
+	uint64_t h = 0x6b65792d6b657921ULL; /* "key-key!": apart from the streams' */
+	h = mix_in(h, seed);
+	h = mix_in(h, (uint64_t)replication);
+	h = mix_in(h, (uint64_t)group);
+	h = mix_in(h, (uint64_t)instance);
+	h = mix_in(h, purpose);
+	return splitmix64(&h);
+}
+
+double rng_hash_uniform(uint64_t key, uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t h = mix_in(mix_in(mix_in(key, a), b), c);
+	return (double)(splitmix64(&h) >> 11) * 0x1.0p-53;
+}

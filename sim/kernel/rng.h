@@ -49,4 +49,13 @@ double rng_uniform_open(rng_stream *st);
 /* Exponential with the given mean (inverse transform, -mean*log(1-u)). */
 double rng_exponential(rng_stream *st, double mean);
 
+/* Counter-based draws, for draws whose number depends on what happens in
+ * the run (one per attempt): a uniform on [0, 1) that is a pure function
+ * of a key and three counters, so drawing it never shifts any stream, and
+ * two variants that make different attempts still draw the same value for
+ * the same (key, a, b, c).  rng_key names the key as rng_stream_init names
+ * a stream (purpose: any number, e.g. past RNG_PURPOSE_COUNT). */
+uint64_t rng_key(uint64_t seed, int64_t replication, int64_t group, int64_t instance, uint64_t purpose);
+double rng_hash_uniform(uint64_t key, uint64_t a, uint64_t b, uint64_t c);
+
 #endif
