@@ -111,7 +111,8 @@ static void exchange_server(scn_limits *l)
 	l->reply[RC_CONCURRENCY] = mk(421, true, true,
 		"421 4.3.2 The maximum number of concurrent connections has exceeded a limit, closing transmission channel");
 	l->max_message_size = 36 * MB;  /* EXS: MaxMessageSize */
-	l->reply[RC_MESSAGE_SIZE] = mk(552, false, false, "552 5.3.4 Message size exceeds fixed maximum message size"); /* EXS */
+	/* ASSUMPTION: the classic on-premises size reply (EXS gives the limit, not the text) */
+	l->reply[RC_MESSAGE_SIZE] = mk(552, false, false, "552 5.3.4 Message size exceeds fixed maximum message size");
 	l->max_recipients_per_message = 200; /* EXS: MaxRecipientsPerMessage */
 	l->reply[RC_TOO_MANY_RECIPIENTS] = mk(452, true, false, "452 4.5.3 Too many recipients");
 	l->message_rate.limit = 5;      /* EXS: MessageRateLimit 5/min per user (port 587) */
