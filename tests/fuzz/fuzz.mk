@@ -17,13 +17,21 @@ FUZZ_OPTS    := -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 FUZZ_CFLAGS   = -std=c11 -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 $(CPPFLAGS) $(PKG_CFLAGS)
-# The harnesses reach only the loader and what it calls, so only that is
-# compiled for them: a half-edited engine file elsewhere cannot stop CI's
-# fuzz-smoke, and the build takes seconds.
-FUZZ_SRC     := $(wildcard models/scn_*.c) models/scenario.c sim/kernel/yaml.c sim/kernel/units.c \
-                sim/kernel/alloc.c sim/kernel/status.c models/presets.c models/replies.c
-FUZZ_OBJ     := $(FUZZ_SRC:%.c=$(FUZZ_DIR)/%.o)
-FUZZ_HARNESS := fuzz_scenario fuzz_trace
+# Each harness links only what it reaches, so a half-edited file elsewhere
+# cannot stop CI's fuzz-smoke and the build takes seconds: the loader for
+# fuzz_scenario and fuzz_trace; the loader and the model's run (engine,
+# event sets, random streams, statistics, service, limiters, mailboxes,
+# senders, results) for fuzz_run, never sim/program/.
+FUZZ_LOAD_SRC := $(wildcard models/scn_*.c) models/scenario.c sim/kernel/yaml.c sim/kernel/units.c \
+                 sim/kernel/alloc.c sim/kernel/status.c models/presets.c models/replies.c
+FUZZ_RUN_SRC  := models/run.c $(wildcard models/sender*.c) models/service.c models/limiter.c \
+                 models/mailbox.c models/clock_engine.c models/results.c \
+                 sim/kernel/engine.c sim/kernel/evset.c sim/kernel/cq.c sim/kernel/heap.c \
+                 sim/kernel/rng.c sim/kernel/stats.c
+FUZZ_SRC      := $(FUZZ_LOAD_SRC) $(FUZZ_RUN_SRC)
+FUZZ_LOAD_OBJ := $(FUZZ_LOAD_SRC:%.c=$(FUZZ_DIR)/%.o)
+FUZZ_RUN_OBJ  := $(FUZZ_RUN_SRC:%.c=$(FUZZ_DIR)/%.o)
+FUZZ_HARNESS := fuzz_scenario fuzz_trace fuzz_run
 FUZZ_BIN     := $(addprefix $(FUZZ_DIR)/,$(FUZZ_HARNESS))
 FUZZ_ENV     := ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
@@ -38,9 +46,20 @@ $(FUZZ_DIR)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+$(FUZZ_DIR)/fuzz_scenario $(FUZZ_DIR)/fuzz_trace: $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LOAD_OBJ)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $^ $(PKG_LIBS) -lm -lpthread -o $@
+
+# fuzz_run counts and caps the run's events by wrapping the engine's
+# sim_schedule_at and sim_schedule_in (see the harness's opening comment).
+$(FUZZ_DIR)/fuzz_run: tests/fuzz/fuzz_run.c $(FUZZ_LOAD_OBJ) $(FUZZ_RUN_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wl,--wrap=sim_schedule_at,--wrap=sim_schedule_in $^ $(PKG_LIBS) -lm -lpthread -o $@
+
+# The objects are kept between builds (make would delete them as
+# intermediate files of the pattern rule).
+.SECONDARY: $(FUZZ_LOAD_OBJ) $(FUZZ_RUN_OBJ)
+-include $(FUZZ_LOAD_OBJ:.o=.d) $(FUZZ_RUN_OBJ:.o=.d)
 
 fuzz-build: fuzz-deps
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
