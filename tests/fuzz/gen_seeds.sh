@@ -13,9 +13,10 @@ awk 'BEGIN { print "mailboxes:";
   print "senders:\n  - name: app\n    mailbox: m0@contoso.com\n    arrivals: {poisson: 10/h}" }' \
   >"$out/scenario/big-mailbox-list.yaml"
 
-# Many variants, each overriding a key (about 0.3 MB).
+# Variants, each overriding a key (200: the loader copies the document for
+# each variant, so many more time out; see tests/fuzz/pending/scenario/).
 awk 'BEGIN { print "mailboxes:\n  - name: m@contoso.com\nsenders:\n  - name: app\n    arrivals: {poisson: 10/h}\nvariants:";
-  for (i = 0; i < 5000; i++) printf "  - name: v%d\n    set:\n      senders.app.arrivals: {poisson: %d/h}\n", i, i + 1 }' \
+  for (i = 0; i < 200; i++) printf "  - name: v%d\n    set:\n      senders.app.arrivals: {poisson: %d/h}\n", i, i + 1 }' \
   >"$out/scenario/many-variants.yaml"
 
 # Deep flow nesting, 100 KB: a list of 50000 single-element flow lists.
