@@ -28,6 +28,7 @@
 
 #include "alloc.h"
 #include "evset.h"
+#include "limiter.h"
 #include "run.h"
 #include "scn_load.h"
 #include "status.h"
@@ -291,6 +292,33 @@ static void test_run_regressions(void **state)
 	}
 }
 
+/* fuzz_run, tests/fuzz/regressions/run/rate-delay-release-overflow.yaml:
+ * in delay mode releases pile up a window apart (r_k = r_(k-L) + w), so
+ * with a limit of 1 and a 100-year window the 4th release, 300 years on,
+ * overflowed int64 (UBSan; a negative time in release builds).  A release
+ * beyond int64 is later than every run ends: it saturates at INT64_MAX,
+ * and stays there. */
+static void test_rate_delay_release_saturates(void **state)
+{
+	(void)state;
+	const int64_t century = 36525LL * 86400LL * 1000000000LL; /* 100 y of 365.25 d */
+	lim_window w;
+	lim_window_init(&w, century, 1);
+	int64_t r = -1;
+	assert_int_equal(lim_window_release(&w, &sim_alloc_std, 0, &r), SIM_OK);
+	assert_true(r == 0);
+	assert_int_equal(lim_window_release(&w, &sim_alloc_std, 0, &r), SIM_OK);
+	assert_true(r == century);
+	assert_int_equal(lim_window_release(&w, &sim_alloc_std, 1, &r), SIM_OK);
+	assert_true(r == 2 * century); /* 6.3e18 < INT64_MAX */
+	assert_int_equal(lim_window_release(&w, &sim_alloc_std, 2, &r), SIM_OK);
+	assert_true(r == INT64_MAX); /* 3 centuries, 9.47e18, is past INT64_MAX */
+	assert_int_equal(lim_window_release(&w, &sim_alloc_std, 3, &r), SIM_OK);
+	assert_true(r == INT64_MAX);
+	assert_true(lim_window_check(&w));
+	lim_window_free(&w, &sim_alloc_std);
+}
+
 /* libfyaml 0.7.12 decoded a run of escaped single quotes wrongly: the
  * loader decodes those scalars itself. */
 static void test_single_quoted(void **state)
@@ -366,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_scenario_regressions),
 		cmocka_unit_test(test_trace_regressions),
 		cmocka_unit_test(test_run_regressions),
+		cmocka_unit_test(test_rate_delay_release_saturates),
 		cmocka_unit_test(test_single_quoted),
 		cmocka_unit_test(test_buffer_matches_file),
 	};
