@@ -502,12 +502,16 @@ static inline int quota_check(const chk *c)
 		? 0 : CHK_PASS;
 }
 
-/* Sent Items: the accepted message grows the mailbox, once. */
+/* Sent Items: the accepted message grows the mailbox, once.  The size
+ * saturates at INT64_MAX, past every quota (at most 2^60 B), rather than
+ * overflow: eight messages of the largest size did (found by fuzz_run). */
 static inline void quota_commit(const chk *c, svc_outcome *o)
 {
 	(void)o;
-	if (c->H->saves_sent_items && c->m->save_sent_items)
-		c->m->size_bytes += c->msg->size_bytes;
+	if (c->H->saves_sent_items && c->m->save_sent_items) {
+		int64_t *size = &c->m->size_bytes, add = c->msg->size_bytes;
+		*size = *size > INT64_MAX - add ? INT64_MAX : *size + add;
+	}
 }
 
 static inline int license_check(const chk *c)
