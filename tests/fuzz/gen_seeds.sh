@@ -35,12 +35,12 @@ awk 'BEGIN { print "time,sender,recipients,size,external";
 
 # Runs: many instances and mailboxes, high rates, long durations, so the
 # run harness starts near its event and memory caps.
-awk 'BEGIN { print "duration: 1d\nmailboxes:\n  - {pool: p, count: 2000, name_pattern: \"m{i}@contoso.com\"}";
+awk 'BEGIN { print "duration: 1d\nmailboxes:\n  - {pool: p, count: 500, name_pattern: \"m{i}@contoso.com\"}";
   print "senders:";
-  for (i = 0; i < 200; i++) printf "  - name: s%d\n    count: %d\n    mailbox: {pool: p, assign: round_robin}\n    arrivals: {poisson: %d/min}\n", i, 1 + i % 5, 1 + i % 60 }' \
+  for (i = 0; i < 50; i++) printf "  - name: s%d\n    count: %d\n    mailbox: {pool: p, assign: round_robin}\n    arrivals: {poisson: %d/min}\n", i, 1 + i % 5, 1 + i % 60 }' \
   >"$out/run/many-senders.yaml"
 cat >"$out/run/long-busy.yaml" <<'YAML'
-duration: 100y
+duration: 1y
 mailboxes:
   - name: m@contoso.com
 senders:
