@@ -103,7 +103,11 @@ $(FUZZ_DIR)/seeds: tests/fuzz/gen_seeds.sh
 # $(2) the corpus directory prefix: new inputs go there, never into
 # tests/fuzz/corpus; the seeds are read as further directories (fuzz_run
 # also starts from the scenario harness's seeds, with its dictionary).
-# $(3) extra options.
+# $(3) extra options; $(4) prefixes of more seed directories per harness:
+# the long run adds the generated large seeds (build/fuzz/seeds/<harness>,
+# which would take most of a smoke run's 30 s to mutate) and
+# tests/fuzz/edge/<harness>/ (seeds one change away from a known finding,
+# so the smoke run stays green while the finding is pending).
 define fuzz_run
 	@for h in $(FUZZ_HARNESS); do \
 	  k=$${h#fuzz_}; mkdir -p $(2)$$k; \
@@ -111,20 +115,28 @@ define fuzz_run
 	  echo "== $$h: $(1) s"; \
 	  $(FUZZ_ENV) $(FUZZ_DIR)/$$h $(FUZZ_OPTS) $(3) -max_total_time=$(1) \
 	    -dict=tests/fuzz/$$d.dict -artifact_prefix=$(FUZZ_DIR)/$$k- \
-	    $(2)$$k tests/fuzz/corpus/$$k $$more $(FUZZ_DIR)/seeds/$$k 2>&1 | \
+	    $(2)$$k tests/fuzz/corpus/$$k $$more $(foreach d,$(4),$$(ls -d $(d)$$k 2>/dev/null)) 2>&1 | \
 	    grep -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse) |^(INFO|  NEW_FUNC)' ; \
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
 endef
 
-# CI: a fresh scratch corpus each time, so the run is the same everywhere.
+# CI: the generated large seeds once each through their harness (inputs of
+# 0.1 to 1 MB must pass, within the timeout), then a fresh scratch corpus
+# each time, so the run is the same everywhere.
 fuzz-smoke: fuzz-replay $(FUZZ_DIR)/seeds
+	@for h in $(FUZZ_HARNESS); do k=$${h#fuzz_}; \
+	  echo "== $$h: the generated seeds, $(FUZZ_DIR)/seeds/$$k"; \
+	  $(FUZZ_ENV) $(FUZZ_DIR)/$$h -timeout=10 -rss_limit_mb=2048 $(FUZZ_DIR)/seeds/$$k/* 2>&1 | \
+	    grep -v '^Running: \|^Executed \|^INFO' ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
 	@rm -rf $(FUZZ_DIR)/corpus-*
-	$(call fuzz_run,$(FUZZ_SMOKE_SECONDS),$(FUZZ_DIR)/corpus-,)
+	$(call fuzz_run,$(FUZZ_SMOKE_SECONDS),$(FUZZ_DIR)/corpus-,,)
 
 # The long run keeps its corpus in build/fuzz/work-<harness> between runs.
 fuzz: fuzz-build $(FUZZ_DIR)/seeds
-	$(call fuzz_run,$(FUZZ_SECONDS),$(FUZZ_DIR)/work-,$(FUZZ_LONG_OPTS))
+	$(call fuzz_run,$(FUZZ_SECONDS),$(FUZZ_DIR)/work-,$(FUZZ_LONG_OPTS),$(FUZZ_DIR)/seeds/ tests/fuzz/edge/)
 	@ls $(FUZZ_DIR)/*-crash-* $(FUZZ_DIR)/*-timeout-* $(FUZZ_DIR)/*-oom-* 2>/dev/null || true
 
 # ${PIPESTATUS[0]}: the harness's status through the output filter.
