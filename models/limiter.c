@@ -164,7 +164,11 @@ int lim_window_release(lim_window *w, const sim_alloc *a, int64_t now, int64_t *
 		return rc;
 	int64_t r = now;
 	if (w->len >= w->max_len) {
-		int64_t earliest = lim_window_nth_back(w, w->max_len) + w->window_ns;
+		/* Releases pile up a window apart, so a long enough run of them
+		 * passes any bound: saturate at INT64_MAX, later than every run
+		 * ends (an overflow found by tests/fuzz/fuzz_run). */
+		int64_t back = lim_window_nth_back(w, w->max_len);
+		int64_t earliest = back > INT64_MAX - w->window_ns ? INT64_MAX : back + w->window_ns;
 		if (earliest > r)
 			r = earliest;
 	}

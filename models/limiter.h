@@ -131,7 +131,8 @@ int lim_window_push(lim_window *w, const sim_alloc *a, int64_t t);
 /* Delay-mode release time of a message accepted at now, given w holds the
  * releases so far (max_len = the limit), and records it.  See limiter.c for
  * why r_k = max(now, r_(k-L) + window) is the earliest release that keeps
- * at most L releases in every (t - window, t], in order.  SIM_ENOMEM
+ * at most L releases in every (t - window, t], in order; a release past
+ * INT64_MAX is INT64_MAX (later than any run ends).  SIM_ENOMEM
  * leaves w unchanged and *release_ns untouched. */
 int lim_window_release(lim_window *w, const sim_alloc *a, int64_t now, int64_t *release_ns);
 

@@ -1,13 +1,17 @@
 /* test_fuzz_regressions.c - every input kept in tests/fuzz/regressions/
- * (findings of tests/fuzz/fuzz_scenario and fuzz_trace, and the resource
- * bounds added with them), loaded through the normal entry points.
+ * (findings of tests/fuzz/fuzz_scenario, fuzz_trace and fuzz_run, and the
+ * resource bounds added with them), loaded through the normal entry points.
  *
  * Each scenario file goes through scn_load() (so relative paths resolve
  * against its own directory), each trace through scn_trace_parse().  A
  * file must load or be refused cleanly: a known status, every error with a
  * message, the outputs untouched on failure, no leak (under ASan in `make
- * test`), and in well under the fuzzers' 10 s timeout.  The files whose
- * outcome is known are also checked against it.  Run from the repository
+ * test`), and in well under the fuzzers' 10 s timeout.  Each run
+ * regression must load and its last scenario's replication 0 must run
+ * through run_replication() under fuzz_run's 64 MiB allocator cap: succeed
+ * with figures that add up, or fail with SIM_ENOMEM having freed
+ * everything.  The files whose outcome is known are also checked against
+ * it.  Run from the repository
  * root (or set THROTTLESIM_ROOT). */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -23,11 +27,16 @@
 #include <cmocka.h>
 
 #include "alloc.h"
+#include "evset.h"
+#include "limiter.h"
+#include "run.h"
 #include "scn_load.h"
 #include "status.h"
 
 #define SCN_DIR "tests/fuzz/regressions/scenario"
 #define TRACE_DIR "tests/fuzz/regressions/trace"
+#define RUN_DIR "tests/fuzz/regressions/run"
+#define RUN_MAX_BYTES ((size_t)64 << 20) /* as in fuzz_run.c */
 #define START_UNIX_S 1740960000LL /* 2025-03-03T00:00:00Z, as in fuzz_trace.c */
 
 static const char *root_path(const char *rel, char *buf, size_t len)
@@ -201,6 +210,115 @@ static void test_trace_regressions(void **state)
 	}
 }
 
+/* fuzz_run's allocator: refuses to hold more than RUN_MAX_BYTES at once. */
+typedef struct cap_alloc {
+	size_t bytes;
+	long refused;
+} cap_alloc;
+
+static void *cap_fn(void *ud, void *ptr, size_t old_size, size_t new_size)
+{
+	cap_alloc *c = ud;
+	if (ptr == NULL)
+		old_size = 0;
+	assert_true(old_size <= c->bytes);
+	if (new_size == 0) {
+		c->bytes -= old_size;
+		free(ptr);
+		return NULL;
+	}
+	if (new_size > old_size && new_size - old_size > RUN_MAX_BYTES - c->bytes) {
+		c->refused++;
+		return NULL;
+	}
+	void *q = realloc(ptr, new_size);
+	if (q)
+		c->bytes = c->bytes - old_size + new_size;
+	return q;
+}
+
+static void check_entity(const char *name, const res_entity *e)
+{
+	const double *f = e->fig;
+	if (!(f[FIG_GENERATED] == f[FIG_ACCEPTED] + f[FIG_LOST] + f[FIG_PENDING]))
+		fail_msg("%s: generated %g != accepted %g + lost %g + pending %g", name,
+			 f[FIG_GENERATED], f[FIG_ACCEPTED], f[FIG_LOST], f[FIG_PENDING]);
+}
+
+static void test_run_regressions(void **state)
+{
+	(void)state;
+	static char names[256][256];
+	char dir[600];
+	DIR *d = opendir(root_path(RUN_DIR, dir, sizeof dir));
+	if (d == NULL)
+		skip(); /* no run finding kept yet */
+	closedir(d);
+	size_t n = list_dir(RUN_DIR, names, 256);
+	for (size_t i = 0; i < n; i++) {
+		char rel[600], path[1200];
+		snprintf(rel, sizeof rel, "%s/%s", RUN_DIR, names[i]);
+		root_path(rel, path, sizeof path);
+		scenario **v = NULL;
+		size_t nv = 0;
+		scn_errors errs = { 0 };
+		int rc = scn_load(path, &sim_alloc_std, &v, &nv, &errs);
+		if (rc) {
+			char line[1200];
+			scn_error_format(&errs.v[0], line, sizeof line);
+			fail_msg("%s: a run regression must load: %s", names[i], line);
+		}
+		cap_alloc cap = { 0 };
+		sim_alloc a = { cap_fn, &cap };
+		res_rep r;
+		char err[256] = "";
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = run_replication(v[nv - 1], 0, EVS_CALENDAR, &a, &r, err, sizeof err);
+		double dt = seconds_since(&t0);
+		if (dt > 10)
+			fail_msg("%s: the run took %.1f s", names[i], dt);
+		if (rc == SIM_OK) {
+			check_entity(names[i], &r.total);
+			for (size_t g = 0; g < r.n_groups; g++)
+				check_entity(names[i], &r.groups[g]);
+			res_rep_free(&r);
+		} else if (rc != SIM_ENOMEM || cap.refused == 0) {
+			fail_msg("%s: status %d: %s", names[i], rc, err);
+		}
+		assert_int_equal(cap.bytes, 0);
+		scn_free_all(v, nv, &sim_alloc_std);
+		scn_errors_free(&errs);
+	}
+}
+
+/* fuzz_run, tests/fuzz/regressions/run/rate-delay-release-overflow.yaml:
+ * in delay mode releases pile up a window apart (r_k = r_(k-L) + w), so
+ * with a limit of 1 and a 100-year window the 4th release, 300 years on,
+ * overflowed int64 (UBSan; a negative time in release builds).  A release
+ * beyond int64 is later than every run ends: it saturates at INT64_MAX,
+ * and stays there. */
+static void test_rate_delay_release_saturates(void **state)
+{
+	(void)state;
+	const int64_t century = 36525LL * 86400LL * 1000000000LL; /* 100 y of 365.25 d */
+	lim_window w;
+	lim_window_init(&w, century, 1);
+	int64_t r = -1;
+	assert_int_equal(lim_window_release(&w, &sim_alloc_std, 0, &r), SIM_OK);
+	assert_true(r == 0);
+	assert_int_equal(lim_window_release(&w, &sim_alloc_std, 0, &r), SIM_OK);
+	assert_true(r == century);
+	assert_int_equal(lim_window_release(&w, &sim_alloc_std, 1, &r), SIM_OK);
+	assert_true(r == 2 * century); /* 6.3e18 < INT64_MAX */
+	assert_int_equal(lim_window_release(&w, &sim_alloc_std, 2, &r), SIM_OK);
+	assert_true(r == INT64_MAX); /* 3 centuries, 9.47e18, is past INT64_MAX */
+	assert_int_equal(lim_window_release(&w, &sim_alloc_std, 3, &r), SIM_OK);
+	assert_true(r == INT64_MAX);
+	assert_true(lim_window_check(&w));
+	lim_window_free(&w, &sim_alloc_std);
+}
+
 /* libfyaml 0.7.12 decoded a run of escaped single quotes wrongly: the
  * loader decodes those scalars itself. */
 static void test_single_quoted(void **state)
@@ -275,6 +393,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scenario_regressions),
 		cmocka_unit_test(test_trace_regressions),
+		cmocka_unit_test(test_run_regressions),
+		cmocka_unit_test(test_rate_delay_release_saturates),
 		cmocka_unit_test(test_single_quoted),
 		cmocka_unit_test(test_buffer_matches_file),
 	};
