@@ -60,7 +60,7 @@ static const expect scenario_expect[] = {
 	{ "timeout-directive-bad-utf8.yaml", "not UTF-8 text" },
 	{ "timeout-directive-bad-utf8-min.yaml", "not UTF-8 text" },
 	{ "budget-mailboxes-1e6.yaml", "1000000 mailboxes exceed the loader's memory bound of 1 GiB" },
-	{ "budget-mailboxes-variants.yaml", "variant 'a': 180000 mailboxes, with the base's and earlier variants'" },
+	{ "budget-mailboxes-variants.yaml", "variant 'a': 120000 mailboxes, with the base's and earlier variants'" },
 	{ "trace-dev-zero.yaml", "trace file '/dev/zero' is not a regular file" },
 	{ "bounds-issue-examples.yaml", "duration '1000000y' exceeds the bound of 100 years" },
 	{ "slow-nearest-mailbox.yaml", "(did you mean 'mailbox-number-1@contoso-example-domain.com'?)" },
@@ -324,16 +324,21 @@ static void test_rate_delay_release_saturates(void **state)
 static void test_single_quoted(void **state)
 {
 	(void)state;
-	static const struct { const char *yaml, *name; } cases[] = {
-		{ "'x''''y@c.com'", "x''y@c.com" },
-		{ "'it''s@c.com'", "it's@c.com" },
-		{ "'a''''''''''''''''b@c.com'", "a''''''''b@c.com" },
-		{ "'a''b\n      c''d\n\n      e  ''f'", "a'b c'd\ne  'f" }, /* folded: a space, a newline */
-		{ "'plain@c.com'", "plain@c.com" },
+	/* names may not hold a newline (they are refused at load): the folded
+	 * case goes through the description, which is free text */
+	static const struct { const char *yaml, *name; bool desc; } cases[] = {
+		{ "'x''''y@c.com'", "x''y@c.com", false },
+		{ "'it''s@c.com'", "it's@c.com", false },
+		{ "'a''''''''''''''''b@c.com'", "a''''''''b@c.com", false },
+		{ "'a''b\n  c''d\n\n  e  ''f'", "a'b c'd\ne  'f", true }, /* folded: a space, a newline */
+		{ "'plain@c.com'", "plain@c.com", false },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char text[512];
-		int len = snprintf(text, sizeof text,
+		int len = cases[i].desc
+			? snprintf(text, sizeof text, "description: %s\nmailboxes:\n  - name: m@c.com\n"
+				   "senders:\n  - {name: s, arrivals: {poisson: 1/h}}\n", cases[i].yaml)
+			: snprintf(text, sizeof text,
 				   "mailboxes:\n  - name: %s\nsenders:\n  - {name: s, arrivals: {poisson: 1/h}}\n",
 				   cases[i].yaml);
 		scenario **v = NULL;
@@ -345,7 +350,7 @@ static void test_single_quoted(void **state)
 			scn_error_format(&errs.v[0], line, sizeof line);
 			fail_msg("%s: %s", cases[i].yaml, line);
 		}
-		assert_string_equal(v[0]->mailboxes[0].name, cases[i].name);
+		assert_string_equal(cases[i].desc ? v[0]->description : v[0]->mailboxes[0].name, cases[i].name);
 		scn_free_all(v, n, &sim_alloc_std);
 		scn_errors_free(&errs);
 	}
