@@ -414,7 +414,8 @@ int tz_from_tzif(tz_table *t, const char *name, const unsigned char *buf, size_t
 					cand[n++] = xs[k];
 		}
 	}
-	qsort(cand, n, sizeof *cand, cmp_i64);
+	if (n > 1)
+		qsort(cand, n, sizeof *cand, cmp_i64);
 	/* Keep the instants where the offset changes, in place. */
 	int32_t cur = file_offset(&z, from_s), off0 = cur;
 	size_t m = 0;
