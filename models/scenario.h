@@ -343,8 +343,9 @@ typedef struct scenario {
 	int64_t start_unix_s;     /* wall-clock instant of time 0 (UTC) */
 	/* `timezone:` the IANA zone of the local clock (profiles, daily
 	 * bursts, timestamps without an offset): its offset changes over
-	 * [start - 2 d, start + duration + 2 d], "UTC" by default.  Owned;
-	 * freed by scn_free. */
+	 * [start - 2 d, start + 100 years + 2 d] (the longest run, whatever
+	 * --duration says later), "UTC" by default.  Owned; freed by
+	 * scn_free. */
 	tz_table tz;
 	int64_t duration_ns;
 	uint64_t seed;

@@ -112,10 +112,12 @@ bool scn_ts_has_offset(const char *t)
 	return false;
 }
 
-/* `timezone` and `start`: the zone's table covers the run and two days
- * either side (local days around the edges), and a start without an
- * offset is local time in it.  The zone file is read here, once,
- * single-threaded (sim/kernel/tz.h says why). */
+/* `timezone` and `start`: the zone's table covers the longest run
+ * (UNIT_MAX_DURATION_NS, not this one's duration: --duration may lengthen
+ * it after the load) and two days either side (local days around the
+ * edges): about two entries a year.  A start without an offset is local
+ * time in it.  The zone file is read here, once, single-threaded
+ * (sim/kernel/tz.h says why). */
 static void parse_clock(scn_ctx *c, const yml_node *root, scenario *s)
 {
 	const int64_t margin_s = 2 * 86400 + 86400; /* + the widest offset */
@@ -128,7 +130,7 @@ static void parse_clock(scn_ctx *c, const yml_node *root, scenario *s)
 	const yml_node *zn = yml_get(root, "timezone");
 	if (zn && scn_want_scalar(c, zn, "timezone", "an IANA time zone name (e.g. Europe/Berlin)")) {
 		char why[SCN_PATH_MAX + 160];
-		int64_t span_s = s->duration_ns / SCN_NS_PER_S + 1;
+		int64_t span_s = UNIT_MAX_DURATION_NS / SCN_NS_PER_S + 1;
 		tz_table t;
 		int st = tz_load(&t, zn->str, NULL, start - margin_s, start + span_s + margin_s, c->a, why, sizeof why);
 		if (st == SIM_OK)

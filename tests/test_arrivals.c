@@ -146,6 +146,34 @@ static void test_daily_across_dst(void **state)
 	}
 }
 
+/* The zone's table does not depend on the duration the file gives: a
+ * run lengthened after the load (as --duration does) still meets the
+ * change of 2026-03-29.  30 days in hourly steps from Monday 2026-03-02
+ * 00:00 local (= 03-01 23:00 UTC): day d's burst at 09:00 local is in
+ * step 24d + 9 while the offset is +1 h (d = 0..26, to Saturday 28th),
+ * 24d + 8 from Sunday 29th (d = 27..29). */
+static void test_duration_lengthened(void **state)
+{
+	(void)state;
+	size_t n;
+	scenario **v = load(scenario_text("start: 2026-03-02T00:00\ntimezone: Europe/Berlin\nduration: 1d\n"
+					  "series_step: 1h\n", 1, "{bursts: {at: \"09:00\", count: 400, over: 2m}}"), &n);
+	v[0]->duration_ns = 30LL * 86400 * SCN_NS_PER_S;
+	res_rep r;
+	char err[256];
+	assert_int_equal(run_replication(v[0], 0, EVS_CALENDAR, &sim_alloc_std, &r, err, sizeof err), SIM_OK);
+	assert_int_equal(r.n_series, 720);
+	assert_true(r.total.fig[FIG_ACCEPTED] == 30 * 400);
+	size_t at[30];
+	for (size_t d = 0; d < 30; d++)
+		at[d] = 24 * d + (d < 27 ? 9 : 8);
+	for (size_t k = 0; k < r.n_series; k++)
+		rows[k] = r.series[k].accepted;
+	expect_rows(rows, r.n_series, at, 30, 400);
+	res_rep_free(&r);
+	scn_free_all(v, n, &sim_alloc_std);
+}
+
 /* days: [mon..fri] from Friday 2026-03-06 00:00 UTC over three days: only
  * Friday's burst (step 9); the weekend has none.  Two instances: each
  * its own burst, 800 in the step. */
@@ -257,6 +285,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_burst_instants),
 		cmocka_unit_test(test_daily_across_dst),
+		cmocka_unit_test(test_duration_lengthened),
 		cmocka_unit_test(test_daily_days),
 		cmocka_unit_test(test_profile_local_hours),
 		cmocka_unit_test(test_periodic_phase),
