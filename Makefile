@@ -10,7 +10,7 @@ BUILD    := build/$(VARIANT)
 CC       ?= cc
 CXX      ?= c++
 
-DEBS      := gcc make pkg-config libc6-dev libgsl-dev libsqlite3-dev libfyaml-dev libcmocka-dev gnuplot-nox valgrind
+DEBS      := gcc make pkg-config libc6-dev libgsl-dev libsqlite3-dev libfyaml-dev libcmocka-dev gnuplot-nox valgrind tzdata
 BENCH_DEBS := g++ libns3-dev valgrind
 
 PKGS     := gsl sqlite3 libfyaml

@@ -24,6 +24,7 @@
 
 #include "alloc.h"
 #include "replies.h"
+#include "tz.h"
 
 #define SCN_NS_PER_S 1000000000LL
 #define SCN_NAME_MAX 128
@@ -209,16 +210,29 @@ typedef struct scn_trace_row {
 	int64_t size_bytes;
 } scn_trace_row;
 
+/* Bursts drawn at random (a rate and a size), or scheduled: at a time
+ * of day on the chosen days of the scenario's local calendar, or once. */
+typedef enum scn_burst_when { BURST_RANDOM = 0, BURST_DAILY, BURST_ONCE } scn_burst_when;
+
 typedef struct scn_arrivals {
 	scn_arrival_kind kind;
-	double rate_per_s;        /* poisson: messages/s; bursts: bursts/s */
+	double rate_per_s;        /* poisson: messages/s; bursts: bursts/s (scheduled: their
+				   * mean over a week, for the estimates) */
 	int64_t interval_ns;      /* periodic */
 	int64_t jitter_ns;        /* periodic: arrival k at phase + k*interval + U[0, jitter) */
-	scn_dist burst_size;      /* bursts: messages per burst */
+	bool fixed_phase;         /* periodic: phase_ns for every instance, else U[0, interval) each */
+	int64_t phase_ns;
+	scn_dist burst_size;      /* bursts: messages per burst (scheduled: fixed, `count`) */
 	int64_t spacing_ns;       /* bursts: between messages of a burst */
+	/* Scheduled bursts: message i (0 <= i < count) of a burst that
+	 * begins at T arrives at T + floor(i * over_ns / count). */
+	scn_burst_when when;
+	int64_t at_s;             /* daily: seconds after local midnight; once: the instant (Unix s) */
+	uint8_t days_mask;        /* daily: bit d set for the local weekdays it runs (0 = Monday) */
+	int64_t over_ns;
 	bool has_profile;         /* rate multiplied by hour[h] * day[d] (thinning) */
-	double hour[24];          /* multiplier per hour of day (UTC of `start`) */
-	double day[7];            /* multiplier per day of week, 0 = Monday */
+	double hour[24];          /* multiplier per hour of local time (the scenario's timezone) */
+	double day[7];            /* multiplier per local day of week, 0 = Monday */
 	double profile_max;       /* max over hour[h]*day[d], for thinning */
 	scn_trace_row *trace;     /* trace: rows sorted by time (stable) */
 	size_t trace_len;
@@ -327,6 +341,12 @@ typedef struct scenario {
 	char sweep_key[2][SCN_NAME_MAX];
 	double sweep_value[2];
 	int64_t start_unix_s;     /* wall-clock instant of time 0 (UTC) */
+	/* `timezone:` the IANA zone of the local clock (profiles, daily
+	 * bursts, timestamps without an offset): its offset changes over
+	 * [start - 2 d, start + 100 years + 2 d] (the longest run, whatever
+	 * --duration says later), "UTC" by default.  Owned; freed by
+	 * scn_free. */
+	tz_table tz;
 	int64_t duration_ns;
 	uint64_t seed;
 	int64_t replications;

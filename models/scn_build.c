@@ -9,9 +9,10 @@
 #include <string.h>
 
 #include "presets.h"
+#include "status.h"
 #include "units.h"
 
-static const char *const top_keys[] = { "name", "description", "start", "duration", "seed",
+static const char *const top_keys[] = { "name", "description", "start", "timezone", "duration", "seed",
 	"replications", "series_step", "tenant", "mailboxes", "senders", "limits", "routes",
 	"variants", "sweep", NULL };
 static const char *const tenant_keys[] = { "smtp_client_auth_disabled", "basic_auth_enabled",
@@ -94,6 +95,54 @@ static void parse_routes(scn_ctx *c, const yml_node *n, scenario *s, const scn_l
 	}
 }
 
+/* Whether timestamp text t names its offset (Z, +hh:mm, -hh:mm) after
+ * the date: without one it is local time in the scenario's timezone. */
+bool scn_ts_has_offset(const char *t)
+{
+	while (*t == ' ' || *t == '\t')
+		t++;
+	size_t n = strlen(t);
+	while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+		n--;
+	if (n > 0 && (t[n - 1] == 'Z' || t[n - 1] == 'z'))
+		return true;
+	for (size_t i = 10; i < n; i++) /* after YYYY-MM-DD */
+		if (t[i] == '+' || t[i] == '-')
+			return true;
+	return false;
+}
+
+/* `timezone` and `start`: the zone's table covers the longest run
+ * (UNIT_MAX_DURATION_NS, not this one's duration: --duration may lengthen
+ * it after the load) and two days either side (local days around the
+ * edges): about two entries a year.  A start without an offset is local
+ * time in it.  The zone file is read here, once, single-threaded
+ * (sim/kernel/tz.h says why). */
+static void parse_clock(scn_ctx *c, const yml_node *root, scenario *s)
+{
+	const int64_t margin_s = 2 * 86400 + 86400; /* + the widest offset */
+	int64_t start = unit_days_from_civil(2026, 3, 2) * 86400; /* Monday 2026-03-02T00:00:00Z */
+	bool local = false;
+	const yml_node *sn = yml_get(root, "start");
+	if (scn_opt_i64(c, root, "start", "", unit_parse_timestamp, "a timestamp (e.g. 2026-03-02T00:00:00Z)", &start))
+		local = !scn_ts_has_offset(sn->str);
+	tz_utc(&s->tz);
+	const yml_node *zn = yml_get(root, "timezone");
+	if (zn && scn_want_scalar(c, zn, "timezone", "an IANA time zone name (e.g. Europe/Berlin)")) {
+		char why[SCN_PATH_MAX + 160];
+		int64_t span_s = UNIT_MAX_DURATION_NS / SCN_NS_PER_S + 1;
+		tz_table t;
+		int st = tz_load(&t, zn->str, NULL, start - margin_s, start + span_s + margin_s, c->a, why, sizeof why);
+		if (st == SIM_OK)
+			s->tz = t;
+		else if (st == SIM_ENOMEM)
+			c->nomem = true;
+		else
+			scn_err_node(c, zn, "timezone", "%s", why);
+	}
+	s->start_unix_s = local ? tz_utc_of_local(&s->tz, start) : start;
+}
+
 /* Build one scenario from a tree.  Errors go to c; s is filled as far as
  * possible (free it with scn_free whatever happens). */
 void scn_build(scn_ctx *c, const yml_node *root, scenario *s)
@@ -105,11 +154,10 @@ void scn_build(scn_ctx *c, const yml_node *root, scenario *s)
 	if ((n = yml_get(root, "description")) && scn_want_scalar(c, n, "description", "a text")) {
 		s->description = scn_xstrndup(c, n->str, strlen(n->str));
 	}
-	s->start_unix_s = unit_days_from_civil(2026, 3, 2) * 86400; /* Monday 2026-03-02T00:00:00Z */
-	scn_opt_i64(c, root, "start", "", unit_parse_timestamp, "a timestamp (e.g. 2026-03-02T00:00:00Z)", &s->start_unix_s);
 	s->duration_ns = 86400 * SCN_NS_PER_S;
 	if (scn_opt_dur(c, root, "duration", "", &s->duration_ns) && s->duration_ns <= 0)
 		scn_err_node(c, yml_get(root, "duration"), "duration", "must be longer than 0");
+	parse_clock(c, root, s);
 	int64_t seed = 1;
 	scn_opt_count(c, root, "seed", "", 0, SCN_MAX_SEED, "2^63 - 1", &seed);
 	s->seed = (uint64_t)seed;
@@ -189,6 +237,7 @@ void scn_free(scenario *s)
 	}
 	sim_free(&a, s->senders, s->n_senders * sizeof *s->senders);
 	sim_free(&a, s->routes, s->n_routes * sizeof *s->routes);
+	tz_free(&s->tz, &a);
 	sim_free(&a, s, sizeof *s);
 }
 

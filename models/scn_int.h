@@ -157,6 +157,10 @@ void scn_parse_limits(scn_ctx *c, const yml_node *n, const char *path, scn_limit
 bool scn_val_preset(scn_ctx *c, const yml_node *n, const char *p, scn_limits *l);
 void scn_resolve_tenant_limit(scn_limits *l, int64_t tenant_limit);
 
+/* scn_build.c: whether timestamp text names its offset (Z, +hh:mm);
+ * without one it is local time in the scenario's timezone (s->tz). */
+bool scn_ts_has_offset(const char *t);
+
 /* scn_mailboxes.c: the `mailboxes:` list, pools expanded, into s (limits
  * start from base); names unique across mailboxes and pools. */
 void scn_parse_mailboxes(scn_ctx *c, const yml_node *n, scenario *s, const scn_limits *base);

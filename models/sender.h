@@ -116,9 +116,10 @@ typedef struct snd_inst {
 	/* The streams: arrivals, shape and faults (drawn for every message)
 	 * first, service and back-off (rare) last. */
 	rng_stream rs[RNG_PURPOSE_COUNT];
-	/* Periodic arrivals and round_robin only. */
-	int64_t arr_k;           /* periodic: the next candidate's k */
-	int64_t phase_ns;        /* periodic */
+	/* Periodic arrivals, scheduled bursts and round_robin only. */
+	int64_t arr_k;           /* periodic: the next candidate's k; scheduled bursts: local
+	                          * days since the start's (once: 1 when done) */
+	int64_t phase_ns;        /* periodic; scheduled bursts: the current burst's first instant */
 	uint64_t rr;             /* round_robin: connection attempts so far */
 	uint64_t msgs_made;      /* messages generated (numbers them: snd_msg.serial);
 	                          * 256 bytes, 64-aligned in the world's array */
@@ -216,7 +217,8 @@ double snd_dist_inv(const scn_dist *d, double u);
 /* Binomial(n, p) by inversion of one uniform u in (0, 1). */
 int64_t snd_binomial_inv(int64_t n, double p, double u);
 
-/* The profile multiplier hour[h] * day[d] at simulated time t_ns. */
+/* The profile multiplier hour[h] * day[d] at simulated time t_ns, h and d
+ * on the scenario's local clock (s->tz). */
 double snd_profile_at(const scenario *s, const scn_arrivals *a, int64_t t_ns);
 
 #endif

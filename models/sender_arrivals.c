@@ -1,5 +1,6 @@
 /* sender_arrivals.c - when an instance's messages arrive (poisson,
- * periodic, bursts, trace replay; profiles by thinning) and what each one
+ * periodic, bursts at random or scheduled on the local clock, trace
+ * replay; profiles by thinning) and what each one
  * is (recipients, external recipients, size, fault, drawn by inversion),
  * up to its place in the outbox.  See docs/MODEL.md "Senders: the client
  * side", "Arrivals". */
@@ -12,6 +13,7 @@
 static void on_arrival(sim_engine *e, void *ctx, uint64_t arg);
 static void on_burst_msg(sim_engine *e, void *ctx, uint64_t arg);
 static void on_trace(sim_engine *e, void *ctx, uint64_t arg);
+static void on_sched_msg(sim_engine *e, void *ctx, uint64_t arg);
 
 /* The message's shape and fault: three uniforms on the shape stream and
  * one on the faults stream, always, in this order (a trace row gives the
@@ -188,6 +190,80 @@ static void on_burst_msg(sim_engine *e, void *ctx, uint64_t left)
 	snd__check_op(w);
 }
 
+/* Scheduled bursts.  The instance keeps the burst in progress: arr_k
+ * counts the local days from the start's (daily; once: 0, then 1 when
+ * done), phase_ns is the burst's first instant (ns from the start).  The
+ * local days and their instants come from the scenario's zone table,
+ * read-only: nothing here asks the C library for local time. */
+
+/* The first burst at or after local day arr_k that begins at or after
+ * the start: its instant in *t_ns (arr_k moved to its day), or false when
+ * there is none before the end. */
+static bool next_burst(snd_world *w, snd_inst *in, const scn_arrivals *a, int64_t *t_ns)
+{
+	const scenario *s = w->s;
+	int64_t end_s = s->duration_ns / SCN_NS_PER_S + 1;
+	if (a->when == BURST_ONCE) {
+		int64_t d = a->at_s - s->start_unix_s;
+		if (in->arr_k > 0 || d < 0 || d > end_s)
+			return false;
+		*t_ns = d * SCN_NS_PER_S;
+		return true;
+	}
+	int64_t local0 = s->start_unix_s + tz_offset_at(&s->tz, s->start_unix_s);
+	int64_t day0 = local0 / 86400 - (local0 % 86400 < 0);
+	for (int tries = 0; tries < 9; in->arr_k++, tries++) {
+		int64_t day = day0 + in->arr_k;
+		int dow = (int)(((day + 3) % 7 + 7) % 7); /* 1970-01-01 was a Thursday: 3 counting Monday as 0 */
+		if (!((a->days_mask >> dow) & 1))
+			continue;
+		int64_t d = tz_utc_of_local(&s->tz, day * 86400 + a->at_s) - s->start_unix_s;
+		if (d < 0)
+			continue; /* today's time has passed at the start */
+		if (d > end_s)
+			return false;
+		*t_ns = d * SCN_NS_PER_S;
+		return true;
+	}
+	return false;
+}
+
+/* Message i's offset in a burst: floor(i * over / count), without the
+ * product overflowing (over < 2^63, count <= 10^6). */
+static int64_t burst_offset(const scn_arrivals *a, int64_t i)
+{
+	int64_t count = (int64_t)a->burst_size.a;
+	int64_t q = a->over_ns / count, r = a->over_ns % count;
+	return q * i + r * i / count;
+}
+
+static void schedule_burst(snd_world *w, snd_inst *in, const scn_arrivals *a)
+{
+	int64_t t;
+	if (!next_burst(w, in, a, &t))
+		return;
+	in->phase_ns = t;
+	snd__sched(w, t - sim_now(w->e), on_sched_msg, in, 0, NULL);
+}
+
+static void on_sched_msg(sim_engine *e, void *ctx, uint64_t i)
+{
+	snd_inst *in = ctx;
+	snd_world *w = in->world;
+	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
+	snd__series_at(w, sim_now(e));
+	generate(w, in, NULL);
+	int64_t next = (int64_t)i + 1;
+	if (next < (int64_t)a->burst_size.a)
+		snd__sched(w, in->phase_ns + burst_offset(a, next) - sim_now(e), on_sched_msg, in,
+			   (uint64_t)next, NULL);
+	else {
+		in->arr_k++;
+		schedule_burst(w, in, a);
+	}
+	snd__check_op(w);
+}
+
 /* Trace replay: one cursor per group, rows in time order. */
 void snd__schedule_trace(snd_world *w, size_t g)
 {
@@ -221,8 +297,14 @@ void snd__start_arrivals(snd_world *w, snd_inst *in)
 {
 	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
 	switch (a->kind) {
-	case ARR_POISSON:
 	case ARR_BURSTS:
+		if (a->when != BURST_RANDOM) {
+			in->arr_k = 0;
+			schedule_burst(w, in, a);
+			break;
+		}
+		/* fall through */
+	case ARR_POISSON:
 		if (a->has_profile && !(a->profile_max > 0.0))
 			return;
 		schedule_gap(w, in, cand_rate(a));
@@ -231,7 +313,8 @@ void snd__start_arrivals(snd_world *w, snd_inst *in)
 		if (a->interval_ns <= 0 || (a->has_profile && !(a->profile_max > 0.0)))
 			return;
 		int64_t iv = periodic_interval(a);
-		in->phase_ns = (int64_t)floor(rng_uniform(&in->rs[RNG_ARRIVALS]) * (double)iv);
+		in->phase_ns = a->fixed_phase ? a->phase_ns
+					      : (int64_t)floor(rng_uniform(&in->rs[RNG_ARRIVALS]) * (double)iv);
 		in->arr_k = 0;
 		schedule_periodic(w, in);
 		break;

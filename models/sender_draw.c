@@ -115,6 +115,7 @@ double snd_dist_inv(const scn_dist *d, double u)
 double snd_profile_at(const scenario *s, const scn_arrivals *a, int64_t t_ns)
 {
 	int64_t wall = s->start_unix_s + t_ns / SCN_NS_PER_S;
+	wall += tz_offset_at(&s->tz, wall); /* the profile is on the local clock */
 	int64_t days = wall / 86400, secs = wall % 86400;
 	if (secs < 0) {
 		secs += 86400;
