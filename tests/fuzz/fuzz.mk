@@ -34,6 +34,7 @@ FUZZ_CFLAGS   = -std=c11 -g -O1 -fno-omit-frame-pointer \
 # event sets, random streams, statistics, service, limiters, mailboxes,
 # senders, results) for fuzz_run, never sim/program/.
 FUZZ_LOAD_SRC := $(wildcard models/scn_*.c) models/scenario.c sim/kernel/yaml.c sim/kernel/units.c \
+                 sim/kernel/rfile.c sim/kernel/tz.c \
                  sim/kernel/alloc.c sim/kernel/status.c models/presets.c models/replies.c
 FUZZ_RUN_SRC  := models/run.c $(wildcard models/sender*.c) models/service.c models/limiter.c \
                  models/mailbox.c models/clock_engine.c models/results.c \
