@@ -119,7 +119,9 @@ enum { RES_K_TABLE = 1, RES_K_DIFF = 2, RES_K_COMPARE = 4 };
 	X(RRL_FIRST_REACHED, "rrl_first_reached", "s", "", RES_E_TOTAL | RES_E_MAILBOX, 0, \
 	  "first instant the 24 h window reached the limit (NaN: never)") \
 	X(RRL_FIRST_REFUSAL, "rrl_first_refusal", "s", "", RES_E_TOTAL | RES_E_MAILBOX, 0, \
-	  "first 554 5.2.0 refusal (NaN: never)")
+	  "first 554 5.2.0 refusal (NaN: never)") \
+	X(DUPLICATES, "duplicates", "msgs", "", RES_E_ALL, 0, \
+	  "messages accepted more than once (a copy given up on by data_timeout, and another)")
 
 typedef enum res_fig {
 #define X(id, name, unit, label, ents, keys, doc) FIG_##id,

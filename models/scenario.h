@@ -196,6 +196,31 @@ typedef struct scn_dist {
 	double *weights;
 } scn_dist;
 
+/* A duration drawn at each use (a sender's connect_time and submit_time,
+ * docs/SCENARIOS.md "session"): DUR_FIXED draws nothing (the value is the
+ * field beside it, so a scenario with fixed times keeps its streams byte
+ * for byte); every other kind is one uniform of the instance's service
+ * stream per use, by inversion (rng.h: common random numbers).  Empirical
+ * tables are held inline (at most SCN_DUR_EMPIRICAL_MAX pairs), so a
+ * sender owns no memory for them. */
+typedef enum scn_dur_kind {
+	DUR_FIXED = 0,     /* the *_ns field beside it */
+	DUR_EXPONENTIAL,   /* mean a */
+	DUR_UNIFORM,       /* on [a, b] */
+	DUR_LOGNORMAL,     /* median a, sigma b (of the log; no unit) */
+	DUR_EMPIRICAL,     /* values_ns[i] with probability (cum[i] - cum[i-1]) / cum[n-1] */
+} scn_dur_kind;
+
+#define SCN_DUR_EMPIRICAL_MAX 32
+
+typedef struct scn_duration {
+	scn_dur_kind kind;
+	uint32_t n;                              /* empirical pairs */
+	double a, b;                             /* ns, except sigma */
+	double values_ns[SCN_DUR_EMPIRICAL_MAX];
+	double cum[SCN_DUR_EMPIRICAL_MAX];       /* cumulative weights */
+} scn_duration;
+
 /* ---- arrivals ------------------------------------------------------------ */
 
 typedef enum scn_arrival_kind {
@@ -296,16 +321,22 @@ typedef struct scn_sender {
 	double external;          /* probability a recipient is external */
 	scn_dist size;            /* bytes */
 	int64_t group_members;    /* 0: recipients are people; >0: each recipient is a group of this many */
-	/* faults, drawn per message */
+	/* faults, drawn per message (at generation, from the faults stream),
+	 * or afresh at each submission (faults_per_attempt: counter-based,
+	 * snd__attempt_u, so no stream shifts) */
 	double p_send_as_denied;
 	double p_invalid_recipients;
+	bool faults_per_attempt;
 	/* session */
 	int64_t connections;      /* worker slots */
-	int64_t messages_per_session;
+	int64_t messages_per_session; /* INT64_MAX: unlimited */
 	int64_t idle_timeout_ns;
-	int64_t connect_time_ns;
-	int64_t submit_time_ns;
+	int64_t connect_time_ns;  /* the value when connect_time.kind is DUR_FIXED */
+	int64_t submit_time_ns;   /* the value when submit_time.kind is DUR_FIXED */
+	scn_duration connect_time, submit_time;
 	double bandwidth_bytes_per_s; /* 0 = no size term */
+	int64_t data_timeout_ns;  /* 0 = off: the client waits for the end-of-data reply
+	                           * at most this long from the start of the data */
 	int64_t outbox_limit;     /* 0 = unlimited */
 	scn_retry retry;
 	int route;                /* index into routes; 0 = smtp_auth */

@@ -178,6 +178,9 @@ void scn_parse_arrivals(scn_ctx *c, const yml_node *n, const char *path, const s
 /* scn_dist.c: a distribution of counts (>= 1), sizes or reals. */
 typedef enum scn_vkind { SCN_V_COUNT, SCN_V_SIZE, SCN_V_REAL } scn_vkind;
 void scn_parse_dist(scn_ctx *c, const yml_node *n, const char *path, scn_vkind k, scn_dist *d);
+/* scn_dist.c: a duration or a distribution of durations (scn_duration);
+ * a plain duration sets *fixed_ns and d->kind = DUR_FIXED. */
+void scn_parse_duration(scn_ctx *c, const yml_node *n, const char *path, int64_t *fixed_ns, scn_duration *d);
 
 /* scn_trace.c: the trace file named at n (path p) for sender snd of s:
  * rows into snd->arrivals, snd->count from its senders unless count_given. */

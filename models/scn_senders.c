@@ -18,9 +18,10 @@ static const char *const tls_names[] = { "1.0", "1.1", "1.2", "1.3", NULL };
 static const char *const credentials_names[] = { "valid", "wrong", NULL };
 static const char *const relay_source_names[] = { "matches", "changed", NULL };
 static const char *const message_keys[] = { "recipients", "external", "size", "group_members", NULL };
-static const char *const fault_keys[] = { "send_as_denied", "invalid_recipients", NULL };
+static const char *const fault_keys[] = { "send_as_denied", "invalid_recipients", "per", NULL };
+static const char *const fault_per_names[] = { "message", "attempt", NULL };
 static const char *const session_keys[] = { "connections", "messages_per_session", "idle_timeout",
-	"connect_time", "submit_time", "bandwidth", NULL };
+	"connect_time", "submit_time", "bandwidth", "data_timeout", NULL };
 static const char *const retry_keys[] = { "policy", "base", "factor", "cap", "jitter", "max_attempts",
 	"max_age", "honors_permanent", NULL };
 static const char *const jitter_names[] = { "none", "full", "equal", "decorrelated", NULL };
@@ -174,16 +175,33 @@ static void parse_session(scn_ctx *c, const yml_node *sub, const char *p, scn_se
 {
 	scn_check_keys(c, sub, p, session_keys);
 	scn_opt_count(c, sub, "connections", p, 1, 100000, "10^5", &d->connections);
-	scn_opt_count(c, sub, "messages_per_session", p, 1, 1000000000LL, "10^9", &d->messages_per_session);
+	yml_node *mps = yml_get(sub, "messages_per_session");
+	if (mps && mps->type == YML_SCALAR && !strcmp(mps->str, "unlimited"))
+		d->messages_per_session = INT64_MAX; /* while the outbox is not empty */
+	else
+		scn_opt_count(c, sub, "messages_per_session", p, 1, 1000000000LL, "10^9 (or unlimited)",
+			      &d->messages_per_session);
 	scn_opt_dur(c, sub, "idle_timeout", p, &d->idle_timeout_ns);
-	scn_opt_dur(c, sub, "connect_time", p, &d->connect_time_ns);
-	scn_opt_dur(c, sub, "submit_time", p, &d->submit_time_ns);
+	char q[SCN_PATH_MAX];
+	yml_node *v;
+	scn_pjoin(q, p, "connect_time");
+	if ((v = yml_get(sub, "connect_time")))
+		scn_parse_duration(c, v, q, &d->connect_time_ns, &d->connect_time);
+	scn_pjoin(q, p, "submit_time");
+	if ((v = yml_get(sub, "submit_time")))
+		scn_parse_duration(c, v, q, &d->submit_time_ns, &d->submit_time);
+	yml_node *dt = yml_get(sub, "data_timeout");
+	if (dt && dt->type == YML_SCALAR && (!strcmp(dt->str, "off") || !strcmp(dt->str, "none")))
+		d->data_timeout_ns = 0;
+	else if (scn_opt_dur(c, sub, "data_timeout", p, &d->data_timeout_ns) && d->data_timeout_ns == 0) {
+		scn_pjoin(q, p, "data_timeout");
+		scn_err_node(c, dt, q, "must be positive (or off)");
+	}
 	yml_node *bw = yml_get(sub, "bandwidth");
 	if (bw && bw->type == YML_SCALAR && (!strcmp(bw->str, "off") || !strcmp(bw->str, "none")))
 		d->bandwidth_bytes_per_s = 0;
 	else if (scn_opt_dbl(c, sub, "bandwidth", p, unit_parse_bandwidth, "a bandwidth (e.g. 10MB/s)",
 			     &d->bandwidth_bytes_per_s) && !(d->bandwidth_bytes_per_s > 0)) {
-		char q[SCN_PATH_MAX];
 		scn_pjoin(q, p, "bandwidth");
 		scn_err_node(c, bw, q, "must be positive (or off)");
 	}
@@ -216,6 +234,27 @@ static const yml_node *at(const yml_node *n, const char *key0, const char *key)
 	return k ? k : m ? m : n;
 }
 
+/* Whether every connect_time drawn is 0 ns (a distribution that may draw
+ * 0 draws a positive time again on the next attempt, so it cannot loop
+ * for ever at one instant; a replication stops at the bound of refusals
+ * at one instant if it ever did, see sender_retry.c). */
+static bool always_zero(const scn_duration *t, int64_t fixed_ns)
+{
+	switch (t->kind) {
+	case DUR_FIXED:
+		return fixed_ns == 0;
+	case DUR_UNIFORM:
+		return t->b < 0.5;
+	case DUR_EMPIRICAL:
+		for (uint32_t i = 0; i < t->n; i++)
+			if (t->values_ns[i] >= 0.5 && t->cum[i] > (i ? t->cum[i - 1] : 0))
+				return false;
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* What the sender's keys give together (each key alone is bounded where
  * it is read): products that would pass their bound, and a retry loop
  * that takes no simulated time. */
@@ -242,7 +281,7 @@ static void sender_bounds(scn_ctx *c, const yml_node *n, const char *path, const
 			     smax, d->bandwidth_bytes_per_s, smax / d->bandwidth_bytes_per_s / (365.25 * 86400));
 	}
 	const scn_retry *r = &d->retry;
-	if (d->connect_time_ns == 0 && r->base_ns == 0 &&
+	if (always_zero(&d->connect_time, d->connect_time_ns) && r->base_ns == 0 &&
 	    (r->max_attempts == 0 || r->max_attempts > SCN_MAX_INSTANT_REFUSALS)) {
 		scn_pjoin(p, path, "retry");
 		scn_err_node(c, at(n, "retry", yml_get(yml_get(n, "retry"), "base") ? "base" : NULL), p,
@@ -319,6 +358,9 @@ void scn_parse_sender(scn_ctx *c, const yml_node *n, size_t index, const scenari
 		if ((a || b) && d->p_send_as_denied + d->p_invalid_recipients > 1 + 1e-12)
 			scn_err_node(c, sub, p, "send_as_denied + invalid_recipients = %g, over 1",
 				 d->p_send_as_denied + d->p_invalid_recipients);
+		int per = scn_opt_enum(c, sub, "per", p, fault_per_names);
+		if (per >= 0)
+			d->faults_per_attempt = per == 1;
 	}
 	scn_pjoin(p, path, "session");
 	if ((sub = scn_want_map(c, yml_get(n, "session"), p)))

@@ -208,6 +208,19 @@ void snd_world_free(snd_world *w)
 	}
 	w->slabs = NULL;
 	w->free_msgs = NULL;
+	for (snd_spare *sp = w->spare_all, *next; sp; sp = next) {
+		next = sp->all;
+		sim_free(&w->alloc, sp, sizeof *sp);
+	}
+	for (snd_copies *c = w->copies_all, *next; c; c = next) {
+		next = c->all;
+		sim_free(&w->alloc, c, sizeof *c);
+	}
+	if (w->spare_of)
+		sim_free(&w->alloc, w->spare_of, w->n_workers * sizeof *w->spare_of);
+	w->spare_all = w->spare_free = NULL;
+	w->copies_all = w->copies_free = NULL;
+	w->spare_of = NULL;
 	for (size_t g = 0; g < ng; g++)
 		if (w->dly)
 			st_dset_free(&w->dly[g]);

@@ -56,6 +56,8 @@
 #include "service.h"
 #include "stats.h"
 
+struct snd_copies;
+
 /* A message, from generation to acceptance or loss.  From the pool. */
 typedef struct snd_msg {
 	struct snd_msg *next;    /* outbox FIFO, or the pool's free list */
@@ -69,6 +71,8 @@ typedef struct snd_msg {
 	uint8_t last_rc;         /* scn_reply_class of the last refusal */
 	uint16_t serial;         /* its instance's message count mod 2^16, for the
 	                          * per-attempt draws (snd__attempt_u) */
+	struct snd_copies *copies; /* copies the client gave up on while the service
+	                          * held them (data_timeout), or NULL; 64 bytes in all */
 } snd_msg;
 
 typedef enum snd_worker_state {
@@ -91,8 +95,11 @@ typedef struct snd_worker {
 	int64_t sent;            /* messages resolved in this session */
 	int32_t mailbox;         /* of the session (or connection attempt) */
 	uint8_t state;           /* snd_worker_state */
+	uint8_t spare;           /* its session is world.spare_of[its index], not sess
+	                          * (sess is still held by the service for a copy the
+	                          * client gave up on: data_timeout) */
 	uint16_t instant_refusals; /* refusals of msg in a row at instant_ns */
-	svc_session sess;        /* sess.user = this worker */
+	svc_session sess;        /* sess.user = this worker (or, given up on, its copies) */
 	sim_handle timer;        /* the idle hold's end, cancelled on reuse */
 	int64_t instant_ns;      /* when msg's current run of refusals began */
 } snd_worker;
@@ -141,7 +148,32 @@ typedef struct snd_counts {
 	uint64_t awaiting_release;
 	uint64_t retries, rejected, conn_refused;
 	uint64_t rejected_by[RC_COUNT], lost_by[RC_COUNT];
+	/* data_timeout: end-of-data replies the client stopped waiting for, and
+	 * messages the service accepted more than once (a copy the client gave
+	 * up on, and another) */
+	uint64_t data_timeouts, duplicates;
 } snd_counts;
+
+/* A session the client gave up on while the service held its message
+ * (tarpit) stays open in the service until the held message is answered
+ * (docs/MODEL.md "Data timeout"); the worker then goes on with a spare
+ * session.  Both are rare: from free lists, never freed before the world. */
+typedef struct snd_spare {
+	svc_session sess;
+	struct snd_spare *next, *all;  /* free list; every spare */
+} snd_spare;
+
+/* The copies of one message the client gave up on while the service held
+ * them: how many are still held, how many the service accepted (the
+ * message's own acceptance included), and whether the client has resolved
+ * the message.  A message accepted twice is counted once in duplicates. */
+typedef struct snd_copies {
+	struct snd_copies *next, *all;
+	uint32_t pending;              /* copies still held by the service */
+	uint32_t accepted;             /* copies accepted */
+	int32_t group;
+	bool resolved;                 /* the message was accepted or lost */
+} snd_copies;
 
 typedef struct snd_slab snd_slab;
 
@@ -166,6 +198,9 @@ typedef struct snd_world {
 
 	snd_slab *slabs;
 	snd_msg *free_msgs;
+	snd_spare **spare_of;          /* per worker (data_timeout only; else NULL) */
+	snd_spare *spare_free, *spare_all;
+	snd_copies *copies_free, *copies_all;
 
 	int64_t backlog;               /* sum of inst.unresolved */
 	snd_counts total, *groups, *mailboxes;
@@ -214,6 +249,9 @@ int64_t snd_backoff_ns(const scn_retry *r, snd_msg *m, rng_stream *st);
 /* A draw from d by inversion of one uniform u in (0, 1) (one uniform per
  * draw whatever the distribution, for common random numbers). */
 double snd_dist_inv(const scn_dist *d, double u);
+/* A duration in ns (not rounded) from a distribution other than
+ * DUR_FIXED, by inversion of one uniform u in (0, 1). */
+double snd_duration_inv(const scn_duration *d, double u);
 /* Binomial(n, p) by inversion of one uniform u in (0, 1). */
 int64_t snd_binomial_inv(int64_t n, double p, double u);
 

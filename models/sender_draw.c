@@ -112,6 +112,30 @@ double snd_dist_inv(const scn_dist *d, double u)
 	return d->a;
 }
 
+double snd_duration_inv(const scn_duration *d, double u)
+{
+	switch (d->kind) {
+	case DUR_FIXED:
+		return 0.0; /* drawn by no one: the fixed value is the caller's */
+	case DUR_EXPONENTIAL:
+		return -d->a * log1p(-u);
+	case DUR_UNIFORM:
+		return d->a + u * (d->b - d->a);
+	case DUR_LOGNORMAL:
+		return d->a * exp(d->b * gsl_cdf_ugaussian_Pinv(u));
+	case DUR_EMPIRICAL: {
+		if (d->n == 0)
+			return 0.0;
+		double target = u * d->cum[d->n - 1];
+		for (uint32_t i = 0; i < d->n; i++)
+			if (target < d->cum[i])
+				return d->values_ns[i];
+		return d->values_ns[d->n - 1];
+	}
+	}
+	return 0.0;
+}
+
 double snd_profile_at(const scenario *s, const scn_arrivals *a, int64_t t_ns)
 {
 	int64_t wall = s->start_unix_s + t_ns / SCN_NS_PER_S;

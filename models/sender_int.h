@@ -73,8 +73,9 @@ static inline const scn_limits *snd__limits(const snd_world *w, const snd_worker
 	return sd->route > 0 ? &w->s->routes[sd->route].limits : &w->s->mailboxes[wk->mailbox].limits;
 }
 
-/* Draw kinds of snd__attempt_u. */
-enum { SND_DRAW_AUTH_FAULT = 1, SND_DRAW_DATA_FAULT = 2 };
+/* Draw kinds of snd__attempt_u (each a key of its own: a new kind shifts
+ * no other draw). */
+enum { SND_DRAW_AUTH_FAULT = 1, SND_DRAW_DATA_FAULT = 2, SND_DRAW_MSG_FAULT = 3 };
 
 /* A uniform on [0, 1) for attempt `attempts` of message m, of the given
  * kind: counter-based (rng_hash_uniform), so it shifts no stream and a
@@ -139,6 +140,15 @@ static inline int64_t snd__round_count(double x)
 	return (int64_t)floor(x + 0.5);
 }
 
+/* A connect or submit time for instance in: the fixed value draws
+ * nothing; any other kind is one uniform of the service stream (rng.h). */
+static inline int64_t snd__duration(snd_inst *in, const scn_duration *d, int64_t fixed_ns)
+{
+	if (d->kind == DUR_FIXED)
+		return fixed_ns;
+	return snd_round_ns(snd_duration_inv(d, rng_uniform_open(&in->rs[RNG_SERVICE])));
+}
+
 /* ---- sender_arrivals.c ------------------------------------------------- */
 
 /* The first arrival of instance in (any kind but trace). */
@@ -160,7 +170,21 @@ void snd__dispatch(snd_world *w, snd_inst *in);
 /* The service's answer to a held submission (svc_hooks.held_answered). */
 void snd__on_held_answered(void *ctx, svc_session *s, const svc_outcome *o);
 
+/* The session a worker uses now: its own, or a spare while its own is
+ * held for a copy it gave up on (data_timeout). */
+static inline svc_session *snd__sess(const snd_world *w, snd_worker *wk)
+{
+	return wk->spare ? &w->spare_of[wk - w->workers]->sess : &wk->sess;
+}
+/* The worker's message is resolved (accepted: true, or lost): settles the
+ * copies it left held (duplicates).  Before snd__accept or snd__lose. */
+void snd__copies_resolve(snd_world *w, snd_worker *wk, bool accepted);
+
 /* ---- sender_retry.c ---------------------------------------------------- */
+/* The client stopped waiting for the end-of-data reply (data_timeout):
+ * the session is closed on the client's side; the message is retried as
+ * after a transient refusal, or given up.  Its last reply class stays. */
+void snd__timed_out(snd_world *w, snd_worker *wk);
 
 /* A refusal the worker's message has just received (at AUTH or at end of
  * data); in_session: the worker is in an open session. */

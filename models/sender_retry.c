@@ -41,6 +41,8 @@ int64_t snd_backoff_ns(const scn_retry *r, snd_msg *m, rng_stream *st)
 	return snd_round_ns(d);
 }
 
+static void retry_later(snd_world *w, snd_worker *wk);
+
 static void on_backoff_done(sim_engine *e, void *ctx, uint64_t arg)
 {
 	(void)arg;
@@ -55,6 +57,7 @@ static void on_backoff_done(sim_engine *e, void *ctx, uint64_t arg)
  * next one at once, with a new connection. */
 static void give_up(snd_world *w, snd_worker *wk)
 {
+	snd__copies_resolve(w, wk, false);
 	snd__lose(w, wk, SND__LOSS_GAVE_UP);
 	wk->state = SW_FREE;
 	snd__start_next(w, wk);
@@ -69,6 +72,7 @@ void snd__refused(snd_world *w, snd_worker *wk, scn_reply_class rc,
 	bool permanent = reply ? !reply->transient : true;
 	m->last_rc = (uint8_t)rc;
 	if (permanent && r->honors_permanent) {
+		snd__copies_resolve(w, wk, false);
 		snd__lose(w, wk, SND__LOSS_PERMANENT);
 		if (in_session && !(reply && reply->drops_connection)) {
 			wk->sent++;
@@ -84,6 +88,21 @@ void snd__refused(snd_world *w, snd_worker *wk, scn_reply_class rc,
 	/* transient, or a permanent reply the sender ignores */
 	if (in_session)
 		snd__quit_session(w, wk);
+	retry_later(w, wk);
+}
+
+void snd__timed_out(snd_world *w, snd_worker *wk)
+{
+	retry_later(w, wk);
+}
+
+/* Out of session after a failed attempt: give up (max_attempts, max_age)
+ * or wait out a back-off, then reconnect. */
+static void retry_later(snd_world *w, snd_worker *wk)
+{
+	snd_inst *in = wk->inst;
+	const scn_retry *r = &w->s->senders[in->group].retry;
+	snd_msg *m = wk->msg;
 	int64_t now = sim_now(w->e);
 	if (r->max_attempts > 0 && (int64_t)m->attempts >= r->max_attempts) {
 		give_up(w, wk);

@@ -274,10 +274,48 @@ int unit_parse_size(const char *s, int64_t *bytes, char *err, size_t errlen)
 	return 0;
 }
 
+/* Bits, as links are rated: decimal SI (1 kbit = 1000 bits, unlike the
+ * binary bytes of a size), spelled out so that "Mb" never has to be read
+ * as bits or bytes: 0 if w is not a bit unit. */
+static long double bit_unit(const char *w, size_t n)
+{
+	static const struct { const char *name; long double bits; } units[] = {
+		{ "bit", 1 }, { "bits", 1 }, { "kbit", 1e3L }, { "kbits", 1e3L },
+		{ "mbit", 1e6L }, { "mbits", 1e6L }, { "gbit", 1e9L }, { "gbits", 1e9L },
+		{ "tbit", 1e12L }, { "tbits", 1e12L },
+	};
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (word_eq(w, n, units[i].name))
+			return units[i].bits;
+	return 0;
+}
+
+/* NUMBER BITUNIT at s, as bytes: like size_ld (characters consumed + 1),
+ * or 0 when s does not name bits (then it is read as a size). */
+static int bits_ld(const char *s, long double *out)
+{
+	const char *p = skip_blank(s);
+	long double v;
+	if (*p == '+')
+		p++;
+	if (!scan_number(&p, &v))
+		return 0;
+	p = skip_blank(p);
+	size_t n = word_len(p);
+	long double u = n ? bit_unit(p, n) : 0;
+	if (u == 0)
+		return 0;
+	*out = v * u / 8;
+	p = skip_blank(p + n);
+	return (int)(p - s) + 1;
+}
+
 int unit_parse_bandwidth(const char *s, double *bytes_per_s, char *err, size_t errlen)
 {
 	long double v, den = 1e9L;
-	int rc = size_ld(s, s, &v, err, errlen);
+	int rc = bits_ld(s, &v);
+	if (rc == 0)
+		rc = size_ld(s, s, &v, err, errlen);
 	if (rc < 0)
 		return rc;
 	const char *p = s + rc - 1;
@@ -286,7 +324,7 @@ int unit_parse_bandwidth(const char *s, double *bytes_per_s, char *err, size_t e
 		if (rc)
 			return rc;
 	} else if (*p) {
-		return fail(SIM_EINVAL, err, errlen, "'%s' is not a bandwidth (write e.g. 10MB/s)", s);
+		return fail(SIM_EINVAL, err, errlen, "'%s' is not a bandwidth (write e.g. 10MB/s or 2Mbit/s)", s);
 	}
 	long double r = v * 1e9L / den;
 	if (!(r <= (long double)UNIT_MAX_SIZE_BYTES))

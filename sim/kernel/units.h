@@ -22,7 +22,10 @@
  *              refused (4 could mean 4/s or 4/h).  0 < rate <= 10^6/s.
  *   size       NUMBER [B|KB|MB|GB|TB|KiB|MiB|GiB|TiB], binary: 1 KB = 1024
  *              B; a plain number is bytes.  0 <= size <= 2^60 B (1 EB).
- *   bandwidth  SIZE '/' (UNIT | DURATION), e.g. 10MB/s; plain = bytes/s.
+ *   bandwidth  SIZE '/' (UNIT | DURATION), e.g. 10MB/s; plain = bytes/s;
+ *              or bits: NUMBER (bit|kbit|Mbit|Gbit|Tbit) '/' (UNIT |
+ *              DURATION), decimal SI as links are rated (2Mbit/s = 2 x
+ *              10^6 bits/s = 250,000 bytes/s), read as bytes/s.
  *   probability NUMBER in [0, 1] or NUMBER% in [0%, 100%].
  *   count      a whole number in [0, 2^63 - 1] (1e6 and 10_000 accepted);
  *              plain digits are read exactly.
