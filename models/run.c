@@ -38,6 +38,7 @@ static void fill_counts(res_entity *e, const snd_counts *c, int64_t pending,
 		f[FIG_RETRIES_PER_MSG] = c->generated ? (double)c->retries / (double)c->generated : NAN;
 	}
 	f[FIG_ACCEPTED] = (double)c->accepted;
+	f[FIG_DUPLICATES] = (double)c->duplicates;
 	f[FIG_LOST] = (double)c->lost;
 	f[FIG_LOST_GAVE_UP] = (double)c->lost_gave_up;
 	f[FIG_LOST_PERMANENT] = (double)c->lost_permanent;
