@@ -30,8 +30,11 @@ int64_t dh_bucket_end_ns(uint32_t b)
 	if (b < 32)
 		return ((int64_t)b + 1) * NS_PER_MS;
 	int e = (int)(b / 16) + 3;
+	if (e > 44)
+		return INT64_MAX; /* beyond any delay */
 	int64_t s = (int64_t)b - 16 * (e - 4); /* in [16, 32) */
-	return ((s + 1) << (e - 4)) * NS_PER_MS;
+	int64_t ms = (s + 1) << (e - 4);
+	return ms > INT64_MAX / NS_PER_MS ? INT64_MAX : ms * NS_PER_MS; /* the last bucket, 2^63 ns */
 }
 
 uint32_t dh_buckets(int64_t duration_ns)

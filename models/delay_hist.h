@@ -7,8 +7,8 @@
  * octave [2^e, 2^(e+1)) ms is cut into 16 equal buckets of 2^(e-4) ms.  So
  * a bucket is at most 1/16 of its lower edge wide (or 1 ms).  The
  * histogram has the buckets the run's duration can reach (a delay never
- * exceeds the run), dh_buckets(duration): 16 x (floor(log2(duration in
- * ms)) - 2) at most, e.g. 384 buckets for a day, 624 for 100 years.
+ * exceeds the run), dh_buckets(duration): at most 16 x (floor(log2(
+ * duration in ms)) - 2), e.g. 373 buckets for a day, 615 for 100 years.
  *
  * Quantile.  Of the n delays sorted x[0] <= ... <= x[n-1], the quantile f
  * is read at rank j = ceil(f (n - 1)) and reported as the upper edge of
