@@ -11,7 +11,9 @@
  * group, and so on.
  *
  * Units in figures: times and delays in seconds (double), counts as
- * integers stored in doubles, fractions in [0, 1].
+ * integers stored in doubles, fractions in [0, 1], percentages in
+ * [0, 100].  A mailbox's delay quantiles are an upper bound from a
+ * histogram (delay_hist.h); the total's and the groups' are exact.
  */
 #ifndef SIM_RESULTS_H
 #define SIM_RESULTS_H
