@@ -19,7 +19,9 @@ void lim_conc_init(lim_conc *c, int64_t limit, bool count_submitting)
 bool lim_conc_check(const lim_conc *c)
 {
 	return c->open >= 0 && c->submitting >= 0 && c->submitting <= c->open &&
-	       c->limit >= 0 && c->open_integral_ns >= 0.0 && c->at_limit_ns >= 0 &&
+	       c->limit >= 0 && c->open_integral_ns >= 0.0 &&
+	       c->submitting_integral_ns >= 0.0 && c->submitting_integral_ns <= c->open_integral_ns &&
+	       c->at_limit_ns >= 0 &&
 	       c->at_limit_ns <= c->last_ns;
 }
 
@@ -30,6 +32,16 @@ double lim_conc_avg(const lim_conc *c, int64_t end_ns)
 	double integral = c->open_integral_ns;
 	if (end_ns > c->last_ns)
 		integral += (double)c->open * (double)(end_ns - c->last_ns);
+	return integral / (double)end_ns;
+}
+
+double lim_conc_submitting_avg(const lim_conc *c, int64_t end_ns)
+{
+	if (end_ns <= 0)
+		return NAN;
+	double integral = c->submitting_integral_ns;
+	if (end_ns > c->last_ns)
+		integral += (double)c->submitting * (double)(end_ns - c->last_ns);
 	return integral / (double)end_ns;
 }
 

@@ -46,7 +46,7 @@
 /* ---- concurrency cap ---------------------------------------------------- */
 
 /* Open sessions and the sessions in the middle of a submission, with the
- * time integral of open sessions and the time the counted number (open, or
+ * time integrals of both and the time the counted number (open, or
  * submitting if count_submitting) was at or over the limit. */
 typedef struct lim_conc {
 	int64_t limit;           /* 0 = no limit */
@@ -55,6 +55,7 @@ typedef struct lim_conc {
 	int64_t submitting;
 	int64_t last_ns;         /* time of the last change */
 	double open_integral_ns; /* sum of open * dt (double: no overflow) */
+	double submitting_integral_ns; /* sum of submitting * dt */
 	int64_t at_limit_ns;
 	LIM_CHECK_COUNTER
 } lim_conc;
@@ -86,6 +87,7 @@ static inline void lim_conc_change(lim_conc *c, int64_t now, int delta_open, int
 	if (now > c->last_ns) {
 		int64_t dt = now - c->last_ns;
 		c->open_integral_ns += (double)c->open * (double)dt;
+		c->submitting_integral_ns += (double)c->submitting * (double)dt;
 		if (lim_conc_full(c))
 			c->at_limit_ns += dt;
 		c->last_ns = now;
@@ -97,6 +99,8 @@ static inline void lim_conc_change(lim_conc *c, int64_t now, int delta_open, int
 /* Over [0, end_ns): time-average open sessions; fraction of time at limit
  * (0 with no limit).  end_ns >= last change; NaN if end_ns <= 0. */
 double lim_conc_avg(const lim_conc *c, int64_t end_ns);
+/* Over [0, end_ns): time-average submissions in progress; NaN if end_ns <= 0. */
+double lim_conc_submitting_avg(const lim_conc *c, int64_t end_ns);
 double lim_conc_at_limit_frac(const lim_conc *c, int64_t end_ns);
 
 /* ---- sliding-window count -------------------------------------------- */

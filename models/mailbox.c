@@ -29,6 +29,7 @@ void mbx_init(mbx *m, const scn_mailbox *cfg, const scn_limits *lim)
 	m->union_start_ns = 0;
 	m->union_end_ns = -1;
 	m->first_rrl_refusal_ns = -1;
+	m->first_throttle_ns = -1;
 }
 
 void mbx_free(mbx *m, const sim_alloc *a)
@@ -62,7 +63,7 @@ int mbx_reserve_error(mbx *m, const sim_alloc *a, scn_error_class c)
 
 bool mbx_throttle_check(const mbx *m)
 {
-	int64_t max = INT64_MIN;
+	int64_t max = INT64_MIN, by_class = 0;
 	int started = 0;
 	for (int c = 0; c < ERR_CLASS_COUNT; c++) {
 		if (!lim_window_check(&m->err[c]))
@@ -70,8 +71,12 @@ bool mbx_throttle_check(const mbx *m)
 		if (m->throttled_until[c] > max)
 			max = m->throttled_until[c];
 		started += m->throttled_until[c] != INT64_MIN;
+		if ((m->throttled_until[c] != INT64_MIN) != (m->periods_by[c] > 0))
+			return false;
+		by_class += m->periods_by[c];
 	}
-	if (max != m->throttled_max || m->periods < started || m->union_closed_ns < 0)
+	if (max != m->throttled_max || m->periods < started || m->union_closed_ns < 0 ||
+	    by_class != m->periods || (m->periods > 0) != (m->first_throttle_ns >= 0))
 		return false;
 	/* A merged interval exists iff some period started, and it ends at
 	 * the latest end of any period (periods only extend it). */
@@ -110,6 +115,9 @@ static bool record_error(mbx *m, const sim_alloc *a, scn_error_class c,
 	if (end > m->throttled_max)
 		m->throttled_max = end;
 	m->periods++;
+	m->periods_by[c]++;
+	if (m->first_throttle_ns < 0)
+		m->first_throttle_ns = now;
 	if (m->union_end_ns < m->union_start_ns || now > m->union_end_ns) {
 		if (m->union_end_ns >= m->union_start_ns)
 			m->union_closed_ns += m->union_end_ns - m->union_start_ns;

@@ -35,6 +35,8 @@ typedef struct mbx {
 	/* Cold: only on errors and throttling. */
 	int64_t throttled_until[ERR_CLASS_COUNT];
 	int64_t periods;          /* throttle periods started, all classes */
+	int64_t periods_by[ERR_CLASS_COUNT]; /* ... and per class (they add up to periods) */
+	int64_t first_throttle_ns; /* start of the first period, -1: none */
 	int64_t union_closed_ns;  /* length of merged throttle intervals before the current one */
 	int64_t union_start_ns, union_end_ns; /* the current merged interval (end < start: none) */
 	lim_window err[ERR_CLASS_COUNT];
@@ -71,7 +73,8 @@ bool mbx_record_error(mbx *m, const sim_alloc *a, scn_error_class c,
 /* The error throttle's invariant (true when sound): each class window is
  * a sound lim_window of at most its threshold; throttled_max is the max of
  * throttled_until[]; at most `periods` periods started; the merged
- * interval and the closed length are consistent.  O(threshold x classes).
+ * interval and the closed length are consistent; the per-class period
+ * counts add up to `periods`, and a first period is known iff one started.  O(threshold x classes).
  * Run through SIM_CHECK after every error recorded. */
 bool mbx_throttle_check(const mbx *m);
 

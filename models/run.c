@@ -36,6 +36,7 @@ static void fill_counts(res_entity *e, const snd_counts *c, int64_t pending,
 		f[FIG_PENDING] = (double)pending;
 		f[FIG_LOST_OUTBOX_OVERFLOW] = (double)c->lost_overflow;
 		f[FIG_RETRIES_PER_MSG] = c->generated ? (double)c->retries / (double)c->generated : NAN;
+		f[FIG_LOST_PCT] = c->generated ? 100.0 * (double)c->lost / (double)c->generated : NAN;
 	}
 	f[FIG_ACCEPTED] = (double)c->accepted;
 	f[FIG_DUPLICATES] = (double)c->duplicates;
@@ -51,6 +52,8 @@ static void fill_counts(res_entity *e, const snd_counts *c, int64_t pending,
 	f[FIG_CONN_REFUSED] = (double)c->conn_refused;
 	f[FIG_RCPT_ACCEPTED] = (double)c->rcpt_accepted;
 	f[FIG_RCPT_DELIVERED] = (double)c->rcpt_delivered;
+	f[FIG_RCPT_EXTERNAL_ACCEPTED] = (double)c->rcpt_external;
+	f[FIG_LAST_RELEASE] = c->released ? (double)c->last_release_ns / 1e9 : NAN;
 	f[FIG_ACCEPTED_PER_MIN] = (double)c->accepted / duration_min;
 	f[FIG_RELEASED_PER_MIN] = (double)c->released / duration_min;
 	for (int r = 0; r < RC_COUNT; r++) {
@@ -203,6 +206,14 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 	/* mailboxes */
 	double tot_sessions = 0.0, tot_tp = 0.0, tot_tt = 0.0, tot_rrl = 0.0;
 	double first_reached = NAN, first_refusal = NAN;
+	/* sums: submitting_avg, sent_items_growth, throttle_periods_<class>;
+	 * minimum: throttle_first */
+	static const int summed[] = { FIG_SUBMITTING_AVG, FIG_SENT_ITEMS_GROWTH,
+		FIG_THROTTLE_PERIODS_MAILBOX_FULL, FIG_THROTTLE_PERIODS_SEND_AS_DENIED,
+		FIG_THROTTLE_PERIODS_INVALID_LICENSE, FIG_THROTTLE_PERIODS_TOO_MANY_RECIPIENTS,
+		FIG_THROTTLE_PERIODS_INVALID_RECIPIENTS };
+	enum { N_SUMMED = sizeof summed / sizeof summed[0] };
+	double tot_sum[N_SUMMED] = { 0 }, first_throttle = NAN;
 	for (size_t m = 0; m < nm; m++) {
 		res_entity *me = &r.mailboxes[m];
 		const snd_counts *c = &w.mailboxes[m];
@@ -215,6 +226,11 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 		if (c->released) {
 			me->fig[FIG_DEL_DELAY_MEAN] = c->del_sum_s / (double)c->released;
 			me->fig[FIG_DEL_DELAY_MAX] = (double)c->del_max_ns / 1e9;
+		}
+		static const double q[4] = { 0.5, 0.9, 0.95, 0.99 };
+		for (int i = 0; i < 4; i++) {
+			me->fig[FIG_SUB_DELAY_P50 + i] = dh_quantile(&c->dly, ST_SUBMISSION, q[i]);
+			me->fig[FIG_DEL_DELAY_P50 + i] = dh_quantile(&c->dly, ST_DELIVERY, q[i]);
 		}
 		st_min_run_result(&w.m_acc_min[m], &me->fig[FIG_ACCEPTED_PER_MIN], &me->fig[FIG_ACCEPTED_PEAK_MIN]);
 		st_min_run_result(&w.m_rel_min[m], &me->fig[FIG_RELEASED_PER_MIN], &me->fig[FIG_RELEASED_PEAK_MIN]);
@@ -229,6 +245,10 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 			tot_rrl += me->fig[FIG_RRL_BLOCKED_TIME];
 		first_reached = nan_min(first_reached, me->fig[FIG_RRL_FIRST_REACHED]);
 		first_refusal = nan_min(first_refusal, me->fig[FIG_RRL_FIRST_REFUSAL]);
+		for (int i = 0; i < N_SUMMED; i++)
+			if (!isnan(me->fig[summed[i]]))
+				tot_sum[i] += me->fig[summed[i]];
+		first_throttle = nan_min(first_throttle, me->fig[FIG_THROTTLE_FIRST]);
 	}
 	for (size_t i = 0; i < w.n_inst; i++)
 		if (w.inst[i].home_mailbox >= 0 && !w.mbx_shared[w.inst[i].home_mailbox])
@@ -239,6 +259,10 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 	r.total.fig[FIG_RRL_BLOCKED_TIME] = tot_rrl;
 	r.total.fig[FIG_RRL_FIRST_REACHED] = first_reached;
 	r.total.fig[FIG_RRL_FIRST_REFUSAL] = first_refusal;
+	for (int i = 0; i < N_SUMMED; i++)
+		r.total.fig[summed[i]] = tot_sum[i];
+	r.total.fig[FIG_THROTTLE_FIRST] = first_throttle;
+	svc_tenant_figures(v, end, &r.total);
 
 	snd_world_free(&w);
 	svc_free(v);

@@ -11,17 +11,21 @@
  *
  * Entities: total; each sender group (scenario order); each mailbox.  A
  * figure that does not apply to an entity, or is undefined, is NaN:
- *   - service-side figures (sessions_avg, at_limit_frac, throttle_*, rrl_*)
- *     are mailbox figures; the total has sums (sessions_avg, throttle_*,
- *     rrl_blocked_time) and minima (rrl_first_*), groups have NaN;
+ *   - service-side figures (sessions_avg, submitting_avg, at_limit_frac,
+ *     sent_items_growth, throttle_*, rrl_*) are mailbox figures; the total
+ *     has sums (sessions_avg, submitting_avg, sent_items_growth,
+ *     throttle_periods*, throttle_time, rrl_blocked_time) and minima
+ *     (rrl_first_*, throttle_first), groups have NaN;
+ *   - the tenant windows' figures (terrl_*, moera_*) are the total's only:
+ *     the windows belong to the tenant, no mailbox;
  *   - a mailbox is credited with what happened on it; generated, pending
  *     and lost_outbox_overflow are credited to the mailbox of instances
  *     with a fixed mailbox (single or per_instance) and are NaN for a
  *     mailbox that round_robin or least_loaded instances may also use;
- *   - delay quantiles are exact for the total and the groups; a mailbox
- *     has the mean and max only (quantiles NaN), to keep delay samples at
- *     8 bytes per accepted message (st_dset, stats.h: delivery delays
- *     cost 16 B more only for messages the message rate delayed);
+ *   - delay quantiles are exact for the total and the groups (st_dset,
+ *     stats.h: 8 bytes per accepted message, 16 B more only for messages
+ *     the message rate delayed); a mailbox's come from a fixed-size
+ *     histogram (delay_hist.h), an upper bound within 1/16 (or 1 ms);
  *   - submission_cdf / delivery_cdf: the total's quantiles k/100, in s
  *     (NaN with no samples);
  *   - per-minute peaks are exact for every entity (running counts,
@@ -38,7 +42,9 @@
  * Costs: time O(events).  Memory (figures from the end-to-end benchmark):
  *   per sender instance  256 B (five 32 B streams; 64-aligned, hot fields
  *                        in the first line) + 192 B per worker (two hot lines);
- *   per mailbox          ~1.3 KB of counters and limiter states, plus its
+ *   per mailbox          ~1.4 KB of counters and limiter states, its delay
+ *                        histogram once it accepts (4 B x dh_buckets(duration):
+ *                        1.5 KiB for a day; twice that in delay mode), plus its
  *                        recipient-rate window, 8 B per message accepted in
  *                        the last 24 h (at most `limit` entries; ring
  *                        rounded up to a power of two), and the

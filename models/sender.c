@@ -233,6 +233,8 @@ void snd_world_free(snd_world *w)
 			st_min_run_free(&w->g_rel_min[g], &w->alloc);
 	}
 	for (size_t m = 0; m < nm; m++) {
+		if (w->mailboxes)
+			dh_free(&w->mailboxes[m].dly, &w->alloc);
 		if (w->m_acc_min)
 			st_min_run_free(&w->m_acc_min[m], &w->alloc);
 		if (w->m_rel_min)
@@ -277,13 +279,13 @@ void snd_world_free(snd_world *w)
 /* The counters credited to the total and to the message's group together:
  * the total is their sum over the groups. */
 #define SND_GROUP_SUMS(X) X(generated) X(conn_opened) X(attempts) X(accepted) \
-	X(released) X(rcpt_accepted) X(rcpt_delivered) X(lost) X(lost_gave_up) \
+	X(released) X(rcpt_accepted) X(rcpt_delivered) X(rcpt_external) X(lost) X(lost_gave_up) \
 	X(lost_overflow) X(lost_permanent) X(awaiting_release) X(retries) \
 	X(rejected) X(conn_refused)
 /* ... and those credited to the mailbox of the attempt as well (a loss by
  * overflow is credited to a home mailbox only, if any). */
 #define SND_MAILBOX_SUMS(X) X(conn_opened) X(attempts) X(accepted) X(released) \
-	X(rcpt_accepted) X(rcpt_delivered) X(lost_gave_up) X(lost_permanent) \
+	X(rcpt_accepted) X(rcpt_delivered) X(rcpt_external) X(lost_gave_up) X(lost_permanent) \
 	X(awaiting_release) X(retries) X(rejected) X(conn_refused)
 
 /* What every entity's counters satisfy on their own. */

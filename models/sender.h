@@ -49,6 +49,7 @@
 #include <stdint.h>
 
 #include "alloc.h"
+#include "delay_hist.h"
 #include "engine.h"
 #include "results.h"
 #include "rng.h"
@@ -137,12 +138,14 @@ typedef struct snd_inst {
  * losses at an attempt) and, for instances whose mailbox is fixed
  * (home_mailbox), with generation, overflow and pending. */
 typedef struct snd_counts {
-	/* What every accepted message updates, together (88 bytes, from a
+	/* What every accepted message updates, together (104 bytes, from a
 	 * cache-line boundary: arrays of counts are 64-aligned). */
 	_Alignas(64) uint64_t generated, conn_opened, attempts, accepted, released;
 	uint64_t rcpt_accepted, rcpt_delivered;
+	uint64_t rcpt_external;        /* external recipients of accepted messages */
 	double sub_sum_s, del_sum_s;   /* mailboxes: for the mean */
 	int64_t sub_max_ns, del_max_ns;
+	int64_t last_release_ns;       /* latest release in the run (when released > 0) */
 	/* Refusals, losses and retries. */
 	uint64_t lost, lost_gave_up, lost_overflow, lost_permanent;
 	uint64_t awaiting_release;
@@ -152,6 +155,9 @@ typedef struct snd_counts {
 	 * messages the service accepted more than once (a copy the client gave
 	 * up on, and another) */
 	uint64_t data_timeouts, duplicates;
+	/* Mailboxes only: their delay quantiles in bounded memory (set up
+	 * at the first acceptance, freed by snd_world_free). */
+	dh_hist dly;
 } snd_counts;
 
 /* A session the client gave up on while the service held its message

@@ -96,10 +96,14 @@ void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 		c[i]->accepted++;
 		c[i]->rcpt_accepted += (uint64_t)m->recipients;
 		c[i]->rcpt_delivered += (uint64_t)delivered;
-		if (released)
+		c[i]->rcpt_external += (uint64_t)m->external;
+		if (released) {
 			c[i]->released++;
-		else
+			if (o->release_ns > c[i]->last_release_ns)
+				c[i]->last_release_ns = o->release_ns;
+		} else {
 			c[i]->awaiting_release++;
+		}
 	}
 	/* A message adds at most 2^40 people (scenario.h), so the total's
 	 * uint64 count is stopped at 2^63, long before it could wrap. */
@@ -112,6 +116,10 @@ void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 		mc->sub_max_ns = sub;
 	int st = st_dset_add(&w->dly[in->group], sub, released, del);
 	const sim_alloc *a = &w->alloc;
+	if (mc->dly.n_buckets == 0)
+		dh_init(&mc->dly, w->s->duration_ns);
+	if (st == SIM_OK)
+		st = dh_add(&mc->dly, a, sub, released, del);
 	/* st_min_run_add: ERANGE (outside the run) is not an error here. */
 	int sa = st_min_run_add(&w->acc_min, a, now, now) | st_min_run_add(&w->g_acc_min[in->group], a, now, now) |
 		 st_min_run_add(&w->m_acc_min[wk->mailbox], a, now, now);

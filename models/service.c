@@ -57,9 +57,12 @@ typedef struct conc_state {
 	lim_conc c;
 } conc_state;
 
+/* first_refusal_ns: the first refusal by this window (-1: none), for the
+ * tenant limits' figures (svc_tenant_figures). */
 typedef struct sum_state {
 	slot_hdr h;
 	lim_sum s;
+	int64_t first_refusal_ns;
 } sum_state;
 
 /* A message-rate state with its tarpit queue: held sessions in arrival
@@ -135,6 +138,7 @@ static void sum_init(svc *v, void *st, const void *cfg)
 	(void)v;
 	const scn_window_sum *ws = cfg;
 	lim_sum_init(&((sum_state *)st)->s, ws->window_ns > 0 ? ws->window_ns : 1, ws->limit);
+	((sum_state *)st)->first_refusal_ns = -1;
 }
 
 static void sum_fini(svc *v, void *st)
@@ -667,6 +671,23 @@ static void rrl_refused(const chk *c)
 		c->m->first_rrl_refusal_ns = c->now;
 }
 
+/* The first refusal by a window (TERRL, MOERA), for the figures. */
+static void sum_refused(sum_state *st, int64_t now)
+{
+	if (st && st->first_refusal_ns < 0)
+		st->first_refusal_ns = now;
+}
+
+static void ext_refused(const chk *c)
+{
+	sum_refused(c->st[SLOT_EXT], c->now);
+}
+
+static void moera_refused(const chk *c)
+{
+	sum_refused(c->st[SLOT_MOERA], c->now);
+}
+
 static inline int ext_check(const chk *c)
 {
 	return sum_check(c->st[SLOT_EXT], c->now,
@@ -823,9 +844,9 @@ static const svc_check data_checks[] = {
 	  true, rrl_check, rrl_reserve, rrl_commit, rrl_refused, NULL, -1 },
 	/* MOERA before TERRL: the narrower, sender-specific limit names its own reason */
 	{ "onmicrosoft_external", KIND_SUM, SLOT_MOERA, BY_LIMITS, RC_ONMICROSOFT_EXTERNAL,
-	  true, moera_check, moera_reserve, moera_commit, NULL, NULL, -1 },
+	  true, moera_check, moera_reserve, moera_commit, moera_refused, NULL, -1 },
 	{ "tenant_external", KIND_SUM, SLOT_EXT, BY_LIMITS, RC_TENANT_EXTERNAL,
-	  true, ext_check, ext_reserve, ext_commit, NULL, NULL, -1 },
+	  true, ext_check, ext_reserve, ext_commit, ext_refused, NULL, -1 },
 	{ "message_rate", KIND_WINDOW, SLOT_RATE, BY_LIMITS, RC_MESSAGE_RATE,
 	  true, rate_check, rate_reserve, rate_commit, NULL, rate_hold, -1 },
 	{ "message_cap", KIND_WINDOW, SLOT_CAP, BY_LIMITS, RC_MESSAGE_CAP,
@@ -1012,19 +1033,23 @@ int svc_submission_begin(svc *v, svc_session *sess)
 	if (!sess->open || sess->submitting)
 		return SIM_EINVAL;
 	conc_state *cs = sess->st[SLOT_CONN];
+	int64_t now = clk_now(&v->clock);
 	if (cs)
-		lim_conc_change(&cs->c, clk_now(&v->clock), 0, +1);
+		lim_conc_change(&cs->c, now, 0, +1);
+	/* the mailbox's own count, for submitting_avg whatever the cap counts */
+	lim_conc_change(&v->mbx[sess->mailbox].sessions, now, 0, +1);
 	sess->submitting = true;
 	return SIM_OK;
 }
 
-static void submission_end(svc_session *sess, int64_t now)
+static void submission_end(svc *v, svc_session *sess, int64_t now)
 {
 	if (!sess->submitting)
 		return;
 	conc_state *cs = sess->st[SLOT_CONN];
 	if (cs)
 		lim_conc_change(&cs->c, now, 0, -1);
+	lim_conc_change(&v->mbx[sess->mailbox].sessions, now, 0, -1);
 	sess->submitting = false;
 }
 
@@ -1049,7 +1074,7 @@ void svc_quit(svc *v, svc_session *sess)
 	int64_t now = clk_now(&v->clock);
 	if (sess->held)
 		hold_remove(sess->st[SLOT_RATE], sess);
-	submission_end(sess, now);
+	submission_end(v, sess, now);
 	conc_state *cs = sess->st[SLOT_CONN];
 	if (cs)
 		lim_conc_change(&cs->c, now, -1, 0);
@@ -1181,7 +1206,7 @@ static void rate_wake(void *arg)
 		hold_remove(r, s);
 		svc_outcome o = { .rc = RC_OK, .release_ns = now };
 		commit_held(v, s, &o);
-		submission_end(s, now);
+		submission_end(v, s, now);
 		if (v->hooks.held_answered)
 			v->hooks.held_answered(v->hooks.ctx, s, &o);
 	}
@@ -1251,7 +1276,7 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *o
 		row = first_failing(env_checks, N_ENV_CHECKS, &c, &k);
 		if (row) {
 			refusal(row, k, c.L, &o);
-			submission_end(sess, now);
+			submission_end(v, sess, now);
 			*out = o;
 			return SIM_OK;
 		}
@@ -1272,7 +1297,7 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *o
 	rc = row ? submit_refused(&c, row, k, &o) : submit_accepted(&c, &o);
 	if (rc != SIM_OK)
 		return rc;
-	submission_end(sess, now);
+	submission_end(v, sess, now);
 	*out = o;
 	return SIM_OK;
 }
@@ -1354,5 +1379,46 @@ void svc_mailbox_figures(const svc *v, int mailbox, int64_t end_ns, res_entity *
 	}
 	f[FIG_RRL_FIRST_REFUSAL] = m->first_rrl_refusal_ns >= 0
 		? (double)m->first_rrl_refusal_ns / (double)SCN_NS_PER_S : NAN;
+	f[FIG_SUBMITTING_AVG] = lim_conc_submitting_avg(&m->sessions, end_ns);
+	int64_t grown = m->size_bytes - v->s->mailboxes[mailbox].size_bytes; /* sizes only grow */
+	f[FIG_SENT_ITEMS_GROWTH] = (double)grown;
+	f[FIG_THROTTLE_FIRST] = m->first_throttle_ns >= 0
+		? (double)m->first_throttle_ns / (double)SCN_NS_PER_S : NAN;
+	for (int c = 0; c < ERR_CLASS_COUNT; c++)
+		f[FIG_THROTTLE_PERIODS_MAILBOX_FULL + c] = (double)m->periods_by[c];
+}
+
+_Static_assert(FIG_THROTTLE_PERIODS_INVALID_RECIPIENTS - FIG_THROTTLE_PERIODS_MAILBOX_FULL + 1 == ERR_CLASS_COUNT &&
+	       FIG_THROTTLE_PERIODS_SEND_AS_DENIED - FIG_THROTTLE_PERIODS_MAILBOX_FULL == ERR_SEND_AS_DENIED &&
+	       FIG_THROTTLE_PERIODS_INVALID_LICENSE - FIG_THROTTLE_PERIODS_MAILBOX_FULL == ERR_INVALID_LICENSE &&
+	       FIG_THROTTLE_PERIODS_TOO_MANY_RECIPIENTS - FIG_THROTTLE_PERIODS_MAILBOX_FULL == ERR_TOO_MANY_RECIPIENTS,
+	       "the per-class throttle figures follow scn_error_class");
+
+/* One tenant window's four figures, from first_fig (limit, blocked time,
+ * first reached, first refusal): NaN, 0, NaN, NaN when no limits use it. */
+static void tenant_window_figures(const svc *v, int slot, int64_t end_ns, double *f)
+{
+	const sum_state *st = state_at(v, slot, SCOPE_TENANT, 0);
+	if (!st || !st->h.inited) {
+		f[0] = NAN;
+		f[1] = 0.0;
+		f[2] = f[3] = NAN;
+		return;
+	}
+	f[0] = (double)st->s.limit;
+	f[1] = (double)lim_sum_blocked_ns(&st->s, end_ns) / (double)SCN_NS_PER_S;
+	f[2] = st->s.first_reached_ns >= 0 ? (double)st->s.first_reached_ns / (double)SCN_NS_PER_S : NAN;
+	f[3] = st->first_refusal_ns >= 0 ? (double)st->first_refusal_ns / (double)SCN_NS_PER_S : NAN;
+}
+
+_Static_assert(FIG_TERRL_BLOCKED_TIME == FIG_TERRL_LIMIT + 1 && FIG_TERRL_FIRST_REACHED == FIG_TERRL_LIMIT + 2 &&
+	       FIG_TERRL_FIRST_REFUSAL == FIG_TERRL_LIMIT + 3 && FIG_MOERA_BLOCKED_TIME == FIG_MOERA_LIMIT + 1 &&
+	       FIG_MOERA_FIRST_REACHED == FIG_MOERA_LIMIT + 2 && FIG_MOERA_FIRST_REFUSAL == FIG_MOERA_LIMIT + 3,
+	       "tenant_window_figures fills four figures in this order");
+
+void svc_tenant_figures(const svc *v, int64_t end_ns, res_entity *out)
+{
+	tenant_window_figures(v, SLOT_EXT, end_ns, &out->fig[FIG_TERRL_LIMIT]);
+	tenant_window_figures(v, SLOT_MOERA, end_ns, &out->fig[FIG_MOERA_LIMIT]);
 }
 

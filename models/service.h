@@ -264,10 +264,23 @@ int64_t svc_mailbox_rrl_sum(const svc *v, int mailbox, int64_t t);
  *   RRL_BLOCKED_TIME  s during which the route-0 recipient-rate sum was >=
  *                     its limit (a 1-recipient message would be refused);
  *   RRL_FIRST_REACHED s at which that sum first reached the limit (NaN: never);
- *   RRL_FIRST_REFUSAL s of the first 554 5.2.0 to this mailbox (NaN: never).
+ *   RRL_FIRST_REFUSAL s of the first 554 5.2.0 to this mailbox (NaN: never);
+ *   SUBMITTING_AVG    time-average submissions in progress (svc_submission_begin
+ *                     to the answer, a tarpit hold included);
+ *   SENT_ITEMS_GROWTH bytes added to the mailbox (Sent Items) in the run;
+ *   THROTTLE_FIRST    s at which the first error-throttle period started;
+ *   THROTTLE_PERIODS_<class> periods started per CET class.
  * RELEASED / AWAITING_RELEASE and per-minute figures are message-level: the
  * run derives them from outcome.release_ns (released iff release_ns < end). */
 void svc_mailbox_figures(const svc *v, int mailbox, int64_t end_ns, res_entity *out);
+
+/* Fills the tenant-scope windows' figures of *out (the run's total: these
+ * windows belong to no mailbox): TERRL_* for the tenant external recipient
+ * limit, MOERA_* for the onmicrosoft.com one; each its limit (NaN: no
+ * limits use it), the s its sum stood >= the limit (one more external
+ * recipient would be refused; 0 when off), the first instant it reached
+ * the limit and the first refusal (NaN: never).  O(entries in the windows). */
+void svc_tenant_figures(const svc *v, int64_t end_ns, res_entity *out);
 
 
 #endif

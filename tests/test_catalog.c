@@ -210,6 +210,40 @@ static void test_every_figure(void **state)
 		if (rc == 2)
 			fail_msg("figure %s: plan refuses it as a target", d->name);
 	}
+	/* the run fills every figure: each has a value for some entity of
+	 * some variant (the walk provokes every limit, throttle class and
+	 * tenant window), so a row the run never sets is caught here */
+	for (int f = 0; f < FIG_COUNT; f++) {
+		sqlite3_stmt *st = NULL;
+		assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM figures WHERE figure = ?1"
+		                                    " AND value IS NOT NULL", -1, &st, NULL), SQLITE_OK);
+		sqlite3_bind_text(st, 1, res_fig_info[f].name, -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		if (sqlite3_column_int64(st, 0) == 0)
+			fail_msg("figure %s: no entity of the walk has a value", res_fig_info[f].name);
+		sqlite3_finalize(st);
+	}
+	/* ... and what the walk provokes shows on the total: every CET
+	 * class throttled (each throttled_* reply was given), both tenant
+	 * windows refused, external recipients accepted, and so on */
+	static const char *const provoked[] = {
+		"throttle_periods_mailbox_full", "throttle_periods_send_as_denied",
+		"throttle_periods_invalid_license", "throttle_periods_too_many_recipients",
+		"throttle_periods_invalid_recipients", "throttle_first", "terrl_limit",
+		"terrl_first_reached", "terrl_first_refusal", "terrl_blocked_time", "moera_limit",
+		"moera_first_reached", "moera_first_refusal", "moera_blocked_time", "external_accepted",
+		"sent_items_growth", "submitting_avg", "last_release", "lost_pct",
+	};
+	for (size_t i = 0; i < sizeof provoked / sizeof provoked[0]; i++) {
+		sqlite3_stmt *st = NULL;
+		assert_int_equal(sqlite3_prepare_v2(h, "SELECT max(value) FROM figures WHERE figure = ?1"
+		                                    " AND entity_kind = 'total'", -1, &st, NULL), SQLITE_OK);
+		sqlite3_bind_text(st, 1, provoked[i], -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		if (!(sqlite3_column_double(st, 0) > 0))
+			fail_msg("figure %s: 0 or none on the walk's total, which provokes it", provoked[i]);
+		sqlite3_finalize(st);
+	}
 	/* a figure is NaN exactly outside the entities the catalog names
 	 * (checked on the stored values: NULL is NaN) */
 	for (int f = 0; f < FIG_COUNT; f++) {

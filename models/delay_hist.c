@@ -1,0 +1,123 @@
+/* delay_hist.c - a mailbox's delays in fixed-size histograms (see
+ * delay_hist.h for the buckets, the quantile and the bounds). */
+#include "delay_hist.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "check.h"
+#include "status.h"
+
+#define NS_PER_MS 1000000
+
+/* v ms: v itself below 32; from 16 on, octave e (2^e <= v < 2^(e+1)) has
+ * the 16 buckets 16 (e - 4) + (v >> (e - 4)), which for e = 4 is v again. */
+static uint32_t bucket_of_ms(uint64_t v)
+{
+	if (v < 32)
+		return (uint32_t)v;
+	int e = 63 - __builtin_clzll(v);
+	return (uint32_t)(16 * (e - 4) + (int)(v >> (e - 4)));
+}
+
+uint32_t dh_bucket_of(int64_t delay_ns)
+{
+	return bucket_of_ms(delay_ns > 0 ? (uint64_t)delay_ns / NS_PER_MS : 0);
+}
+
+int64_t dh_bucket_end_ns(uint32_t b)
+{
+	if (b < 32)
+		return ((int64_t)b + 1) * NS_PER_MS;
+	int e = (int)(b / 16) + 3;
+	if (e > 44)
+		return INT64_MAX; /* beyond any delay */
+	int64_t s = (int64_t)b - 16 * (e - 4); /* in [16, 32) */
+	int64_t ms = (s + 1) << (e - 4);
+	return ms > INT64_MAX / NS_PER_MS ? INT64_MAX : ms * NS_PER_MS; /* the last bucket, 2^63 ns */
+}
+
+uint32_t dh_buckets(int64_t duration_ns)
+{
+	return duration_ns > 1 ? dh_bucket_of(duration_ns - 1) + 1 : 1;
+}
+
+void dh_init(dh_hist *h, int64_t duration_ns)
+{
+	memset(h, 0, sizeof *h);
+	h->n_buckets = dh_buckets(duration_ns);
+}
+
+static uint32_t clamp_bucket(const dh_hist *h, int64_t ns)
+{
+	uint32_t b = dh_bucket_of(ns);
+	if (NEVER(b >= h->n_buckets)) /* the contract: delays < the duration */
+		b = h->n_buckets - 1;
+	return b;
+}
+
+int dh_add(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool released, int64_t del_ns)
+{
+	size_t bytes = (size_t)h->n_buckets * sizeof *h->sub;
+	if (h->sub == NULL) {
+		h->sub = sim_malloc(a, bytes);
+		if (h->sub == NULL)
+			return SIM_ENOMEM;
+		memset(h->sub, 0, bytes);
+	}
+	if (h->del == NULL && (!released || del_ns != sub_ns)) {
+		/* every delivery so far equalled its submission: start from those */
+		h->del = sim_malloc(a, bytes);
+		if (h->del == NULL)
+			return SIM_ENOMEM;
+		memcpy(h->del, h->sub, bytes);
+	}
+	uint32_t bs = clamp_bucket(h, sub_ns);
+	uint32_t bd = released ? clamp_bucket(h, del_ns) : 0;
+	if (h->sub[bs] == UINT32_MAX || (h->del && released && h->del[bd] == UINT32_MAX)) {
+		h->saturated = true;
+		return SIM_OK;
+	}
+	h->sub[bs]++;
+	h->n_sub++;
+	if (sub_ns > h->max_sub_ns)
+		h->max_sub_ns = sub_ns;
+	if (released) {
+		if (h->del)
+			h->del[bd]++;
+		h->n_del++;
+		if (del_ns > h->max_del_ns)
+			h->max_del_ns = del_ns;
+	}
+	return SIM_OK;
+}
+
+double dh_quantile(const dh_hist *h, st_delay_kind kind, double f)
+{
+	const uint32_t *c = kind == ST_DELIVERY && h->del ? h->del : h->sub;
+	uint64_t n = kind == ST_DELIVERY ? h->n_del : h->n_sub;
+	int64_t max = kind == ST_DELIVERY ? h->max_del_ns : h->max_sub_ns;
+	if (n == 0 || c == NULL || h->saturated || !(f >= 0.0 && f <= 1.0))
+		return NAN;
+	/* j = ceil(f (n - 1)), a product within rounding of an integer
+	 * taken as that integer (0.95 x 20 is 19, not 20) */
+	double x = f * (double)(n - 1), i = floor(x);
+	uint64_t j = (uint64_t)i + (x - i > 1e-9 * (1.0 + x) ? 1 : 0);
+	uint64_t cum = 0;
+	for (uint32_t b = 0; b < h->n_buckets; b++) {
+		cum += c[b];
+		if (cum > j) {
+			int64_t end = dh_bucket_end_ns(b);
+			return (double)(end < max ? end : max) / 1e9;
+		}
+	}
+	return NAN; /* not reached: the counts add up to n */
+}
+
+void dh_free(dh_hist *h, const sim_alloc *a)
+{
+	size_t bytes = (size_t)h->n_buckets * sizeof *h->sub;
+	sim_free(a, h->sub, bytes);
+	sim_free(a, h->del, bytes);
+	h->sub = h->del = NULL;
+}
