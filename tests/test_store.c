@@ -459,6 +459,30 @@ static void test_reopen_and_two_runs(void **state)
 	store_close(a);
 }
 
+/* A file written before a reply class joined the catalog: its series has
+ * no column for the class.  Opening it to write adds the column (0 in
+ * the runs before), and a run is written and read back. */
+static void test_new_reply_class_column(void **state)
+{
+	fixture *fx = *state;
+	sqlite3 *a = NULL;
+	char err[512] = "";
+	assert_int_equal(store_open(fx->path, &a, err, sizeof err), SIM_OK);
+	int64_t id1 = write_run(fx, a);
+	char sql[200];
+	snprintf(sql, sizeof sql, "ALTER TABLE series DROP COLUMN rejected_%s", rpt_reply_id(RC_COUNT - 1));
+	assert_int_equal(sqlite3_exec(a, sql, NULL, NULL, NULL), SQLITE_OK);
+	store_close(a);
+	assert_int_equal(store_open(fx->path, &a, err, sizeof err), SIM_OK);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld AND rejected_%s = 0",
+	         (long long)id1, rpt_reply_id(RC_COUNT - 1));
+	assert_true(sql_int(a, sql) > 0);
+	int64_t id2 = write_run(fx, a);
+	assert_true(id2 > id1);
+	assert_int_equal(sql_int(a, "SELECT count(*) FROM runs WHERE complete = 1"), 2);
+	store_close(a);
+}
+
 static void check_refused(const char *path, const char *want)
 {
 	size_t n1, n2;
@@ -605,6 +629,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema1_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_summary_and_old_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_and_two_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_reply_class_column, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_leaves_no_partial_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),

@@ -405,6 +405,33 @@ static int upgrade(sqlite3 *db)
 	return store__exec(db, "COMMIT");
 }
 
+/* A file written before a reply class joined the catalog has no series
+ * column for it: add the missing ones (0 in the runs written before,
+ * which could not give that reply), under a write lock.  Without this a
+ * newer program could not write a run into an older file. */
+static int complete_series_columns(sqlite3 *db)
+{
+	int rc;
+	if ((rc = store__exec(db, "BEGIN IMMEDIATE")) != SQLITE_OK)
+		return rc;
+	for (int c = 0; c < RC_COUNT && rc == SQLITE_OK; c++) {
+		char sql[200];
+		int64_t have = 0;
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('series') WHERE name = 'rejected_%s'",
+		         rpt_reply_id(c));
+		if ((rc = store__query_int(db, sql, &have)) != SQLITE_OK || have)
+			continue;
+		snprintf(sql, sizeof sql, "ALTER TABLE series ADD COLUMN rejected_%s INTEGER NOT NULL DEFAULT 0",
+		         rpt_reply_id(c));
+		rc = store__exec(db, sql);
+	}
+	if (rc != SQLITE_OK) {
+		store__exec(db, "ROLLBACK");
+		return rc;
+	}
+	return store__exec(db, "COMMIT");
+}
+
 static int classify_in_txn(sqlite3 *db, const char *path, char *err, size_t size);
 
 /* Decides whether the open file is ours, empty or foreign.
@@ -686,7 +713,8 @@ int store_open_waiting(const char *path, store_wait_fn on_wait, void *ctx, sqlit
 	if (kind == 1) {
 		int64_t ver = 0;
 		if (store__query_int(db, "PRAGMA user_version", &ver) != SQLITE_OK ||
-		    (ver < STORE_SCHEMA_VERSION && upgrade(db) != SQLITE_OK)) {
+		    (ver < STORE_SCHEMA_VERSION && upgrade(db) != SQLITE_OK) ||
+		    complete_series_columns(db) != SQLITE_OK) {
 			store__db_err(db, path, "upgrading the file's schema", err, err_size);
 			goto fail;
 		}
