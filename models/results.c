@@ -7,6 +7,7 @@
 #include "check.h"
 #include "stats.h"
 #include "status.h"
+#include "tz.h"
 
 const res_fig_desc res_fig_info[FIG_COUNT] = {
 #define X(id, name, unit, label, ents, keys, doc) { name, unit, label, ents, keys, doc },
@@ -101,6 +102,8 @@ int res_describe(const scenario *s, const sim_alloc *a, res_desc *out)
 	d.seed = s->seed;
 	d.duration_ns = s->duration_ns;
 	d.start_unix_s = s->start_unix_s;
+	snprintf(d.timezone, sizeof d.timezone, "%s", s->tz.name[0] ? s->tz.name : "UTC");
+	d.start_utc_offset_s = tz_offset_at(&s->tz, s->start_unix_s);
 	d.sweep_point = s->sweep_point;
 	d.n_sweep_keys = s->sweep_point >= 0 ? s->n_sweep_keys : 0;
 	for (int k = 0; k < d.n_sweep_keys && k < 2; k++) {

@@ -284,6 +284,8 @@ typedef struct res_desc {
 	uint64_t seed;
 	int64_t duration_ns;
 	int64_t start_unix_s;
+	char timezone[64];              /* the scenario's clock: an IANA name, "UTC" by default */
+	int32_t start_utc_offset_s;     /* its offset east of UTC at the start */
 	int64_t sweep_point;            /* -1: not a sweep */
 	int n_sweep_keys;
 	char sweep_key[2][SCN_NAME_MAX];

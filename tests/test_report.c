@@ -483,6 +483,30 @@ static void test_table_sanitised(void **state)
 	free_fixture(fx);
 }
 
+/* The scenario's clock in the table's header: 2026-03-29T00:30:00Z is
+ * 01:30 +01:00 in Berlin (summer time begins at 01:00 UTC that day), and
+ * 2026-06-01T00:00:00Z is 02:00 +02:00; a UTC scenario prints no line. */
+static void test_table_start_in_local_time(void **state)
+{
+	(void)state;
+	fixture *fx = make_fixture(2, "g");
+	char *t = capture(rpt_table, &fx->run, NULL);
+	assert_null(strstr(t, "\nstart "));
+	free(t);
+	snprintf(fx->desc.timezone, sizeof fx->desc.timezone, "Europe/Berlin");
+	fx->desc.start_unix_s = 1774744200;   /* 2026-03-29T00:30:00Z */
+	fx->desc.start_utc_offset_s = 3600;
+	t = capture(rpt_table, &fx->run, NULL);
+	assert_non_null(strstr(t, "\nstart 2026-03-29 01:30 +01:00 Europe/Berlin\n"));
+	free(t);
+	fx->desc.start_unix_s = 1780272000;   /* 2026-06-01T00:00:00Z */
+	fx->desc.start_utc_offset_s = 7200;
+	t = capture(rpt_table, &fx->run, NULL);
+	assert_non_null(strstr(t, "\nstart 2026-06-01 02:00 +02:00 Europe/Berlin\n"));
+	free(t);
+	free_fixture(fx);
+}
+
 static void test_durations(void **state)
 {
 	(void)state;
@@ -536,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_csv),
 		cmocka_unit_test(test_csv_formula_injection),
 		cmocka_unit_test(test_table_sanitised),
+		cmocka_unit_test(test_table_start_in_local_time),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_reply_names),
 		cmocka_unit_test(test_invalid_input),

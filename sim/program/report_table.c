@@ -5,8 +5,10 @@
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "report_int.h"
+#include "term.h"
 #include "res_summary.h"
 #include "stats.h"
 #include "status.h"
@@ -153,6 +155,19 @@ int rpt_table(FILE *f, const rpt_run *run)
 	rpt__truncate_name(run->scenario_name ? run->scenario_name : "", 40, shown, sizeof shown);
 	rpt__truncate_name(run->version ? run->version : "?", 20, version, sizeof version);
 	fprintf(f, "throttlesim %s  scenario %s  seed %" PRIu64 "\n", version, shown, run->seed);
+	const res_desc *d0 = run->n_variants > 0 ? run->variants[0].desc : NULL;
+	if (d0 && d0->timezone[0] && strcmp(d0->timezone, "UTC") != 0) {
+		/* the scenario's clock: its start in local time, with the offset */
+		time_t local = (time_t)(d0->start_unix_s + d0->start_utc_offset_s);
+		struct tm tm;
+		char when[32], zone[64];
+		int32_t off = d0->start_utc_offset_s, a = off < 0 ? -off : off;
+		if (gmtime_r(&local, &tm) && strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm) > 0) {
+			term_copy(zone, sizeof zone, d0->timezone);
+			fprintf(f, "start %s %c%02d:%02d %s\n", when, off < 0 ? '-' : '+', (int)(a / 3600),
+			        (int)(a % 3600 / 60), zone);
+		}
+	}
 	if (rpt__run_is_sweep(run)) { /* a block per point and variant would be too long */
 		for (size_t vi = 0; vi < run->n_variants; vi++)
 			if (run->variants[vi].n_reps == 0 || run->variants[vi].reps == NULL)
