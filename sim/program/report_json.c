@@ -269,9 +269,14 @@ int rpt_json(FILE *f, const rpt_run *run)
 			fputs(",\n    \"duration_s\": ", f);
 			json_number(f, (double)v->desc->duration_ns / (double)SCN_NS_PER_S);
 			fprintf(f, ", \"start_unix_s\": %" PRId64, v->desc->start_unix_s);
-			fputs(", \"timezone\": ", f);
-			json_string(f, v->desc->timezone[0] ? v->desc->timezone : "UTC");
-			fprintf(f, ", \"start_utc_offset_s\": %" PRId32, v->desc->start_utc_offset_s);
+			/* the zone is not stored yet: an export says it does not know */
+			if (v->desc->timezone[0]) {
+				fputs(", \"timezone\": ", f);
+				json_string(f, v->desc->timezone);
+				fprintf(f, ", \"start_utc_offset_s\": %" PRId32, v->desc->start_utc_offset_s);
+			} else {
+				fputs(", \"timezone\": null, \"start_utc_offset_s\": null", f);
+			}
 		}
 		fprintf(f, ",\n    \"replications\": %zu,\n    \"seeds\": [", v->n_reps);
 		for (size_t i = 0; i < v->n_reps; i++)
