@@ -203,6 +203,9 @@ static void lim_hot_init(svc_lim *h, const scn_limits *L)
 	h->rrl_external_only = L->recipient_rate.external_only;
 	h->ext_external_only = L->external_rate.external_only;
 	h->data_fault_p = L->data_fault_p;
+	h->internal_only = L->internal_only;
+	h->checks_source = L->checks_source;
+	h->anonymous = L->anonymous;
 }
 
 static const scn_limits *limits_of(const svc *v, int route, int mailbox)
@@ -540,17 +543,17 @@ static inline void conc_commit(const chk *c, svc_outcome *o)
 
 static inline int direct_send_check(const chk *c)
 {
-	return c->L->anonymous && c->v->s->tenant.reject_direct_send ? 0 : CHK_PASS;
+	return c->H->anonymous && c->v->s->tenant.reject_direct_send ? 0 : CHK_PASS;
 }
 
 static inline int relay_source_check(const chk *c)
 {
-	return c->L->checks_source && c->sess->source_mismatch ? 0 : CHK_PASS;
+	return c->H->checks_source && c->sess->source_mismatch ? 0 : CHK_PASS;
 }
 
 static inline int internal_only_check(const chk *c)
 {
-	return c->L->internal_only && c->msg->external > 0 ? 0 : CHK_PASS;
+	return c->H->internal_only && c->msg->external > 0 ? 0 : CHK_PASS;
 }
 
 /* End of data */
@@ -993,7 +996,6 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	sess->open = sess->submitting = sess->held = sess->enveloped = false;
 	sess->source_mismatch = client->source_mismatch;
 	memset(sess->st, 0, sizeof sess->st);
-	sess->limits = NULL;
 	sess->lim = NULL;
 	const svc_lim *H = route == 0 ? &v->r0[mailbox].lim : &v->rlim[route];
 
@@ -1020,7 +1022,6 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	commit_all(auth_checks, N_AUTH_CHECKS, &c, &o);
 	lim_conc_change(&m->sessions, now, +1, 0);
 	v->open_total++;
-	sess->limits = L;
 	sess->lim = H;
 	memcpy(sess->st, st, sizeof st);
 	sess->open = true;
@@ -1164,7 +1165,8 @@ static int rate_hold(const chk *c)
 
 static chk chk_of(svc *v, svc_session *sess, const svc_message *msg, int64_t now)
 {
-	return (chk){ .v = v, .sess = sess, .msg = msg, .H = sess->lim, .L = sess->limits,
+	return (chk){ .v = v, .sess = sess, .msg = msg, .H = sess->lim,
+		      .L = limits_of(v, sess->route, sess->mailbox),
 		      .m = &v->mbx[sess->mailbox], .st = sess->st, .now = now };
 }
 

@@ -117,16 +117,18 @@ typedef struct svc_lim {
 	double data_fault_p;        /* 451 4.3.111 per end of data; 0 = never */
 	bool smtp_auth, saves_sent_items;
 	bool rrl_external_only, ext_external_only;
+	bool internal_only, checks_source, anonymous; /* the envelope checks */
 } svc_lim;
 
-/* Places for limiter states in a session: one per service slot (6).  A
- * seventh slot needs a seventh place here, and the sender's worker
- * (sender.h) then outgrows its 192 bytes.  The size is
+/* Places for limiter states in a session: the service's slots (6) and one
+ * spare, so that a new limiter slot needs no change here (the route's
+ * limits are not kept: svc finds them from the route and mailbox when a
+ * reply needs them).  The size is
  * measured: AUTH writes the fields up to `held`, which must stay within
  * two cache lines of the sender's worker (sender.h pads the worker to 192
  * bytes around the session); with 6 places the tarpit links spilled into
  * a third line and AUTH's write misses doubled. */
-#define SVC_MAX_SLOTS 6
+#define SVC_MAX_SLOTS 7
 
 /* A session: the caller owns the memory; svc_auth() initialises it, the
  * other fields are private to svc except `user`, which svc never touches
@@ -139,7 +141,6 @@ typedef struct svc_session {
 	                                  * in, or NULL: looked up once at AUTH, not
 	                                  * per message; a held session waits in its
 	                                  * message-rate state's queue */
-	const scn_limits *limits;        /* its route's limits (replies: refusals only) */
 	int32_t source;   /* < 2^31: the loader bounds instances at 10^7 */
 	int32_t route;
 	int32_t mailbox;
