@@ -16,7 +16,7 @@ static const char *const top_keys[] = { "name", "description", "start", "timezon
 	"replications", "series_step", "tenant", "mailboxes", "senders", "limits", "routes",
 	"variants", "sweep", NULL };
 static const char *const tenant_keys[] = { "smtp_client_auth_disabled", "basic_auth_enabled",
-	"legacy_auth_block", "reject_direct_send", "licenses", "external_recipient_limit", NULL };
+	"legacy_auth_block", "reject_direct_send", "licenses", "external_recipient_limit", "terrl_enforced", NULL };
 static const char *const legacy_names[] = { "none", "security_defaults", "conditional_access", NULL };
 
 /* Basic authentication for SMTP AUTH is off by default for existing
@@ -29,6 +29,23 @@ static int64_t basic_auth_off_from(void)
 	return unit_days_from_civil(2027, 1, 1) * 86400;
 }
 
+/* TERRL is enforced by tenant size (TERRL, MC1023294): tenants of up to
+ * 500 licenses since April 2025 (phases 1-3); phase 4, all larger
+ * tenants, paused since the 2025-07-14 update, with no date since.  So a
+ * tenant that says nothing gets the `auto` limit when it has at most 500
+ * licenses and none above; an explicit external_recipient_limit is
+ * enforced; `terrl_enforced` overrides either way (false: off). */
+static void terrl_enforcement(scn_ctx *c, const yml_node *m, bool limit_given, scn_tenant *t)
+{
+	bool enforced = limit_given || t->licenses <= 500;
+	if (m)
+		scn_opt_bool(c, m, "terrl_enforced", "tenant", &enforced);
+	if (!enforced)
+		t->external_recipient_limit = 0;
+	else if (!limit_given)
+		t->external_recipient_limit = preset_tenant_external_auto(t->licenses);
+}
+
 static void parse_tenant(scn_ctx *c, const yml_node *n, scn_tenant *t, int64_t start_unix_s)
 {
 	const yml_node *m = scn_want_map(c, n, "tenant");
@@ -36,8 +53,10 @@ static void parse_tenant(scn_ctx *c, const yml_node *n, scn_tenant *t, int64_t s
 	t->basic_auth_enabled = start_unix_s < basic_auth_off_from();
 	t->licenses = 1;
 	t->external_recipient_limit = 0;
-	if (!m)
+	if (!m) {
+		terrl_enforcement(c, NULL, false, t);
 		return;
+	}
 	scn_check_keys(c, m, "tenant", tenant_keys);
 	scn_opt_bool(c, m, "smtp_client_auth_disabled", "tenant", &t->smtp_client_auth_disabled);
 	scn_opt_bool(c, m, "basic_auth_enabled", "tenant", &t->basic_auth_enabled);
@@ -53,6 +72,7 @@ static void parse_tenant(scn_ctx *c, const yml_node *n, scn_tenant *t, int64_t s
 		else
 			scn_opt_limit(c, m, "external_recipient_limit", "tenant", &t->external_recipient_limit);
 	}
+	terrl_enforcement(c, m, e != NULL, t);
 }
 
 static void parse_routes(scn_ctx *c, const yml_node *n, scenario *s, const scn_limits *base)

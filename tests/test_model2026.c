@@ -134,12 +134,44 @@ static void test_envelope_refusal_no_transfer(void **state)
 	scn_free_all(v, n, &sim_alloc_std);
 }
 
+/* TERRL by tenant size: enforced with the auto limit up to 500 licenses
+ * (phases 1-3), not above (phase 4 paused); an explicit limit is
+ * enforced; terrl_enforced overrides.  auto = 500 x L^0.7 + 9,500,
+ * rounded half up. */
+static void test_terrl_enforcement(void **state)
+{
+	(void)state;
+	static const struct { const char *tenant; int64_t licenses; int64_t want; } cases[] = {
+		{ "", 1, -1 },                                                   /* auto(1) = 10,000 */
+		{ "tenant: {licenses: 500}\n", 500, -1 },                        /* auto(500) */
+		{ "tenant: {licenses: 501}\n", 501, 0 },                         /* phase 4: paused */
+		{ "tenant: {licenses: 600, terrl_enforced: true}\n", 600, -1 },  /* auto(600) */
+		{ "tenant: {licenses: 600, external_recipient_limit: 50}\n", 600, 50 },
+		{ "tenant: {external_recipient_limit: 50, terrl_enforced: false}\n", 1, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char text[512];
+		snprintf(text, sizeof text, "name: t\nduration: 1h\n%smailboxes: [{name: a@contoso.com}]\n"
+			 "senders:\n  - {name: s, mailbox: a@contoso.com, arrivals: {poisson: 1/h}}\n", cases[i].tenant);
+		size_t n;
+		scenario **v = load(text, &n);
+		int64_t want = cases[i].want >= 0 ? cases[i].want
+			: (int64_t)floor(500.0 * pow((double)cases[i].licenses, 0.7) + 9500.0 + 0.5);
+		assert_true(v[0]->tenant.external_recipient_limit == want);
+		assert_true(v[0]->mailboxes[0].limits.external_rate.limit == want);
+		if (i == 0)
+			assert_true(want == 10000);
+		scn_free_all(v, n, &sim_alloc_std);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic_auth_by_date),
 		cmocka_unit_test(test_data_fault_rate),
 		cmocka_unit_test(test_envelope_refusal_no_transfer),
+		cmocka_unit_test(test_terrl_enforcement),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

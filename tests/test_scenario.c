@@ -234,7 +234,7 @@ static void test_defaults(void **state)
 	assert_false(s->tenant.smtp_client_auth_disabled);
 	assert_true(s->tenant.basic_auth_enabled);
 	assert_int_equal(s->tenant.licenses, 1);
-	assert_int_equal(s->tenant.external_recipient_limit, 0);
+	assert_int_equal(s->tenant.external_recipient_limit, 10000); /* TERRL enforced up to 500 licenses: auto(1) */
 	assert_int_equal(s->n_mailboxes, 1);
 	scn_mailbox *m = &s->mailboxes[0];
 	assert_int_equal(m->pool, -1);
@@ -244,7 +244,7 @@ static void test_defaults(void **state)
 	assert_true(m->save_sent_items && m->licensed);
 	assert_string_equal(m->limits.preset, "exchange-online");
 	assert_int_equal(m->limits.connections.limit, 3);
-	assert_int_equal(m->limits.external_rate.limit, 0); /* TERRL off */
+	assert_int_equal(m->limits.external_rate.limit, 10000); /* TERRL enforced (1 license) */
 	assert_int_equal(s->n_routes, 1);
 	assert_string_equal(s->routes[0].name, "smtp_auth");
 	assert_int_equal(s->n_senders, 1);
