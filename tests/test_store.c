@@ -284,6 +284,8 @@ static void test_description_round_trip(void **state)
 	fx->senders[1].instances = 7;
 	fx->desc.duration_ns = 3600 * SCN_NS_PER_S;
 	fx->desc.start_unix_s = 1772409600;
+	snprintf(fx->desc.timezone, sizeof fx->desc.timezone, "Europe/Berlin");
+	fx->desc.start_utc_offset_s = 3600;
 	/* replication 1 was refused by a route that words the class otherwise */
 	fx->reps[1].given[RC_CONCURRENCY] = (res_reply){ 421, true, "421 4.7.0 Too many concurrent connections" };
 	fx->reps[1].given_mixed[RC_CONCURRENCY] = true;
@@ -319,6 +321,8 @@ static void test_description_round_trip(void **state)
 	assert_int_equal(d->groups[1].instances, 7);
 	assert_int_equal(d->duration_ns, 3600 * SCN_NS_PER_S);
 	assert_int_equal(d->start_unix_s, 1772409600);
+	assert_string_equal(d->timezone, "Europe/Berlin");
+	assert_int_equal(d->start_utc_offset_s, 3600);
 	assert_int_equal(d->configured[RC_CONCURRENCY].code, 432);
 	assert_int_equal(v->reps[1].given[RC_CONCURRENCY].code, 421);
 	assert_true(v->reps[1].given_mixed[RC_CONCURRENCY]);
@@ -358,6 +362,8 @@ static void test_schema1_file(void **state)
 	                              " ALTER TABLE variants DROP COLUMN duration_ns;"
 	                              " ALTER TABLE variants DROP COLUMN start_unix_s;"
 	                              " ALTER TABLE variants DROP COLUMN series_step_ns;"
+	                              " ALTER TABLE variants DROP COLUMN timezone;"
+	                              " ALTER TABLE variants DROP COLUMN start_utc_offset_s;"
 	                              " PRAGMA user_version = 1;"
 	                              " UPDATE meta SET value = '1' WHERE key = 'schema_version';",
 	                              NULL, NULL, NULL), SQLITE_OK);

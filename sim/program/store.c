@@ -210,6 +210,12 @@ static const char schema_v2_sql[] =
 	"  mixed INTEGER NOT NULL DEFAULT 0 CHECK (mixed IN (0, 1)),\n"
 	"  PRIMARY KEY (run_id, variant_idx, replication, reply_class)) WITHOUT ROWID;\n";
 
+/* The variants' clock, added without a schema version (see
+ * complete_series_columns): the time zone and its offset at the start. */
+static const char *const variant_columns[][2] = {
+	{ "timezone", "TEXT" }, { "start_utc_offset_s", "INTEGER" },
+};
+
 /* series: one column per reply class, named rejected_<class id>. */
 static int series_sql(char *buf, size_t size)
 {
@@ -368,6 +374,12 @@ static int initialise(sqlite3 *db)
 		return SQLITE_TOOBIG;
 	if ((rc = store__exec(db, series)) != SQLITE_OK)
 		return rc;
+	for (size_t k = 0; k < sizeof variant_columns / sizeof variant_columns[0]; k++) {
+		snprintf(sql, sizeof sql, "ALTER TABLE variants ADD COLUMN %s %s", variant_columns[k][0],
+		         variant_columns[k][1]);
+		if ((rc = store__exec(db, sql)) != SQLITE_OK)
+			return rc;
+	}
 	snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d;",
 	         STORE_APPLICATION_ID, STORE_SCHEMA_VERSION);
 	if ((rc = store__exec(db, sql)) != SQLITE_OK)
@@ -405,15 +417,29 @@ static int upgrade(sqlite3 *db)
 	return store__exec(db, "COMMIT");
 }
 
-/* A file written before a reply class joined the catalog has no series
- * column for it: add the missing ones (0 in the runs written before,
- * which could not give that reply), under a write lock.  Without this a
+/* Columns added without a schema version: the variants' clock (time zone
+ * and its offset at the start; NULL in runs written before, read as
+ * unknown) and a series column per reply class (0 in the runs written
+ * before a class joined the catalog: they could not give it). */
+
+/* Adds what an older file lacks, under a write lock.  Without this a
  * newer program could not write a run into an older file. */
 static int complete_series_columns(sqlite3 *db)
 {
 	int rc;
 	if ((rc = store__exec(db, "BEGIN IMMEDIATE")) != SQLITE_OK)
 		return rc;
+	for (size_t k = 0; k < sizeof variant_columns / sizeof variant_columns[0] && rc == SQLITE_OK; k++) {
+		char sql[200];
+		int64_t have = 0;
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('variants') WHERE name = '%s'",
+		         variant_columns[k][0]);
+		if ((rc = store__query_int(db, sql, &have)) != SQLITE_OK || have)
+			continue;
+		snprintf(sql, sizeof sql, "ALTER TABLE variants ADD COLUMN %s %s", variant_columns[k][0],
+		         variant_columns[k][1]);
+		rc = store__exec(db, sql);
+	}
 	for (int c = 0; c < RC_COUNT && rc == SQLITE_OK; c++) {
 		char sql[200];
 		int64_t have = 0;

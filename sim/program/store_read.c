@@ -315,10 +315,14 @@ static int variants_query(loader *ld, store_loaded *l, char *sql, size_t size)
 	if (v2 < 0)
 		return -1;
 	l->has_sweep = k1;
-	int n = snprintf(sql, size, "SELECT idx, name, %s, %s, %s FROM variants WHERE run_id = ?1 ORDER BY idx",
+	int tz = has_column(ld, "variants", "timezone");
+	if (tz < 0)
+		return -1;
+	int n = snprintf(sql, size, "SELECT idx, name, %s, %s, %s, %s FROM variants WHERE run_id = ?1 ORDER BY idx",
 	                 k1 ? "point, sweep_key, sweep_value" : "NULL, NULL, NULL",
 	                 k1 && k2 ? "sweep_key2, sweep_value2" : "NULL, NULL",
-	                 v2 ? "duration_ns, start_unix_s, series_step_ns" : "NULL, NULL, NULL");
+	                 v2 ? "duration_ns, start_unix_s, series_step_ns" : "NULL, NULL, NULL",
+	                 tz ? "timezone, start_utc_offset_s" : "NULL, NULL");
 	return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
@@ -358,7 +362,12 @@ static int load_variants(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv)
 		             key2 || sqlite3_column_type(st, 6) != SQLITE_NULL) ||
 		    (sqlite3_column_type(st, 7) != SQLITE_NULL && !store__int_ok(st, 7, 0, INT64_MAX)) ||
 		    (sqlite3_column_type(st, 8) != SQLITE_NULL && !store__int_ok(st, 8, INT64_MIN, INT64_MAX)) ||
-		    (sqlite3_column_type(st, 9) != SQLITE_NULL && !store__int_ok(st, 9, 0, INT64_MAX)))
+		    (sqlite3_column_type(st, 9) != SQLITE_NULL && !store__int_ok(st, 9, 0, INT64_MAX)) ||
+		    /* the clock: a zone name and its offset (within a day), or neither */
+		    (sqlite3_column_type(st, 10) != SQLITE_NULL &&
+		     (!store__text_ok(st, 10, sizeof m->desc[0].timezone - 1, false) ||
+		      !store__int_ok(st, 11, -86400, 86400))) ||
+		    (sqlite3_column_type(st, 10) == SQLITE_NULL && sqlite3_column_type(st, 11) != SQLITE_NULL))
 			return ld_damaged(ld, "variant %lld: a name, sweep point or length of the wrong type or"
 			                  " out of range", (long long)i, 0);
 		if ((m->variant_names[i] = strdup(store__col_text(ld->st, 1))) == NULL)
@@ -377,6 +386,10 @@ static int load_variants(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv)
 		}
 		d->duration_ns = sqlite3_column_int64(ld->st, 7);
 		d->start_unix_s = sqlite3_column_int64(ld->st, 8);
+		if (sqlite3_column_type(ld->st, 10) != SQLITE_NULL) {
+			snprintf(d->timezone, sizeof d->timezone, "%s", store__col_text(ld->st, 10));
+			d->start_utc_offset_s = (int32_t)sqlite3_column_int64(ld->st, 11);
+		}
 		m->step_ns[i] = sqlite3_column_int64(ld->st, 9);
 		i++;
 	}

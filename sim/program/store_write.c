@@ -209,6 +209,10 @@ static int write_variant(writer *w, int vi, const rpt_variant *v)
 	if (d != NULL) {
 		sqlite3_bind_int64(st, 9, d->duration_ns);
 		sqlite3_bind_int64(st, 10, d->start_unix_s);
+		if (d->timezone[0]) {
+			store__bind_text(st, 12, d->timezone);
+			sqlite3_bind_int64(st, 13, d->start_utc_offset_s);
+		}
 	}
 	sqlite3_bind_int64(st, 11, v->reps[0].series_step_ns);
 	if ((rc = step_reset(w, S_VARIANT, "writing variants")) != SQLITE_OK ||
@@ -287,8 +291,9 @@ static int prepare_all(writer *w)
 	snprintf(series + n, sizeof series - (size_t)n, ")");
 	const char *sql[S_COUNT] = {
 		[S_VARIANT] = "INSERT INTO variants (run_id, idx, name, point, sweep_key, sweep_value,"
-		              " sweep_key2, sweep_value2, duration_ns, start_unix_s, series_step_ns)"
-		              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		              " sweep_key2, sweep_value2, duration_ns, start_unix_s, series_step_ns,"
+		              " timezone, start_utc_offset_s)"
+		              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 		[S_ENTITY] = "INSERT INTO entities VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
 		             " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
 		[S_REPLY] = "INSERT INTO replies (run_id, variant_idx, replication, reply_class, code,"
