@@ -1243,7 +1243,13 @@ static void emit(smtp_session *s, const unsigned char *p, size_t n)
 {
 	if (!n || s->oversize || s->chunk_refused)
 		return;
-	if ((int64_t)n > s->cfg.max_message_size - s->env.size_bytes) {
+	int64_t room = s->cfg.max_message_size - s->env.size_bytes;
+	if ((int64_t)n > room) {
+		/* the octets up to the bound are passed on, so what on_data
+		 * sees does not depend on how the input was split */
+		if (room > 0 && s->cb.on_data)
+			s->cb.on_data(s->cb.ctx, p, (size_t)room);
+		s->env.size_bytes = s->cfg.max_message_size;
 		s->oversize = true;
 		return;
 	}
