@@ -644,7 +644,7 @@ static void cmd_mail(smtp_session *s, char *arg)
 		/* RFC 5321 4.1.1.11: parameters not recognised, or given after HELO */
 		code = 555, enh = "5.5.4", why = "MAIL FROM/RCPT TO parameters not recognized or not implemented";
 	} else if (eight && !utf8) {
-		/* RFC 6531 3.7.4.1 */
+		/* RFC 6531 3.5 */
 		code = 553, enh = "5.6.7", why = "Non-ASCII address requires SMTPUTF8";
 	}
 	if (code) {

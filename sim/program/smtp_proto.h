@@ -37,12 +37,16 @@
  * reply of code 0 means the layer's own success reply; a code below 400 is
  * a success; 421 also closes the session.  Pointers handed to a callback
  * (paths, SASL fields) are valid only during the call: copy what is kept.
- * Decoded SASL secrets are wiped from the session after the call.
+ * Decoded SASL secrets are wiped from the session after the call.  A
+ * callback must not call smtp_* on its own session (answer later
+ * instead).
  *
  * Memory.  smtp_session is the caller's (embed it; about 18 KiB, most of it
  * the line buffer and the output queue); the layer never allocates.  The
- * message body is streamed to on_data, never held; recipients are passed
- * to on_rcpt one at a time and only counted here.
+ * message body is streamed to on_data, never held (a message over the
+ * bound: its first max_message_size octets, then on_reset; a BDAT chunk
+ * that would pass the bound: none of it); recipients are passed to on_rcpt
+ * one at a time and only counted here.
  *
  * Bare LF.  A bare LF ends a command line (a CR before it is dropped), as
  * Postfix did by default before 3.9, so hand-typed and sloppy clients work.
@@ -73,7 +77,7 @@
 #define SMTP_PATH_MAX 256
 #define SMTP_LOCAL_MAX 64    /* RFC 5321 4.5.3.1.1 */
 #define SMTP_DOMAIN_MAX 255  /* RFC 5321 4.5.3.1.2 */
-/* Exchange Online's SIZE (docs/../exchange-online.md, "Greeting"). */
+/* Exchange Online's SIZE (the reference exchange-online.md, "Greeting"). */
 #define SMTP_SIZE_DEFAULT 157286400
 /* The output queue, and the room a command needs before it is read: the
  * longest thing one command writes is the EHLO list or one reply line (a
