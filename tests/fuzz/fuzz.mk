@@ -1,7 +1,8 @@
 # tests/fuzz/fuzz.mk - libFuzzer harnesses for the scenario loader, the
-# trace reader and the run of a loaded scenario (included by the Makefile;
+# trace reader, the run of a loaded scenario and the SMTP protocol layer
+# (included by the Makefile;
 # tests/fuzz/README.md says what each covers and its budgets).
-#   make fuzz-build    build/fuzz/fuzz_scenario, fuzz_trace and fuzz_run
+#   make fuzz-build    build/fuzz/fuzz_scenario, fuzz_trace, fuzz_run and fuzz_smtp
 #   make fuzz-replay   every file of tests/fuzz/regressions/ through its harness
 #   make fuzz-pending  every file of tests/fuzz/pending/ (findings not fixed
 #                      yet): says which still fail, never fails itself
@@ -43,7 +44,8 @@ FUZZ_RUN_SRC  := models/run.c $(wildcard models/sender*.c) models/service.c mode
 FUZZ_SRC      := $(FUZZ_LOAD_SRC) $(FUZZ_RUN_SRC)
 FUZZ_LOAD_OBJ := $(FUZZ_LOAD_SRC:%.c=$(FUZZ_DIR)/%.o)
 FUZZ_RUN_OBJ  := $(FUZZ_RUN_SRC:%.c=$(FUZZ_DIR)/%.o)
-FUZZ_HARNESS := fuzz_scenario fuzz_trace fuzz_run
+FUZZ_SMTP_OBJ := $(FUZZ_DIR)/sim/program/smtp_proto.o
+FUZZ_HARNESS := fuzz_scenario fuzz_trace fuzz_run fuzz_smtp
 FUZZ_BIN     := $(addprefix $(FUZZ_DIR)/,$(FUZZ_HARNESS))
 FUZZ_ENV     := ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
@@ -68,10 +70,15 @@ $(FUZZ_DIR)/fuzz_run: tests/fuzz/fuzz_run.c $(FUZZ_LOAD_OBJ) $(FUZZ_RUN_OBJ)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wl,--wrap=sim_schedule_at,--wrap=sim_schedule_in $^ $(PKG_LIBS) -lm -lpthread -o $@
 
+# fuzz_smtp: the SMTP protocol layer alone (sim/program/smtp_proto.c).
+$(FUZZ_DIR)/fuzz_smtp: tests/fuzz/fuzz_smtp.c $(FUZZ_SMTP_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $^ -o $@
+
 # The objects are kept between builds (make would delete them as
 # intermediate files of the pattern rule).
-.SECONDARY: $(FUZZ_LOAD_OBJ) $(FUZZ_RUN_OBJ)
--include $(FUZZ_LOAD_OBJ:.o=.d) $(FUZZ_RUN_OBJ:.o=.d)
+.SECONDARY: $(FUZZ_LOAD_OBJ) $(FUZZ_RUN_OBJ) $(FUZZ_SMTP_OBJ)
+-include $(FUZZ_LOAD_OBJ:.o=.d) $(FUZZ_RUN_OBJ:.o=.d) $(FUZZ_SMTP_OBJ:.o=.d)
 
 fuzz-build: fuzz-deps
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
