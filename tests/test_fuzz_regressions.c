@@ -62,6 +62,10 @@ static const expect scenario_expect[] = {
 	{ "budget-mailboxes-1e6.yaml", "1000000 mailboxes exceed the loader's memory bound of 1 GiB" },
 	{ "budget-mailboxes-variants.yaml", "variant 'a': 120000 mailboxes, with the base's and earlier variants'" },
 	{ "trace-dev-zero.yaml", "trace file '/dev/zero' is not a regular file" },
+	/* fuzz_run's findings of 2 December, now refused at load */
+	{ "burst-size-unbounded.yaml", "exceed the bound of 10^6 per burst" },
+	{ "livelock-zero-time-retry.yaml", "zero-time livelock" },
+	{ "overflow-size-over-bandwidth.yaml", "over the bound of 100 years" },
 	{ "bounds-issue-examples.yaml", "duration '1000000y' exceeds the bound of 100 years" },
 	{ "slow-nearest-mailbox.yaml", "(did you mean 'mailbox-number-1@contoso-example-domain.com'?)" },
 	{ "nan-0e9999.yaml", "a rate must be positive: '0e9999/s'" },
