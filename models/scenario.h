@@ -297,6 +297,7 @@ typedef struct scn_retry {
 	int64_t max_attempts;     /* 0 = no limit; default 1 (no retry) */
 	int64_t max_age_ns;       /* 0 = no limit */
 	bool honors_permanent;
+	bool honors_retry_after;  /* waits at least the service's retry-after hint */
 } scn_retry;
 
 typedef struct scn_route {

@@ -23,7 +23,7 @@ static const char *const fault_per_names[] = { "message", "attempt", NULL };
 static const char *const session_keys[] = { "connections", "messages_per_session", "idle_timeout",
 	"connect_time", "submit_time", "bandwidth", "data_timeout", NULL };
 static const char *const retry_keys[] = { "policy", "base", "factor", "cap", "jitter", "max_attempts",
-	"max_age", "honors_permanent", NULL };
+	"max_age", "honors_permanent", "honors_retry_after", NULL };
 static const char *const jitter_names[] = { "none", "full", "equal", "decorrelated", NULL };
 static const char *const auth_names[] = { "basic", "oauth", NULL };
 static const char *const assign_names[] = { "per_instance", "round_robin", "least_loaded", NULL };
@@ -88,6 +88,7 @@ static void parse_retry(scn_ctx *c, const yml_node *n, const char *path, scn_ret
 	scn_opt_count(c, m, "max_attempts", path, 0, 1000000000LL, "10^9", &r->max_attempts);
 	scn_opt_dur(c, m, "max_age", path, &r->max_age_ns);
 	scn_opt_bool(c, m, "honors_permanent", path, &r->honors_permanent);
+	scn_opt_bool(c, m, "honors_retry_after", path, &r->honors_retry_after);
 	if (r->cap_ns && r->cap_ns < r->base_ns) {
 		scn_pjoin(p, path, yml_get(m, "cap") ? "cap" : "base");
 		scn_err_node(c, yml_get(m, "cap") ? yml_get(m, "cap") : m, p, "cap is below base");

@@ -189,7 +189,7 @@ void snd__timed_out(snd_world *w, snd_worker *wk);
 /* A refusal the worker's message has just received (at AUTH or at end of
  * data); in_session: the worker is in an open session. */
 void snd__refused(snd_world *w, snd_worker *wk, scn_reply_class rc,
-		  const scn_reply *reply, bool in_session);
+		  const scn_reply *reply, bool in_session, int64_t retry_after_ns);
 
 /* ---- sender_count.c ---------------------------------------------------- */
 

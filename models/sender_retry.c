@@ -41,7 +41,7 @@ int64_t snd_backoff_ns(const scn_retry *r, snd_msg *m, rng_stream *st)
 	return snd_round_ns(d);
 }
 
-static void retry_later(snd_world *w, snd_worker *wk);
+static void retry_later(snd_world *w, snd_worker *wk, int64_t retry_after_ns);
 
 static void on_backoff_done(sim_engine *e, void *ctx, uint64_t arg)
 {
@@ -64,7 +64,7 @@ static void give_up(snd_world *w, snd_worker *wk)
 }
 
 void snd__refused(snd_world *w, snd_worker *wk, scn_reply_class rc,
-		  const scn_reply *reply, bool in_session)
+		  const scn_reply *reply, bool in_session, int64_t retry_after_ns)
 {
 	snd_inst *in = wk->inst;
 	const scn_retry *r = &w->s->senders[in->group].retry;
@@ -88,17 +88,17 @@ void snd__refused(snd_world *w, snd_worker *wk, scn_reply_class rc,
 	/* transient, or a permanent reply the sender ignores */
 	if (in_session)
 		snd__quit_session(w, wk);
-	retry_later(w, wk);
+	retry_later(w, wk, retry_after_ns);
 }
 
 void snd__timed_out(snd_world *w, snd_worker *wk)
 {
-	retry_later(w, wk);
+	retry_later(w, wk, 0);
 }
 
 /* Out of session after a failed attempt: give up (max_attempts, max_age)
  * or wait out a back-off, then reconnect. */
-static void retry_later(snd_world *w, snd_worker *wk)
+static void retry_later(snd_world *w, snd_worker *wk, int64_t retry_after_ns)
 {
 	snd_inst *in = wk->inst;
 	const scn_retry *r = &w->s->senders[in->group].retry;
@@ -109,6 +109,10 @@ static void retry_later(snd_world *w, snd_worker *wk)
 		return;
 	}
 	int64_t d = snd_backoff_ns(r, m, &in->rs[RNG_BACKOFF]);
+	/* a client that reads the service's hint waits at least that long
+	 * (the back-off stream drew as always: common random numbers hold) */
+	if (r->honors_retry_after && retry_after_ns > d)
+		d = retry_after_ns;
 	/* now + d - generated > max_age, without overflow */
 	if (r->max_age_ns > 0 && d > r->max_age_ns - (now - m->generated_ns)) {
 		give_up(w, wk);

@@ -285,7 +285,7 @@ static void on_auth_refused(sim_engine *e, void *ctx, uint64_t arg)
 	snd_world *w = wk->inst->world;
 	snd__series_at(w, sim_now(e));
 	snd__count_reject(w, wk, (scn_reply_class)arg, NULL, true);
-	snd__refused(w, wk, (scn_reply_class)arg, NULL, false);
+	snd__refused(w, wk, (scn_reply_class)arg, NULL, false, 0);
 	snd__check_op(w);
 }
 
@@ -324,7 +324,7 @@ static void connect_done(snd_world *w, snd_worker *wk)
 		return;
 	}
 	snd__count_reject(w, wk, o.rc, o.reply, true);
-	snd__refused(w, wk, o.rc, o.reply, false);
+	snd__refused(w, wk, o.rc, o.reply, false, o.retry_after_ns);
 }
 
 static void on_connect_done(sim_engine *e, void *ctx, uint64_t arg)
@@ -348,7 +348,7 @@ static void answer(snd_world *w, snd_worker *wk, const svc_outcome *o)
 		return;
 	}
 	snd__count_reject(w, wk, o->rc, o->reply, false);
-	snd__refused(w, wk, o->rc, o->reply, true);
+	snd__refused(w, wk, o->rc, o->reply, true, o->retry_after_ns);
 }
 
 /* The end of data: the service accepts, refuses, or holds the message

@@ -476,6 +476,9 @@ typedef struct svc_check {
 	void (*refused)(const chk *c);    /* this row refused: note it, or NULL */
 	int (*hold)(const chk *c);        /* CHK_HOLD: queue the session, or NULL */
 	int err;                  /* the ERR_* class a refusal feeds (CET), or -1 */
+	/* A refusal's retry-after hint: how long until the row would pass
+	 * (a full window's next free instant), or NULL: no hint. */
+	int64_t (*retry_after)(const chk *c);
 } svc_check;
 
 static int64_t sum_amount(bool external_only, const svc_message *m)
@@ -791,69 +794,91 @@ static inline void rate_commit(const chk *c, svc_outcome *o)
 
 static int rate_hold(const chk *c);
 
+/* A full count window (checked, so expired at now) has room again when
+ * its limit-th latest entry leaves it. */
+static int64_t window_free_in(const lim_window *w, int64_t limit, int64_t now)
+{
+	if ((int64_t)lim_window_len(w) < limit || limit <= 0)
+		return 0;
+	int64_t at = lim_window_nth_back(w, (size_t)limit) + w->window_ns;
+	return at > now ? at - now : 0;
+}
+
+static int64_t rate_retry_after(const chk *c)
+{
+	const rate_state *r = c->st[SLOT_RATE];
+	return r ? window_free_in(&r->w, r->limit, c->now) : 0;
+}
+
+static int64_t cap_retry_after(const chk *c)
+{
+	const win_state *w = c->st[SLOT_CAP];
+	return w ? window_free_in(&w->w, w->limit, c->now) : 0;
+}
+
 /* MODEL.md, "At AUTH": in this order; the first that does not pass
  * answers.  Error throttling does not refuse AUTH. */
 static const svc_check auth_checks[] = {
 	{ "tls_too_old", KIND_NONE, -1, BY_MESSAGE, RC_TLS_TOO_OLD,
-	  true, tls_check, NULL, NULL, NULL, NULL, -1 },
+	  true, tls_check, NULL, NULL, NULL, NULL, -1, NULL },
 	{ "auth_fault", KIND_NONE, -1, BY_MESSAGE, RC_AUTH_TEMPORARY,
-	  true, auth_fault_check, NULL, NULL, NULL, NULL, -1 },
+	  true, auth_fault_check, NULL, NULL, NULL, NULL, -1, NULL },
 	{ "smtp_auth_disabled", KIND_NONE, -1, BY_MAILBOX, RC_AUTH_DISABLED_TENANT,
-	  false, auth_disabled_check, NULL, NULL, NULL, NULL, -1 },
+	  false, auth_disabled_check, NULL, NULL, NULL, NULL, -1, NULL },
 	{ "bad_credentials", KIND_NONE, -1, BY_MESSAGE, RC_BAD_CREDENTIALS,
-	  false, credentials_check, NULL, NULL, NULL, NULL, -1 },
+	  false, credentials_check, NULL, NULL, NULL, NULL, -1, NULL },
 	{ "basic_auth_disabled", KIND_NONE, -1, BY_TENANT, RC_BASIC_DISABLED,
-	  false, basic_disabled_check, NULL, NULL, NULL, NULL, -1 },
+	  false, basic_disabled_check, NULL, NULL, NULL, NULL, -1, NULL },
 	{ "legacy_auth_blocked", KIND_NONE, -1, BY_TENANT, RC_SECURITY_DEFAULTS,
-	  false, legacy_block_check, NULL, NULL, NULL, NULL, -1 },
+	  false, legacy_block_check, NULL, NULL, NULL, NULL, -1, NULL },
 	{ "concurrency", KIND_CONC, SLOT_CONN, BY_LIMITS, RC_CONCURRENCY,
-	  true, conc_check, NULL, conc_commit, NULL, NULL, -1 },
+	  true, conc_check, NULL, conc_commit, NULL, NULL, -1, NULL },
 };
 
 /* MAIL FROM and RCPT, before the data (svc_envelope): in this order. */
 static const svc_check env_checks[] = {
 	{ "reject_direct_send", KIND_NONE, -1, BY_TENANT, RC_DIRECT_SEND_REJECTED,
-	  true, direct_send_check, NULL, NULL, NULL, NULL, -1 },
+	  true, direct_send_check, NULL, NULL, NULL, NULL, -1, NULL },
 	{ "relay_source", KIND_NONE, -1, BY_MESSAGE, RC_RELAY_DENIED,
-	  true, relay_source_check, NULL, NULL, NULL, NULL, -1 },
+	  true, relay_source_check, NULL, NULL, NULL, NULL, -1, NULL },
 	{ "internal_only", KIND_NONE, -1, BY_MESSAGE, RC_EXTERNAL_NOT_ALLOWED,
-	  true, internal_only_check, NULL, NULL, NULL, NULL, -1 },
+	  true, internal_only_check, NULL, NULL, NULL, NULL, -1, NULL },
 };
 
 /* MODEL.md, "End of data": in this order; the first that does not pass
  * answers; if all pass, every commit counts the message. */
 static const svc_check data_checks[] = {
 	{ "concurrency_end_of_data", KIND_CONC, SLOT_CONN, BY_LIMITS, RC_CONCURRENCY,
-	  true, conc_eod_check, NULL, NULL, NULL, NULL, -1 },
+	  true, conc_eod_check, NULL, NULL, NULL, NULL, -1, NULL },
 	{ "data_fault", KIND_NONE, -1, BY_MESSAGE, RC_DATA_TEMPORARY,
-	  true, data_fault_check, NULL, NULL, NULL, NULL, -1 },
+	  true, data_fault_check, NULL, NULL, NULL, NULL, -1, NULL },
 	{ "throttled_class", KIND_ERROR, -1, BY_MAILBOX, RC_THROTTLED_MAILBOX_FULL,
-	  true, throttled_check, NULL, NULL, NULL, NULL, -1 },
+	  true, throttled_check, NULL, NULL, NULL, NULL, -1, NULL },
 	{ "message_size", KIND_NONE, -1, BY_MESSAGE, RC_MESSAGE_SIZE,
-	  true, size_check, NULL, NULL, NULL, NULL, -1 },
+	  true, size_check, NULL, NULL, NULL, NULL, -1, NULL },
 	{ "recipients_per_message", KIND_NONE, -1, BY_MESSAGE, RC_TOO_MANY_RECIPIENTS,
 	  true, recipients_check, NULL, NULL, NULL, NULL,
-	  ERR_TOO_MANY_RECIPIENTS },
+	  ERR_TOO_MANY_RECIPIENTS, NULL },
 	{ "mailbox_full", KIND_NONE, -1, BY_MAILBOX, RC_MAILBOX_FULL,
-	  true, quota_check, NULL, quota_commit, NULL, NULL, ERR_MAILBOX_FULL },
+	  true, quota_check, NULL, quota_commit, NULL, NULL, ERR_MAILBOX_FULL, NULL },
 	{ "invalid_license", KIND_NONE, -1, BY_MAILBOX, RC_INVALID_LICENSE,
-	  true, license_check, NULL, NULL, NULL, NULL, ERR_INVALID_LICENSE },
+	  true, license_check, NULL, NULL, NULL, NULL, ERR_INVALID_LICENSE, NULL },
 	{ "send_as_denied", KIND_NONE, -1, BY_MESSAGE, RC_SEND_AS_DENIED,
-	  true, send_as_check, NULL, NULL, NULL, NULL, ERR_SEND_AS_DENIED },
+	  true, send_as_check, NULL, NULL, NULL, NULL, ERR_SEND_AS_DENIED, NULL },
 	{ "invalid_recipients", KIND_NONE, -1, BY_MESSAGE, RC_INVALID_RECIPIENTS,
 	  true, invalid_rcpt_check, NULL, NULL, NULL, NULL,
-	  ERR_INVALID_RECIPIENTS },
+	  ERR_INVALID_RECIPIENTS, NULL },
 	{ "recipient_rate", KIND_SUM, SLOT_RRL, BY_LIMITS, RC_RECIPIENT_RATE,
-	  true, rrl_check, rrl_reserve, rrl_commit, rrl_refused, NULL, -1 },
+	  true, rrl_check, rrl_reserve, rrl_commit, rrl_refused, NULL, -1, NULL },
 	/* MOERA before TERRL: the narrower, sender-specific limit names its own reason */
 	{ "onmicrosoft_external", KIND_SUM, SLOT_MOERA, BY_LIMITS, RC_ONMICROSOFT_EXTERNAL,
-	  true, moera_check, moera_reserve, moera_commit, moera_refused, NULL, -1 },
+	  true, moera_check, moera_reserve, moera_commit, moera_refused, NULL, -1, NULL },
 	{ "tenant_external", KIND_SUM, SLOT_EXT, BY_LIMITS, RC_TENANT_EXTERNAL,
-	  true, ext_check, ext_reserve, ext_commit, ext_refused, NULL, -1 },
+	  true, ext_check, ext_reserve, ext_commit, ext_refused, NULL, -1, NULL },
 	{ "message_rate", KIND_WINDOW, SLOT_RATE, BY_LIMITS, RC_MESSAGE_RATE,
-	  true, rate_check, rate_reserve, rate_commit, NULL, rate_hold, -1 },
+	  true, rate_check, rate_reserve, rate_commit, NULL, rate_hold, -1, rate_retry_after },
 	{ "message_cap", KIND_WINDOW, SLOT_CAP, BY_LIMITS, RC_MESSAGE_CAP,
-	  true, cap_check, cap_reserve, cap_commit, NULL, NULL, -1 },
+	  true, cap_check, cap_reserve, cap_commit, NULL, NULL, -1, cap_retry_after },
 };
 
 #define N_AUTH_CHECKS (sizeof auth_checks / sizeof auth_checks[0])
@@ -1234,6 +1259,8 @@ static int submit_refused(const chk *c, const svc_check *row, int k, svc_outcome
 						  c->m->throttled_until[err]);
 	}
 	refusal(row, k, c->L, o);
+	if (row->retry_after)
+		o->retry_after_ns = row->retry_after(c);
 	return SIM_OK;
 }
 

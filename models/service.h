@@ -163,6 +163,8 @@ typedef struct svc_outcome {
 	int64_t reply_delay_ns;  /* AUTH refusals (535): the limits' auth_fail_tarpit_ns, the
 	                          * time the refusal takes to arrive; 0 otherwise */
 	int64_t release_ns;      /* RC_OK: when the message is released for delivery (>= now) */
+	int64_t retry_after_ns;  /* a full window's refusal (message rate in reject mode,
+	                          * message_cap): when it has room again, from now; 0: no hint */
 } svc_outcome;
 
 typedef struct svc_hooks {

@@ -165,6 +165,46 @@ static void test_terrl_enforcement(void **state)
 	}
 }
 
+/* acs with its hour window lowered to 2, the minute rate off: three
+ * messages at 0 s, one connection, one message a session (connect 0.3 s,
+ * submit 0.2 s).  The first two are accepted at 0.5 s and 1.0 s; the third
+ * is refused at 1.5 s with the hint 0.5 + 3600 - 1.5 = 3599 s.  A client
+ * that honours it waits 3599 s (not its 60 s back-off): it reconnects at
+ * 3600.5 s, and at 3601.0 s both entries have left (an entry exactly an
+ * hour back is outside): accepted, the last release at exactly 3601 s.
+ * One that does not retries at 61.5 s, is refused again, and gives up
+ * (2 attempts). */
+#define ACS_SCENARIO(honours) \
+	"name: t\nduration: 2h\nmailboxes: [{name: a@contoso.com}]\n" \
+	"routes: {acs: {preset: acs, message_rate_limit: \"off\", message_cap_limit: 2}}\n" \
+	"senders:\n  - {name: s, mailbox: a@contoso.com, route: acs,\n" \
+	"     arrivals: {bursts: {at: \"2026-03-02T00:00:00Z\", count: 3}},\n" \
+	"     retry: {policy: fixed, base: 60s, max_attempts: 2, honors_retry_after: " honours "}}\n"
+
+static void test_retry_after(void **state)
+{
+	(void)state;
+	size_t n;
+	scenario **v = load(ACS_SCENARIO("true"), &n);
+	res_rep r;
+	run1(v[0], &r);
+	assert_true(fig(&r.total, FIG_GENERATED) == 3.0);
+	assert_true(fig(&r.total, FIG_ACCEPTED) == 3.0);
+	assert_true(r.total.rejected_by[RC_MESSAGE_CAP] == 1);
+	assert_true(fabs(fig(&r.total, FIG_LAST_RELEASE) - 3601.0) < 1e-9);
+	res_rep_free(&r);
+	scn_free_all(v, n, &sim_alloc_std);
+
+	v = load(ACS_SCENARIO("false"), &n);
+	run1(v[0], &r);
+	assert_true(fig(&r.total, FIG_ACCEPTED) == 2.0);
+	assert_true(r.total.rejected_by[RC_MESSAGE_CAP] == 2);
+	assert_true(r.total.lost_by[RC_MESSAGE_CAP] == 1);
+	assert_true(fabs(fig(&r.total, FIG_LAST_RELEASE) - 1.0) < 1e-9);
+	res_rep_free(&r);
+	scn_free_all(v, n, &sim_alloc_std);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_data_fault_rate),
 		cmocka_unit_test(test_envelope_refusal_no_transfer),
 		cmocka_unit_test(test_terrl_enforcement),
+		cmocka_unit_test(test_retry_after),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

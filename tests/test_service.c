@@ -1191,6 +1191,7 @@ static void test_message_cap(void **state)
 	at(w, 1800 * S);
 	assert_int_equal(submit(w, &s, 1, 0, 1000, SVC_FAULT_NONE, &o), RC_MESSAGE_CAP);
 	assert_true(o.reply->transient);
+	assert_true(o.retry_after_ns == 1800 * S); /* the 0 min message leaves at 60 min */
 	at(w, 3600 * S);
 	assert_int_equal(submit1(w, &s), RC_OK);
 	assert_int_equal(submit1(w, &s), RC_MESSAGE_CAP);
