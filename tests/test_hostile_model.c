@@ -411,6 +411,8 @@ static void test_budget_cli(void **state)
 		{ "run %s -q --memory-budget 0 --db %s", 2, "--memory-budget: expected a size" },
 		{ "plan %s --vary senders.s.count --range 1..2 --target 'lost <= 1' -q", 2,
 		  ": duration: a run needs about " },
+		{ "plan %s --vary senders.s.count --range 1..2 --target 'lost <= 1' -q --memory-budget 1Q", 2,
+		  "--memory-budget: expected a size" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char args[900];

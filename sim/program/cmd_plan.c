@@ -56,6 +56,7 @@ typedef struct plan_opts {
 	int64_t lo, hi;
 	bool largest;
 	bool have_range;
+	uint64_t budget;        /* --memory-budget, per trial */
 	cli_run_opts run;
 	term terms[MAX_TERMS];
 	int n_terms;
@@ -75,6 +76,7 @@ static const char plan_usage[] =
 	"                     the whole scenario, means over replications\n"
 	"  --largest          the largest value meeting the target\n"
 	"  --variant NAME     plan for this variant instead of the base\n"
+	"  --memory-budget B  as for run: refuse a trial that would need more (default 4G)\n"
 	"  --replications N, --seed N, --duration D, --jobs N, --engine E, --quiet\n"
 	"                     as for run\n";
 
@@ -202,7 +204,7 @@ static bool holds(const plan_opts *o, const double *mean)
 	return true;
 }
 
-enum { PLAN_VARY, PLAN_RANGE, PLAN_TARGET, PLAN_VARIANT, PLAN_LARGEST, PLAN_SHARED };
+enum { PLAN_VARY, PLAN_RANGE, PLAN_TARGET, PLAN_VARIANT, PLAN_LARGEST, PLAN_BUDGET, PLAN_SHARED };
 
 /* --range A..B */
 static int parse_range(const char *val, plan_opts *o)
@@ -244,6 +246,11 @@ static int plan_option(void *ctx, int id, const char *opt, const char *val)
 		return parse_target(val, o) ? -1 : 0;
 	case PLAN_VARIANT: o->variant = val; return 0;
 	case PLAN_LARGEST: o->largest = true; return 0;
+	case PLAN_BUDGET:
+		if (scn_budget_parse(val, &o->budget) == 0)
+			return 0;
+		term_eprintf("throttlesim plan: --memory-budget: expected a size such as 512M or 8G, got '%s'\n", val);
+		return -1;
 	default: return cli_run_option("plan", opt, val, &o->run);
 	}
 }
@@ -254,9 +261,10 @@ static int parse_args(int argc, char **argv, plan_opts *o)
 	static const cli_opt opts[] = {
 		{ "--vary", NULL, true, PLAN_VARY }, { "--range", NULL, true, PLAN_RANGE },
 		{ "--target", NULL, true, PLAN_TARGET }, { "--variant", NULL, true, PLAN_VARIANT },
-		{ "--largest", NULL, false, PLAN_LARGEST }, CLI_RUN_OPTIONS(PLAN_SHARED),
+		{ "--largest", NULL, false, PLAN_LARGEST }, { "--memory-budget", NULL, true, PLAN_BUDGET },
+		CLI_RUN_OPTIONS(PLAN_SHARED),
 	};
-	*o = (plan_opts){ 0 };
+	*o = (plan_opts){ .budget = SCN_DEFAULT_MEMORY_BUDGET };
 	cli_run_opts_init(&o->run);
 	int p = cli_parse("plan", plan_usage, opts, sizeof opts / sizeof opts[0], argc, argv, plan_option, o);
 	if (p != 0)
@@ -303,7 +311,7 @@ static int evaluate(const plan_opts *o, int64_t x, double *mean, int64_t *reps_o
 	scenario *s = v[pick];
 	cli_apply_run_opts(&o->run, s);
 	/* the same memory budget as run (models/scn_budget.h) */
-	rc = scn_budget_check(&s, 1, o->run.jobs > 0 ? (int)o->run.jobs : 1, SCN_DEFAULT_MEMORY_BUDGET, &errs);
+	rc = scn_budget_check(&s, 1, o->run.jobs > 0 ? (int)o->run.jobs : 1, o->budget, &errs);
 	if (rc != SIM_OK) {
 		char with[256];
 		snprintf(with, sizeof with, " (with %s = %s)", o->key, value);
