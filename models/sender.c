@@ -281,12 +281,12 @@ void snd_world_free(snd_world *w)
 #define SND_GROUP_SUMS(X) X(generated) X(conn_opened) X(attempts) X(accepted) \
 	X(released) X(rcpt_accepted) X(rcpt_delivered) X(rcpt_external) X(lost) X(lost_gave_up) \
 	X(lost_overflow) X(lost_permanent) X(awaiting_release) X(retries) \
-	X(rejected) X(conn_refused)
+	X(rejected) X(conn_refused) X(lost_no_reply)
 /* ... and those credited to the mailbox of the attempt as well (a loss by
  * overflow is credited to a home mailbox only, if any). */
 #define SND_MAILBOX_SUMS(X) X(conn_opened) X(attempts) X(accepted) X(released) \
 	X(rcpt_accepted) X(rcpt_delivered) X(rcpt_external) X(lost_gave_up) X(lost_permanent) \
-	X(awaiting_release) X(retries) X(rejected) X(conn_refused)
+	X(awaiting_release) X(retries) X(rejected) X(conn_refused) X(lost_no_reply)
 
 /* What every entity's counters satisfy on their own. */
 static bool counts_ok(const snd_counts *c)
@@ -298,7 +298,7 @@ static bool counts_ok(const snd_counts *c)
 	}
 	return c->accepted == c->released + c->awaiting_release &&
 	       c->lost == c->lost_gave_up + c->lost_overflow + c->lost_permanent &&
-	       by_lost == c->lost_gave_up + c->lost_permanent &&
+	       by_lost + c->lost_no_reply == c->lost_gave_up + c->lost_permanent &&
 	       by_rej == c->rejected && c->conn_refused <= c->rejected &&
 	       c->retries <= c->attempts;
 }

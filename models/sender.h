@@ -151,6 +151,8 @@ typedef struct snd_counts {
 	uint64_t awaiting_release;
 	uint64_t retries, rejected, conn_refused;
 	uint64_t rejected_by[RC_COUNT], lost_by[RC_COUNT];
+	uint64_t lost_no_reply;        /* given up with no reply ever given (only data timeouts):
+	                                * in lost_gave_up, under no reply class */
 	/* data_timeout: end-of-data replies the client stopped waiting for, and
 	 * messages the service accepted more than once (a copy the client gave
 	 * up on, and another) */

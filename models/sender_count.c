@@ -71,7 +71,10 @@ void snd__lose(snd_world *w, snd_worker *wk, snd__loss_kind k)
 	snd_counts *c[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
 	for (int i = 0; i < 3; i++) {
 		c[i]->lost++;
-		c[i]->lost_by[m->last_rc]++;
+		if (m->last_rc == RC_OK)  /* never refused: it timed out (data_timeout) */
+			c[i]->lost_no_reply++;
+		else
+			c[i]->lost_by[m->last_rc]++;
 		if (k == SND__LOSS_GAVE_UP)
 			c[i]->lost_gave_up++;
 		else

@@ -402,6 +402,8 @@ static void test_data_timeout_in_transfer(void **state)
 	assert_int_equal(c->data_timeouts, 2);
 	assert_int_equal(c->attempts, 2);
 	assert_int_equal(c->lost_gave_up, 1);
+	assert_int_equal(c->lost_no_reply, 1);   /* no reply was ever given: under no class */
+	assert_int_equal(c->lost_by[RC_OK], 0);
 	assert_int_equal(c->accepted, 0);
 	assert_int_equal(c->duplicates, 0);
 	assert_int_equal(svc_mailbox_rrl_sum(r.v, 0, 600 * S), 0);
