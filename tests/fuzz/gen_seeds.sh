@@ -14,7 +14,7 @@ awk 'BEGIN { print "mailboxes:";
   >"$out/scenario/big-mailbox-list.yaml"
 
 # Variants, each overriding a key (200: the loader copies the document for
-# each variant, so many more time out; see tests/fuzz/pending/scenario/).
+# each variant, so many more time out; see tests/fuzz/regressions/scenario/many-variants-quadratic.yaml, now fixed).
 awk 'BEGIN { print "mailboxes:\n  - name: m@contoso.com\nsenders:\n  - name: app\n    arrivals: {poisson: 10/h}\nvariants:";
   for (i = 0; i < 200; i++) printf "  - name: v%d\n    set:\n      senders.app.arrivals: {poisson: %d/h}\n", i, i + 1 }' \
   >"$out/scenario/many-variants.yaml"
