@@ -280,7 +280,9 @@ static void run_timers(ev_loop *l)
 			break;
 		}
 	}
-	if (model_end > l->model_now)
+	/* Stopped early, timers due by model_end may be left: the time stays
+	 * at the last one run, so none is ever pending in the past. */
+	if (!l->stop && model_end > l->model_now)
 		l->model_now = model_end;
 }
 
