@@ -106,8 +106,8 @@ test: deps
 	@$(MAKE) --no-print-directory VARIANT=stress test-one TEST_ONLY="test_evset test_engine test_service test_clock test_sender test_model"
 	@$(MAKE) --no-print-directory VARIANT=debug test-valgrind
 
-# The engine and model tests under valgrind: no errors, no leaks.
-VALGRIND_TESTS := test_engine test_evset test_service test_clock test_sender test_model
+# The engine, model and event-loop tests under valgrind: no errors, no leaks.
+VALGRIND_TESTS := test_engine test_evset test_service test_clock test_evloop test_sender test_model
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible
 test-valgrind: $(addprefix $(BUILD)/tests/,$(VALGRIND_TESTS))
 	@set -e; for t in $^; do \

@@ -360,6 +360,11 @@ static void on_writable(ev_loop *l, ev_io *w, unsigned events)
 	ev_stop(l);
 }
 
+static void stop_loop(void *l)
+{
+	ev_stop(l);
+}
+
 static void test_interest_and_stop_in_dispatch(void **state)
 {
 	(void)state;
@@ -377,6 +382,14 @@ static void test_interest_and_stop_in_dispatch(void **state)
 	n_fired_io = 0;
 	assert_int_equal(ev_run(l), SIM_OK);
 	assert_int_equal(n_fired_io, 1);
+	/* still watched with interest 0, still writable: nothing reported
+	 * until the timer stops the loop 1 s (model) later */
+	clk c = ev_clock(l);
+	clk_timer h = CLK_TIMER_NONE;
+	assert_int_equal(clk_schedule_at(&c, clk_now(&c) + S, stop_loop, l, &h), SIM_OK);
+	assert_int_equal(ev_run(l), SIM_OK);
+	assert_int_equal(n_fired_io, 1);
+	assert_false(clk_pending(&c, &h));
 	ev_io_stop(l, &wa);
 	ev_io_stop(l, &wa); /* twice: harmless */
 	/* both read ends ready in one poll: whichever runs first stops the
