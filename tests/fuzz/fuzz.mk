@@ -133,6 +133,7 @@ endef
 # each time, so the run is the same everywhere.
 fuzz-smoke: fuzz-replay $(FUZZ_DIR)/seeds
 	@for h in $(FUZZ_HARNESS); do k=$${h#fuzz_}; \
+	  ls $(FUZZ_DIR)/seeds/$$k/* >/dev/null 2>&1 || continue; \
 	  echo "== $$h: the generated seeds, $(FUZZ_DIR)/seeds/$$k"; \
 	  $(FUZZ_ENV) $(FUZZ_DIR)/$$h -timeout=10 -rss_limit_mb=2048 $(FUZZ_DIR)/seeds/$$k/* 2>&1 | \
 	    grep -v '^Running: \|^Executed \|^INFO' ; \
