@@ -25,3 +25,8 @@ int scn_name_index(const char *const *names, const char *s)
 			return i;
 	return -1;
 }
+
+const scn_limits *scn_route_limits(const scenario *s, int route, int mailbox)
+{
+	return route == 0 ? &s->mailboxes[mailbox].limits : &s->routes[route].limits;
+}

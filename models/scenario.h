@@ -396,6 +396,11 @@ typedef struct scenario {
 extern const char *const scn_scope_names[];
 extern const char *const scn_rate_mode_names[];
 extern const char *const scn_conc_check_names[];
+
+/* The limits that route `route` applies to a message of `mailbox`: route
+ * 0 (smtp_auth) uses the mailbox's own limits, any other route its own.
+ * Indices must be in range. */
+const scn_limits *scn_route_limits(const scenario *s, int route, int mailbox);
 const char *scn_scope_name(int scope);
 const char *scn_rate_mode_name(int mode);
 /* The index of s in a NULL-terminated list of names, or -1. */

@@ -30,11 +30,12 @@ static void warn(lint *l, const scn_sender *sd, const char *key, const char *fmt
  * first mailbox's. */
 static const scn_limits *limits_of(const scenario *s, const scn_sender *sd)
 {
-	if (sd->route > 0 && (size_t)sd->route < s->n_routes)
-		return &s->routes[sd->route].limits;
 	int mb = sd->mailbox >= 0 ? sd->mailbox
 	       : sd->pool >= 0 && (size_t)sd->pool < s->n_pools ? (int)s->pools[sd->pool].first : -1;
-	return mb >= 0 && (size_t)mb < s->n_mailboxes ? &s->mailboxes[mb].limits : NULL;
+	if (sd->route < 0 || (size_t)sd->route >= s->n_routes ||
+	    (sd->route == 0 && (mb < 0 || (size_t)mb >= s->n_mailboxes)))
+		return NULL;
+	return scn_route_limits(s, sd->route, mb);
 }
 
 static const char *route_name(const scenario *s, const scn_sender *sd)

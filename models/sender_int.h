@@ -69,8 +69,7 @@ static inline int64_t snd__add_sat(int64_t a, int64_t b)
  * session's mailbox's. */
 static inline const scn_limits *snd__limits(const snd_world *w, const snd_worker *wk)
 {
-	const scn_sender *sd = &w->s->senders[wk->inst->group];
-	return sd->route > 0 ? &w->s->routes[sd->route].limits : &w->s->mailboxes[wk->mailbox].limits;
+	return scn_route_limits(w->s, w->s->senders[wk->inst->group].route, wk->mailbox);
 }
 
 /* Draw kinds of snd__attempt_u (each a key of its own: a new kind shifts

@@ -210,9 +210,7 @@ static void lim_hot_init(svc_lim *h, const scn_limits *L)
 
 static const scn_limits *limits_of(const svc *v, int route, int mailbox)
 {
-	if (route == 0)
-		return &v->s->mailboxes[mailbox].limits;
-	return &v->s->routes[route].limits;
+	return scn_route_limits(v->s, route, mailbox);
 }
 
 /* The slot's scope, or -1 if the limits leave it off. */
@@ -1162,10 +1160,8 @@ static int rate_schedule_wake(svc *v, rate_state *r, int64_t now)
 	if (clk_pending(&v->clock, &r->wake))
 		return SIM_OK;
 	lim_window_expire(&r->w, now);
-	int64_t at = now;
-	if ((int64_t)lim_window_len(&r->w) >= r->limit)
-		at = lim_window_nth_back(&r->w, (size_t)r->limit) + r->w.window_ns;
-	return clk_schedule_at(&v->clock, at, rate_wake, r, &r->wake);
+	return clk_schedule_at(&v->clock, now + window_free_in(&r->w, r->limit, now), rate_wake, r,
+			       &r->wake);
 }
 
 /* CHK_HOLD: make sure a wake-up is pending, then queue the session. */
