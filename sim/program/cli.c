@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scn_budget.h"
 #include "units.h"
 #include "term.h"
 
@@ -178,4 +179,12 @@ int cli_load_failed(const char *path, int rc, const scn_errors *errs, const char
 	if (errs->n == 0)
 		term_eprintf("%s: %s\n", path, sim_strerror(rc));
 	return rc == SIM_ENOMEM ? 1 : 2;
+}
+
+int cli_memory_budget(const char *cmd, const char *val, uint64_t *out)
+{
+	if (scn_budget_parse(val, out) == 0)
+		return 0;
+	term_eprintf("throttlesim %s: --memory-budget: expected a size such as 512M or 8G, got '%s'\n", cmd, val);
+	return -1;
 }

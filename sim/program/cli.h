@@ -54,6 +54,10 @@ int cli_choice(const char *cmd, const char *opt, const char *val, const char *co
 /* An integer in [lo, hi], or -1 after printing "throttlesim CMD: OPT: ...". */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
 
+/* --memory-budget B (check, run, plan): 0 with *out set, or -1 after
+ * printing "throttlesim CMD: --memory-budget: expected a size ...". */
+int cli_memory_budget(const char *cmd, const char *val, uint64_t *out);
+
 /* How to run replications: the options run and plan share. */
 typedef struct cli_run_opts {
 	evs_kind kind;      /* --engine calendar|heap */

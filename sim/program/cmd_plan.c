@@ -246,11 +246,7 @@ static int plan_option(void *ctx, int id, const char *opt, const char *val)
 		return parse_target(val, o) ? -1 : 0;
 	case PLAN_VARIANT: o->variant = val; return 0;
 	case PLAN_LARGEST: o->largest = true; return 0;
-	case PLAN_BUDGET:
-		if (scn_budget_parse(val, &o->budget) == 0)
-			return 0;
-		term_eprintf("throttlesim plan: --memory-budget: expected a size such as 512M or 8G, got '%s'\n", val);
-		return -1;
+	case PLAN_BUDGET: return cli_memory_budget("plan", val, &o->budget);
 	default: return cli_run_option("plan", opt, val, &o->run);
 	}
 }

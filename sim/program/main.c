@@ -195,14 +195,6 @@ static int load(const char *path, scenario ***v, size_t *n)
 	return status;
 }
 
-/* --memory-budget B (check and run): 0, or -1 after printing why not. */
-static int memory_budget_option(const char *cmd, const char *val, uint64_t *out)
-{
-	if (scn_budget_parse(val, out) == 0)
-		return 0;
-	term_eprintf("throttlesim %s: --memory-budget: expected a size such as 512M or 8G, got '%s'\n", cmd, val);
-	return -1;
-}
 
 /* A run's estimated memory against the budget: 0, or 2 after printing. */
 static int check_budget(const char *path, scenario *const *v, size_t n, int jobs, uint64_t budget)
@@ -224,7 +216,7 @@ static int check_arg(void *ctx, int id, const char *opt, const char *val)
 	check_args *a = ctx;
 	if (id == CLI_ARG)
 		return plain_arg(&a->files, id, opt, val);
-	return memory_budget_option("check", val, &a->budget);
+	return cli_memory_budget("check", val, &a->budget);
 }
 
 /* The lint's warnings (models/scn_lint.h) of the base and each variant,
@@ -345,7 +337,7 @@ static int run_option(void *ctx, int id, const char *opt, const char *val)
 		o->describe = true;
 		return 0;
 	case RUN_BUDGET:
-		return memory_budget_option("run", val, &o->memory_budget);
+		return cli_memory_budget("run", val, &o->memory_budget);
 	default:
 		return cli_run_option("run", opt, val, &o->run);
 	}
