@@ -362,6 +362,37 @@ int store__read_run_row(sqlite3_stmt *st, store_run_row *r, char *err, size_t er
 
 /* ---- open ------------------------------------------------------------------------ */
 
+/* Column `col` of `type` in `table`, if the table lacks it. */
+static int add_missing_column(sqlite3 *db, const char *table, const char *col, const char *type)
+{
+	char sql[200];
+	int64_t have = 0;
+	int rc;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'", table, col);
+	if ((rc = store__query_int(db, sql, &have)) != SQLITE_OK || have)
+		return rc;
+	snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", table, col, type);
+	return store__exec(db, sql);
+}
+
+/* Columns added without a schema version, inside a write transaction:
+ * the variants' clock (time zone and its offset at the start; NULL in runs
+ * written before, read as unknown) and a series column per reply class (0
+ * in the runs written before a class joined the catalog: they could not
+ * give it). */
+static int add_missing_columns(sqlite3 *db)
+{
+	int rc = SQLITE_OK;
+	for (size_t k = 0; k < sizeof variant_columns / sizeof variant_columns[0] && rc == SQLITE_OK; k++)
+		rc = add_missing_column(db, "variants", variant_columns[k][0], variant_columns[k][1]);
+	for (int c = 0; c < RC_COUNT && rc == SQLITE_OK; c++) {
+		char col[80];
+		snprintf(col, sizeof col, "rejected_%s", rpt_reply_id(c));
+		rc = add_missing_column(db, "series", col, "INTEGER NOT NULL DEFAULT 0");
+	}
+	return rc;
+}
+
 /* Inside BEGIN IMMEDIATE: make an empty file ours. */
 static int initialise(sqlite3 *db)
 {
@@ -372,14 +403,8 @@ static int initialise(sqlite3 *db)
 		return rc;
 	if (series_sql(series, sizeof series) != SIM_OK)
 		return SQLITE_TOOBIG;
-	if ((rc = store__exec(db, series)) != SQLITE_OK)
+	if ((rc = store__exec(db, series)) != SQLITE_OK || (rc = add_missing_columns(db)) != SQLITE_OK)
 		return rc;
-	for (size_t k = 0; k < sizeof variant_columns / sizeof variant_columns[0]; k++) {
-		snprintf(sql, sizeof sql, "ALTER TABLE variants ADD COLUMN %s %s", variant_columns[k][0],
-		         variant_columns[k][1]);
-		if ((rc = store__exec(db, sql)) != SQLITE_OK)
-			return rc;
-	}
 	snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d;",
 	         STORE_APPLICATION_ID, STORE_SCHEMA_VERSION);
 	if ((rc = store__exec(db, sql)) != SQLITE_OK)
@@ -417,11 +442,6 @@ static int upgrade(sqlite3 *db)
 	return store__exec(db, "COMMIT");
 }
 
-/* Columns added without a schema version: the variants' clock (time zone
- * and its offset at the start; NULL in runs written before, read as
- * unknown) and a series column per reply class (0 in the runs written
- * before a class joined the catalog: they could not give it). */
-
 /* Adds what an older file lacks, under a write lock.  Without this a
  * newer program could not write a run into an older file. */
 static int complete_series_columns(sqlite3 *db)
@@ -429,29 +449,7 @@ static int complete_series_columns(sqlite3 *db)
 	int rc;
 	if ((rc = store__exec(db, "BEGIN IMMEDIATE")) != SQLITE_OK)
 		return rc;
-	for (size_t k = 0; k < sizeof variant_columns / sizeof variant_columns[0] && rc == SQLITE_OK; k++) {
-		char sql[200];
-		int64_t have = 0;
-		snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('variants') WHERE name = '%s'",
-		         variant_columns[k][0]);
-		if ((rc = store__query_int(db, sql, &have)) != SQLITE_OK || have)
-			continue;
-		snprintf(sql, sizeof sql, "ALTER TABLE variants ADD COLUMN %s %s", variant_columns[k][0],
-		         variant_columns[k][1]);
-		rc = store__exec(db, sql);
-	}
-	for (int c = 0; c < RC_COUNT && rc == SQLITE_OK; c++) {
-		char sql[200];
-		int64_t have = 0;
-		snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('series') WHERE name = 'rejected_%s'",
-		         rpt_reply_id(c));
-		if ((rc = store__query_int(db, sql, &have)) != SQLITE_OK || have)
-			continue;
-		snprintf(sql, sizeof sql, "ALTER TABLE series ADD COLUMN rejected_%s INTEGER NOT NULL DEFAULT 0",
-		         rpt_reply_id(c));
-		rc = store__exec(db, sql);
-	}
-	if (rc != SQLITE_OK) {
+	if ((rc = add_missing_columns(db)) != SQLITE_OK) {
 		store__exec(db, "ROLLBACK");
 		return rc;
 	}
