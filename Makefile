@@ -10,10 +10,10 @@ BUILD    := build/$(VARIANT)
 CC       ?= cc
 CXX      ?= c++
 
-DEBS      := gcc make pkg-config libc6-dev libgsl-dev libsqlite3-dev libfyaml-dev libcmocka-dev gnuplot-nox valgrind tzdata
+DEBS      := gcc make pkg-config libc6-dev libgsl-dev libsqlite3-dev libfyaml-dev libcmocka-dev gnuplot-nox valgrind tzdata libssl-dev openssl
 BENCH_DEBS := g++ libns3-dev valgrind
 
-PKGS     := gsl sqlite3 libfyaml
+PKGS     := gsl sqlite3 libfyaml openssl
 WARN     := -Wall -Wextra
 CPPFLAGS := -D_DEFAULT_SOURCE -DTHROTTLESIM_VERSION='"$(VERSION)"' -DTHROTTLESIM_PLOTS_DIR='"$(or $(PLOTSDIR),$(CURDIR)/plots)"' -Isim/kernel -Imodels -Isim/program -Ibench
 CFLAGS_base := -std=c11 $(WARN) -MMD -MP
