@@ -889,7 +889,13 @@ static void test_credentials_bounds(void **state)
 	scenario **v = NULL;
 	size_t n = 0;
 	scn_errors e = { 0 };
-	assert_int_equal(scn_load(path, &sim_alloc_std, &v, &n, &e), 0);
+	int rc = scn_load(path, &sim_alloc_std, &v, &n, &e);
+	for (size_t i = 0; i < e.n; i++) {
+		scn_error_format(&e.v[i], want, sizeof want);
+		print_error("  got: %s\n", want);
+	}
+	scn_errors_free(&e);
+	assert_int_equal(rc, 0);
 	const scn_mailbox *m = &v[0]->mailboxes[0];
 	assert_int_equal(strlen(m->password), 256);
 	assert_int_equal(m->password[255], 'a' + 255 % 26);
