@@ -268,9 +268,36 @@ typedef struct scn_arrivals {
 
 typedef enum scn_tristate { TRI_UNSET = -1, TRI_FALSE = 0, TRI_TRUE = 1 } scn_tristate;
 
+/* The bounds on a mailbox's test credentials (docs/SCENARIOS.md,
+ * mailboxes: password, send_as): a password of 1 to SCN_PASSWORD_MAX
+ * bytes; at most SCN_SEND_AS_MAX grants per mailboxes: entry, each an
+ * address of at most SCN_ADDRESS_MAX bytes (RFC 5321 4.5.3.1.3: a path
+ * is at most 256 octets, its two angle brackets included). */
+#define SCN_PASSWORD_MAX 256
+#define SCN_SEND_AS_MAX 1000
+#define SCN_ADDRESS_MAX 254
+
+/* One block of credentials: the grant pointers, then the password and the
+ * grants' texts, NUL-terminated, in one allocation of `bytes` bytes.  One
+ * per `mailboxes:` entry that gives a password or send_as, so the members
+ * of a pool share one (10^6 pooled mailboxes cost one block, plus three
+ * words each in scn_mailbox). */
+typedef struct scn_creds {
+	void *mem;                /* NULL: the entry was refused (the load fails) */
+	size_t bytes;
+} scn_creds;
+
 typedef struct scn_mailbox {
 	char name[SCN_NAME_MAX];
 	int pool;                 /* index into pools, or -1 */
+	/* For `serve`; the simulator ignores them.  Both point into one of
+	 * the scenario's creds blocks (borrowed: valid while the scenario
+	 * is).  password: what AUTH PLAIN/LOGIN must give, NULL = none set
+	 * (any password is taken).  send_as: the Send As grants, as written:
+	 * addresses, "*@domain" or "*" (scn_may_send_as, sendas.h). */
+	const char *password;
+	const char *const *send_as;
+	size_t n_send_as;
 	scn_tristate smtp_client_auth_disabled; /* unset = follow the tenant */
 	int64_t quota_bytes;
 	int64_t size_bytes;       /* at start */
@@ -385,6 +412,10 @@ typedef struct scenario {
 	int64_t series_step_ns;   /* time-series step, default 60 s */
 	scn_tenant tenant;
 	scn_mailbox *mailboxes; size_t n_mailboxes;
+	/* The credential blocks the mailboxes point into, one per
+	 * `mailboxes:` entry with a password or send_as.  Owned; freed by
+	 * scn_free.  Each scenario (variant, sweep point) has its own. */
+	scn_creds *creds; size_t n_creds;
 	scn_pool *pools; size_t n_pools;
 	scn_sender *senders; size_t n_senders;
 	scn_route *routes; size_t n_routes;   /* routes[0] is smtp_auth */

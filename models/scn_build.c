@@ -245,6 +245,9 @@ void scn_free(scenario *s)
 	if (s->source_text)
 		sim_free(&a, s->source_text, strlen(s->source_text) + 1);
 	sim_free(&a, s->mailboxes, s->n_mailboxes * sizeof *s->mailboxes);
+	for (size_t i = 0; i < s->n_creds; i++)
+		sim_free(&a, s->creds[i].mem, s->creds[i].bytes);
+	sim_free(&a, s->creds, s->n_creds * sizeof *s->creds);
 	sim_free(&a, s->pools, s->n_pools * sizeof *s->pools);
 	for (size_t i = 0; i < s->n_senders; i++) {
 		scn_sender *d = &s->senders[i];

@@ -18,6 +18,7 @@
 
 #include "alloc.h"
 #include "presets.h"
+#include "scn_lint.h"
 #include "scn_load.h"
 #include "status.h"
 #include "units.h"
@@ -497,6 +498,16 @@ static void test_bad_inputs(void **state)
 		  "control_name.yaml:1:8: name: a name may not contain control characters (U+000A at character 9)", 7 },
 		{ "tests/data/bad/many_errors.yaml",
 		  "many_errors.yaml:1:1: duraton: unknown key 'duraton' (did you mean 'duration'?)", 3 },
+		/* credentials: every error of these files is checked in
+		 * test_credentials_errors */
+		{ "tests/data/bad/creds_password.yaml",
+		  "creds_password.yaml:3:15: mailboxes.a@contoso.com.password: expected a password (a text), got a list", 4 },
+		{ "tests/data/bad/creds_send_as.yaml",
+		  "creds_send_as.yaml:3:15: mailboxes.a@contoso.com.send_as: expected a list of addresses "
+		  "(local@domain, *@domain or *), got a single value", 13 },
+		/* 1001 grants on a pool: one over SCN_SEND_AS_MAX */
+		{ "tests/data/bad/creds_too_many.yaml",
+		  "creds_too_many.yaml:4:14: mailboxes.p.send_as: 1001 grants exceed the bound of 1000 per mailbox", 1 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		check_bad(&cases[i], SIM_ESCENARIO);
@@ -709,6 +720,199 @@ static void test_alloc_walk(void **state)
 	walk("scenarios/printers.yaml");
 	walk("scenarios/trace-replay.yaml");
 	walk("tests/data/identity.yaml");
+	walk("tests/data/creds.yaml");
+}
+
+/* ---- credentials (password, send_as) --------------------------------------- */
+
+/* tests/data/creds.yaml: mailboxes in file order are scanner (0), the
+ * pool mfp (1..3), app (4), grants-only (5). */
+static void test_credentials(void **state)
+{
+	(void)state;
+	size_t n = 0;
+	scenario **v = load_ok("tests/data/creds.yaml", &n);
+	assert_int_equal(n, 4);
+	const scenario *b = v[0];
+	assert_int_equal(b->n_mailboxes, 6);
+	/* blocks: scanner, mfp, grants-only (send_as: [] takes a slot but
+	 * holds nothing) */
+	assert_int_equal(b->n_creds, 3);
+	const scn_mailbox *sc = &b->mailboxes[0];
+	assert_string_equal(sc->password, "s3cret pass");
+	assert_int_equal(sc->n_send_as, 2);
+	assert_string_equal(sc->send_as[0], "Reception@Contoso.com"); /* as written */
+	assert_string_equal(sc->send_as[1], "*@fabrikam.com");
+	/* one block: 2 pointers, then "s3cret pass" (12 with its NUL),
+	 * "Reception@Contoso.com" (22), "*@fabrikam.com" (15) */
+	assert_int_equal(b->creds[0].bytes, 2 * sizeof(char *) + 12 + 22 + 15);
+	assert_true((const char *)b->creds[0].mem + 2 * sizeof(char *) == sc->password);
+	/* the pool's members share one block: 1 pointer, "pool-pw", "*" */
+	assert_int_equal(b->creds[1].bytes, sizeof(char *) + 8 + 2);
+	for (size_t i = 1; i <= 3; i++) {
+		const scn_mailbox *m = &b->mailboxes[i];
+		assert_int_equal(m->pool, 0);
+		assert_true(m->password == b->mailboxes[1].password);
+		assert_true(m->send_as == b->mailboxes[1].send_as);
+		assert_string_equal(m->password, "pool-pw");
+		assert_int_equal(m->n_send_as, 1);
+		assert_string_equal(m->send_as[0], "*");
+	}
+	for (size_t i = 4; i <= 5; i++) {
+		assert_null(b->mailboxes[i].password);
+		assert_null(b->mailboxes[i].send_as);
+		assert_int_equal(b->mailboxes[i].n_send_as, 0);
+	}
+	assert_null(b->creds[2].mem);
+	assert_int_equal(b->creds[2].bytes, 0);
+
+	/* a variant that replaces mailboxes: has what its list says */
+	const scenario *r = v[1];
+	assert_string_equal(r->variant, "replaced");
+	assert_int_equal(r->n_mailboxes, 3);
+	assert_int_equal(r->n_creds, 1);
+	assert_string_equal(r->mailboxes[0].password, "other");
+	assert_int_equal(r->mailboxes[0].n_send_as, 0);
+	assert_null(r->mailboxes[0].send_as);
+	for (size_t i = 1; i <= 2; i++) {
+		assert_null(r->mailboxes[i].password);
+		assert_int_equal(r->mailboxes[i].n_send_as, 0);
+	}
+	/* password: null clears the password and keeps the grants */
+	const scenario *np = v[2];
+	assert_string_equal(np->variant, "no-password");
+	assert_null(np->mailboxes[0].password);
+	assert_int_equal(np->mailboxes[0].n_send_as, 2);
+	assert_string_equal(np->mailboxes[0].send_as[1], "*@fabrikam.com");
+	assert_string_equal(np->mailboxes[1].password, "pool-pw");
+	/* new grants for the pool, its password kept; each scenario has
+	 * its own copy */
+	const scenario *g = v[3];
+	assert_string_equal(g->variant, "new-grants");
+	for (size_t i = 1; i <= 3; i++) {
+		assert_string_equal(g->mailboxes[i].password, "pool-pw");
+		assert_int_equal(g->mailboxes[i].n_send_as, 1);
+		assert_string_equal(g->mailboxes[i].send_as[0], "*@contoso.com");
+	}
+	assert_true(g->mailboxes[0].password != b->mailboxes[0].password);
+	assert_string_equal(g->mailboxes[0].password, "s3cret pass");
+	/* check has nothing to say about them */
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(scn_lint(v[i], NULL, 0), 0);
+	scn_free_all(v, n, &sim_alloc_std);
+}
+
+/* Every error of a file, formatted, after the path prefix. */
+static void expect_errors(const char *rel, const char *const *want, size_t nwant)
+{
+	char path[600], b[1400], w[1400];
+	scenario **v = NULL;
+	size_t n = 0;
+	scn_errors e = { 0 };
+	int rc = scn_load(root_path(rel, path, sizeof path), &sim_alloc_std, &v, &n, &e);
+	assert_int_equal(rc, SIM_ESCENARIO);
+	for (size_t i = 0; i < e.n && e.n != nwant; i++) {
+		scn_error_format(&e.v[i], b, sizeof b);
+		print_error("  got: %s\n", b);
+	}
+	assert_int_equal(e.n, nwant);
+	const char *dir = strrchr(path, '/');
+	for (size_t i = 0; i < nwant; i++) {
+		scn_error_format(&e.v[i], b, sizeof b);
+		snprintf(w, sizeof w, "%.*s%s", dir ? (int)(dir - path + 1) : 0, path, want[i]);
+		assert_string_equal(b, w);
+	}
+	scn_errors_free(&e);
+}
+
+/* Each refusal at its value: a quoted scalar's position is its first
+ * character inside the quotes; a grant's key is its index in the list. */
+static void test_credentials_errors(void **state)
+{
+	(void)state;
+	static const char *const pw[] = {
+		"creds_password.yaml:3:15: mailboxes.a@contoso.com.password: expected a password (a text), got a list",
+		"creds_password.yaml:5:16: mailboxes.b@contoso.com.password: a password may not be empty "
+		"(leave it out to take any password)",
+		/* a pool's: "  - {pool: p, count: 2, name_pattern: \"p{i}@contoso.com\", password: \"" is 69 */
+		"creds_password.yaml:6:70: mailboxes.p.password: a password may not contain control characters "
+		"(U+0009 at character 3)",
+		"creds_password.yaml:8:15: mailboxes.c@contoso.com.password: a password is at most 256 bytes, "
+		"this one has 257",
+	};
+	expect_errors("tests/data/bad/creds_password.yaml", pw, sizeof pw / sizeof pw[0]);
+#define NOT_ADDR(line, col, i, a) \
+	"creds_send_as.yaml:" #line ":" #col ": mailboxes.b@contoso.com.send_as[" #i "]: '" a \
+	"' is not an address: write local@domain, *@domain or *"
+	static const char *const sa[] = {
+		"creds_send_as.yaml:3:15: mailboxes.a@contoso.com.send_as: expected a list of addresses "
+		"(local@domain, *@domain or *), got a single value",
+		/* send_as[0], ok@contoso.com, is fine */
+		NOT_ADDR(7, 9, 1, "no-at-sign"),
+		NOT_ADDR(8, 9, 2, "two@@contoso.com"),
+		NOT_ADDR(9, 10, 3, "@contoso.com"),
+		NOT_ADDR(10, 10, 4, "x@"),
+		NOT_ADDR(11, 10, 5, "a*@contoso.com"),
+		NOT_ADDR(12, 10, 6, "*@*.contoso.com"),
+		NOT_ADDR(13, 10, 7, "*@.contoso.com"),
+		NOT_ADDR(14, 10, 8, "x@contoso.com."),
+		NOT_ADDR(15, 10, 9, "<x@contoso.com>"),
+		NOT_ADDR(16, 10, 10, "x y@contoso.com"),
+		"creds_send_as.yaml:17:9: mailboxes.b@contoso.com.send_as[11]: expected an address "
+		"(local@domain, *@domain or *), got a mapping",
+		"creds_send_as.yaml:18:10: mailboxes.b@contoso.com.send_as[12]: an address may not contain control "
+		"characters (U+0085 at character 2)",
+	};
+#undef NOT_ADDR
+	expect_errors("tests/data/bad/creds_send_as.yaml", sa, sizeof sa / sizeof sa[0]);
+}
+
+/* The bounds, each side: a password of 256 bytes and 1000 grants are
+ * taken; an address of 254 bytes is taken and one of 255 refused. */
+static void test_credentials_bounds(void **state)
+{
+	(void)state;
+	char path[64], want[1400];
+	size_t cap = 1000 * 24 + 2048, o = 0;
+	char *t = malloc(cap);
+	assert_non_null(t);
+	o += (size_t)snprintf(t + o, cap - o, "mailboxes:\n  - name: m@contoso.com\n    password: ");
+	for (int i = 0; i < SCN_PASSWORD_MAX; i++)
+		t[o++] = (char)('a' + i % 26);
+	o += (size_t)snprintf(t + o, cap - o, "\n    send_as: [");
+	for (int i = 0; i < SCN_SEND_AS_MAX; i++)
+		o += (size_t)snprintf(t + o, cap - o, "%sg%d@contoso.com", i ? ", " : "", i);
+	/* 254 = 'a' x 242 + "@contoso.com" (12) */
+	o += (size_t)snprintf(t + o, cap - o, "]\n  - name: n@contoso.com\n    send_as: [%0242d@contoso.com]\n"
+			      "senders: [{name: a, mailbox: m@contoso.com, arrivals: {poisson: 1/h}}]\n", 0);
+	temp_file(path, t);
+	scenario **v = NULL;
+	size_t n = 0;
+	scn_errors e = { 0 };
+	int rc = scn_load(path, &sim_alloc_std, &v, &n, &e);
+	for (size_t i = 0; i < e.n; i++) {
+		scn_error_format(&e.v[i], want, sizeof want);
+		print_error("  got: %s\n", want);
+	}
+	scn_errors_free(&e);
+	assert_int_equal(rc, 0);
+	const scn_mailbox *m = &v[0]->mailboxes[0];
+	assert_int_equal(strlen(m->password), 256);
+	assert_int_equal(m->password[255], 'a' + 255 % 26);
+	assert_int_equal(m->n_send_as, 1000);
+	assert_string_equal(m->send_as[999], "g999@contoso.com");
+	assert_int_equal(strlen(v[0]->mailboxes[1].send_as[0]), 254);
+	scn_free_all(v, n, &sim_alloc_std);
+	remove(path);
+
+	snprintf(t, cap, "mailboxes:\n  - name: n@contoso.com\n    send_as: [%0243d@contoso.com]\n"
+		 "senders: [{name: a, arrivals: {poisson: 1/h}}]\n", 0);
+	temp_file(path, t);
+	free(t);
+	snprintf(want, sizeof want, "%s:3:15: mailboxes.n@contoso.com.send_as[0]: an address is at most 254 bytes, "
+		 "this one has 255", path);
+	expect_one_error(path, SIM_ESCENARIO, want);
+	remove(path);
 }
 
 int main(void)
@@ -730,6 +934,9 @@ int main(void)
 		cmocka_unit_test(test_copies_bound),
 		cmocka_unit_test(test_errors_capped),
 		cmocka_unit_test(test_alloc_walk),
+		cmocka_unit_test(test_credentials),
+		cmocka_unit_test(test_credentials_errors),
+		cmocka_unit_test(test_credentials_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
