@@ -1091,6 +1091,17 @@ static void hold_remove(rate_state *r, svc_session *s)
 	s->held = false;
 }
 
+int svc_submission_abort(svc *v, svc_session *sess)
+{
+	if (!sess->open)
+		return SIM_EINVAL;
+	if (sess->held)
+		hold_remove(sess->st[SLOT_RATE], sess);
+	submission_end(v, sess, clk_now(&v->clock));
+	sess->enveloped = false;
+	return SIM_OK;
+}
+
 void svc_quit(svc *v, svc_session *sess)
 {
 	if (!sess->open)

@@ -227,6 +227,14 @@ int svc_submission_begin(svc *v, svc_session *sess);
  * Returns SIM_OK, SIM_ENOMEM (nothing changed), SIM_EINVAL. */
 int svc_submit(svc *v, svc_session *sess, const svc_message *m, svc_outcome *out);
 
+/* The client abandoned the message before its end of data (RSET between
+ * BDAT chunks, a lost connection, a message over the SIZE bound): the
+ * submission ends at now and nothing is counted (no window, no error
+ * history); a held session leaves its tarpit queue unanswered.  The
+ * session stays open.  A session not submitting is left as it is.
+ * SIM_OK, or SIM_EINVAL if the session is not open. */
+int svc_submission_abort(svc *v, svc_session *sess);
+
 /* Close the session at now (a held session leaves its tarpit queue,
  * unanswered).  A closed session is ignored. */
 void svc_quit(svc *v, svc_session *sess);
