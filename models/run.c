@@ -27,8 +27,7 @@ static void entity_nan(res_entity *e)
 }
 
 /* Message-level counts into figures.  pending < 0: undefined. */
-static void fill_counts(res_entity *e, const snd_counts *c, int64_t pending,
-			double duration_min)
+void run_fill_counts(res_entity *e, const snd_counts *c, int64_t pending, double duration_min)
 {
 	double *f = e->fig;
 	if (pending >= 0) {
@@ -89,7 +88,7 @@ static void fill_total_delays(double *f, const st_dset *d, size_t ng,
 }
 
 /* RES_CDF_POINTS quantiles k / (RES_CDF_POINTS - 1) of the total's delays, s. */
-static void fill_cdf(double *cdf, const st_dset *d, size_t ng, st_delay_kind kind)
+void run_fill_cdf(double *cdf, const st_dset *d, size_t ng, st_delay_kind kind)
 {
 	for (int k = 0; k < RES_CDF_POINTS; k++)
 		cdf[k] = st_dset_union_quantile(d, ng, kind, (double)k / (RES_CDF_POINTS - 1)) / 1e9;
@@ -102,6 +101,51 @@ static double nan_min(double a, double b)
 	if (isnan(b))
 		return a;
 	return a < b ? a : b;
+}
+
+/* The service's figures of every mailbox and their totals (sums, and the
+ * earliest instants), and the tenant's windows: what run_replication and
+ * serve both report, from the service's state at end_ns. */
+void run_service_figures(const svc *v, int64_t end_ns, res_rep *r)
+{
+	double tot_sessions = 0.0, tot_tp = 0.0, tot_tt = 0.0, tot_rrl = 0.0;
+	double first_reached = NAN, first_refusal = NAN;
+	/* sums: submitting_avg, sent_items_growth, throttle_periods_<class>;
+	 * minimum: throttle_first */
+	static const int summed[] = { FIG_SUBMITTING_AVG, FIG_SENT_ITEMS_GROWTH,
+		FIG_THROTTLE_PERIODS_MAILBOX_FULL, FIG_THROTTLE_PERIODS_SEND_AS_DENIED,
+		FIG_THROTTLE_PERIODS_INVALID_LICENSE, FIG_THROTTLE_PERIODS_TOO_MANY_RECIPIENTS,
+		FIG_THROTTLE_PERIODS_INVALID_RECIPIENTS };
+	enum { N_SUMMED = sizeof summed / sizeof summed[0] };
+	double tot_sum[N_SUMMED] = { 0 }, first_throttle = NAN;
+	for (size_t m = 0; m < r->n_mailboxes; m++) {
+		res_entity *me = &r->mailboxes[m];
+		svc_mailbox_figures(v, (int)m, end_ns, me);
+		if (!isnan(me->fig[FIG_SESSIONS_AVG]))
+			tot_sessions += me->fig[FIG_SESSIONS_AVG];
+		if (!isnan(me->fig[FIG_THROTTLE_PERIODS]))
+			tot_tp += me->fig[FIG_THROTTLE_PERIODS];
+		if (!isnan(me->fig[FIG_THROTTLE_TIME]))
+			tot_tt += me->fig[FIG_THROTTLE_TIME];
+		if (!isnan(me->fig[FIG_RRL_BLOCKED_TIME]))
+			tot_rrl += me->fig[FIG_RRL_BLOCKED_TIME];
+		first_reached = nan_min(first_reached, me->fig[FIG_RRL_FIRST_REACHED]);
+		first_refusal = nan_min(first_refusal, me->fig[FIG_RRL_FIRST_REFUSAL]);
+		for (int i = 0; i < N_SUMMED; i++)
+			if (!isnan(me->fig[summed[i]]))
+				tot_sum[i] += me->fig[summed[i]];
+		first_throttle = nan_min(first_throttle, me->fig[FIG_THROTTLE_FIRST]);
+	}
+	r->total.fig[FIG_SESSIONS_AVG] = tot_sessions;
+	r->total.fig[FIG_THROTTLE_PERIODS] = tot_tp;
+	r->total.fig[FIG_THROTTLE_TIME] = tot_tt;
+	r->total.fig[FIG_RRL_BLOCKED_TIME] = tot_rrl;
+	r->total.fig[FIG_RRL_FIRST_REACHED] = first_reached;
+	r->total.fig[FIG_RRL_FIRST_REFUSAL] = first_refusal;
+	for (int i = 0; i < N_SUMMED; i++)
+		r->total.fig[summed[i]] = tot_sum[i];
+	r->total.fig[FIG_THROTTLE_FIRST] = first_throttle;
+	svc_tenant_figures(v, end_ns, &r->total);
 }
 
 int run_replication(const scenario *s, int64_t replication, evs_kind kind,
@@ -182,7 +226,7 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 			p += w.inst[i].unresolved;
 		pend_total += p;
 		entity_nan(&r.groups[g]);
-		fill_counts(&r.groups[g], &w.groups[g], p, dmin);
+		run_fill_counts(&r.groups[g], &w.groups[g], p, dmin);
 		st_dset_fill(&w.dly[g], ST_SUBMISSION, &r.groups[g].fig[FIG_SUB_DELAY_MEAN]);
 		st_dset_fill(&w.dly[g], ST_DELIVERY, &r.groups[g].fig[FIG_DEL_DELAY_MEAN]);
 		st_min_run_result(&w.g_acc_min[g], &r.groups[g].fig[FIG_ACCEPTED_PER_MIN],
@@ -190,7 +234,7 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 		st_min_run_result(&w.g_rel_min[g], &r.groups[g].fig[FIG_RELEASED_PER_MIN],
 				  &r.groups[g].fig[FIG_RELEASED_PEAK_MIN]);
 	}
-	fill_counts(&r.total, &w.total, pend_total, dmin);
+	run_fill_counts(&r.total, &w.total, pend_total, dmin);
 	st_min_run_result(&w.acc_min, &r.total.fig[FIG_ACCEPTED_PER_MIN], &r.total.fig[FIG_ACCEPTED_PEAK_MIN]);
 	st_min_run_result(&w.rel_min, &r.total.fig[FIG_RELEASED_PER_MIN], &r.total.fig[FIG_RELEASED_PEAK_MIN]);
 	if (ng == 1) {
@@ -200,25 +244,16 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 		fill_total_delays(r.total.fig, w.dly, ng, r.groups, ST_SUBMISSION, FIG_SUB_DELAY_MEAN);
 		fill_total_delays(r.total.fig, w.dly, ng, r.groups, ST_DELIVERY, FIG_DEL_DELAY_MEAN);
 	}
-	fill_cdf(r.submission_cdf, w.dly, ng, ST_SUBMISSION);
-	fill_cdf(r.delivery_cdf, w.dly, ng, ST_DELIVERY);
+	run_fill_cdf(r.submission_cdf, w.dly, ng, ST_SUBMISSION);
+	run_fill_cdf(r.delivery_cdf, w.dly, ng, ST_DELIVERY);
 
-	/* mailboxes */
-	double tot_sessions = 0.0, tot_tp = 0.0, tot_tt = 0.0, tot_rrl = 0.0;
-	double first_reached = NAN, first_refusal = NAN;
-	/* sums: submitting_avg, sent_items_growth, throttle_periods_<class>;
-	 * minimum: throttle_first */
-	static const int summed[] = { FIG_SUBMITTING_AVG, FIG_SENT_ITEMS_GROWTH,
-		FIG_THROTTLE_PERIODS_MAILBOX_FULL, FIG_THROTTLE_PERIODS_SEND_AS_DENIED,
-		FIG_THROTTLE_PERIODS_INVALID_LICENSE, FIG_THROTTLE_PERIODS_TOO_MANY_RECIPIENTS,
-		FIG_THROTTLE_PERIODS_INVALID_RECIPIENTS };
-	enum { N_SUMMED = sizeof summed / sizeof summed[0] };
-	double tot_sum[N_SUMMED] = { 0 }, first_throttle = NAN;
+	/* mailboxes: the message-level figures here, the service's in
+	 * run_service_figures */
 	for (size_t m = 0; m < nm; m++) {
 		res_entity *me = &r.mailboxes[m];
 		const snd_counts *c = &w.mailboxes[m];
 		entity_nan(me);
-		fill_counts(me, c, w.mbx_shared[m] ? -1 : 0, dmin);
+		run_fill_counts(me, c, w.mbx_shared[m] ? -1 : 0, dmin);
 		if (c->accepted) {
 			me->fig[FIG_SUB_DELAY_MEAN] = c->sub_sum_s / (double)c->accepted;
 			me->fig[FIG_SUB_DELAY_MAX] = (double)c->sub_max_ns / 1e9;
@@ -234,35 +269,11 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 		}
 		st_min_run_result(&w.m_acc_min[m], &me->fig[FIG_ACCEPTED_PER_MIN], &me->fig[FIG_ACCEPTED_PEAK_MIN]);
 		st_min_run_result(&w.m_rel_min[m], &me->fig[FIG_RELEASED_PER_MIN], &me->fig[FIG_RELEASED_PEAK_MIN]);
-		svc_mailbox_figures(v, (int)m, end, me);
-		if (!isnan(me->fig[FIG_SESSIONS_AVG]))
-			tot_sessions += me->fig[FIG_SESSIONS_AVG];
-		if (!isnan(me->fig[FIG_THROTTLE_PERIODS]))
-			tot_tp += me->fig[FIG_THROTTLE_PERIODS];
-		if (!isnan(me->fig[FIG_THROTTLE_TIME]))
-			tot_tt += me->fig[FIG_THROTTLE_TIME];
-		if (!isnan(me->fig[FIG_RRL_BLOCKED_TIME]))
-			tot_rrl += me->fig[FIG_RRL_BLOCKED_TIME];
-		first_reached = nan_min(first_reached, me->fig[FIG_RRL_FIRST_REACHED]);
-		first_refusal = nan_min(first_refusal, me->fig[FIG_RRL_FIRST_REFUSAL]);
-		for (int i = 0; i < N_SUMMED; i++)
-			if (!isnan(me->fig[summed[i]]))
-				tot_sum[i] += me->fig[summed[i]];
-		first_throttle = nan_min(first_throttle, me->fig[FIG_THROTTLE_FIRST]);
 	}
+	run_service_figures(v, end, &r);
 	for (size_t i = 0; i < w.n_inst; i++)
 		if (w.inst[i].home_mailbox >= 0 && !w.mbx_shared[w.inst[i].home_mailbox])
 			r.mailboxes[w.inst[i].home_mailbox].fig[FIG_PENDING] += (double)w.inst[i].unresolved;
-	r.total.fig[FIG_SESSIONS_AVG] = tot_sessions;
-	r.total.fig[FIG_THROTTLE_PERIODS] = tot_tp;
-	r.total.fig[FIG_THROTTLE_TIME] = tot_tt;
-	r.total.fig[FIG_RRL_BLOCKED_TIME] = tot_rrl;
-	r.total.fig[FIG_RRL_FIRST_REACHED] = first_reached;
-	r.total.fig[FIG_RRL_FIRST_REFUSAL] = first_refusal;
-	for (int i = 0; i < N_SUMMED; i++)
-		r.total.fig[summed[i]] = tot_sum[i];
-	r.total.fig[FIG_THROTTLE_FIRST] = first_throttle;
-	svc_tenant_figures(v, end, &r.total);
 
 	snd_world_free(&w);
 	svc_free(v);

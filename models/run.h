@@ -70,8 +70,28 @@
 #include "evset.h"
 #include "results.h"
 #include "scenario.h"
+#include "sender.h"
+#include "service.h"
+#include "stats.h"
 
 int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 		    const sim_alloc *a, res_rep *out, char *err, size_t errlen);
+
+/* The service-side figures of r's mailboxes (r->n_mailboxes of them, in
+ * scenario order; the figures svc_mailbox_figures fills) and of r->total
+ * (their sums, the earliest of their first instants, and the tenant's
+ * windows, svc_tenant_figures), from v's state at end_ns.  The other
+ * figures are left as they are.  run_replication and `serve` both use it,
+ * so a served run reports the service exactly as a simulated one. */
+void run_service_figures(const svc *v, int64_t end_ns, res_rep *r);
+
+/* The message-level figures of an entity from its counts: pending >= 0
+ * sets generated, pending, overflow losses, retries per message and the
+ * lost share (a shared mailbox passes -1: its messages belong to groups);
+ * duration_min the run's length in minutes. */
+void run_fill_counts(res_entity *e, const snd_counts *c, int64_t pending, double duration_min);
+/* RES_CDF_POINTS quantiles k / (RES_CDF_POINTS - 1), in s, of the union of
+ * the (finished) delay sets d[0..ng). */
+void run_fill_cdf(double *cdf, const st_dset *d, size_t ng, st_delay_kind kind);
 
 #endif
