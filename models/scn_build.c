@@ -206,6 +206,8 @@ void scn_build(scn_ctx *c, const yml_node *root, scenario *s)
 		scn_resolve_tenant_limit(&s->routes[i].limits, s->tenant.external_recipient_limit);
 
 	const yml_node *sn = yml_get(root, "senders");
+	if ((!sn || sn->type == YML_NULL) && c->senders_optional)
+		return;  /* serve: the real clients are the senders */
 	if (!sn || sn->type == YML_NULL) {
 		scn_err_at(c, sn ? sn->line : 1, sn ? sn->col : 1, "senders", "a scenario needs at least one sender");
 		return;

@@ -77,6 +77,7 @@ typedef struct scn_ctx {
 	size_t errs0;           /* errs->n when the load began (SCN_MAX_ERRORS are kept after it) */
 	size_t errs_dropped;    /* problems beyond SCN_MAX_ERRORS, counted only */
 	scn_budget *budget;     /* a is its allocator; NULL: not accounted (a nested parse) */
+	bool senders_optional;  /* scn_load_serve: `senders:` may be left out */
 } scn_ctx;
 
 /* ---- scn_schema.c: memory, errors, paths, typed getters ------------------- */

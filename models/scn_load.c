@@ -257,10 +257,11 @@ int scn_load(const char *path, const sim_alloc *a, scenario ***out, size_t *n, s
 	return scn_load_ex(path, a, NULL, 0, out, n, errs);
 }
 
-int scn_load_ex(const char *path, const sim_alloc *a, const scn_override *ov, size_t n_ov,
-		scenario ***out, size_t *n, scn_errors *errs)
+static int load_path(const char *path, const sim_alloc *a, const scn_override *ov, size_t n_ov,
+		     bool senders_optional, scenario ***out, size_t *n, scn_errors *errs)
 {
 	scn_ctx c = { 0 };
+	c.senders_optional = senders_optional;
 	scn_budget b;
 	sim_alloc wrapped;
 	char dir[512] = "", default_name[SCN_NAME_MAX] = "scenario";
@@ -281,6 +282,17 @@ int scn_load_ex(const char *path, const sim_alloc *a, const scn_override *ov, si
 	if (rc)
 		return rc;
 	return load_text(&c, text, len, default_name, out, n);
+}
+
+int scn_load_ex(const char *path, const sim_alloc *a, const scn_override *ov, size_t n_ov,
+		scenario ***out, size_t *n, scn_errors *errs)
+{
+	return load_path(path, a, ov, n_ov, false, out, n, errs);
+}
+
+int scn_load_serve(const char *path, const sim_alloc *a, scenario ***out, size_t *n, scn_errors *errs)
+{
+	return load_path(path, a, NULL, 0, true, out, n, errs);
 }
 
 int scn_load_buffer(const char *name, const char *text, size_t len, const char *base_dir,

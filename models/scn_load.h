@@ -110,6 +110,11 @@ typedef struct scn_override {
 int scn_load_ex(const char *path, const sim_alloc *a, const scn_override *ov, size_t n_ov,
 		scenario ***out, size_t *n, scn_errors *errs);
 
+/* As scn_load, for `throttlesim serve`: `senders:` may be left out (the
+ * real clients are the senders); a scenario without senders has
+ * n_senders 0 and cannot be run. */
+int scn_load_serve(const char *path, const sim_alloc *a, scenario ***out, size_t *n, scn_errors *errs);
+
 /* The same for a text in memory: name stands for the file in errors and
  * gives the default scenario name; relative trace paths are resolved
  * against base_dir ("" or NULL: the current directory).  text need not be
