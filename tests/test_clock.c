@@ -28,92 +28,10 @@
 #define S  1000000000LL
 #define MIN (60 * S)
 
-/* ---- a hand-stepped clock --------------------------------------------- */
-
-#define TCLK_MAX 16
-
-/* Pending timers sorted by (time, id); ids count schedulings from 1, so
- * equal times fire in scheduling order, as the port requires. */
-typedef struct tclk {
-	int64_t now;
-	uint64_t next_id;
-	int n;
-	struct tentry {
-		int64_t t;
-		uint64_t id;
-		clk_timer *h;
-	} q[TCLK_MAX];
-} tclk;
+#include "tclk.h"
 
 /* The client: Basic auth, TLS 1.2, valid credentials, no fault drawn. */
 static const svc_client BASIC = { .basic_auth = true, .fault_u = 1.0 };
-
-static int tclk_schedule_at(void *ctx, int64_t t, clk_cb cb, void *arg, clk_timer *h)
-{
-	tclk *c = ctx;
-	if (t < c->now)
-		return SIM_EPAST;
-	if (c->n == TCLK_MAX)
-		return SIM_ENOMEM;
-	uint64_t id = ++c->next_id;
-	int i = c->n;
-	while (i > 0 && c->q[i - 1].t > t) { /* ids grow: a tie goes after */
-		c->q[i] = c->q[i - 1];
-		i--;
-	}
-	c->q[i] = (struct tentry){ t, id, h };
-	c->n++;
-	h->cb = cb;
-	h->arg = arg;
-	h->impl = c;
-	h->id = id;
-	return SIM_OK;
-}
-
-static int tclk_find(const tclk *c, const clk_timer *h)
-{
-	for (int i = 0; i < c->n; i++)
-		if (c->q[i].h == h && c->q[i].id == h->id)
-			return i;
-	return -1;
-}
-
-static bool tclk_cancel(void *ctx, clk_timer *h)
-{
-	tclk *c = ctx;
-	int i = tclk_find(c, h);
-	if (i < 0)
-		return false;
-	memmove(&c->q[i], &c->q[i + 1], (size_t)(c->n - i - 1) * sizeof c->q[0]);
-	c->n--;
-	return true;
-}
-
-static bool tclk_pending(const void *ctx, const clk_timer *h)
-{
-	return tclk_find(ctx, h) >= 0;
-}
-
-/* Fire the timers due before `end`, in order, then stand at end (the
- * engine's sim_run(e, end) rule: a timer at exactly end stays pending). */
-static void tclk_step(tclk *c, int64_t end)
-{
-	while (c->n > 0 && c->q[0].t < end) {
-		struct tentry x = c->q[0];
-		memmove(&c->q[0], &c->q[1], (size_t)(c->n - 1) * sizeof c->q[0]);
-		c->n--;
-		c->now = x.t;
-		x.h->cb(x.h->arg); /* no longer pending: it may schedule again */
-	}
-	if (end > c->now)
-		c->now = end;
-}
-
-static clk tclk_port(tclk *c)
-{
-	return (clk){ .now_ns = &c->now, .ctx = c, .schedule_at = tclk_schedule_at,
-		      .cancel = tclk_cancel, .pending = tclk_pending };
-}
 
 /* ---- scripts and logs ----------------------------------------------------- */
 
