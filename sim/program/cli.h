@@ -22,6 +22,14 @@ int cmd_results(int argc, char **argv);
  * sim/program/plot.c. */
 int cmd_plot(int argc, char **argv);
 
+/* `throttlesim serve SCENARIO ...`: the scenario's rules behind a live SMTP
+ * listener; sim/program/serve.c. */
+int cmd_serve(int argc, char **argv);
+
+/* `throttlesim token ADDRESS`: an XOAUTH2 token serve accepts;
+ * sim/program/cmd_token.c. */
+int cmd_token(int argc, char **argv);
+
 /* `throttlesim plan FILE --vary KEY --range A..B --target EXPR`: the
  * smallest (or largest) value meeting a target, by bisection;
  * sim/program/cmd_plan.c. */

@@ -45,6 +45,8 @@ static const char usage_text[] =
 	"  results list      the runs in the results store (results --help)\n"
 	"  results show RUN  a stored run's summary; results export RUN --format csv|json\n"
 	"  plot RUN          charts of a stored run, drawn by gnuplot (plot --help)\n"
+	"  serve FILE        the scenario's rules behind a live SMTP listener (serve --help)\n"
+	"  token ADDRESS     an XOAUTH2 token that serve accepts (token --help)\n"
 	"\n"
 	"options of run:\n"
 	"  --format F        table (default), json or csv\n"
@@ -577,6 +579,10 @@ static int dispatch(int argc, char **argv)
 		return cmd_results(argc - 2, argv + 2);
 	if (strcmp(cmd, "plot") == 0)
 		return cmd_plot(argc - 2, argv + 2);
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(argc - 2, argv + 2);
+	if (strcmp(cmd, "token") == 0)
+		return cmd_token(argc - 2, argv + 2);
 	term_eprintf("throttlesim: unknown command '%s' (try --help)\n", cmd);
 	return EXIT_USAGE;
 }
