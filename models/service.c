@@ -1384,6 +1384,27 @@ int64_t svc_mailbox_rrl_sum(const svc *v, int mailbox, int64_t t)
 	return s ? lim_sum_at(&s->s, t) : 0;
 }
 
+int svc_mailbox_now(const svc *v, int mailbox, int64_t t, svc_mailbox_state *out)
+{
+	if (mailbox < 0 || (size_t)mailbox >= v->n_mbx)
+		return SIM_EINVAL;
+	const mbx *m = &v->mbx[mailbox];
+	out->sessions = m->sessions.open;
+	out->submitting = m->sessions.submitting;
+	const sum_state *rs = mailbox_rrl(v, mailbox);
+	out->rrl_sum = rs ? lim_sum_at(&rs->s, t) : 0;
+	out->rrl_limit = limits_of(v, 0, mailbox)->recipient_rate.limit;
+	out->size_bytes = m->size_bytes;
+	out->throttled_class = -1;
+	out->throttled_until = 0;
+	for (int c = 0; c < ERR_CLASS_COUNT; c++)
+		if (t < m->throttled_until[c] && m->throttled_until[c] > out->throttled_until) {
+			out->throttled_class = c;
+			out->throttled_until = m->throttled_until[c];
+		}
+	return SIM_OK;
+}
+
 void svc_mailbox_figures(const svc *v, int mailbox, int64_t end_ns, res_entity *out)
 {
 	if (mailbox < 0 || (size_t)mailbox >= v->n_mbx)

@@ -263,6 +263,20 @@ int64_t svc_mailbox_size(const svc *v, int mailbox);
  * the state its route-0 limits point to; 0 for SCOPE_SOURCE). */
 int64_t svc_mailbox_rrl_sum(const svc *v, int mailbox, int64_t t);
 
+/* A mailbox's state at t (>= the last operation), for a live view. */
+typedef struct svc_mailbox_state {
+	int64_t sessions;        /* open sessions */
+	int64_t submitting;      /* submissions in progress (a tarpit hold included) */
+	int64_t rrl_sum;         /* recipients in its route-0 recipient window */
+	int64_t rrl_limit;       /* that window's limit (0: none) */
+	int64_t size_bytes;      /* the mailbox's size (Sent Items included) */
+	int throttled_class;     /* scn_error_class throttling it at t, or -1 */
+	int64_t throttled_until; /* the end of that period (valid with a class) */
+} svc_mailbox_state;
+
+/* SIM_OK, or SIM_EINVAL for a bad mailbox.  O(error classes). */
+int svc_mailbox_now(const svc *v, int mailbox, int64_t t, svc_mailbox_state *out);
+
 /* Fills, for a mailbox, the service-side figures of *out (other figures are
  * left alone), over the run [0, end_ns) with end_ns >= the last operation:
  *   SESSIONS_AVG      time-average open sessions of the mailbox (every open

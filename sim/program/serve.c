@@ -76,16 +76,21 @@ static const char serve_usage[] =
 "  --token-key FILE       the key XOAUTH2 tokens are checked with (see `throttlesim\n"
 "                         token`; default throttlesim-token.key, created if missing)\n"
 "  --no-tls               no STARTTLS: AUTH offered in clear (loopback tests only)\n"
+"  --auth-plain MODE      AUTH PLAIN: accepted (default: taken, not advertised, as\n"
+"                         Exchange Online's list is AUTH LOGIN XOAUTH2), advertised,\n"
+"                         or refused (504 5.7.4)\n"
 "  --max-connections N    open connections at most (default 4096); more get 421\n"
 "  --idle-timeout D       close a client silent for D (wall time; default 5m)\n"
 "  --session-timeout D    close a session after D in all (wall time; default 1h)\n"
 "  --live                 a live view per mailbox on standard error, every second\n"
+"  --control PATH         a UNIX socket answering GET /status with the state as JSON\n"
+"                         (curl --unix-socket PATH http://serve/status)\n"
 "  --quiet, -q            print only the listening address and errors\n"
 "  -h, --help             this text\n";
 
 enum {
 	O_LISTEN, O_SCALE, O_RECORD, O_DB, O_VARIANT, O_SEED, O_HOST, O_CERT, O_KEY, O_WRITE_CERT,
-	O_TOKEN_KEY, O_NO_TLS, O_MAXC, O_IDLE, O_LIFE, O_LIVE, O_QUIET
+	O_TOKEN_KEY, O_NO_TLS, O_MAXC, O_IDLE, O_LIFE, O_LIVE, O_QUIET, O_CONTROL, O_PLAIN
 };
 
 static const cli_opt serve_opts[] = {
@@ -97,13 +102,15 @@ static const cli_opt serve_opts[] = {
 	{ "--token-key", NULL, true, O_TOKEN_KEY }, { "--no-tls", NULL, false, O_NO_TLS },
 	{ "--max-connections", NULL, true, O_MAXC }, { "--idle-timeout", NULL, true, O_IDLE },
 	{ "--session-timeout", NULL, true, O_LIFE }, { "--live", NULL, false, O_LIVE },
-	{ "--quiet", "-q", false, O_QUIET },
+	{ "--quiet", "-q", false, O_QUIET }, { "--control", NULL, true, O_CONTROL },
+	{ "--auth-plain", NULL, true, O_PLAIN },
 };
 
 typedef struct serve_args {
-	const char *path, *listen, *record, *db, *variant, *host, *cert, *key, *write_cert, *token_key;
+	const char *path, *listen, *record, *db, *variant, *host, *cert, *key, *write_cert, *token_key, *control;
 	ev_scale scale;
 	bool have_seed, no_tls, live, quiet;
+	smtp_plain plain;
 	uint64_t seed;
 	int64_t max_conns, idle_ns, life_ns;
 } serve_args;
@@ -157,6 +164,15 @@ static int serve_arg(void *ctx, int id, const char *opt, const char *val)
 		return 0;
 	case O_LIVE: a->live = true; return 0;
 	case O_QUIET: a->quiet = true; return 0;
+	case O_CONTROL: a->control = val; return 0;
+	case O_PLAIN: {
+		static const char *const modes[] = { "accepted", "advertised", "refused", NULL };
+		int k = cli_choice("serve", opt, val, modes);
+		if (k < 0)
+			return -1;
+		a->plain = (smtp_plain)k;  /* in smtp_plain's order */
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -619,6 +635,7 @@ static void on_signal(ev_loop *l, int signo, void *arg)
 	srv->signal_seen = signo;
 	srv->stopping = true;
 	ev_io_stop(l, &srv->listen_io);
+	srv_control_close(srv);
 	/* Open sessions are told and closed: a client mid-message gets 421
 	 * and will retry elsewhere, as it would on a server restart. */
 	static const char bye[] = "421 4.3.2 Service shutting down\r\n";
@@ -642,19 +659,8 @@ static void tick(ev_loop *l, ev_timer *t)
 {
 	serve *srv = t->arg;
 	rec_flush(srv);
-	if (srv->live) {
-		int64_t now = ev_model_now(l);
-		term_eprintf("-- t=%.1fs model  connections %lld  accepted %lld\n",
-			     (double)now / SCN_NS_PER_S, (long long)srv->n_conns, (long long)srv->accepted_total);
-		for (size_t m = 0; m < srv->s->n_mailboxes && m < 20; m++) {
-			const srv_mbx *b = &srv->mbx[m];
-			term_eprintf("   %-32s sessions %3lld  accepted %6lld  432 %5lld  rcpt/24h %6lld%s\n",
-				     srv->s->mailboxes[m].name, (long long)b->sessions, (long long)b->accepted,
-				     (long long)b->refused[RC_CONCURRENCY],
-				     (long long)svc_mailbox_rrl_sum(srv->v, (int)m, now),
-				     svc_throttled_mailboxes(srv->v, now) ? "  (throttled mailboxes)" : "");
-		}
-	}
+	srv_view_tick(srv);
+	srv_figs_sessions(srv);
 	ev_timer_start(l, t, ev_now(l) + SCN_NS_PER_S, tick, srv);
 }
 
@@ -735,6 +741,7 @@ int cmd_serve(int argc, char **argv)
 	serve srv;
 	memset(&srv, 0, sizeof srv);
 	srv.listen_fd = -1;
+	srv.control_fd = -1;
 	int status = load_scenario(&a, &v, &nv, &srv.s);
 	if (status) {
 		scn_free_all(v, nv, &sim_alloc_std);
@@ -750,6 +757,7 @@ int cmd_serve(int argc, char **argv)
 	snprintf(srv.hostname, sizeof srv.hostname, "%s", a.host ? a.host : "smtp.office365.com");
 	srv.smtp_cfg.hostname = srv.hostname;
 	srv.smtp_cfg.no_starttls = a.no_tls;
+	srv.smtp_cfg.plain = a.plain;
 	status = EXIT_FAIL;
 	char err[512] = "";
 
@@ -806,6 +814,10 @@ int cmd_serve(int argc, char **argv)
 		term_eprintf("throttlesim serve: the event loop could not start: %s\n", strerror(ev_errno(srv.loop)));
 		goto out;
 	}
+	if (a.control && srv_control_open(&srv, a.control) != 0) {
+		status = EXIT_USAGE;
+		goto out;
+	}
 	ev_timer_start(srv.loop, &srv.tick, SCN_NS_PER_S, tick, &srv);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -836,6 +848,9 @@ int cmd_serve(int argc, char **argv)
 out:
 	while (srv.conns)
 		conn_free(srv.conns);
+	if (srv.loop)
+		srv_control_close(&srv);
+	srv_view_free(&srv);
 	if (srv.record && fclose(srv.record) != 0 && status == EXIT_OK) {
 		term_eprintf("throttlesim serve: --record %s: %s\n", srv.record_path, strerror(errno));
 		status = EXIT_FAIL;

@@ -89,15 +89,23 @@ typedef struct srv_conn {
 	smtp_session smtp;
 } srv_conn;
 
-/* The figures the server keeps per mailbox, for the live view, the control
- * endpoint and the run stored at the end. */
+/* Events per model minute: the current minute's count and the last
+ * full minute's (the live view's "per minute"). */
+typedef struct srv_minute {
+	int64_t minute;          /* the minute `cur` counts */
+	int64_t cur, last;
+} srv_minute;
+
+/* What the server keeps per mailbox for the live view, the control
+ * endpoint and the figures of the stored run. */
 typedef struct srv_mbx {
 	int64_t sessions;        /* authenticated connections open now */
 	int64_t accepted, refused[RC_COUNT];
-	int64_t released;        /* accepted messages whose release instant has passed (delay mode) */
+	int64_t released;        /* accepted messages whose release instant has passed */
 	int64_t recipients;      /* accepted recipients */
-	int64_t acc_minute[2];   /* accepted in the current and the last model minute */
-	int64_t minute;          /* the model minute acc_minute[0] counts */
+	srv_minute acc_min, rel_min;
+	/* release instants still ahead (delay mode), in order: a ring */
+	int64_t *rel; size_t rel_head, rel_len, rel_cap;
 } srv_mbx;
 
 struct serve {
@@ -128,6 +136,10 @@ struct serve {
 	srv_mbx *mbx;
 	int64_t accepted_total, refused_total[RC_COUNT];
 	int64_t conns_total, conns_refused;
+	int control_fd;           /* --control: the UNIX socket, or -1 */
+	ev_io control_io;
+	struct ctl_conn *ctl_conns;
+	char control_path[108];
 	FILE *record;
 	const char *record_path;
 	bool quiet, live;
@@ -149,6 +161,13 @@ void srv_model_free(serve *srv);
 extern const smtp_callbacks srv_callbacks_template; /* ctx set per connection */
 void srv_conn_lost(srv_conn *c);     /* the connection ends: the session quits */
 int srv_mailbox_find(const serve *srv, const char *addr); /* -1: none */
+
+/* serve_view.c: the live view and the control endpoint */
+void srv_note_accepted(serve *srv, int mailbox, int64_t now, int64_t release_ns);
+void srv_view_tick(serve *srv);        /* releases due, the live view */
+int srv_control_open(serve *srv, const char *path);  /* 0, or -1 after saying why */
+void srv_control_close(serve *srv);
+void srv_view_free(serve *srv);
 
 /* serve_figures.c: the run's figures, as `run` reports them */
 int srv_figs_init(serve *srv);

@@ -412,13 +412,7 @@ static void answer_accepted(srv_conn *c, const smtp_envelope *e, const svc_outco
 	srv_mbx *mb = &srv->mbx[c->mailbox];
 	mb->accepted++;
 	mb->recipients += c->rcpt_internal + c->rcpt_external;
-	int64_t minute = clk_now(&srv->clock) / (60 * SCN_NS_PER_S);
-	if (minute != mb->minute) {
-		mb->acc_minute[1] = minute == mb->minute + 1 ? mb->acc_minute[0] : 0;
-		mb->acc_minute[0] = 0;
-		mb->minute = minute;
-	}
-	mb->acc_minute[0]++;
+	srv_note_accepted(srv, c->mailbox, clk_now(&srv->clock), o->release_ns);
 	srv->accepted_total++;
 	srv_figs_attempt(srv, c, RC_OK, NULL, o->release_ns);
 	r->code = 250;
