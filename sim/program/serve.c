@@ -361,18 +361,27 @@ void srv_pump(srv_conn *c)
 				break;
 			continue;
 		}
-		if (f & SMTP_F_WAITING)
+		if (f & SMTP_F_WAITING) {
+			if (c->drop_after) {
+				/* a reply that drops the connection: answered after the
+				 * feed stopped, so nothing pipelined behind it is read */
+				smtp_reply r = { c->pend_code, c->pend_enh[0] ? c->pend_enh : NULL, c->pend_text };
+				c->drop_after = false;
+				c->closing = true;
+				c->in_len = 0;
+				smtp_answer(&c->smtp, &r);
+				continue;
+			}
+			/* The answer is the model's to give: buffer what the client
+			 * sends meanwhile (and see a hang-up), but do not feed it. */
+			if (c->in_len < sizeof c->in && conn_read(c) < 0)
+				return;
 			break;
+		}
 		if (c->in_len > 0 && !c->eof) {
 			size_t n = smtp_feed(&c->smtp, c->in, c->in_len);
 			memmove(c->in, c->in + n, c->in_len - n);
 			c->in_len -= n;
-			if (c->drop_after) {
-				/* the reply drops the connection: nothing after it is read */
-				c->drop_after = false;
-				c->closing = true;
-				c->in_len = 0;
-			}
 			if (n > 0 || (smtp_flags(&c->smtp) & (SMTP_F_WAITING | SMTP_F_CLOSED | SMTP_F_STARTTLS)))
 				continue;
 			smtp_output(&c->smtp, &out_len);
@@ -403,9 +412,9 @@ void srv_pump(srv_conn *c)
 		mask |= EV_READ;
 	if (mask == 0 && c->tls_state == 2 && tls_pending(c->tls) > 0)
 		srv_kick(c);
-	/* Read interest is kept while a reply is held, only to see a hang-up:
-	 * a client that sends more is simply not fed until the answer. */
-	if (f & SMTP_F_WAITING && c->in_len < sizeof c->in)
+	/* Read interest is kept while a reply is held (the pump reads into the
+	 * buffer without feeding it), to see a hang-up; a full buffer stops it. */
+	if (f & SMTP_F_WAITING && c->in_len < sizeof c->in && c->tls_state != 1)
 		mask |= EV_READ;
 	ev_io_set(srv->loop, &c->io, mask);
 }
@@ -552,7 +561,9 @@ static void listen_io(ev_loop *l, ev_io *w, unsigned events)
 				 * loop would spin on it) and try again shortly. */
 				srv_log(srv, "accept: %s; pausing new connections for 100 ms", strerror(errno));
 				ev_io_set(l, &srv->listen_io, 0);
-				ev_timer_start(l, &srv->accept_pause, ev_now(l) + SRV_EMFILE_PAUSE_NS, accept_resume, srv);
+				if (!ev_timer_pending(&srv->accept_pause))
+					ev_timer_start(l, &srv->accept_pause, ev_now(l) + SRV_EMFILE_PAUSE_NS,
+						       accept_resume, srv);
 			}
 			return;  /* EAGAIN, ECONNABORTED, EINTR: nothing more now */
 		}

@@ -241,8 +241,11 @@ static int on_auth(void *ctx, const smtp_auth *a, smtp_reply *r)
 				    pend_auth_later, c, &c->later) == SIM_OK)
 			return SMTP_LATER;
 	}
-	if (drops(&o) && r->code != 421)
+	if (drops(&o) && r->code != 421) {
+		c->pend_code = r->code;
 		c->drop_after = true;
+		return SMTP_LATER;
+	}
 	return SMTP_NOW;
 }
 
@@ -293,13 +296,20 @@ static svc_message message_of(const srv_conn *c, const smtp_envelope *e)
 	return m;
 }
 
+/* A refusal: its reply in r, or held in the connection when it drops the
+ * connection (the pump answers it once the feed has stopped, so nothing
+ * pipelined behind it is read). */
 static int refuse(srv_conn *c, const svc_outcome *o, smtp_reply *r)
 {
 	count_outcome(c->srv, c->mailbox, o->rc);
 	srv_figs_attempt(c->srv, c, o->rc, reply_of(o), -1);
 	split_reply(reply_line(o), c->pend_enh, r);
-	if (drops(o) && r->code != 421)
+	if (drops(o) && r->code != 421) {
+		c->pend_code = r->code;
+		snprintf(c->pend_text, sizeof c->pend_text, "%s", r->text);
 		c->drop_after = true;
+		return SMTP_LATER;
+	}
 	return SMTP_NOW;
 }
 
