@@ -11,6 +11,11 @@ CC       ?= cc
 CXX      ?= c++
 
 DEBS      := gcc make pkg-config libc6-dev libgsl-dev libsqlite3-dev libfyaml-dev libcmocka-dev gnuplot-nox valgrind tzdata libssl-dev openssl
+# Real SMTP clients and a relay for serve's tests (tests/serve/): swaks with
+# its TLS and SASL modules, msmtp, curl, Python's smtplib, Postfix.
+SERVE_DEBS := swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl msmtp curl python3 \
+              postfix libsasl2-modules util-linux
+DEBS      += $(SERVE_DEBS)
 BENCH_DEBS := g++ libns3-dev valgrind
 
 PKGS     := gsl sqlite3 libfyaml openssl
@@ -81,6 +86,7 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
+	    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else echo "missing Debian packages:$$missing (run as root, or: sudo apt-get install$$missing)" >&2; exit 1; fi; \
 	fi
