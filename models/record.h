@@ -142,8 +142,8 @@ typedef struct srec_profile {
  * the record; with more than one, SIM_ESCENARIO with
  * p->n_identities > 1 and two of their names in p->identity and
  * p->other_identity).  Everything is allocated with a; free with
- * srec_profile_free.  Returns 0, SIM_ESCENARIO (a line is wrong, msg
- * says which: "line N:C: ...", or no such identity) or SIM_ENOMEM.
+ * srec_profile_free.  Returns 0, SIM_ESCENARIO (a line is wrong: msg
+ * is "LINE:COL: why"; or no such identity: msg says so) or SIM_ENOMEM.
  * Memory: O(messages + connections) of the identity. */
 int srec_profile_read(srec_reader *r, const char *identity, const sim_alloc *a, srec_profile *p,
 		      char *msg, size_t msglen);

@@ -262,7 +262,7 @@ static int find_identity(srec_reader *r, srec_profile *p, char *msg, size_t msgl
 	char why[300];
 	while ((st = srec_next(r, ev, &col, why, sizeof why)) != SREC_END) {
 		if (st < 0) {
-			snprintf(msg, msglen, "line %d:%d: %s", r->lineno, col, why);
+			snprintf(msg, msglen, "%d:%d: %s", r->lineno, col, why);
 			rc = SIM_ESCENARIO;
 			break;
 		}
@@ -322,7 +322,7 @@ int srec_profile_read(srec_reader *r, const char *identity, const sim_alloc *a, 
 	bool seen = false;
 	while ((st = srec_next(r, ev, &col, why, sizeof why)) != SREC_END) {
 		if (st < 0) {
-			snprintf(msg, msglen, "line %d:%d: %s", r->lineno, col, why);
+			snprintf(msg, msglen, "%d:%d: %s", r->lineno, col, why);
 			rc = SIM_ESCENARIO;
 			break;
 		}

@@ -49,7 +49,7 @@ typedef struct rec_read {
 	scn_trace_row *rows;    /* one per message, in order of first sight */
 	size_t nrows, cap;
 	scn_labels ids;         /* identities (lower case) */
-	scn_labels msgs;        /* "instance:message_id" -> row */
+	scn_labels msgs;        /* "instance:message_id" (or "instance#row") -> row */
 	int bad;
 } rec_read;
 
@@ -120,15 +120,16 @@ static bool on_message(rec_read *t, srec_reader *r, const srec_event *ev)
 	if (inst < 0)
 		return false;
 	int64_t begin = ev->data_begin_model_ns >= 0 ? ev->data_begin_model_ns : ev->model_ns;
-	size_t row = t->nrows;
-	if (ev->has_message_id) {
-		char key[SREC_STR_MAX + 24];
-		int kn = snprintf(key, sizeof key, "%lld:%s", (long long)inst, ev->message_id);
-		int64_t k = scn_label_index(c, &t->msgs, key, (size_t)kn);
-		if (k < 0)
-			return false;
-		row = (size_t)k;
-	}
+	/* rows and labels are made together, so a label's index is its row;
+	 * an attempt without a Message-ID gets a label no Message-ID can
+	 * take ('#' where the others have ':') */
+	char key[SREC_STR_MAX + 24];
+	int kn = ev->has_message_id ? snprintf(key, sizeof key, "%lld:%s", (long long)inst, ev->message_id)
+				    : snprintf(key, sizeof key, "%lld#%zu", (long long)inst, t->nrows);
+	int64_t k = scn_label_index(c, &t->msgs, key, (size_t)kn);
+	if (k < 0)
+		return false;
+	size_t row = (size_t)k;
 	if (row < t->nrows) {
 		/* another attempt of a message seen before */
 		scn_trace_row *m = &t->rows[row];
