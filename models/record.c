@@ -533,8 +533,9 @@ int srec_next(srec_reader *r, srec_event *ev, int *col, char *msg, size_t msglen
 		}
 		st = read_line(r, &len);
 		if (st < 0) {
+			*col = 0;
 			if (r->f && ferror(r->f)) {
-				snprintf(msg, msglen, "a read error");
+				snprintf(msg, msglen, "unreadable (a read error)");
 				return SREC_STOP;
 			}
 			if (!r->started) {

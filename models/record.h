@@ -84,7 +84,8 @@ void srec_init_mem(srec_reader *r, const char *text, size_t len);
 /* The next event.  The first line that is not blank must be the start
  * line of format SREC_FORMAT (else SREC_STOP); it is returned as an event
  * too.  On SREC_BAD and SREC_STOP msg holds the reason and *col its
- * 1-based column (1 for the whole line); r->lineno is the line. */
+ * 1-based column (1 for the whole line) in line r->lineno; *col 0 for a
+ * problem of the whole file (empty, a read error). */
 int srec_next(srec_reader *r, srec_event *ev, int *col, char *msg, size_t msglen);
 
 /* Back to the first line, for a second reading; false if the file cannot

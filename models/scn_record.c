@@ -227,8 +227,12 @@ static bool read_rows(scn_ctx *c, srec_reader *r, const yml_node *n, const char 
 	char msg[400];
 	while ((st = srec_next(r, ev, &col, msg, sizeof msg)) != SREC_END) {
 		if (st == SREC_STOP) {
-			scn_err_file(c, path, r->lineno, col, p, "%s", msg);
-			t.bad++;
+			if (col == 0)
+				whole_err(&t, "record file '%s' is %s", path, msg);
+			else {
+				scn_err_file(c, path, r->lineno, col, p, "%s", msg);
+				t.bad++;
+			}
 			break;
 		}
 		if (st == SREC_BAD) {
