@@ -414,6 +414,8 @@ static int64_t pooled_median(srec_wait_list *lists)
 		return srec_median(&lists[1]);
 	size_t i = 0;
 	for (int k = 1; k <= SREC_PROFILE_RETRIES; k++) {
+		if (!lists[k].n)
+			continue; /* its v may be NULL, which memcpy may not be given */
 		memcpy(v + i, lists[k].v, lists[k].n * sizeof *v);
 		i += lists[k].n;
 	}
