@@ -188,7 +188,7 @@ static void arrival_bounds(scn_ctx *c, const yml_node *m, const char *path, cons
 }
 
 static const char *const arrival_keys[] = { "poisson", "periodic", "jitter", "phase", "bursts", "trace",
-					     "profile", NULL };
+					     "record", "identity", "scale", "profile", NULL };
 static const char *const burst_keys[] = { "rate", "size", "spacing", "at", "count", "over", "days", NULL };
 
 /* "09:00" or "09:00:30": seconds after midnight, or -1. */
@@ -305,18 +305,27 @@ void scn_parse_arrivals(scn_ctx *c, const yml_node *n, const char *path, const s
 	if (!m) {
 		if (!n || n->type == YML_NULL)
 			scn_err_at(c, n ? n->line : 0, n ? n->col : 0, path,
-			       "needs one of poisson, periodic, bursts or trace");
+			       "needs one of poisson, periodic, bursts, trace or record");
 		return;
 	}
 	scn_check_keys(c, m, path, arrival_keys);
 	int kinds = 0;
-	const char *kind_keys[] = { "poisson", "periodic", "bursts", "trace" };
-	for (int i = 0; i < 4; i++)
+	const char *kind_keys[] = { "poisson", "periodic", "bursts", "trace", "record" };
+	for (int i = 0; i < 5; i++)
 		kinds += yml_get(m, kind_keys[i]) != NULL;
 	if (kinds != 1) {
-		scn_err_node(c, m, path, kinds ? "give only one of poisson, periodic, bursts or trace"
-					   : "needs one of poisson, periodic, bursts or trace");
+		scn_err_node(c, m, path, kinds ? "give only one of poisson, periodic, bursts, trace or record"
+					   : "needs one of poisson, periodic, bursts, trace or record");
 		return;
+	}
+	if (!yml_get(m, "record")) {
+		static const char *const rec_keys[] = { "identity", "scale" };
+		for (int i = 0; i < 2; i++)
+			if (yml_get(m, rec_keys[i])) {
+				scn_pjoin(p, path, rec_keys[i]);
+				scn_err_node(c, yml_get(m, rec_keys[i]), p, "%s applies to record arrivals only",
+					     rec_keys[i]);
+			}
 	}
 	yml_node *k;
 	if (yml_get(m, "poisson")) {
@@ -362,6 +371,14 @@ void scn_parse_arrivals(scn_ctx *c, const yml_node *n, const char *path, const s
 			scn_opt_dur(c, b, "spacing", p, &ar->spacing_ns);
 		} else if (k->type == YML_NULL)
 			scn_err_node(c, k, p, "needs {rate, size, spacing} or {at, count, over}");
+	} else if (yml_get(m, "record")) {
+		ar->kind = ARR_TRACE;
+		if (yml_get(m, "profile")) {
+			scn_pjoin(p, path, "profile");
+			scn_err_node(c, yml_get(m, "profile"), p, "a record is replayed as it was (scale: X for more "
+				     "volume): it takes no profile");
+		}
+		scn_read_record(c, m, path, s, snd, count_given);
 	} else {
 		ar->kind = ARR_TRACE;
 		scn_pjoin(p, path, "trace");

@@ -183,10 +183,35 @@ void scn_parse_dist(scn_ctx *c, const yml_node *n, const char *path, scn_vkind k
  * a plain duration sets *fixed_ns and d->kind = DUR_FIXED. */
 void scn_parse_duration(scn_ctx *c, const yml_node *n, const char *path, int64_t *fixed_ns, scn_duration *d);
 
+/* scn_trace.c: the labels of a trace's senders (or of a record's
+ * identities, or its messages), with an open-addressing hash of them
+ * (slot = index + 1, 0 = empty; at most half full), so that R rows with
+ * L distinct labels read in O(R) expected time rather than O(R x L).
+ * Allocated through c (counted against the load's bound). */
+typedef struct scn_labels {
+	char **v;
+	size_t n, cap;
+	uint32_t *slot;
+	size_t nslot;   /* a power of two, or 0 */
+} scn_labels;
+void scn_labels_free(scn_ctx *c, scn_labels *l);
+/* The index of label s[0..len), added if new (indexes 0, 1, ... in order
+ * of first appearance); -1 on allocation failure (c->nomem). */
+int64_t scn_label_index(scn_ctx *c, scn_labels *l, const char *s, size_t len);
+/* Sort rows v[0..n) by time, stably (tmp: room for n rows). */
+void scn_sort_rows(scn_trace_row *v, scn_trace_row *tmp, size_t n);
+
 /* scn_trace.c: the trace file named at n (path p) for sender snd of s:
  * rows into snd->arrivals, snd->count from its senders unless count_given. */
 void scn_read_trace(scn_ctx *c, const yml_node *n, const char *p, const scenario *s, scn_sender *snd,
 		    bool count_given);
+
+/* scn_record.c: `arrivals: {record: FILE, identity: ADDR, scale: X}` of
+ * mapping m (path p) for sender snd of s: the messages of serve's record
+ * as trace rows into snd->arrivals, snd->count from its identities unless
+ * count_given. */
+void scn_read_record(scn_ctx *c, const yml_node *m, const char *p, const scenario *s, scn_sender *snd,
+		     bool count_given);
 
 /* ---- variants, overrides, sweeps ------------------------------------------- */
 

@@ -138,6 +138,18 @@ int scn_trace_parse(const char *name, const char *text, size_t len, int64_t star
 		    const sim_alloc *a, scn_trace_row **rows, size_t *nrows, size_t *nsenders,
 		    scn_errors *errs);
 
+/* Read a serve record held in memory (docs/RECORD.md, the reader
+ * scn_load() uses for `arrivals: {record: FILE, identity: ADDR, scale:
+ * X}`): one row per message at the model time of its first attempt, of
+ * every identity (identity NULL; instances in order of first message) or
+ * of one (instance 0), each arrival scale times (1 to 10^4), the copies
+ * spread over the gap to the instance's next arrival.  Errors and
+ * outputs as scn_trace_parse (line problems at the record's line and
+ * column); *ninstances may be NULL.  SIM_EINVAL for a scale out of range. */
+int scn_record_parse(const char *name, const char *text, size_t len, const char *identity, int64_t scale,
+		     const sim_alloc *a, scn_trace_row **rows, size_t *nrows, size_t *ninstances,
+		     scn_errors *errs);
+
 /* Free what scn_load() returned. */
 void scn_free_all(scenario **v, size_t n, const sim_alloc *a);
 

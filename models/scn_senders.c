@@ -336,7 +336,7 @@ void scn_parse_sender(scn_ctx *c, const yml_node *n, size_t index, const scenari
 	if (yml_get(n, "arrivals"))
 		scn_parse_arrivals(c, yml_get(n, "arrivals"), p, s, d, count_given);
 	else
-		scn_err_node(c, n, path, "a sender needs arrivals (poisson, periodic, bursts or trace)");
+		scn_err_node(c, n, path, "a sender needs arrivals (poisson, periodic, bursts, trace or record)");
 	scn_pjoin(p, path, "message");
 	if ((sub = scn_want_map(c, yml_get(n, "message"), p))) {
 		char q[SCN_PATH_MAX];

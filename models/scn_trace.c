@@ -15,17 +15,7 @@
 #include "status.h"
 #include "units.h"
 
-/* Sender labels of a trace, with an open-addressing hash of them (slot =
- * index + 1, 0 = empty; at most half full), so that a trace of R rows and
- * L distinct senders reads in O(R) expected time rather than O(R x L). */
-typedef struct trace_labels {
-	char **v;
-	size_t n, cap;
-	uint32_t *slot;
-	size_t nslot;   /* a power of two, or 0 */
-} trace_labels;
-
-static void labels_free(scn_ctx *c, trace_labels *l)
+void scn_labels_free(scn_ctx *c, scn_labels *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		sim_free(c->a, l->v[i], strlen(l->v[i]) + 1);
@@ -41,7 +31,7 @@ static uint64_t label_hash(const char *s, size_t len)
 	return h;
 }
 
-static bool labels_rehash(scn_ctx *c, trace_labels *l, size_t nslot)
+static bool labels_rehash(scn_ctx *c, scn_labels *l, size_t nslot)
 {
 	uint32_t *t = scn_xalloc(c, nslot * sizeof *t);
 	if (!t)
@@ -58,8 +48,7 @@ static bool labels_rehash(scn_ctx *c, trace_labels *l, size_t nslot)
 	return true;
 }
 
-/* The instance of a label, adding it if new; -1 on allocation failure. */
-static int64_t label_index(scn_ctx *c, trace_labels *l, const char *s, size_t len)
+int64_t scn_label_index(scn_ctx *c, scn_labels *l, const char *s, size_t len)
 {
 	size_t k = 0;
 	if (l->nslot) {
@@ -95,7 +84,7 @@ static int64_t label_index(scn_ctx *c, trace_labels *l, const char *s, size_t le
 	return (int64_t)l->n++;
 }
 
-static void merge_sort_rows(scn_trace_row *v, scn_trace_row *tmp, size_t n)
+void scn_sort_rows(scn_trace_row *v, scn_trace_row *tmp, size_t n)
 {
 	for (size_t w = 1; w < n; w *= 2) {
 		for (size_t lo = 0; lo < n; lo += 2 * w) {
@@ -215,7 +204,7 @@ typedef struct trace_read {
 	int64_t start_unix_s;
 	scn_trace_row *rows;
 	size_t nrows, cap;
-	trace_labels labels;
+	scn_labels labels;
 	int lineno;          /* 1-based, of the line last read */
 	int bad;             /* problems found; more than TRACE_MAX_BAD_ROWS: stop */
 	bool header;         /* the header has been read */
@@ -455,7 +444,7 @@ static bool finish_rows(trace_read *t, line_src *src)
 		c->nomem = true;
 		return false;
 	}
-	merge_sort_rows(t->rows, tmp, t->nrows);
+	scn_sort_rows(t->rows, tmp, t->nrows);
 	sim_free(c->a, tmp, t->nrows * sizeof *tmp);
 	/* shrink to fit, so that scn_free knows the size from trace_len */
 	scn_trace_row *fit = sim_realloc(c->a, t->rows, t->cap * sizeof *t->rows, t->nrows * sizeof *t->rows);
@@ -508,13 +497,13 @@ static bool trace_read_rows(scn_ctx *c, line_src *src, const yml_node *n, const 
 		}
 		if (t.nrows == t.cap && !grow_rows(&t))
 			break;
-		r.instance = label_index(c, &t.labels, fld[1], strlen(fld[1]));
+		r.instance = scn_label_index(c, &t.labels, fld[1], strlen(fld[1]));
 		if (r.instance < 0)
 			break;
 		t.rows[t.nrows++] = r;
 	}
 	*nlabels = t.labels.n;
-	labels_free(c, &t.labels);
+	scn_labels_free(c, &t.labels);
 	if (!finish_rows(&t, src)) {
 		sim_free(c->a, t.rows, t.cap * sizeof *t.rows);
 		return false;

@@ -30,6 +30,10 @@ int cmd_serve(int argc, char **argv);
  * sim/program/cmd_token.c. */
 int cmd_token(int argc, char **argv);
 
+/* `throttlesim profile RECORD`: a recorded client's session: and retry:
+ * sections; sim/program/cmd_profile.c. */
+int cmd_profile(int argc, char **argv);
+
 /* `throttlesim plan FILE --vary KEY --range A..B --target EXPR`: the
  * smallest (or largest) value meeting a target, by bisection;
  * sim/program/cmd_plan.c. */

@@ -583,6 +583,8 @@ static int dispatch(int argc, char **argv)
 		return cmd_serve(argc - 2, argv + 2);
 	if (strcmp(cmd, "token") == 0)
 		return cmd_token(argc - 2, argv + 2);
+	if (strcmp(cmd, "profile") == 0)
+		return cmd_profile(argc - 2, argv + 2);
 	term_eprintf("throttlesim: unknown command '%s' (try --help)\n", cmd);
 	return EXIT_USAGE;
 }

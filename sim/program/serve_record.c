@@ -177,7 +177,9 @@ void rec_message(serve *srv, const srv_conn *c, const smtp_envelope *e, srv_stag
 		(long long)(stage == STAGE_END_OF_DATA ? e->size_bytes : -1), e->bdat ? "true" : "false");
 	fprintf(f, ",\"stage\":\"%s\"", stage_name[stage]);
 	code_fields(f, code, enh);
-	if (stage == STAGE_END_OF_DATA)
+	/* a refusal at DATA carries the instant too: a replay places the
+	 * attempt there (docs/RECORD.md) */
+	if (stage == STAGE_END_OF_DATA || stage == STAGE_DATA)
 		fprintf(f, ",\"data_begin_model_ns\":%lld", (long long)c->data_begin_model);
 	if (release_model_ns >= 0)
 		fprintf(f, ",\"release_model_ns\":%lld", (long long)release_model_ns);
