@@ -47,6 +47,7 @@ static const char usage_text[] =
 	"  plot RUN          charts of a stored run, drawn by gnuplot (plot --help)\n"
 	"  serve FILE        the scenario's rules behind a live SMTP listener (serve --help)\n"
 	"  token ADDRESS     an XOAUTH2 token that serve accepts (token --help)\n"
+	"  profile RECORD    a sender's session and retry sections from a serve record\n"
 	"\n"
 	"options of run:\n"
 	"  --format F        table (default), json or csv\n"
