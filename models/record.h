@@ -1,5 +1,5 @@
 /* record.h - reading what `throttlesim serve --record FILE` wrote
- * (docs/RECORD.md): JSON Lines, the first line {"ev":"start","format":1,
+ * (docs/SERVE.md, "The record"): JSON Lines, the first line {"ev":"start","format":1,
  * ...}, then one object per event (connect, tls, auth, message, reply,
  * close, throttle) in the order the server saw them.
  *

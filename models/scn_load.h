@@ -138,7 +138,7 @@ int scn_trace_parse(const char *name, const char *text, size_t len, int64_t star
 		    const sim_alloc *a, scn_trace_row **rows, size_t *nrows, size_t *nsenders,
 		    scn_errors *errs);
 
-/* Read a serve record held in memory (docs/RECORD.md, the reader
+/* Read a serve record held in memory (docs/SERVE.md, "The record", the reader
  * scn_load() uses for `arrivals: {record: FILE, identity: ADDR, scale:
  * X}`): one row per message at the model time of its first attempt, of
  * every identity (identity NULL; instances in order of first message) or

@@ -1,5 +1,5 @@
 /* scn_record.c - `arrivals: {record: FILE}`: the messages a serve record
- * (record.h, docs/RECORD.md) saw, replayed as a trace (docs/SCENARIOS.md).
+ * (record.h, docs/SERVE.md, "The record") saw, replayed as a trace (docs/SCENARIOS.md).
  *
  * Each distinct message becomes one row: its Message-ID within its
  * identity names it (an attempt without one is a message of its own), it

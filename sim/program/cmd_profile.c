@@ -1,6 +1,6 @@
 /* cmd_profile.c - `throttlesim profile RECORD [--identity ADDR]`: what a
  * real client did under `serve --record`, as the `session:` and `retry:`
- * sections of a sender (docs/RECORD.md, Replaying a record), with the raw
+ * sections of a sender (docs/SERVE.md, "The record", Replaying a record), with the raw
  * observations as comments above them.  The numbers come from
  * srec_profile_read and srec_profile_fit (models/record.h); this file
  * only chooses and prints.

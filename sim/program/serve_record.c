@@ -178,7 +178,7 @@ void rec_message(serve *srv, const srv_conn *c, const smtp_envelope *e, srv_stag
 	fprintf(f, ",\"stage\":\"%s\"", stage_name[stage]);
 	code_fields(f, code, enh);
 	/* a refusal at DATA carries the instant too: a replay places the
-	 * attempt there (docs/RECORD.md) */
+	 * attempt there (docs/SERVE.md, "The record") */
 	if (stage == STAGE_END_OF_DATA || stage == STAGE_DATA)
 		fprintf(f, ",\"data_begin_model_ns\":%lld", (long long)c->data_begin_model);
 	if (release_model_ns >= 0)
