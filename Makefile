@@ -57,7 +57,7 @@ LIB      := $(BUILD)/libthrottlesim.a
 DB       ?= throttlesim.db
 SCENARIO ?= scenarios/printers.yaml
 
-.PHONY: all run test test-one test-valgrind bench deps bench-deps clean
+.PHONY: all run test test-one test-valgrind test-serve bench deps bench-deps clean
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -111,6 +111,12 @@ test: deps
 	@$(MAKE) --no-print-directory VARIANT=san test-one
 	@$(MAKE) --no-print-directory VARIANT=stress test-one TEST_ONLY="test_evset test_engine test_service test_clock test_sender test_model"
 	@$(MAKE) --no-print-directory VARIANT=debug test-valgrind
+	@$(MAKE) --no-print-directory VARIANT=san test-serve
+
+# serve with real clients and hostile ones, through real sockets, under
+# AddressSanitizer (tests/serve/).
+test-serve: $(BIN)
+	python3 tests/serve/robust.py $(BIN)
 
 # The engine, model and event-loop tests under valgrind: no errors, no leaks.
 VALGRIND_TESTS := test_engine test_evset test_service test_clock test_evloop test_sender test_model

@@ -250,7 +250,7 @@ static bool conn_flush(srv_conn *c)
 		if (c->tls_state == 2) {
 			int want = 0;
 			n = tls_write(c->tls, p, len, &want);
-			if (n < 0 && want) {
+			if (n < 0 && (want == TLS_WANT_READ || want == TLS_WANT_WRITE)) {
 				c->write_blocked = true;
 				c->tls_want = want;
 				return true;
@@ -282,7 +282,7 @@ static ssize_t conn_read(srv_conn *c)
 	if (c->tls_state == 2) {
 		int want = 0;
 		n = tls_read(c->tls, c->in + c->in_len, room, &want);
-		if (n < 0 && want) {
+		if (n < 0 && (want == TLS_WANT_READ || want == TLS_WANT_WRITE)) {
 			c->tls_want = want;
 			return 0;
 		}
@@ -336,7 +336,8 @@ static int conn_handshake(srv_conn *c)
 void srv_pump(srv_conn *c)
 {
 	serve *srv = c->srv;
-	for (int round = 0; round < SRV_PUMP_ROUNDS; round++) {
+	int round;
+	for (round = 0; round < SRV_PUMP_ROUNDS; round++) {
 		if (!conn_flush(c))
 			return;
 		size_t out_len;
@@ -412,6 +413,12 @@ void srv_pump(srv_conn *c)
 		mask |= EV_READ;
 	if (mask == 0 && c->tls_state == 2 && tls_pending(c->tls) > 0)
 		srv_kick(c);
+	if (round == SRV_PUMP_ROUNDS && !c->closing)
+		/* The budget ran out with work left (a full input buffer, say):
+		 * ask for writability, which a connected socket has at once, so
+		 * the pump goes on in the next iteration, after the other
+		 * clients, instead of waiting for an event that may never come. */
+		mask |= EV_WRITE;
 	/* Read interest is kept while a reply is held (the pump reads into the
 	 * buffer without feeding it), to see a hang-up; a full buffer stops it. */
 	if (f & SMTP_F_WAITING && c->in_len < sizeof c->in && c->tls_state != 1)
