@@ -267,4 +267,44 @@ int64_t snd_binomial_inv(int64_t n, double p, double u);
  * on the scenario's local clock (s->tz). */
 double snd_profile_at(const scenario *s, const scn_arrivals *a, int64_t t_ns);
 
+/* ---- the client's pure steps, apart from any clock ----------------------
+ * What the world's handlers compute from an instance's streams alone, for
+ * a client that keeps its own time: `throttlesim load` drives real SMTP
+ * connections with them on a wall-clock loop.  An snd_inst for these
+ * needs only group, index and rs[] (streams from rng_stream_init(seed,
+ * replication, group, index, purpose), as snd_world_init makes them) and
+ * keeps arr_k and phase_ns for them; nothing else of it is read. */
+
+typedef enum snd_draw_result {
+	SND_DRAW_OK = 0,
+	SND_DRAW_TOO_MANY_RECIPIENTS, /* over 2^40 people per message */
+	SND_DRAW_TOO_LARGE,           /* a size over 2^60 B, or a burst over 10^6 */
+} snd_draw_result;
+
+/* A message's shape (recipients, external recipients, size) and fault,
+ * into m: three uniforms of the shape stream and one of the faults
+ * stream, always, in this order (a trace row gives the shape).  On a
+ * bound passed, *drawn is the value drawn (m's shape is then partial). */
+snd_draw_result snd_message_draw(const scn_sender *sd, snd_inst *in, snd_msg *m,
+				 const scn_trace_row *row, double *drawn);
+
+/* One arrival event of an instance whose arrivals are poisson, periodic
+ * or random bursts: how many messages it generates now (0 when thinned
+ * out, 1, or a burst's size: the first now and the rest every
+ * arrivals.spacing after it) and when the next arrival event is
+ * (INT64_MAX: none).  Draws the arrivals stream only. */
+typedef struct snd_arrival {
+	int64_t messages;
+	int64_t next_ns;
+	double drawn;                /* the burst drawn, when over the bound */
+} snd_arrival;
+
+/* The first arrival event's time from the start (0), for poisson,
+ * periodic and random bursts; INT64_MAX: none (any other kind: scheduled
+ * bursts and traces are the world's alone). */
+int64_t snd_arrival_first(const scenario *s, snd_inst *in);
+/* At the arrival event at now: SND_DRAW_OK, or SND_DRAW_TOO_LARGE for a
+ * burst over 10^6 (out->drawn says how many). */
+snd_draw_result snd_arrival_step(const scenario *s, snd_inst *in, int64_t now, snd_arrival *out);
+
 #endif

@@ -17,9 +17,10 @@ static void on_sched_msg(sim_engine *e, void *ctx, uint64_t arg);
 
 /* The message's shape and fault: three uniforms on the shape stream and
  * one on the faults stream, always, in this order (a trace row gives the
- * shape, and the fault uniform is still drawn). */
-static bool draw_message(snd_world *w, snd_inst *in, const scn_sender *sd, snd_msg *m,
-			 const scn_trace_row *row)
+ * shape, and the fault uniform is still drawn).  Pure: the instance's
+ * streams are its only state. */
+snd_draw_result snd_message_draw(const scn_sender *sd, snd_inst *in, snd_msg *m,
+				 const scn_trace_row *row, double *drawn)
 {
 	if (row) {
 		m->recipients = row->recipients;
@@ -35,15 +36,12 @@ static bool draw_message(snd_world *w, snd_inst *in, const scn_sender *sd, snd_m
 		 * checked here, before any product. */
 		int64_t gm = sd->group_members > 0 ? sd->group_members : 1;
 		if (m->recipients > SCN_MAX_RECIPIENTS / gm) {
-			snd__fail_why(w, SIM_ERANGE, "senders.%s.message.recipients: a draw of %lld recipients%s exceeds "
-				      "the bound of 2^40 people per message", sd->name, (long long)m->recipients,
-				      gm > 1 ? " (times group_members)" : "");
-			return false;
+			*drawn = (double)m->recipients;
+			return SND_DRAW_TOO_MANY_RECIPIENTS;
 		}
 		if (m->size_bytes > SCN_MAX_SIZE_BYTES) {
-			snd__fail_why(w, SIM_ERANGE, "senders.%s.message.size: a draw of %.3g bytes exceeds the bound of "
-				      "2^60 bytes", sd->name, snd_dist_inv(&sd->size, u3));
-			return false;
+			*drawn = snd_dist_inv(&sd->size, u3);
+			return SND_DRAW_TOO_LARGE;
 		}
 		m->external = snd_binomial_inv(m->recipients * gm, sd->external, u2);
 	}
@@ -54,7 +52,27 @@ static bool draw_message(snd_world *w, snd_inst *in, const scn_sender *sd, snd_m
 		m->fault = SVC_FAULT_INVALID_RECIPIENTS;
 	else
 		m->fault = SVC_FAULT_NONE;
-	return true;
+	return SND_DRAW_OK;
+}
+
+static bool draw_message(snd_world *w, snd_inst *in, const scn_sender *sd, snd_msg *m,
+			 const scn_trace_row *row)
+{
+	double drawn = 0.0;
+	switch (snd_message_draw(sd, in, m, row, &drawn)) {
+	case SND_DRAW_OK:
+		return true;
+	case SND_DRAW_TOO_MANY_RECIPIENTS:
+		snd__fail_why(w, SIM_ERANGE, "senders.%s.message.recipients: a draw of %lld recipients%s exceeds "
+			      "the bound of 2^40 people per message", sd->name, (long long)drawn,
+			      sd->group_members > 1 ? " (times group_members)" : "");
+		return false;
+	case SND_DRAW_TOO_LARGE:
+		snd__fail_why(w, SIM_ERANGE, "senders.%s.message.size: a draw of %.3g bytes exceeds the bound of "
+			      "2^60 bytes", sd->name, drawn);
+		return false;
+	}
+	return false;
 }
 
 static void generate(snd_world *w, snd_inst *in, const scn_trace_row *row)
@@ -87,12 +105,12 @@ static void generate(snd_world *w, snd_inst *in, const scn_trace_row *row)
 }
 
 /* Whether a candidate arrival at now survives the profile's thinning. */
-static bool thin_keep(snd_world *w, snd_inst *in, const scn_arrivals *a)
+static bool thin_keep(const scenario *s, snd_inst *in, const scn_arrivals *a, int64_t now)
 {
 	if (!a->has_profile)
 		return true;
 	double u = rng_uniform(&in->rs[RNG_ARRIVALS]);
-	return u * a->profile_max < snd_profile_at(w->s, a, sim_now(w->e));
+	return u * a->profile_max < snd_profile_at(s, a, now);
 }
 
 static double cand_rate(const scn_arrivals *a)
@@ -107,27 +125,87 @@ static int64_t periodic_interval(const scn_arrivals *a)
 	return a->interval_ns;
 }
 
-/* Time of periodic candidate k (phase + k interval + U[0, jitter)). */
-static void schedule_periodic(snd_world *w, snd_inst *in)
+/* Time of periodic candidate k (phase + k interval + U[0, jitter)), not
+ * before now. */
+static int64_t periodic_at(snd_inst *in, const scn_arrivals *a, int64_t now)
 {
-	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
 	int64_t iv = periodic_interval(a);
 	double t = (double)in->phase_ns + (double)in->arr_k * (double)iv;
 	if (a->jitter_ns > 0)
 		t += rng_uniform(&in->rs[RNG_ARRIVALS]) * (double)a->jitter_ns;
 	int64_t at = snd_round_ns(t);
-	int64_t now = sim_now(w->e);
-	if (at < now)
-		at = now; /* jitter wider than the interval: keep the order */
-	snd__sched(w, at - now, on_arrival, in, 0, NULL);
+	return at < now ? now : at; /* jitter wider than the interval: keep the order */
 }
 
-static void schedule_gap(snd_world *w, snd_inst *in, double rate)
+/* The next candidate after an exponential gap; INT64_MAX: none. */
+static int64_t gap_at(snd_inst *in, double rate, int64_t now)
 {
 	if (!(rate > 0.0))
-		return;
+		return INT64_MAX;
 	double gap = rng_exponential(&in->rs[RNG_ARRIVALS], 1.0 / rate);
-	snd__sched(w, snd_round_ns(gap * 1e9), on_arrival, in, 0, NULL);
+	return snd__add_sat(now, snd_round_ns(gap * 1e9));
+}
+
+int64_t snd_arrival_first(const scenario *s, snd_inst *in)
+{
+	const scn_arrivals *a = &s->senders[in->group].arrivals;
+	switch (a->kind) {
+	case ARR_BURSTS:
+		if (a->when != BURST_RANDOM)
+			return INT64_MAX; /* scheduled: snd__start_arrivals */
+		/* fall through */
+	case ARR_POISSON:
+		if (a->has_profile && !(a->profile_max > 0.0))
+			return INT64_MAX;
+		return gap_at(in, cand_rate(a), 0);
+	case ARR_PERIODIC: {
+		if (a->interval_ns <= 0 || (a->has_profile && !(a->profile_max > 0.0)))
+			return INT64_MAX;
+		int64_t iv = periodic_interval(a);
+		in->phase_ns = a->fixed_phase ? a->phase_ns
+					      : (int64_t)floor(rng_uniform(&in->rs[RNG_ARRIVALS]) * (double)iv);
+		in->arr_k = 0;
+		return periodic_at(in, a, 0);
+	}
+	default:
+		break;
+	}
+	return INT64_MAX;
+}
+
+snd_draw_result snd_arrival_step(const scenario *s, snd_inst *in, int64_t now, snd_arrival *out)
+{
+	const scn_arrivals *a = &s->senders[in->group].arrivals;
+	bool keep = thin_keep(s, in, a, now);
+	out->messages = 0;
+	out->next_ns = INT64_MAX;
+	out->drawn = 0.0;
+	switch (a->kind) {
+	case ARR_POISSON:
+		out->messages = keep;
+		out->next_ns = gap_at(in, cand_rate(a), now);
+		break;
+	case ARR_PERIODIC:
+		out->messages = keep;
+		in->arr_k++;
+		out->next_ns = periodic_at(in, a, now);
+		break;
+	case ARR_BURSTS:
+		if (keep) {
+			double n = snd_dist_inv(&a->burst_size, rng_uniform_open(&in->rs[RNG_ARRIVALS]));
+			int64_t k = snd__round_count(n);
+			if (k > SCN_MAX_BURST) {
+				out->drawn = n;
+				return SND_DRAW_TOO_LARGE;
+			}
+			out->messages = k;
+		}
+		out->next_ns = gap_at(in, cand_rate(a), now);
+		break;
+	default:
+		break;
+	}
+	return SND_DRAW_OK;
 }
 
 static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
@@ -142,40 +220,24 @@ static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 	__builtin_prefetch(&in->rs[RNG_SHAPE], 1);
 	__builtin_prefetch(&in->rs[RNG_FAULTS], 1);
 	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
-	snd__series_at(w, sim_now(e));
-	bool keep = thin_keep(w, in, a);
-	switch (a->kind) {
-	case ARR_POISSON:
-		if (keep)
-			generate(w, in, NULL);
-		schedule_gap(w, in, cand_rate(a));
-		break;
-	case ARR_PERIODIC:
-		if (keep)
-			generate(w, in, NULL);
-		in->arr_k++;
-		schedule_periodic(w, in);
-		break;
-	case ARR_BURSTS:
-		if (keep) {
-			double n = snd_dist_inv(&a->burst_size, rng_uniform_open(&in->rs[RNG_ARRIVALS]));
-			int64_t k = snd__round_count(n);
-			if (k > SCN_MAX_BURST) {
-				snd__fail_why(w, SIM_ERANGE, "senders.%s.arrivals.bursts.size: a draw of %.3g messages "
-					      "exceeds the bound of 10^6 per burst", w->s->senders[in->group].name, n);
-				break;
-			}
-			if (k > 0) {
-				generate(w, in, NULL);
-				if (k > 1)
-					snd__sched(w, a->spacing_ns, on_burst_msg, in, (uint64_t)(k - 1), NULL);
-			}
-		}
-		schedule_gap(w, in, cand_rate(a));
-		break;
-	default:
-		break;
+	int64_t now = sim_now(e);
+	snd__series_at(w, now);
+	/* Every draw of the arrivals stream first (generate draws from other
+	 * streams only), then the schedulings in the order they always had:
+	 * the message's own events, the rest of a burst, the next arrival. */
+	snd_arrival st;
+	if (snd_arrival_step(w->s, in, now, &st) != SND_DRAW_OK) {
+		snd__fail_why(w, SIM_ERANGE, "senders.%s.arrivals.bursts.size: a draw of %.3g messages "
+			      "exceeds the bound of 10^6 per burst", w->s->senders[in->group].name, st.drawn);
+		snd__check_op(w);
+		return;
 	}
+	if (st.messages > 0) {
+		generate(w, in, NULL);
+		if (st.messages > 1)
+			snd__sched(w, a->spacing_ns, on_burst_msg, in, (uint64_t)(st.messages - 1), NULL);
+	}
+	snd__sched(w, st.next_ns - now, on_arrival, in, 0, NULL);
 	snd__check_op(w);
 }
 
@@ -296,30 +358,10 @@ static void on_trace(sim_engine *e, void *ctx, uint64_t arg)
 void snd__start_arrivals(snd_world *w, snd_inst *in)
 {
 	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
-	switch (a->kind) {
-	case ARR_BURSTS:
-		if (a->when != BURST_RANDOM) {
-			in->arr_k = 0;
-			schedule_burst(w, in, a);
-			break;
-		}
-		/* fall through */
-	case ARR_POISSON:
-		if (a->has_profile && !(a->profile_max > 0.0))
-			return;
-		schedule_gap(w, in, cand_rate(a));
-		break;
-	case ARR_PERIODIC: {
-		if (a->interval_ns <= 0 || (a->has_profile && !(a->profile_max > 0.0)))
-			return;
-		int64_t iv = periodic_interval(a);
-		in->phase_ns = a->fixed_phase ? a->phase_ns
-					      : (int64_t)floor(rng_uniform(&in->rs[RNG_ARRIVALS]) * (double)iv);
+	if (a->kind == ARR_BURSTS && a->when != BURST_RANDOM) {
 		in->arr_k = 0;
-		schedule_periodic(w, in);
-		break;
+		schedule_burst(w, in, a);
+		return;
 	}
-	default:
-		break;
-	}
+	snd__sched(w, snd_arrival_first(w->s, in) - sim_now(w->e), on_arrival, in, 0, NULL);
 }

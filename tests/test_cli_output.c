@@ -288,7 +288,7 @@ static void test_help_everywhere(void **state)
 	(void)state;
 	static const char *const cmds[] = { "run", "check", "demo", "plan", "plot", "results",
 	                                    "results list", "results show", "results export", "serve", "token",
-	                                    "profile" };
+	                                    "profile", "load" };
 	char args[256], *out, *err;
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		snprintf(args, sizeof args, "%s --help", cmds[i]);

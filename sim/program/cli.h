@@ -26,6 +26,10 @@ int cmd_plot(int argc, char **argv);
  * listener; sim/program/serve.c. */
 int cmd_serve(int argc, char **argv);
 
+/* `throttlesim load SCENARIO --target ADDR:PORT`: the scenario's senders as
+ * real SMTP clients against a server, in scaled time; sim/program/load.c. */
+int cmd_load(int argc, char **argv);
+
 /* `throttlesim token ADDRESS`: an XOAUTH2 token serve accepts;
  * sim/program/cmd_token.c. */
 int cmd_token(int argc, char **argv);

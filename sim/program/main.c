@@ -48,6 +48,7 @@ static const char usage_text[] =
 	"  serve FILE        the scenario's rules behind a live SMTP listener (serve --help)\n"
 	"  token ADDRESS     an XOAUTH2 token that serve accepts (token --help)\n"
 	"  profile RECORD    a sender's session and retry sections from a serve record\n"
+	"  load FILE         the scenario's senders as real SMTP clients (load --help)\n"
 	"\n"
 	"options of run:\n"
 	"  --format F        table (default), json or csv\n"
@@ -582,6 +583,8 @@ static int dispatch(int argc, char **argv)
 		return cmd_plot(argc - 2, argv + 2);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(argc - 2, argv + 2);
+	if (strcmp(cmd, "load") == 0)
+		return cmd_load(argc - 2, argv + 2);
 	if (strcmp(cmd, "token") == 0)
 		return cmd_token(argc - 2, argv + 2);
 	if (strcmp(cmd, "profile") == 0)
