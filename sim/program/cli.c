@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "scn_budget.h"
@@ -187,4 +188,45 @@ int cli_memory_budget(const char *cmd, const char *val, uint64_t *out)
 		return 0;
 	term_eprintf("throttlesim %s: --memory-budget: expected a size such as 512M or 8G, got '%s'\n", cmd, val);
 	return -1;
+}
+
+int cli_time_scale(const char *cmd, const char *val, ev_scale *out)
+{
+	if (ev_scale_parse(val, out) == SIM_OK)
+		return 0;
+	term_eprintf("throttlesim %s: --time-scale: expected a number from 1 to %u (\"60\", \"2.5\", "
+		     "\"1000/3\"), got '%s'\n", cmd, EV_SCALE_MAX, val);
+	return -1;
+}
+
+char *cli_join_args(const char *head, int argc, char *const *argv)
+{
+	size_t len = (head ? strlen(head) : 0) + 1;
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	char *s = malloc(len);
+	if (s == NULL)
+		return NULL;
+	size_t o = 0;
+	if (head) {
+		memcpy(s, head, strlen(head));
+		o = strlen(head);
+	}
+	for (int i = 0; i < argc; i++) {
+		if (o)
+			s[o++] = ' ';
+		memcpy(s + o, argv[i], strlen(argv[i]));
+		o += strlen(argv[i]);
+	}
+	s[o] = 0;
+	return s;
+}
+
+void cli_raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }

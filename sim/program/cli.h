@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "evloop.h"
 #include "evset.h"
 #include "scenario.h"
 #include "scn_load.h"
@@ -73,6 +74,19 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, int64_t lo, i
 /* --memory-budget B (check, run, plan): 0 with *out set, or -1 after
  * printing "throttlesim CMD: --memory-budget: expected a size ...". */
 int cli_memory_budget(const char *cmd, const char *val, uint64_t *out);
+
+/* --time-scale K (serve, load): 0 with *out set, or -1 after printing
+ * "throttlesim CMD: --time-scale: expected ...". */
+int cli_time_scale(const char *cmd, const char *val, ev_scale *out);
+
+/* The arguments joined by spaces after head (NULL: none), for the store's
+ * record of a command line: a malloc'd string, or NULL. */
+char *cli_join_args(const char *head, int argc, char *const *argv);
+
+/* Raise the soft limit on open files to the hard one (a server or load
+ * generator with many sockets); failures are ignored: accept reports
+ * EMFILE later. */
+void cli_raise_fd_limit(void);
 
 /* How to run replications: the options run and plan share. */
 typedef struct cli_run_opts {

@@ -105,12 +105,7 @@ static int load_arg(void *ctx, int id, const char *opt, const char *val)
 		return 0;
 	case O_TARGET: a->target = val; return 0;
 	case O_SCALE:
-		if (ev_scale_parse(val, &a->scale) != SIM_OK) {
-			term_eprintf("throttlesim load: --time-scale: expected a number from 1 to %u "
-				     "(\"60\", \"2.5\", \"1000/3\"), got '%s'\n", EV_SCALE_MAX, val);
-			return -1;
-		}
-		return 0;
+		return cli_time_scale("load", val, &a->scale);
 	case O_DURATION:
 		if (unit_parse_duration(val, &v, err, sizeof err) != SIM_OK || v <= 0) {
 			term_eprintf("throttlesim load: --duration: expected a duration such as 1h, got '%s'\n", val);
@@ -332,24 +327,18 @@ static int report(ld *g, const load_args *a, int64_t end, const char *cmdline)
 			printf(")\n");
 	}
 	if (a->db) {
-		sqlite3 *db = NULL;
 		int64_t run_id = 0;
 		store_run_info info = {
 			.program_version = THROTTLESIM_VERSION, .scenario_name = g->s->name,
 			.scenario_file = g->s->source_file, .scenario_text = g->s->source_text,
 			.command_line = cmdline, .seed = g->seed, .replications = 1,
 		};
-		if (store_open_waiting(a->db, tell_waiting, NULL, &db, err, sizeof err) != SIM_OK ||
-		    store_begin_run(db, &info, &run_id, err, sizeof err) != SIM_OK ||
-		    store_write_results(db, run_id, &run, err, sizeof err) != SIM_OK ||
-		    store_finish_run(db, run_id, err, sizeof err) != SIM_OK) {
+		if (store_run_once(a->db, &info, &run, tell_waiting, NULL, &run_id, err, sizeof err) != SIM_OK) {
 			term_eprintf("throttlesim load: %s\n", err);
 			status = EXIT_FAIL;
 		} else if (!a->quiet) {
 			printf("load: stored as run %lld in %s\n", (long long)run_id, a->db);
 		}
-		if (db)
-			store_close(db);
 	}
 	res_rep_free(&rep);
 	res_desc_free(&desc);
@@ -379,22 +368,6 @@ static int check_supported(const scenario *s)
 		return EXIT_USAGE;
 	}
 	return 0;
-}
-
-static void join_cmdline(int argc, char **argv, char *out, size_t n)
-{
-	size_t o = (size_t)snprintf(out, n, "throttlesim load");
-	for (int i = 0; i < argc && o < n; i++)
-		o += (size_t)snprintf(out + o, n - o, " %s", argv[i]);
-}
-
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 }
 
 static int run_load(ld *g, const load_args *a, const char *cmdline)
@@ -453,8 +426,6 @@ static int run_load(ld *g, const load_args *a, const char *cmdline)
 
 int cmd_load(int argc, char **argv)
 {
-	char cmdline[4096];
-	join_cmdline(argc, argv, cmdline, sizeof cmdline);
 	load_args a = { 0 };
 	a.scale = (ev_scale){ 1, 1 };
 	int p = cli_parse("load", load_usage, load_opts, sizeof load_opts / sizeof *load_opts, argc, argv,
@@ -505,11 +476,14 @@ int cmd_load(int argc, char **argv)
 		g.seed = s->seed;
 		g.replication = a.replication;
 		signal(SIGPIPE, SIG_IGN); /* OpenSSL writes with write(): a reset peer must not kill us */
-		raise_fd_limit();
+		cli_raise_fd_limit();
 		if (!a.no_tls)
 			status = tls_setup(&g, a.cafile);
-		if (!status)
-			status = run_load(&g, &a, cmdline);
+		if (!status) {
+			char *cmdline = cli_join_args("throttlesim load", argc, argv);
+			status = run_load(&g, &a, cmdline ? cmdline : "throttlesim load");
+			free(cmdline);
+		}
 	}
 	ld_client_free(&g);
 	if (g.loop)

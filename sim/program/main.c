@@ -368,23 +368,6 @@ static int parse_run_args(int argc, char **argv, run_opts *o)
 	return 0;
 }
 
-static char *join_args(int argc, char **argv)
-{
-	size_t len = 1;
-	for (int i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	char *s = malloc(len);
-	if (s == NULL)
-		return NULL;
-	s[0] = 0;
-	for (int i = 0; i < argc; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, argv[i]);
-	}
-	return s;
-}
-
 /* Everything one `run` holds, freed in one place (run_free). */
 typedef struct run_job {
 	run_opts o;
@@ -459,7 +442,7 @@ static void tell_waiting(void *ctx, const char *message)
 static int begin_stored_run(run_job *j, int full_argc, char **full_argv)
 {
 	char err[1024];
-	j->cmdline = join_args(full_argc, full_argv);
+	j->cmdline = cli_join_args(NULL, full_argc, full_argv);
 	const scenario *s = j->v[0];
 	store_run_info info = {
 		.program_version = THROTTLESIM_VERSION, .scenario_name = s->name,

@@ -36,7 +36,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,12 +129,7 @@ static int serve_arg(void *ctx, int id, const char *opt, const char *val)
 		return 0;
 	case O_LISTEN: a->listen = val; return 0;
 	case O_SCALE:
-		if (ev_scale_parse(val, &a->scale) != SIM_OK) {
-			term_eprintf("throttlesim serve: --time-scale: expected a number from 1 to %u "
-				     "(\"60\", \"2.5\", \"1000/3\"), got '%s'\n", EV_SCALE_MAX, val);
-			return -1;
-		}
-		return 0;
+		return cli_time_scale("serve", val, &a->scale);
 	case O_RECORD: a->record = val; return 0;
 	case O_DB: a->db = val; return 0;
 	case O_VARIANT: a->variant = val; return 0;
@@ -710,27 +704,8 @@ static int load_scenario(const serve_args *a, scenario ***v, size_t *n, const sc
 	return 0;
 }
 
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
-/* The command line as the store records it (arguments joined by spaces). */
-static void join_cmdline(int argc, char **argv, char *out, size_t n)
-{
-	size_t o = (size_t)snprintf(out, n, "throttlesim serve");
-	for (int i = 0; i < argc && o < n; i++)
-		o += (size_t)snprintf(out + o, n - o, " %s", argv[i]);
-}
-
 int cmd_serve(int argc, char **argv)
 {
-	char cmdline[4096];
-	join_cmdline(argc, argv, cmdline, sizeof cmdline);
 	serve_args a = { 0 };
 	a.scale = (ev_scale){ 1, 1 };
 	a.max_conns = 4096;
@@ -818,7 +793,7 @@ int cmd_serve(int argc, char **argv)
 		term_eprintf("throttlesim serve: out of memory\n");
 		goto out;
 	}
-	raise_fd_limit();
+	cli_raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	srv.listen_fd = listen_on(a.listen ? a.listen : SRV_DEFAULT_LISTEN, srv.listen_name,
 				  sizeof srv.listen_name);
@@ -862,7 +837,9 @@ int cmd_serve(int argc, char **argv)
 		term_eprintf("serve: stopped (%s): %lld connections, %lld messages accepted\n",
 			     srv.signal_seen == SIGINT ? "SIGINT" : "SIGTERM",
 			     (long long)srv.conns_total, (long long)srv.accepted_total);
+	char *cmdline = cli_join_args("throttlesim serve", argc, argv);
 	status = srv_figs_store(&srv, a.db ? a.db : "throttlesim.db", cmdline);
+	free(cmdline);
 out:
 	while (srv.conns)
 		conn_free(srv.conns);

@@ -501,24 +501,18 @@ int srv_figs_store(serve *srv, const char *db_path, const char *cmdline)
 	if (!srv->quiet)
 		rpt_table(stderr, &run);
 	if (db_path) {
-		sqlite3 *db = NULL;
 		int64_t run_id = 0;
 		store_run_info info = {
 			.program_version = THROTTLESIM_VERSION, .scenario_name = srv->s->name,
 			.scenario_file = srv->s->source_file, .scenario_text = srv->s->source_text,
 			.command_line = cmdline, .seed = srv->seed, .replications = 1,
 		};
-		if (store_open_waiting(db_path, tell_waiting, NULL, &db, err, sizeof err) != SIM_OK ||
-		    store_begin_run(db, &info, &run_id, err, sizeof err) != SIM_OK ||
-		    store_write_results(db, run_id, &run, err, sizeof err) != SIM_OK ||
-		    store_finish_run(db, run_id, err, sizeof err) != SIM_OK) {
+		if (store_run_once(db_path, &info, &run, tell_waiting, NULL, &run_id, err, sizeof err) != SIM_OK) {
 			term_eprintf("throttlesim serve: %s\n", err);
 			status = EXIT_FAIL;
 		} else if (!srv->quiet) {
 			term_eprintf("serve: stored as run %lld in %s\n", (long long)run_id, db_path);
 		}
-		if (db)
-			store_close(db);
 	}
 	res_rep_free(&rep);
 	res_desc_free(&desc);

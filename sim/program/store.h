@@ -105,6 +105,13 @@ int store_write_results(sqlite3 *db, int64_t run_id, const rpt_run *run,
 /* Marks the run complete (complete = 1, finished_at = now). */
 int store_finish_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size);
 
+/* The three steps for a run that is complete before it is stored (serve's
+ * and load's): open path (waiting for the lock as store_open_waiting),
+ * begin, write, finish, close.  *run_id is its id.  SIM_OK, or the first
+ * failure's code with its message in err. */
+int store_run_once(const char *path, const store_run_info *info, const rpt_run *run,
+		   store_wait_fn on_wait, void *ctx, int64_t *run_id, char *err, size_t err_size);
+
 /* ---- faults ------------------------------------------------------------------
  *
  * Writing (store_open): an existing file that is ours is checked with

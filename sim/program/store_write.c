@@ -388,3 +388,18 @@ fail:
 	return status;
 }
 
+int store_run_once(const char *path, const store_run_info *info, const rpt_run *run,
+		   store_wait_fn on_wait, void *ctx, int64_t *run_id, char *err, size_t err_size)
+{
+	sqlite3 *db = NULL;
+	int st = store_open_waiting(path, on_wait, ctx, &db, err, err_size);
+	if (st == SIM_OK)
+		st = store_begin_run(db, info, run_id, err, err_size);
+	if (st == SIM_OK)
+		st = store_write_results(db, *run_id, run, err, err_size);
+	if (st == SIM_OK)
+		st = store_finish_run(db, *run_id, err, err_size);
+	if (db)
+		store_close(db);
+	return st;
+}
