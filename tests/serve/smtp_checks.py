@@ -52,6 +52,8 @@ def expect(what, got, want):
 def fmt(x):
     if isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], int):
         return "%d %s" % x
+    if isinstance(x, tuple) and len(x) == 3 and isinstance(x[0], int):
+        return "%d %s at %s" % x
     return str(x)
 
 
