@@ -14,7 +14,7 @@ DEBS      := gcc make pkg-config libc6-dev libgsl-dev libsqlite3-dev libfyaml-de
 # Real SMTP clients and a relay for serve's tests (tests/serve/): swaks with
 # its TLS and SASL modules, msmtp, curl, Python's smtplib, Postfix.
 SERVE_DEBS := swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl msmtp curl python3 \
-              postfix libsasl2-modules util-linux
+              postfix libsasl2-modules util-linux openssl
 DEBS      += $(SERVE_DEBS)
 BENCH_DEBS := g++ libns3-dev valgrind
 
@@ -117,6 +117,7 @@ test: deps
 # AddressSanitizer (tests/serve/).
 test-serve: $(BIN)
 	python3 tests/serve/robust.py $(BIN)
+	bash tests/serve/clients.sh $(BIN)
 
 # The engine, model and event-loop tests under valgrind: no errors, no leaks.
 VALGRIND_TESTS := test_engine test_evset test_service test_clock test_evloop test_sender test_model
