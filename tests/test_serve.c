@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,7 +62,7 @@ enum { MB_CONC, MB_CET, MB_RATED, MB_BULK, MB_OFF, MB_GRANT, N_MB };
 
 typedef struct server {
 	char dir[64];
-	char path[128], db[128];
+	char path[128], db[128], ctl[96];
 	pid_t pid;
 	int port;
 } server;
@@ -81,6 +82,7 @@ static int start_server(void **state)
 		return -1;
 	snprintf(srv.path, sizeof srv.path, "%s/agree.yaml", srv.dir);
 	snprintf(srv.db, sizeof srv.db, "%s/serve.db", srv.dir);
+	snprintf(srv.ctl, sizeof srv.ctl, "%s/ctl.sock", srv.dir);
 	FILE *f = fopen(srv.path, "w");
 	if (!f)
 		return -1;
@@ -96,7 +98,7 @@ static int start_server(void **state)
 		dup2(out[1], 1);
 		close(out[0]);
 		execl(bin, bin, "serve", srv.path, "--no-tls", "--listen", "127.0.0.1:0", "--quiet", "--db", srv.db,
-		      "--token-key", key, (char *)NULL);
+		      "--token-key", key, "--control", srv.ctl, (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);
@@ -469,6 +471,46 @@ static void test_auth_replies(void **state)
 	cl_close(&c);
 }
 
+/* The control endpoint: GET /status over the UNIX socket answers 200 with
+ * the state as JSON; the scripts above leave 54 messages accepted (the
+ * count below), 20 x 500 recipients in bulk@'s window: 10,000, and
+ * cet@ throttled for send_as_denied.  Anything else is 404. */
+static char *control_get(const char *request)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", srv.ctl);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(send(fd, request, strlen(request), 0), (ssize_t)strlen(request));
+	static char buf[65536];
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof buf - 1 && (r = recv(fd, buf + n, sizeof buf - 1 - n, 0)) > 0)
+		n += (size_t)r;
+	buf[n] = 0;
+	close(fd);
+	return buf;
+}
+
+static void test_control_status(void **state)
+{
+	(void)state;
+	const char *b = control_get("GET /status HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(b, "HTTP/1.0 200 OK\r\n"));
+	assert_non_null(strstr(b, "\"accepted\":54,"));
+	assert_non_null(strstr(b, "{\"name\":\"bulk@contoso.com\",\"sessions\":0,\"submitting\":0,\"accepted\":20,"));
+	assert_non_null(strstr(b, "\"recipient_window\":10000,\"recipient_limit\":10000,"));
+	assert_non_null(strstr(b, "\"throttle\":{\"class\":\"send_as_denied\","));
+	/* conc@: the wrong password of test_auth_replies and the 432 */
+	assert_non_null(strstr(b, "\"refused\":{\"bad_credentials\":1,\"concurrency\":1},\"throttle\":null}"));
+	b = control_get("GET /other HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(b, "HTTP/1.0 404 Not Found\r\n"));
+	struct stat st;
+	assert_int_equal(stat(srv.ctl, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+}
+
 /* SIGTERM: the server stops (exit 0) and stores the run; its total
  * figures are the scripts' counts, worked out by hand:
  *   accepted: 3 (concurrency) + 1 (grant) + 30 (rate) + 20 (recipients) = 54
@@ -497,6 +539,8 @@ static void test_stop_stores_run(void **state)
 	const store_summary *conn_ref = store_find_summary(l, 0, RES_TOTAL, 0, "connections_refused");
 	assert_non_null(conn_ref);
 	assert_true(conn_ref->mean == 3.0);
+	struct stat st;
+	assert_int_equal(stat(srv.ctl, &st), -1);  /* the control socket is removed at the stop */
 	const store_summary *rej = store_find_summary(l, 0, RES_TOTAL, 0, "rejected");
 	assert_non_null(rej);
 	assert_true(rej->mean == 18.0);
@@ -512,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_rate_reject_31st),
 		cmocka_unit_test(test_recipient_limit),
 		cmocka_unit_test(test_auth_replies),
+		cmocka_unit_test(test_control_status),
 		cmocka_unit_test(test_stop_stores_run),
 	};
 	return cmocka_run_group_tests(tests, start_server, stop_server);
