@@ -26,9 +26,9 @@
  *                 RSET and a new MAIL);
  *   client_cpu_s  this process's CPU time (user + system, warm-up
  *                 included): whether the load generator kept up;
- *   latency       per reply, from the moment the command's last byte was
- *                 handed to the kernel to the moment the reply's last line
- *                 was read; p50 and p99 (nearest rank, exact: every sample
+ *   latency       per reply, from the start of the send() that handed the
+ *                 command's last byte to the kernel to the moment the
+ *                 reply's last line was read; p50 and p99 (nearest rank, exact: every sample
  *                 is kept) in microseconds for MAIL, RCPT, DATA (the 354),
  *                 the end of data, and all four together ("all").
  * A connection the server closes (421, 432) is opened again; reconnects
@@ -223,11 +223,14 @@ static void conn_reopen(load *ld, conn *c)
 	conn_open(ld, c);
 }
 
-/* Hands as much of the command to the kernel as it takes; the reply is
- * timed from the moment the last byte is taken. */
+/* Hands as much of the command to the kernel as it takes.  The reply is
+ * timed from the start of the send() that hands over the last byte: on
+ * loopback that call itself delivers the segment and wakes the server,
+ * which may answer before the call returns. */
 static void conn_flush(load *ld, conn *c)
 {
 	while (c->woff < c->wlen) {
+		int64_t t = now_ns();
 		ssize_t k = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
 		if (k < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -240,8 +243,8 @@ static void conn_flush(load *ld, conn *c)
 			return;
 		}
 		c->woff += (size_t)k;
+		c->sent_ns = t;
 	}
-	c->sent_ns = now_ns();
 	set_out(ld, c, false);
 }
 
