@@ -1,7 +1,8 @@
 # throttlesim - one Makefile, C11, builds in build/<variant>/.
 #   make run     install missing Debian packages, build, run the default scenario
 #   make test    build and run every test: debug, sanitizer and stress builds
-#   make bench   event-set hold benchmark against ns-3, end-to-end benchmark
+#   make bench   event-set hold benchmark against ns-3, end-to-end benchmark,
+#                serve against Postfix's smtp-sink
 # Variants: VARIANT=release (default for run/bench), debug, san, stress.
 
 VERSION  := 0.1.0
@@ -16,7 +17,7 @@ DEBS      := gcc make pkg-config libc6-dev libgsl-dev libsqlite3-dev libfyaml-de
 SERVE_DEBS := swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl msmtp curl python3 \
               postfix libsasl2-modules util-linux openssl
 DEBS      += $(SERVE_DEBS)
-BENCH_DEBS := g++ libns3-dev valgrind
+BENCH_DEBS := g++ libns3-dev valgrind postfix
 
 PKGS     := gsl sqlite3 libfyaml openssl
 WARN     := -Wall -Wextra
@@ -91,6 +92,9 @@ deps:
 	  else echo "missing Debian packages:$$missing (run as root, or: sudo apt-get install$$missing)" >&2; exit 1; fi; \
 	fi
 
+# postfix is wanted only for its smtp-sink (/usr/sbin/smtp-sink); "No
+# configuration" keeps its installer from asking questions or setting up a
+# mail system.
 bench-deps:
 	@$(MAKE) --no-print-directory deps EXTRA_DEBS="$(BENCH_DEBS)"
 
@@ -146,14 +150,19 @@ $(BUILD)/bench_hold: $(BUILD)/bench/hold.o $(BUILD)/bench/incr.o $(LIB)
 $(BUILD)/bench_e2e: $(BUILD)/bench/e2e.o $(LIB)
 	$(CC) $^ $(LIBS) -o $@
 
+# The SMTP load generator of bench/run_serve.sh (no library: it only speaks SMTP).
+$(BUILD)/bench_smtp_load: $(BUILD)/bench/smtp_load.o
+	$(CC) $(CFLAGS_v) $(LDFLAGS_v) $^ -o $@
+
 $(BUILD)/bench_ns3: bench/ns3_hold.cc $(BUILD)/bench/incr.o
 	$(CXX) -O2 -std=c++17 $(shell pkg-config --cflags ns3-core 2>/dev/null) $^ $(shell pkg-config --libs ns3-core 2>/dev/null) -o $@
 
 bench: bench-deps
-	@$(MAKE) --no-print-directory VARIANT=release build/release/bench_hold build/release/bench_ns3 build/release/bench_e2e build/release/throttlesim
+	@$(MAKE) --no-print-directory VARIANT=release build/release/bench_hold build/release/bench_ns3 build/release/bench_e2e build/release/bench_smtp_load build/release/throttlesim
 	bash bench/run_hold.sh build/release
 	build/release/bench_e2e bench/e2e.yaml --reps 3
 	bash bench/run_jobs.sh build/release/throttlesim
+	bash bench/run_serve.sh build/release
 
 clean:
 	rm -rf build
