@@ -196,7 +196,8 @@ typedef struct res_entity {
  * step [k*step, (k+1)*step). */
 typedef struct res_series_row {
 	uint32_t accepted;
-	uint32_t released;
+	uint32_t released;         /* released for delivery in the step (its release time) */
+	uint32_t lost;             /* messages lost in the step, every reason (outbox overflow included) */
 	uint32_t rejected_by[RC_COUNT];
 	uint32_t outbox_backlog;   /* messages generated, not yet accepted or lost, at the step's end */
 	uint32_t open_sessions;    /* at the step's end, all mailboxes */

@@ -80,6 +80,9 @@ void snd__lose(snd_world *w, snd_worker *wk, snd__loss_kind k)
 		else
 			c[i]->lost_permanent++;
 	}
+	size_t row = snd__series_row(w, sim_now(w->e));
+	if (ALWAYS(row < w->n_series)) /* a loss runs before the end, in a row */
+		w->series[row].lost++;
 	wk->msg = NULL;
 	resolve(w, wk->inst, m);
 }

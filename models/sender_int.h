@@ -216,6 +216,9 @@ static inline bool snd__count_generated(snd_world *w, snd_inst *in)
 			c[i]->lost++;
 			c[i]->lost_overflow++;
 		}
+		size_t row = snd__series_row(w, sim_now(w->e));
+		if (row < w->n_series)
+			w->series[row].lost++;
 		return false;
 	}
 	in->unresolved++;

@@ -78,6 +78,8 @@ static const char run_usage[] =
 	"  --duration D      override the simulated duration (e.g. 1d, 6h)\n"
 	"  --variant NAME    run only the base and this variant\n"
 	"  --db FILE         results store (default throttlesim.db)\n"
+	"  --keep-series     store every replication's time series (default: only the\n"
+	"                    mean over replications, per variant and step)\n"
 	"  --describe        json: also each variant's length, each sender group's route,\n"
 	"                    each group's and mailbox's limits, whether each reply was given\n"
 	"  --engine E        event set: calendar (default) or heap\n"
@@ -308,11 +310,12 @@ typedef struct run_opts {
 	const char *variant;
 	const char *db;
 	bool describe;      /* --describe: JSON with what the results refer to */
+	bool keep_series;   /* --keep-series: every replication's time series into the store */
 	uint64_t memory_budget; /* --memory-budget */
 	cli_run_opts run;
 } run_opts;
 
-enum { RUN_FORMAT, RUN_VARIANT, RUN_DB, RUN_DESCRIBE, RUN_BUDGET, RUN_SHARED };
+enum { RUN_FORMAT, RUN_VARIANT, RUN_DB, RUN_DESCRIBE, RUN_BUDGET, RUN_KEEP_SERIES, RUN_SHARED };
 
 static int run_option(void *ctx, int id, const char *opt, const char *val)
 {
@@ -342,6 +345,9 @@ static int run_option(void *ctx, int id, const char *opt, const char *val)
 		return 0;
 	case RUN_BUDGET:
 		return cli_memory_budget("run", val, &o->memory_budget);
+	case RUN_KEEP_SERIES:
+		o->keep_series = true;
+		return 0;
 	default:
 		return cli_run_option("run", opt, val, &o->run);
 	}
@@ -353,7 +359,8 @@ static int parse_run_args(int argc, char **argv, run_opts *o)
 	static const cli_opt opts[] = {
 		{ "--format", NULL, true, RUN_FORMAT }, { "--variant", NULL, true, RUN_VARIANT },
 		{ "--db", NULL, true, RUN_DB }, { "--describe", NULL, false, RUN_DESCRIBE },
-		{ "--memory-budget", NULL, true, RUN_BUDGET }, CLI_RUN_OPTIONS(RUN_SHARED),
+		{ "--memory-budget", NULL, true, RUN_BUDGET }, { "--keep-series", NULL, false, RUN_KEEP_SERIES },
+		CLI_RUN_OPTIONS(RUN_SHARED),
 	};
 	*o = (run_opts){ .format = "table", .db = "throttlesim.db", .memory_budget = SCN_DEFAULT_MEMORY_BUDGET };
 	cli_run_opts_init(&o->run);
@@ -492,7 +499,7 @@ static int store_and_report(run_job *j)
 	rpt_run run = { .scenario_name = j->v[0]->name, .seed = j->v[0]->seed,
 			.version = THROTTLESIM_VERSION, .variants = j->rv, .n_variants = j->n_sel,
 			.json_describe = j->o.describe };
-	if (store_write_results(j->db, j->run_id, &run, err, sizeof err) != SIM_OK ||
+	if (store_write_results_series(j->db, j->run_id, &run, j->o.keep_series, err, sizeof err) != SIM_OK ||
 	    store_finish_run(j->db, j->run_id, err, sizeof err) != SIM_OK) {
 		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;

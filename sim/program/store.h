@@ -98,9 +98,16 @@ int store_begin_run(sqlite3 *db, const store_run_info *info, int64_t *run_id,
 
 /* Writes variants, replications, figures, summaries, rejections and series
  * of run in one transaction.  The run must exist, be incomplete and have no
- * results yet.  On any failure nothing of it is written. */
+ * results yet.  On any failure nothing of it is written.  The time series:
+ * every replication's rows (store_write_results: keep_series), or only
+ * the mean over each variant's replications per step, as replication -1,
+ * leaving out the steps where every column is 0 (what `run` stores
+ * unless given --keep-series: a tenth of the file or less).  A file
+ * without the series column `lost` gets it (0 in the runs before). */
 int store_write_results(sqlite3 *db, int64_t run_id, const rpt_run *run,
                         char *err, size_t err_size);
+int store_write_results_series(sqlite3 *db, int64_t run_id, const rpt_run *run, bool keep_series,
+                               char *err, size_t err_size);
 
 /* Marks the run complete (complete = 1, finished_at = now). */
 int store_finish_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size);
@@ -181,6 +188,23 @@ typedef struct store_summary {
 	int64_t n;
 } store_summary;
 
+/* A variant's time series as the charts draw it: per step, the mean over
+ * its replications (counts per step; backlog, sessions and throttled
+ * mailboxes at the step's end).  Read from the stored mean rows
+ * (replication -1), else averaged from the replications' own rows. */
+typedef struct store_series_row {
+	double accepted, released, lost, backlog, open_sessions, throttled;
+	double rejected_by[RC_COUNT];
+} store_series_row;
+
+typedef struct store_series {
+	store_series_row *rows;   /* steps 0 .. n - 1; NULL when the variant has no series */
+	size_t n;
+	int64_t step_ns;
+	int64_t n_reps;           /* replications averaged */
+	bool has_lost;            /* the file stores lost per step (else 0 here) */
+} store_series;
+
 /* A run read back: its row, and its results rebuilt as the writers take
  * them (figures, counts by reply class, seeds and events of every
  * replication; entity names; no time series), so rpt_table() prints the
@@ -199,6 +223,7 @@ typedef struct store_loaded {
 	 * sweep columns: no description has a sweep point). */
 	bool has_delay_cdf;
 	bool has_sweep;
+	const store_series *series;   /* per variant (run.n_variants) */
 	void *priv;            /* the memory behind all of the above */
 } store_loaded;
 

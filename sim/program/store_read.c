@@ -21,6 +21,7 @@ typedef struct loaded_mem {
 	rpt_variant *variants;
 	res_rep **reps;              /* per variant */
 	int64_t *step_ns;            /* per variant: the series step (0: not stored) */
+	store_series *series;        /* per variant: the mean series the charts draw */
 	size_t n_variants;
 	char **strings;              /* summaries' entity/figure/unit */
 	size_t n_strings, cap_strings;
@@ -45,7 +46,10 @@ void store_loaded_free(store_loaded *l)
 				res_desc_free(&m->desc[v]);
 			if (m->variant_names)
 				free(m->variant_names[v]);
+			if (m->series)
+				free(m->series[v].rows);
 		}
+		free(m->series);
 		for (size_t i = 0; i < m->n_strings; i++)
 			free(m->strings[i]);
 		free(m->strings);
@@ -161,6 +165,7 @@ typedef struct loader {
 	char *err;
 	size_t err_size;
 	bool damaged;   /* rows that contradict each other: message already in err */
+	bool series_lost; /* the series table has the column lost */
 } loader;
 
 static int ld_prepare(loader *ld, const char *sql, const char *what)
@@ -795,8 +800,10 @@ static int load_cdf(loader *ld, loaded_mem *m, store_loaded *l)
 }
 
 /* The series' columns of reply counts, in catalog order: rejected_<id>
- * where the file has it, else 0 (a class this file's version lacked). */
-static int series_query(loader *ld, char *sql, size_t size)
+ * where the file has it, else 0 (a class this file's version lacked);
+ * then lost (0 in a file without it).  Of the replications' own rows, or
+ * of the variants' mean rows (replication -1). */
+static int series_query(loader *ld, char *sql, size_t size, bool mean)
 {
 	int n = snprintf(sql, size, "SELECT variant_idx, replication, step, accepted, released, backlog,"
 	                 " open_sessions, throttled, t_s");
@@ -812,9 +819,22 @@ static int series_query(loader *ld, char *sql, size_t size)
 		         : snprintf(sql + n, size - (size_t)n, ", 0");
 	}
 	if (n > 0 && (size_t)n < size)
-		n += snprintf(sql + n, size - (size_t)n,
-		              " FROM series WHERE run_id = ?1 ORDER BY variant_idx, replication, step");
+		n += snprintf(sql + n, size - (size_t)n, ", %s FROM series WHERE run_id = ?1 AND replication %s"
+		              " ORDER BY variant_idx, replication, step", ld->series_lost ? "lost" : "0",
+		              mean ? "= -1" : ">= 0");
 	return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* Whether the series table has the column lost (ld->series_lost). */
+static int has_series_lost(loader *ld)
+{
+	int64_t have = 0;
+	ld->what = "reading the schema";
+	if (store__query_int(ld->db, "SELECT count(*) FROM pragma_table_info('series') WHERE name = 'lost'",
+	                     &have) != SQLITE_OK)
+		return -1;
+	ld->series_lost = have != 0;
+	return 0;
 }
 
 /* Every replication's time series; steps must run 0, 1, ... */
@@ -825,7 +845,7 @@ static int load_series(loader *ld, loaded_mem *m)
 	             " AND " T_NUM("t_s")))
 		return -1;
 	if (ld_prepare(ld, "SELECT variant_idx, replication, count(*), max(step), min(step),"
-	               " count(DISTINCT step) FROM series WHERE run_id = ?1 GROUP BY 1, 2",
+	               " count(DISTINCT step) FROM series WHERE run_id = ?1 AND replication >= 0 GROUP BY 1, 2",
 	               "reading the time series"))
 		return -1;
 	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
@@ -843,7 +863,7 @@ static int load_series(loader *ld, loaded_mem *m)
 	if (ld_done(ld, rc))
 		return -1;
 	char sql[2048];
-	if (series_query(ld, sql, sizeof sql) || ld_prepare(ld, sql, "reading the time series"))
+	if (series_query(ld, sql, sizeof sql, false) || ld_prepare(ld, sql, "reading the time series"))
 		return -1;
 	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
 		sqlite3_stmt *st = ld->st;
@@ -853,7 +873,7 @@ static int load_series(loader *ld, loaded_mem *m)
 			return ld_damaged(ld, "a time-series row of variant %lld, replication %lld",
 			                  sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
 		bool ok = num_ok(st, 8);
-		for (int c = 3; c < 9 + RC_COUNT && ok; c++)
+		for (int c = 3; c < 10 + RC_COUNT && ok; c++)
 			ok = c == 8 || store__int_ok(st, c, 0, UINT32_MAX);
 		if (!ok)
 			return ld_damaged(ld, "a time-series row of variant %lld, replication %lld: a count of the wrong"
@@ -866,6 +886,7 @@ static int load_series(loader *ld, loaded_mem *m)
 		row->throttled_mailboxes = (uint32_t)sqlite3_column_int64(st, 7);
 		for (int c = 0; c < RC_COUNT; c++)
 			row->rejected_by[c] = (uint32_t)sqlite3_column_int64(st, 9 + c);
+		row->lost = (uint32_t)sqlite3_column_int64(st, 9 + RC_COUNT);
 		/* schema-1 files do not store the step: the time of step 1 */
 		if (i == 1 && r->series_step_ns <= 0) {
 			double t = sqlite3_column_double(st, 8);
@@ -876,6 +897,117 @@ static int load_series(loader *ld, loaded_mem *m)
 		}
 	}
 	return ld_done(ld, rc);
+}
+
+/* A variant's mean series from its replications' own rows (a run stored
+ * with --keep-series, or before mean rows were stored). */
+static int mean_of_reps(loaded_mem *m, size_t v)
+{
+	store_series *s = &m->series[v];
+	const rpt_variant *rv = &m->variants[v];
+	for (size_t r = 0; r < rv->n_reps; r++)
+		if (m->reps[v][r].n_series > s->n) {
+			s->n = m->reps[v][r].n_series;
+			s->step_ns = m->reps[v][r].series_step_ns;
+		}
+	if (s->n == 0)
+		return 0;
+	if ((s->rows = calloc(s->n, sizeof *s->rows)) == NULL)
+		return -2;
+	s->n_reps = (int64_t)rv->n_reps;
+	double k = (double)rv->n_reps;
+	for (size_t r = 0; r < rv->n_reps; r++) {
+		const res_rep *rep = &m->reps[v][r];
+		for (size_t i = 0; i < rep->n_series; i++) {
+			const res_series_row *a = &rep->series[i];
+			store_series_row *o = &s->rows[i];
+			o->accepted += a->accepted / k;
+			o->released += a->released / k;
+			o->lost += a->lost / k;
+			o->backlog += a->outbox_backlog / k;
+			o->open_sessions += a->open_sessions / k;
+			o->throttled += a->throttled_mailboxes / k;
+			for (int c = 0; c < RC_COUNT; c++)
+				o->rejected_by[c] += a->rejected_by[c] / k;
+		}
+	}
+	return 0;
+}
+
+/* Each variant's mean series: its mean rows (replication -1; steps not
+ * stored are 0, up to the variant's length), else the mean of its
+ * replications' rows. */
+static int load_mean_series(loader *ld, loaded_mem *m, store_loaded *l)
+{
+	if ((m->series = calloc(m->n_variants ? m->n_variants : 1, sizeof *m->series)) == NULL)
+		return -2;
+	l->series = m->series;
+	for (size_t v = 0; v < m->n_variants; v++) {
+		const res_desc *d = &m->desc[v];
+		int64_t step = m->step_ns[v];
+		m->series[v].has_lost = ld->series_lost;
+		if (step > 0 && d->duration_ns > 0) {
+			m->series[v].step_ns = step;
+			m->series[v].n = (size_t)((d->duration_ns + step - 1) / step);
+		}
+	}
+	int rc;
+	/* A file whose variants do not say their length and step (schema
+	 * 1): the rows stored say how far they go (t_s = step x step_s). */
+	if (ld_prepare(ld, "SELECT variant_idx, max(step), max(t_s / step) FROM series"
+	               " WHERE run_id = ?1 AND replication = -1 AND step > 0 GROUP BY 1",
+	               "reading the mean time series"))
+		return -1;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		int64_t v = sqlite3_column_int64(ld->st, 0), last = sqlite3_column_int64(ld->st, 1);
+		double step_s = sqlite3_column_double(ld->st, 2);
+		if (v < 0 || (size_t)v >= m->n_variants || m->series[v].n != 0)
+			continue;
+		if (last < 0 || last >= (INT64_C(1) << 32) || !(step_s > 0 && step_s <= 3.2e9))
+			return ld_damaged(ld, "the mean time series of variant %lld, step %lld", (long long)v,
+			                  (long long)last);
+		m->series[v].n = (size_t)last + 1;
+		m->series[v].step_ns = (int64_t)llround(step_s * 1e9);
+	}
+	if (ld_done(ld, rc))
+		return -1;
+	char sql[2048];
+	if (series_query(ld, sql, sizeof sql, true) || ld_prepare(ld, sql, "reading the mean time series"))
+		return -1;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		sqlite3_stmt *st = ld->st;
+		int64_t v = sqlite3_column_int64(st, 0), i = sqlite3_column_int64(st, 2);
+		store_series *s = v >= 0 && (size_t)v < m->n_variants ? &m->series[v] : NULL;
+		bool ok = s != NULL && i >= 0 && (size_t)i < s->n;
+		for (int c = 3; c < 10 + RC_COUNT && ok; c++)
+			ok = num_ok(st, c) && sqlite3_column_double(st, c) >= 0;
+		if (!ok)
+			return ld_damaged(ld, "a mean time-series row of variant %lld, step %lld", (long long)v,
+			                  (long long)i);
+		if (s->rows == NULL) {
+			if ((s->rows = calloc(s->n, sizeof *s->rows)) == NULL)
+				return -2;
+			s->n_reps = (int64_t)m->variants[v].n_reps;
+		}
+		store_series_row *o = &s->rows[i];
+		o->accepted = sqlite3_column_double(st, 3);
+		o->released = sqlite3_column_double(st, 4);
+		o->backlog = sqlite3_column_double(st, 5);
+		o->open_sessions = sqlite3_column_double(st, 6);
+		o->throttled = sqlite3_column_double(st, 7);
+		for (int c = 0; c < RC_COUNT; c++)
+			o->rejected_by[c] = sqlite3_column_double(st, 9 + c);
+		o->lost = sqlite3_column_double(st, 9 + RC_COUNT);
+	}
+	if (ld_done(ld, rc))
+		return -1;
+	for (size_t v = 0; v < m->n_variants; v++)
+		if (m->series[v].rows == NULL) {
+			m->series[v].n = 0;
+			if ((rc = mean_of_reps(m, v)) != 0)
+				return rc;
+		}
+	return 0;
 }
 
 static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
@@ -905,7 +1037,8 @@ static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
 	if (v2 && ((rc = load_entities(ld, m)) != 0 || (rc = load_replies(ld, m)) != 0))
 		return rc;
 	if ((rc = load_summaries(ld, m, l, nv)) != 0 || (rc = load_figures(ld, m)) != 0 ||
-	    (rc = load_cdf(ld, m, l)) != 0 || (rc = load_series(ld, m)) != 0)
+	    (rc = load_cdf(ld, m, l)) != 0 || (rc = has_series_lost(ld)) != 0 ||
+	    (rc = load_series(ld, m)) != 0 || (rc = load_mean_series(ld, m, l)) != 0)
 		return rc;
 	l->run.variants = m->variants;
 	l->run.n_variants = m->n_variants;
@@ -927,7 +1060,7 @@ int store_load_run(sqlite3 *db, int64_t run_id, store_loaded **out, char *err, s
 		return SIM_ENOMEM;
 	}
 	l->priv = m;
-	loader ld = { db, run_id, NULL, NULL, err, err_size, false };
+	loader ld = { db, run_id, NULL, NULL, err, err_size, false, false };
 	int status = SIM_ESTORE, rc;
 
 	/* One read transaction: the run, its results and its row agree even

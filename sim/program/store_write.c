@@ -22,6 +22,7 @@ typedef struct writer {
 	int64_t run_id;
 	sqlite3_stmt *st[S_COUNT];
 	const char *what;   /* for messages: which table was being written */
+	bool keep_series;   /* every replication's series, not the variant's mean */
 } writer;
 
 static int step_reset(writer *w, int which, const char *what)
@@ -185,6 +186,117 @@ static int write_description(writer *w, int vi, const rpt_variant *v)
 	return rc;
 }
 
+/* ---- time series ---------------------------------------------------------------------------
+ *
+ * Columns of a series row in the order of the INSERT: 1 run, 2 variant,
+ * 3 replication, 4 step, 5 t_s, 6 accepted, 7 released, 8 rejected,
+ * 9 backlog, 10 open_sessions, 11 throttled, 12.. rejected_<class> (in
+ * catalog order), then lost.  A replication's own rows hold counts; the
+ * variant's mean rows (replication = -1) hold the mean over its
+ * replications, stored as REAL where it is not whole (the INTEGER
+ * columns' affinity keeps a whole mean an integer). */
+enum { SER_LOST = 12 + RC_COUNT };
+
+static int bind_series_head(writer *w, int vi, int64_t rep, size_t i, int64_t step_ns)
+{
+	sqlite3_stmt *st = w->st[S_SERIES];
+	sqlite3_bind_int64(st, 1, w->run_id);
+	sqlite3_bind_int(st, 2, vi);
+	sqlite3_bind_int64(st, 3, rep);
+	sqlite3_bind_int64(st, 4, (int64_t)i);
+	return sqlite3_bind_double(st, 5, (double)i * (double)step_ns / (double)SCN_NS_PER_S);
+}
+
+/* One replication's rows, every step (run --keep-series). */
+static int write_rep_series(writer *w, int vi, const res_rep *rep)
+{
+	sqlite3_stmt *st = w->st[S_SERIES];
+	for (size_t i = 0; i < rep->n_series && rep->series; i++) {
+		const res_series_row *row = &rep->series[i];
+		uint64_t rejected = 0;
+		for (int c = 0; c < RC_COUNT; c++)
+			rejected += row->rejected_by[c];
+		bind_series_head(w, vi, rep->replication, i, rep->series_step_ns);
+		sqlite3_bind_int64(st, 6, row->accepted);
+		sqlite3_bind_int64(st, 7, row->released);
+		sqlite3_bind_int64(st, 8, (int64_t)rejected);
+		sqlite3_bind_int64(st, 9, row->outbox_backlog);
+		sqlite3_bind_int64(st, 10, row->open_sessions);
+		sqlite3_bind_int64(st, 11, row->throttled_mailboxes);
+		for (int c = 0; c < RC_COUNT; c++)
+			sqlite3_bind_int64(st, 12 + c, row->rejected_by[c]);
+		sqlite3_bind_int64(st, SER_LOST, row->lost);
+		int rc = step_reset(w, S_SERIES, "writing the time series");
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+/* The variant's mean over its replications, step by step: one row per
+ * step in which some column is not 0 (the reader fills the others with
+ * 0 up to the variant's length).  A replication shorter than the longest
+ * counts 0 beyond its end.  O(replications x steps x columns); the sums
+ * run in replication order, so the same run gives the same bytes. */
+static int write_mean_series(writer *w, int vi, const rpt_variant *v)
+{
+	size_t n = 0;
+	int64_t step_ns = 0;
+	for (size_t r = 0; r < v->n_reps; r++)
+		if (v->reps[r].series && v->reps[r].n_series > n) {
+			n = v->reps[r].n_series;
+			step_ns = v->reps[r].series_step_ns;
+		}
+	sqlite3_stmt *st = w->st[S_SERIES];
+	double k = (double)v->n_reps;
+	for (size_t i = 0; i < n; i++) {
+		double sum[7 + RC_COUNT] = { 0 };   /* the columns 6.. of the row, lost last */
+		for (size_t r = 0; r < v->n_reps; r++) {
+			const res_rep *rep = &v->reps[r];
+			if (rep->series == NULL || i >= rep->n_series)
+				continue;
+			const res_series_row *row = &rep->series[i];
+			sum[0] += row->accepted;
+			sum[1] += row->released;
+			sum[3] += row->outbox_backlog;
+			sum[4] += row->open_sessions;
+			sum[5] += row->throttled_mailboxes;
+			for (int c = 0; c < RC_COUNT; c++) {
+				sum[2] += row->rejected_by[c];
+				sum[6 + c] += row->rejected_by[c];
+			}
+			sum[6 + RC_COUNT] += row->lost;
+		}
+		bool any = false;
+		for (size_t j = 0; j < sizeof sum / sizeof sum[0]; j++)
+			any |= sum[j] != 0;
+		if (!any)
+			continue;
+		bind_series_head(w, vi, -1, i, step_ns);
+		for (int j = 0; j < 6 + RC_COUNT; j++)
+			sqlite3_bind_double(st, 6 + j, sum[j] / k);
+		sqlite3_bind_double(st, SER_LOST, sum[6 + RC_COUNT] / k);
+		int rc = step_reset(w, S_SERIES, "writing the time series");
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+/* The series column `lost` (messages lost per step), added to a file
+ * written before it; runs written before read it as 0. */
+static int add_lost_column(writer *w)
+{
+	int64_t have = 0;
+	int rc = store__query_int(w->db, "SELECT count(*) FROM pragma_table_info('series') WHERE name = 'lost'",
+	                          &have);
+	if (rc == SQLITE_OK && !have)
+		rc = store__exec(w->db, "ALTER TABLE series ADD COLUMN lost INTEGER NOT NULL DEFAULT 0");
+	if (rc != SQLITE_OK)
+		w->what = "adding the series column lost";
+	return rc;
+}
+
 static int write_variant(writer *w, int vi, const rpt_variant *v)
 {
 	int rc;
@@ -246,29 +358,11 @@ static int write_variant(writer *w, int vi, const rpt_variant *v)
 					return rc;
 			}
 		}
-		for (size_t i = 0; i < rep->n_series && rep->series; i++) {
-			const res_series_row *row = &rep->series[i];
-			uint64_t rejected = 0;
-			for (int c = 0; c < RC_COUNT; c++)
-				rejected += row->rejected_by[c];
-			st = w->st[S_SERIES];
-			sqlite3_bind_int64(st, 1, w->run_id);
-			sqlite3_bind_int(st, 2, vi);
-			sqlite3_bind_int64(st, 3, rep->replication);
-			sqlite3_bind_int64(st, 4, (int64_t)i);
-			sqlite3_bind_double(st, 5, (double)i * (double)rep->series_step_ns / (double)SCN_NS_PER_S);
-			sqlite3_bind_int64(st, 6, row->accepted);
-			sqlite3_bind_int64(st, 7, row->released);
-			sqlite3_bind_int64(st, 8, (int64_t)rejected);
-			sqlite3_bind_int64(st, 9, row->outbox_backlog);
-			sqlite3_bind_int64(st, 10, row->open_sessions);
-			sqlite3_bind_int64(st, 11, row->throttled_mailboxes);
-			for (int c = 0; c < RC_COUNT; c++)
-				sqlite3_bind_int64(st, 12 + c, row->rejected_by[c]);
-			if ((rc = step_reset(w, S_SERIES, "writing the time series")) != SQLITE_OK)
-				return rc;
-		}
+		if (w->keep_series && (rc = write_rep_series(w, vi, rep)) != SQLITE_OK)
+			return rc;
 	}
+	if (!w->keep_series && (rc = write_mean_series(w, vi, v)) != SQLITE_OK)
+		return rc;
 	const res_rep *r0 = &v->reps[0];
 	if ((rc = write_entity(w, vi, v, RES_TOTAL, 0)) != SQLITE_OK)
 		return rc;
@@ -283,11 +377,14 @@ static int write_variant(writer *w, int vi, const rpt_variant *v)
 
 static int prepare_all(writer *w)
 {
-	char series[1024];
-	int n = snprintf(series, sizeof series,
-	                 "INSERT INTO series VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11");
+	char series[2048];
+	int n = snprintf(series, sizeof series, "INSERT INTO series (run_id, variant_idx, replication, step, t_s,"
+	                 " accepted, released, rejected, backlog, open_sessions, throttled");
 	for (int c = 0; c < RC_COUNT; c++)
-		n += snprintf(series + n, sizeof series - (size_t)n, ", ?%d", 12 + c);
+		n += snprintf(series + n, sizeof series - (size_t)n, ", rejected_%s", rpt_reply_id(c));
+	n += snprintf(series + n, sizeof series - (size_t)n, ", lost) VALUES (?1");
+	for (int c = 2; c <= SER_LOST; c++)
+		n += snprintf(series + n, sizeof series - (size_t)n, ", ?%d", c);
 	snprintf(series + n, sizeof series - (size_t)n, ")");
 	const char *sql[S_COUNT] = {
 		[S_VARIANT] = "INSERT INTO variants (run_id, idx, name, point, sweep_key, sweep_value,"
@@ -324,6 +421,12 @@ static int prepare_all(writer *w)
 int store_write_results(sqlite3 *db, int64_t run_id, const rpt_run *run,
                         char *err, size_t err_size)
 {
+	return store_write_results_series(db, run_id, run, true, err, err_size);
+}
+
+int store_write_results_series(sqlite3 *db, int64_t run_id, const rpt_run *run, bool keep_series,
+                               char *err, size_t err_size)
+{
 	if (db == NULL || run == NULL || (run->n_variants > 0 && run->variants == NULL)) {
 		store__set_err(err, err_size, "store_write_results: invalid argument");
 		return SIM_EINVAL;
@@ -334,7 +437,7 @@ int store_write_results(sqlite3 *db, int64_t run_id, const rpt_run *run,
 			return SIM_EINVAL;
 		}
 	}
-	writer w = { db, run_id, { NULL }, NULL };
+	writer w = { db, run_id, { NULL }, NULL, keep_series };
 	int rc = SQLITE_OK;
 	int status = SIM_ESTORE;
 	if (store__exec(db, "BEGIN IMMEDIATE") != SQLITE_OK)
@@ -365,7 +468,7 @@ int store_write_results(sqlite3 *db, int64_t run_id, const rpt_run *run,
 		        store__db_path(db), (long long)run_id);
 		goto fail;
 	}
-	if ((rc = prepare_all(&w)) != SQLITE_OK)
+	if ((rc = add_lost_column(&w)) != SQLITE_OK || (rc = prepare_all(&w)) != SQLITE_OK)
 		goto fail_db;
 	for (size_t vi = 0; vi < run->n_variants; vi++)
 		if ((rc = write_variant(&w, (int)vi, &run->variants[vi])) != SQLITE_OK)
