@@ -1,12 +1,16 @@
 # cdf.gp - the delivery delay distribution of every variant on one chart
-# (throttlesim plot).  A point (x, y): a fraction y of the delivered messages
-# waited at most x from generation to release.
+# (throttlesim plot).  A point (x, y): a fraction y of ALL generated messages
+# was delivered within x from generation to release.  A curve stops at its
+# variant's delivered share: the mail above it was lost or never delivered
+# (the censored tail, a dotted line to the right edge, its share in the key).
 #
 # Inputs (gnuplot variables set before this script: throttlesim plot gives
 # them in a file of name=value lines, gnuplot X.vars SCRIPT; or gnuplot -e):
-#   datafile  whitespace columns: 1 fraction (0..1), 2.. one column per
-#             variant: the delay at that quantile (NaN: none), quantiles
-#             averaged over the replications
+#   datafile  whitespace columns: 1 quantile q (0..1), then per variant two:
+#             the delay at q of its delivered mail (NaN: none; averaged over
+#             the replications) and q times its delivered share
+#   dshare1.., dlast1.., tail1..   per variant: delivered share, its largest
+#             delay (x units), the censored tail's label
 #   out, fmt ('png' | 'svg'), width, height, title
 #   nvar, vname1..vnameN   the variants' names, in column order
 #   logx      1: x in seconds on a log scale (delays spanning > 2 decades)
@@ -29,7 +33,7 @@ set encoding utf8
 
 set title title font ',13'
 set xlabel xlabel
-set ylabel 'fraction of delivered messages'
+set ylabel 'share of all messages delivered'
 set yrange [0:1.02]
 set ytics 0, 0.1, 1
 set format y '%.1f'
@@ -48,8 +52,19 @@ set arrow 1 from graph 0, first 0.5 to graph 1, first 0.5 nohead dt 3 lc rgb '#9
 set arrow 2 from graph 0, first 0.95 to graph 1, first 0.95 nohead dt 3 lc rgb '#999999' back
 set label 1 'median' at graph 0.005, first 0.5 offset 0, 0.6 tc rgb '#777777' font ',9'
 set label 2 'p95' at graph 0.005, first 0.95 offset 0, 0.6 tc rgb '#777777' font ',9'
-set key bottom right Left reverse box opaque samplen 3 spacing 1.2 width 1
+set key bottom right Left reverse box opaque samplen 3 spacing 1.1 width 1
 set key title 'variant'
-colours = '#1f77b4 #d62728 #2ca02c #ff7f0e #9467bd #8c564b #e377c2 #17becf #7f7f7f #bcbd22'
-plot for [i=1:nvar] datafile using (column(i+1)):1 with lines lw 2.5 \
-        lc rgb word(colours, (i-1)%10+1) title value(sprintf('vname%d', i))
+# Twenty colours that stay apart: sixteen variants never share one.
+colours = '#1f77b4 #d62728 #2ca02c #ff7f0e #9467bd #8c564b #e377c2 #17becf #7f7f7f #bcbd22 '.\
+          '#000080 #808000 #00c0c0 #ff00ff #804000 #00ff80 #4040ff #ffb0b0 #006040 #a0a0ff'
+do for [i=1:nvar] {
+    d = value(sprintf('dshare%d', i)); x = value(sprintf('dlast%d', i))
+    if (d < 0.9995 && x == x) {
+        set arrow 10+i from first x, first d to graph 1, first d nohead dt 3 lw 2 \
+            lc rgb word(colours, (i-1)%20+1) front
+    }
+}
+set key font ',10'
+plot for [i=1:nvar] datafile using (column(2*i)):(column(2*i+1)) with lines lw 2.5 \
+        lc rgb word(colours, (i-1)%20+1) \
+        title value(sprintf('vname%d', i)).' ('.value(sprintf('tail%d', i)).')'

@@ -36,10 +36,15 @@ set yrange [0:*]
 set offsets graph 0.02, graph 0.02, graph 0.05, 0
 set key outside right top vertical Left reverse samplen 2.5 spacing 1.3 width 1
 set key title 'variant' left
-colours = '#1f77b4 #d62728 #2ca02c #ff7f0e #9467bd #8c564b #e377c2 #17becf #7f7f7f #bcbd22'
-colour(i) = word(colours, (i-1)%10+1)
-# Bands first, so that no band hides another line.
-plot for [i=1:nline] datafile index (i-1) using 1:3:4 with filledcurves \
+# Twenty colours that stay apart: sixteen variants never share one.
+colours = '#1f77b4 #d62728 #2ca02c #ff7f0e #9467bd #8c564b #e377c2 #17becf #7f7f7f #bcbd22 '.\
+          '#000080 #808000 #00c0c0 #ff00ff #804000 #00ff80 #4040ff #ffb0b0 #006040 #a0a0ff'
+colour(i) = word(colours, (i-1)%20+1)
+# Bands first, so that no band hides another line.  A line with no
+# defined point (never delivered everywhere) is still named in the key.
+set yrange [0:*]
+plot 0 with lines lc rgb '#ffffff' notitle, \
+     for [i=1:nline] datafile index (i-1) using 1:3:4 with filledcurves \
         fillstyle transparent solid 0.18 noborder lc rgb colour(i) notitle, \
      for [i=1:nline] datafile index (i-1) using 1:2 with linespoints lw 2.5 pt 7 ps 0.9 \
         lc rgb colour(i) title value(sprintf('lname%d', i)), \

@@ -24,13 +24,16 @@
 static const char plot_usage[] =
 	"usage: throttlesim plot RUN [--db FILE] [--out DIR] [--format png|svg]\n"
 	"                            [--chart KIND] [--variant NAME] [--figure NAME]\n"
+	"                            [--entity NAME] [--from T] [--to T]\n"
 	"                            [--keep-vars] [--scripts DIR]\n"
 	"\n"
 	"Draws the charts of a stored run with gnuplot (scripts in plots/):\n"
-	"  timeseries  per variant, replication 0: accepted and refused per minute\n"
-	"              by reply class, outbox backlog, open sessions against the\n"
-	"              concurrency limit, error-throttle periods shaded\n"
-	"  cdf         delivery delay distribution of every variant on one chart\n"
+	"  timeseries  per variant, the mean over replications on the scenario's clock:\n"
+	"              accepted, released and lost per minute against the message\n"
+	"              rate limit, refusals by reply, outbox backlog, open sessions\n"
+	"              against the concurrency limit, error-throttle periods shaded\n"
+	"  cdf         delivery delay of every variant as a share of all messages:\n"
+	"              lost and undelivered mail is the gap left at the top\n"
 	"  compare     the variants' key figures, bars with 95% interval whiskers\n"
 	"  sweep       a figure against the swept value, with its 95% band\n"
 	"\n"
@@ -40,7 +43,11 @@ static const char plot_usage[] =
 	"  --format F     png (default) or svg\n"
 	"  --chart KIND   draw only this chart: timeseries, cdf, compare or sweep\n"
 	"  --variant NAME time series of this variant only (default: every variant)\n"
-	"  --figure NAME  the sweep chart's figure (default delivery_delay_p95)\n"
+	"  --figure NAME  the sweep chart's figure (default delay_p95_all: the 95th\n"
+	"                 percentile delivery delay counting lost mail as never delivered)\n"
+	"  --entity NAME  a sender group or mailbox: compare and sweep show its figures\n"
+	"  --from T, --to T  the time series' window: a clock time (08:30) or a time\n"
+	"                 since the start (90m); default: the active window\n"
 	"  --keep-vars    also write each chart's gnuplot variables to <chart>.vars\n"
 	"                 beside its data (redraw, in DIR: gnuplot X.vars plots/CHART.gp)\n"
 	"  --scripts DIR  the gnuplot scripts (timeseries.gp ...) to use\n"
@@ -57,7 +64,8 @@ static const char plot_usage[] =
 	"output not writable, 2 bad usage or unknown run, variant or figure\n";
 
 
-enum { PO_DB, PO_OUT, PO_FORMAT, PO_CHART, PO_VARIANT, PO_FIGURE, PO_KEEP_VARS, PO_SCRIPTS };
+enum { PO_DB, PO_OUT, PO_FORMAT, PO_CHART, PO_VARIANT, PO_FIGURE, PO_KEEP_VARS, PO_SCRIPTS, PO_ENTITY,
+       PO_FROM, PO_TO };
 
 static int plot_option(void *ctx, int id, const char *opt, const char *v)
 {
@@ -86,6 +94,9 @@ static int plot_option(void *ctx, int id, const char *opt, const char *v)
 	case PO_VARIANT: o->variant = v; return 0;
 	case PO_FIGURE: o->figure = v; return 0;
 	case PO_SCRIPTS: o->scripts = v; return 0;
+	case PO_ENTITY: o->entity = v; return 0;
+	case PO_FROM: o->from = v; return 0;
+	case PO_TO: o->to = v; return 0;
 	default: o->keep_vars = true; return 0;
 	}
 }
@@ -98,8 +109,9 @@ static int parse(int argc, char **argv, plot_opts *o)
 		{ "--format", NULL, true, PO_FORMAT }, { "--chart", NULL, true, PO_CHART },
 		{ "--variant", NULL, true, PO_VARIANT }, { "--figure", NULL, true, PO_FIGURE },
 		{ "--keep-vars", NULL, false, PO_KEEP_VARS }, { "--scripts", NULL, true, PO_SCRIPTS },
+		{ "--entity", NULL, true, PO_ENTITY }, { "--from", NULL, true, PO_FROM }, { "--to", NULL, true, PO_TO },
 	};
-	*o = (plot_opts){ .db = "throttlesim.db", .format = "png", .figure = "delivery_delay_p95",
+	*o = (plot_opts){ .db = "throttlesim.db", .format = "png", .figure = PLOT_DELAY_ALL,
 	                  .chart = -1 };
 	int p = cli_parse("plot", plot_usage, opts, sizeof opts / sizeof opts[0], argc, argv, plot_option, o);
 	if (p != 0)

@@ -44,22 +44,44 @@ static size_t average_quantiles(const plot_ctx *c, double *m, double *lo, double
 	return points;
 }
 
+/* Each variant's share of generated mail delivered (released) and lost,
+ * mean over its replications: the curve's top and its censored tail. */
+static void shares(const plot_ctx *c, size_t i, double *delivered, double *lost)
+{
+	const rpt_variant *rv = c->v[i].rv;
+	double d = 0, l = 0;
+	size_t n = 0;
+	for (size_t r = 0; r < rv->n_reps; r++) {
+		double a = plot_share(&rv->reps[r], FIG_RELEASED), b = plot_share(&rv->reps[r], FIG_LOST);
+		if (isfinite(a) && isfinite(b)) {
+			d += a;
+			l += b;
+			n++;
+		}
+	}
+	*delivered = n ? d / (double)n : 1.0;
+	*lost = n ? l / (double)n : 0.0;
+}
+
 static int write_cdf(const plot_ctx *c, const double *m, bool logx, double scale, const char *unit,
-                     const char *name)
+                     const double *dshare, const char *name)
 {
 	FILE *f = plot_open_data(c, name);
 	if (f == NULL)
 		return EXIT_FAIL;
-	fprintf(f, "# throttlesim run %lld: delivery delay quantiles (%s), mean over replications\n"
-	        "# fraction", (long long)c->run_id, unit);
+	fprintf(f, "# throttlesim run %lld: delivery delay quantiles (%s), mean over replications;\n"
+	        "# per variant: its delay at quantile q of the delivered mail, and q times its delivered\n"
+	        "# share: the fraction of ALL generated mail delivered within that delay\n"
+	        "# q", (long long)c->run_id, unit);
 	for (size_t i = 0; i < c->n_v; i++)
-		fprintf(f, " v%zu", c->v[i].idx);
+		fprintf(f, " v%zu_delay v%zu_fraction_of_all", c->v[i].idx, c->v[i].idx);
 	fputc('\n', f);
 	for (size_t q = 0; q < NQ; q++) {
 		fprintf(f, "%.2f", (double)q / 100.0);
 		for (size_t i = 0; i < c->n_v; i++) {
 			double x = m[i * NQ + q];
 			plot_put_num(f, logx && !(x > 0) ? NAN : x * scale);
+			plot_put_num(f, (double)q / 100.0 * dshare[i]);
 		}
 		fputc('\n', f);
 	}
@@ -91,18 +113,55 @@ int plot_chart_cdf(plot_ctx *c)
 	char data[16], img[16];
 	snprintf(data, sizeof data, "cdf.dat");
 	snprintf(img, sizeof img, "cdf.%s", c->o->format);
-	int ret = write_cdf(c, m, logx, scale, unit, data);
+	double *dshare = malloc(2 * c->n_v * sizeof *dshare);
+	if (dshare == NULL) {
+		free(m);
+		return plot_oom();
+	}
+	for (size_t i = 0; i < c->n_v; i++)
+		shares(c, i, &dshare[i], &dshare[c->n_v + i]);
+	int ret = write_cdf(c, m, logx, scale, unit, dshare, data);
+	double *last = malloc(c->n_v * sizeof *last);
+	for (size_t i = 0; last && i < c->n_v; i++) {
+		last[i] = NAN;
+		for (size_t q = 0; q < NQ; q++)
+			if (isfinite(m[i * NQ + q]))
+				last[i] = m[i * NQ + q] * scale;
+	}
 	free(m);
-	if (ret != 0)
-		return ret;
+	if (ret != 0 || last == NULL) {
+		free(dshare);
+		free(last);
+		return ret != 0 ? ret : plot_oom();
+	}
 
 	char title[512], xl[64];
-	snprintf(title, sizeof title, "%s: delivery delay of delivered messages, every variant (run %lld,"
+	snprintf(title, sizeof title, "%s: share of all messages delivered within a delay (run %lld,"
 	         " mean of %lld replications)", c->scenario_name, (long long)c->run_id,
 	         (long long)c->replications);
 	plot_sbuf b = { 0 };
 	plot_gp_common(c, &b, data, img, title);
 	plot_variant_names(c, &b);
+	/* Each curve stops at its delivered share; the rest of the mail, lost
+	 * or never delivered, is the censored tail above it. */
+	for (size_t i = 0; i < c->n_v; i++) {
+		char name[32], label[320];
+		double d = dshare[i], l = dshare[c->n_v + i], other = 1 - d - l;
+		snprintf(name, sizeof name, "dshare%zu", i + 1);
+		plot_gp_num(&b, name, d);
+		snprintf(name, sizeof name, "dlast%zu", i + 1);
+		plot_gp_num(&b, name, last[i]);
+		snprintf(name, sizeof name, "tail%zu", i + 1);
+		if (l < 5e-4 && other < 5e-4)
+			snprintf(label, sizeof label, "all delivered");
+		else if (other < 5e-4)
+			snprintf(label, sizeof label, "%.1f%% lost", 100 * l);
+		else
+			snprintf(label, sizeof label, "%.1f%% lost, %.1f%% not delivered", 100 * l, 100 * other);
+		plot_gp_str(&b, name, label);
+	}
+	free(dshare);
+	free(last);
 	plot_gp_int(&b, "logx", logx);
 	snprintf(xl, sizeof xl, "delivery delay (%s)", unit);
 	plot_gp_str(&b, "xlabel", logx ? "delivery delay, generation to release (log scale)" : xl);

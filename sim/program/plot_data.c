@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "plot_int.h"
+#include "stats.h"
 #include "term.h"
 
 FILE *plot_open_data(const plot_ctx *c, const char *name)
@@ -108,4 +109,57 @@ int plot_oom(void)
 {
 	fprintf(stderr, "throttlesim: out of memory\n");
 	return EXIT_FAIL;
+}
+
+double plot_share(const res_rep *r, int fig)
+{
+	double g = r->total.fig[FIG_GENERATED], x = r->total.fig[fig];
+	if (!(g > 0) || !isfinite(x))
+		return NAN;
+	x /= g;
+	return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+/* The p-quantile over all generated mail of one replication: the delay
+ * quantile p / share of the reached messages, interpolated between the
+ * stored points; infinite when p is beyond the share reached. */
+static double quantile_all(const double *cdf, double share, double p)
+{
+	if (!(share > 0))
+		return INFINITY;
+	double q = p / share;
+	if (q > 1.0 + 1e-12)
+		return INFINITY;
+	double pos = (q > 1 ? 1 : q) * (RES_CDF_POINTS - 1);
+	size_t k = (size_t)floor(pos);
+	if (k >= RES_CDF_POINTS - 1)
+		return cdf[RES_CDF_POINTS - 1];
+	double a = cdf[k], b = cdf[k + 1], f = pos - (double)k;
+	return a + (b - a) * f;
+}
+
+int plot_delay_all(const plot_ctx *c, size_t i, bool delivery, double p, double *mean, double *half)
+{
+	const rpt_variant *rv = c->v[i].rv;
+	*mean = *half = NAN;
+	double *x = malloc((rv->n_reps ? rv->n_reps : 1) * sizeof *x);
+	if (x == NULL)
+		return -1;
+	bool inf = false;
+	for (size_t r = 0; r < rv->n_reps; r++) {
+		const res_rep *rep = &rv->reps[r];
+		double share = plot_share(rep, delivery ? FIG_RELEASED : FIG_ACCEPTED);
+		x[r] = isfinite(share) ? quantile_all(delivery ? rep->delivery_cdf : rep->submission_cdf, share, p)
+		                       : NAN;
+		inf |= isinf(x[r]);
+	}
+	st_summary s = st_summarize(x, rv->n_reps);
+	free(x);
+	if (inf) {
+		*mean = INFINITY;
+	} else {
+		*mean = s.mean;
+		*half = s.half;
+	}
+	return 0;
 }

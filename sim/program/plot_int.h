@@ -43,6 +43,11 @@
 
 #include "exit.h"
 
+/* The sweep chart's default figure, computed from the replications: the
+ * 95th percentile delivery delay of all generated mail, lost or never
+ * delivered mail counting as infinitely late (plot_delay_all). */
+#define PLOT_DELAY_ALL "delay_p95_all"
+
 #define PLOT_W 1000
 #define PLOT_H 600
 /* Directories are kept short enough that every file name built from them fits in PATH_MAX. */
@@ -52,6 +57,8 @@ typedef enum plot_chart { PLOT_TIMESERIES, PLOT_CDF, PLOT_COMPARE, PLOT_SWEEP, P
 
 typedef struct plot_opts {
 	const char *db, *run, *out, *format, *variant, *figure;
+	const char *from, *to;   /* --from/--to: the time series' window, or NULL */
+	const char *entity;      /* --entity NAME: a sender group or mailbox, or NULL */
 	const char *scripts;  /* --scripts DIR, or NULL */
 	int chart;         /* a plot_chart; -1: all */
 	bool keep_vars;    /* also write each chart's gnuplot variables (<image stem>.vars) */
@@ -155,6 +162,18 @@ void plot_time_unit(double max_s, double *scale, const char **unit);
 void plot_variant_names(const plot_ctx *c, plot_sbuf *b);
 /* The whole scenario's summary of figure for variant i, or NULL. */
 const store_summary *plot_total(const plot_ctx *c, size_t i, const char *figure);
+/* Figure fig of replication r's whole scenario as a share of its
+ * generated messages, in [0, 1] (NaN when none was generated). */
+double plot_share(const res_rep *r, int fig);
+/* The p-quantile (0.95: p95) of the delay of ALL generated mail of
+ * variant i, averaged over its replications with its 95% half-width:
+ * delivery (generation to release) or submission (to acceptance).  Lost,
+ * pending and unreleased mail count as never delivered, so the quantile
+ * is +Inf in a replication where less than p of the mail got through,
+ * and *mean is +Inf (half NaN) when it is in any replication: a lossy
+ * variant never looks fastest.  From the stored delay quantiles and
+ * figures of each replication.  0, or -1 out of memory. */
+int plot_delay_all(const plot_ctx *c, size_t i, bool delivery, double p, double *mean, double *half);
 /* Prints "throttlesim: out of memory"; EXIT_FAIL. */
 int plot_oom(void);
 

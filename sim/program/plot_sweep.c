@@ -24,6 +24,7 @@ typedef struct sweep_data {
 	char unit_in[32];           /* the figure's unit as stored */
 	double scale;
 	const char *unit;           /* as shown */
+	size_t n_never;             /* points where over 5% of the mail was not delivered */
 } sweep_data;
 
 static void sweep_free(sweep_data *s)
@@ -40,14 +41,26 @@ static size_t read_points(const plot_ctx *c, sweep_data *s)
 {
 	size_t found = 0;
 	double ymax = 0;
+	bool all = strcmp(s->fig, PLOT_DELAY_ALL) == 0;
 	for (size_t i = 0; i < c->n_v; i++) {
-		const store_summary *sm = plot_total(c, i, s->fig);
+		const store_summary *sm = all ? NULL : plot_total(c, i, s->fig);
 		s->mean[i] = s->half[i] = NAN;
-		if (sm == NULL)
+		if (all) {
+			/* never (+Inf) is left out of the line, and said in the label */
+			if (plot_delay_all(c, i, true, 0.95, &s->mean[i], &s->half[i]) != 0)
+				return 0;
+			if (isinf(s->mean[i])) {
+				s->mean[i] = NAN;
+				s->n_never++;
+			}
+			snprintf(s->unit_in, sizeof s->unit_in, "s");
+		} else if (sm == NULL) {
 			continue;
-		s->mean[i] = sm->mean;
-		s->half[i] = sm->half;
-		snprintf(s->unit_in, sizeof s->unit_in, "%s", sm->unit);
+		} else {
+			s->mean[i] = sm->mean;
+			s->half[i] = sm->half;
+			snprintf(s->unit_in, sizeof s->unit_in, "%s", sm->unit);
+		}
 		found++;
 		double top = s->mean[i] + (isfinite(s->half[i]) ? s->half[i] : 0);
 		if (isfinite(s->mean[i]) && top > ymax)
@@ -179,7 +192,11 @@ static void sweep_vars(const plot_ctx *c, const sweep_data *s, const char *key, 
 {
 	/* "delivery_delay_p95" reads as "delivery delay p95". */
 	char pretty[128], ylabel[256];
-	snprintf(pretty, sizeof pretty, "%s", s->fig);
+	if (strcmp(s->fig, PLOT_DELAY_ALL) == 0)
+		snprintf(pretty, sizeof pretty, "p95 delivery delay of all mail, lost = never%s",
+		         s->n_never ? "; gaps: over 5% never delivered" : "");
+	else
+		snprintf(pretty, sizeof pretty, "%s", s->fig);
 	for (char *p = pretty; *p; p++)
 		if (*p == '_')
 			*p = ' ';
@@ -240,7 +257,13 @@ int plot_chart_sweep(plot_ctx *c)
 			printf("note: run %lld is not a sweep: no sweep chart\n", (long long)c->run_id);
 		return 0;
 	}
-	sweep_data s = { .fig = c->o->figure, .mean = malloc(c->n_v * sizeof *s.mean),
+	const char *fig = c->o->figure;
+	if (strcmp(fig, PLOT_DELAY_ALL) == 0 && !c->l->has_delay_cdf) {
+		printf("note: this store has no delay distributions: the sweep chart shows"
+		       " delivery_delay_p95, of delivered mail only\n");
+		fig = "delivery_delay_p95";
+	}
+	sweep_data s = { .fig = fig, .mean = malloc(c->n_v * sizeof *s.mean),
 	                 .half = malloc(c->n_v * sizeof *s.half), .line = malloc(c->n_v * sizeof *s.line),
 	                 .order = malloc(c->n_v * sizeof *s.order),
 	                 .first_of_line = malloc(c->n_v * sizeof *s.first_of_line) };
