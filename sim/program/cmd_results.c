@@ -396,9 +396,16 @@ static void show_variants(const store_loaded *l)
 		char val[96];
 		point_values(run->variants[v].desc, val, sizeof val);
 		if (w.n == 0) {
-			w.n = 1; /* the first value follows the heading after a space */
-			printf(" %s", val);
-			w.col += 1 + strlen(val);
+			/* the first value follows the heading, on the next line if
+			 * it would pass column 80 */
+			w.n = 1;
+			if (w.col + 1 + strlen(val) > 80) {
+				printf("\n  %-13s%s", "", val);
+				w.col = 15 + strlen(val);
+			} else {
+				printf(" %s", val);
+				w.col += 1 + strlen(val);
+			}
 		} else
 			wrap_item(&w, val);
 	}
