@@ -492,7 +492,8 @@ static int store_and_report(run_job *j)
 	rpt_run run = { .scenario_name = j->v[0]->name, .seed = j->v[0]->seed,
 			.version = THROTTLESIM_VERSION, .variants = j->rv, .n_variants = j->n_sel,
 			.json_describe = j->o.describe };
-	if (store_write_results(j->db, j->run_id, &run, err, sizeof err) != SIM_OK ||
+	if (store_write_results_progress(j->db, j->run_id, &run, !j->o.run.quiet && isatty(STDERR_FILENO)
+	                                 ? store_progress_to_terminal : NULL, (void *)j->o.db, 0, err, sizeof err) != SIM_OK ||
 	    store_finish_run(j->db, j->run_id, err, sizeof err) != SIM_OK) {
 		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;
