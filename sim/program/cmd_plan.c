@@ -456,6 +456,7 @@ typedef struct point {
 	double lost_by[RC_COUNT];       /* means per replication */
 	double rejected_by[RC_COUNT];
 	char reply[RC_COUNT][24];       /* "432 4.3.2": code and enhanced code as given */
+	res_entity_kind kind;           /* the entity judged (--entity) */
 	verdict v;                      /* on the intervals */
 	bool by_mean;                   /* on the means */
 	int64_t reps;
@@ -621,6 +622,7 @@ static int evaluate(const plan_opts *o, int64_t x, point *pt)
 	}
 	size_t nr = (size_t)s->replications;
 	pt->x = x;
+	pt->kind = kind;
 	pt->reps = s->replications;
 	for (int f = 0; f < FIG_COUNT; f++)
 		pt->fig[f] = res_summarize_value(reps[0], nr, kind, index, RES_FIG, f);
@@ -665,8 +667,12 @@ static void format_value(double m, double h, const char *unit, bool pct, char *b
 		rpt_format_duration(m, a, sizeof a);
 		rpt_format_duration(h, b, sizeof b);
 	} else {
-		snprintf(a, sizeof a, "%.4g%s", m, pct ? "%" : "");
-		snprintf(b, sizeof b, "%.2g%s", h, pct ? "%" : "");
+		/* counts as integers, no exponents: "1186 ± 502", "2.4 ± 0.97" */
+		if (m == floor(m) && fabs(m) < 1e15)
+			snprintf(a, sizeof a, "%.0f%s", m, pct ? "%" : "");
+		else
+			snprintf(a, sizeof a, fabs(m) >= 1e4 ? "%.1f%s" : "%.4g%s", m, pct ? "%" : "");
+		snprintf(b, sizeof b, h >= 100 ? "%.0f%s" : "%.2g%s", h, pct ? "%" : "");
 	}
 	if (isnan(m))
 		snprintf(buf, size, "undefined");
@@ -947,7 +953,8 @@ int cmd_plan(int argc, char **argv)
 	char tgt[512] = "";
 	target_format(&o.target, o.target.root, N_CMP, tgt, sizeof tgt);
 	if (o.entity.name)
-		snprintf(o.entity_label, sizeof o.entity_label, "%s", o.entity.name);
+		snprintf(o.entity_label, sizeof o.entity_label, "%s %s",
+		         lo_pt.kind == RES_GROUP ? "sender group" : "mailbox", o.entity.name);
 	term_printf("plan: %s %s in [%lld, %lld] with %s (%s; %lld replications each)\n",
 	            o.largest ? "largest" : "smallest", o.key, (long long)o.lo, (long long)o.hi, tgt,
 	            o.entity.name ? o.entity_label : "the whole scenario", (long long)lo_pt.reps);
