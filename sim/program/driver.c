@@ -2,6 +2,7 @@
 #include "driver.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@ typedef struct task {
 	int64_t replication;
 	res_rep *out;
 	int status;
+	bool done;           /* run to its end (status says how) */
 	char err[256];
 } task;
 
@@ -23,6 +25,7 @@ typedef struct pool {
 	size_t n, next, done;
 	evs_kind kind;
 	pthread_mutex_t lock;
+	const volatile sig_atomic_t *stop;
 	bool progress;
 	double t0;
 	double events;       /* of finished replications */
@@ -54,7 +57,10 @@ static void *worker(void *p)
 	pool *pl = p;
 	for (;;) {
 		pthread_mutex_lock(&pl->lock);
-		size_t i = pl->next < pl->n ? pl->next++ : pl->n;
+		/* A stop request takes effect here, between replications: those
+		 * under way run to their end (run_replication cannot be cut). */
+		bool stopping = pl->stop && *pl->stop;
+		size_t i = !stopping && pl->next < pl->n ? pl->next++ : pl->n;
 		pthread_mutex_unlock(&pl->lock);
 		if (i == pl->n)
 			return NULL;
@@ -62,6 +68,7 @@ static void *worker(void *p)
 		t->status = run_replication(t->scn, t->replication, pl->kind, &sim_alloc_std,
 					    t->out, t->err, sizeof t->err);
 		pthread_mutex_lock(&pl->lock);
+		t->done = true;
 		pl->done++;
 		if (t->status == SIM_OK) {
 			pl->events += (double)t->out->events;
@@ -98,17 +105,26 @@ int drv_run(scenario *const *v, size_t n, const drv_opts *o, res_rep ***out,
 	int rc = SIM_OK;
 	if (res == NULL || tasks == NULL)
 		goto nomem;
-	size_t t = 0;
+	int64_t most = 0;
 	for (size_t k = 0; k < n; k++) {
 		res[k] = calloc((size_t)v[k]->replications, sizeof *res[k]);
 		if (res[k] == NULL)
 			goto nomem;
-		for (int64_t r = 0; r < v[k]->replications; r++, t++)
-			tasks[t] = (task){ .scn = v[k], .replication = r, .out = &res[k][r] };
+		if (v[k]->replications > most)
+			most = v[k]->replications;
 	}
+	/* Replication-major: replication 0 of every scenario, then 1, ...  A
+	 * stopped run then holds the first m replications of every variant
+	 * and sweep point, which pair by seed; the slots, so the results, do
+	 * not depend on the order. */
+	size_t t = 0;
+	for (int64_t r = 0; r < most; r++)
+		for (size_t k = 0; k < n; k++)
+			if (r < v[k]->replications)
+				tasks[t++] = (task){ .scn = v[k], .replication = r, .out = &res[k][r] };
 
 	pool pl = { .tasks = tasks, .n = total, .kind = o->kind, .progress = o->progress,
-		    .t0 = now_s() };
+		    .stop = o->stop, .t0 = now_s() };
 	pthread_mutex_init(&pl.lock, NULL);
 	int jobs = o->jobs < 1 ? 1 : o->jobs;
 	if ((size_t)jobs > total)
@@ -127,20 +143,41 @@ int drv_run(scenario *const *v, size_t n, const drv_opts *o, res_rep ***out,
 		fprintf(stderr, "\r\033[K");
 
 	for (size_t i = 0; i < total; i++)
-		if (tasks[i].status != SIM_OK) {
+		if (tasks[i].done && tasks[i].status != SIM_OK) {
 			snprintf(err, errlen, "variant %s, replication %lld: %s", tasks[i].scn->variant,
 				 (long long)tasks[i].replication,
 				 tasks[i].err[0] ? tasks[i].err : sim_strerror(tasks[i].status));
 			rc = tasks[i].status;
 			break;
 		}
+	/* Stopped: each scenario's complete replications form a prefix
+	 * (tasks are taken in order and every task taken is finished). */
+	bool stopped = false;
+	for (size_t i = 0; i < total; i++)
+		stopped = stopped || !tasks[i].done;
+	if (rc == SIM_OK && stopped && o->complete) {
+		for (size_t k = 0; k < n; k++)
+			o->complete[k] = 0;
+		size_t idx = 0;
+		for (int64_t r = 0; r < most; r++)
+			for (size_t k = 0; k < n; k++)
+				if (r < v[k]->replications) {
+					if (tasks[idx].done && o->complete[k] == (size_t)r)
+						o->complete[k]++;
+					idx++;
+				}
+	}
 	free(tasks);
-	if (rc != SIM_OK) {
+	if (rc == SIM_OK && stopped) {
+		rc = SIM_EINTR;
+		snprintf(err, errlen, "interrupted");
+	}
+	if (rc != SIM_OK && (rc != SIM_EINTR || o->complete == NULL)) {
 		drv_free(res, v, n);
 		return rc;
 	}
 	*out = res;
-	return SIM_OK;
+	return rc;
 nomem:
 	free(tasks);
 	drv_free(res, v, n);

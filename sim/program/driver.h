@@ -15,10 +15,23 @@
  * Ownership: on success *out is an array of n arrays (one per scenario) of
  * v[k]->replications results; free it with drv_free().  On failure *out is
  * untouched and err names the scenario and replication that failed.
+ *
+ * Stopping: when stop is set and *stop becomes non-zero (a signal
+ * handler's flag), no further replication starts; those under way run to
+ * their end (a replication is not cut short), so a stop takes effect
+ * within one replication's time per thread.  Tasks are taken replication-
+ * major (replication 0 of every scenario, then 1, ...), so what was done
+ * is the first m replications of nearly every scenario.  drv_run then
+ * returns SIM_EINTR; if complete is set, complete[k] is the number of
+ * leading replications of v[k] that finished (0..replications) and *out
+ * is filled as on success (the slots beyond complete[k] are empty, and
+ * drv_free frees them all); if complete is NULL, *out is untouched.  A
+ * stop after the last replication started is no stop: SIM_OK.
  */
 #ifndef SIM_DRIVER_H
 #define SIM_DRIVER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,6 +43,8 @@ typedef struct drv_opts {
 	evs_kind kind;
 	int jobs;        /* threads; <= 0: one */
 	bool progress;   /* progress line on standard error */
+	const volatile sig_atomic_t *stop;  /* NULL, or a flag: non-zero stops the run */
+	size_t *complete;                   /* NULL, or n counts filled when stopped */
 } drv_opts;
 
 int drv_run(scenario *const *v, size_t n, const drv_opts *o, res_rep ***out,
