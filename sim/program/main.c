@@ -709,16 +709,20 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 		return status;
 	}
 	if ((status = select_variants(&j)) == 0 &&
-	    (status = check_budget(j.o.path, j.chosen, j.n_sel, j.o.run.jobs, j.o.memory_budget)) == 0 &&
-	    (status = begin_stored_run(&j, full_argc, full_argv)) == 0) {
-		/* From here the store holds the run's row: Ctrl-C must end it. */
+	    (status = check_budget(j.o.path, j.chosen, j.n_sel, j.o.run.jobs, j.o.memory_budget)) == 0) {
+		/* Caught from before the run's row is written, so no moment
+		 * leaves a row that nothing will end: a Ctrl-C while the row
+		 * is written (or the store is waited for) stops the run before
+		 * its first replication, and the row is deleted. */
 		struct sigaction old;
 		catch_sigint(!j.o.run.quiet && isatty(STDERR_FILENO), &old);
-		status = simulate(&j);
-		if (status == 0)
-			status = store_and_report(&j);
-		else if (status == EXIT_INTERRUPTED)
-			status = keep_interrupted(&j);
+		if ((status = begin_stored_run(&j, full_argc, full_argv)) == 0) {
+			status = simulate(&j);
+			if (status == 0)
+				status = store_and_report(&j);
+			else if (status == EXIT_INTERRUPTED)
+				status = keep_interrupted(&j);
+		}
 		sigaction(SIGINT, &old, NULL);
 	}
 	run_free(&j);
