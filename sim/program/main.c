@@ -92,9 +92,9 @@ static const char run_usage[] =
 	"  --memory-budget B refuse a run estimated to need more (default 4G; e.g. 8G)\n"
 	"  -h, --help        show this help\n"
 	"\n"
-	"Ctrl-C stops the run after the replications under way: the first N\n"
-	"replications complete for every variant are stored (the run stays\n"
-	"incomplete), or nothing when there are none; a second Ctrl-C quits at once.\n"
+	"Ctrl-C stops the run at once: it is marked incomplete in the store, with\n"
+	"none of its results (a run is stored whole); the message says how many\n"
+	"replications were complete, which --replications N gives again.\n"
 	"\n"
 	"exit status: 0 success, 1 run failed, 2 bad usage or invalid scenario,\n"
 	"130 interrupted\n";
@@ -435,6 +435,7 @@ typedef struct run_job {
 	rpt_variant *rv;
 	size_t *complete;        /* per chosen scenario, replications done when interrupted */
 	size_t kept;             /* interrupted: replications kept of each scenario (0: none) */
+	bool abandoned;          /* interrupted with replications still running (driver.h) */
 } run_job;
 
 static void run_free(run_job *j)
@@ -529,13 +530,13 @@ static struct {
 } sigint_state;
 
 /* Async-signal-safe: a flag and one write(2).  SA_RESETHAND makes the
- * next Ctrl-C the default one, which ends the process at once. */
+ * next Ctrl-C the default one, which ends the process at once (while the
+ * run's row is being marked, say). */
 static void on_sigint(int sig)
 {
 	(void)sig;
 	static const char clear[] = "\r\033[K";
-	static const char msg[] = "throttlesim: interrupted: finishing the replications under way "
-	                          "(Ctrl-C again quits at once)\n";
+	static const char msg[] = "throttlesim: interrupted: stopping\n";
 	sigint_state.stop = 1;
 	ssize_t w = sigint_state.progress ? write(STDERR_FILENO, clear, sizeof clear - 1) : 0;
 	w = write(STDERR_FILENO, msg, sizeof msg - 1);
@@ -554,27 +555,22 @@ static void catch_sigint(bool progress, struct sigaction *old)
 	sigaction(SIGINT, &sa, old);
 }
 
-/* Ends a run that was interrupted: with results (kept), its finished_at
- * is set and complete stays 0, so the store says it ended incomplete
- * rather than looking like a run still going; without, its row (nothing
- * else was written) is deleted.  The store's own calls have no way to
- * end a run without completing it; these two statements belong beside
- * store_finish_run (store.c) as one call. */
-static int end_interrupted_run(sqlite3 *db, int64_t run_id, bool kept, char *err, size_t size)
+/* Ends a run that was interrupted: its finished_at is set and complete
+ * stays 0, so the store says it ended incomplete instead of looking like
+ * a run still going.  The store has no call that ends a run without
+ * completing it; this statement belongs beside store_finish_run
+ * (store.c). */
+static int end_interrupted_run(sqlite3 *db, int64_t run_id, char *err, size_t size)
 {
-	const char *sql = kept
-		? "UPDATE runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-		  " WHERE id = ?1 AND complete = 0"
-		: "DELETE FROM runs WHERE id = ?1 AND complete = 0"
-		  " AND NOT EXISTS (SELECT 1 FROM variants WHERE run_id = ?1)";
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(db, "UPDATE runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+	                                " WHERE id = ?1 AND complete = 0", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, run_id);
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+	if (rc != SQLITE_DONE) {
 		snprintf(err, size, "%s: ending run %lld: %s", sqlite3_db_filename(db, "main"), (long long)run_id,
 		         sqlite3_errmsg(db));
 		return SIM_ESTORE;
@@ -584,8 +580,8 @@ static int end_interrupted_run(sqlite3 *db, int64_t run_id, bool kept, char *err
 
 /* Every replication of every chosen scenario, in parallel (the results do
  * not depend on --jobs), and what each scenario's results refer to.
- * Interrupted: the first j->kept replications of each scenario, and
- * EXIT_INTERRUPTED. */
+ * Interrupted: EXIT_INTERRUPTED, with j->kept the number of first
+ * replications complete for every scenario. */
 static int simulate(run_job *j)
 {
 	char err[1024];
@@ -596,36 +592,34 @@ static int simulate(run_job *j)
 		return out_of_memory();
 	drv_opts dopt = { .kind = j->o.run.kind, .jobs = j->o.run.jobs,
 			  .progress = !j->o.run.quiet && isatty(STDERR_FILENO),
-			  .stop = &sigint_state.stop, .complete = j->complete };
+			  .stop = &sigint_state.stop, .complete = j->complete, .abandoned = &j->abandoned };
 	int rc = drv_run(j->chosen, j->n_sel, &dopt, &j->reps, err, sizeof err);
 	if (rc != SIM_OK && rc != SIM_EINTR) {
 		term_eprintf("throttlesim: %s: %s\n", j->o.path, err);
 		return EXIT_FAIL;
 	}
-	size_t reps = SIZE_MAX;
-	for (size_t k = 0; k < j->n_sel; k++) {
-		size_t done = rc == SIM_EINTR ? j->complete[k] : (size_t)j->chosen[k]->replications;
-		if (done < reps)
-			reps = done;
+	if (rc == SIM_EINTR) {
+		/* the first replications complete for every scenario */
+		j->kept = SIZE_MAX;
+		for (size_t k = 0; k < j->n_sel; k++)
+			if (j->complete[k] < j->kept)
+				j->kept = j->complete[k];
+		return EXIT_INTERRUPTED;
 	}
 	for (; j->n_desc < j->n_sel; j->n_desc++)
 		if (res_describe(j->chosen[j->n_desc], &sim_alloc_std, &j->desc[j->n_desc]) != SIM_OK)
 			return out_of_memory();
-	/* Interrupted, every scenario keeps the same first replications, so
-	 * variants still pair by seed. */
 	for (size_t k = 0; k < j->n_sel; k++)
 		j->rv[k] = (rpt_variant){ .name = j->chosen[k]->variant, .desc = &j->desc[k],
-		                          .reps = j->reps[k],
-		                          .n_reps = rc == SIM_EINTR ? reps : (size_t)j->chosen[k]->replications };
-	if (rc == SIM_EINTR) {
-		j->kept = reps;
-		return EXIT_INTERRUPTED;
-	}
+		                          .reps = j->reps[k], .n_reps = (size_t)j->chosen[k]->replications };
 	return 0;
 }
 
-/* After Ctrl-C: what was complete into the store (the run left
- * incomplete, with its end time), or nothing; says which. */
+/* After Ctrl-C: the run's row marked as ended incomplete, and what was
+ * done said.  Nothing of the replications is stored: the store holds a
+ * run whole or not at all (store.h, Atomicity), and the replications
+ * that were complete come back byte for byte from the same command with
+ * --replications N, as their seeds depend on nothing else. */
 static int keep_interrupted(run_job *j)
 {
 	char err[1024], what[160];
@@ -635,37 +629,29 @@ static int keep_interrupted(run_job *j)
 	for (size_t k = 1; k < n; k++)
 		same = same && j->chosen[k]->replications == want;
 	bool sweep = j->chosen[0]->sweep_point >= 0;
+	const char *many = sweep ? "variants and sweep points" : "variants";
 	if (n == 1)
 		snprintf(what, sizeof what, "of %s", j->chosen[0]->variant);
 	else
-		snprintf(what, sizeof what, "of each of the %zu %s", n, sweep ? "variants and sweep points" : "variants");
-	if (j->kept > 0) {
-		rpt_run run = { .scenario_name = j->v[0]->name, .seed = j->v[0]->seed,
-				.version = THROTTLESIM_VERSION, .variants = j->rv, .n_variants = n,
-				.json_describe = j->o.describe };
-		if (store_write_results(j->db, j->run_id, &run, err, sizeof err) != SIM_OK ||
-		    end_interrupted_run(j->db, j->run_id, true, err, sizeof err) != SIM_OK) {
-			term_eprintf("throttlesim: %s\n", err);
-			return EXIT_FAIL;
-		}
-		if (same)
-			term_eprintf("throttlesim: interrupted: %zu of %lld replications %s were complete; stored as "
-			             "run %lld (incomplete) in %s\n", j->kept, (long long)want, what,
-			             (long long)j->run_id, j->o.db);
-		else
-			term_eprintf("throttlesim: interrupted: %zu replications %s were complete; stored as run %lld "
-			             "(incomplete) in %s\n", j->kept, what, (long long)j->run_id, j->o.db);
-		return EXIT_INTERRUPTED;
-	}
-	if (end_interrupted_run(j->db, j->run_id, false, err, sizeof err) != SIM_OK) {
+		snprintf(what, sizeof what, "of each of the %zu %s", n, many);
+	if (end_interrupted_run(j->db, j->run_id, err, sizeof err) != SIM_OK) {
 		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;
 	}
-	if (n == 1)
-		term_eprintf("throttlesim: interrupted before any replication %s was complete: nothing stored\n", what);
+	if (j->kept == 0 && n == 1)
+		term_eprintf("throttlesim: interrupted before any replication %s was complete", what);
+	else if (j->kept == 0)
+		term_eprintf("throttlesim: interrupted before each of the %zu %s had a complete replication", n, many);
+	else if (same)
+		term_eprintf("throttlesim: interrupted: %zu of %lld replications %s were complete", j->kept,
+		             (long long)want, what);
 	else
-		term_eprintf("throttlesim: interrupted before each of the %zu %s had a complete replication: "
-		             "nothing stored\n", n, sweep ? "variants and sweep points" : "variants");
+		term_eprintf("throttlesim: interrupted: %zu replications %s were complete", j->kept, what);
+	term_eprintf("; nothing stored (a run is stored whole): run %lld is marked incomplete in %s\n",
+	             (long long)j->run_id, j->o.db);
+	if (j->kept > 0)
+		term_eprintf("throttlesim: the same command with --replications %zu gives those %zu again"
+		             " (the same seeds)\n", j->kept, j->kept);
 	return EXIT_INTERRUPTED;
 }
 
@@ -713,7 +699,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 		/* Caught from before the run's row is written, so no moment
 		 * leaves a row that nothing will end: a Ctrl-C while the row
 		 * is written (or the store is waited for) stops the run before
-		 * its first replication, and the row is deleted. */
+		 * its first replication, and the row is marked. */
 		struct sigaction old;
 		catch_sigint(!j.o.run.quiet && isatty(STDERR_FILENO), &old);
 		if ((status = begin_stored_run(&j, full_argc, full_argv)) == 0) {
@@ -722,6 +708,15 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 				status = store_and_report(&j);
 			else if (status == EXIT_INTERRUPTED)
 				status = keep_interrupted(&j);
+		}
+		if (j.abandoned) {
+			/* Threads are still simulating with the scenarios: nothing
+			 * may be freed under them, and waiting could take minutes.
+			 * The run is marked; the process ends here. */
+			store_close(j.db);
+			fflush(stdout);
+			fflush(stderr);
+			_exit(status);
 		}
 		sigaction(SIGINT, &old, NULL);
 	}
