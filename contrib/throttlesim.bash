@@ -49,15 +49,17 @@ _throttlesim()
 	case $cmd in
 	run) opts="--format --variant --set --db --describe --memory-budget --help -h $run_shared" ;;
 	check) opts="--memory-budget --help -h" ;;
-	plan) opts="--vary --range --target --largest --variant --memory-budget --help -h $run_shared" ;;
+	plan) opts="--vary --range --target --entity --largest --variant --memory-budget --help -h $run_shared" ;;
 	results)
 		if [[ $cword -eq 2 ]]; then
-			COMPREPLY=($(compgen -W "list show export --help -h" -- "$cur"))
+			COMPREPLY=($(compgen -W "list show export rm prune --help -h" -- "$cur"))
 			return
 		fi
 		case $sub in
 		list) opts="--db --help -h" ;;
 		show) opts="--db --help -h" ;;
+		rm) opts="--db --no-vacuum --help -h" ;;
+		prune) opts="--keep --dry-run --db --no-vacuum --help -h" ;;
 		export) opts="--format --describe --db --help -h" ;;
 		*) opts="--help -h" ;;
 		esac ;;
