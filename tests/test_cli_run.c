@@ -277,6 +277,7 @@ static void assert_nothing_running(const char *db)
 	snprintf(args, sizeof args, "results list --db %s", db);
 	assert_int_equal(run(args, &out, &err), 0);
 	assert_null(strstr(out, "running"));
+	assert_non_null(strstr(out, "interrupted"));
 	free(out);
 	free(err);
 }

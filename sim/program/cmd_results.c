@@ -59,9 +59,10 @@ static const char results_usage[] =
 static const char list_usage[] =
 	"usage: throttlesim results list [--db FILE]\n"
 	"\n"
-	"One line per run, oldest first: id, started_at (UTC), complete or\n"
-	"incomplete (interrupted or failed), scenario name, variants stored,\n"
-	"replications per variant, base seed.\n";
+	"One line per run, oldest first: id, started_at (UTC), status (complete;\n"
+	"interrupted: ended before its results were stored, e.g. by Ctrl-C;\n"
+	"running: going on, or killed without a word), scenario name, variants\n"
+	"stored, replications per variant, base seed.\n";
 
 static const char show_usage[] =
 	"usage: throttlesim results show RUN [--db FILE]\n"
@@ -261,10 +262,10 @@ static int list_row(void *p, const store_run_row *r)
 {
 	list_ctx *c = p;
 	if (c->n++ == 0)
-		term_printf("%5s  %-24s  %-10s  %-24s %4s %6s  %s\n", "id", "started_at", "status", "scenario",
+		term_printf("%5s  %-24s  %-11s  %-24s %4s %6s  %s\n", "id", "started_at", "status", "scenario",
 		            "var", "reps", "seed");
-	term_printf("%5lld  %-24s  %-10s  %-24s %4lld %6lld  %" PRIu64 "\n", (long long)r->id, r->started_at,
-	            r->complete ? "complete" : "incomplete", r->scenario_name, (long long)r->n_variants,
+	term_printf("%5lld  %-24s  %-11s  %-24s %4lld %6lld  %" PRIu64 "\n", (long long)r->id, r->started_at,
+	            store_run_status(r), r->scenario_name, (long long)r->n_variants,
 	            (long long)r->replications, r->seed);
 	return 0;
 }

@@ -555,29 +555,6 @@ static void catch_sigint(bool progress, struct sigaction *old)
 	sigaction(SIGINT, &sa, old);
 }
 
-/* Ends a run that was interrupted: its finished_at is set and complete
- * stays 0, so the store says it ended incomplete instead of looking like
- * a run still going.  The store has no call that ends a run without
- * completing it; this statement belongs beside store_finish_run
- * (store.c). */
-static int end_interrupted_run(sqlite3 *db, int64_t run_id, char *err, size_t size)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, "UPDATE runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-	                                " WHERE id = ?1 AND complete = 0", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, run_id);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, size, "%s: ending run %lld: %s", sqlite3_db_filename(db, "main"), (long long)run_id,
-		         sqlite3_errmsg(db));
-		return SIM_ESTORE;
-	}
-	return SIM_OK;
-}
-
 /* Every replication of every chosen scenario, in parallel (the results do
  * not depend on --jobs), and what each scenario's results refer to.
  * Interrupted: EXIT_INTERRUPTED, with j->kept the number of first
@@ -634,7 +611,7 @@ static int keep_interrupted(run_job *j)
 		snprintf(what, sizeof what, "of %s", j->chosen[0]->variant);
 	else
 		snprintf(what, sizeof what, "of each of the %zu %s", n, many);
-	if (end_interrupted_run(j->db, j->run_id, err, sizeof err) != SIM_OK) {
+	if (store_end_run(j->db, j->run_id, err, sizeof err) != SIM_OK) {
 		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;
 	}

@@ -865,6 +865,24 @@ int store_finish_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size)
 	return SIM_OK;
 }
 
+int store_end_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size)
+{
+	if (db == NULL) {
+		store__set_err(err, err_size, "store_end_run: invalid argument");
+		return SIM_EINVAL;
+	}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "UPDATE runs SET finished_at = " NOW_SQL " WHERE id = ?1 AND complete = 0",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store__db_err(db, NULL, "ending the interrupted run", err, err_size);
+	sqlite3_bind_int64(st, 1, run_id);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store__db_err(db, NULL, "ending the interrupted run", err, err_size);
+	return SIM_OK;
+}
+
 /* ---- reading ----------------------------------------------------------------------------- */
 
 /* Does the store have a -wal file that may hold commits (one that is not

@@ -105,6 +105,11 @@ int store_write_results(sqlite3 *db, int64_t run_id, const rpt_run *run,
 /* Marks the run complete (complete = 1, finished_at = now). */
 int store_finish_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size);
 
+/* Ends a run that was interrupted before its results were written:
+ * finished_at = now, complete stays 0, so the store tells it from a run
+ * still going (finished_at NULL): `results list` shows it "interrupted". */
+int store_end_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size);
+
 /* The three steps for a run that is complete before it is stored (serve's
  * and load's): open path (waiting for the lock as store_open_waiting),
  * begin, write, finish, close.  *run_id is its id.  SIM_OK, or the first
@@ -247,6 +252,14 @@ typedef struct store_run_row {
 	int64_t replications;
 	int64_t n_variants;                     /* variants with results (0 if none) */
 } store_run_row;
+
+/* How a run's row reads: "complete", "interrupted" (ended incomplete:
+ * store_end_run) or "running" (no end yet: going on, or killed without a
+ * word). */
+static inline const char *store_run_status(const store_run_row *r)
+{
+	return r->complete ? "complete" : r->finished_at && r->finished_at[0] ? "interrupted" : "running";
+}
 
 /* Called once per run, in id order; a non-zero return stops the walk and
  * is returned by store_list_runs. */
