@@ -253,13 +253,29 @@ static void charts_free(charts *ch)
 	ch->tmp[0] = 0;
 }
 
-/* Reads the images plot printed, in its order.  0 or EXIT_FAIL. */
-static int take_charts(charts *ch, const char *out_dir, const char *printed)
+/* Reads the images plot printed, in its order, and keeps its "note:"
+ * lines (a chart it leaves out, and why) in *notes.  0 or EXIT_FAIL. */
+static int take_charts(charts *ch, const char *out_dir, const char *printed, char **notes)
 {
 	size_t prefix = strlen(out_dir);
 	for (const char *p = printed; p && *p;) {
 		const char *nl = strchr(p, '\n');
 		size_t k = nl ? (size_t)(nl - p) : strlen(p);
+		if (k > 6 && strncmp(p, "note: ", 6) == 0) {
+			size_t have = *notes ? strlen(*notes) : 0;
+			char *t = realloc(*notes, have + k + 3);
+			if (t == NULL) {
+				fprintf(stderr, "throttlesim: out of memory\n");
+				return EXIT_FAIL;
+			}
+			if (have) {
+				t[have++] = ';';
+				t[have++] = ' ';
+			}
+			memcpy(t + have, p + 6, k - 6);
+			t[have + k - 6] = 0;
+			*notes = t;
+		}
 		if (k > prefix + 5 && strncmp(p, out_dir, prefix) == 0 && p[prefix] == '/' &&
 		    strncmp(p + k - 4, ".svg", 4) == 0) {
 			char *path = strndup(p, k);
@@ -326,8 +342,8 @@ static int draw_charts(const report_opts *o, int64_t id, charts *ch)
 	clearerr(stdout);
 	restore(2, saved_err);
 	restore(1, saved_out);
-	char *printed = read_all(out_path), *said = read_all(err_path);
-	int trc = take_charts(ch, out_dir, printed);
+	char *printed = read_all(out_path), *said = read_all(err_path), *notes = NULL;
+	int trc = take_charts(ch, out_dir, printed, &notes);
 	free(printed);
 	if (said && *said) {
 		/* shown once on standard error, and in the page */
@@ -346,6 +362,19 @@ static int draw_charts(const report_opts *o, int64_t id, charts *ch)
 		ch->note = strdup("Charts could not be drawn (the plot command failed without saying why).");
 	}
 	free(said);
+	if (notes && trc == 0 && rc == 0) {
+		/* what plot left out on purpose (a sweep's many time series) */
+		static const char lead[] = "Charts left out: ";
+		size_t have = ch->note ? strlen(ch->note) + 1 : 0;
+		char *t = malloc(have + sizeof lead + strlen(notes));
+		if (t) {
+			snprintf(t, have + sizeof lead + strlen(notes), "%s%s%s%s", ch->note ? ch->note : "",
+			         ch->note ? " " : "", lead, notes);
+			free(ch->note);
+			ch->note = t;
+		}
+	}
+	free(notes);
 	return trc;
 }
 

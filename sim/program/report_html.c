@@ -96,14 +96,17 @@ static void para(page *o, const char *cls, const char *text)
 	para_end(o);
 }
 
-static void table_begin(page *o, int cols)
+/* cls: the table's class (HTML), or NULL. */
+static void table_begin(page *o, int cols, const char *cls)
 {
 	o->cols = cols;
 	o->cell = 0;
 	if (o->md)
 		fputc('\n', o->f);
+	else if (cls)
+		fprintf(o->f, "<div class=\"scroll\"><table class=\"%s\">\n", cls);
 	else
-		fputs("<table>\n", o->f);
+		fputs("<div class=\"scroll\"><table>\n", o->f);
 }
 
 static void row_begin(page *o, bool head)
@@ -152,7 +155,7 @@ static void row_end(page *o)
 static void table_end(page *o)
 {
 	if (!o->md)
-		fputs("</table>\n", o->f);
+		fputs("</table></div>\n", o->f);
 }
 
 /* ---- numbers ------------------------------------------------------------------ */
@@ -356,7 +359,7 @@ static void section_answer(page *o, const store_loaded *l)
 	heading(o, 2, "Answer");
 	para(o, NULL, "The whole scenario, each figure as its mean over the replications \xc2\xb1 the"
 	              " half-width of its 95% confidence interval (Student t); n: replications.");
-	table_begin(o, (int)nf + 2);
+	table_begin(o, (int)nf + 2, "answer");
 	answer_head(o, "variant", nf, figs);
 	bool lossy = false;
 	for (size_t vi = 0; vi < run->n_variants; vi++) {
@@ -395,13 +398,13 @@ static void section_answer(page *o, const store_loaded *l)
 	     : "Each variant minus the base, replication by replication (the same seeds: common random"
 	       " numbers), mean \xc2\xb1 95% half-width. An interval that excludes 0 is a difference"
 	       " the replications support.");
-	table_begin(o, (int)nf + 2);
+	table_begin(o, (int)nf + 2, "answer");
 	answer_head(o, "variant \xe2\x88\x92 base", nf, figs);
 	for (size_t vi = 0; vi < run->n_variants; vi++) {
 		const rpt_variant *v = &run->variants[vi], *b = base_of(run, vi);
+		point_row(o, run, vi);
 		if (b == v)
 			continue;
-		point_row(o, run, vi);
 		row_begin(o, false);
 		snprintf(buf, sizeof buf, "%s \xe2\x88\x92 %s", v->name ? v->name : "?", b->name ? b->name : "?");
 		cell(o, buf, NULL);
@@ -792,7 +795,7 @@ static void variant_limits(page *o, const rpt_variant *v)
 		if (more && w >= 0 && (size_t)w < sizeof line)
 			snprintf(line + w, sizeof line - (size_t)w, " and %zu more", more);
 		para(o, NULL, line);
-		table_begin(o, 4);
+		table_begin(o, 4, "limits");
 		row_begin(o, true);
 		cell(o, "limit", NULL);
 		cell(o, "value", "num");
@@ -877,7 +880,7 @@ static void section_replies(page *o, const store_loaded *l)
 			para(o, NULL, "No refusals: every attempt was accepted (250).");
 			continue;
 		}
-		table_begin(o, 5);
+		table_begin(o, 5, "replies");
 		row_begin(o, true);
 		cell(o, "class", NULL);
 		cell(o, "reply", NULL);
@@ -984,11 +987,11 @@ static const char css[] =
 	"line-height:1.4}\n"
 	"h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;"
 	"margin-top:1.6em}\n"
-	"table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ccc;padding:.25em .5em;"
+	"div.scroll{overflow-x:auto}table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ccc;padding:.25em .5em;"
 	"vertical-align:top}\n"
 	"th{background:#f0f0f0;text-align:left}td.num,th.num{text-align:right;white-space:nowrap}\n"
 	"td.point{font-weight:bold;background:#fafafa}td.reply{font-family:monospace;font-size:.9em;overflow-wrap:anywhere}\n"
-	"td.assumption{background:#fff3cd;font-weight:bold}\n"
+	"td.assumption{background:#fff3cd;font-weight:bold}table.answer{font-size:.92em}\n"
 	"blockquote.question{border-left:4px solid #3572b0;margin:0;padding:.2em 1em;background:#f4f8fc;"
 	"font-size:1.1em}\n"
 	".meta{color:#555}.small{font-size:.85em;color:#444}.note{color:#555;font-style:italic}\n"

@@ -15,7 +15,8 @@
 #     PNG reader counts a 100x100 black square as exactly 10,000 pixels;
 #  5. the Markdown page's table rows, exactly, as worked out by hand;
 #  6. without gnuplot the report is still written and says why it has no
-#     charts; usage errors.
+#     charts; usage errors;
+#  7. names from a foreign store that are markup stay text.
 #
 # Console errors: Chromium run with --enable-logging=stderr --v=0 prints
 # every console message of the page (console.log/warn/error, uncaught
@@ -184,6 +185,32 @@ fi
 [ "$rc" = 2 ] && grep -q 'give --html FILE or --markdown FILE' "$WORK/err" && ok "no output named: exit 2" || fail "no output named: exit $rc"
 "$BIN" report 99 --db "$DB" --html "$WORK/x.html" >/dev/null 2>"$WORK/err"; rc=$?
 [ "$rc" = 2 ] && grep -q 'no run 99' "$WORK/err" && [ ! -e "$WORK/x.html" ] && ok "unknown run: exit 2, nothing written" || fail "unknown run: exit $rc"
+
+# ---- 7. names from a foreign store are text ---------------------------------------
+# The store may hold any name: a variant and a mailbox renamed to markup
+# that would log to the console if it ever ran.
+python3 - "$DB" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE variants SET name = '<script>console.error(\"pwned\")</script>&x' WHERE idx = 1")
+db.execute("UPDATE entities SET name = '\"&''<img src=x onerror=console.error(2)>' WHERE entity_kind = 'mailbox'")
+db.commit()
+EOF
+if "$BIN" report last --db "$DB" --html "$WORK/hostile.html" --markdown "$WORK/hostile.md" >/dev/null 2>&1; then
+	tr '\n' ' ' <"$WORK/hostile.html" | grep -o '<[^>]*>' >"$WORK/hostile-tags"
+	if ! grep -qiE '<(script|img)[ >]' "$WORK/hostile-tags" &&
+	   grep -qF '&lt;script&gt;console.error(&quot;pwned&quot;)&lt;/script&gt;&amp;x' "$WORK/hostile.html" &&
+	   grep -qF '&quot;&amp;&#39;&lt;img src=x onerror=console.error(2)&gt;' "$WORK/hostile.html" &&
+	   grep -qF '| \<script\>console.error("pwned")\</script\>\&x | 2 |' "$WORK/hostile.md"; then
+		ok "names that are markup are shown as text (HTML and Markdown)"
+	else
+		fail "a name from the store became markup"
+	fi
+	render "$WORK/hostile.html" "$WORK/hostile.png" 1200,1200
+	if console_lines "$WORK/hostile.png.log" >/dev/null; then fail "hostile names ran: $(console_lines "$WORK/hostile.png.log" | head -2)"; else ok "hostile names: no console message"; fi
+else
+	fail "report of the renamed run"
+fi
 
 if [ "$FAILS" -gt 0 ]; then
 	echo "check_report: $FAILS check(s) failed"
