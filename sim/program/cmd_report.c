@@ -53,7 +53,7 @@ static const char report_usage[] =
 	"report is written all the same and says why it has no charts.\n"
 	"\n"
 	"exit status: 0 success, 1 store unreadable or output not writable,\n"
-	"2 bad usage or unknown run\n";
+	"2 bad usage, unknown run or --scripts DIR without scripts\n";
 
 typedef struct report_opts {
 	const char *db, *run, *html, *md, *scripts;
@@ -305,7 +305,8 @@ static int take_charts(charts *ch, const char *out_dir, const char *printed, cha
 }
 
 /* The charts of run id, drawn by `throttlesim plot` as SVG in a private
- * directory.  0 (charts may be missing: ch->note says why) or EXIT_FAIL. */
+ * directory.  0 (charts may be missing: ch->note says why), EXIT_FAIL,
+ * or EXIT_USAGE when plot found the usage wrong (--scripts DIR). */
 static int draw_charts(const report_opts *o, int64_t id, charts *ch)
 {
 	const char *base = getenv("TMPDIR");
@@ -375,7 +376,8 @@ static int draw_charts(const report_opts *o, int64_t id, charts *ch)
 		}
 	}
 	free(notes);
-	return trc;
+	/* a --scripts DIR without scripts is the user's to fix, as for plot */
+	return trc != 0 ? trc : rc == EXIT_USAGE ? EXIT_USAGE : 0;
 }
 
 /* ---- writing ----------------------------------------------------------------------- */

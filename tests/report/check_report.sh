@@ -183,6 +183,8 @@ fi
 [ "$rc" = 0 ] && grep -q '^usage: throttlesim report RUN' "$WORK/help" && ok "report --help" || fail "report --help (exit $rc)"
 "$BIN" report last --db "$DB" >/dev/null 2>"$WORK/err"; rc=$?
 [ "$rc" = 2 ] && grep -q 'give --html FILE or --markdown FILE' "$WORK/err" && ok "no output named: exit 2" || fail "no output named: exit $rc"
+"$BIN" report last --db "$DB" --html "$WORK/y.html" --scripts "$WORK" >/dev/null 2>"$WORK/err"; rc=$?
+[ "$rc" = 2 ] && grep -q 'no gnuplot scripts there' "$WORK/err" && [ ! -e "$WORK/y.html" ] && ok "--scripts DIR without scripts: exit 2, nothing written" || fail "--scripts without scripts: exit $rc"
 "$BIN" report 99 --db "$DB" --html "$WORK/x.html" >/dev/null 2>"$WORK/err"; rc=$?
 [ "$rc" = 2 ] && grep -q 'no run 99' "$WORK/err" && [ ! -e "$WORK/x.html" ] && ok "unknown run: exit 2, nothing written" || fail "unknown run: exit $rc"
 
