@@ -47,6 +47,7 @@ static const char usage_text[] =
 	"  results list      the runs in the results store (results --help)\n"
 	"  results show RUN  a stored run's summary; results export RUN --format csv|json\n"
 	"  plot RUN          charts of a stored run, drawn by gnuplot (plot --help)\n"
+	"  report RUN        a stored run's one-page report, HTML or Markdown\n"
 	"  serve FILE        the scenario's rules behind a live SMTP listener (serve --help)\n"
 	"  token ADDRESS     an XOAUTH2 token that serve accepts (token --help)\n"
 	"  profile RECORD    a sender's session and retry sections from a serve record\n"
@@ -737,6 +738,8 @@ static int dispatch(int argc, char **argv)
 		return cmd_results(argc - 2, argv + 2);
 	if (strcmp(cmd, "plot") == 0)
 		return cmd_plot(argc - 2, argv + 2);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(argc - 2, argv + 2);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(argc - 2, argv + 2);
 	if (strcmp(cmd, "load") == 0)
