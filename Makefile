@@ -19,6 +19,8 @@ DEBS      := gcc make pkg-config libc6-dev libgsl-dev libsqlite3-dev libfyaml-de
 SERVE_DEBS := swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl msmtp curl python3 \
               postfix libsasl2-modules util-linux openssl
 DEBS      += $(SERVE_DEBS)
+# The one-page HTML report is opened in a real browser (tests/report/).
+DEBS      += chromium
 BENCH_DEBS := g++ libns3-dev valgrind postfix
 
 PKGS     := gsl sqlite3 libfyaml openssl
@@ -60,7 +62,7 @@ LIB      := $(BUILD)/libthrottlesim.a
 DB       ?= throttlesim.db
 SCENARIO ?= scenarios/printers.yaml
 
-.PHONY: all run test test-one test-valgrind test-serve bench deps bench-deps clean install uninstall
+.PHONY: all run test test-one test-valgrind test-serve test-report bench deps bench-deps clean install uninstall
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -119,6 +121,11 @@ test: deps
 	@$(MAKE) --no-print-directory VARIANT=stress test-one TEST_ONLY="test_evset test_engine test_service test_clock test_sender test_model"
 	@$(MAKE) --no-print-directory VARIANT=debug test-valgrind
 	@$(MAKE) --no-print-directory VARIANT=san test-serve
+	@$(MAKE) --no-print-directory VARIANT=san test-report
+
+# The one-page report, opened in headless Chromium (tests/report/).
+test-report: $(BIN)
+	bash tests/report/check_report.sh $(BIN)
 
 # serve with real clients and hostile ones, through real sockets, under
 # AddressSanitizer (tests/serve/).

@@ -16,7 +16,7 @@ _throttlesim()
 		cword=$COMP_CWORD
 	fi
 
-	local commands="run check plan results plot serve load token profile demo"
+	local commands="run check plan results plot report serve load token profile demo"
 	local run_shared="--seed --replications --duration --jobs -j --engine --quiet -q"
 	local opts cmd=${words[1]} sub=${words[2]}
 
@@ -69,6 +69,7 @@ _throttlesim()
 	             --live --control --quiet -q --help -h" ;;
 	load) opts="--target --time-scale --duration --seed --replication --variant --no-tls --cafile --db
 	            --quiet -q --help -h" ;;
+	report) opts="--db --html --markdown --no-charts --scripts --help -h" ;;
 	token) opts="--token-key --ttl --help -h" ;;
 	profile) opts="--identity --help -h" ;;
 	demo) opts="--help -h" ;;
@@ -85,7 +86,7 @@ _throttlesim()
 		COMPREPLY=($(compgen -f -X '!*.yaml' -- "$cur") $(compgen -f -X '!*.yml' -- "$cur")
 		           $(compgen -d -- "$cur")) ;;
 	profile) COMPREPLY=($(compgen -f -- "$cur")) ;;
-	plot|results) COMPREPLY=($(compgen -W "last" -- "$cur")) ;;
+	plot|results|report) COMPREPLY=($(compgen -W "last" -- "$cur")) ;;
 	esac
 }
 complete -F _throttlesim throttlesim

@@ -46,7 +46,7 @@ if command -v groff >/dev/null; then
 fi
 bash -n "$prefix/share/bash-completion/completions/throttlesim" || fail "completion script does not parse"
 # every command of the usage appears in the man page and the completion
-for c in run check plan results plot serve load token profile demo; do
+for c in run check plan results plot report serve load token profile demo; do
 	grep -q "^\.SS $c" "$prefix/share/man/man1/throttlesim.1" || fail "man page: no section for $c"
 	grep -q "commands=\".*\b$c\b" "$prefix/share/bash-completion/completions/throttlesim" ||
 		fail "completion: no command $c"

@@ -289,7 +289,7 @@ static void test_help_everywhere(void **state)
 	(void)state;
 	static const char *const cmds[] = { "run", "check", "demo", "plan", "plot", "results",
 	                                    "results list", "results show", "results export", "serve", "token",
-	                                    "profile", "load" };
+	                                    "profile", "load", "report" };
 	char args[256], *out, *err;
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		char *first = NULL;
