@@ -3,6 +3,8 @@
 #   make test    build and run every test: debug, sanitizer and stress builds
 #   make bench   event-set hold benchmark against ns-3, end-to-end benchmark,
 #                serve against Postfix's smtp-sink
+#   make install the program, its plot scripts, man page and bash completion
+#                under PREFIX (default /usr/local), staged under DESTDIR
 # Variants: VARIANT=release (default for run/bench), debug, san, stress.
 
 VERSION  := 0.1.0
@@ -17,6 +19,8 @@ DEBS      := gcc make pkg-config libc6-dev libgsl-dev libsqlite3-dev libfyaml-de
 SERVE_DEBS := swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl msmtp curl python3 \
               postfix libsasl2-modules util-linux openssl
 DEBS      += $(SERVE_DEBS)
+# The one-page HTML report is opened in a real browser (tests/report/).
+DEBS      += chromium
 BENCH_DEBS := g++ libns3-dev valgrind postfix
 
 PKGS     := gsl sqlite3 libfyaml openssl
@@ -58,7 +62,7 @@ LIB      := $(BUILD)/libthrottlesim.a
 DB       ?= throttlesim.db
 SCENARIO ?= scenarios/printers.yaml
 
-.PHONY: all run test test-one test-valgrind test-serve bench deps bench-deps clean
+.PHONY: all run test test-one test-valgrind test-serve test-report bench deps bench-deps clean install uninstall
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -111,11 +115,17 @@ run: deps
 test: deps
 	@bash tests/check_layers.sh
 	@bash tests/check_paths.sh
+	@bash tests/check_install.sh
 	@$(MAKE) --no-print-directory VARIANT=debug test-one
 	@$(MAKE) --no-print-directory VARIANT=san test-one
 	@$(MAKE) --no-print-directory VARIANT=stress test-one TEST_ONLY="test_evset test_engine test_service test_clock test_sender test_model"
 	@$(MAKE) --no-print-directory VARIANT=debug test-valgrind
 	@$(MAKE) --no-print-directory VARIANT=san test-serve
+	@$(MAKE) --no-print-directory VARIANT=san test-report
+
+# The one-page report, opened in headless Chromium (tests/report/).
+test-report: $(BIN)
+	bash tests/report/check_report.sh $(BIN)
 
 # serve with real clients and hostile ones, through real sockets, under
 # AddressSanitizer (tests/serve/).
@@ -163,6 +173,42 @@ bench: bench-deps
 	build/release/bench_e2e bench/e2e.yaml --reps 3
 	bash bench/run_jobs.sh build/release/throttlesim
 	bash bench/run_serve.sh build/release
+
+# ---- install ---------------------------------------------------------------
+# The installed program finds its plot scripts at the directory compiled
+# into it, $(PREFIX)/share/throttlesim/plots (THROTTLESIM_PLOTS_DIR), so it
+# is built apart, in build/install, for that PREFIX: the objects are
+# rebuilt when PREFIX changes (build/install/plotsdir records it).  DESTDIR
+# only stages the files (packaging); it is not compiled in.  Failing the
+# compiled-in directory, the program also looks beside itself
+# (<bin>/../share/throttlesim/plots), so a staged or moved tree still works.
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BINDIR      := $(PREFIX)/bin
+SHAREDIR    := $(PREFIX)/share
+PLOTS_INST  := $(SHAREDIR)/throttlesim/plots
+MAN1DIR     := $(SHAREDIR)/man/man1
+BASHCOMPDIR := $(SHAREDIR)/bash-completion/completions
+INSTALL     ?= install
+
+install:
+	@case "$(PREFIX)" in /*) ;; *) echo "make install: PREFIX must be an absolute path, not '$(PREFIX)'" >&2; exit 2;; esac
+	@mkdir -p build/install
+	@if [ "$$(cat build/install/plotsdir 2>/dev/null)" != "$(PLOTS_INST)" ]; then \
+	  find build/install -name '*.[oad]' -delete; rm -f build/install/throttlesim; \
+	  printf '%s\n' "$(PLOTS_INST)" > build/install/plotsdir; fi
+	@$(MAKE) --no-print-directory VARIANT=release BUILD=build/install PLOTSDIR="$(PLOTS_INST)" build/install/throttlesim
+	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(PLOTS_INST)" "$(DESTDIR)$(MAN1DIR)" "$(DESTDIR)$(BASHCOMPDIR)"
+	$(INSTALL) -m 755 build/install/throttlesim "$(DESTDIR)$(BINDIR)/throttlesim"
+	$(INSTALL) -m 644 plots/*.gp "$(DESTDIR)$(PLOTS_INST)/"
+	$(INSTALL) -m 644 docs/throttlesim.1 "$(DESTDIR)$(MAN1DIR)/throttlesim.1"
+	$(INSTALL) -m 644 contrib/throttlesim.bash "$(DESTDIR)$(BASHCOMPDIR)/throttlesim"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/throttlesim" "$(DESTDIR)$(MAN1DIR)/throttlesim.1" \
+	      "$(DESTDIR)$(BASHCOMPDIR)/throttlesim"
+	rm -f $(addprefix "$(DESTDIR)$(PLOTS_INST)/,$(addsuffix ",$(notdir $(wildcard plots/*.gp))))
+	-rmdir "$(DESTDIR)$(PLOTS_INST)" "$(DESTDIR)$(SHAREDIR)/throttlesim" 2>/dev/null
 
 clean:
 	rm -rf build

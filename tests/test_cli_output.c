@@ -281,22 +281,32 @@ static void test_seed_bound(void **state)
 	}
 }
 
-/* Help on standard output, exit 0, for every command and subcommand; an
- * unknown option is named as unknown, never as missing a value. */
+/* Help on standard output, exit 0, for every command and subcommand, by
+ * --help and by -h alike; an unknown option is named as unknown, never as
+ * missing a value. */
 static void test_help_everywhere(void **state)
 {
 	(void)state;
 	static const char *const cmds[] = { "run", "check", "demo", "plan", "plot", "results",
 	                                    "results list", "results show", "results export", "serve", "token",
-	                                    "profile", "load" };
+	                                    "profile", "load", "report" };
 	char args[256], *out, *err;
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-		snprintf(args, sizeof args, "%s --help", cmds[i]);
-		assert_int_equal(run(args, &out, &err), 0);
-		assert_non_null(strstr(out, "usage: throttlesim "));
-		assert_string_equal(err, "");
-		free(out);
-		free(err);
+		char *first = NULL;
+		for (int form = 0; form < 2; form++) {
+			snprintf(args, sizeof args, "%s %s", cmds[i], form ? "-h" : "--help");
+			assert_int_equal(run(args, &out, &err), 0);
+			assert_non_null(strstr(out, "usage: throttlesim "));
+			assert_string_equal(err, "");
+			if (form == 0)
+				first = out;
+			else {
+				assert_string_equal(out, first);   /* -h is --help */
+				free(out);
+				free(first);
+			}
+			free(err);
+		}
 		for (int form = 0; form < 2; form++) {
 			if (strcmp(cmds[i], "results") == 0)
 				continue;   /* wants a subcommand first */

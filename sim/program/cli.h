@@ -23,6 +23,10 @@ int cmd_results(int argc, char **argv);
  * sim/program/plot.c. */
 int cmd_plot(int argc, char **argv);
 
+/* `throttlesim report RUN --html FILE`: a stored run's one-page report,
+ * HTML or Markdown; sim/program/cmd_report.c. */
+int cmd_report(int argc, char **argv);
+
 /* `throttlesim serve SCENARIO ...`: the scenario's rules behind a live SMTP
  * listener; sim/program/serve.c. */
 int cmd_serve(int argc, char **argv);

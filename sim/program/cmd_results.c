@@ -1,13 +1,16 @@
 /* cmd_results.c - `throttlesim results`: list the runs in a results store,
- * show one (its record and the summary table `run` printed), or export its
- * summaries and per-replication figures as CSV or JSON.
+ * show one (its record and the summary table `run` printed), export its
+ * summaries and per-replication figures as CSV or JSON, delete runs (rm,
+ * prune) and give the space back.
  *
- * Reads only: the store is opened with store_open_readonly(), so a missing
- * file is reported, not created, and nothing is written to the file.
- * Output is deterministic: the same file gives the same bytes (the only
- * wall-clock times are the run's stored started_at / finished_at).
- * Exit status: 0 success, 1 the store cannot be read (or stdout fails),
- * 2 bad usage or an unknown run.
+ * list, show and export read only: the store is opened with
+ * store_open_readonly(), so a missing file is reported, not created, and
+ * nothing is written to the file.  rm and prune open an existing file for
+ * writing (never create one).  Output is deterministic: the same file
+ * gives the same bytes (the only wall-clock times are the run's stored
+ * started_at / finished_at; rm and prune also give the file's size).
+ * Exit status: 0 success, 1 the store cannot be read or written (or stdout
+ * fails), 2 bad usage or an unknown run.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "exit.h"
@@ -30,34 +34,73 @@ static const char results_usage[] =
 	"usage: throttlesim results list [--db FILE]\n"
 	"       throttlesim results show RUN [--db FILE]\n"
 	"       throttlesim results export RUN --format csv|json [--db FILE]\n"
+	"       throttlesim results rm RUN... [--db FILE] [--no-vacuum]\n"
+	"       throttlesim results prune --keep N [--dry-run] [--db FILE] [--no-vacuum]\n"
 	"\n"
-	"Reads the results store (read-only; never creates it).\n"
+	"Reads the results store (list, show, export: read-only) or deletes runs\n"
+	"from it (rm, prune); never creates it.\n"
 	"\n"
 	"  list      one line per run: id, start time (UTC), complete or not,\n"
 	"            scenario, variants, replications, seed\n"
 	"  show      a run's record and the summary table of every variant\n"
+	"            (a sweep: every point labelled, compared within the point)\n"
 	"  export    a run's summaries and per-replication figures\n"
+	"  rm        delete runs wholly, then shrink the file (VACUUM)\n"
+	"  prune     keep the N newest complete runs, delete older runs\n"
 	"\n"
 	"  RUN         a run id (see list) or 'last' (the newest run)\n"
 	"  --db FILE   results store (default throttlesim.db)\n"
 	"  --format F  export: csv or json (see: throttlesim results export --help)\n"
 	"  -h, --help  show this help\n"
 	"\n"
-	"exit status: 0 success, 1 the store cannot be read, 2 bad usage or unknown run\n";
+	"exit status: 0 success, 1 the store cannot be read or written,\n"
+	"2 bad usage or unknown run\n";
 
 static const char list_usage[] =
 	"usage: throttlesim results list [--db FILE]\n"
 	"\n"
-	"One line per run, oldest first: id, started_at (UTC), complete or\n"
-	"incomplete (interrupted or failed), scenario name, variants stored,\n"
-	"replications per variant, base seed.\n";
+	"One line per run, oldest first: id, started_at (UTC), status (complete;\n"
+	"interrupted: ended before its results were stored, e.g. by Ctrl-C;\n"
+	"running: going on, or killed without a word), scenario name, variants\n"
+	"stored, replications per variant, base seed.\n";
 
 static const char show_usage[] =
 	"usage: throttlesim results show RUN [--db FILE]\n"
 	"\n"
 	"The run's record (times, scenario, seed, command line) and the summary\n"
 	"table of every variant, as `throttlesim run --format table` printed it.\n"
+	"A sweep: its variants and swept values in the record, and a line per\n"
+	"point in the table, each variant compared with the base at that point.\n"
 	"RUN is a run id or 'last'.\n";
+
+static const char rm_usage[] =
+	"usage: throttlesim results rm RUN... [--db FILE] [--no-vacuum]\n"
+	"\n"
+	"Deletes the runs wholly (their record and every result), in one\n"
+	"transaction: if any RUN is unknown nothing is deleted (exit status 2).\n"
+	"RUN is a run id or 'last' (the newest run).  Then VACUUM gives the space\n"
+	"back to the file system and says how the file's size changed.\n"
+	"\n"
+	"  --db FILE     results store (default throttlesim.db)\n"
+	"  --no-vacuum   delete only: the file keeps its size, later runs reuse\n"
+	"                the space (VACUUM rewrites the file: its time grows with\n"
+	"                the file's size, and it needs free space for a copy)\n"
+	"  -h, --help    show this help\n";
+
+static const char prune_usage[] =
+	"usage: throttlesim results prune --keep N [--dry-run] [--db FILE] [--no-vacuum]\n"
+	"\n"
+	"Keeps the N newest complete runs and deletes every older run, complete\n"
+	"or not (an older incomplete run was interrupted or failed).  Incomplete\n"
+	"runs newer than the oldest kept run stay: one may still be running.\n"
+	"With --keep 0, every run up to the newest complete one is deleted.\n"
+	"Lists what it deleted, then shrinks the file (VACUUM) as rm does.\n"
+	"\n"
+	"  --keep N      complete runs to keep (0 or more)\n"
+	"  --dry-run     list what would be deleted; delete nothing\n"
+	"  --db FILE     results store (default throttlesim.db)\n"
+	"  --no-vacuum   delete only: the file keeps its size\n"
+	"  -h, --help    show this help\n";
 
 static const char export_usage[] =
 	"usage: throttlesim results export RUN --format csv|json [--describe] [--db FILE]\n"
@@ -219,10 +262,10 @@ static int list_row(void *p, const store_run_row *r)
 {
 	list_ctx *c = p;
 	if (c->n++ == 0)
-		term_printf("%5s  %-24s  %-10s  %-24s %4s %6s  %s\n", "id", "started_at", "status", "scenario",
+		term_printf("%5s  %-24s  %-11s  %-24s %4s %6s  %s\n", "id", "started_at", "status", "scenario",
 		            "var", "reps", "seed");
-	term_printf("%5lld  %-24s  %-10s  %-24s %4lld %6lld  %" PRIu64 "\n", (long long)r->id, r->started_at,
-	            r->complete ? "complete" : "incomplete", r->scenario_name, (long long)r->n_variants,
+	term_printf("%5lld  %-24s  %-11s  %-24s %4lld %6lld  %" PRIu64 "\n", (long long)r->id, r->started_at,
+	            store_run_status(r), r->scenario_name, (long long)r->n_variants,
 	            (long long)r->replications, r->seed);
 	return 0;
 }
@@ -265,6 +308,111 @@ static void show_field(const char *label, const char *value)
 	free(clean);
 }
 
+/* A field whose items are wrapped at 80 columns under the label. */
+typedef struct wrap {
+	size_t col, n;
+} wrap;
+
+static void wrap_start(wrap *w, const char *label)
+{
+	printf("  %-13s", label);
+	*w = (wrap){ 15, 0 };
+}
+
+/* One item (store content: sanitised), with a comma after the previous. */
+static void wrap_item(wrap *w, const char *raw)
+{
+	char item[2 * SCN_NAME_MAX + 64];
+	term_copy(item, sizeof item, raw);
+	size_t len = strlen(item);
+	if (w->n > 0) {
+		putchar(',');
+		w->col++;
+		if (w->col + 1 + len > 80) {
+			printf("\n  %-13s", "");
+			w->col = 15;
+		} else {
+			putchar(' ');
+			w->col++;
+		}
+	}
+	fputs(item, stdout);
+	w->col += len;
+	w->n++;
+}
+
+/* The point of variant entry v, -1 when the run is no sweep. */
+static int64_t point_of(const store_loaded *l, size_t v)
+{
+	const res_desc *d = l->run.variants[v].desc;
+	return d && d->sweep_point >= 0 && d->n_sweep_keys > 0 ? d->sweep_point : -1;
+}
+
+/* "40" or "(10, 2)": the swept values of a point. */
+static void point_values(const res_desc *d, char *buf, size_t size)
+{
+	if (d->n_sweep_keys == 1)
+		snprintf(buf, size, "%.15g", d->sweep_value[0]);
+	else
+		snprintf(buf, size, "(%.15g, %.15g)", d->sweep_value[0], d->sweep_value[1]);
+}
+
+/* The record's variants: their names; for a sweep, the names once (those
+ * of the first point) and the swept key(s) with each point's values, in
+ * the order of the table's points. */
+static void show_variants(const store_loaded *l)
+{
+	const rpt_run *run = &l->run;
+	wrap w;
+	wrap_start(&w, "variants");
+	if (run->n_variants == 0)
+		fputs("- (no results stored)", stdout);
+	bool sweep = run->n_variants > 0 && point_of(l, 0) >= 0;
+	for (size_t v = 0; v < run->n_variants; v++) {
+		if (sweep && point_of(l, v) != point_of(l, 0))
+			break;
+		wrap_item(&w, run->variants[v].name ? run->variants[v].name : "");
+	}
+	putchar('\n');
+	if (!sweep)
+		return;
+	size_t points = 0;
+	for (size_t v = 0; v < run->n_variants; v++)
+		if (v == 0 || point_of(l, v) != point_of(l, v - 1))
+			points++;
+	const res_desc *d0 = run->variants[0].desc;
+	char head[2 * SCN_NAME_MAX + 64];
+	if (d0->n_sweep_keys == 1)
+		snprintf(head, sizeof head, "%zu points of %s:", points, d0->sweep_key[0]);
+	else
+		snprintf(head, sizeof head, "%zu points of (%s, %s):", points, d0->sweep_key[0], d0->sweep_key[1]);
+	wrap_start(&w, "sweep");
+	char clean[sizeof head];
+	term_copy(clean, sizeof clean, head);
+	fputs(clean, stdout);
+	w.col += strlen(clean);
+	for (size_t v = 0; v < run->n_variants; v++) {
+		if (v > 0 && point_of(l, v) == point_of(l, v - 1))
+			continue;
+		char val[96];
+		point_values(run->variants[v].desc, val, sizeof val);
+		if (w.n == 0) {
+			/* the first value follows the heading, on the next line if
+			 * it would pass column 80 */
+			w.n = 1;
+			if (w.col + 1 + strlen(val) > 80) {
+				printf("\n  %-13s%s", "", val);
+				w.col = 15 + strlen(val);
+			} else {
+				printf(" %s", val);
+				w.col += 1 + strlen(val);
+			}
+		} else
+			wrap_item(&w, val);
+	}
+	putchar('\n');
+}
+
 static int results_show(int argc, char **argv)
 {
 	results_opts o;
@@ -287,26 +435,7 @@ static int results_show(int argc, char **argv)
 	show_field("seed", buf);
 	snprintf(buf, sizeof buf, "%lld per variant", (long long)r->replications);
 	show_field("replications", buf);
-	/* The variant names, wrapped at 80 columns. */
-	printf("  %-13s", "variants");
-	size_t col = 15;
-	if (l->run.n_variants == 0)
-		fputs("- (no results stored)", stdout);
-	for (size_t v = 0; v < l->run.n_variants; v++) {
-		char name[SCN_NAME_MAX];
-		term_copy(name, sizeof name, l->run.variants[v].name ? l->run.variants[v].name : "");
-		size_t w = strlen(name) + (v + 1 < l->run.n_variants ? 1 : 0);
-		if (v > 0 && col + 1 + w > 80) {
-			printf("\n  %-13s", "");
-			col = 15;
-		} else if (v > 0) {
-			putchar(' ');
-			col++;
-		}
-		printf("%s%s", name, v + 1 < l->run.n_variants ? "," : "");
-		col += w;
-	}
-	putchar('\n');
+	show_variants(l);
 	snprintf(buf, sizeof buf, "throttlesim %s", r->program_version);
 	show_field("program", buf);
 	show_field("command", r->command_line[0] ? r->command_line : "-");
@@ -363,6 +492,245 @@ static int results_export(int argc, char **argv)
 	return finish_output();
 }
 
+/* ---- rm and prune ------------------------------------------------------------- */
+
+typedef struct tidy_opts {
+	const char *sub;
+	const char *db;
+	const char **runs;    /* rm: the RUN arguments */
+	size_t n_runs;
+	int64_t keep;         /* prune: --keep, -1 when not given */
+	bool dry_run, no_vacuum;
+} tidy_opts;
+
+enum { TIDY_DB, TIDY_KEEP, TIDY_DRY_RUN, TIDY_NO_VACUUM };
+
+static int tidy_option(void *ctx, int id, const char *opt, const char *val)
+{
+	tidy_opts *o = ctx;
+	char cmd[32];
+	snprintf(cmd, sizeof cmd, "results %s", o->sub);
+	switch (id) {
+	case CLI_ARG:
+		if (o->runs == NULL) {
+			term_eprintf("throttlesim results %s: unexpected argument '%s' (try --help)\n", o->sub, val);
+			return -1;
+		}
+		o->runs[o->n_runs++] = val;
+		return 0;
+	case TIDY_DB:
+		if (!*val) {
+			term_eprintf("throttlesim results %s: --db: the results file's name is empty\n", o->sub);
+			return -1;
+		}
+		o->db = val;
+		return 0;
+	case TIDY_KEEP:
+		return cli_parse_int(cmd, opt, val, 0, INT64_MAX, &o->keep) < 0 ? -1 : 0;
+	case TIDY_DRY_RUN:
+		o->dry_run = true;
+		return 0;
+	default:
+		o->no_vacuum = true;
+		return 0;
+	}
+}
+
+/* "7.4 MB", "96 KB", "512 bytes" */
+static void format_bytes(int64_t n, char *buf, size_t size)
+{
+	if (n >= 1000000)
+		snprintf(buf, size, "%.1f MB", (double)n / 1e6);
+	else if (n >= 1000)
+		snprintf(buf, size, "%.0f KB", (double)n / 1e3);
+	else
+		snprintf(buf, size, "%lld bytes", (long long)n);
+}
+
+static void say_deleted(const store_deleted *d, size_t n, bool dry_run)
+{
+	for (size_t i = 0; i < n; i++) {
+		char name[sizeof d[i].scenario_name], at[sizeof d[i].started_at];
+		term_copy(name, sizeof name, d[i].scenario_name);
+		term_copy(at, sizeof at, d[i].started_at);
+		term_printf("%s run %lld (%s, %s, started %s)\n", dry_run ? "would delete" : "deleted",
+		            (long long)d[i].id, name, d[i].complete ? "complete" : "incomplete", at);
+	}
+}
+
+/* The file and its -wal, in bytes (0 for a missing one). */
+static int64_t store_bytes(const char *path)
+{
+	char wal[4200];
+	struct stat sb;
+	int64_t n = stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	return n + (stat(wal, &sb) == 0 ? (int64_t)sb.st_size : 0);
+}
+
+/* VACUUM after a deletion; prints the sizes (before: the size before the
+ * deletion, bytes).  0 or EXIT_FAIL. */
+static int compact(sqlite3 *db, const char *path, int64_t bytes_before)
+{
+	char err[1024] = "", before[32], after[32];
+	store_compacted c;
+	if (store_compact(db, &c, err, sizeof err) != SIM_OK) {
+		term_eprintf("throttlesim: %s (the runs are deleted; the file keeps its size, and later runs"
+		             " reuse the space)\n", err);
+		return EXIT_FAIL;
+	}
+	format_bytes(bytes_before, before, sizeof before);
+	format_bytes(c.bytes_after, after, sizeof after);
+	term_printf("%s: %s before, %s now%s\n", path, before, after,
+	            c.complete ? "" : " (another process is reading it: the file shrinks further once"
+	                              " it is done and a later run is written)");
+	return 0;
+}
+
+/* Opens an existing store for writing: rm and prune never create one. */
+static int open_existing(const tidy_opts *o, sqlite3 **db)
+{
+	char err[1024] = "";
+	struct stat sb;
+	if (stat(o->db, &sb) != 0) {
+		term_eprintf("throttlesim: %s: %s\n", o->db, errno == ENOENT ? "no such file" : strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (store_open(o->db, db, err, sizeof err) != SIM_OK) {
+		term_eprintf("throttlesim: %s\n", err);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+static int results_rm(int argc, char **argv)
+{
+	static const cli_opt opts[] = { { "--db", NULL, true, TIDY_DB },
+	                                { "--no-vacuum", NULL, false, TIDY_NO_VACUUM } };
+	const char **runs = calloc((size_t)argc + 1, sizeof *runs);
+	int64_t *ids = calloc((size_t)argc + 1, sizeof *ids);
+	if (runs == NULL || ids == NULL) {
+		free(runs);
+		free(ids);
+		term_eprintf("throttlesim: out of memory\n");
+		return EXIT_FAIL;
+	}
+	tidy_opts o = { .sub = "rm", .db = "throttlesim.db", .runs = runs, .keep = -1 };
+	int rc = cli_parse("results rm", rm_usage, opts, 2, argc, argv, tidy_option, &o);
+	sqlite3 *db = NULL;
+	if (rc != 0) {
+		rc = rc > 0 ? 0 : EXIT_USAGE;
+		goto out;
+	}
+	if (o.n_runs == 0) {
+		term_eprintf("throttlesim results rm: which runs? give run ids or 'last' (try --help)\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	bool want_last = false;
+	for (size_t i = 0; i < o.n_runs; i++) {
+		if (strcmp(runs[i], "last") == 0) {
+			want_last = true;
+			continue;
+		}
+		char *end;
+		errno = 0;
+		long long v = strtoll(runs[i], &end, 10);
+		if (errno || *end || end == runs[i] || v <= 0) {
+			term_eprintf("throttlesim results rm: RUN: expected a run id (1, 2, ...) or 'last', got '%s'\n",
+			             runs[i]);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		ids[i] = v;
+	}
+	int64_t bytes = store_bytes(o.db);
+	if ((rc = open_existing(&o, &db)) != 0)
+		goto out;
+	char err[1024] = "";
+	int st;
+	/* 'last' is resolved here, not in the deletion's transaction: a run
+	 * begun meanwhile by another process is not the one the user saw. */
+	for (size_t i = 0; want_last && i < o.n_runs; i++)
+		if (strcmp(runs[i], "last") == 0 && (st = store_last_run(db, &ids[i], err, sizeof err)) != SIM_OK) {
+			term_eprintf("throttlesim: %s; nothing deleted\n", err);
+			rc = exit_for(st);
+			goto out;
+		}
+	store_deleted *d = NULL;
+	size_t nd = 0;
+	if ((st = store_delete_runs(db, ids, o.n_runs, &d, &nd, err, sizeof err)) != SIM_OK) {
+		term_eprintf("throttlesim: %s\n", err);
+		rc = exit_for(st);
+		goto out;
+	}
+	say_deleted(d, nd, false);
+	free(d);
+	rc = o.no_vacuum ? 0 : compact(db, o.db, bytes);
+	if (rc == 0)
+		rc = finish_output();
+out:
+	store_close(db);
+	free(runs);
+	free(ids);
+	return rc;
+}
+
+static int results_prune(int argc, char **argv)
+{
+	static const cli_opt opts[] = { { "--db", NULL, true, TIDY_DB },
+	                                { "--keep", NULL, true, TIDY_KEEP },
+	                                { "--dry-run", NULL, false, TIDY_DRY_RUN },
+	                                { "--no-vacuum", NULL, false, TIDY_NO_VACUUM } };
+	tidy_opts o = { .sub = "prune", .db = "throttlesim.db", .keep = -1 };
+	int p = cli_parse("results prune", prune_usage, opts, 4, argc, argv, tidy_option, &o);
+	if (p != 0)
+		return p > 0 ? 0 : EXIT_USAGE;
+	if (o.keep < 0) {
+		term_eprintf("throttlesim results prune: --keep N is required (the complete runs to keep)\n");
+		return EXIT_USAGE;
+	}
+	sqlite3 *db = NULL;
+	int64_t bytes = store_bytes(o.db);
+	int rc = open_existing(&o, &db);
+	if (rc != 0)
+		return rc;
+	char err[1024] = "";
+	store_deleted *d = NULL;
+	size_t nd = 0;
+	int64_t kept = 0;
+	int st = store_prune(db, o.keep, o.dry_run, &d, &nd, &kept, err, sizeof err);
+	if (st != SIM_OK) {
+		term_eprintf("throttlesim: %s\n", err);
+		store_close(db);
+		return exit_for(st);
+	}
+	say_deleted(d, nd, o.dry_run);
+	free(d);
+	term_printf("%s %zu run%s; %s the %lld newest complete run%s%s\n", o.dry_run ? "would delete" : "deleted",
+	            nd, nd == 1 ? "" : "s", o.dry_run ? "keeping" : "kept", (long long)kept, kept == 1 ? "" : "s",
+	            kept < o.keep ? " (all there are)" : "");
+	rc = o.no_vacuum || o.dry_run || nd == 0 ? 0 : compact(db, o.db, bytes);
+	store_close(db);
+	return rc == 0 ? finish_output() : rc;
+}
+
+/* ---- progress while a run is stored -------------------------------------------- */
+
+void store_progress_to_terminal(void *ctx, const store_progress *p)
+{
+	const char *path = ctx;
+	if (p->done) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	char clean[256] = "";
+	if (path)
+		term_copy(clean, sizeof clean, path);
+	fprintf(stderr, "\r\033[Kstoring the results%s%s: %lld rows", path ? " in " : "", clean,
+	        (long long)p->rows);
+}
+
 int cmd_results(int argc, char **argv)
 {
 	if (argc < 1) {
@@ -380,6 +748,11 @@ int cmd_results(int argc, char **argv)
 		return results_show(argc - 1, argv + 1);
 	if (strcmp(sub, "export") == 0)
 		return results_export(argc - 1, argv + 1);
-	term_eprintf("throttlesim results: unknown subcommand '%s' (list, show or export; try --help)\n", sub);
+	if (strcmp(sub, "rm") == 0)
+		return results_rm(argc - 1, argv + 1);
+	if (strcmp(sub, "prune") == 0)
+		return results_prune(argc - 1, argv + 1);
+	term_eprintf("throttlesim results: unknown subcommand '%s' (list, show, export, rm or prune; try --help)\n",
+	             sub);
 	return EXIT_USAGE;
 }

@@ -2,6 +2,7 @@
 #include "driver.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +16,20 @@ typedef struct task {
 	int64_t replication;
 	res_rep *out;
 	int status;
+	bool done;           /* run to its end (status says how) */
 	char err[256];
 } task;
 
 typedef struct pool {
 	task *tasks;
 	size_t n, next, done;
+	size_t running;      /* tasks taken and not finished */
+	int workers;         /* threads not yet returned */
+	bool abandoned;      /* stopped: the caller no longer waits; nothing is counted */
 	evs_kind kind;
 	pthread_mutex_t lock;
+	pthread_cond_t changed;  /* a task finished or a worker returned */
+	const volatile sig_atomic_t *stop;
 	bool progress;
 	double t0;
 	double events;       /* of finished replications */
@@ -54,23 +61,72 @@ static void *worker(void *p)
 	pool *pl = p;
 	for (;;) {
 		pthread_mutex_lock(&pl->lock);
-		size_t i = pl->next < pl->n ? pl->next++ : pl->n;
-		pthread_mutex_unlock(&pl->lock);
-		if (i == pl->n)
+		/* A stop request takes effect here, between replications:
+		 * run_replication cannot be cut short. */
+		bool stopping = (pl->stop && *pl->stop) || pl->abandoned;
+		size_t i = !stopping && pl->next < pl->n ? pl->next++ : pl->n;
+		if (i == pl->n) {
+			pl->workers--;
+			pthread_cond_broadcast(&pl->changed);
+			pthread_mutex_unlock(&pl->lock);
 			return NULL;
-		task *t = &pl->tasks[i];
-		t->status = run_replication(t->scn, t->replication, pl->kind, &sim_alloc_std,
-					    t->out, t->err, sizeof t->err);
-		pthread_mutex_lock(&pl->lock);
-		pl->done++;
-		if (t->status == SIM_OK) {
-			pl->events += (double)t->out->events;
-			pl->simulated_ns += (double)t->scn->duration_ns;
 		}
-		if (pl->progress)
-			show_progress(pl);
+		pl->running++;
+		pthread_mutex_unlock(&pl->lock);
+		task *t = &pl->tasks[i];
+		res_rep r = { 0 };
+		char err[sizeof t->err] = "";
+		int status = run_replication(t->scn, t->replication, pl->kind, &sim_alloc_std, &r, err, sizeof err);
+		pthread_mutex_lock(&pl->lock);
+		pl->running--;
+		if (pl->abandoned) {
+			/* the caller has taken what was done and will end the
+			 * process: nothing of this one is kept */
+			if (status == SIM_OK)
+				res_rep_free(&r);
+		} else {
+			*t->out = r;
+			t->status = status;
+			memcpy(t->err, err, sizeof err);
+			t->done = true;
+			pl->done++;
+			if (status == SIM_OK) {
+				pl->events += (double)r.events;
+				pl->simulated_ns += (double)t->scn->duration_ns;
+			}
+			if (pl->progress)
+				show_progress(pl);
+		}
+		pthread_cond_broadcast(&pl->changed);
 		pthread_mutex_unlock(&pl->lock);
 	}
+}
+
+/* The calling thread waits for the workers, looking at the stop flag ten
+ * times a second (a signal handler cannot signal a condition variable).
+ * Stopped with replications under way, it stops waiting for them: true,
+ * with the pool marked abandoned (the lock held while marking, so the
+ * finished tasks are fixed from then on). */
+static bool wait_for_workers(pool *pl, bool may_abandon)
+{
+	pthread_mutex_lock(&pl->lock);
+	while (pl->workers > 0) {
+		if (may_abandon && pl->stop && *pl->stop && pl->running > 0) {
+			pl->abandoned = true;
+			pthread_mutex_unlock(&pl->lock);
+			return true;
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&pl->changed, &pl->lock, &until);
+	}
+	pthread_mutex_unlock(&pl->lock);
+	return false;
 }
 
 void drv_free(res_rep **out, scenario *const *v, size_t n)
@@ -98,49 +154,109 @@ int drv_run(scenario *const *v, size_t n, const drv_opts *o, res_rep ***out,
 	int rc = SIM_OK;
 	if (res == NULL || tasks == NULL)
 		goto nomem;
-	size_t t = 0;
+	int64_t most = 0;
 	for (size_t k = 0; k < n; k++) {
 		res[k] = calloc((size_t)v[k]->replications, sizeof *res[k]);
 		if (res[k] == NULL)
 			goto nomem;
-		for (int64_t r = 0; r < v[k]->replications; r++, t++)
-			tasks[t] = (task){ .scn = v[k], .replication = r, .out = &res[k][r] };
+		if (v[k]->replications > most)
+			most = v[k]->replications;
 	}
+	/* Replication-major: replication 0 of every scenario, then 1, ...  A
+	 * stopped run then holds the first m replications of every variant
+	 * and sweep point, which pair by seed; the slots, so the results, do
+	 * not depend on the order. */
+	size_t t = 0;
+	for (int64_t r = 0; r < most; r++)
+		for (size_t k = 0; k < n; k++)
+			if (r < v[k]->replications)
+				tasks[t++] = (task){ .scn = v[k], .replication = r, .out = &res[k][r] };
 
-	pool pl = { .tasks = tasks, .n = total, .kind = o->kind, .progress = o->progress,
-		    .t0 = now_s() };
-	pthread_mutex_init(&pl.lock, NULL);
+	/* On the heap: once abandoned, it outlives this call (the threads
+	 * still simulating hold it until the process ends). */
+	pool *pl = calloc(1, sizeof *pl);
+	if (pl == NULL)
+		goto nomem;
+	*pl = (pool){ .tasks = tasks, .n = total, .kind = o->kind, .progress = o->progress,
+		      .stop = o->stop, .t0 = now_s() };
+	pthread_mutex_init(&pl->lock, NULL);
+	pthread_cond_init(&pl->changed, NULL);
 	int jobs = o->jobs < 1 ? 1 : o->jobs;
 	if ((size_t)jobs > total)
 		jobs = (int)(total ? total : 1);
+	/* Every job a thread of its own, so that this thread is free to
+	 * notice a stop; with no thread at all, it works alone. */
 	pthread_t *th = calloc((size_t)jobs, sizeof *th);
 	int started = 0;
-	for (int j = 0; th && j < jobs - 1; j++)
-		if (pthread_create(&th[j], NULL, worker, &pl) == 0)
+	pthread_mutex_lock(&pl->lock);
+	for (int j = 0; th && j < jobs; j++)
+		if (pthread_create(&th[j], NULL, worker, pl) == 0) {
 			started++;
-	worker(&pl); /* the calling thread works too */
-	for (int j = 0; j < started; j++)
-		pthread_join(th[j], NULL);
+			pl->workers++;
+		}
+	pthread_mutex_unlock(&pl->lock);
+	if (started == 0) {
+		pl->workers = 1;
+		worker(pl);
+	}
+	bool abandoned = wait_for_workers(pl, o->complete != NULL && o->abandoned != NULL);
+	for (int j = 0; j < started; j++) {
+		if (abandoned)
+			pthread_detach(th[j]);
+		else
+			pthread_join(th[j], NULL);
+	}
 	free(th);
-	pthread_mutex_destroy(&pl.lock);
-	if (pl.progress)
+	if (pl->progress)
 		fprintf(stderr, "\r\033[K");
+	if (abandoned) {
+		/* tasks, the slots of unfinished tasks and the pool stay with the
+		 * threads still simulating; only finished tasks are read below */
+		*o->abandoned = true;
+	} else {
+		pthread_mutex_destroy(&pl->lock);
+		pthread_cond_destroy(&pl->changed);
+		free(pl);
+	}
 
 	for (size_t i = 0; i < total; i++)
-		if (tasks[i].status != SIM_OK) {
+		if (tasks[i].done && tasks[i].status != SIM_OK) {
 			snprintf(err, errlen, "variant %s, replication %lld: %s", tasks[i].scn->variant,
 				 (long long)tasks[i].replication,
 				 tasks[i].err[0] ? tasks[i].err : sim_strerror(tasks[i].status));
 			rc = tasks[i].status;
 			break;
 		}
-	free(tasks);
-	if (rc != SIM_OK) {
-		drv_free(res, v, n);
+	/* Stopped: each scenario's complete replications form a prefix
+	 * (tasks are taken in order and every task taken is finished). */
+	bool stopped = false;
+	for (size_t i = 0; i < total; i++)
+		stopped = stopped || !tasks[i].done;
+	if (rc == SIM_OK && stopped && o->complete) {
+		for (size_t k = 0; k < n; k++)
+			o->complete[k] = 0;
+		size_t idx = 0;
+		for (int64_t r = 0; r < most; r++)
+			for (size_t k = 0; k < n; k++)
+				if (r < v[k]->replications) {
+					if (tasks[idx].done && o->complete[k] == (size_t)r)
+						o->complete[k]++;
+					idx++;
+				}
+	}
+	if (!abandoned)
+		free(tasks);
+	if (rc == SIM_OK && stopped) {
+		rc = SIM_EINTR;
+		snprintf(err, errlen, "interrupted");
+	}
+	if (rc != SIM_OK && (rc != SIM_EINTR || o->complete == NULL)) {
+		if (!abandoned)
+			drv_free(res, v, n);
 		return rc;
 	}
 	*out = res;
-	return SIM_OK;
+	return rc;
 nomem:
 	free(tasks);
 	drv_free(res, v, n);

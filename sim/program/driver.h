@@ -15,10 +15,31 @@
  * Ownership: on success *out is an array of n arrays (one per scenario) of
  * v[k]->replications results; free it with drv_free().  On failure *out is
  * untouched and err names the scenario and replication that failed.
+ *
+ * Stopping: when stop is set and *stop becomes non-zero (a signal
+ * handler's flag), no further replication starts.  A replication cannot
+ * be cut short, so with only stop set drv_run waits for those under way.
+ * Tasks are taken replication-major (replication 0 of every scenario,
+ * then 1, ...), so what was done is the first m replications of nearly
+ * every scenario.  drv_run then returns SIM_EINTR; if complete is set,
+ * complete[k] is the number of leading replications of v[k] that finished
+ * (0..replications) and *out is filled as on success (the slots beyond
+ * complete[k] are empty; drv_free frees them all); if complete is NULL,
+ * *out is untouched.  A stop after the last replication started is no
+ * stop: SIM_OK.
+ *
+ * Abandoning: if complete and abandoned are both set, drv_run does not
+ * wait for the replications under way (a long one could take minutes):
+ * it returns at once (within 0.1 s of the stop) with *abandoned = true,
+ * and those threads go on reading v until they finish.  The caller must
+ * then neither free v nor wait for them: it stores what was complete and
+ * ends the process (_exit).  Every job runs in a thread of its own, so
+ * that the calling thread is free to notice the stop.
  */
 #ifndef SIM_DRIVER_H
 #define SIM_DRIVER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,6 +51,9 @@ typedef struct drv_opts {
 	evs_kind kind;
 	int jobs;        /* threads; <= 0: one */
 	bool progress;   /* progress line on standard error */
+	const volatile sig_atomic_t *stop;  /* NULL, or a flag: non-zero stops the run */
+	size_t *complete;                   /* NULL, or n counts filled when stopped */
+	bool *abandoned;                    /* NULL, or set when threads were left running */
 } drv_opts;
 
 int drv_run(scenario *const *v, size_t n, const drv_opts *o, res_rep ***out,

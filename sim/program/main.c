@@ -3,9 +3,11 @@
  *   0  success
  *   1  a run failed (I/O, results store, out of memory)
  *   2  bad usage or an invalid scenario (nothing was run)
+ *   130 run interrupted by Ctrl-C (SIGINT; 128 + 2, the shell's convention)
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,7 @@ static const char usage_text[] =
 	"  results list      the runs in the results store (results --help)\n"
 	"  results show RUN  a stored run's summary; results export RUN --format csv|json\n"
 	"  plot RUN          charts of a stored run, drawn by gnuplot (plot --help)\n"
+	"  report RUN        a stored run's one-page report, HTML or Markdown\n"
 	"  serve FILE        the scenario's rules behind a live SMTP listener (serve --help)\n"
 	"  token ADDRESS     an XOAUTH2 token that serve accepts (token --help)\n"
 	"  profile RECORD    a sender's session and retry sections from a serve record\n"
@@ -56,6 +59,7 @@ static const char usage_text[] =
 	"  --replications N  override the number of replications\n"
 	"  --duration D      override the simulated duration (e.g. 1d, 6h)\n"
 	"  --variant NAME    run only the base and this variant\n"
+	"  --set KEY=VALUE   set a key of the scenario (repeatable)\n"
 	"  --db FILE         results store (default throttlesim.db)\n"
 	"  --engine E        event set: calendar (default) or heap\n"
 	"  --jobs N          replications in parallel (default: the number of cores)\n"
@@ -77,6 +81,9 @@ static const char run_usage[] =
 	"  --replications N  override the number of replications\n"
 	"  --duration D      override the simulated duration (e.g. 1d, 6h)\n"
 	"  --variant NAME    run only the base and this variant\n"
+	"  --set KEY=VALUE   set a key of the scenario, as a variant's `set` does\n"
+	"                    (senders.mfp.count=12); for the base and every variant;\n"
+	"                    repeatable\n"
 	"  --db FILE         results store (default throttlesim.db)\n"
 	"  --keep-series     store every replication's time series (default: only the\n"
 	"                    mean over replications, per variant and step)\n"
@@ -88,7 +95,12 @@ static const char run_usage[] =
 	"  --memory-budget B refuse a run estimated to need more (default 4G; e.g. 8G)\n"
 	"  -h, --help        show this help\n"
 	"\n"
-	"exit status: 0 success, 1 run failed, 2 bad usage or invalid scenario\n";
+	"Ctrl-C stops the run at once: it is marked incomplete in the store, with\n"
+	"none of its results (a run is stored whole); the message says how many\n"
+	"replications were complete, which --replications N gives again.\n"
+	"\n"
+	"exit status: 0 success, 1 run failed, 2 bad usage or invalid scenario,\n"
+	"130 interrupted\n";
 
 static const char check_usage[] =
 	"usage: throttlesim check FILE... [--memory-budget B]\n"
@@ -190,12 +202,14 @@ static int cmd_demo(void)
 
 /* ---- check and run --------------------------------------------------------- */
 
-/* Loads a scenario file; prints every problem as file:line:column: key:
- * message.  Returns 0 or an exit status. */
-static int load(const char *path, scenario ***v, size_t *n)
+/* Loads a scenario file with the command line's overrides (ov may be NULL
+ * when n_ov is 0); prints every problem as file:line:column: key: message
+ * (an override's: file: key: message (from the command line)).  Returns 0
+ * or an exit status. */
+static int load(const char *path, const scn_override *ov, size_t n_ov, scenario ***v, size_t *n)
 {
 	scn_errors errs = { 0 };
-	int rc = scn_load(path, &sim_alloc_std, v, n, &errs);
+	int rc = scn_load_ex(path, &sim_alloc_std, ov, n_ov, v, n, &errs);
 	int status = rc == SIM_OK ? 0 : cli_load_failed(path, rc, &errs, NULL);
 	scn_errors_free(&errs);
 	return status;
@@ -275,7 +289,7 @@ static int cmd_check(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		scenario **v;
 		size_t n;
-		int rc = load(argv[i], &v, &n);
+		int rc = load(argv[i], NULL, 0, &v, &n);
 		if (rc != 0) {
 			if (rc > worst)
 				worst = rc;
@@ -312,10 +326,41 @@ typedef struct run_opts {
 	bool describe;      /* --describe: JSON with what the results refer to */
 	bool keep_series;   /* --keep-series: every replication's time series into the store */
 	uint64_t memory_budget; /* --memory-budget */
+	scn_override *sets; /* --set KEY=VALUE, in command-line order: keys malloc'd, values in argv */
+	size_t n_sets;
 	cli_run_opts run;
 } run_opts;
 
-enum { RUN_FORMAT, RUN_VARIANT, RUN_DB, RUN_DESCRIBE, RUN_BUDGET, RUN_KEEP_SERIES, RUN_SHARED };
+enum { RUN_FORMAT, RUN_VARIANT, RUN_DB, RUN_DESCRIBE, RUN_BUDGET, RUN_KEEP_SERIES, RUN_SET, RUN_SHARED };
+
+/* --set KEY=VALUE: split at the first '=' (a key has none; a value may,
+ * "{pool: a=b}"), applied to the base and every variant (variant NULL).
+ * argv is left as it was: the store records the command line as given.
+ * The array is sized by parse_run_args for every argument. */
+static int run_set(run_opts *o, const char *val)
+{
+	const char *eq = strchr(val, '=');
+	if (eq == NULL || eq == val) {
+		term_eprintf("throttlesim run: --set: expected KEY=VALUE (senders.mfp.count=12), got '%s'\n", val);
+		return -1;
+	}
+	char *key = strndup(val, (size_t)(eq - val));
+	if (key == NULL) {
+		term_eprintf("throttlesim: out of memory\n");
+		return -1;
+	}
+	o->sets[o->n_sets++] = (scn_override){ .key = key, .value = eq + 1, .variant = NULL };
+	return 0;
+}
+
+static void run_opts_free(run_opts *o)
+{
+	for (size_t i = 0; i < o->n_sets; i++)
+		free((char *)o->sets[i].key);
+	free(o->sets);
+	o->sets = NULL;
+	o->n_sets = 0;
+}
 
 static int run_option(void *ctx, int id, const char *opt, const char *val)
 {
@@ -348,6 +393,8 @@ static int run_option(void *ctx, int id, const char *opt, const char *val)
 	case RUN_KEEP_SERIES:
 		o->keep_series = true;
 		return 0;
+	case RUN_SET:
+		return run_set(o, val);
 	default:
 		return cli_run_option("run", opt, val, &o->run);
 	}
@@ -360,10 +407,15 @@ static int parse_run_args(int argc, char **argv, run_opts *o)
 		{ "--format", NULL, true, RUN_FORMAT }, { "--variant", NULL, true, RUN_VARIANT },
 		{ "--db", NULL, true, RUN_DB }, { "--describe", NULL, false, RUN_DESCRIBE },
 		{ "--memory-budget", NULL, true, RUN_BUDGET }, { "--keep-series", NULL, false, RUN_KEEP_SERIES },
+		{ "--set", NULL, true, RUN_SET },
 		CLI_RUN_OPTIONS(RUN_SHARED),
 	};
 	*o = (run_opts){ .format = "table", .db = "throttlesim.db", .memory_budget = SCN_DEFAULT_MEMORY_BUDGET };
 	cli_run_opts_init(&o->run);
+	if ((o->sets = calloc(argc > 0 ? (size_t)argc : 1, sizeof *o->sets)) == NULL) {
+		term_eprintf("throttlesim: out of memory\n");
+		return -1;
+	}
 	int p = cli_parse("run", run_usage, opts, sizeof opts / sizeof opts[0], argc, argv, run_option, o);
 	if (p != 0)
 		return p;
@@ -389,6 +441,9 @@ typedef struct run_job {
 	res_desc *desc;          /* per chosen scenario, what its results refer to */
 	size_t n_desc;
 	rpt_variant *rv;
+	size_t *complete;        /* per chosen scenario, replications done when interrupted */
+	size_t kept;             /* interrupted: replications kept of each scenario (0: none) */
+	bool abandoned;          /* interrupted with replications still running (driver.h) */
 } run_job;
 
 static void run_free(run_job *j)
@@ -399,9 +454,11 @@ static void run_free(run_job *j)
 	free(j->desc);
 	free(j->chosen);
 	free(j->rv);
+	free(j->complete);
 	store_close(j->db);
 	free(j->cmdline);
 	scn_free_all(j->v, j->n, &sim_alloc_std);
+	run_opts_free(&j->o);
 }
 
 static int out_of_memory(void)
@@ -468,20 +525,71 @@ static int begin_stored_run(run_job *j, int full_argc, char **full_argv)
 	return 0;
 }
 
+/* ---- Ctrl-C ------------------------------------------------------------------ */
+
+enum { EXIT_INTERRUPTED = 130 };
+
+/* The one piece of state outside a context: a signal handler reaches
+ * nothing else.  Set by SIGINT while a run simulates or writes; the
+ * driver's workers read it between replications. */
+static struct {
+	volatile sig_atomic_t stop;
+	bool progress;   /* a progress line is on the terminal: clear it first */
+} sigint_state;
+
+/* Async-signal-safe: a flag and one write(2).  SA_RESETHAND makes the
+ * next Ctrl-C the default one, which ends the process at once (while the
+ * run's row is being marked, say). */
+static void on_sigint(int sig)
+{
+	(void)sig;
+	static const char clear[] = "\r\033[K";
+	static const char msg[] = "throttlesim: interrupted: stopping\n";
+	sigint_state.stop = 1;
+	ssize_t w = sigint_state.progress ? write(STDERR_FILENO, clear, sizeof clear - 1) : 0;
+	w = write(STDERR_FILENO, msg, sizeof msg - 1);
+	(void)w;
+}
+
+static void catch_sigint(bool progress, struct sigaction *old)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigint;
+	sa.sa_flags = SA_RESETHAND | SA_RESTART;  /* SQLite's I/O is not cut short */
+	sigemptyset(&sa.sa_mask);
+	sigint_state.stop = 0;
+	sigint_state.progress = progress;
+	sigaction(SIGINT, &sa, old);
+}
+
 /* Every replication of every chosen scenario, in parallel (the results do
- * not depend on --jobs), and what each scenario's results refer to. */
+ * not depend on --jobs), and what each scenario's results refer to.
+ * Interrupted: EXIT_INTERRUPTED, with j->kept the number of first
+ * replications complete for every scenario. */
 static int simulate(run_job *j)
 {
 	char err[1024];
 	j->rv = calloc(j->n_sel, sizeof *j->rv);
 	j->desc = calloc(j->n_sel, sizeof *j->desc);
-	if (j->rv == NULL || j->desc == NULL)
+	j->complete = calloc(j->n_sel, sizeof *j->complete);
+	if (j->rv == NULL || j->desc == NULL || j->complete == NULL)
 		return out_of_memory();
 	drv_opts dopt = { .kind = j->o.run.kind, .jobs = j->o.run.jobs,
-			  .progress = !j->o.run.quiet && isatty(STDERR_FILENO) };
-	if (drv_run(j->chosen, j->n_sel, &dopt, &j->reps, err, sizeof err) != SIM_OK) {
+			  .progress = !j->o.run.quiet && isatty(STDERR_FILENO),
+			  .stop = &sigint_state.stop, .complete = j->complete, .abandoned = &j->abandoned };
+	int rc = drv_run(j->chosen, j->n_sel, &dopt, &j->reps, err, sizeof err);
+	if (rc != SIM_OK && rc != SIM_EINTR) {
 		term_eprintf("throttlesim: %s: %s\n", j->o.path, err);
 		return EXIT_FAIL;
+	}
+	if (rc == SIM_EINTR) {
+		/* the first replications complete for every scenario */
+		j->kept = SIZE_MAX;
+		for (size_t k = 0; k < j->n_sel; k++)
+			if (j->complete[k] < j->kept)
+				j->kept = j->complete[k];
+		return EXIT_INTERRUPTED;
 	}
 	for (; j->n_desc < j->n_sel; j->n_desc++)
 		if (res_describe(j->chosen[j->n_desc], &sim_alloc_std, &j->desc[j->n_desc]) != SIM_OK)
@@ -492,6 +600,46 @@ static int simulate(run_job *j)
 	return 0;
 }
 
+/* After Ctrl-C: the run's row marked as ended incomplete, and what was
+ * done said.  Nothing of the replications is stored: the store holds a
+ * run whole or not at all (store.h, Atomicity), and the replications
+ * that were complete come back byte for byte from the same command with
+ * --replications N, as their seeds depend on nothing else. */
+static int keep_interrupted(run_job *j)
+{
+	char err[1024], what[160];
+	size_t n = j->n_sel;
+	int64_t want = j->chosen[0]->replications;
+	bool same = true;
+	for (size_t k = 1; k < n; k++)
+		same = same && j->chosen[k]->replications == want;
+	bool sweep = j->chosen[0]->sweep_point >= 0;
+	const char *many = sweep ? "variants and sweep points" : "variants";
+	if (n == 1)
+		snprintf(what, sizeof what, "of %s", j->chosen[0]->variant);
+	else
+		snprintf(what, sizeof what, "of each of the %zu %s", n, many);
+	if (store_end_run(j->db, j->run_id, err, sizeof err) != SIM_OK) {
+		term_eprintf("throttlesim: %s\n", err);
+		return EXIT_FAIL;
+	}
+	if (j->kept == 0 && n == 1)
+		term_eprintf("throttlesim: interrupted before any replication %s was complete", what);
+	else if (j->kept == 0)
+		term_eprintf("throttlesim: interrupted before each of the %zu %s had a complete replication", n, many);
+	else if (same)
+		term_eprintf("throttlesim: interrupted: %zu of %lld replications %s were complete", j->kept,
+		             (long long)want, what);
+	else
+		term_eprintf("throttlesim: interrupted: %zu replications %s were complete", j->kept, what);
+	term_eprintf("; nothing stored (a run is stored whole): run %lld is marked incomplete in %s\n",
+	             (long long)j->run_id, j->o.db);
+	if (j->kept > 0)
+		term_eprintf("throttlesim: the same command with --replications %zu gives those %zu again"
+		             " (the same seeds)\n", j->kept, j->kept);
+	return EXIT_INTERRUPTED;
+}
+
 /* The results into the store, the run marked complete, then the report. */
 static int store_and_report(run_job *j)
 {
@@ -499,7 +647,8 @@ static int store_and_report(run_job *j)
 	rpt_run run = { .scenario_name = j->v[0]->name, .seed = j->v[0]->seed,
 			.version = THROTTLESIM_VERSION, .variants = j->rv, .n_variants = j->n_sel,
 			.json_describe = j->o.describe };
-	if (store_write_results_series(j->db, j->run_id, &run, j->o.keep_series, err, sizeof err) != SIM_OK ||
+	if (store_write_results_progress(j->db, j->run_id, &run, j->o.keep_series, !j->o.run.quiet && isatty(STDERR_FILENO)
+	                                 ? store_progress_to_terminal : NULL, (void *)j->o.db, 0, err, sizeof err) != SIM_OK ||
 	    store_finish_run(j->db, j->run_id, err, sizeof err) != SIM_OK) {
 		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;
@@ -522,16 +671,41 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 {
 	run_job j = { 0 };
 	int p = parse_run_args(argc, argv, &j.o);
-	if (p != 0)
+	if (p != 0) {
+		run_opts_free(&j.o);
 		return p > 0 ? EXIT_OK : EXIT_USAGE;
-	int status = load(j.o.path, &j.v, &j.n);
-	if (status != 0)
+	}
+	int status = load(j.o.path, j.o.sets, j.o.n_sets, &j.v, &j.n);
+	if (status != 0) {
+		run_opts_free(&j.o);
 		return status;
+	}
 	if ((status = select_variants(&j)) == 0 &&
-	    (status = check_budget(j.o.path, j.chosen, j.n_sel, j.o.run.jobs, j.o.memory_budget)) == 0 &&
-	    (status = begin_stored_run(&j, full_argc, full_argv)) == 0 &&
-	    (status = simulate(&j)) == 0)
-		status = store_and_report(&j);
+	    (status = check_budget(j.o.path, j.chosen, j.n_sel, j.o.run.jobs, j.o.memory_budget)) == 0) {
+		/* Caught from before the run's row is written, so no moment
+		 * leaves a row that nothing will end: a Ctrl-C while the row
+		 * is written (or the store is waited for) stops the run before
+		 * its first replication, and the row is marked. */
+		struct sigaction old;
+		catch_sigint(!j.o.run.quiet && isatty(STDERR_FILENO), &old);
+		if ((status = begin_stored_run(&j, full_argc, full_argv)) == 0) {
+			status = simulate(&j);
+			if (status == 0)
+				status = store_and_report(&j);
+			else if (status == EXIT_INTERRUPTED)
+				status = keep_interrupted(&j);
+		}
+		if (j.abandoned) {
+			/* Threads are still simulating with the scenarios: nothing
+			 * may be freed under them, and waiting could take minutes.
+			 * The run is marked; the process ends here. */
+			store_close(j.db);
+			fflush(stdout);
+			fflush(stderr);
+			_exit(status);
+		}
+		sigaction(SIGINT, &old, NULL);
+	}
 	run_free(&j);
 	return status;
 }
@@ -571,6 +745,8 @@ static int dispatch(int argc, char **argv)
 		return cmd_results(argc - 2, argv + 2);
 	if (strcmp(cmd, "plot") == 0)
 		return cmd_plot(argc - 2, argv + 2);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(argc - 2, argv + 2);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(argc - 2, argv + 2);
 	if (strcmp(cmd, "load") == 0)

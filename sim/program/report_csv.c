@@ -5,6 +5,8 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report_int.h"
@@ -66,10 +68,32 @@ static void csv_field(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* The shortest of %.15g, %.16g and %.17g that reads back as the same
+ * double: 5803.1 rather than %.17g's 5803.1000000000004, which is the
+ * same number.  %.17g always round-trips (IEEE 754 binary64: 17
+ * significant digits suffice), so the answer is exact.  A whole number
+ * below 10^17 in magnitude prints as an integer ("400", never "4e+02" or
+ * "1e+16"), which is exact too. */
+void rpt__shortest(double x, char *buf, size_t size)
+{
+	if (x == trunc(x) && fabs(x) < 1e17) {
+		snprintf(buf, size, "%.0f", x);
+		return;
+	}
+	for (int digits = 15; digits <= 17; digits++) {
+		snprintf(buf, size, "%.*g", digits, x);
+		if (digits == 17 || strtod(buf, NULL) == x)
+			return;
+	}
+}
+
 static void csv_number(FILE *f, double x)
 {
-	if (isfinite(x))
-		fprintf(f, "%.17g", x);
+	char buf[32];
+	if (isfinite(x)) {
+		rpt__shortest(x, buf, sizeof buf);
+		fputs(buf, f);
+	}
 }
 
 /* A sweep's columns at the end of a row: point, sweep_key, sweep_value,

@@ -17,6 +17,9 @@ const char *rpt__variant_reply_text(const rpt_variant *v, int c);
 
 /* A count or ratio, compact enough for a table cell. */
 void rpt__format_number(double x, char *buf, size_t size);
+/* A double for CSV and JSON: the shortest of %.15g, %.16g, %.17g that
+ * parses back to x (report_csv.c).  buf holds at least 32 bytes. */
+void rpt__shortest(double x, char *buf, size_t size);
 /* Columns taken by a UTF-8 string (continuation bytes take none). */
 size_t rpt__columns(const char *s);
 /* s into buf, sanitised for the terminal (term_copy: controls, DEL, C1

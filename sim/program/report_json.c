@@ -66,10 +66,13 @@ static void json_string(FILE *f, const char *s)
 
 static void json_number(FILE *f, double x)
 {
-	if (!isfinite(x))
+	char buf[32];
+	if (!isfinite(x)) {
 		fputs("null", f);
-	else
-		fprintf(f, "%.17g", x);
+	} else {
+		rpt__shortest(x, buf, sizeof buf);
+		fputs(buf, f);
+	}
 }
 
 static void json_summary(FILE *f, const rpt_variant *v, res_entity_kind k, size_t index,

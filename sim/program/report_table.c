@@ -58,9 +58,36 @@ static void line_cell(line *l, const char *text, size_t width)
 }
 typedef enum cell_kind { CELL_COUNT, CELL_DURATION } cell_kind;
 
+/* The step between two values as the table prints a mean (the branches
+ * of rpt__format_number and rpt_format_duration, report.c).  A whole
+ * count below 100 prints without decimals, but its neighbours would
+ * print with them (2 beside 2.35), so its step is theirs. */
+static double shown_step(double mean, cell_kind kind)
+{
+	double a = fabs(mean);
+	if (!isfinite(a))
+		return 0;
+	if (kind == CELL_DURATION) {
+		return a < 0.9995 ? 0.001 : a < 9.95 ? 0.1 : a < 3599.5 ? 1 : a < 86370 ? 60
+		     : a < 1e12 ? 3600 : pow(10, floor(log10(a)) - 2);
+	}
+	return a >= 1e7 ? pow(10, floor(log10(a)) - 2) : a >= 100 ? 1 : a >= 10 ? 0.1
+	     : a >= 0.01 || a == 0 ? 0.01 : pow(10, floor(log10(a)) - 1);
+}
+
+/* A half-width below half the step of its mean's printed form is shown
+ * as 0: it says the interval is narrower than the printed precision.
+ * Replications that agree give sums that differ in the last bit, and
+ * "0.30 ± 1e-17" was that rounding noise, not an interval. */
+static double shown_half(double mean, double half, cell_kind kind)
+{
+	return isfinite(half) && fabs(half) < shown_step(mean, kind) / 2 ? 0 : half;
+}
+
 static void summary_text(st_summary s, cell_kind kind, char *buf, size_t size)
 {
 	char m[32], h[32];
+	s.half = shown_half(s.mean, s.half, kind);
 	if (kind == CELL_DURATION) {
 		rpt_format_duration(s.mean, m, sizeof m);
 		rpt_format_duration(s.half, h, sizeof h);
@@ -143,6 +170,47 @@ static void table_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_
 #undef S
 }
 
+/* ---- what the counts cover ------------------------------------------------------- */
+
+/* A simulated length in words: "1 day", "7 days", "6 hours", "90
+ * minutes", "45 seconds", else as rpt_format_duration ("1.5s"). */
+static void length_text(int64_t ns, char *buf, size_t size)
+{
+	static const struct { int64_t s; const char *one, *many; } units[] = {
+		{ 86400, "day", "days" }, { 3600, "hour", "hours" }, { 60, "minute", "minutes" },
+		{ 1, "second", "seconds" },
+	};
+	for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+		int64_t unit_ns = units[u].s * 1000000000LL;
+		if (ns % unit_ns == 0) {
+			int64_t k = ns / unit_ns;
+			snprintf(buf, size, "%lld %s", (long long)k, k == 1 ? units[u].one : units[u].many);
+			return;
+		}
+	}
+	rpt_format_duration((double)ns / 1e9, buf, size);
+}
+
+/* The line that says what a count in the table covers: the figures are
+ * totals over one replication's simulated length, which is a day only
+ * when the scenario says so (a 6-hour run's "accepted 600" is not 600 a
+ * day).  Nothing when the length is unknown (0). */
+static void counts_line(FILE *f, int64_t duration_ns)
+{
+	char len[48];
+	if (duration_ns <= 0)
+		return;
+	length_text(duration_ns, len, sizeof len);
+	const int64_t day_ns = 86400LL * 1000000000LL;
+	if (duration_ns == day_ns)
+		fprintf(f, "  counts: totals over the %s simulated, so per day\n", len);
+	else if (duration_ns % day_ns == 0)
+		fprintf(f, "  counts: totals over the %s simulated (per day: divide by %lld)\n", len,
+		        (long long)(duration_ns / day_ns));
+	else
+		fprintf(f, "  counts: totals over the %s simulated, not per day\n", len);
+}
+
 /* ---- sweeps ---------------------------------------------------------------------- */
 
 static int sweep_table(FILE *f, const rpt_run *run);
@@ -179,14 +247,20 @@ int rpt_table(FILE *f, const rpt_run *run)
 		const rpt_variant *v = &run->variants[vi];
 		if (v->n_reps == 0 || v->reps == NULL)
 			return SIM_EINVAL;
-		char head[128];
+		char head[256], len[48] = "";
+		int64_t dur = v->desc ? v->desc->duration_ns : 0;
+		if (dur > 0) {
+			length_text(dur, len, sizeof len - 12);
+			strcat(len, " simulated, ");
+		}
 		rpt__truncate_name(v->name ? v->name : "", 40, shown, sizeof shown);
-		snprintf(head, sizeof head, "\n== %s: %zu replication%s ", shown, v->n_reps,
+		snprintf(head, sizeof head, "\n== %s: %s%zu replication%s ", shown, len, v->n_reps,
 		         v->n_reps == 1 ? "" : "s");
 		fputs(head, f);
 		for (size_t c = rpt__columns(head) - 1; c < 78; c++)
 			fputc('=', f);
 		fputc('\n', f);
+		counts_line(f, dur);
 		if (v->n_reps > 1)
 			fprintf(f, "  (mean \xc2\xb1 95%% half-width over replications)\n");
 
@@ -287,7 +361,7 @@ static void compare_row(FILE *f, const char *label, const st_summary *s, bool ha
 	int cols[FIG_COUNT];
 	size_t nc = rpt__key_figures(RES_K_COMPARE, cols);
 	for (size_t c = 0; c < nc; c++) {
-		double x = half ? s[c].half : s[c].mean;
+		double x = half ? shown_half(s[c].mean, s[c].half, cell_of(cols[c])) : s[c].mean;
 		if (half && isnan(x))
 			fprintf(f, "%*s", CMP_COL, "");
 		else
@@ -390,12 +464,24 @@ static int sweep_table(FILE *f, const rpt_run *run)
 		           npoints == 1 ? "" : "s", per, per == 1 ? "" : "s")
 		: snprintf(head, sizeof head, "\n== sweep: %zu point%s", npoints, npoints == 1 ? "" : "s");
 	if (same_reps && w > 0 && (size_t)w < sizeof head)
-		snprintf(head + w, sizeof head - (size_t)w, ", %zu replication%s each", reps, reps == 1 ? "" : "s");
+		w += snprintf(head + w, sizeof head - (size_t)w, ", %zu replication%s each", reps, reps == 1 ? "" : "s");
+	/* one length for the whole table, when every entry has the same */
+	int64_t dur = run->variants[0].desc ? run->variants[0].desc->duration_ns : 0;
+	for (size_t vi = 1; vi < run->n_variants && dur > 0; vi++)
+		if (!run->variants[vi].desc || run->variants[vi].desc->duration_ns != dur)
+			dur = 0;
+	if (dur > 0 && w > 0 && (size_t)w < sizeof head) {
+		char len[48];
+		length_text(dur, len, sizeof len);
+		snprintf(head + w, sizeof head - (size_t)w, ", %s simulated", len);
+	}
 	fputs(head, f);
 	fputc(' ', f);
 	for (size_t c = rpt__columns(head); c < 79; c++)
 		fputc('=', f);
-	fprintf(f, "\n  each figure: mean, then \xc2\xb1 its 95%% half-width; \xce\x94: paired difference\n"
+	fputc('\n', f);
+	counts_line(f, dur);
+	fprintf(f, "  each figure: mean, then \xc2\xb1 its 95%% half-width; \xce\x94: paired difference\n"
 		   "  from the base at the same point, with its \xc2\xb1\n");
 	compare_header(f);
 	size_t first = 0; /* the current point's first entry */

@@ -611,11 +611,26 @@ static int busy_wait(void *arg, int count)
 	return 1;
 }
 
+/* SELECT throttlesim_busy_state() gives the state as an SQLite pointer
+ * value (type BUSY_PTR_TYPE), so store_compact can bound its wait. */
+#define BUSY_PTR_TYPE "throttlesim_busy_state"
 static void busy_state_holder(sqlite3_context *c, int argc, sqlite3_value **argv)
 {
 	(void)argc;
 	(void)argv;
-	sqlite3_result_null(c);
+	sqlite3_result_pointer(c, sqlite3_user_data(c), BUSY_PTR_TYPE, NULL);
+}
+
+/* The handle's busy state (NULL for a handle not from open_handle). */
+static busy_state *busy_of(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	busy_state *b = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT throttlesim_busy_state()", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		b = sqlite3_value_pointer(sqlite3_column_value(st, 0), BUSY_PTR_TYPE);
+	sqlite3_finalize(st);
+	return b;
 }
 
 /* Installs the busy handler on db (its state in *bp); SQLITE_OK or
@@ -850,6 +865,24 @@ int store_finish_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size)
 	return SIM_OK;
 }
 
+int store_end_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size)
+{
+	if (db == NULL) {
+		store__set_err(err, err_size, "store_end_run: invalid argument");
+		return SIM_EINVAL;
+	}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "UPDATE runs SET finished_at = " NOW_SQL " WHERE id = ?1 AND complete = 0",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store__db_err(db, NULL, "ending the interrupted run", err, err_size);
+	sqlite3_bind_int64(st, 1, run_id);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store__db_err(db, NULL, "ending the interrupted run", err, err_size);
+	return SIM_OK;
+}
+
 /* ---- reading ----------------------------------------------------------------------------- */
 
 /* Does the store have a -wal file that may hold commits (one that is not
@@ -1010,3 +1043,351 @@ int store_last_run(sqlite3 *db, int64_t *run_id, char *err, size_t err_size)
 	return SIM_OK;
 }
 
+
+/* ---- tidying: deleting runs, compacting ------------------------------------------ */
+
+/* The tables that hold rows of a run: every table of the file with a
+ * run_id column, found in the schema rather than listed here, so that a
+ * table added later (or by a newer program that still shares this schema
+ * version) is never left with rows of a deleted run.  Children first,
+ * `runs` last (foreign keys).  *names is malloc'd, NULL-terminated. */
+static int run_tables(sqlite3 *db, char ***names)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db,
+		"SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND m.name <> 'runs'"
+		" AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) p WHERE p.name = 'run_id')"
+		" ORDER BY m.name", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	size_t n = 0, cap = 16;
+	char **v = calloc(cap + 2, sizeof *v);
+	if (v == NULL) {
+		sqlite3_finalize(st);
+		return SQLITE_NOMEM;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			char **p = realloc(v, (2 * cap + 2) * sizeof *v);
+			if (p == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = p;
+			cap *= 2;
+		}
+		if ((v[n] = strdup(store__col_text(st, 0))) == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v[++n] = NULL;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE && (v[n] = strdup("runs")) == NULL)
+		rc = SQLITE_NOMEM;
+	else if (rc == SQLITE_DONE)
+		v[++n] = NULL, rc = SQLITE_OK;
+	if (rc != SQLITE_OK) {
+		for (size_t i = 0; v[i]; i++)
+			free(v[i]);
+		free(v);
+		return rc;
+	}
+	*names = v;
+	return SQLITE_OK;
+}
+
+static void free_names(char **names)
+{
+	for (size_t i = 0; names && names[i]; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Inside a write transaction: describes run id into *d; SQLITE_DONE when
+ * there is no such run. */
+static int describe_run(sqlite3 *db, int64_t id, store_deleted *d)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "SELECT complete, started_at, scenario_name FROM runs WHERE id = ?1",
+	                            -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*d = (store_deleted){ .id = id, .complete = sqlite3_column_int(st, 0) != 0 };
+		snprintf(d->started_at, sizeof d->started_at, "%s", store__col_text(st, 1));
+		snprintf(d->scenario_name, sizeof d->scenario_name, "%s", store__col_text(st, 2));
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Inside a write transaction: every row of each run in ids[0..n).
+ * O(rows deleted + tables x runs x log rows): every table's key begins
+ * with run_id. */
+static int delete_rows(sqlite3 *db, const int64_t *ids, size_t n, const char **what)
+{
+	char **tables = NULL;
+	*what = "finding the run's tables";
+	int rc = run_tables(db, &tables);
+	if (rc != SQLITE_OK)
+		return rc;
+	for (size_t t = 0; tables[t] && rc == SQLITE_OK; t++) {
+		sqlite3_stmt *st = NULL;
+		/* The name comes from the file's own schema: quoted, not trusted. */
+		char *q = sqlite3_mprintf("DELETE FROM \"%w\" WHERE %s = ?1", tables[t],
+		                          strcmp(tables[t], "runs") == 0 ? "id" : "run_id");
+		if (q == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		*what = "deleting the run's rows";
+		rc = sqlite3_prepare_v2(db, q, -1, &st, NULL);
+		sqlite3_free(q);
+		for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+			sqlite3_bind_int64(st, 1, ids[i]);
+			rc = sqlite3_step(st);
+			sqlite3_reset(st);
+			rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+		}
+		sqlite3_finalize(st);
+	}
+	free_names(tables);
+	return rc;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Deletes ids[0..n) (sorted, distinct) in the open write transaction
+ * and commits (or, dry_run, rolls back).  Describes them in *out. */
+static int delete_and_commit(sqlite3 *db, const int64_t *ids, size_t n, bool dry_run, store_deleted **out,
+                             size_t *n_out, char *err, size_t err_size)
+{
+	const char *what = "reading the runs";
+	store_deleted *d = calloc(n ? n : 1, sizeof *d);
+	int rc = d ? SQLITE_OK : SQLITE_NOMEM;
+	for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+		rc = describe_run(db, ids[i], &d[i]);
+		if (rc == SQLITE_DONE) {
+			int64_t last = 0;
+			store__query_int(db, "SELECT coalesce(max(id), 0) FROM runs", &last);
+			store__set_err(err, err_size, last > 0 ? "%s: no run %lld (run ids go up to %lld; see: throttlesim"
+			               " results list); nothing deleted" : "%s: no run %lld (no runs); nothing deleted",
+			               store__db_path(db), (long long)ids[i], (long long)last);
+			store__exec(db, "ROLLBACK");
+			free(d);
+			return SIM_EINVAL;
+		}
+	}
+	if (rc == SQLITE_OK && !dry_run)
+		rc = delete_rows(db, ids, n, &what);
+	if (rc == SQLITE_OK && (dry_run ? store__exec(db, "ROLLBACK") : store__exec(db, "COMMIT")) != SQLITE_OK) {
+		what = "committing the deletion";
+		rc = sqlite3_errcode(db);
+	}
+	if (rc != SQLITE_OK) {
+		if (rc == SQLITE_NOMEM)
+			store__set_err(err, err_size, "%s: out of memory deleting runs", store__db_path(db));
+		else
+			store__db_err(db, NULL, what, err, err_size);
+		store__exec(db, "ROLLBACK");
+		free(d);
+		return rc == SQLITE_NOMEM ? SIM_ENOMEM : SIM_ESTORE;
+	}
+	*out = d;
+	*n_out = n;
+	return SIM_OK;
+}
+
+int store_delete_runs(sqlite3 *db, const int64_t *ids, size_t n, store_deleted **out, size_t *n_out,
+                      char *err, size_t err_size)
+{
+	if (db == NULL || (n > 0 && ids == NULL) || out == NULL || n_out == NULL) {
+		store__set_err(err, err_size, "store_delete_runs: invalid argument");
+		return SIM_EINVAL;
+	}
+	int64_t *sorted = malloc((n ? n : 1) * sizeof *sorted);
+	if (sorted == NULL) {
+		store__set_err(err, err_size, "%s: out of memory deleting runs", store__db_path(db));
+		return SIM_ENOMEM;
+	}
+	memcpy(sorted, ids, n * sizeof *ids);
+	qsort(sorted, n, sizeof *sorted, cmp_id);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (m == 0 || sorted[i] != sorted[m - 1])
+			sorted[m++] = sorted[i];
+	if (store__exec(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
+		free(sorted);
+		return store__db_err(db, NULL, "starting to delete runs", err, err_size);
+	}
+	int st = delete_and_commit(db, sorted, m, false, out, n_out, err, err_size);
+	free(sorted);
+	return st;
+}
+
+int store_prune(sqlite3 *db, int64_t keep, bool dry_run, store_deleted **out, size_t *n_out,
+                int64_t *n_kept, char *err, size_t err_size)
+{
+	if (db == NULL || keep < 0 || out == NULL || n_out == NULL) {
+		store__set_err(err, err_size, "store_prune: invalid argument");
+		return SIM_EINVAL;
+	}
+	if (store__exec(db, "BEGIN IMMEDIATE") != SQLITE_OK)
+		return store__db_err(db, NULL, "starting to prune", err, err_size);
+	/* The cut: the oldest kept run; with none kept, just after the
+	 * newest complete run; with no complete run, nothing goes.  Every
+	 * run older than the cut is deleted, complete or not; incomplete
+	 * runs newer than it stay (one may still be running). */
+	int64_t cut = 0, kept = 0;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db,
+		"SELECT count(*), coalesce(min(id), (SELECT coalesce(max(id) + 1, 0) FROM runs WHERE complete = 1))"
+		" FROM (SELECT id FROM runs WHERE complete = 1 ORDER BY id DESC LIMIT ?1)", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, keep);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			kept = sqlite3_column_int64(st, 0);
+			cut = kept > 0 || keep == 0 ? sqlite3_column_int64(st, 1) : 0;
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db, "SELECT id FROM runs WHERE id < ?1 ORDER BY id", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, cut);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 64;
+				int64_t *p = realloc(ids, cap * sizeof *p);
+				if (p == NULL) {
+					rc = SQLITE_NOMEM;
+					break;
+				}
+				ids = p;
+			}
+			ids[n++] = sqlite3_column_int64(st, 0);
+		}
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		if (rc == SQLITE_NOMEM)
+			store__set_err(err, err_size, "%s: out of memory pruning runs", store__db_path(db));
+		else
+			store__db_err(db, NULL, "choosing the runs to delete", err, err_size);
+		store__exec(db, "ROLLBACK");
+		free(ids);
+		return rc == SQLITE_NOMEM ? SIM_ENOMEM : SIM_ESTORE;
+	}
+	int status = delete_and_commit(db, ids, n, dry_run, out, n_out, err, err_size);
+	free(ids);
+	if (status == SIM_OK && n_kept != NULL)
+		*n_kept = kept;
+	return status;
+}
+
+static int64_t file_bytes(const char *path, const char *suffix)
+{
+	char name[4200];
+	struct stat sb;
+	snprintf(name, sizeof name, "%s%s", path, suffix);
+	return stat(name, &sb) == 0 ? (int64_t)sb.st_size : 0;
+}
+
+int store_compact(sqlite3 *db, store_compacted *out, char *err, size_t err_size)
+{
+	if (db == NULL || out == NULL) {
+		store__set_err(err, err_size, "store_compact: invalid argument");
+		return SIM_EINVAL;
+	}
+	const char *path = store__db_path(db);
+	store_compacted c = { .bytes_before = file_bytes(path, "") + file_bytes(path, "-wal") };
+	/* VACUUM rebuilds the file without its free pages (under the write
+	 * lock, which it waits for as any write does; readers go on reading
+	 * their snapshot).  Its pages go through the WAL: the main file takes
+	 * its new size when a checkpoint copies every frame back, and the
+	 * -wal file only shrinks with a TRUNCATE checkpoint.  That checkpoint
+	 * waits for readers of older snapshots: for STORE_COMPACT_WAIT_MS at
+	 * most (a reader that stays longer only delays the shrinking: the next
+	 * writer's checkpoint finishes it). */
+	if (store__exec(db, "VACUUM") != SQLITE_OK)
+		return store__db_err(db, NULL, "compacting the file (VACUUM)", err, err_size);
+	busy_state *b = busy_of(db);
+	int64_t saved = b ? b->limit_ms : 0;
+	if (b)
+		b->limit_ms = STORE_COMPACT_WAIT_MS;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		c.complete = sqlite3_column_int(st, 0) == 0;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (b)
+		b->limit_ms = saved;
+	if (rc == SQLITE_BUSY) {
+		rc = SQLITE_OK;
+		c.complete = false;
+	}
+	if (rc != SQLITE_OK)
+		return store__db_err(db, NULL, "compacting the file (checkpoint)", err, err_size);
+	c.bytes_after = file_bytes(path, "") + file_bytes(path, "-wal");
+	*out = c;
+	return SIM_OK;
+}
+
+/* ---- progress while writing results ------------------------------------------------- */
+
+typedef struct progress_state {
+	sqlite3 *db;
+	store_progress_fn fn;
+	void *ctx;
+	sqlite3_int64 base;        /* total changes before the write */
+	int64_t every_rows;
+	int64_t next;              /* report when rows reach this */
+	int64_t last;              /* rows of the last report */
+} progress_state;
+
+/* SQLite's progress handler (every PROGRESS_OPS virtual-machine
+ * instructions, about a row): the rows inserted so far are the handle's
+ * changes since the write began.  Never interrupts (returns 0). */
+#define PROGRESS_OPS 256
+static int progress_tick(void *arg)
+{
+	progress_state *p = arg;
+	int64_t rows = (int64_t)(sqlite3_total_changes64(p->db) - p->base);
+	if (rows >= p->next && rows > p->last) {
+		p->fn(p->ctx, &(store_progress){ .rows = rows, .done = false });
+		p->last = rows;
+		p->next = rows + p->every_rows;
+	}
+	return 0;
+}
+
+int store_write_results_progress(sqlite3 *db, int64_t run_id, const rpt_run *run, bool keep_series,
+                                 store_progress_fn fn, void *ctx, int64_t every_rows, char *err, size_t err_size)
+{
+	if (db == NULL || fn == NULL)
+		return store_write_results_series(db, run_id, run, keep_series, err, err_size);
+	progress_state p = { .db = db, .fn = fn, .ctx = ctx, .base = sqlite3_total_changes64(db),
+	                     .every_rows = every_rows > 0 ? every_rows : STORE_PROGRESS_ROWS };
+	p.next = p.every_rows;
+	sqlite3_progress_handler(db, PROGRESS_OPS, progress_tick, &p);
+	int st = store_write_results_series(db, run_id, run, keep_series, err, err_size);
+	sqlite3_progress_handler(db, 0, NULL, NULL);
+	int64_t rows = (int64_t)(sqlite3_total_changes64(db) - p.base);
+	fn(ctx, &(store_progress){ .rows = st == SIM_OK ? rows : 0, .done = true, .failed = st != SIM_OK });
+	return st;
+}

@@ -112,12 +112,107 @@ int store_write_results_series(sqlite3 *db, int64_t run_id, const rpt_run *run, 
 /* Marks the run complete (complete = 1, finished_at = now). */
 int store_finish_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size);
 
+/* Ends a run that was interrupted before its results were written:
+ * finished_at = now, complete stays 0, so the store tells it from a run
+ * still going (finished_at NULL): `results list` shows it "interrupted". */
+int store_end_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size);
+
 /* The three steps for a run that is complete before it is stored (serve's
  * and load's): open path (waiting for the lock as store_open_waiting),
  * begin, write, finish, close.  *run_id is its id.  SIM_OK, or the first
  * failure's code with its message in err. */
 int store_run_once(const char *path, const store_run_info *info, const rpt_run *run,
 		   store_wait_fn on_wait, void *ctx, int64_t *run_id, char *err, size_t err_size);
+
+/* ---- progress while writing ---------------------------------------------------
+ *
+ * Writing a large run takes a while (a row per replication, entity and
+ * figure): store_write_results_progress() is store_write_results_series()
+ * (keep_series as there) that
+ * tells fn how many rows it has written, every every_rows rows (0:
+ * STORE_PROGRESS_ROWS), counts increasing strictly, and once more at the
+ * end (done = true; rows = every row of the run written, 0 when it
+ * failed).  The count is SQLite's own count of the handle's inserted
+ * rows, so it covers every table whatever the schema.  fn runs inside the
+ * write transaction: it must not use db.  It may print (the caller's
+ * choice: the store itself never does). */
+#define STORE_PROGRESS_ROWS 20000
+
+typedef struct store_progress {
+	int64_t rows;     /* rows written so far */
+	bool done;        /* the last call: the write is over */
+	bool failed;      /* ... and failed (nothing of it was kept) */
+} store_progress;
+
+typedef void (*store_progress_fn)(void *ctx, const store_progress *p);
+
+int store_write_results_progress(sqlite3 *db, int64_t run_id, const rpt_run *run, bool keep_series,
+                                 store_progress_fn fn, void *ctx, int64_t every_rows, char *err, size_t err_size);
+
+/* A store_progress_fn for commands: one line on standard error, rewritten
+ * in place ("storing the results in results.db: 120000 rows"), cleared at
+ * the end.  ctx is the file's name (const char *) or NULL.  For a terminal only: the caller decides
+ * (isatty).  Defined with the results command (cmd_results.c); this is the
+ * one function of this header that prints. */
+void store_progress_to_terminal(void *ctx, const store_progress *p);
+
+/* ---- deleting runs -------------------------------------------------------------
+ *
+ * A run is deleted wholly, in one transaction: its row in `runs` and its
+ * rows in every table of the file that has a run_id column (found in the
+ * schema, so a table added later is covered too).  All or nothing: an
+ * unknown id is SIM_EINVAL ("no run 9 ... nothing deleted") and nothing is
+ * deleted.  Readers are never blocked (WAL): one that began reading before
+ * the deletion goes on seeing the run until it ends its read.  Ids of
+ * deleted runs are never reused (AUTOINCREMENT).
+ *
+ * Deleting frees pages inside the file; store_compact() gives them back
+ * to the file system. */
+
+/* A deleted run, for messages (strings cut to fit). */
+typedef struct store_deleted {
+	int64_t id;
+	int complete;
+	char started_at[40];
+	char scenario_name[128];
+} store_deleted;
+
+/* Deletes the runs ids[0..n) (any order, repeats ignored).  On success
+ * *out (malloc'd, the caller frees it) describes them in id order, *n_out
+ * of them.  O(rows deleted).  Outputs untouched on failure. */
+int store_delete_runs(sqlite3 *db, const int64_t *ids, size_t n, store_deleted **out, size_t *n_out,
+                      char *err, size_t err_size);
+
+/* Keeps the `keep` newest complete runs and deletes every run older than
+ * the oldest of them, complete or not (an older incomplete run was
+ * interrupted or failed: nothing will complete it).  Incomplete runs newer
+ * than the oldest kept run are left, as one may still be running.  With
+ * keep 0 the cut is just after the newest complete run; with no complete
+ * run nothing is deleted.  *out, *n_out as store_delete_runs; *n_kept (may
+ * be NULL) the complete runs kept.  dry_run: choose and describe, delete
+ * nothing. */
+int store_prune(sqlite3 *db, int64_t keep, bool dry_run, store_deleted **out, size_t *n_out,
+                int64_t *n_kept, char *err, size_t err_size);
+
+/* VACUUM, then a TRUNCATE checkpoint: the file (and its -wal) shrink to
+ * what the runs left need.  Chosen over auto_vacuum = INCREMENTAL: that
+ * mode must be set before the first table is created (existing files
+ * would need a VACUUM to switch anyway), costs pointer-map pages and page
+ * moves on every commit of every run written, and only hands back whole
+ * free pages at the end of the file; VACUUM costs nothing until a user
+ * deletes, then rewrites the file once: O(file size) time, and free space
+ * for a temporary copy of what is kept.  The checkpoint waits at most
+ * STORE_COMPACT_WAIT_MS for a reader of an older snapshot; complete is
+ * false when one stayed longer (the file then shrinks at a later
+ * checkpoint).  Sizes are of the file plus its -wal, in bytes. */
+#define STORE_COMPACT_WAIT_MS 3000
+
+typedef struct store_compacted {
+	int64_t bytes_before, bytes_after;
+	bool complete;
+} store_compacted;
+
+int store_compact(sqlite3 *db, store_compacted *out, char *err, size_t err_size);
 
 /* ---- faults ------------------------------------------------------------------
  *
@@ -165,6 +260,14 @@ typedef struct store_run_row {
 	int64_t replications;
 	int64_t n_variants;                     /* variants with results (0 if none) */
 } store_run_row;
+
+/* How a run's row reads: "complete", "interrupted" (ended incomplete:
+ * store_end_run) or "running" (no end yet: going on, or killed without a
+ * word). */
+static inline const char *store_run_status(const store_run_row *r)
+{
+	return r->complete ? "complete" : r->finished_at && r->finished_at[0] ? "interrupted" : "running";
+}
 
 /* Called once per run, in id order; a non-zero return stops the walk and
  * is returned by store_list_runs. */

@@ -36,7 +36,7 @@ FUZZ_CFLAGS   = -std=c11 -g -O1 -fno-omit-frame-pointer \
 # senders, results) for fuzz_run, never sim/program/.
 FUZZ_LOAD_SRC := $(wildcard models/scn_*.c) models/scenario.c sim/kernel/yaml.c sim/kernel/units.c \
                  sim/kernel/rfile.c sim/kernel/tz.c \
-                 sim/kernel/alloc.c sim/kernel/status.c models/presets.c models/replies.c
+                 sim/kernel/alloc.c sim/kernel/status.c models/presets.c models/replies.c models/record.c
 # The run harness links the whole model and kernel (neither includes the
 # program), so a new file there needs no line here.
 FUZZ_RUN_SRC  := $(filter-out $(FUZZ_LOAD_SRC),$(wildcard models/*.c) $(wildcard sim/kernel/*.c))
