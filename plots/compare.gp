@@ -39,7 +39,7 @@ colour(slot) = palette[int(slot) % 20 + 1]
 # Layout: figures in a 3 x 2 grid over the left 80 %; the legend on the right.
 cols = 3
 rows = (nfig + cols - 1) / cols
-GX0 = 0.06; GX1 = 0.80; GY0 = 0.04; GY1 = 0.90
+GX0 = 0.06; GX1 = 0.80; GY0 = 0.04; GY1 = 0.86
 cw = (GX1 - GX0) / cols; ch = (GY1 - GY0) / rows
 
 set multiplot title title font ',13'
@@ -83,7 +83,7 @@ do for [k=1:nfig] {
     plot datafile using 1:(column(M)):(0.7):(colour($1)) with boxes lc rgb variable notitle, \
          '' using 1:(column(M)):(column(M) - column(H)):(column(M) + column(H)):(column(M)) \
             with candlesticks whiskerbars 0.5 fs empty lw 1.5 lc rgb '#000000' notitle, \
-         '' using 1:(column(N) > 0 ? ytop : NaN):(colour($1)) with boxes \
+         '' using 1:(column(N) > 0 ? ytop : NaN):(0.7):(colour($1)) with boxes \
             fs pattern 4 border lc rgb variable notitle, \
          '' using 1:(column(N) > 0 ? ytop * 0.5 : NaN):('never') with labels rotate by 90 \
             tc rgb '#000000' notitle

@@ -81,7 +81,8 @@ set yrange [0:(top1 > 0 ? top1 * 1.15 : 1)]
 plot datafile using 1:3 with fillsteps fillstyle transparent solid 0.30 noborder lc rgb '#2ca02c' \
         title '250 accepted', \
      '' using 1:4 with steps lw 1.5 lc rgb '#1f77b4' title 'released for delivery', \
-     (lost_stored ? '' : NaN) using 1:5 with steps lw 1.5 lc rgb '#000000' title 'lost', \
+     '' using 1:(lost_stored ? column(5) : NaN) with steps lw 1.5 lc rgb '#000000' \
+        title (lost_stored ? 'lost' : ''), \
      (ratelimit > 0 ? ratelimit : 1/0) with lines dt 2 lw 2 lc rgb '#d62728' \
         title (ratelimit > 0 ? ratelabel : '')
 
@@ -105,19 +106,19 @@ if (nclass > 0) {
 
 # ---- 3: outbox backlog ---------------------------------------------------------------
 set tmargin at screen 0.44; set bmargin at screen 0.30
-set key at screen KX, screen 0.44 notitle
+set key at screen KX, screen 0.44 title 'outbox backlog' left
 set ylabel "outbox\nbacklog"
 set yrange [0:(bmax > 0 ? bmax * 1.1 : 1)]
 set ytics 0, (bmax < 4 ? 1 : nicestep(bmax))
 plot datafile using 1:6 with fillsteps fillstyle transparent solid 0.25 noborder lc rgb '#1f77b4' \
-        title 'outbox backlog: generated, not yet accepted or lost', \
+        title 'generated, not yet accepted or lost', \
      '' using 1:6 with steps lw 1 lc rgb '#1f77b4' notitle
 
 # ---- 4: open sessions against the limit ---------------------------------------------
 top = (limit > smax ? limit : smax)
 top = (top < 1 ? 1 : top)
 set tmargin at screen 0.27; set bmargin at screen 0.11
-set key at screen KX, screen 0.27
+set key at screen KX, screen 0.27 notitle
 set format x xfmt timedate
 set xlabel xlabel
 set ylabel "open SMTP\nsessions"

@@ -496,7 +496,7 @@ static void test_limit_line(void **state)
 	vars_of(out, "timeseries-1-five", vars, sizeof vars);
 	expect_var(vars, "limit=10\nlimitlabel='concurrency limit, 5 x 2 mailboxes'\n");
 	vars_of(out, "timeseries-2-one-mailbox-raised", vars, sizeof vars);
-	expect_var(vars, "limit=8\nlimitlabel='concurrency limit, 8 in all (3 to 5 per mailbox, 2 mailboxes)'\n");
+	expect_var(vars, "limit=8\nlimitlabel='concurrency limit, 8 in all'.\"\\n\".'(3 to 5 per mailbox, 2 mailboxes)'\n");
 	vars_of(out, "timeseries-3-off", vars, sizeof vars);
 	expect_var(vars, "limit=0\n");
 	/* the variables are those gnuplot was given: the data file beside them */

@@ -130,9 +130,10 @@ int plot_chart_compare(plot_ctx *c)
 		return ret;
 
 	char title[512];
-	snprintf(title, sizeof title, "%s: variants compared (run %lld, %lld replications;"
-	         "\nwhiskers: 95%% interval; delays of all mail, lost mail never delivered)", c->scenario_name, (long long)c->run_id,
-	         (long long)c->replications);
+	/* Two lines: one would not fit the chart's width at its font. */
+	snprintf(title, sizeof title, "%s: variants compared (run %lld, %lld replications)\n"
+	         "whiskers: 95%% interval; delays count lost mail as never delivered", c->scenario_name,
+	         (long long)c->run_id, (long long)c->replications);
 	plot_sbuf b = { 0 };
 	plot_gp_common(c, &b, data, img, title);
 	plot_variant_names(c, &b);

@@ -61,15 +61,16 @@ void plot_sb_printf(plot_sbuf *b, const char *fmt, ...)
 
 /* ---- variables ------------------------------------------------------------------ */
 
-void plot_gp_str(plot_sbuf *b, const char *name, const char *value)
+/* One line of a string value: cleaned of control characters, single-quoted
+ * (gnuplot reads no escape there), a quote as sprintf('%c',39). */
+static void gp_str_line(plot_sbuf *b, const char *line, size_t len)
 {
-	char *v = strdup(value);
+	char *v = strndup(line, len);
 	if (v == NULL) {
 		b->oom = true;
 		return;
 	}
 	term_clean(v);
-	plot_sb_printf(b, "%s=", name);
 	if (*v == 0)
 		plot_sb_printf(b, "''");
 	for (const char *p = v; *p;) {
@@ -84,8 +85,31 @@ void plot_gp_str(plot_sbuf *b, const char *name, const char *value)
 		plot_sb_printf(b, "'%.*s'", (int)run, p);
 		p += run;
 	}
-	plot_sb_printf(b, "\n");
 	free(v);
+}
+
+/* A string variable, every control character a '?' (names: one line). */
+void plot_gp_str(plot_sbuf *b, const char *name, const char *value)
+{
+	plot_sb_printf(b, "%s=", name);
+	gp_str_line(b, value, strlen(value));
+	plot_sb_printf(b, "\n");
+}
+
+/* A text of lines (a title): each '\n' in value a line break of the text
+ * drawn, as gnuplot's "\n"; every other control character a '?'. */
+void plot_gp_lines(plot_sbuf *b, const char *name, const char *value)
+{
+	plot_sb_printf(b, "%s=", name);
+	for (const char *p = value;;) {
+		size_t len = strcspn(p, "\n");
+		gp_str_line(b, p, len);
+		if (p[len] == 0)
+			break;
+		plot_sb_printf(b, ".\"\\n\".");
+		p += len + 1;
+	}
+	plot_sb_printf(b, "\n");
 }
 
 void plot_gp_num(plot_sbuf *b, const char *name, double v)
@@ -104,7 +128,7 @@ void plot_gp_common(const plot_ctx *c, plot_sbuf *b, const char *datafile, const
 	plot_gp_str(b, "datafile", datafile);
 	plot_gp_str(b, "out", img);
 	plot_gp_str(b, "fmt", c->o->format);
-	plot_gp_str(b, "title", title);
+	plot_gp_lines(b, "title", title);
 	plot_gp_int(b, "width", PLOT_W);
 	plot_gp_int(b, "height", PLOT_H);
 }

@@ -112,6 +112,7 @@ void plot_sb_printf(plot_sbuf *b, const char *fmt, ...) __attribute__((format(pr
  * could misread at the start of a string, no double quote to confuse its
  * @macro and `backquote` scanning, which skip single-quoted text. */
 void plot_gp_str(plot_sbuf *b, const char *name, const char *value);
+void plot_gp_lines(plot_sbuf *b, const char *name, const char *value); /* a title: "\n" breaks lines */
 void plot_gp_num(plot_sbuf *b, const char *name, double v);
 void plot_gp_int(plot_sbuf *b, const char *name, long long v);
 /* The variables of every script: datafile, out, fmt, title, width, height.

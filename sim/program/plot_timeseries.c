@@ -27,7 +27,7 @@
 /* The variant's concurrency limit line (0: none) and its label.  Only
  * mailboxes whose limit counts per mailbox add to it; the label says the
  * limit per mailbox, how many mailboxes, and when the limits differ or
- * some mailboxes have none. */
+ * some mailboxes have none (on a second line: the legend is 300 pixels wide). */
 static int64_t concurrency_limit(const res_desc *d, char *label, size_t size)
 {
 	int64_t sum = 0, lo = 0, hi = 0;
@@ -52,13 +52,13 @@ static int64_t concurrency_limit(const res_desc *d, char *label, size_t size)
 	else
 		snprintf(per, sizeof per, "%lld to %lld", (long long)lo, (long long)hi);
 	if (n < all)
-		snprintf(rest, sizeof rest, " (%zu of %zu mailboxes limited)", n, all);
+		snprintf(rest, sizeof rest, "\n(%zu of %zu mailboxes limited)", n, all);
 	if (n == 1)
 		snprintf(label, size, "concurrency limit, %s per mailbox%s", per, rest);
 	else if (lo == hi)
 		snprintf(label, size, "concurrency limit, %s x %zu mailboxes%s", per, n, rest);
 	else
-		snprintf(label, size, "concurrency limit, %lld in all (%s per mailbox, %zu mailboxes)%s",
+		snprintf(label, size, "concurrency limit, %lld in all\n(%s per mailbox, %zu mailboxes)%s",
 		         (long long)sum, per, n, rest);
 	return sum;
 }
@@ -90,7 +90,7 @@ static double rate_limit(const res_desc *d, char *label, size_t size)
 	else if (lo == hi)
 		snprintf(label, size, "message rate limit, %g/min x %zu mailboxes", lo, n);
 	else
-		snprintf(label, size, "message rate limit, %g/min in all (%g to %g per mailbox)", sum, lo, hi);
+		snprintf(label, size, "message rate limit, %g/min in all\n(%g to %g per mailbox)", sum, lo, hi);
 	return sum;
 }
 
@@ -247,8 +247,12 @@ static void series_vars(const plot_variant *v, const ts_data *t, plot_sbuf *b)
 	char xl[256];
 	if (d && d->start_unix_s != 0) {
 		int off = d->start_utc_offset_s, a = off < 0 ? -off : off;
-		snprintf(xl, sizeof xl, "clock time, %s (UTC%c%02d:%02d)", d->timezone[0] ? d->timezone : "UTC",
-		         off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+		/* UTC is said once; a named zone gets its offset at the start */
+		if (d->timezone[0] == 0 || (strcmp(d->timezone, "UTC") == 0 && off == 0))
+			snprintf(xl, sizeof xl, "clock time, UTC");
+		else
+			snprintf(xl, sizeof xl, "clock time, %s (UTC%c%02d:%02d)", d->timezone,
+			         off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
 	} else {
 		snprintf(xl, sizeof xl, "time since start (h:min)");
 	}
@@ -276,9 +280,9 @@ static void series_vars(const plot_variant *v, const ts_data *t, plot_sbuf *b)
 	}
 	char llabel[320];
 	plot_gp_int(b, "limit", (long long)concurrency_limit(d, llabel, sizeof llabel));
-	plot_gp_str(b, "limitlabel", llabel);
+	plot_gp_lines(b, "limitlabel", llabel);
 	plot_gp_num(b, "ratelimit", rate_limit(d, llabel, sizeof llabel));
-	plot_gp_str(b, "ratelabel", llabel);
+	plot_gp_lines(b, "ratelabel", llabel);
 	plot_gp_int(b, "nperiods", t->n_periods);
 	plot_gp_str(b, "periods", t->periods.s ? t->periods.s : "");
 }
@@ -327,11 +331,6 @@ static int chart_one(plot_ctx *c, const plot_variant *v)
 
 int plot_chart_timeseries(plot_ctx *c)
 {
-	if (c->o->entity != NULL) {
-		term_printf("note: the store keeps time series of the whole scenario only: no time series"
-		            " chart of '%s'\n", c->o->entity);
-		return 0;
-	}
 	if (c->o->variant == NULL && c->is_sweep && c->o->chart != PLOT_TIMESERIES) {
 		printf("note: run %lld is a sweep of %zu variants: time series only with --variant NAME"
 		       " or --chart timeseries\n", (long long)c->run_id, c->n_v);
