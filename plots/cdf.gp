@@ -52,7 +52,13 @@ set arrow 1 from graph 0, first 0.5 to graph 1, first 0.5 nohead dt 3 lc rgb '#9
 set arrow 2 from graph 0, first 0.95 to graph 1, first 0.95 nohead dt 3 lc rgb '#999999' back
 set label 1 'median' at graph 0.005, first 0.5 offset 0, 0.6 tc rgb '#777777' font ',9'
 set label 2 'p95' at graph 0.005, first 0.95 offset 0, 0.6 tc rgb '#777777' font ',9'
-set key bottom right Left reverse box opaque samplen 3 spacing 1.1 width 1
+# Up to six curves the key fits in the lower right corner, where the
+# curves have risen; more would hide them: then it goes outside, right.
+if (nvar > 6) {
+    set key outside right top Left reverse box opaque samplen 2 spacing 1.0 width -8
+} else {
+    set key bottom right Left reverse box opaque samplen 3 spacing 1.1 width 1
+}
 set key title 'variant'
 # Twenty colours that stay apart: sixteen variants never share one.
 colours = '#1f77b4 #d62728 #2ca02c #ff7f0e #9467bd #8c564b #e377c2 #17becf #7f7f7f #bcbd22 '.\
@@ -64,7 +70,8 @@ do for [i=1:nvar] {
             lc rgb word(colours, (i-1)%20+1) front
     }
 }
-set key font ',10'
+keyfont = (nvar > 6 ? ',9' : ',10')
+set key font keyfont
 plot for [i=1:nvar] datafile using (column(2*i)):(column(2*i+1)) with lines lw 2.5 \
         lc rgb word(colours, (i-1)%20+1) \
         title value(sprintf('vname%d', i)).' ('.value(sprintf('tail%d', i)).')'

@@ -136,9 +136,10 @@ int plot_chart_cdf(plot_ctx *c)
 	}
 
 	char title[512], xl[64];
-	snprintf(title, sizeof title, "%s: share of all messages delivered within a delay (run %lld,"
-	         " mean of %lld replications)", c->scenario_name, (long long)c->run_id,
-	         (long long)c->replications);
+	/* Two lines: with a long scenario name one would be cut at the edges. */
+	snprintf(title, sizeof title, "%s: share of all messages delivered within a delay\n"
+	         "run %lld, mean of %lld replications; lost mail is never delivered", c->scenario_name,
+	         (long long)c->run_id, (long long)c->replications);
 	plot_sbuf b = { 0 };
 	plot_gp_common(c, &b, data, img, title);
 	plot_variant_names(c, &b);

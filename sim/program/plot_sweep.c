@@ -193,8 +193,7 @@ static void sweep_vars(const plot_ctx *c, const sweep_data *s, const char *key, 
 	/* "delivery_delay_p95" reads as "delivery delay p95". */
 	char pretty[128], ylabel[256];
 	if (strcmp(s->fig, PLOT_DELAY_ALL) == 0)
-		snprintf(pretty, sizeof pretty, "p95 delivery delay of all mail, lost = never%s",
-		         s->n_never ? "; gaps: over 5% never delivered" : "");
+		snprintf(pretty, sizeof pretty, "p95 delivery delay of all mail");
 	else
 		snprintf(pretty, sizeof pretty, "%s", s->fig);
 	for (char *p = pretty; *p; p++)
@@ -235,8 +234,15 @@ static int draw(plot_ctx *c, sweep_data *s)
 	for (char *p = pretty; *p; p++)
 		if (*p == '_')
 			*p = ' ';
-	snprintf(title, sizeof title, "%s: %s against %s (run %lld)", c->scenario_name, pretty, key,
-	         (long long)c->run_id);
+	/* Two lines, the second what the delay of all mail means (a vertical
+	 * axis label that long would be cut). */
+	if (strcmp(s->fig, PLOT_DELAY_ALL) == 0)
+		snprintf(title, sizeof title, "%s: %s against %s (run %lld)\nlost mail counts as never"
+		         " delivered%s", c->scenario_name, pretty, key, (long long)c->run_id,
+		         s->n_never ? "; a gap: over 5% never delivered" : "");
+	else
+		snprintf(title, sizeof title, "%s: %s against %s (run %lld)", c->scenario_name, pretty, key,
+		         (long long)c->run_id);
 	plot_sbuf b = { 0 };
 	plot_gp_common(c, &b, data, img, title);
 	sweep_vars(c, s, key, &b);
