@@ -514,6 +514,252 @@ static void test_limit_line(void **state)
 	expect_var(vars, "limit=0\n");
 }
 
+/* ---- the mean series, hand-worked ------------------------------------------------------ */
+
+#define H_STEPS 40    /* 40 one-minute steps */
+#define H_REPS 2
+
+typedef struct hand_run {
+	res_desc desc;
+	res_mailbox_desc mbx[2];
+	res_series_row series[3][H_REPS][H_STEPS];
+	res_rep reps[3][H_REPS];
+	res_entity ent[3][H_REPS][2];
+	rpt_variant variants[3];
+} hand_run;
+
+/* Three variants of two replications, 40 steps of 60 s, two mailboxes
+ * limited to 3 sessions and 30 messages a minute each:
+ *   lossy   rep 0: step 10 accepted 4, lost 1; step 11 accepted 2, lost 3
+ *           rep 1: step 10 accepted 2, lost 1; step 13 lost 2
+ *           mean:  step 10 accepted 3, lost 1; 11: 1, 1.5; 13: 0, 1
+ *           generated 200, released 150 and 170, lost 50 and 30
+ *   twice   every count of lossy doubled: the same three steps not 0
+ *   idle    nothing at all: every step 0 */
+static int64_t write_hand_run(hand_run *h, const char *path, bool keep_series)
+{
+	memset(h, 0, sizeof *h);
+	snprintf(h->desc.scenario, sizeof h->desc.scenario, "hand");
+	h->desc.sweep_point = -1;
+	h->desc.duration_ns = H_STEPS * 60 * SCN_NS_PER_S;
+	for (size_t m = 0; m < 2; m++) {
+		snprintf(h->mbx[m].name, sizeof h->mbx[m].name, "m%zu@contoso.com", m);
+		h->mbx[m].limits.concurrency = 3;
+		h->mbx[m].limits.message_rate = 30;
+		h->mbx[m].limits.message_rate_window_ns = 60 * SCN_NS_PER_S;
+	}
+	h->desc.mailboxes = h->mbx;
+	h->desc.n_mailboxes = 2;
+	static const char *const names[3] = { "lossy", "twice", "idle" };
+	for (size_t v = 0; v < 3; v++) {
+		uint32_t k = v == 0 ? 1 : v == 1 ? 2 : 0;
+		res_series_row (*s)[H_STEPS] = h->series[v];
+		s[0][10].accepted = 4 * k; s[0][10].lost = 1 * k;
+		s[0][11].accepted = 2 * k; s[0][11].lost = 3 * k;
+		s[1][10].accepted = 2 * k; s[1][10].lost = 1 * k;
+		s[1][13].lost = 2 * k;
+		for (size_t r = 0; r < H_REPS; r++) {
+			res_rep *rep = &h->reps[v][r];
+			rep->seed = 1 + r;
+			rep->replication = (int64_t)r;
+			rep->total.fig[FIG_GENERATED] = 200;
+			rep->total.fig[FIG_RELEASED] = r == 0 ? 150 : 170;
+			rep->total.fig[FIG_ACCEPTED] = rep->total.fig[FIG_RELEASED];
+			rep->total.fig[FIG_LOST] = r == 0 ? 50 : 30;
+			rep->total.fig[FIG_RRL_FIRST_REACHED] = NAN;
+			for (size_t m = 0; m < 2; m++)
+				for (int f = 0; f < FIG_COUNT; f++)
+					h->ent[v][r][m].fig[f] = rep->total.fig[f] / 2;
+			rep->mailboxes = h->ent[v][r];
+			rep->n_mailboxes = 2;
+			for (size_t q = 0; q < RES_CDF_POINTS; q++)
+				rep->delivery_cdf[q] = rep->submission_cdf[q] = 1.0 + (double)q;
+			rep->series = s[r];
+			rep->n_series = H_STEPS;
+			rep->series_step_ns = 60 * SCN_NS_PER_S;
+		}
+		h->variants[v] = (rpt_variant){ names[v], &h->desc, h->reps[v], H_REPS };
+	}
+	rpt_run run = { .scenario_name = "hand", .seed = 1, .version = "0.1.0-test", .variants = h->variants,
+	                .n_variants = 3 };
+	store_run_info info = { "0.1.0-test", "hand", "hand.yaml", "name: hand\n", "throttlesim run hand.yaml",
+	                        1, H_REPS };
+	sqlite3 *db = NULL;
+	char err[512] = "";
+	int64_t id = -1;
+	if (store_open(path, &db, err, sizeof err) != SIM_OK ||
+	    store_begin_run(db, &info, &id, err, sizeof err) != SIM_OK ||
+	    store_write_results_series(db, id, &run, keep_series, err, sizeof err) != SIM_OK ||
+	    store_finish_run(db, id, err, sizeof err) != SIM_OK)
+		fail_msg("%s", err);
+	store_close(db);
+	return id;
+}
+
+static long long count_rows(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	long long n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* The data rows of a time-series data file: minute since the start and
+ * the lost-per-minute column (5), in file order.  Returns the count. */
+static size_t read_lost(const char *path, double *minute, double *lost, size_t max)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char line[1024];
+	size_t n = 0;
+	while (fgets(line, sizeof line, f)) {
+		double t, a, rel;
+		if (line[0] == '#')
+			continue;
+		assert_true(n < max);
+		assert_int_equal(sscanf(line, "%lf %lf %lf %lf %lf", &t, &minute[n], &a, &rel, &lost[n]), 5);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static double var_num(const char *vars, const char *name)
+{
+	char key[64];
+	snprintf(key, sizeof key, "\n%s=", name);
+	const char *p = strstr(vars, key);
+	if (p == NULL)
+		fail_msg("no %s in: %s", name, vars);
+	return strtod(p + strlen(key), NULL);
+}
+
+/* What run stores by default: the mean of the replications, only the
+ * steps where it is not 0: steps 10, 11 and 13 of lossy and of twice,
+ * none of idle: 3 x 2 = 6 rows (not x 2 replications).  --keep-series
+ * (keep_series): every replication's every step, 40 x 2 x 3 = 240. */
+static void test_series_rows(void **state)
+{
+	fixture *fx = *state;
+	hand_run *h = malloc(sizeof *h);
+	assert_non_null(h);
+	char db[128], sql[256];
+	snprintf(db, sizeof db, "%s/hand-mean.db", fx->dir);
+	int64_t id = write_hand_run(h, db, false);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld", (long long)id);
+	assert_int_equal(count_rows(db, sql), 6);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld AND replication <> -1",
+	         (long long)id);
+	assert_int_equal(count_rows(db, sql), 0);
+	/* the mean's lost column: (3 + 0) / 2 at step 11 of lossy, doubled in twice */
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld AND step = 11"
+	         " AND ((variant_idx = 0 AND lost = 1.5) OR (variant_idx = 1 AND lost = 3))", (long long)id);
+	assert_int_equal(count_rows(db, sql), 2);
+
+	snprintf(db, sizeof db, "%s/hand-keep.db", fx->dir);
+	id = write_hand_run(h, db, true);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld", (long long)id);
+	assert_int_equal(count_rows(db, sql), H_STEPS * H_REPS * 3);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld AND replication = -1",
+	         (long long)id);
+	assert_int_equal(count_rows(db, sql), 0);
+	free(h);
+}
+
+/* The time series of the mean, from either store: lost per minute as
+ * counted by hand (step 10: (1 + 1) / 2 = 1, step 11: (3 + 0) / 2 = 1.5,
+ * step 13: (0 + 2) / 2 = 1, else 0); the window: active steps 10 to 13,
+ * a margin of 2 steps (a tenth of 4 is less), so steps 8 to 15; --from
+ * 5m --to 20m: steps 5 to 19; the limits 2 x 3 sessions and 2 x 30
+ * messages a minute; idle (every step 0) still drawn, over its whole
+ * length.  The CDF stops at the delivered share, (0.75 + 0.85) / 2 = 0.8
+ * = 1 - the lost share (0.25 + 0.15) / 2. */
+static void test_series_hand_counted(void **state)
+{
+	fixture *fx = *state;
+	NEED_GNUPLOT();
+	hand_run *h = malloc(sizeof *h);
+	assert_non_null(h);
+	for (int keep = 0; keep < 2; keep++) {
+		char db[128], out[128], data[256], vars[16384];
+		snprintf(db, sizeof db, "%s/hand-%d.db", fx->dir, keep);
+		write_hand_run(h, db, keep == 1);
+		snprintf(out, sizeof out, "%s/hand-%d", fx->dir, keep);
+		int rc = plot(fx, "last", "--db", db, "--out", out, "--keep-vars", NULL);
+		if (rc != 0)
+			fail_msg("exit %d: %s", rc, fx->err);
+		image(fx, out, "timeseries-0-lossy.png");
+		image(fx, out, "timeseries-2-idle.png");
+		image(fx, out, "cdf.png");
+
+		double minute[64], lost[64];
+		snprintf(data, sizeof data, "%s/timeseries-0-lossy.dat", out);
+		size_t n = read_lost(data, minute, lost, 64);
+		assert_int_equal(n, 8);
+		static const double want[8] = { 0, 0, 1, 1.5, 0, 1, 0, 0 };
+		for (size_t i = 0; i < n; i++) {
+			assert_true(minute[i] == 8.0 + (double)i);
+			if (lost[i] != want[i])
+				fail_msg("keep %d, minute %g: lost %g, by hand %g", keep, minute[i], lost[i], want[i]);
+		}
+		vars_of(out, "timeseries-0-lossy", vars, sizeof vars);
+		assert_true(var_num(vars, "xmin") == 8 * 60.0);
+		assert_true(var_num(vars, "xmax") == 16 * 60.0);
+		expect_var(vars, "\nlimit=6\nlimitlabel='concurrency limit, 3 x 2 mailboxes'\n");
+		expect_var(vars, "\nratelimit=60\nratelabel='message rate limit, 30/min x 2 mailboxes'\n");
+		expect_var(vars, "\nlost_stored=1\n");
+
+		/* every step 0: 40 rows of zeros, the whole length */
+		snprintf(data, sizeof data, "%s/timeseries-2-idle.dat", out);
+		n = read_lost(data, minute, lost, 64);
+		assert_int_equal(n, H_STEPS);
+		for (size_t i = 0; i < n; i++)
+			assert_true(minute[i] == (double)i && lost[i] == 0);
+
+		vars_of(out, "cdf", vars, sizeof vars);
+		assert_true(fabs(var_num(vars, "dshare1") - 0.8) < 1e-12);
+		assert_true(fabs(var_num(vars, "dshare3") - 0.8) < 1e-12);
+		expect_var(vars, "\ntail1='20.0% lost'\n");
+
+		rc = plot(fx, "last", "--db", db, "--out", out, "--keep-vars", "--chart", "timeseries",
+		          "--variant", "lossy", "--from", "5m", "--to", "20m", NULL);
+		if (rc != 0)
+			fail_msg("exit %d: %s", rc, fx->err);
+		snprintf(data, sizeof data, "%s/timeseries-0-lossy.dat", out);
+		n = read_lost(data, minute, lost, 64);
+		assert_int_equal(n, 15);
+		assert_true(minute[0] == 5 && minute[14] == 19);
+		vars_of(out, "timeseries-0-lossy", vars, sizeof vars);
+		assert_true(var_num(vars, "xmin") == 5 * 60.0);
+		assert_true(var_num(vars, "xmax") == 20 * 60.0);
+	}
+	/* the CDF's data: its last point (q = 100) at 0.8 of all mail */
+	char data[256], text[16384];
+	snprintf(data, sizeof data, "%s/hand-1/cdf.dat", fx->dir);
+	slurp(data, text, sizeof text);
+	assert_non_null(strstr(text, "\n1.00 101 0.8 101 0.8 101 0.8\n"));
+	free(h);
+}
+
+/* Per-entity series are not stored: --entity is refused, not drawn as
+ * the whole scenario under the entity's name. */
+static void test_entity_refused(void **state)
+{
+	fixture *fx = *state;
+	char run[32], out[128];
+	snprintf(run, sizeof run, "%lld", (long long)fx->run);
+	snprintf(out, sizeof out, "%s/entity", fx->dir);
+	assert_int_equal(plot(fx, run, "--db", fx->db, "--out", out, "--entity", "scan0@contoso.com", NULL), 2);
+	assert_non_null(strstr(fx->err, "--entity: charts of one sender group or mailbox are not drawn yet"));
+	struct stat sb;
+	assert_int_equal(lstat(out, &sb), -1);
+}
+
 /* ---- hostile paths, scripts, names and sizes (issue 9) -------------------------------- */
 
 static void write_file(const char *path, const char *text)
@@ -890,6 +1136,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_svg_every_chart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_without_extras, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_series_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_series_hand_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entity_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_gnuplot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),

@@ -1003,9 +1003,20 @@ static int load_mean_series(loader *ld, loaded_mem *m, store_loaded *l)
 		return -1;
 	for (size_t v = 0; v < m->n_variants; v++)
 		if (m->series[v].rows == NULL) {
+			size_t length = m->series[v].n;
 			m->series[v].n = 0;
 			if ((rc = mean_of_reps(m, v)) != 0)
 				return rc;
+			/* No mean row and no replication's row, but a length: every
+			 * step was 0 (the writer leaves such steps out), a series of
+			 * zeros, not a missing one. */
+			if (m->series[v].rows == NULL && length > 0) {
+				if ((m->series[v].rows = calloc(length, sizeof *m->series[v].rows)) == NULL)
+					return -2;
+				m->series[v].n = length;
+				m->series[v].step_ns = m->step_ns[v];
+				m->series[v].n_reps = (int64_t)m->variants[v].n_reps;
+			}
 		}
 	return 0;
 }
