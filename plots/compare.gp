@@ -8,7 +8,8 @@
 #             for each figure its mean, 95% half-width (NaN: undefined) and
 #             1 when the figure is never reached (a delay of all mail when
 #             over 5% of it was not delivered): drawn as a hatched bar to the
-#             top marked 'never'
+#             top marked 'never', one bar wide (`lc rgb variable` before `fs`:
+#             after `border` it colours the border, and the columns are misread)
 #   out, fmt ('png' | 'svg'), width, height, title
 #   nvar, vname1..vnameN   the variants' names, in row order
 #   nfig, fname1..fnameN   the panels' titles, with units (3 panels a row)
@@ -84,7 +85,7 @@ do for [k=1:nfig] {
          '' using 1:(column(M)):(column(M) - column(H)):(column(M) + column(H)):(column(M)) \
             with candlesticks whiskerbars 0.5 fs empty lw 1.5 lc rgb '#000000' notitle, \
          '' using 1:(column(N) > 0 ? ytop : NaN):(0.7):(colour($1)) with boxes \
-            fs pattern 4 border lc rgb variable notitle, \
+            lc rgb variable fs pattern 4 border notitle, \
          '' using 1:(column(N) > 0 ? ytop * 0.5 : NaN):('never') with labels rotate by 90 \
             tc rgb '#000000' notitle
 }
