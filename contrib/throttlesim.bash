@@ -47,7 +47,7 @@ _throttlesim()
 	esac
 
 	case $cmd in
-	run) opts="--format --variant --set --db --describe --memory-budget --help -h $run_shared" ;;
+	run) opts="--format --variant --set --db --describe --keep-series --memory-budget --help -h $run_shared" ;;
 	check) opts="--memory-budget --help -h" ;;
 	plan) opts="--vary --range --target --entity --largest --variant --memory-budget --help -h $run_shared" ;;
 	results)
@@ -63,7 +63,7 @@ _throttlesim()
 		export) opts="--format --describe --db --help -h" ;;
 		*) opts="--help -h" ;;
 		esac ;;
-	plot) opts="--db --out --format --chart --variant --figure --keep-vars --scripts --help -h" ;;
+	plot) opts="--db --out --format --chart --variant --figure --entity --from --to --keep-vars --scripts --help -h" ;;
 	serve) opts="--listen --time-scale --record --db --variant --seed --hostname --cert --key --write-cert
 	             --token-key --no-tls --auth-plain --max-connections --idle-timeout --session-timeout
 	             --live --control --quiet -q --help -h" ;;
