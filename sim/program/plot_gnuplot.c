@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,9 +113,14 @@ void plot_gp_lines(plot_sbuf *b, const char *name, const char *value)
 	plot_sb_printf(b, "\n");
 }
 
+/* gnuplot knows NaN by that name ("nan" would be an undefined variable);
+ * a non-finite value is none. */
 void plot_gp_num(plot_sbuf *b, const char *name, double v)
 {
-	plot_sb_printf(b, "%s=%.17g\n", name, v);
+	if (!isfinite(v))
+		plot_sb_printf(b, "%s=NaN\n", name);
+	else
+		plot_sb_printf(b, "%s=%.17g\n", name, v);
 }
 
 void plot_gp_int(plot_sbuf *b, const char *name, long long v)
