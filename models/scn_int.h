@@ -31,6 +31,7 @@
 #define SIM_SCN_INT_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -201,6 +202,12 @@ int64_t scn_label_index(scn_ctx *c, scn_labels *l, const char *s, size_t len);
 /* Sort rows v[0..n) by time, stably (tmp: room for n rows). */
 void scn_sort_rows(scn_trace_row *v, scn_trace_row *tmp, size_t n);
 
+/* The file an `arrivals:` key names (what: "trace" or "record"), relative
+ * to the scenario's directory unless absolute: its path into
+ * ar->trace_file, then opened if it is a regular file (rfile_open), else
+ * NULL with the problem reported at n. */
+FILE *scn_open_arrivals_file(scn_ctx *c, const yml_node *n, const char *p, const char *what,
+			     scn_arrivals *ar);
 /* scn_trace.c: the trace file named at n (path p) for sender snd of s:
  * rows into snd->arrivals, snd->count from its senders unless count_given. */
 void scn_read_trace(scn_ctx *c, const yml_node *n, const char *p, const scenario *s, scn_sender *snd,

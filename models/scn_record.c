@@ -293,7 +293,7 @@ void scn_read_record(scn_ctx *c, const yml_node *m, const char *path, const scen
 {
 	(void)s;
 	scn_arrivals *ar = &snd->arrivals;
-	char p[SCN_PATH_MAX], q[SCN_PATH_MAX], file[512];
+	char p[SCN_PATH_MAX], q[SCN_PATH_MAX];
 	const yml_node *n = yml_get(m, "record"), *idn = yml_get(m, "identity");
 	const char *identity = NULL;
 	int64_t scale = 1;
@@ -311,25 +311,9 @@ void scn_read_record(scn_ctx *c, const yml_node *m, const char *path, const scen
 	if (yml_get(m, "scale") &&
 	    !scn_opt_count(c, m, "scale", path, 1, RECORD_MAX_SCALE, "10^4 (times the recorded volume)", &scale))
 		return;
-	if (!scn_want_scalar(c, n, p, "a file name"))
+	FILE *f = scn_open_arrivals_file(c, n, p, "record", ar);
+	if (!f)
 		return;
-	if (n->str[0] == '/')
-		snprintf(file, sizeof file, "%s", n->str);
-	else if (snprintf(file, sizeof file, "%s%s", c->dir, n->str) >= (int)sizeof file) {
-		scn_err_node(c, n, p, "record path too long");
-		return;
-	}
-	snprintf(ar->trace_file, sizeof ar->trace_file, "%s", file);
-	/* only regular files, asked before a byte is read (as for traces) */
-	int err = 0;
-	FILE *f = rfile_open(file, &err);
-	if (!f) {
-		if (!err)
-			scn_err_node(c, n, p, "record file '%s' is not a regular file", file);
-		else
-			scn_err_node(c, n, p, "cannot open record file '%s': %s", file, strerror(err));
-		return;
-	}
 	srec_reader *r = scn_xalloc(c, sizeof *r);
 	if (!r) {
 		fclose(f);
@@ -338,14 +322,14 @@ void scn_read_record(scn_ctx *c, const yml_node *m, const char *path, const scen
 	srec_init_file(r, f);
 	scn_trace_row *rows = NULL;
 	size_t nrows = 0, ninst = 0;
-	bool ok = read_rows(c, r, n, file, p, identity, scale, &rows, &nrows, &ninst);
+	bool ok = read_rows(c, r, n, ar->trace_file, p, identity, scale, &rows, &nrows, &ninst);
 	sim_free(c->a, r, sizeof *r);
 	fclose(f);
 	if (!ok)
 		return;
 	if (count_given && (int64_t)ninst > snd->count)
 		scn_err_node(c, n, p, "record file '%s' holds %zu identities, more than count (%lld): choose one "
-			     "with identity:", file, ninst, (long long)snd->count);
+			     "with identity:", ar->trace_file, ninst, (long long)snd->count);
 	else if (!count_given)
 		snd->count = (int64_t)ninst;
 	ar->trace = rows;

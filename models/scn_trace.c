@@ -535,19 +535,17 @@ int scn_trace_parse(const char *name, const char *text, size_t len, int64_t star
 	return 0;
 }
 
-/* The trace file of n for sender snd of s. */
-void scn_read_trace(scn_ctx *c, const yml_node *n, const char *p, const scenario *s, scn_sender *snd,
-		       bool count_given)
+FILE *scn_open_arrivals_file(scn_ctx *c, const yml_node *n, const char *p, const char *what,
+			     scn_arrivals *ar)
 {
-	scn_arrivals *ar = &snd->arrivals;
-	char path[512];
+	char path[sizeof ar->trace_file];
 	if (!scn_want_scalar(c, n, p, "a file name"))
-		return;
+		return NULL;
 	if (n->str[0] == '/')
 		snprintf(path, sizeof path, "%s", n->str);
 	else if (snprintf(path, sizeof path, "%s%s", c->dir, n->str) >= (int)sizeof path) {
-		scn_err_node(c, n, p, "trace path too long");
-		return;
+		scn_err_node(c, n, p, "%s path too long", what);
+		return NULL;
 	}
 	snprintf(ar->trace_file, sizeof ar->trace_file, "%s", path);
 	/* Only regular files, asked before a byte is read and opened without
@@ -556,21 +554,31 @@ void scn_read_trace(scn_ctx *c, const yml_node *n, const char *p, const scenario
 	FILE *f = rfile_open(path, &err);
 	if (!f) {
 		if (!err)
-			scn_err_node(c, n, p, "trace file '%s' is not a regular file", path);
+			scn_err_node(c, n, p, "%s file '%s' is not a regular file", what, path);
 		else
-			scn_err_node(c, n, p, "cannot open trace file '%s': %s", path, strerror(err));
-		return;
+			scn_err_node(c, n, p, "cannot open %s file '%s': %s", what, path, strerror(err));
 	}
+	return f;
+}
+
+/* The trace file of n for sender snd of s. */
+void scn_read_trace(scn_ctx *c, const yml_node *n, const char *p, const scenario *s, scn_sender *snd,
+		       bool count_given)
+{
+	scn_arrivals *ar = &snd->arrivals;
+	FILE *f = scn_open_arrivals_file(c, n, p, "trace", ar);
+	if (!f)
+		return;
 	line_src src = { f, NULL, NULL };
 	scn_trace_row *rows = NULL;
 	size_t nrows = 0, nlabels = 0;
-	bool ok = trace_read_rows(c, &src, n, path, p, s->start_unix_s, &rows, &nrows, &nlabels);
+	bool ok = trace_read_rows(c, &src, n, ar->trace_file, p, s->start_unix_s, &rows, &nrows, &nlabels);
 	fclose(f);
 	if (!ok)
 		return;
 	if (count_given && (int64_t)nlabels > snd->count)
 		scn_err_node(c, n, p, "trace file '%s' names %zu senders, more than count (%lld)",
-			 path, nlabels, (long long)snd->count);
+			 ar->trace_file, nlabels, (long long)snd->count);
 	else if (!count_given)
 		snd->count = (int64_t)nlabels;
 	ar->trace = rows;
