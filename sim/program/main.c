@@ -512,6 +512,7 @@ static int begin_stored_run(run_job *j, int full_argc, char **full_argv)
 		.program_version = THROTTLESIM_VERSION, .scenario_name = s->name,
 		.scenario_file = j->o.path, .scenario_text = s->source_text,
 		.command_line = j->cmdline, .seed = s->seed, .replications = s->replications,
+		.sets = j->o.sets, .n_sets = j->o.n_sets,
 	};
 	int st = store_open_waiting(j->o.db, tell_waiting, NULL, &j->db, err, sizeof err);
 	if (st == SIM_EINVAL) {

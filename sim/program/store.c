@@ -382,7 +382,14 @@ static int add_missing_column(sqlite3 *db, const char *table, const char *col, c
  * give it). */
 static int add_missing_columns(sqlite3 *db)
 {
-	int rc = SQLITE_OK;
+	/* run --set KEY=VALUE, in command-line order: what `plot --entity`
+	 * needs to replay a run's scenario as it ran. */
+	int rc = store__exec(db, "CREATE TABLE IF NOT EXISTS run_sets (\n"
+	                         "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+	                         "  pos INTEGER NOT NULL,\n"
+	                         "  key TEXT NOT NULL,\n"
+	                         "  value TEXT NOT NULL,\n"
+	                         "  PRIMARY KEY (run_id, pos)) WITHOUT ROWID;");
 	for (size_t k = 0; k < sizeof variant_columns / sizeof variant_columns[0] && rc == SQLITE_OK; k++)
 		rc = add_missing_column(db, "variants", variant_columns[k][0], variant_columns[k][1]);
 	for (int c = 0; c < RC_COUNT && rc == SQLITE_OK; c++) {
@@ -832,13 +839,98 @@ int store_begin_run(sqlite3 *db, const store_run_info *info, int64_t *run_id,
 	sqlite3_bind_int64(st, 5, (int64_t)info->seed);
 	sqlite3_bind_int64(st, 6, info->replications);
 	store__bind_text(st, 7, info->command_line);
-	/* An autocommit statement: its own small transaction. */
+	if (info->n_sets == 0) {
+		/* An autocommit statement: its own small transaction. */
+		int rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return store__db_err(db, NULL, "recording the run", err, err_size);
+		*run_id = sqlite3_last_insert_rowid(db);
+		return SIM_OK;
+	}
+	/* The run and its --set values together, or neither. */
+	if (store__exec(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return store__db_err(db, NULL, "recording the run", err, err_size);
+	}
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return store__db_err(db, NULL, "recording the run", err, err_size);
-	*run_id = sqlite3_last_insert_rowid(db);
+	st = NULL;
+	int64_t id = sqlite3_last_insert_rowid(db);
+	if (rc == SQLITE_DONE)
+		rc = sqlite3_prepare_v2(db, "INSERT INTO run_sets (run_id, pos, key, value) VALUES (?1, ?2, ?3, ?4)",
+		                        -1, &st, NULL) == SQLITE_OK ? SQLITE_DONE : SQLITE_ERROR;
+	for (size_t i = 0; i < info->n_sets && rc == SQLITE_DONE; i++) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (int64_t)i);
+		store__bind_text(st, 3, info->sets[i].key);
+		store__bind_text(st, 4, info->sets[i].value);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || store__exec(db, "COMMIT") != SQLITE_OK) {
+		int status = store__db_err(db, NULL, "recording the run", err, err_size);
+		store__exec(db, "ROLLBACK");
+		return status;
+	}
+	*run_id = id;
 	return SIM_OK;
+}
+
+int store_run_sets(sqlite3 *db, int64_t run_id, scn_override **sets, size_t *n_sets,
+                   char *err, size_t err_size)
+{
+	*sets = NULL;
+	*n_sets = 0;
+	int64_t have = 0;
+	if (store__query_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'run_sets'",
+	                     &have) != SQLITE_OK)
+		return store__db_err(db, NULL, "reading the run's --set values", err, err_size);
+	if (!have)
+		return SIM_OK; /* a file from before --set was recorded */
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT key, value FROM run_sets WHERE run_id = ?1 ORDER BY pos", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return store__db_err(db, NULL, "reading the run's --set values", err, err_size);
+	sqlite3_bind_int64(st, 1, run_id);
+	int rc, status = SIM_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && status == SIM_OK) {
+		if (!store__text_ok(st, 0, STORE_MAX_TEXT_BYTES, false) ||
+		    !store__text_ok(st, 1, STORE_MAX_TEXT_BYTES, false)) {
+			store__set_err(err, err_size, "%s: run %lld: a --set value of the wrong type (damaged results file?)",
+			               store__db_path(db), (long long)run_id);
+			status = SIM_ESTORE;
+			break;
+		}
+		scn_override *grown = realloc(*sets, (*n_sets + 1) * sizeof **sets);
+		char *key = grown ? strdup(store__col_text(st, 0)) : NULL;
+		char *value = key ? strdup(store__col_text(st, 1)) : NULL;
+		if (grown)
+			*sets = grown;
+		if (value == NULL) {
+			free(key);
+			status = SIM_ENOMEM;
+			store__set_err(err, err_size, "out of memory");
+			break;
+		}
+		(*sets)[(*n_sets)++] = (scn_override){ .key = key, .value = value, .variant = NULL };
+	}
+	sqlite3_finalize(st);
+	if (status == SIM_OK && rc != SQLITE_DONE)
+		status = store__db_err(db, NULL, "reading the run's --set values", err, err_size);
+	if (status != SIM_OK)
+		store_run_sets_free(*sets, *n_sets), *sets = NULL, *n_sets = 0;
+	return status;
+}
+
+void store_run_sets_free(scn_override *sets, size_t n_sets)
+{
+	for (size_t i = 0; i < n_sets; i++) {
+		free((char *)sets[i].key);
+		free((char *)sets[i].value);
+	}
+	free(sets);
 }
 
 int store_finish_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size)

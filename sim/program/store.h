@@ -51,6 +51,7 @@
 
 #include "report.h"
 #include "res_summary.h"
+#include "scn_load.h"
 #include "stats.h"
 
 /* "TSIM" */
@@ -89,6 +90,8 @@ typedef struct store_run_info {
 	const char *command_line;
 	uint64_t seed;            /* stored as its int64 bit pattern */
 	int64_t replications;
+	const scn_override *sets; /* run --set KEY=VALUE, in order (table run_sets) */
+	size_t n_sets;
 } store_run_info;
 
 /* Inserts the run's row (complete = 0, started_at = now, UTC) and returns
@@ -110,6 +113,12 @@ int store_write_results_series(sqlite3 *db, int64_t run_id, const rpt_run *run, 
                                char *err, size_t err_size);
 
 /* Marks the run complete (complete = 1, finished_at = now). */
+/* The --set values run_id was run with, in order (none for a file or run
+ * from before they were recorded); free with store_run_sets_free. */
+int store_run_sets(sqlite3 *db, int64_t run_id, scn_override **sets, size_t *n_sets,
+                   char *err, size_t err_size);
+void store_run_sets_free(scn_override *sets, size_t n_sets);
+
 int store_finish_run(sqlite3 *db, int64_t run_id, char *err, size_t err_size);
 
 /* Ends a run that was interrupted before its results were written:
