@@ -13,7 +13,7 @@
 #include "units.h"
 
 static const char *const sender_keys[] = { "name", "count", "mailbox", "auth", "tls", "credentials",
-	"relay_source", "arrivals", "message", "faults", "session", "outbox_limit", "retry", "route", NULL };
+	"relay_source", "arrivals", "message", "faults", "client", "session", "outbox_limit", "retry", "route", NULL };
 static const char *const tls_names[] = { "1.0", "1.1", "1.2", "1.3", NULL };
 static const char *const credentials_names[] = { "valid", "wrong", NULL };
 static const char *const relay_source_names[] = { "matches", "changed", NULL };
@@ -470,6 +470,10 @@ void scn_parse_sender(scn_ctx *c, const yml_node *n, size_t index, const scenari
 		if (per >= 0)
 			d->faults_per_attempt = per == 1;
 	}
+	/* a client profile first: the sender's session and retry keys then
+	 * override what it sets */
+	if ((e = scn_opt_enum(c, n, "client", path, preset_client_names)) >= 0)
+		preset_client_apply((size_t)e, d);
 	scn_pjoin(p, path, "session");
 	if ((sub = scn_want_map(c, yml_get(n, "session"), p)))
 		parse_session(c, sub, p, d);

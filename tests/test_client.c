@@ -688,7 +688,91 @@ static void test_loader_values(void **state)
 	scn_free_all(v, nv, &sim_alloc_std);
 }
 
-/* ---- 10. the shipped campaign ---------------------------------------------- */
+/* ---- 10. client profiles ---------------------------------------------------- */
+
+/* Each profile's values, as the catalog (presets.c) gives them from its
+ * source, and a sender's own keys over it. */
+static void test_client_profiles_values(void **state)
+{
+	(void)state;
+	const char *text = "mailboxes: [{name: m@contoso.com}]\n"
+			   "senders:\n"
+			   "  - {name: pool, client: pool, arrivals: {poisson: 1/h}}\n"
+			   "  - {name: net, client: dotnet-smtpclient, arrivals: {poisson: 1/h}}\n"
+			   "  - {name: mk, client: mailkit, arrivals: {poisson: 1/h}}\n"
+			   "  - {name: py, client: smtplib-loop, arrivals: {poisson: 1/h}}\n"
+			   "  - {name: mfp, client: mfp, arrivals: {poisson: 1/h}}\n"
+			   "  - {name: pf, client: postfix-relay, arrivals: {poisson: 1/h}, session: {connections: 3},\n"
+			   "     retry: {max_age: 1d}}\n";
+	scenario **v = NULL;
+	size_t nv = 0;
+	assert_int_equal(scn_load_buffer("k.yaml", text, strlen(text), NULL, &sim_alloc_std, &v, &nv, NULL), SIM_OK);
+	const scn_sender *sd = v[0]->senders;
+	/* pool: 5 connections, 100 messages each, 10 min socket timeout, no retry */
+	assert_int_equal(sd[0].connections, 5);
+	assert_int_equal(sd[0].messages_per_session, 100);
+	assert_int_equal(sd[0].read_timeout_ns, 600 * S);
+	assert_int_equal(sd[0].retry.max_attempts, 1);
+	/* .NET SmtpClient: one message per Send, Timeout 100 s */
+	assert_int_equal(sd[1].messages_per_session, 1);
+	assert_int_equal(sd[1].data_timeout_ns, 100 * S);
+	/* MailKit: one connection for every message, 100 s per read */
+	assert_int_equal(sd[2].messages_per_session, INT64_MAX);
+	assert_int_equal(sd[2].read_timeout_ns, 100 * S);
+	/* smtplib in a loop: the first exception ends it */
+	assert_int_equal(sd[3].messages_per_session, INT64_MAX);
+	assert_true(sd[3].retry.abort_on & SCN_ABORT_TRANSIENT);
+	assert_true(sd[3].retry.abort_on & SCN_ABORT_PERMANENT);
+	/* mfp: 3 tries a minute apart */
+	assert_int_equal(sd[4].retry.max_attempts, 3);
+	assert_int_equal(sd[4].retry.base_ns, 60 * S);
+	/* postfix: the queue's schedule; the sender's keys win */
+	assert_int_equal(sd[5].connections, 3);
+	assert_int_equal(sd[5].retry.base_ns, 300 * S);
+	assert_int_equal(sd[5].retry.cap_ns, 4000 * S);
+	assert_int_equal(sd[5].retry.max_attempts, 0);
+	assert_int_equal(sd[5].retry.max_age_ns, 86400 * S);
+	assert_int_equal(sd[5].idle_timeout_ns, 2 * S);
+	scn_free_all(v, nv, &sim_alloc_std);
+	assert_true(strstr(load_error("client: mailkt", ""), "senders.app.client: unknown value 'mailkt' "
+				      "(did you mean 'mailkit'?)") != NULL);
+}
+
+/* The pool profile on one mailbox, 5 messages at once, 1 s each: the
+ * five ends of data at 1 s are decided in turn; the first sees 4 others
+ * in progress, the second 3: both get the 432 and, with no retry, are
+ * lost; the last three see 2, 1, 0 and are accepted.  The pool loses
+ * every message beyond the third. */
+static void test_pool_profile_loses_beyond_third(void **state)
+{
+	(void)state;
+	tscn t;
+	tscn_init(&t, 5, NULL, 60 * S);
+	scn_sender *sd = &t.sd[0];
+	assert_int_equal(preset_client_apply(0, sd), SIM_OK); /* pool */
+	sd->submit_time_ns = 1 * S;
+	rig r;
+	rig_run(&r, &t.s);
+	assert_int_equal(r.w.total.accepted, 3);
+	assert_int_equal(r.w.total.lost_gave_up, 2);
+	assert_int_equal(r.w.total.lost_by[RC_CONCURRENCY], 2);
+	rig_free(&r, &t);
+	/* smtplib in a loop, the same burst over one connection with the
+	 * message rate at 3 a minute in reject mode: the 4th raises, the loop
+	 * ends: 3 accepted, 2 aborted */
+	tscn_init(&t, 5, NULL, 60 * S);
+	t.mb[0].limits.message_rate.limit = 3;
+	t.mb[0].limits.message_rate.mode = RATE_REJECT;
+	sd = &t.sd[0];
+	assert_int_equal(preset_client_apply(3, sd), SIM_OK); /* smtplib-loop */
+	sd->submit_time_ns = 1 * S;
+	rig_run(&r, &t.s);
+	assert_int_equal(r.w.total.accepted, 3);
+	assert_int_equal(r.w.total.lost_aborted, 2);
+	rig_free(&r, &t);
+}
+
+/* ---- 11. the shipped campaign ---------------------------------------------- */
 
 static const char *root_path(const char *rel, char *buf, size_t len)
 {
@@ -764,6 +848,8 @@ int main(void)
 		cmocka_unit_test(test_fixed_day_reset_run),
 		cmocka_unit_test(test_loader_errors),
 		cmocka_unit_test(test_loader_values),
+		cmocka_unit_test(test_client_profiles_values),
+		cmocka_unit_test(test_pool_profile_loses_beyond_third),
 		cmocka_unit_test(test_shipped_campaign),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
