@@ -20,6 +20,7 @@
 #include "clock_engine.h"
 #include "limiter.h"
 #include "presets.h"
+#include "record.h"
 #include "run.h"
 #include "scn_load.h"
 #include "sender.h"
@@ -772,7 +773,57 @@ static void test_pool_profile_loses_beyond_third(void **state)
 	rig_free(&r, &t);
 }
 
-/* ---- 11. the shipped campaign ---------------------------------------------- */
+/* ---- 11. a client's pacing and reactions read from serve's record ---------- */
+
+/* One connection, 9 messages: three 0.5 s apart (from each reply to the
+ * next data), then 60 s, three more, 60 s, three more; the 9th refused
+ * with 432, the last line of the client.  Gaps: 0.5 s x 6, 60 s x 2;
+ * their median (the lower middle) 0.5 s, so pauses are those over
+ * max(5 s, 1 s): the two of 60 s; runs of 3 and 3 before them: batch_size
+ * 3, batch_pause 60 s; the other gaps' median 0.5 s; one refusal, the
+ * last line: stopped at its refusal. */
+static void test_record_pacing(void **state)
+{
+	(void)state;
+	static char text[16384];
+	size_t n = (size_t)snprintf(text, sizeof text,
+		"{\"ev\":\"start\",\"format\":1}\n"
+		"{\"ev\":\"connect\",\"wall_ns\":0,\"model_ns\":0,\"conn\":1,\"peer\":\"127.0.0.1\"}\n"
+		"{\"ev\":\"auth\",\"wall_ns\":0,\"model_ns\":500000000,\"conn\":1,\"stage\":\"auth\","
+		"\"mech\":\"PLAIN\",\"identity\":\"app@contoso.com\",\"tls\":null,\"code\":235,\"enhanced\":\"2.7.0\"}\n");
+	int64_t begin = 1000 * MS;
+	for (int k = 1; k <= 9; k++) {
+		int64_t reply = begin + 200 * MS;
+		int code = k == 9 ? 432 : 250;
+		n += (size_t)snprintf(text + n, sizeof text - n,
+			"{\"ev\":\"message\",\"wall_ns\":%lld,\"model_ns\":%lld,\"conn\":1,\"mailbox\":\"app@contoso.com\","
+			"\"from\":\"app@contoso.com\",\"from_header\":null,\"message_id\":\"m%d@x\",\"rcpt_internal\":1,"
+			"\"rcpt_external\":0,\"size\":1000,\"bdat\":false,\"stage\":\"end_of_data\",\"code\":%d,"
+			"\"enhanced\":\"%s\",\"data_begin_model_ns\":%lld}\n",
+			(long long)reply, (long long)reply, k, code, code == 250 ? "2.0.0" : "4.3.2", (long long)begin);
+		begin = reply + (k % 3 == 0 ? 60 * S : 500 * MS);
+	}
+	srec_reader *r = malloc(sizeof *r);
+	srec_profile *p = malloc(sizeof *p);
+	assert_non_null(r);
+	assert_non_null(p);
+	char msg[300];
+	srec_init_mem(r, text, n);
+	assert_int_equal(srec_profile_read(r, "app@contoso.com", &sim_alloc_std, p, msg, sizeof msg), 0);
+	assert_int_equal(p->attempts, 9);
+	assert_int_equal(p->gaps.n, 8);
+	assert_int_equal(p->pauses, 2);
+	assert_int_equal(p->batch_size, 3);
+	assert_int_equal(p->batch_pause_ns, 60 * S);
+	assert_int_equal(p->gap_median_ns, 500 * MS);
+	assert_int_equal(p->refusals, 1);
+	assert_true(p->stopped_at_refusal);
+	srec_profile_free(p, &sim_alloc_std);
+	free(p);
+	free(r);
+}
+
+/* ---- 12. the shipped campaign ---------------------------------------------- */
 
 static const char *root_path(const char *rel, char *buf, size_t len)
 {
@@ -850,6 +901,7 @@ int main(void)
 		cmocka_unit_test(test_loader_values),
 		cmocka_unit_test(test_client_profiles_values),
 		cmocka_unit_test(test_pool_profile_loses_beyond_third),
+		cmocka_unit_test(test_record_pacing),
 		cmocka_unit_test(test_shipped_campaign),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
