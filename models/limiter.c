@@ -206,6 +206,26 @@ void lim_sum_init(lim_sum *s, int64_t window_ns, int64_t limit)
 	s->first_reached_ns = -1;
 }
 
+void lim_sum_set_fixed(lim_sum *s, int64_t origin_ns)
+{
+	int64_t o = origin_ns % s->window_ns;
+	s->fixed = true;
+	s->origin_ns = o < 0 ? o + s->window_ns : o;
+}
+
+int64_t lim_sum_expiry(const lim_sum *s, int64_t t)
+{
+	int64_t w = s->window_ns;
+	if (!s->fixed)
+		return t > INT64_MAX - w ? INT64_MAX : t + w;
+	/* the end of the period holding t: origin + (floor((t - origin) / w) + 1) w */
+	int64_t d = t - s->origin_ns, k = d / w;
+	if (d % w != 0 && d < 0)
+		k--;
+	int64_t start = s->origin_ns + k * w;
+	return start > INT64_MAX - w ? INT64_MAX : start + w;
+}
+
 void lim_sum_free(lim_sum *s, const sim_alloc *a)
 {
 	sim_free(a, s->e, s->cap * sizeof *s->e);
@@ -257,8 +277,8 @@ bool lim_sum_check(const lim_sum *s)
 
 void lim_sum_expire(lim_sum *s, int64_t now)
 {
-	while (s->len > 0 && now - s->head_t >= s->window_ns) {
-		int64_t expiry = s->head_t + s->window_ns;
+	while (s->len > 0 && now >= lim_sum_expiry(s, s->head_t)) {
+		int64_t expiry = lim_sum_expiry(s, s->head_t);
 		s->sum -= ent_amount(s->e[s->head]);
 		if (s->blocked_since >= 0 && s->sum < s->limit) {
 			s->blocked_ns += expiry - s->blocked_since;
@@ -279,7 +299,7 @@ int64_t lim_sum_at(const lim_sum *s, int64_t t)
 		uint64_t x = s->e[sum_idx(s, i)];
 		if (i > 0)
 			tt += ent_delta(x);
-		if (t - tt < s->window_ns)
+		if (t < lim_sum_expiry(s, tt))
 			break;
 		sum -= ent_amount(x);
 	}
@@ -400,11 +420,12 @@ int64_t lim_sum_blocked_ns(const lim_sum *s, int64_t end_ns)
 		uint64_t x = s->e[sum_idx(s, i)];
 		if (i > 0)
 			tt += ent_delta(x);
-		if (end_ns - tt < s->window_ns)
+		int64_t expiry = lim_sum_expiry(s, tt);
+		if (end_ns < expiry)
 			break;
 		sum -= ent_amount(x);
 		if (sum < s->limit) {
-			total += tt + s->window_ns - since;
+			total += expiry - since;
 			since = -1;
 		}
 	}

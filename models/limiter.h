@@ -173,10 +173,22 @@ typedef struct lim_sum {
 	int64_t blocked_since;   /* -1: sum < limit */
 	int64_t blocked_ns;      /* closed blocked intervals */
 	int64_t first_reached_ns;/* -1: never */
+	/* A fixed window (lim_sum_set_fixed): periods [origin + k w, origin +
+	 * (k + 1) w), and an entry expires at the end of its period instead
+	 * of w after it.  Expiry instants still rise with the entries' times,
+	 * so everything above holds as for the sliding window. */
+	bool fixed;
+	int64_t origin_ns;       /* in [0, w) */
 	LIM_CHECK_COUNTER
 } lim_sum;
 
 void lim_sum_init(lim_sum *s, int64_t window_ns, int64_t limit);
+/* Make s a fixed window whose periods start at origin_ns + k window_ns
+ * (any origin; reduced modulo the window).  Before the first addition. */
+void lim_sum_set_fixed(lim_sum *s, int64_t origin_ns);
+/* When an entry of time t leaves the window: t + w (sliding), or the end
+ * of t's period (fixed); saturates. */
+int64_t lim_sum_expiry(const lim_sum *s, int64_t t);
 void lim_sum_free(lim_sum *s, const sim_alloc *a);
 /* len <= cap; sum = the entries' amounts; tail_t = head_t + the deltas
  * after the head; every amount <= LIM_SUM_AMOUNT_MAX; blocked iff

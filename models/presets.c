@@ -285,3 +285,93 @@ bool preset_retry_grows(size_t i)
 {
 	return i < sizeof retry_profiles / sizeof retry_profiles[0] && retry_profiles[i].factor > 1;
 }
+
+/* ---- client profiles -------------------------------------------------------
+ * What each client does, from its documentation or source (docs/SOURCES.md
+ * "Client profiles"), with what it does on a 432, on a permanent reply and
+ * at the end of data:
+ *
+ * pool: a connection pool with the common defaults (NM: nodemailer's
+ *   maxConnections 5, maxMessages 100; its socketTimeout of 10 min of
+ *   inactivity as the read timeout, and idle connections kept as long).
+ *   432: the message's send fails (no retry), the connection is replaced;
+ *   permanent: fails; end of data: the reply is read.
+ * dotnet-smtpclient: System.Net.Mail.SmtpClient (DNSC: Timeout 100,000 ms
+ *   for a synchronous Send), one message per Send.  432 and permanent:
+ *   SmtpException, no retry; end of data: read (seq-app-htmlemail#101
+ *   fails in DataStopCommand).
+ * mailkit: MailKit's SmtpClient (MK: Timeout 100,000 ms per network read
+ *   in its source), connected once and reused for every message.  432 and
+ *   permanent: SmtpCommandException from the end of data (Ombi#4093), no
+ *   retry; the 432 closes the connection, the next Send reconnects.
+ * smtplib-loop: Python smtplib in a loop over one connection (PYS: no
+ *   timeout unless given; send_message raises SMTPDataError at the end of
+ *   data, as fastapi-mail#75 shows for aiosmtplib).  Uncaught, the first
+ *   exception ends the loop: abort_on any.
+ * mfp: a multifunction printer: one message per connection, three tries a
+ *   minute apart (ASSUMPTION: no published behaviour; Microsoft says
+ *   refused devices "would just need to retry", MFD/B18).  Permanent:
+ *   dropped; end of data: read.
+ * postfix-relay: Postfix relaying to Exchange Online (PFX): up to 20
+ *   connections per destination (default_destination_concurrency_limit),
+ *   a connection reused while mail is queued and kept 2 s idle
+ *   (smtp_connection_cache_time_limit), the queue's schedule on 4xx
+ *   (retry: postfix, deferred up to 5 days), a bounce on 5xx.
+ */
+
+#define CLIENT_NO_RETRY ((size_t)-1)
+/* The retry profiles by name (preset_retry_names), for the table below. */
+enum { RP_FIXED = 0, RP_EXPONENTIAL = 1, RP_MFP = 2, RP_POSTFIX = 3 };
+
+static const struct client_profile {
+	int64_t connections;
+	int64_t messages_per_session;   /* INT64_MAX: unlimited */
+	int64_t idle_timeout_ns;
+	int64_t data_timeout_ns;
+	int64_t read_timeout_ns;
+	bool ignores_data_reply;
+	unsigned abort_on;
+	size_t retry;                   /* a retry profile, or CLIENT_NO_RETRY */
+	int64_t max_attempts;           /* with retry: 0 keeps the profile's */
+} client_profiles[] = {
+	/* pool (NM) */
+	{ 5, 100, 600 * S, 0, 600 * S, false, 0, CLIENT_NO_RETRY, 1 },
+	/* dotnet-smtpclient (DNSC) */
+	{ 1, 1, 0, 100 * S, 0, false, 0, CLIENT_NO_RETRY, 1 },
+	/* mailkit (MK) */
+	{ 1, INT64_MAX, 0, 0, 100 * S, false, 0, CLIENT_NO_RETRY, 1 },
+	/* smtplib-loop (PYS) */
+	{ 1, INT64_MAX, 0, 0, 0, false,
+	  SCN_ABORT_TRANSIENT | SCN_ABORT_PERMANENT | SCN_ABORT_TIMEOUT | SCN_ABORT_LIFETIME, CLIENT_NO_RETRY, 1 },
+	/* mfp (ASSUMPTION, MFD) */
+	{ 1, 1, 0, 0, 0, false, 0, RP_MFP, 0 },
+	/* postfix-relay (PFX) */
+	{ 20, INT64_MAX, 2 * S, 0, 0, false, 0, RP_POSTFIX, 0 },
+};
+
+const char *const preset_client_names[] = { "pool", "dotnet-smtpclient", "mailkit", "smtplib-loop", "mfp",
+					    "postfix-relay", NULL };
+
+_Static_assert(sizeof client_profiles / sizeof client_profiles[0] ==
+	       sizeof preset_client_names / sizeof preset_client_names[0] - 1,
+	       "a name per client profile");
+
+int preset_client_apply(size_t i, scn_sender *d)
+{
+	if (i >= sizeof client_profiles / sizeof client_profiles[0])
+		return SIM_EINVAL;
+	const struct client_profile *p = &client_profiles[i];
+	d->connections = p->connections;
+	d->messages_per_session = p->messages_per_session;
+	d->idle_timeout_ns = p->idle_timeout_ns;
+	d->data_timeout_ns = p->data_timeout_ns;
+	d->read_timeout_ns = p->read_timeout_ns;
+	d->ignores_data_reply = p->ignores_data_reply;
+	d->retry.abort_on = p->abort_on;
+	d->retry.abort_on_classes = 0;
+	if (p->retry != CLIENT_NO_RETRY)
+		preset_retry_apply(p->retry, &d->retry);
+	if (p->max_attempts > 0)
+		d->retry.max_attempts = p->max_attempts;
+	return SIM_OK;
+}

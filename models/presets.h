@@ -58,4 +58,17 @@ int preset_retry_apply(size_t i, scn_retry *r);
 /* Whether profile i's waits grow (factor > 1), so that `factor` may be set. */
 bool preset_retry_grows(size_t i);
 
+/* ---- client profiles ------------------------------------------------------ */
+
+/* The named client profiles a sender's `client:` may give (docs/SCENARIOS.md
+ * "client"): what a library or device does, as data, each with its source
+ * (presets.c, docs/SOURCES.md "Client profiles").  A profile sets the
+ * session and retry keys it names; the sender's own `session:` and
+ * `retry:` keys then override it.  NULL-terminated. */
+extern const char *const preset_client_names[];
+
+/* Applies profile i (an index into preset_client_names) to *d.  SIM_OK,
+ * or SIM_EINVAL for an unknown index (d untouched). */
+int preset_client_apply(size_t i, scn_sender *d);
+
 #endif

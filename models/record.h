@@ -101,6 +101,7 @@ bool srec_addr_equal(const char *a, const char *b);
 /* Replies told apart as the record gives them: code and enhanced code. */
 #define SREC_PROFILE_CLASSES 64
 #define SREC_PROFILE_RETRIES 16   /* waits kept per retry index 1..16 (later ones go to 16) */
+#define SREC_PAUSE_MIN_NS 1000000000LL /* a gap shorter than 1 s is never a pause */
 
 typedef struct srec_wait_list {
 	int64_t *v;
@@ -133,6 +134,18 @@ typedef struct srec_profile {
 	/* the waits after a transient (4xx) reply, by the attempt that got it */
 	srec_wait_list transient_by_attempt[SREC_PROFILE_RETRIES + 1]; /* index k = 1..16 */
 	srec_wait_list any_by_attempt[SREC_PROFILE_RETRIES + 1];       /* after any reply */
+	/* pacing and reactions (docs/SERVE.md, profile): the gaps from a
+	 * reply to the next message's data on the same connection; a gap over
+	 * max(10 x their median, 1 s) is a pause.  batch_size > 0 when at
+	 * least two runs of messages between pauses were seen and all had
+	 * that length (batch_pause: the median pause); gap_median: the median
+	 * of the other gaps.  stopped_at_refusal: the identity's last message
+	 * line was its only refusal, after other attempts (abort_on). */
+	srec_wait_list gaps;
+	int64_t gap_median_ns;
+	int64_t batch_size, batch_pause_ns, pauses;
+	int64_t refusals;
+	bool stopped_at_refusal;
 	/* identities seen, when none was asked for and more than one exists */
 	size_t n_identities;
 	char other_identity[SREC_STR_MAX];

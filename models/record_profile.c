@@ -25,6 +25,8 @@ typedef struct conn_st {
 	int64_t id;           /* 0: empty slot */
 	int64_t connect_ns;   /* -1: no connect line */
 	int64_t attempts;
+	int64_t last_reply_ns;/* of its last message line; -1: none yet */
+	int64_t run;          /* messages since its last pause (the pacing pass) */
 	bool ours;            /* authenticated as the identity */
 	bool open;            /* counted in the sessions at once */
 } conn_st;
@@ -38,6 +40,12 @@ typedef struct msg_st {
 	int last_code;
 } msg_st;
 
+/* A gap between two messages of one connection, in record order. */
+typedef struct gap_ent {
+	int64_t conn, gap_ns;
+	bool first;           /* the connection's first gap (its id may be reused later) */
+} gap_ent;
+
 typedef struct prof_ctx {
 	const sim_alloc *a;
 	srec_profile *p;
@@ -47,6 +55,9 @@ typedef struct prof_ctx {
 	size_t nmsg, msg_cap;
 	int64_t at_once;
 	int64_t lone_messages;    /* attempts without a Message-ID */
+	gap_ent *gaps;
+	size_t ngap, gap_cap;
+	int last_code;            /* of the identity's last message line */
 } prof_ctx;
 
 static uint64_t mix64(uint64_t x)
@@ -90,7 +101,7 @@ static conn_st *conn_get(prof_ctx *x, int64_t id)
 	for (; x->conns[k].id; k = (k + 1) & (x->conn_cap - 1))
 		if (x->conns[k].id == id)
 			return &x->conns[k];
-	x->conns[k] = (conn_st){ .id = id, .connect_ns = -1 };
+	x->conns[k] = (conn_st){ .id = id, .connect_ns = -1, .last_reply_ns = -1 };
 	x->nconn++;
 	return &x->conns[k];
 }
@@ -136,6 +147,7 @@ static void ctx_free(prof_ctx *x)
 			sim_free(x->a, x->msgs[i].id, x->msgs[i].id_len + 1);
 	sim_free(x->a, x->msgs, x->msg_cap * sizeof *x->msgs);
 	sim_free(x->a, x->conns, x->conn_cap * sizeof *x->conns);
+	sim_free(x->a, x->gaps, x->gap_cap * sizeof *x->gaps);
 }
 
 static bool wait_add(const sim_alloc *a, srec_wait_list *w, int64_t v)
@@ -156,6 +168,7 @@ void srec_profile_free(srec_profile *p, const sim_alloc *a)
 {
 	for (size_t i = 0; i < p->n_classes; i++)
 		sim_free(a, p->cls[i].waits.v, p->cls[i].waits.cap * sizeof *p->cls[i].waits.v);
+	sim_free(a, p->gaps.v, p->gaps.cap * sizeof *p->gaps.v);
 	for (int k = 0; k <= SREC_PROFILE_RETRIES; k++) {
 		sim_free(a, p->transient_by_attempt[k].v, p->transient_by_attempt[k].cap * sizeof(int64_t));
 		sim_free(a, p->any_by_attempt[k].v, p->any_by_attempt[k].cap * sizeof(int64_t));
@@ -205,7 +218,27 @@ static int on_message(prof_ctx *x, const srec_event *ev, conn_st *cn)
 		cn->attempts++;
 		if (cn->attempts > p->max_per_session)
 			p->max_per_session = cn->attempts;
+		if (cn->last_reply_ns >= 0) {
+			/* the client's pacing: from the last reply on this
+			 * connection to this message's data */
+			int64_t gap = begin > cn->last_reply_ns ? begin - cn->last_reply_ns : 0;
+			if (x->ngap == x->gap_cap) {
+				size_t nc = x->gap_cap ? 2 * x->gap_cap : 64;
+				gap_ent *t = sim_realloc(a, x->gaps, x->gap_cap * sizeof *t, nc * sizeof *t);
+				if (!t)
+					return SIM_ENOMEM;
+				x->gaps = t;
+				x->gap_cap = nc;
+			}
+			x->gaps[x->ngap++] = (gap_ent){ cn->id, gap, cn->attempts == 2 };
+			if (!wait_add(a, &p->gaps, gap))
+				return SIM_ENOMEM;
+		}
+		cn->last_reply_ns = ev->model_ns;
 	}
+	x->last_code = ev->code;
+	if (ev->code >= 400)
+		p->refusals++;
 	int cls = class_of(p, ev->code, ev->enhanced);
 	if (cls >= 0)
 		p->cls[cls].replies++;
@@ -287,6 +320,54 @@ static int find_identity(srec_reader *r, srec_profile *p, char *msg, size_t msgl
 	return rc;
 }
 
+/* The pacing the gaps show (srec_profile: gaps, batch_size, ...): the
+ * pauses, the runs of messages between them on each connection (the first
+ * run from the connection's first message), and the median of the other
+ * gaps.  O(gaps log gaps). */
+static int pacing(prof_ctx *x)
+{
+	srec_profile *p = x->p;
+	if (x->ngap == 0)
+		return SIM_OK;
+	int64_t med = srec_median(&p->gaps);
+	int64_t thr = 10 * med > SREC_PAUSE_MIN_NS ? 10 * med : SREC_PAUSE_MIN_NS;
+	srec_wait_list small = { 0 }, pauses = { 0 }, runs = { 0 };
+	int rc = SIM_OK;
+	for (size_t i = 0; i < x->ngap && rc == SIM_OK; i++) {
+		conn_st *cn = conn_get(x, x->gaps[i].conn);
+		if (!cn) {
+			rc = SIM_ENOMEM;
+			break;
+		}
+		if (x->gaps[i].first)
+			cn->run = 1; /* the connection's first message */
+		if (x->gaps[i].gap_ns > thr) {
+			if (!wait_add(x->a, &pauses, x->gaps[i].gap_ns) || !wait_add(x->a, &runs, cn->run))
+				rc = SIM_ENOMEM;
+			cn->run = 1;
+		} else {
+			cn->run++;
+			if (!wait_add(x->a, &small, x->gaps[i].gap_ns))
+				rc = SIM_ENOMEM;
+		}
+	}
+	if (rc == SIM_OK) {
+		p->pauses = (int64_t)pauses.n;
+		p->gap_median_ns = srec_median(&small);
+		bool same = runs.n >= 2;
+		for (size_t i = 1; same && i < runs.n; i++)
+			same = runs.v[i] == runs.v[0];
+		if (same) {
+			p->batch_size = runs.v[0];
+			p->batch_pause_ns = srec_median(&pauses);
+		}
+	}
+	sim_free(x->a, small.v, small.cap * sizeof *small.v);
+	sim_free(x->a, pauses.v, pauses.cap * sizeof *pauses.v);
+	sim_free(x->a, runs.v, runs.cap * sizeof *runs.v);
+	return rc;
+}
+
 int srec_profile_read(srec_reader *r, const char *identity, const sim_alloc *a, srec_profile *p,
 		      char *msg, size_t msglen)
 {
@@ -336,7 +417,7 @@ int srec_profile_read(srec_reader *r, const char *identity, const sim_alloc *a, 
 		case SREC_CONNECT:
 			if (cn->open)  /* a reused id: the old connection is gone */
 				x.at_once--;
-			*cn = (conn_st){ .id = cn->id, .connect_ns = ev->model_ns };
+			*cn = (conn_st){ .id = cn->id, .connect_ns = ev->model_ns, .last_reply_ns = -1 };
 			break;
 		case SREC_AUTH:
 			if (ev->code == 235 && ev->has_identity && srec_addr_equal(ev->identity, p->identity) &&
@@ -377,7 +458,10 @@ int srec_profile_read(srec_reader *r, const char *identity, const sim_alloc *a, 
 		snprintf(msg, msglen, "no session or message of '%s' in this record", p->identity);
 		rc = SIM_ESCENARIO;
 	}
+	if (!rc)
+		rc = pacing(&x);
 	if (!rc) {
+		p->stopped_at_refusal = p->refusals == 1 && x.last_code >= 400 && p->attempts > 1;
 		p->messages = x.lone_messages;
 		for (size_t i = 0; i < x.msg_cap; i++) {
 			if (!x.msgs[i].id)

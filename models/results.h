@@ -165,7 +165,25 @@ enum { RES_K_TABLE = 1, RES_K_DIFF = 2, RES_K_COMPARE = 4 };
 	X(MOERA_FIRST_REACHED, "moera_first_reached", "s", "", RES_E_TOTAL, 0, \
 	  "first instant the MOERA window reached its limit (NaN: never)") \
 	X(MOERA_FIRST_REFUSAL, "moera_first_refusal", "s", "", RES_E_TOTAL, 0, \
-	  "first 550 5.7.236 refusal (NaN: never)")
+	  "first 550 5.7.236 refusal (NaN: never)") \
+	RES_FIGURES_CLIENT(X)
+
+/* What the application did and believed (docs/MODEL.md "Client
+ * behaviours"): kept as one block.  lost_aborted and believed_sent are
+ * kinds of lost (lost = gave_up + outbox_overflow + permanent + aborted +
+ * believed_sent); what the application counts as sent is accepted +
+ * believed_sent. */
+#define RES_FIGURES_CLIENT(X) \
+	X(LOST_ABORTED, "lost_aborted", "msgs", "", RES_E_ALL, 0, \
+	  "lost when the job stopped at a refusal (abort_on): the refused message and the rest of its outbox") \
+	X(BELIEVED_SENT, "believed_sent", "msgs", "", RES_E_ALL, 0, \
+	  "refused at end of data, counted as sent by an application that discards that reply (lost too)") \
+	X(TIMEOUTS, "timeouts", "count", "", RES_E_ALL, 0, \
+	  "replies the client stopped waiting for (data_timeout, read_timeout)") \
+	X(DIAL_STOPS, "dial_stops", "count", "", RES_E_ALL, 0, \
+	  "times a pool stopped dialling after dial_stop_after failed connections") \
+	X(LIFETIME_CLOSES, "lifetime_closes", "count", "", RES_E_ALL, 0, \
+	  "sessions the service closed at a message for their lifetime (session_lifetime)")
 
 typedef enum res_fig {
 #define X(id, name, unit, label, ents, keys, doc) FIG_##id,

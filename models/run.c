@@ -53,6 +53,11 @@ void run_fill_counts(res_entity *e, const snd_counts *c, int64_t pending, double
 	f[FIG_RCPT_DELIVERED] = (double)c->rcpt_delivered;
 	f[FIG_RCPT_EXTERNAL_ACCEPTED] = (double)c->rcpt_external;
 	f[FIG_LAST_RELEASE] = c->released ? (double)c->last_release_ns / 1e9 : NAN;
+	f[FIG_LOST_ABORTED] = (double)c->lost_aborted;
+	f[FIG_BELIEVED_SENT] = (double)c->believed_sent;
+	f[FIG_TIMEOUTS] = (double)(c->data_timeouts + c->auth_timeouts);
+	f[FIG_DIAL_STOPS] = (double)c->dial_stops;
+	f[FIG_LIFETIME_CLOSES] = (double)c->lifetime_closes;
 	f[FIG_ACCEPTED_PER_MIN] = (double)c->accepted / duration_min;
 	f[FIG_RELEASED_PER_MIN] = (double)c->released / duration_min;
 	for (int r = 0; r < RC_COUNT; r++) {

@@ -93,6 +93,12 @@ typedef struct scn_window_sum {
 	int64_t window_ns;
 	scn_scope scope;
 	bool external_only; /* count external recipients after group expansion */
+	/* The window's reading (docs/MODEL.md "Recipient window"): 0 = rolling,
+	 * (t - window, t] (the default, as documented); k > 0 = fixed periods
+	 * of window_ns that reset at (k - 1) s after 00:00 UTC (an ASSUMPTION
+	 * some users report: "resets at midnight").  0 by memset, so limits
+	 * built by hand keep the rolling window. */
+	int64_t reset;
 } scn_window_sum;
 
 /* Error throttle for one error class (five classes, see scn_error_class). */
@@ -120,7 +126,8 @@ typedef struct scn_error_throttle {
  * a new setting is a row here.  Kinds: BOOL, DURATION (>= 0), WINDOW
  * (> 0), LIMIT (a count or off), SIZE (a size or off), RATE_LIMIT (N or
  * N/UNIT, which sets the window too; the field is the scn_window_count),
- * PROB (a probability in [0, 1]),
+ * PROB (a probability in [0, 1]), LIFETIME (a duration > 0 or off = 0),
+ * RESET (rolling = 0, or a time of day "HH:MM[:SS]" UTC = 1 + its seconds),
  * COUNTS, SCOPE, MODE and CHECK (names: sessions|submitting,
  * scn_scope_names, scn_rate_mode_names, scn_conc_check_names). */
 #define SCN_LIMIT_KEYS(X) \
@@ -149,12 +156,20 @@ typedef struct scn_error_throttle {
 	X("message_cap_window",         WINDOW,     message_cap.window_ns) \
 	X("message_cap_scope",          SCOPE,      message_cap.scope) \
 	X("auth_fault_rate",            PROB,       auth_fault_p) \
-	X("data_fault_rate",            PROB,       data_fault_p)
+	X("data_fault_rate",            PROB,       data_fault_p) \
+	X("session_lifetime",           LIFETIME,   session_lifetime_ns) \
+	X("recipient_rate_reset",       RESET,      recipient_rate.reset)
 
 /* A route's limits: named slots, each of one of the four kinds, plus the
  * per-message checks, and the reply this route gives for each class.  A
  * preset is one of these filled with data (models/presets.c); scenarios
  * override any field. */
+/* The reply a session past its lifetime gets (OBS Haraka#2321: the
+ * basic code is not in the report; 421, which closes, ASSUMPTION).  Not a
+ * reply class: the client sees its connection closed before its message
+ * (docs/MODEL.md "Session lifetime"). */
+#define SCN_LIFETIME_REPLY "421 4.4.1 Connection timed out. Total session duration exceeded"
+
 typedef struct scn_limits {
 	char preset[SCN_NAME_MAX];       /* exchange-online, exchange-server, direct-send, ... */
 	bool smtp_auth;                  /* AUTH happens: the auth checks apply */
@@ -173,6 +188,11 @@ typedef struct scn_limits {
 	scn_window_count message_cap;    /* a second, longer message window, refused (acs: 100 per hour) */
 	double auth_fault_p;             /* per AUTH: 451 4.7.0 ... PRX4 with this probability */
 	double data_fault_p;             /* per end of data: 451 4.3.111 ... MRH1 */
+	/* A session's total lifetime (0 = none): the first command of a
+	 * message at or after AUTH + this is answered SCN_LIFETIME_REPLY and the
+	 * connection closed.  ASSUMPTION: about 20 min observed on the MX
+	 * path only (OBS Haraka#2321); off by default. */
+	int64_t session_lifetime_ns;
 	scn_error_throttle error_throttle[ERR_CLASS_COUNT];
 	scn_reply reply[RC_COUNT];       /* by class: the catalog's, or the preset's or scenario's text */
 } scn_limits;
@@ -325,7 +345,19 @@ typedef struct scn_retry {
 	int64_t max_age_ns;       /* 0 = no limit */
 	bool honors_permanent;
 	bool honors_retry_after;  /* waits at least the service's retry-after hint */
+	/* abort_on: the first refusal of these kinds stops the instance for
+	 * good; its message and every later one are lost as aborted
+	 * (docs/MODEL.md "Client behaviours").  0 and 0 = never (default). */
+	unsigned abort_on;        /* SCN_ABORT_* */
+	uint64_t abort_on_classes; /* bit c: reply class c */
 } scn_retry;
+
+enum { SCN_ABORT_TRANSIENT = 1, SCN_ABORT_PERMANENT = 2, SCN_ABORT_TIMEOUT = 4, SCN_ABORT_LIFETIME = 8 };
+_Static_assert(RC_COUNT <= 64, "scn_retry.abort_on_classes has a bit per reply class");
+
+/* The batch pause's counter: each worker slot (a connection of the
+ * application) or the instance as a whole. */
+typedef enum scn_batch_per { BATCH_PER_CONNECTION = 0, BATCH_PER_INSTANCE = 1 } scn_batch_per;
 
 typedef struct scn_route {
 	char name[SCN_NAME_MAX];  /* "smtp_auth" (index 0, limits per mailbox), or a named route */
@@ -366,6 +398,17 @@ typedef struct scn_sender {
 	int64_t data_timeout_ns;  /* 0 = off: the client waits for the end-of-data reply
 	                           * at most this long from the start of the data */
 	int64_t outbox_limit;     /* 0 = unlimited */
+	/* Client behaviours (docs/MODEL.md "Client behaviours"); each default
+	 * (0, false) is the behaviour the model had before them. */
+	int64_t batch_size;       /* after every batch_size messages sleep batch_pause_ns; 0 = off */
+	int64_t batch_pause_ns;
+	scn_batch_per batch_per;
+	int64_t message_gap_ns;   /* sleep between two messages of one session */
+	bool ignores_data_reply;  /* the end-of-data reply is discarded: a refusal counts as sent */
+	bool serial_connect;      /* one thread opens the instance's connections one at a time */
+	int64_t dial_stop_after;  /* after this many failed connections in a row, stop dialling; 0 = never */
+	int64_t dial_resume_ns;   /* ... until this long after, or (0) the next message */
+	int64_t read_timeout_ns;  /* 0 = off: the longest wait for a reply (AUTH, end of data) */
 	scn_retry retry;
 	int route;                /* index into routes; 0 = smtp_auth */
 } scn_sender;
@@ -421,6 +464,15 @@ typedef struct scenario {
 	scn_route *routes; size_t n_routes;   /* routes[0] is smtp_auth */
 	sim_alloc alloc;
 } scenario;
+
+/* Whether a sender uses any client behaviour that needs the world's
+ * per-worker and per-instance client state (sender.c allocates it only
+ * then). */
+static inline bool scn_sender_client_state(const scn_sender *sd)
+{
+	return sd->batch_size > 0 || sd->message_gap_ns > 0 || sd->serial_connect || sd->dial_stop_after > 0 ||
+	       sd->retry.abort_on != 0 || sd->retry.abort_on_classes != 0;
+}
 
 /* The schema's names for scopes and message-rate modes, NULL-terminated
  * and in enum order; "" for an out-of-range value. */

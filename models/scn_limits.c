@@ -17,7 +17,7 @@ static const char *const class_keys[] = { "mailbox_full", "send_as_denied", "inv
 					  "too_many_recipients", "invalid_recipients", NULL };
 /* The keys of scenario.h's SCN_LIMIT_KEYS, as the loader applies them. */
 typedef enum lk_kind { LK_BOOL, LK_DURATION, LK_WINDOW, LK_LIMIT, LK_SIZE, LK_RATE_LIMIT,
-		       LK_COUNTS, LK_SCOPE, LK_MODE, LK_CHECK, LK_PROB } lk_kind;
+		       LK_COUNTS, LK_SCOPE, LK_MODE, LK_CHECK, LK_PROB, LK_LIFETIME, LK_RESET } lk_kind;
 
 static const struct limit_key {
 	const char *key;
@@ -42,6 +42,8 @@ static const struct limit_key {
 #define LK_SIZE_MODE sizeof(int)
 #define LK_SIZE_CHECK sizeof(int)
 #define LK_SIZE_PROB sizeof(double)
+#define LK_SIZE_LIFETIME sizeof(int64_t)
+#define LK_SIZE_RESET sizeof(int64_t)
 #define X(key, kind, field) \
 	_Static_assert(sizeof(((scn_limits *)0)->field) == LK_SIZE_##kind, "limits key " key ": field size");
 SCN_LIMIT_KEYS(X)
@@ -248,7 +250,31 @@ static void parse_message_rate_limit(scn_ctx *c, const yml_node *n, const char *
 	scn_val_i64(c, n, p, unit_parse_count, "a whole number or a rate such as 30/min", &w->limit);
 }
 
-/* Apply a limits mapping (preset first, then overrides) to *l. */
+/* recipient_rate_reset: `rolling`, or the UTC time of day "HH:MM" or
+ * "HH:MM:SS" at which a fixed day's count starts again (1 + its seconds
+ * after midnight; scenario.h, scn_window_sum.reset). */
+static void parse_reset(scn_ctx *c, const yml_node *n, const char *p, int64_t *out)
+{
+	if (!scn_want_scalar(c, n, p, "rolling or a time of day such as \"00:00\""))
+		return;
+	if (!strcmp(n->str, "rolling")) {
+		*out = 0;
+		return;
+	}
+	unsigned h, m, sec = 0;
+	char tail;
+	int k = sscanf(n->str, "%2u:%2u:%2u%c", &h, &m, &sec, &tail);
+	size_t len = strlen(n->str);
+	bool shape = (len == 5 && k == 2) || (len == 8 && k == 3);
+	if (!shape || h > 23 || m > 59 || sec > 59 || !isdigit((unsigned char)n->str[0]) ||
+	    !isdigit((unsigned char)n->str[3])) {
+		scn_err_node(c, n, p, "expected rolling or a UTC time of day \"HH:MM\" (e.g. \"00:00\"), got '%s'",
+			     n->str);
+		return;
+	}
+	*out = 1 + (int64_t)h * 3600 + (int64_t)m * 60 + (int64_t)sec;
+}
+
 /* One key of the table, if the mapping has it. */
 static void apply_limit_key(scn_ctx *c, const yml_node *m, const char *path, const struct limit_key *k,
 			    scn_limits *l)
@@ -277,6 +303,23 @@ static void apply_limit_key(scn_ctx *c, const yml_node *m, const char *path, con
 			*(int64_t *)f = 0;
 		else
 			scn_opt_size(c, m, k->key, path, f);
+		break;
+	case LK_LIFETIME:
+		if (n && n->type == YML_SCALAR && (!strcmp(n->str, "off") || !strcmp(n->str, "none")))
+			*(int64_t *)f = 0;
+		else if (scn_opt_dur(c, m, k->key, path, &v)) {
+			if (v <= 0) {
+				scn_pjoin(p, path, k->key);
+				scn_err_node(c, n, p, "must be longer than 0 (or off)");
+			} else
+				*(int64_t *)f = v;
+		}
+		break;
+	case LK_RESET:
+		if (n) {
+			scn_pjoin(p, path, k->key);
+			parse_reset(c, n, p, f);
+		}
 		break;
 	case LK_RATE_LIMIT:
 		if (n) {

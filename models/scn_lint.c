@@ -95,6 +95,9 @@ static void lint_sender(const scenario *s, const scn_sender *sd, lint *l)
 			warn(l, sd, "arrivals.profile", "the busiest hour is %02d:00 in the scenario's clock, at "
 			     "night: is the profile written for another time zone?", peak);
 	}
+	if (sd->ignores_data_reply)
+		warn(l, sd, "session.ignores_data_reply", "the end-of-data reply is discarded: a message refused "
+		     "there is lost while the application counts it as sent (the believed_sent figure)");
 	if (L->connections.limit > 0 && L->connections.scope == SCOPE_MAILBOX) {
 		int64_t lim = L->connections.limit;
 		if (sd->connections > lim)

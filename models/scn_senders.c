@@ -13,7 +13,7 @@
 #include "units.h"
 
 static const char *const sender_keys[] = { "name", "count", "mailbox", "auth", "tls", "credentials",
-	"relay_source", "arrivals", "message", "faults", "session", "outbox_limit", "retry", "route", NULL };
+	"relay_source", "arrivals", "message", "faults", "client", "session", "outbox_limit", "retry", "route", NULL };
 static const char *const tls_names[] = { "1.0", "1.1", "1.2", "1.3", NULL };
 static const char *const credentials_names[] = { "valid", "wrong", NULL };
 static const char *const relay_source_names[] = { "matches", "changed", NULL };
@@ -21,9 +21,14 @@ static const char *const message_keys[] = { "recipients", "external", "size", "g
 static const char *const fault_keys[] = { "send_as_denied", "invalid_recipients", "per", NULL };
 static const char *const fault_per_names[] = { "message", "attempt", NULL };
 static const char *const session_keys[] = { "connections", "messages_per_session", "idle_timeout",
-	"connect_time", "submit_time", "bandwidth", "data_timeout", NULL };
+	"connect_time", "submit_time", "bandwidth", "data_timeout", "batch_size", "batch_pause", "batch_per",
+	"message_gap", "ignores_data_reply", "serial_connect", "dial_stop_after", "dial_resume", "read_timeout",
+	NULL };
+static const char *const batch_per_names[] = { "connection", "instance", NULL };
+/* abort_on's kinds besides the reply classes' ids (rpl_info) */
+static const char *const abort_kind_names[] = { "off", "any", "transient", "permanent", "timeout", "lifetime", NULL };
 static const char *const retry_keys[] = { "policy", "base", "factor", "cap", "jitter", "max_attempts",
-	"max_age", "honors_permanent", "honors_retry_after", NULL };
+	"max_age", "honors_permanent", "honors_retry_after", "abort_on", NULL };
 static const char *const jitter_names[] = { "none", "full", "equal", "decorrelated", NULL };
 static const char *const auth_names[] = { "basic", "oauth", NULL };
 static const char *const assign_names[] = { "per_instance", "round_robin", "least_loaded", NULL };
@@ -49,6 +54,60 @@ static void sender_defaults(scn_sender *d)
 	d->retry.jitter = JITTER_NONE;
 	d->retry.max_attempts = 1;
 	d->retry.honors_permanent = true;
+}
+
+/* One item of abort_on: a kind or a reply class's id. */
+static void parse_abort_item(scn_ctx *c, const yml_node *n, const char *p, scn_retry *r)
+{
+	if (!scn_want_scalar(c, n, p, "off, any, transient, permanent, timeout, lifetime or a reply class"))
+		return;
+	int k = scn_name_index(abort_kind_names, n->str);
+	switch (k) {
+	case 0: r->abort_on = 0; r->abort_on_classes = 0; return;
+	case 1: r->abort_on |= SCN_ABORT_TRANSIENT | SCN_ABORT_PERMANENT | SCN_ABORT_TIMEOUT | SCN_ABORT_LIFETIME; return;
+	case 2: r->abort_on |= SCN_ABORT_TRANSIENT; return;
+	case 3: r->abort_on |= SCN_ABORT_PERMANENT; return;
+	case 4: r->abort_on |= SCN_ABORT_TIMEOUT; return;
+	case 5: r->abort_on |= SCN_ABORT_LIFETIME; return;
+	default: break;
+	}
+	int rc = rpl_class_by_id(n->str);
+	if (rc > RC_OK) {
+		r->abort_on_classes |= UINT64_C(1) << rc;
+		return;
+	}
+	yml_nearest nr = { n->str, NULL, (size_t)-1 };
+	for (size_t i = 0; abort_kind_names[i]; i++)
+		yml_near_try(&nr, abort_kind_names[i]);
+	for (int i = RC_OK + 1; i < RC_COUNT; i++)
+		yml_near_try(&nr, rpl_info[i].id);
+	if (yml_near_result(&nr))
+		scn_err_node(c, n, p, "'%s' is neither a kind (off, any, transient, permanent, timeout, lifetime) nor a "
+			     "reply class (did you mean '%s'?)", n->str, yml_near_result(&nr));
+	else
+		scn_err_node(c, n, p, "'%s' is neither a kind (off, any, transient, permanent, timeout, lifetime) nor a "
+			     "reply class of the catalog", n->str);
+}
+
+/* retry.abort_on: one item or a list of them (their union); off alone. */
+static void parse_abort_on(scn_ctx *c, const yml_node *n, const char *p, scn_retry *r)
+{
+	r->abort_on = 0;
+	r->abort_on_classes = 0;
+	if (n->type != YML_SEQ) {
+		parse_abort_item(c, n, p, r);
+		return;
+	}
+	char q[SCN_PATH_MAX + 24];
+	for (size_t i = 0; i < n->n; i++) {
+		snprintf(q, sizeof q, "%s[%zu]", p, i);
+		const yml_node *it = n->items[i].val;
+		if (it->type == YML_SCALAR && !strcmp(it->str, "off")) {
+			scn_err_node(c, it, q, "off stands alone (abort_on: off), not in a list");
+			continue;
+		}
+		parse_abort_item(c, it, q, r);
+	}
 }
 
 static void parse_retry(scn_ctx *c, const yml_node *n, const char *path, scn_retry *r)
@@ -89,6 +148,11 @@ static void parse_retry(scn_ctx *c, const yml_node *n, const char *path, scn_ret
 	scn_opt_dur(c, m, "max_age", path, &r->max_age_ns);
 	scn_opt_bool(c, m, "honors_permanent", path, &r->honors_permanent);
 	scn_opt_bool(c, m, "honors_retry_after", path, &r->honors_retry_after);
+	yml_node *ab = yml_get(m, "abort_on");
+	if (ab) {
+		scn_pjoin(p, path, "abort_on");
+		parse_abort_on(c, ab, p, r);
+	}
 	if (r->cap_ns && r->cap_ns < r->base_ns) {
 		scn_pjoin(p, path, yml_get(m, "cap") ? "cap" : "base");
 		scn_err_node(c, yml_get(m, "cap") ? yml_get(m, "cap") : m, p, "cap is below base");
@@ -171,6 +235,41 @@ static void parse_mailbox_ref(scn_ctx *c, const yml_node *n, const char *p, cons
 		d->assign = (scn_assign)e;
 }
 
+/* The session keys of the client behaviours (docs/SCENARIOS.md
+ * "session"): pacing, the discarded data reply, serialised connects and a
+ * pool that stops dialling. */
+static void parse_client_session(scn_ctx *c, const yml_node *sub, const char *p, scn_sender *d)
+{
+	char q[SCN_PATH_MAX];
+	bool bs = scn_opt_count(c, sub, "batch_size", p, 0, 1000000000LL, "10^9", &d->batch_size);
+	bool bp = scn_opt_dur(c, sub, "batch_pause", p, &d->batch_pause_ns);
+	int e = scn_opt_enum(c, sub, "batch_per", p, batch_per_names);
+	if (e >= 0)
+		d->batch_per = (scn_batch_per)e;
+	if (d->batch_size > 0 && d->batch_pause_ns == 0) {
+		scn_pjoin(q, p, bp ? "batch_pause" : "batch_size");
+		scn_err_node(c, bp ? yml_get(sub, "batch_pause") : yml_get(sub, "batch_size"), q,
+			     "a batch needs a pause longer than 0 (batch_size: N with batch_pause: DURATION)");
+	} else if (!bs && (bp || e >= 0)) {
+		const char *k = bp ? "batch_pause" : "batch_per";
+		scn_pjoin(q, p, k);
+		scn_err_node(c, yml_get(sub, k), q, "%s needs batch_size (the messages between two pauses)", k);
+	}
+	scn_opt_dur(c, sub, "message_gap", p, &d->message_gap_ns);
+	scn_opt_bool(c, sub, "ignores_data_reply", p, &d->ignores_data_reply);
+	scn_opt_bool(c, sub, "serial_connect", p, &d->serial_connect);
+	bool ds = scn_opt_count(c, sub, "dial_stop_after", p, 0, 1000000000LL, "10^9", &d->dial_stop_after);
+	yml_node *dr = yml_get(sub, "dial_resume");
+	scn_pjoin(q, p, "dial_resume");
+	if (dr && !ds) {
+		scn_err_node(c, dr, q, "dial_resume needs dial_stop_after (the failed connections that stop the pool)");
+	} else if (dr && dr->type == YML_SCALAR && !strcmp(dr->str, "next_message")) {
+		d->dial_resume_ns = 0;
+	} else if (dr && scn_opt_dur(c, sub, "dial_resume", p, &d->dial_resume_ns) && d->dial_resume_ns == 0) {
+		scn_err_node(c, dr, q, "must be longer than 0, or next_message");
+	}
+}
+
 /* A sender's `session:` mapping, at path p. */
 static void parse_session(scn_ctx *c, const yml_node *sub, const char *p, scn_sender *d)
 {
@@ -198,6 +297,14 @@ static void parse_session(scn_ctx *c, const yml_node *sub, const char *p, scn_se
 		scn_pjoin(q, p, "data_timeout");
 		scn_err_node(c, dt, q, "must be positive (or off)");
 	}
+	yml_node *rt = yml_get(sub, "read_timeout");
+	if (rt && rt->type == YML_SCALAR && (!strcmp(rt->str, "off") || !strcmp(rt->str, "none")))
+		d->read_timeout_ns = 0;
+	else if (scn_opt_dur(c, sub, "read_timeout", p, &d->read_timeout_ns) && d->read_timeout_ns == 0) {
+		scn_pjoin(q, p, "read_timeout");
+		scn_err_node(c, rt, q, "must be positive (or off)");
+	}
+	parse_client_session(c, sub, p, d);
 	yml_node *bw = yml_get(sub, "bandwidth");
 	if (bw && bw->type == YML_SCALAR && (!strcmp(bw->str, "off") || !strcmp(bw->str, "none")))
 		d->bandwidth_bytes_per_s = 0;
@@ -363,6 +470,10 @@ void scn_parse_sender(scn_ctx *c, const yml_node *n, size_t index, const scenari
 		if (per >= 0)
 			d->faults_per_attempt = per == 1;
 	}
+	/* a client profile first: the sender's session and retry keys then
+	 * override what it sets */
+	if ((e = scn_opt_enum(c, n, "client", path, preset_client_names)) >= 0)
+		preset_client_apply((size_t)e, d);
 	scn_pjoin(p, path, "session");
 	if ((sub = scn_want_map(c, yml_get(n, "session"), p)))
 		parse_session(c, sub, p, d);

@@ -71,6 +71,22 @@ svc_hooks snd_world_hooks(snd_world *w)
 #define FREE_N(p, n) (sim_free(&w->alloc, (p), (n) * sizeof *(p) + 1), (p) = NULL)
 
 
+/* Whether a sender uses a client behaviour with state of its own, or a
+ * route caps a session's lifetime (which needs each session's start). */
+static bool needs_client_state(const scenario *s)
+{
+	for (size_t g = 0; g < s->n_senders; g++)
+		if (scn_sender_client_state(&s->senders[g]))
+			return true;
+	for (size_t m = 0; m < s->n_mailboxes; m++)
+		if (s->mailboxes[m].limits.session_lifetime_ns > 0)
+			return true;
+	for (size_t r = 1; r < s->n_routes; r++)
+		if (s->routes[r].limits.session_lifetime_ns > 0)
+			return true;
+	return false;
+}
+
 /* Every array of the world, zeroed; SIM_ENOMEM if one cannot be had (the
  * caller frees what was allocated). */
 static int world_alloc(snd_world *w)
@@ -98,6 +114,8 @@ static int world_alloc(snd_world *w)
 	    ALLOC_N(w->dly, ng) ||
 	    ALLOC_N(w->g_acc_min, ng) || ALLOC_N(w->g_rel_min, ng) ||
 	    ALLOC_A(w->m_acc_min, nm, w->m_acc_mem) || ALLOC_A(w->m_rel_min, nm, w->m_rel_mem))
+		return SIM_ENOMEM;
+	if (needs_client_state(s) && (ALLOC_N(w->wcl, w->n_workers) || ALLOC_N(w->icl, w->n_inst)))
 		return SIM_ENOMEM;
 	return SIM_OK;
 }
@@ -272,6 +290,10 @@ void snd_world_free(snd_world *w)
 		FREE_A(w->m_rel_min, nm, w->m_rel_mem);
 	if (w->series)
 		FREE_N(w->series, w->n_series);
+	if (w->wcl)
+		FREE_N(w->wcl, w->n_workers);
+	if (w->icl)
+		FREE_N(w->icl, w->n_inst);
 }
 
 /* ---- the invariant checker --------------------------------------------- */
@@ -281,12 +303,14 @@ void snd_world_free(snd_world *w)
 #define SND_GROUP_SUMS(X) X(generated) X(conn_opened) X(attempts) X(accepted) \
 	X(released) X(rcpt_accepted) X(rcpt_delivered) X(rcpt_external) X(lost) X(lost_gave_up) \
 	X(lost_overflow) X(lost_permanent) X(awaiting_release) X(retries) \
-	X(rejected) X(conn_refused) X(lost_no_reply)
+	X(rejected) X(conn_refused) X(lost_no_reply) X(lost_aborted) X(aborted_tried) X(believed_sent) \
+	X(auth_timeouts) X(dial_stops) X(lifetime_closes)
 /* ... and those credited to the mailbox of the attempt as well (a loss by
  * overflow is credited to a home mailbox only, if any). */
 #define SND_MAILBOX_SUMS(X) X(conn_opened) X(attempts) X(accepted) X(released) \
 	X(rcpt_accepted) X(rcpt_delivered) X(rcpt_external) X(lost_gave_up) X(lost_permanent) \
-	X(awaiting_release) X(retries) X(rejected) X(conn_refused) X(lost_no_reply)
+	X(awaiting_release) X(retries) X(rejected) X(conn_refused) X(lost_no_reply) X(aborted_tried) \
+	X(believed_sent) X(auth_timeouts) X(dial_stops) X(lifetime_closes)
 
 /* What every entity's counters satisfy on their own. */
 static bool counts_ok(const snd_counts *c)
@@ -297,8 +321,10 @@ static bool counts_ok(const snd_counts *c)
 		by_rej += c->rejected_by[rc];
 	}
 	return c->accepted == c->released + c->awaiting_release &&
-	       c->lost == c->lost_gave_up + c->lost_overflow + c->lost_permanent &&
-	       by_lost + c->lost_no_reply == c->lost_gave_up + c->lost_permanent &&
+	       c->lost == c->lost_gave_up + c->lost_overflow + c->lost_permanent + c->lost_aborted +
+			  c->believed_sent &&
+	       by_lost + c->lost_no_reply == c->lost_gave_up + c->lost_permanent + c->believed_sent &&
+	       c->aborted_tried <= c->lost_aborted &&
 	       by_rej == c->rejected && c->conn_refused <= c->rejected &&
 	       c->retries <= c->attempts;
 }
@@ -340,18 +366,22 @@ typedef struct snd_tally {
 
 /* A worker's state agrees with what it holds (MODEL.md "Outbox and
  * workers", "Failures, back-off and giving up"). */
-static bool worker_ok(const snd_worker *wk, const scn_sender *sd, bool unclaimed,
+static bool worker_ok(const snd_worker *wk, const snd_wclient *wc, const scn_sender *sd, bool unclaimed,
 		      int64_t slot, snd_tally *t)
 {
 	const snd_msg *m = wk->msg;
 	bool holds = wk->state == SW_CONNECTING || wk->state == SW_SUBMITTING ||
-		     wk->state == SW_BACKOFF;
-	if (wk->state > SW_BACKOFF || (m != NULL) != holds)
+		     wk->state == SW_BACKOFF || wk->state == SW_DIAL_WAIT;
+	if (wk->state > SW_DIAL_WAIT || (m != NULL) != holds)
 		return false;
-	/* a free or idle worker would have taken the oldest unclaimed message */
-	if (unclaimed && slot < sd->connections && !holds)
+	if ((wk->state == SW_PAUSED || wk->state == SW_DIAL_WAIT) && wc == NULL)
 		return false;
-	if (wk->state == SW_SUBMITTING || wk->state == SW_IDLE)
+	/* a free or idle worker would have taken the oldest unclaimed message
+	 * (a paused one takes it when it wakes) */
+	if (unclaimed && slot < sd->connections && (wk->state == SW_FREE || wk->state == SW_IDLE))
+		return false;
+	if (wk->state == SW_SUBMITTING || wk->state == SW_IDLE ||
+	    (wk->state == SW_PAUSED && wc->pause_in_session))
 		t->in_session++;
 	if (wk->state == SW_IDLE && wk->sent >= sd->messages_per_session)
 		return false;
@@ -384,9 +414,16 @@ static bool inst_ok(const snd_world *w, const snd_inst *in, snd_tally *t)
 	if (last != in->tail)
 		return false;
 	int64_t conns = sd->connections > 0 ? sd->connections : 1;
+	const snd_iclient *ic = w->icl ? &w->icl[in - w->inst] : NULL;
+	/* messages wait in the FIFO with free workers while the instance is
+	 * paused (the pause's end dispatches them); an aborted job has none */
+	bool waiting = in->head != NULL && !(ic && ic->pause_until_ns > sim_now(w->e));
+	if (ic && ic->aborted && in->head != NULL)
+		return false;
 	for (int64_t i = 0; i < conns; i++) {
 		const snd_worker *wk = &in->workers[i];
-		if (wk->inst != in || !worker_ok(wk, sd, in->head != NULL, i, t))
+		const snd_wclient *wc = w->wcl ? &w->wcl[wk - w->workers] : NULL;
+		if (wk->inst != in || !worker_ok(wk, wc, sd, waiting, i, t))
 			return false;
 		n += wk->msg != NULL;
 	}
@@ -421,7 +458,8 @@ bool snd_world_check(const snd_world *w)
 		return false;
 	/* Every message that has had an attempt was accepted, given up, lost
 	 * permanently, or is still held. */
-	if (c->attempts - c->retries != c->accepted + c->lost_gave_up + c->lost_permanent + t.tried)
+	if (c->attempts - c->retries != c->accepted + c->lost_gave_up + c->lost_permanent + c->believed_sent +
+					  c->aborted_tried + t.tried)
 		return false;
 	/* The mailboxes no round_robin or least_loaded pool can use see only
 	 * their home instances' messages: the identity holds over them too. */

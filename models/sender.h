@@ -82,7 +82,31 @@ typedef enum snd_worker_state {
 	SW_SUBMITTING,   /* in a session, submit_time running (or held) */
 	SW_IDLE,         /* in a session, no message, idle_timeout running */
 	SW_BACKOFF,      /* no session, holding msg, waiting out a back-off */
+	/* Client behaviours (docs/MODEL.md "Client behaviours"): */
+	SW_PAUSED,       /* no message, asleep between two (a batch pause, the message gap, or
+	                  * the instance's pause); in its session or not (snd_wclient) */
+	SW_DIAL_WAIT,    /* holding msg, no session: the pool has stopped dialling */
 } snd_worker_state;
+
+/* The client behaviours' state of a worker and of an instance, in arrays
+ * of their own (world.wcl, world.icl) allocated only when a sender uses a
+ * behaviour that needs them (scn_sender_client_state) or a route caps a
+ * session's lifetime: the hot worker and instance keep their cache lines,
+ * and a scenario without them allocates nothing. */
+typedef struct snd_wclient {
+	int64_t open_ns;         /* AUTH of its session (session_lifetime) */
+	int64_t batch_sent;      /* messages finished since its last pause (batch_per: connection) */
+	bool pause_in_session;   /* SW_PAUSED: its session stays open while it sleeps */
+} snd_wclient;
+
+typedef struct snd_iclient {
+	int64_t batch_sent;      /* batch_per: instance */
+	int64_t pause_until_ns;  /* the instance's pause: no worker takes a message before it */
+	int64_t connect_free_ns; /* serial_connect: when its connecting thread is free */
+	int64_t dial_failures;   /* failed connections in a row */
+	bool dial_stopped;       /* dial_stop_after reached: no connection until resumed */
+	bool aborted;            /* abort_on: the job has stopped for good */
+} snd_iclient;
 
 struct snd_inst;
 
@@ -157,6 +181,13 @@ typedef struct snd_counts {
 	 * messages the service accepted more than once (a copy the client gave
 	 * up on, and another) */
 	uint64_t data_timeouts, duplicates;
+	/* Client behaviours (docs/MODEL.md "Client behaviours").  lost_aborted
+	 * and believed_sent are kinds of loss beside gave_up, overflow and
+	 * permanent: lost is their sum.  aborted_tried: aborted messages that
+	 * had an attempt (the attempts identity). */
+	uint64_t lost_aborted, aborted_tried, believed_sent;
+	uint64_t auth_timeouts;        /* AUTH replies the client stopped waiting for (read_timeout) */
+	uint64_t dial_stops, lifetime_closes;
 	/* Mailboxes only: their delay quantiles in bounded memory (set up
 	 * at the first acceptance, freed by snd_world_free). */
 	dh_hist dly;
@@ -209,6 +240,8 @@ typedef struct snd_world {
 	snd_spare **spare_of;          /* per worker (data_timeout only; else NULL) */
 	snd_spare *spare_free, *spare_all;
 	snd_copies *copies_free, *copies_all;
+	snd_wclient *wcl;              /* per worker, or NULL (no client behaviour needs it) */
+	snd_iclient *icl;              /* per instance, or NULL */
 
 	int64_t backlog;               /* sum of inst.unresolved */
 	snd_counts total, *groups, *mailboxes;

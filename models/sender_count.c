@@ -77,6 +77,8 @@ void snd__lose(snd_world *w, snd_worker *wk, snd__loss_kind k)
 			c[i]->lost_by[m->last_rc]++;
 		if (k == SND__LOSS_GAVE_UP)
 			c[i]->lost_gave_up++;
+		else if (k == SND__LOSS_BELIEVED_SENT)
+			c[i]->believed_sent++;
 		else
 			c[i]->lost_permanent++;
 	}
@@ -85,6 +87,23 @@ void snd__lose(snd_world *w, snd_worker *wk, snd__loss_kind k)
 		w->series[row].lost++;
 	wk->msg = NULL;
 	resolve(w, wk->inst, m);
+}
+
+void snd__lose_aborted(snd_world *w, snd_inst *in, snd_msg *m, int mailbox)
+{
+	snd_counts *c[3] = { &w->total, snd__grp(w, in), mailbox >= 0 ? &w->mailboxes[mailbox] : NULL };
+	for (int i = 0; i < 3; i++) {
+		if (c[i] == NULL)
+			continue;
+		c[i]->lost++;
+		c[i]->lost_aborted++;
+		if (m->attempts > 0)
+			c[i]->aborted_tried++;
+	}
+	size_t row = snd__series_row(w, sim_now(w->e));
+	if (ALWAYS(row < w->n_series))
+		w->series[row].lost++;
+	resolve(w, in, m);
 }
 
 void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)

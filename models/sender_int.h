@@ -157,6 +157,13 @@ void snd__schedule_trace(snd_world *w, size_t g);
 
 /* ---- sender_session.c -------------------------------------------------- */
 
+/* The client behaviours' state of instance in, or NULL when no sender of
+ * the scenario needs it (sender.h, snd_iclient). */
+static inline snd_iclient *snd__icl(const snd_world *w, const snd_inst *in)
+{
+	return w->icl ? &w->icl[in - w->inst] : NULL;
+}
+
 /* Start a connection for the worker's message (mailbox chosen now). */
 void snd__connect(snd_world *w, snd_worker *wk);
 void snd__quit_session(snd_world *w, snd_worker *wk);
@@ -166,6 +173,18 @@ void snd__start_next(snd_world *w, snd_worker *wk);
 void snd__continue_session(snd_world *w, snd_worker *wk);
 /* A new message is in the instance's outbox: give it to a worker. */
 void snd__dispatch(snd_world *w, snd_inst *in);
+/* The worker's message is finished and it has no session: its batch
+ * pause if one is due, then the next message. */
+void snd__after_message(snd_world *w, snd_worker *wk);
+/* A connection failed (refused at AUTH, or its reply timed out) or
+ * opened: dial_stop_after counts the failures in a row. */
+void snd__dial_failed(snd_world *w, snd_worker *wk);
+void snd__dial_succeeded(snd_world *w, snd_worker *wk);
+/* dial_resume's timer (ctx: the instance). */
+void snd__on_dial_resume(sim_engine *e, void *ctx, uint64_t arg);
+/* abort_on matched (or the job had already stopped): the worker's message
+ * is lost as aborted, and every other of the instance with it. */
+void snd__abort(snd_world *w, snd_worker *wk, bool in_session);
 /* The service's answer to a held submission (svc_hooks.held_answered). */
 void snd__on_held_answered(void *ctx, svc_session *s, const svc_outcome *o);
 
@@ -184,6 +203,9 @@ void snd__copies_resolve(snd_world *w, snd_worker *wk, bool accepted);
  * the session is closed on the client's side; the message is retried as
  * after a transient refusal, or given up.  Its last reply class stays. */
 void snd__timed_out(snd_world *w, snd_worker *wk);
+/* The service closed the worker's session for its lifetime before the
+ * message was sent (the session is already quit): as a timeout. */
+void snd__lifetime_closed(snd_world *w, snd_worker *wk);
 
 /* A refusal the worker's message has just received (at AUTH or at end of
  * data); in_session: the worker is in an open session. */
@@ -249,11 +271,14 @@ static inline void snd__count_attempt(snd_world *w, snd_worker *wk)
 void snd__count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, const scn_reply *reply,
 		       bool at_auth);
 
-typedef enum snd__loss_kind { SND__LOSS_GAVE_UP, SND__LOSS_PERMANENT } snd__loss_kind;
+typedef enum snd__loss_kind { SND__LOSS_GAVE_UP, SND__LOSS_PERMANENT, SND__LOSS_BELIEVED_SENT } snd__loss_kind;
 
 /* The worker's message is lost, or accepted (o: the service's outcome);
  * either way it leaves the instance and goes back to the pool. */
 void snd__lose(snd_world *w, snd_worker *wk, snd__loss_kind k);
 void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o);
+/* Message m of instance in is lost as aborted (abort_on), credited to
+ * mailbox (-1: none); it leaves the instance and goes back to the pool. */
+void snd__lose_aborted(snd_world *w, snd_inst *in, snd_msg *m, int mailbox);
 
 #endif

@@ -49,8 +49,27 @@ static void on_backoff_done(sim_engine *e, void *ctx, uint64_t arg)
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
 	snd__series_at(w, sim_now(e));
-	snd__connect(w, wk);
+	/* an aborted job lost the message at its abort (abort_instance) */
+	if (wk->state == SW_BACKOFF)
+		snd__connect(w, wk);
 	snd__check_op(w);
+}
+
+/* Whether a refusal with this reply stops the job (retry.abort_on). */
+static bool aborts_on(const scn_retry *r, scn_reply_class rc, const scn_reply *reply)
+{
+	if ((r->abort_on_classes >> rc) & 1)
+		return true;
+	bool transient = reply ? reply->transient : false;
+	return (r->abort_on & (transient ? SCN_ABORT_TRANSIENT : SCN_ABORT_PERMANENT)) != 0;
+}
+
+/* A failure of kind (SCN_ABORT_TIMEOUT, SCN_ABORT_LIFETIME) with no
+ * reply class: whether the job stops (or has stopped). */
+static bool aborts_on_kind(snd_world *w, snd_worker *wk, unsigned kind)
+{
+	const snd_iclient *ic = snd__icl(w, wk->inst);
+	return ic && (ic->aborted || (w->s->senders[wk->inst->group].retry.abort_on & kind));
 }
 
 /* The message is given up; its worker (out of session) starts on the
@@ -59,8 +78,7 @@ static void give_up(snd_world *w, snd_worker *wk)
 {
 	snd__copies_resolve(w, wk, false);
 	snd__lose(w, wk, SND__LOSS_GAVE_UP);
-	wk->state = SW_FREE;
-	snd__start_next(w, wk);
+	snd__after_message(w, wk);
 }
 
 void snd__refused(snd_world *w, snd_worker *wk, scn_reply_class rc,
@@ -71,6 +89,13 @@ void snd__refused(snd_world *w, snd_worker *wk, scn_reply_class rc,
 	snd_msg *m = wk->msg;
 	bool permanent = reply ? !reply->transient : true;
 	m->last_rc = (uint8_t)rc;
+	if (!in_session)
+		snd__dial_failed(w, wk); /* a refused connection */
+	const snd_iclient *ic = snd__icl(w, in);
+	if (ic && (ic->aborted || aborts_on(r, rc, reply))) {
+		snd__abort(w, wk, in_session);
+		return;
+	}
 	if (permanent && r->honors_permanent) {
 		snd__copies_resolve(w, wk, false);
 		snd__lose(w, wk, SND__LOSS_PERMANENT);
@@ -81,8 +106,7 @@ void snd__refused(snd_world *w, snd_worker *wk, scn_reply_class rc,
 		}
 		if (in_session)
 			snd__quit_session(w, wk);
-		wk->state = SW_FREE;
-		snd__start_next(w, wk);
+		snd__after_message(w, wk);
 		return;
 	}
 	/* transient, or a permanent reply the sender ignores */
@@ -93,6 +117,19 @@ void snd__refused(snd_world *w, snd_worker *wk, scn_reply_class rc,
 
 void snd__timed_out(snd_world *w, snd_worker *wk)
 {
+	if (aborts_on_kind(w, wk, SCN_ABORT_TIMEOUT)) {
+		snd__abort(w, wk, false);
+		return;
+	}
+	retry_later(w, wk, 0);
+}
+
+void snd__lifetime_closed(snd_world *w, snd_worker *wk)
+{
+	if (aborts_on_kind(w, wk, SCN_ABORT_LIFETIME)) {
+		snd__abort(w, wk, false);
+		return;
+	}
 	retry_later(w, wk, 0);
 }
 

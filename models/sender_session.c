@@ -20,8 +20,9 @@ static void on_connect_done(sim_engine *e, void *ctx, uint64_t arg);
 static void on_submit_done(sim_engine *e, void *ctx, uint64_t arg);
 static void on_idle_end(sim_engine *e, void *ctx, uint64_t arg);
 static void on_auth_refused(sim_engine *e, void *ctx, uint64_t arg);
+static void on_auth_timeout(sim_engine *e, void *ctx, uint64_t arg);
 static void on_data_timeout(sim_engine *e, void *ctx, uint64_t arg);
-static void answer(snd_world *w, snd_worker *wk, const svc_outcome *o);
+static void answer(snd_world *w, snd_worker *wk, const svc_outcome *o, bool at_eod);
 
 /* ---- copies the client gave up on (data_timeout) ------------------------ */
 
@@ -182,6 +183,11 @@ static int choose_mailbox(snd_world *w, snd_inst *in)
 
 void snd__connect(snd_world *w, snd_worker *wk)
 {
+	snd_iclient *ic = snd__icl(w, wk->inst);
+	if (ic && ic->dial_stopped) {
+		wk->state = SW_DIAL_WAIT; /* dials again when the pool resumes (snd__dial_resume) */
+		return;
+	}
 	if (wk->spare && !wk->sess.open) {
 		/* its own session was answered: back to it */
 		size_t i = (size_t)(wk - w->workers);
@@ -199,7 +205,16 @@ void snd__connect(snd_world *w, snd_worker *wk)
 	__builtin_prefetch(&w->m_acc_min[mb], 1);
 	__builtin_prefetch(&w->m_rel_min[mb], 1);
 	const scn_sender *sd = &w->s->senders[wk->inst->group];
-	snd__sched(w, snd__duration(wk->inst, &sd->connect_time, sd->connect_time_ns), on_connect_done, wk, 0, NULL);
+	int64_t d = snd__duration(wk->inst, &sd->connect_time, sd->connect_time_ns);
+	if (sd->serial_connect && ALWAYS(ic != NULL)) {
+		/* one thread opens the instance's connections in turn: this one
+		 * starts when the previous one is done */
+		int64_t now = sim_now(w->e);
+		int64_t start = ic->connect_free_ns > now ? ic->connect_free_ns : now;
+		ic->connect_free_ns = snd__add_sat(start, d);
+		d = ic->connect_free_ns - now;
+	}
+	snd__sched(w, d, on_connect_done, wk, 0, NULL);
 }
 
 void snd__quit_session(snd_world *w, snd_worker *wk)
@@ -220,7 +235,7 @@ static void on_envelope_refused(sim_engine *e, void *ctx, uint64_t arg)
 	svc_outcome o = { .rc = (scn_reply_class)arg, .release_ns = sim_now(e) };
 	o.reply = &snd__limits(w, wk)->reply[o.rc];
 	snd__count_attempt(w, wk); /* a refused envelope is an attempt, as a refused DATA is */
-	answer(w, wk, &o);
+	answer(w, wk, &o, false);
 	snd__check_op(w);
 }
 
@@ -236,12 +251,42 @@ static uint8_t attempt_fault(const snd_world *w, const snd_inst *in, const scn_s
 	return SVC_FAULT_NONE;
 }
 
+/* session_lifetime: the service answers the first command of a message at
+ * or after AUTH + the lifetime with SCN_LIFETIME_REPLY and closes the
+ * connection (OBS Haraka#2321: the reply came to a command, 55 s past the
+ * 20 min).  The message is refused before anything is sent; an event of
+ * its own, so a run of them does not recurse. */
+static void on_lifetime_closed(sim_engine *e, void *ctx, uint64_t arg)
+{
+	(void)arg;
+	snd_worker *wk = ctx;
+	snd_world *w = wk->inst->world;
+	snd__series_at(w, sim_now(e));
+	snd_counts *k[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
+	for (int i = 0; i < 3; i++)
+		k[i]->lifetime_closes++;
+	snd__count_attempt(w, wk); /* MAIL FROM refused: an attempt, as a refused envelope */
+	snd__quit_session(w, wk);
+	snd__lifetime_closed(w, wk);
+	snd__check_op(w);
+}
+
+static bool lifetime_over(snd_world *w, snd_worker *wk)
+{
+	int64_t life = snd__limits(w, wk)->session_lifetime_ns;
+	return life > 0 && w->wcl && sim_now(w->e) - w->wcl[wk - w->workers].open_ns >= life;
+}
+
 static void begin_submit(snd_world *w, snd_worker *wk)
 {
 	const scn_sender *sd = &w->s->senders[wk->inst->group];
 	svc_session *ss = snd__sess(w, wk);
 	wk->state = SW_SUBMITTING;
 	snd_msg *m = wk->msg;
+	if (lifetime_over(w, wk)) {
+		snd__sched(w, 0, on_lifetime_closed, wk, 0, NULL);
+		return;
+	}
 	if (sd->faults_per_attempt)
 		m->fault = attempt_fault(w, wk->inst, sd, m);
 	svc_message em = { m->recipients, m->external, m->size_bytes, (svc_fault)m->fault, 1.0f };
@@ -279,6 +324,22 @@ static void begin_submit(snd_world *w, snd_worker *wk)
 	snd__sched(w, t, on_submit_done, wk, to > 0 ? (uint64_t)(to - t) + 1 : 0, NULL);
 }
 
+/* read_timeout: the client stops waiting for a delayed AUTH reply; the
+ * connection failed, with no reply class (as a data timeout). */
+static void on_auth_timeout(sim_engine *e, void *ctx, uint64_t arg)
+{
+	(void)arg;
+	snd_worker *wk = ctx;
+	snd_world *w = wk->inst->world;
+	snd__series_at(w, sim_now(e));
+	snd_counts *k[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
+	for (int i = 0; i < 3; i++)
+		k[i]->auth_timeouts++;
+	snd__dial_failed(w, wk);
+	snd__timed_out(w, wk);
+	snd__check_op(w);
+}
+
 static void on_auth_refused(sim_engine *e, void *ctx, uint64_t arg)
 {
 	snd_worker *wk = ctx;
@@ -313,14 +374,21 @@ static void connect_done(snd_world *w, snd_worker *wk)
 		snd__count_conn_opened(w, wk);
 		w->mbx_open[wk->mailbox]++;
 		wk->sent = 0;
+		if (w->wcl)
+			w->wcl[wk - w->workers].open_ns = sim_now(w->e);
+		snd__dial_succeeded(w, wk);
 		begin_submit(w, wk);
 		return;
 	}
 	snd__count_attempt(w, wk); /* a refused connection is an attempt; an opened one is not */
 	if (o.reply_delay_ns > 0) {
 		/* The refusal arrives later (auth_fail_tarpit); only 535s have one,
-		 * and they carry no reply record (permanent). */
-		snd__sched(w, o.reply_delay_ns, on_auth_refused, wk, (uint64_t)o.rc, NULL);
+		 * and they carry no reply record (permanent).  A client with a
+		 * shorter read timeout stops waiting first. */
+		if (sd->read_timeout_ns > 0 && sd->read_timeout_ns < o.reply_delay_ns)
+			snd__sched(w, sd->read_timeout_ns, on_auth_timeout, wk, 0, NULL);
+		else
+			snd__sched(w, o.reply_delay_ns, on_auth_refused, wk, (uint64_t)o.rc, NULL);
 		return;
 	}
 	snd__count_reject(w, wk, o.rc, o.reply, true);
@@ -337,7 +405,8 @@ static void on_connect_done(sim_engine *e, void *ctx, uint64_t arg)
 	snd__check_op(w);
 }
 
-static void answer(snd_world *w, snd_worker *wk, const svc_outcome *o)
+/* at_eod: the reply to the end of data (not to the envelope). */
+static void answer(snd_world *w, snd_worker *wk, const svc_outcome *o, bool at_eod)
 {
 	if (o->rc == RC_OK) {
 		if (wk->msg->copies)
@@ -348,6 +417,21 @@ static void answer(snd_world *w, snd_worker *wk, const svc_outcome *o)
 		return;
 	}
 	snd__count_reject(w, wk, o->rc, o->reply, false);
+	if (at_eod && w->s->senders[wk->inst->group].ignores_data_reply) {
+		/* the library discards the reply: the message is lost, and sent
+		 * for the application (believed_sent) */
+		wk->msg->last_rc = (uint8_t)o->rc;
+		snd__copies_resolve(w, wk, false);
+		snd__lose(w, wk, SND__LOSS_BELIEVED_SENT);
+		wk->sent++;
+		if (o->reply && o->reply->drops_connection) {
+			snd__quit_session(w, wk);
+			snd__after_message(w, wk);
+			return;
+		}
+		snd__continue_session(w, wk);
+		return;
+	}
 	snd__refused(w, wk, o->rc, o->reply, true, o->retry_after_ns);
 }
 
@@ -368,12 +452,17 @@ static void submit_done(snd_world *w, snd_worker *wk, uint64_t timeout_left)
 	snd__count_attempt(w, wk);
 	if (o.held) {
 		/* answered later through held_answered, unless the client stops
-		 * waiting first */
-		if (timeout_left > 0)
-			snd__sched(w, (int64_t)(timeout_left - 1), on_data_timeout, wk, 1, &wk->timer);
+		 * waiting first: what is left of data_timeout, or read_timeout
+		 * from now (the end of data), whichever ends first */
+		int64_t left = timeout_left > 0 ? (int64_t)(timeout_left - 1) : -1;
+		int64_t rt = w->s->senders[wk->inst->group].read_timeout_ns;
+		if (rt > 0 && (left < 0 || rt < left))
+			left = rt;
+		if (left >= 0)
+			snd__sched(w, left, on_data_timeout, wk, 1, &wk->timer);
 		return;
 	}
-	answer(w, wk, &o);
+	answer(w, wk, &o, true);
 }
 
 static void on_submit_done(sim_engine *e, void *ctx, uint64_t arg)
@@ -426,7 +515,7 @@ void snd__on_held_answered(void *ctx, svc_session *s, const svc_outcome *o)
 		sim_cancel(w->e, wk->timer);
 		wk->timer = SIM_HANDLE_NONE;
 	}
-	answer(w, wk, o);
+	answer(w, wk, o, true);
 	snd__check_op(w);
 }
 
@@ -454,10 +543,248 @@ static snd_msg *take_head(snd_inst *in)
 	return m;
 }
 
+/* ---- client behaviours: pauses, a pool that stops dialling, abort ------- */
+
+/* Whether the instance is in its pause (batch_per: instance) now. */
+static bool inst_paused(const snd_world *w, const snd_iclient *ic)
+{
+	return ic && ic->pause_until_ns > sim_now(w->e);
+}
+
+static void on_pause_end(sim_engine *e, void *ctx, uint64_t arg);
+static bool dispatch_one(snd_world *w, snd_inst *in);
+
+/* The worker sleeps until `until` (a batch pause, the message gap, the
+ * instance's pause), its session kept open or not.  An instant at or past
+ * the run's end is never reached: it sleeps to the end. */
+static void pause_until(snd_world *w, snd_worker *wk, int64_t until, bool in_session)
+{
+	wk->state = SW_PAUSED;
+	w->wcl[wk - w->workers].pause_in_session = in_session;
+	snd__sched(w, until - sim_now(w->e), on_pause_end, wk, 0, NULL);
+}
+
+/* A message of the worker is finished (accepted, lost, believed sent):
+ * the sleep before its next one, 0 for none.  At the end of a batch
+ * (batch_size messages of the worker or of the instance) it is the batch
+ * pause, and an instance's batch pauses the whole instance; otherwise the
+ * message gap, which the caller applies within a session only.  *batch
+ * says which. */
+static int64_t finished(snd_world *w, snd_worker *wk, bool *batch)
+{
+	const scn_sender *sd = &w->s->senders[wk->inst->group];
+	*batch = false;
+	if (sd->batch_size > 0) {
+		snd_iclient *ic = snd__icl(w, wk->inst);
+		int64_t *n = sd->batch_per == BATCH_PER_INSTANCE ? &ic->batch_sent : &w->wcl[wk - w->workers].batch_sent;
+		if (++*n >= sd->batch_size) {
+			*n = 0;
+			*batch = true;
+			if (sd->batch_per == BATCH_PER_INSTANCE)
+				ic->pause_until_ns = snd__add_sat(sim_now(w->e), sd->batch_pause_ns);
+			return sd->batch_pause_ns;
+		}
+	}
+	return sd->message_gap_ns;
+}
+
+/* The session goes on (after a message, or after a pause in it): the next
+ * message, an idle hold, or quit. */
+static void resume_session(snd_world *w, snd_worker *wk)
+{
+	const scn_sender *sd = &w->s->senders[wk->inst->group];
+	snd_iclient *ic = snd__icl(w, wk->inst);
+	if (ic && ic->aborted) {
+		snd__quit_session(w, wk);
+		return;
+	}
+	if (inst_paused(w, ic)) {
+		pause_until(w, wk, ic->pause_until_ns, true);
+		return;
+	}
+	if (wk->sent < sd->messages_per_session) {
+		snd_msg *m = take_head(wk->inst);
+		if (m) {
+			wk->msg = m;
+			begin_submit(w, wk);
+			return;
+		}
+		if (sd->idle_timeout_ns > 0) {
+			wk->state = SW_IDLE;
+			snd__sched(w, sd->idle_timeout_ns, on_idle_end, wk, 0, &wk->timer);
+			return;
+		}
+	}
+	snd__quit_session(w, wk);
+	snd__start_next(w, wk);
+}
+
+/* After a message in a session, with the client behaviours' state. */
+static void client_continue(snd_world *w, snd_worker *wk)
+{
+	const scn_sender *sd = &w->s->senders[wk->inst->group];
+	snd_iclient *ic = snd__icl(w, wk->inst);
+	bool batch;
+	int64_t p = finished(w, wk, &batch);
+	int64_t now = sim_now(w->e);
+	if (ic->aborted) {
+		snd__quit_session(w, wk);
+		return;
+	}
+	if (wk->sent >= sd->messages_per_session) {
+		/* the session is used up: the gap is within a session only */
+		snd__quit_session(w, wk);
+		if (batch && p > 0)
+			pause_until(w, wk, snd__add_sat(now, p), false);
+		else
+			snd__start_next(w, wk);
+		return;
+	}
+	int64_t until = snd__add_sat(now, p);
+	if (ic->pause_until_ns > until)
+		until = ic->pause_until_ns;
+	if (until > now) {
+		pause_until(w, wk, until, true);
+		return;
+	}
+	resume_session(w, wk);
+}
+
+/* Messages that waited in the FIFO (an instance's pause) go to the free
+ * and idle workers. */
+static void dispatch_waiting(snd_world *w, snd_inst *in)
+{
+	snd_iclient *ic = snd__icl(w, in);
+	while (in->head && !ic->aborted && !inst_paused(w, ic) && dispatch_one(w, in))
+		;
+}
+
+static void on_pause_end(sim_engine *e, void *ctx, uint64_t arg)
+{
+	(void)arg;
+	snd_worker *wk = ctx;
+	snd_world *w = wk->inst->world;
+	snd__series_at(w, sim_now(e));
+	snd_wclient *wc = &w->wcl[wk - w->workers];
+	if (ALWAYS(wk->state == SW_PAUSED)) {
+		wk->state = SW_FREE;
+		if (wc->pause_in_session) {
+			wc->pause_in_session = false;
+			wk->state = SW_SUBMITTING; /* in session again, between two messages */
+			resume_session(w, wk);
+		} else {
+			snd__start_next(w, wk);
+		}
+		dispatch_waiting(w, wk->inst);
+	}
+	snd__check_op(w);
+}
+
+void snd__after_message(snd_world *w, snd_worker *wk)
+{
+	wk->state = SW_FREE;
+	if (w->icl) {
+		bool batch;
+		int64_t p = finished(w, wk, &batch);
+		if (batch && p > 0) {
+			pause_until(w, wk, snd__add_sat(sim_now(w->e), p), false);
+			return;
+		}
+	}
+	snd__start_next(w, wk);
+}
+
+void snd__dial_failed(snd_world *w, snd_worker *wk)
+{
+	snd_iclient *ic = snd__icl(w, wk->inst);
+	const scn_sender *sd = &w->s->senders[wk->inst->group];
+	if (ic == NULL || sd->dial_stop_after == 0)
+		return;
+	if (++ic->dial_failures < sd->dial_stop_after || ic->dial_stopped)
+		return;
+	ic->dial_stopped = true;
+	snd_counts *k[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
+	for (int i = 0; i < 3; i++)
+		k[i]->dial_stops++;
+	if (sd->dial_resume_ns > 0)
+		snd__sched(w, sd->dial_resume_ns, snd__on_dial_resume, wk->inst, 0, NULL);
+}
+
+void snd__dial_succeeded(snd_world *w, snd_worker *wk)
+{
+	snd_iclient *ic = snd__icl(w, wk->inst);
+	if (ic)
+		ic->dial_failures = 0;
+}
+
+/* The pool dials again: its waiting workers connect, in slot order. */
+static void dial_resume(snd_world *w, snd_inst *in)
+{
+	snd_iclient *ic = snd__icl(w, in);
+	ic->dial_stopped = false;
+	ic->dial_failures = 0;
+	int64_t n = w->s->senders[in->group].connections;
+	for (int64_t i = 0; i < n; i++)
+		if (in->workers[i].state == SW_DIAL_WAIT)
+			snd__connect(w, &in->workers[i]);
+}
+
+void snd__on_dial_resume(sim_engine *e, void *ctx, uint64_t arg)
+{
+	(void)arg;
+	snd_inst *in = ctx;
+	snd_world *w = in->world;
+	snd__series_at(w, sim_now(e));
+	if (ALWAYS(snd__icl(w, in)->dial_stopped))
+		dial_resume(w, in);
+	snd__check_op(w);
+}
+
+/* The job stops for good (abort_on): every message of the instance not
+ * yet finished is lost as aborted, now or (one in an attempt) when its
+ * attempt ends; its workers take nothing more. */
+static void abort_instance(snd_world *w, snd_inst *in)
+{
+	snd__icl(w, in)->aborted = true;
+	snd_msg *m;
+	while ((m = take_head(in)))
+		snd__lose_aborted(w, in, m, in->home_mailbox);
+	int64_t n = w->s->senders[in->group].connections;
+	for (int64_t i = 0; i < n; i++) {
+		snd_worker *o = &in->workers[i];
+		if (o->state != SW_BACKOFF && o->state != SW_DIAL_WAIT)
+			continue;
+		/* a message that had an attempt is credited to that attempt's
+		 * mailbox; one that never left the outbox to its home */
+		m = o->msg;
+		o->msg = NULL;
+		o->state = SW_FREE;
+		snd__lose_aborted(w, in, m, m->attempts > 0 ? o->mailbox : in->home_mailbox);
+	}
+}
+
+void snd__abort(snd_world *w, snd_worker *wk, bool in_session)
+{
+	if (in_session)
+		snd__quit_session(w, wk);
+	snd__copies_resolve(w, wk, false);
+	snd_msg *m = wk->msg;
+	wk->msg = NULL;
+	wk->state = SW_FREE;
+	snd__lose_aborted(w, wk->inst, m, wk->mailbox);
+	if (!snd__icl(w, wk->inst)->aborted)
+		abort_instance(w, wk->inst);
+}
+
+/* ---- taking messages ---------------------------------------------------- */
+
 /* A free worker (no session) takes the oldest unclaimed message. */
 void snd__start_next(snd_world *w, snd_worker *wk)
 {
 	wk->state = SW_FREE;
+	snd_iclient *ic = snd__icl(w, wk->inst);
+	if (ic && (ic->aborted || inst_paused(w, ic)))
+		return; /* nothing more; or the pause's end dispatches */
 	snd_msg *m = take_head(wk->inst);
 	if (m == NULL)
 		return;
@@ -468,6 +795,10 @@ void snd__start_next(snd_world *w, snd_worker *wk)
 /* After an acceptance or an honoured permanent refusal in a session. */
 void snd__continue_session(snd_world *w, snd_worker *wk)
 {
+	if (w->icl) {
+		client_continue(w, wk);
+		return;
+	}
 	const scn_sender *sd = &w->s->senders[wk->inst->group];
 	if (wk->sent < sd->messages_per_session) {
 		snd_msg *m = take_head(wk->inst);
@@ -486,9 +817,9 @@ void snd__continue_session(snd_world *w, snd_worker *wk)
 	snd__start_next(w, wk);
 }
 
-/* A new message is in the outbox: give it to a worker idling in a session
- * first, else to a free worker (MODEL.md "Workers and messages"). */
-void snd__dispatch(snd_world *w, snd_inst *in)
+/* The head message to a worker idling in a session first, else to a free
+ * worker (MODEL.md "Workers and messages"); false if none could take it. */
+static bool dispatch_one(snd_world *w, snd_inst *in)
 {
 	int64_t n = w->s->senders[in->group].connections;
 	for (int64_t i = 0; i < n; i++) {
@@ -498,14 +829,37 @@ void snd__dispatch(snd_world *w, snd_inst *in)
 			wk->timer = SIM_HANDLE_NONE;
 			wk->msg = take_head(in);
 			begin_submit(w, wk);
-			return;
+			return true;
 		}
 	}
 	for (int64_t i = 0; i < n; i++) {
 		snd_worker *wk = &in->workers[i];
 		if (wk->state == SW_FREE) {
 			snd__start_next(w, wk);
-			return;
+			return true;
 		}
 	}
+	return false;
+}
+
+/* A new message is in the outbox: give it to a worker idling in a session
+ * first, else to a free worker.  With the client behaviours: an aborted
+ * job loses it at once, a pool stopped until the next message dials
+ * again, and an instance in its pause keeps it until the pause ends. */
+void snd__dispatch(snd_world *w, snd_inst *in)
+{
+	snd_iclient *ic = snd__icl(w, in);
+	if (ic == NULL) {
+		dispatch_one(w, in);
+		return;
+	}
+	if (ic->aborted) {
+		snd_msg *m;
+		while ((m = take_head(in)))
+			snd__lose_aborted(w, in, m, in->home_mailbox);
+		return;
+	}
+	if (ic->dial_stopped && w->s->senders[in->group].dial_resume_ns == 0)
+		dial_resume(w, in);
+	dispatch_waiting(w, in);
 }

@@ -135,9 +135,16 @@ static void conc_init(svc *v, void *st, const void *cfg)
 
 static void sum_init(svc *v, void *st, const void *cfg)
 {
-	(void)v;
 	const scn_window_sum *ws = cfg;
-	lim_sum_init(&((sum_state *)st)->s, ws->window_ns > 0 ? ws->window_ns : 1, ws->limit);
+	lim_sum *ls = &((sum_state *)st)->s;
+	lim_sum_init(ls, ws->window_ns > 0 ? ws->window_ns : 1, ws->limit);
+	if (ws->reset > 0) {
+		/* a fixed day (recipient_rate_reset): periods start at the UTC
+		 * time of day reset - 1 s, on the model's clock (time 0 is
+		 * start_unix_s) */
+		int64_t day_s = 86400, tod = (ws->reset - 1) - v->s->start_unix_s % day_s;
+		lim_sum_set_fixed(ls, tod * SCN_NS_PER_S);
+	}
 	((sum_state *)st)->first_refusal_ns = -1;
 }
 

@@ -99,6 +99,15 @@ static void class_names(int code, const char *enh, char *buf, size_t len)
 	}
 }
 
+/* A steady gap between messages (a sleep in the sending loop): at least
+ * SREC_STEADY_GAPS gaps outside the pauses, the median at least 100 ms
+ * (a client that sends at once shows the envelope's round trips only). */
+#define SREC_STEADY_GAPS 5
+static bool steady_gap(const srec_profile *p)
+{
+	return (int64_t)p->gaps.n - p->pauses >= SREC_STEADY_GAPS && p->gap_median_ns >= 100000000LL;
+}
+
 static void print_profile(srec_profile *p, const char *file)
 {
 	char b1[32], b2[32];
@@ -150,10 +159,36 @@ static void print_profile(srec_profile *p, const char *file)
 	}
 	if (!p->permanent_replies)
 		printf("# no 5xx reply was seen: honors_permanent is the default, true\n");
+	/* pacing and reactions: keys only on consistent evidence */
+	bool gap = steady_gap(p);
+	if (p->gaps.n) {
+		put_dur(b1, sizeof b1, p->gap_median_ns);
+		printf("# gaps from a reply to the next message on one connection: %zu, median %s (without the %lld "
+		       "pauses)%s\n", p->gaps.n, b1, (long long)p->pauses, gap ? ": message_gap" : "");
+	}
+	if (p->batch_size > 0) {
+		put_dur(b1, sizeof b1, p->batch_pause_ns);
+		printf("# %lld messages, then a pause of %s, each time: batch_size, batch_pause\n",
+		       (long long)p->batch_size, b1);
+	}
+	if (p->stopped_at_refusal)
+		printf("# the client sent nothing after its first refusal: abort_on: any\n");
+	printf("# not in a record: whether the application read the end-of-data reply (ignores_data_reply),\n"
+	       "# its read timeout, serialised connects\n");
 	printf("session:\n");
 	printf("  connections: %lld\n", (long long)(p->max_sessions_at_once > 0 ? p->max_sessions_at_once : 1));
 	printf("  messages_per_session: %lld\n", (long long)(p->max_per_session > 0 ? p->max_per_session : 1));
+	if (gap) {
+		put_dur(b1, sizeof b1, p->gap_median_ns);
+		printf("  message_gap: %s\n", b1);
+	}
+	if (p->batch_size > 0) {
+		put_dur(b1, sizeof b1, p->batch_pause_ns);
+		printf("  batch_size: %lld\n  batch_pause: %s\n", (long long)p->batch_size, b1);
+	}
 	printf("retry:\n");
+	if (p->stopped_at_refusal)
+		printf("  abort_on: any\n");
 	if (p->max_attempts <= 1) {
 		printf("  max_attempts: 1\n");
 		return;
