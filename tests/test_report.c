@@ -378,6 +378,35 @@ static void test_table_80_columns(void **state)
 	free_fixture(fx);
 }
 
+/* The kinds of loss, the application's own count among them: a refusal
+ * whose reply the client discarded is lost and "believed sent", and the
+ * application says accepted + believed sent were sent. */
+static void test_table_believed_sent(void **state)
+{
+	(void)state;
+	fixture *fx = make_fixture(1, "campaign");
+	fx->run.n_variants = 1;
+	for (size_t r = 0; r < N_REPS; r++) {
+		res_entity *e = &fx->reps[r].total;
+		e->fig[FIG_ACCEPTED] = 90;
+		e->fig[FIG_LOST] = 10;
+		e->fig[FIG_LOST_GAVE_UP] = e->fig[FIG_LOST_OUTBOX_OVERFLOW] = e->fig[FIG_LOST_PERMANENT] = 0;
+		e->fig[FIG_LOST_ABORTED] = 4;
+		e->fig[FIG_BELIEVED_SENT] = 6;
+		memset(e->lost_by, 0, sizeof e->lost_by);
+	}
+	char *t = capture(rpt_table, &fx->run, NULL);
+	if (getenv("SHOW_TABLE"))
+		fputs(t, stdout);
+	check_table_width(t);
+	const char *total = strstr(t, "  total\n");
+	assert_non_null(total);
+	assert_non_null(strstr(total, "lost by     aborted 4, believed sent 6\n"));
+	assert_non_null(strstr(total, "app says    96 (accepted + believed sent)\n"));
+	free(t);
+	free_fixture(fx);
+}
+
 static void test_table_single_replication(void **state)
 {
 	(void)state;
@@ -557,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_json_strings_escaped),
 		cmocka_unit_test(test_table_80_columns),
 		cmocka_unit_test(test_table_single_replication),
+		cmocka_unit_test(test_table_believed_sent),
 		cmocka_unit_test(test_csv),
 		cmocka_unit_test(test_csv_formula_injection),
 		cmocka_unit_test(test_table_sanitised),

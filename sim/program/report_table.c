@@ -138,12 +138,20 @@ static void table_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_
 	/* Loss reasons: the kinds, then the three commonest last replies. */
 	st_summary lost = S(FIG_LOST);
 	if (lost.mean > 0) {
-		struct { char label[16]; double mean; } item[3 + 3];
+		static const struct { int fig; const char *label; } kinds[] = {
+			{ FIG_LOST_GAVE_UP, "gave up" }, { FIG_LOST_OUTBOX_OVERFLOW, "overflow" },
+			{ FIG_LOST_PERMANENT, "permanent" }, { FIG_LOST_ABORTED, "aborted" },
+			{ FIG_BELIEVED_SENT, "believed sent" },
+		};
+		struct { char label[16]; double mean; } item[sizeof kinds / sizeof kinds[0] + 3];
 		size_t n = 0;
-		st_summary gu = S(FIG_LOST_GAVE_UP), ov = S(FIG_LOST_OUTBOX_OVERFLOW), pe = S(FIG_LOST_PERMANENT);
-		if (gu.mean > 0) { snprintf(item[n].label, sizeof item[n].label, "gave up"); item[n++].mean = gu.mean; }
-		if (ov.mean > 0) { snprintf(item[n].label, sizeof item[n].label, "overflow"); item[n++].mean = ov.mean; }
-		if (pe.mean > 0) { snprintf(item[n].label, sizeof item[n].label, "permanent"); item[n++].mean = pe.mean; }
+		for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+			double mean = S(kinds[i].fig).mean;
+			if (mean > 0) {
+				snprintf(item[n].label, sizeof item[n].label, "%s", kinds[i].label);
+				item[n++].mean = mean;
+			}
+		}
 		double m[RC_COUNT];
 		for (int c = 0; c < RC_COUNT; c++)
 			m[c] = res_summarize_value(v->reps, v->n_reps, k, index, RES_LOST_BY, c).mean;
@@ -166,6 +174,17 @@ static void table_entity(FILE *f, const rpt_variant *v, res_entity_kind k, size_
 			line_cell(&l, cell, rpt__columns(cell) + 1);
 		}
 		line_end(&l);
+		/* What the application reports: a refusal whose reply it
+		 * discarded is a message it counts as sent. */
+		double believed = S(FIG_BELIEVED_SENT).mean;
+		if (believed > 0) {
+			char num[32], cell[96];
+			rpt__format_number(S(FIG_ACCEPTED).mean + believed, num, sizeof num);
+			snprintf(cell, sizeof cell, "%s (accepted + believed sent)", num);
+			line_cell(&l, "app says", TBL_LABEL);
+			line_cell(&l, cell, rpt__columns(cell) + 1);
+			line_end(&l);
+		}
 	}
 #undef S
 }
