@@ -103,7 +103,7 @@ double store__get_value(store__cur *c)
 	if (u >= 2) {
 		uint64_t zz = u - 2;
 		int64_t i = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
-		if ((double)i > WHOLE_MAX || (double)i < -WHOLE_MAX) {
+		if (i > (INT64_C(1) << 53) || i < -(INT64_C(1) << 53)) {
 			c->bad = true;
 			return NAN;
 		}

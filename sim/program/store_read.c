@@ -1049,14 +1049,16 @@ static int load_names(loader *ld, loaded_mem *m, dict *d)
 	if (ld_types(ld, "names", T_TEXT("kind") " AND " T_INT("id") " AND " T_TEXT("name") " AND "
 	             T_TEXT_NULL("unit")))
 		return -1;
-	if (ld_prepare(ld, "SELECT kind = 'figure', count(*), min(id), max(id) FROM names WHERE run_id = ?1"
-	               " AND kind IN ('figure', 'reply_class') GROUP BY 1", "reading the names of figures"))
+	if (ld_prepare(ld, "SELECT kind = 'figure', count(*), min(id), max(id), count(DISTINCT id) FROM names"
+	               " WHERE run_id = ?1 AND kind IN ('figure', 'reply_class') GROUP BY 1",
+	               "reading the names of figures"))
 		return -1;
 	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
 		int64_t n = sqlite3_column_int64(ld->st, 1);
-		if (n > STORE_MAX_NAMES || sqlite3_column_int64(ld->st, 2) != 0 || sqlite3_column_int64(ld->st, 3) != n - 1)
-			return ld_damaged(ld, "names of %s not numbered 0 to %lld",
-			                  sqlite3_column_int64(ld->st, 0) ? (long long)0 : (long long)1, n - 1);
+		if (n > STORE_MAX_NAMES || sqlite3_column_int64(ld->st, 2) != 0 ||
+		    sqlite3_column_int64(ld->st, 3) != n - 1 || sqlite3_column_int64(ld->st, 4) != n)
+			return ld_damaged(ld, "names of figures (1) or reply classes (0), %lld: not numbered 0 to %lld",
+			                  sqlite3_column_int64(ld->st, 0), n - 1);
 		*(sqlite3_column_int64(ld->st, 0) ? &d->n_fig : &d->n_cls) = (size_t)n;
 	}
 	if (ld_done(ld, rc))
@@ -1077,7 +1079,8 @@ static int load_names(loader *ld, loaded_mem *m, dict *d)
 		int64_t id = sqlite3_column_int64(st, 1);
 		if (id < 0 || (size_t)id >= (fig ? d->n_fig : d->n_cls) || !store__text_ok(st, 2, 96, false) ||
 		    !store__text_ok(st, 3, 32, true))
-			return ld_damaged(ld, "the name of %s %lld", fig ? 1LL : 0LL, (long long)id);
+			return ld_damaged(ld, "the name of figure (1) or reply class (0) %lld, number %lld", fig ? 1LL : 0LL,
+			                  (long long)id);
 		const char *name = keep_string(m, store__col_text(st, 2));
 		const char *unit = keep_string(m, store__col_text(st, 3));
 		if (name == NULL || unit == NULL)
@@ -1434,6 +1437,37 @@ static int is_packed(loader *ld)
 	return store__query_int(ld->db, sql, &n) == SQLITE_OK ? n > 0 : -1;
 }
 
+/* The run's entity rows describe exactly the entities its summaries
+ * count: each kind of each variant numbered 0 .. n - 1, once each. */
+static int check_packed_entities(loader *ld, loaded_mem *m)
+{
+	int rc;
+	if (ld_types(ld, "entities", T_INT("variant_idx") " AND " T_TEXT("entity_kind") " AND " T_INT("entity_idx")))
+		return -1;
+	if (ld_prepare(ld, "SELECT variant_idx, entity_kind, count(*), count(DISTINCT entity_idx), min(entity_idx),"
+	               " max(entity_idx) FROM entities WHERE run_id = ?1 GROUP BY 1, 2", "checking entities"))
+		return -1;
+	size_t kinds = 0, want = 0;
+	for (size_t v = 0; v < m->n_variants; v++)
+		want += (m->desc[v].n_groups > 0) + (m->desc[v].n_mailboxes > 0);
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		sqlite3_stmt *st = ld->st;
+		int64_t v = sqlite3_column_int64(st, 0), n = sqlite3_column_int64(st, 2);
+		res_entity_kind k;
+		if (v < 0 || (size_t)v >= m->n_variants || kind_of(store__col_text(st, 1), &k) != 0 || k == RES_TOTAL ||
+		    (size_t)n != (k == RES_GROUP ? m->desc[v].n_groups : m->desc[v].n_mailboxes) ||
+		    sqlite3_column_int64(st, 3) != n || sqlite3_column_int64(st, 4) != 0 ||
+		    sqlite3_column_int64(st, 5) != n - 1)
+			return ld_damaged(ld, "entities of variant %lld: not numbered 0 to %lld", (long long)v,
+			                  (long long)n - 1);
+		kinds++;
+	}
+	if (ld_done(ld, rc))
+		return -1;
+	return kinds == want ? 0 : ld_damaged(ld, "entities missing (%lld kinds of %lld)", (long long)kinds,
+	                                       (long long)want);
+}
+
 /* A run of schema 3, after its variants and replications. */
 static int load_packed(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv)
 {
@@ -1447,6 +1481,8 @@ static int load_packed(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv)
 	free(count);
 	if (rc == 0 && (v2 = has_entities(ld)) < 0)
 		rc = -1;
+	if (rc == 0 && v2)
+		rc = check_packed_entities(ld, m);
 	if (rc == 0 && v2)
 		rc = load_entities(ld, m);
 	if (rc == 0 && (v2 = has_table(ld, "replies")) < 0)
