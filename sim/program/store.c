@@ -719,6 +719,11 @@ int store_open_waiting(const char *path, store_wait_fn on_wait, void *ctx, sqlit
 		goto fail;
 	if (kind == 1 && check_intact(db, path, err, err_size) != SIM_OK)
 		goto fail;
+	/* An existing file keeps the layout of its results: a schema-1 file
+	 * becomes 2, a schema-2 file stays 2 and its new runs get schema 2's
+	 * rows (store_write.c).  Upgrading it to 3 would lock every older
+	 * program out of all its runs, for no gain on the runs it holds
+	 * (docs/RESULTS.md, "Identity, versions"). */
 	if (kind == 1) {
 		int64_t ver = 0;
 		if (store__query_int(db, "PRAGMA user_version", &ver) != SQLITE_OK ||
