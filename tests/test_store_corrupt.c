@@ -426,11 +426,108 @@ static void test_every_damage_refused(void **state)
 		}
 }
 
+/* Loads run 1 of db: SIM_OK, or SIM_ESTORE saying the file is damaged;
+ * never anything else (and, in the san build, never a bad access). */
+static int load_outcome(sqlite3 *db, const char *what, size_t at)
+{
+	char err[1024] = "";
+	store_loaded *l = NULL;
+	int rc = store_load_run(db, 1, &l, err, sizeof err);
+	store_loaded_free(l);
+	if (rc != SIM_OK && (rc != SIM_ESTORE || strstr(err, "damaged") == NULL || strstr(err, path) == NULL))
+		fail_msg("%s, byte %zu: %d: %s", what, at, rc, err);
+	return rc;
+}
+
+/* Every packed blob of a replication and of a variant, cut short at
+ * every length up to 48 and at 32 more, one byte longer, and with bytes
+ * set to 0x00, 0x01, 0x7f, 0xff or their high bit flipped at 48
+ * places: a blob cut or lengthened is always refused, a changed byte
+ * refused or read (a valid value changed into another valid one). */
+static void test_blob_mutations(void **state)
+{
+	(void)state;
+	copy(pristine3, path);
+	sqlite3 *h = NULL, *db = NULL;
+	char err[1024] = "";
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	/* no fsync per case: nothing here outlives the test */
+	assert_int_equal(sqlite3_exec(h, "PRAGMA synchronous = OFF", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_open_readonly(path, &db, err, sizeof err), SIM_OK);
+	static const char *const targets[][2] = {
+		{ "variant_data", "summaries" }, { "variant_data", "series" }, { "replication_data", "figures" },
+		{ "replication_data", "delay_cdf" }, { "replication_data", "series" },
+	};
+	int refused = 0, read = 0;
+	for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+		char sql[256], what[96];
+		snprintf(what, sizeof what, "%s.%s", targets[t][0], targets[t][1]);
+		snprintf(sql, sizeof sql, "SELECT rowid, %s FROM %s WHERE %s IS NOT NULL ORDER BY rowid DESC LIMIT 1",
+		         targets[t][1], targets[t][0], targets[t][1]);
+		sqlite3_stmt *st = NULL;
+		assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			continue;   /* (a variant's series: this store keeps every replication's) */
+		}
+		int64_t rowid = sqlite3_column_int64(st, 0);
+		size_t n = (size_t)sqlite3_column_bytes(st, 1);
+		unsigned char *orig = malloc(n + 1), *b = malloc(n + 1);
+		assert_non_null(orig);
+		assert_non_null(b);
+		memcpy(orig, sqlite3_column_blob(st, 1), n);
+		sqlite3_finalize(st);
+		snprintf(sql, sizeof sql, "UPDATE %s SET %s = ?1 WHERE rowid = ?2", targets[t][0], targets[t][1]);
+		assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+		/* cases: lengths, one byte more, then 5 changes at 48 places */
+		size_t n_cut = n < 48 ? n : 48;
+		for (size_t k = 0; k < n_cut + 32 + 1 + 5 * 48; k++) {
+			size_t len = n, at = 0;
+			memcpy(b, orig, n);
+			bool must_fail = true;
+			if (k < n_cut)
+				len = at = k;
+			else if (k < n_cut + 32)
+				len = at = (k - n_cut) * n / 32;
+			else if (k == n_cut + 32)
+				b[len++] = 0x02, at = n;   /* a value too many */
+			else {
+				size_t j = k - n_cut - 33;
+				static const unsigned char set[] = { 0x00, 0x01, 0x7f, 0xff };
+				at = (j / 5) * n / 48;
+				b[at] = j % 5 < 4 ? set[j % 5] : (unsigned char)(b[at] ^ 0x80);
+				must_fail = false;
+			}
+			sqlite3_bind_blob(st, 1, b, (int)len, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, rowid);
+			assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+			sqlite3_reset(st);
+			int rc = load_outcome(db, what, at);
+			if (must_fail && rc == SIM_OK)
+				fail_msg("%s cut to %zu bytes (of %zu) or lengthened: read", what, len, n);
+			rc == SIM_OK ? read++ : refused++;
+		}
+		sqlite3_bind_blob(st, 1, orig, (int)n, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, rowid);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
+		assert_int_equal(load_outcome(db, what, 0), SIM_OK);
+		free(orig);
+		free(b);
+	}
+	/* both outcomes occur: the cases are not all of one kind */
+	assert_true(refused > 100);
+	assert_true(read > 10);
+	store_close(db);
+	sqlite3_close(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pristine_store_loads),
 		cmocka_unit_test(test_every_damage_refused),
+		cmocka_unit_test(test_blob_mutations),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
