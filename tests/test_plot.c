@@ -157,6 +157,16 @@ static void add_extras(fixture *fx)
 	exec_sql(fx->db, sql);
 }
 
+/* path becomes an empty store of schema 2 (as the program created them
+ * before schema 3 packed the results): add_extras rewrites its delay_cdf
+ * rows with SQL. */
+static void schema2_store(const char *path)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "cp tests/data/store-schema2-empty.db '%s'", path);
+	assert_int_equal(system(cmd), 0);
+}
+
 static int setup(void **state)
 {
 	fixture *fx = calloc(1, sizeof *fx);
@@ -177,6 +187,8 @@ static int setup(void **state)
 		fill_series(fx, r);
 
 	static const char *const names[] = { "base", "mailbox-per-device", "o'brien_{x}^2 & \"q\"" };
+	schema2_store(fx->db);
+	schema2_store(fx->plain_db);
 	fx->run = write_run(fx, fx->db, names, 3);
 	static const char *const sweep_names[] = { "a", "b", "c", "d", "e", "f" };
 	fx->sweep_run = write_run(fx, fx->db, sweep_names, 6);
@@ -639,10 +651,11 @@ static double var_num(const char *vars, const char *name)
 	return strtod(p + strlen(key), NULL);
 }
 
-/* What run stores by default: the mean of the replications, only the
- * steps where it is not 0: steps 10, 11 and 13 of lossy and of twice,
- * none of idle: 3 x 2 = 6 rows (not x 2 replications).  --keep-series
- * (keep_series): every replication's every step, 40 x 2 x 3 = 240. */
+/* What run stores by default: the mean of the replications (as their
+ * sums, schema 3), only the steps where it is not 0: steps 10, 11 and 13
+ * of lossy and of twice, none of idle: 3 x 2 = 6 rows (not x 2
+ * replications).  --keep-series (keep_series): every replication's
+ * series, of 40 steps each. */
 static void test_series_rows(void **state)
 {
 	fixture *fx = *state;
@@ -651,23 +664,37 @@ static void test_series_rows(void **state)
 	char db[128], sql[256];
 	snprintf(db, sizeof db, "%s/hand-mean.db", fx->dir);
 	int64_t id = write_hand_run(h, db, false);
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld", (long long)id);
-	assert_int_equal(count_rows(db, sql), 6);
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld AND replication <> -1",
+	/* schema 3 packs a variant's series in one blob: its steps (40,
+	 * 0x28), then the rows stored (3, 3, 0), each a varint of one byte */
+	snprintf(sql, sizeof sql, "SELECT group_concat(h, ',') = '2803,2803,2800' FROM (SELECT hex(substr(series, 1, 2))"
+	         " AS h FROM variant_data WHERE run_id = %lld ORDER BY variant_idx)", (long long)id);
+	assert_int_equal(count_rows(db, sql), 1);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM replication_data WHERE run_id = %lld AND series IS NOT NULL",
 	         (long long)id);
 	assert_int_equal(count_rows(db, sql), 0);
 	/* the mean's lost column: (3 + 0) / 2 at step 11 of lossy, doubled in twice */
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld AND step = 11"
-	         " AND ((variant_idx = 0 AND lost = 1.5) OR (variant_idx = 1 AND lost = 3))", (long long)id);
-	assert_int_equal(count_rows(db, sql), 2);
+	sqlite3 *h_db = NULL;
+	store_loaded *l = NULL;
+	char err[512] = "";
+	assert_int_equal(store_open_readonly(db, &h_db, err, sizeof err), SIM_OK);
+	if (store_load_run(h_db, id, &l, err, sizeof err) != SIM_OK)
+		fail_msg("%s", err);
+	assert_int_equal(l->series[0].n, H_STEPS);
+	assert_true(l->series[0].rows[11].lost == 1.5);
+	assert_true(l->series[1].rows[11].lost == 3);
+	assert_true(l->series[2].rows[11].lost == 0);
+	store_loaded_free(l);
+	store_close(h_db);
 
 	snprintf(db, sizeof db, "%s/hand-keep.db", fx->dir);
 	id = write_hand_run(h, db, true);
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld", (long long)id);
-	assert_int_equal(count_rows(db, sql), H_STEPS * H_REPS * 3);
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld AND replication = -1",
+	/* every replication's own series, 40 steps each; no variant's */
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM replication_data WHERE run_id = %lld"
+	         " AND hex(substr(series, 1, 1)) = '28'", (long long)id);
+	assert_int_equal(count_rows(db, sql), H_REPS * 3);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM variant_data WHERE run_id = %lld AND series IS NULL",
 	         (long long)id);
-	assert_int_equal(count_rows(db, sql), 0);
+	assert_int_equal(count_rows(db, sql), 3);
 	free(h);
 }
 
