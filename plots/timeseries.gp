@@ -15,10 +15,18 @@
 #   limit, limitlabel         concurrency limit of all mailboxes (0: none drawn)
 #   ratelimit, ratelabel      message-rate limit, messages per minute (0: none)
 #   nperiods, periods         error-throttle periods, "from to from to ..."
+# Optional (plot --entity: the chart of one sender group or mailbox):
+#   backlog_defined           0: no backlog to draw (column 6 is NaN)
+#   backlogtitle, sessionstitle, throttletitle   the legends of panels 3, 4
+#                             and of the shading
 
 if (!exists("fmt")) fmt = 'png'
 if (!exists("width")) width = 1000
 if (!exists("height")) height = 600
+if (!exists("backlog_defined")) backlog_defined = 1
+if (!exists("backlogtitle")) backlogtitle = 'generated, not yet accepted or lost'
+if (!exists("sessionstitle")) sessionstitle = 'open sessions (all mailboxes)'
+if (!exists("throttletitle")) throttletitle = 'error-throttle period'
 if (fmt eq 'svg') {
     set terminal svg size width,height fixed noenhanced font 'Sans,11' background rgb 'white'
 } else {
@@ -44,8 +52,11 @@ top1 = STATS_max
 stats datafile using 4 nooutput
 top1 = (STATS_max > top1 ? STATS_max : top1)
 top1 = (ratelimit > top1 ? ratelimit : top1)
-stats datafile using 6 nooutput
-bmax = STATS_max
+bmax = 0
+if (backlog_defined) {
+    stats datafile using 6 nooutput
+    bmax = STATS_max
+}
 stats datafile using 7 nooutput
 smax = STATS_max
 
@@ -96,7 +107,7 @@ if (nclass > 0) {
     plot for [i=1:nclass] datafile using 1:(column(8+i)) with steps lw 1.5 \
             lc rgb word(refused_colours, (i-1)%9+1) title value(sprintf('cname%d', i)), \
          (nperiods > 0 ? NaN : 1/0) with boxes fillstyle transparent solid 0.22 noborder \
-            lc rgb throttle_colour title (nperiods > 0 ? 'error-throttle period' : '')
+            lc rgb throttle_colour title (nperiods > 0 ? throttletitle : '')
 } else {
     set label 1 'no refusals' at graph 0.5, graph 0.5 center tc rgb '#555555'
     set yrange [0:1]
@@ -110,9 +121,16 @@ set key at screen KX, screen 0.44 title 'outbox backlog' left
 set ylabel "outbox\nbacklog"
 set yrange [0:(bmax > 0 ? bmax * 1.1 : 1)]
 set ytics 0, (bmax < 4 ? 1 : nicestep(bmax))
-plot datafile using 1:6 with fillsteps fillstyle transparent solid 0.25 noborder lc rgb '#1f77b4' \
-        title 'generated, not yet accepted or lost', \
-     '' using 1:6 with steps lw 1 lc rgb '#1f77b4' notitle
+if (backlog_defined) {
+    plot datafile using 1:6 with fillsteps fillstyle transparent solid 0.25 noborder lc rgb '#1f77b4' \
+            title backlogtitle, \
+         '' using 1:6 with steps lw 1 lc rgb '#1f77b4' notitle
+} else {
+    set label 1 "no backlog: instances without a home mailbox use it\n(their messages belong to no mailbox until an attempt)" \
+        at graph 0.5, graph 0.5 center tc rgb '#555555'
+    plot datafile using 1:(NaN) notitle
+    unset label 1
+}
 
 # ---- 4: open sessions against the limit ---------------------------------------------
 top = (limit > smax ? limit : smax)
@@ -124,7 +142,7 @@ set xlabel xlabel
 set ylabel "open SMTP\nsessions"
 set yrange [0:top * 1.2]
 set ytics 0, (top <= 4 ? 1 : nicestep(top))
-plot datafile using 1:7 with steps lw 1 lc rgb '#ff7f0e' title 'open sessions (all mailboxes)', \
+plot datafile using 1:7 with steps lw 1 lc rgb '#ff7f0e' title sessionstitle, \
      (limit > 0 ? limit : 1/0) with lines dt 2 lw 2 lc rgb '#d62728' \
         title (limit > 0 ? limitlabel : '')
 unset multiplot
