@@ -400,18 +400,21 @@ static void remove_tmp(plot_ctx *c)
 	c->tmp[0] = 0;
 }
 
-/* gnuplot, its scripts, the output directory and the private one.  0 or
- * an exit status. */
-static int prepare_output(plot_ctx *c)
+/* gnuplot and its scripts.  0 or an exit status. */
+static int find_tools(plot_ctx *c)
 {
 	if (!plot_find_gnuplot(c->gnuplot, sizeof c->gnuplot)) {
 		fprintf(stderr, "throttlesim plot: gnuplot not found: install it with"
 		        " apt-get install gnuplot-nox\n");
 		return EXIT_FAIL;
 	}
-	int rc = plot_find_scripts(c);
-	if (rc != 0)
-		return rc;
+	return plot_find_scripts(c);
+}
+
+/* The output directory and the private one.  0 or an exit status. */
+static int prepare_output(plot_ctx *c)
+{
+	int rc;
 	if (c->o->out && strlen(c->o->out) >= sizeof c->out) {
 		fprintf(stderr, "throttlesim plot: --out: the path is too long\n");
 		return EXIT_USAGE;
@@ -447,9 +450,12 @@ int cmd_plot(int argc, char **argv)
 	size_t n_sets = 0;
 	int rc = load_run(&c, &l, &sets, &n_sets);
 	if (rc == 0)
-		rc = prepare_output(&c);
+		rc = find_tools(&c);
+	/* The replay before anything is made: one that is refused leaves nothing. */
 	if (rc == 0 && c.ent)
 		rc = replay(&c, sets, n_sets);
+	if (rc == 0)
+		rc = prepare_output(&c);
 	static int (*const charts[PLOT_CHARTS])(plot_ctx *) = { plot_chart_timeseries, plot_chart_cdf,
 	                                                        plot_chart_compare, plot_chart_sweep };
 	for (int k = 0; k < PLOT_CHARTS && rc == 0; k++)
