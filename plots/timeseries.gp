@@ -51,7 +51,11 @@ stats datafile using 3 nooutput
 top1 = STATS_max
 stats datafile using 4 nooutput
 top1 = (STATS_max > top1 ? STATS_max : top1)
-top1 = (ratelimit > top1 ? ratelimit : top1)
+# A limit far above what happened (30/min x 40 mailboxes over a few
+# messages a minute) would flatten the data to the axis: it is then named
+# in the legend, not drawn.
+rate_off = (ratelimit > 0 && top1 > 0 && ratelimit > 4 * top1)
+top1 = (ratelimit > top1 && !rate_off ? ratelimit : top1)
 bmax = 0
 if (backlog_defined) {
     stats datafile using 6 nooutput
@@ -60,6 +64,14 @@ if (backlog_defined) {
 stats datafile using 7 nooutput
 smax = STATS_max
 
+# A legend entry of several lines would be drawn over its neighbours (the
+# key gives each entry one line): its lines after the first become entries
+# of their own, with no sample.
+line1(s) = (strstrt(s, "\n") > 0 ? s[1:strstrt(s, "\n") - 1] : s)
+rest(s) = (strstrt(s, "\n") > 0 ? s[strstrt(s, "\n") + 1:] : '')
+line2(s) = line1(rest(s))
+line3(s) = line1(rest(rest(s)))
+ratetitle = (ratelimit > 0 ? (rate_off ? ratelabel . "\n(far above the data: not drawn)" : ratelabel) : '')
 set multiplot title title font ',12'
 L = 0.08; R = 0.68; KX = R + 0.015
 nicestep(x) = (x <= 0 ? 1 : nicestep_(x / 4.0, 10**floor(log10(x / 4.0))))
@@ -94,8 +106,10 @@ plot datafile using 1:3 with fillsteps fillstyle transparent solid 0.30 noborder
      '' using 1:4 with steps lw 1.5 lc rgb '#1f77b4' title 'released for delivery', \
      '' using 1:(lost_stored ? column(5) : NaN) with steps lw 1.5 lc rgb '#000000' \
         title (lost_stored ? 'lost' : ''), \
-     (ratelimit > 0 ? ratelimit : 1/0) with lines dt 2 lw 2 lc rgb '#d62728' \
-        title (ratelimit > 0 ? ratelabel : '')
+     (ratelimit > 0 && !rate_off ? ratelimit : NaN) with lines dt 2 lw 2 lc rgb '#d62728' \
+        title line1(ratetitle), \
+     NaN with lines lc rgb 'white' title line2(ratetitle), \
+     NaN with lines lc rgb 'white' title line3(ratetitle)
 
 # ---- 2: refusals per minute by reply -------------------------------------------------
 set tmargin at screen 0.67; set bmargin at screen 0.47
@@ -133,7 +147,9 @@ if (backlog_defined) {
 }
 
 # ---- 4: open sessions against the limit ---------------------------------------------
-top = (limit > smax ? limit : smax)
+conc_off = (limit > 0 && smax > 0 && limit > 4 * smax)
+conctitle = (limit > 0 ? (conc_off ? limitlabel . "\n(far above the data: not drawn)" : limitlabel) : '')
+top = (limit > smax && !conc_off ? limit : smax)
 top = (top < 1 ? 1 : top)
 set tmargin at screen 0.27; set bmargin at screen 0.11
 set key at screen KX, screen 0.27 notitle
@@ -143,6 +159,8 @@ set ylabel "open SMTP\nsessions"
 set yrange [0:top * 1.2]
 set ytics 0, (top <= 4 ? 1 : nicestep(top))
 plot datafile using 1:7 with steps lw 1 lc rgb '#ff7f0e' title sessionstitle, \
-     (limit > 0 ? limit : 1/0) with lines dt 2 lw 2 lc rgb '#d62728' \
-        title (limit > 0 ? limitlabel : '')
+     (limit > 0 && !conc_off ? limit : NaN) with lines dt 2 lw 2 lc rgb '#d62728' \
+        title line1(conctitle), \
+     NaN with lines lc rgb 'white' title line2(conctitle), \
+     NaN with lines lc rgb 'white' title line3(conctitle)
 unset multiplot

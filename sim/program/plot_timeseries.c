@@ -115,24 +115,24 @@ static void entity_limits(const plot_ctx *c, const plot_variant *v, const replay
 	}
 	if (lim == NULL)
 		return;
-	const char *whose = c->ent_kind == RES_MAILBOX ? "its" : n == 1 ? "its mailbox's" : "its mailboxes'";
+	/* As the whole scenario's labels, short enough for the legend (about
+	 * 44 characters at the PNG's font); sharing on a second line. */
+	char whose[64];
+	if (c->ent_kind == RES_MAILBOX)
+		snprintf(whose, sizeof whose, "%s", "");
+	else if (n == 1)
+		snprintf(whose, sizeof whose, " (its mailbox)");
+	else
+		snprintf(whose, sizeof whose, " x %lld mailboxes", (long long)n);
 	const char *shared = c->ent_kind == RES_GROUP && rp->mailboxes_shared ? "\n(shared with other senders)" : "";
 	if (lim->message_rate > 0 && lim->message_rate_window_ns > 0) {
 		double per_min = (double)lim->message_rate * 60e9 / (double)lim->message_rate_window_ns;
 		*rate = per_min * (double)n;
-		if (n == 1)
-			snprintf(rlabel, size, "%s message rate limit, %g/min%s", whose, per_min, shared);
-		else
-			snprintf(rlabel, size, "%s message rate limit, %g/min x %lld%s", whose, per_min, (long long)n,
-			         shared);
+		snprintf(rlabel, size, "message rate limit, %g/min%s%s", per_min, whose, shared);
 	}
 	if (lim->concurrency > 0 && lim->concurrency_scope == SCOPE_MAILBOX) {
 		*conc = lim->concurrency * n;
-		if (n == 1)
-			snprintf(clabel, size, "%s concurrency limit, %lld%s", whose, (long long)lim->concurrency, shared);
-		else
-			snprintf(clabel, size, "%s concurrency limit, %lld x %lld%s", whose, (long long)lim->concurrency,
-			         (long long)n, shared);
+		snprintf(clabel, size, "concurrency limit, %lld%s%s", (long long)lim->concurrency, whose, shared);
 	}
 }
 
