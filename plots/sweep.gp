@@ -26,7 +26,15 @@ if (fmt eq 'svg') {
 set output out
 set encoding utf8
 
-set title title font ',13'
+# The title centred on the canvas, not over the plot (a legend outside
+# narrows the plot, and a long title would run off the left edge): a blank
+# title of as many lines keeps its room, a label at the top draws it.
+nl = 1
+do for [k=1:strlen(title)] { if (title[k:k] eq "\n") { nl = nl + 1 } }
+blank = ' '
+do for [k=2:nl] { blank = blank . "\n " }
+set title blank font ',13'
+set label 1001 title at screen 0.5, screen 1 - 0.045 center font ',13' front
 set xlabel xlabel
 set ylabel ylabel
 set grid xtics ytics lc rgb '#dddddd' lw 1 dt 1
