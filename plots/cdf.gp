@@ -41,6 +41,7 @@ do for [k=2:nl] { blank = blank . "\n " }
 set title blank font ',13'
 set label 1001 title at screen 0.5, screen 1 - 0.045 center font ',13' front
 set xlabel xlabel
+set bmargin 4   # the label's descenders clear of the bottom edge
 set ylabel 'share of all messages delivered'
 set yrange [0:1.02]
 set ytics 0, 0.1, 1
@@ -54,6 +55,12 @@ if (logx) {
     set xtics ("10 ms" 0.01, "0.1 s" 0.1, "1 s" 1, "10 s" 10, "1 min" 60, "10 min" 600, \
                "1 h" 3600, "6 h" 21600, "1 d" 86400, "1 w" 604800)
     set mxtics 10
+} else {
+    # A delay axis from 0, with room on the right for the censored tails
+    # (delays that are all alike, fixed times, would otherwise get an axis
+    # of a hundredth of a second around them).
+    set xrange [0:*]
+    set offsets 0, graph 0.08, 0, 0
 }
 # The median and the 95th percentile, the two figures the tables quote.
 set arrow 1 from graph 0, first 0.5 to graph 1, first 0.5 nohead dt 3 lc rgb '#999999' back
@@ -70,7 +77,7 @@ if (nvar > 6) {
 set key title 'variant'
 # Twenty colours that stay apart: sixteen variants never share one.
 colours = '#1f77b4 #d62728 #2ca02c #ff7f0e #9467bd #8c564b #e377c2 #17becf #7f7f7f #bcbd22 '.\
-          '#000080 #808000 #00c0c0 #ff00ff #804000 #00ff80 #4040ff #ffb0b0 #006040 #a0a0ff'
+          '#000080 #808000 #f3c300 #ff00ff #804000 #00ff80 #2b3d26 #ffb0b0 #006040 #c2b280'
 do for [i=1:nvar] {
     d = value(sprintf('dshare%d', i)); x = value(sprintf('dlast%d', i))
     if (d < 0.9995 && x == x) {

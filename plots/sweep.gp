@@ -46,7 +46,7 @@ set key outside right top vertical Left reverse samplen 2.5 spacing 1.3 width 1
 set key title 'variant' left
 # Twenty colours that stay apart: sixteen variants never share one.
 colours = '#1f77b4 #d62728 #2ca02c #ff7f0e #9467bd #8c564b #e377c2 #17becf #7f7f7f #bcbd22 '.\
-          '#000080 #808000 #00c0c0 #ff00ff #804000 #00ff80 #4040ff #ffb0b0 #006040 #a0a0ff'
+          '#000080 #808000 #f3c300 #ff00ff #804000 #00ff80 #2b3d26 #ffb0b0 #006040 #c2b280'
 colour(i) = word(colours, (i-1)%20+1)
 # Bands first, so that no band hides another line.  A line with no
 # defined point (never delivered everywhere) is still named in the key.

@@ -51,10 +51,10 @@ stats datafile using 3 nooutput
 top1 = STATS_max
 stats datafile using 4 nooutput
 top1 = (STATS_max > top1 ? STATS_max : top1)
-# A limit far above what happened (30/min x 40 mailboxes over a few
+# A limit far above what happened (over ten times: 30/min x 40 mailboxes over a few
 # messages a minute) would flatten the data to the axis: it is then named
 # in the legend, not drawn.
-rate_off = (ratelimit > 0 && top1 > 0 && ratelimit > 4 * top1)
+rate_off = (ratelimit > 0 && top1 > 0 && ratelimit > 10 * top1)
 top1 = (ratelimit > top1 && !rate_off ? ratelimit : top1)
 bmax = 0
 if (backlog_defined) {
@@ -134,7 +134,7 @@ set tmargin at screen 0.44; set bmargin at screen 0.30
 set key at screen KX, screen 0.44 title 'outbox backlog' left
 set ylabel "outbox\nbacklog"
 set yrange [0:(bmax > 0 ? bmax * 1.1 : 1)]
-set ytics 0, (bmax < 4 ? 1 : nicestep(bmax))
+set ytics 0, (bmax < 4 && bmax >= 1 ? 1 : nicestep(bmax))   # a mean below 1 gets tics below 1
 if (backlog_defined) {
     plot datafile using 1:6 with fillsteps fillstyle transparent solid 0.25 noborder lc rgb '#1f77b4' \
             title backlogtitle, \
@@ -147,7 +147,7 @@ if (backlog_defined) {
 }
 
 # ---- 4: open sessions against the limit ---------------------------------------------
-conc_off = (limit > 0 && smax > 0 && limit > 4 * smax)
+conc_off = (limit > 0 && smax > 0 && limit > 10 * smax)
 conctitle = (limit > 0 ? (conc_off ? limitlabel . "\n(far above the data: not drawn)" : limitlabel) : '')
 top = (limit > smax && !conc_off ? limit : smax)
 top = (top < 1 ? 1 : top)

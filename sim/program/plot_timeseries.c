@@ -340,7 +340,7 @@ static void series_vars(const plot_ctx *c, const plot_variant *v, const ts_data 
 		bool group = c->ent_kind == RES_GROUP;
 		plot_gp_int(b, "backlog_defined", t->rp->backlog_defined);
 		plot_gp_lines(b, "backlogtitle", group ? "its messages not yet accepted or lost"
-		                                      : "its instances' messages not yet accepted or lost");
+		                                      : "messages not yet accepted or lost");
 		plot_gp_str(b, "sessionstitle", group ? "open sessions (its connections)" : "open sessions (this mailbox)");
 		plot_gp_str(b, "throttletitle", group ? "error-throttle period (a mailbox it uses)"
 		                                      : "error-throttle period");

@@ -3,9 +3,10 @@
 another text?
 
 A PNG (as pngcairo draws it, at its own font sizes) is read pixel by
-pixel: nothing but the background may touch its outermost two pixels, so
-a title, legend or label that runs off an edge is caught whatever its
-font.  An SVG is read for its texts: for each <text> of gnuplot's SVG (each in a <g> whose
+pixel: nothing but the background may be drawn in its outermost FRAME
+pixels, so a title, legend or label that runs off an edge is caught
+whatever its font, even when the cut falls on a space (narrower than the
+frame).  The charts keep clear of it by design.  An SVG is read for its texts: for each <text> of gnuplot's SVG (each in a <g> whose
 transform places it: translate(x,y), maybe rotate(270)), its box is
 estimated from its characters (DejaVu Sans advance widths, the font
 gnuplot's 'Sans' resolves to here) times its font size, anchored as
@@ -132,14 +133,17 @@ def png_rows(path):
     return w, h, ch, rows
 
 
+FRAME = 6
+
+
 def png_edges(path):
-    """Problems: non-background pixels in the outer two-pixel frame."""
+    """Problems: non-background pixels in the outer FRAME pixels."""
     w, h, ch, rows = png_rows(path)
     bg = b'\xff' * ch   # every script draws on white
     hits = []
     for y in range(h):
-        edge_row = y < 2 or y >= h - 2
-        xs = range(w) if edge_row else (0, 1, w - 2, w - 1)
+        edge_row = y < FRAME or y >= h - FRAME
+        xs = range(w) if edge_row else [*range(FRAME), *range(w - FRAME, w)]
         for x in xs:
             px = rows[y][x * ch:(x + 1) * ch]
             if px != bg:
@@ -148,9 +152,9 @@ def png_edges(path):
         return []
     sides = set()
     for x, y in hits:
-        sides.add('top' if y < 2 else 'bottom' if y >= h - 2 else 'left' if x < 2 else 'right')
-    return ['%s: something is cut off at the %s edge (%d pixels there are not background, e.g. at %d,%d)'
-            % (path, ' and '.join(sorted(sides)), len(hits), hits[0][0], hits[0][1])]
+        sides.add('top' if y < FRAME else 'bottom' if y >= h - FRAME else 'left' if x < FRAME else 'right')
+    return ['%s: something is cut off at the %s edge (%d pixels within %d of it are not background, e.g. at %d,%d)'
+            % (path, ' and '.join(sorted(sides)), len(hits), FRAME, hits[0][0], hits[0][1])]
 
 
 def main(paths):

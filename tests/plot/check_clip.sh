@@ -13,7 +13,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 command -v gnuplot >/dev/null || { echo "check_clip: gnuplot not found: skipped"; exit 0; }
 command -v python3 >/dev/null || { echo "check_clip: python3 not found: skipped"; exit 0; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check_clip.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+# CHECK_CLIP_KEEP=1 keeps the charts, to look at them.
+if [ "${CHECK_CLIP_KEEP:-}" = 1 ]; then echo "check_clip: charts kept in $tmp"; else trap 'rm -rf "$tmp"' EXIT; fi
 status=0
 charts=0
 for f in scenarios/*.yaml; do
