@@ -68,8 +68,12 @@ set arrow 2 from graph 0, first 0.95 to graph 1, first 0.95 nohead dt 3 lc rgb '
 set label 1 'median' at graph 0.005, first 0.5 offset 0, 0.6 tc rgb '#777777' font ',9'
 set label 2 'p95' at graph 0.005, first 0.95 offset 0, 0.6 tc rgb '#777777' font ',9'
 # Up to six curves the key fits in the lower right corner, where the
-# curves have risen; more would hide them: then it goes outside, right.
-if (nvar > 6) {
+# curves have risen; more would hide them, and so would it hide the
+# censored tail of a variant that delivered less than a third of its mail:
+# then it goes outside, right.
+lowtail = 0
+do for [i=1:nvar] { if (value(sprintf('dshare%d', i)) < 0.33) { lowtail = 1 } }
+if (nvar > 6 || lowtail) {
     set key outside right top Left reverse box opaque samplen 2 spacing 1.0 width -8
 } else {
     set key bottom right Left reverse box opaque samplen 3 spacing 1.1 width 1
@@ -85,7 +89,7 @@ do for [i=1:nvar] {
             lc rgb word(colours, (i-1)%20+1) front
     }
 }
-keyfont = (nvar > 6 ? ',9' : ',10')
+keyfont = (nvar > 6 || lowtail ? ',9' : ',10')
 set key font keyfont
 plot for [i=1:nvar] datafile using (column(2*i)):(column(2*i+1)) with lines lw 2.5 \
         lc rgb word(colours, (i-1)%20+1) \

@@ -36,6 +36,7 @@ do for [k=2:nl] { blank = blank . "\n " }
 set title blank font ',13'
 set label 1001 title at screen 0.5, screen 1 - 0.045 center font ',13' front
 set xlabel xlabel
+set bmargin 4   # the label's descenders clear of the bottom edge
 set ylabel ylabel
 set grid xtics ytics lc rgb '#dddddd' lw 1 dt 1
 set border 3

@@ -239,9 +239,13 @@ static int draw(plot_ctx *c, sweep_data *s)
 	 * axis label that long would be cut). */
 	char of[256];
 	plot_of(c, of, sizeof of);
-	if (strcmp(s->fig, PLOT_DELAY_ALL) == 0)
-		snprintf(title, sizeof title, "%s: %s against %s\n%s; lost mail counts as never"
-		         " delivered%s", c->scenario_name, pretty, key, of + (c->ent ? 2 : 1),
+	if (strcmp(s->fig, PLOT_DELAY_ALL) == 0 && c->ent)
+		snprintf(title, sizeof title, "%s: p95 delivery delay against %s\n%s; lost mail counts as never"
+		         " delivered%s", c->scenario_name, key, of + 2,
+		         s->n_never ? "; a gap: over 5% never delivered" : "");
+	else if (strcmp(s->fig, PLOT_DELAY_ALL) == 0)
+		snprintf(title, sizeof title, "%s: p95 delivery delay against %s (run %lld)\nlost mail counts as"
+		         " never delivered%s", c->scenario_name, key, (long long)c->run_id,
 		         s->n_never ? "; a gap: over 5% never delivered" : "");
 	else
 		snprintf(title, sizeof title, "%s: %s against %s%s", c->scenario_name, pretty, key, of);

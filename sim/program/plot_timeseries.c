@@ -392,13 +392,20 @@ static int chart_one(plot_ctx *c, size_t vi)
 		free(t.periods.s);
 		return EXIT_FAIL;
 	}
-	char title[512];
+	char title[640], vname[320];
+	/* A sweep's variants share their names: the point says which. */
+	if (v->has_point && v->key) {
+		const char *k = strrchr(v->key, '.');
+		snprintf(vname, sizeof vname, "%s, %s = %g", v->name, k ? k + 1 : v->key, v->value);
+	} else {
+		snprintf(vname, sizeof vname, "%s", v->name);
+	}
 	if (c->ent)
 		snprintf(title, sizeof title, "%s, variant %s, %s\nmean of %lld replications (run %lld, replayed)",
-		         c->scenario_name, v->name, c->ent_label, (long long)t.ser->n_reps, (long long)c->run_id);
+		         c->scenario_name, vname, c->ent_label, (long long)t.ser->n_reps, (long long)c->run_id);
 	else
 		snprintf(title, sizeof title, "%s, variant %s: mean of %lld replications (run %lld)", c->scenario_name,
-		         v->name, (long long)t.ser->n_reps, (long long)c->run_id);
+		         vname, (long long)t.ser->n_reps, (long long)c->run_id);
 	plot_sbuf b = { 0 };
 	plot_gp_common(c, &b, data, img, title);
 	if (t.periods.oom)
