@@ -167,7 +167,9 @@ int plot_chart_cdf(plot_ctx *c)
 		snprintf(name, sizeof name, "dlast%zu", i + 1);
 		plot_gp_num(&b, name, last[i]);
 		snprintf(name, sizeof name, "tail%zu", i + 1);
-		if (l < 5e-4 && other < 5e-4)
+		if (c->ent && c->ent[i] == SIZE_MAX)
+			snprintf(label, sizeof label, "no such %s in it", c->ent_kind == RES_GROUP ? "group" : "mailbox");
+		else if (l < 5e-4 && other < 5e-4)
 			snprintf(label, sizeof label, "all delivered");
 		else if (other < 5e-4)
 			snprintf(label, sizeof label, "%.1f%% lost", 100 * l);

@@ -161,8 +161,13 @@ static int replay_variant_run(scenario *s, const rpt_variant *rv, res_entity_kin
 			out->cdf_exact = f.cdf_exact;
 			out->backlog_defined = f.backlog_defined;
 		}
-		if (ok && (rows == NULL || f.n_series != n_rows))
+		if (ok && rows == NULL)
 			st = SIM_ENOMEM;
+		if (ok && st == SIM_OK && f.n_series != n_rows) { /* one scenario, one length: never */
+			snprintf(why, sizeof why, "its series has %zu steps, the first replication's %zu", f.n_series,
+			         n_rows);
+			ok = false;
+		}
 		for (size_t i = 0; ok && st == SIM_OK && i < n_rows; i++) {
 			const res_series_row *a = &f.series[i];
 			store_series_row *b = &rows[i];
