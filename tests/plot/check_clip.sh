@@ -17,6 +17,32 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/check_clip.XXXXXX") || exit 1
 if [ "${CHECK_CLIP_KEEP:-}" = 1 ]; then echo "check_clip: charts kept in $tmp"; else trap 'rm -rf "$tmp"' EXIT; fi
 status=0
 charts=0
+# The check can fail: a text run off the right edge and two texts on top of
+# each other in an SVG, a label cut at a PNG's edge, must each be caught;
+# the same texts well inside must not.
+mk_svg() { # FILE X1 Y1 X2 Y2
+	cat >"$1" <<SVG
+<svg width="1000" height="600" xmlns="http://www.w3.org/2000/svg">
+<g transform="translate($2,$3)" font-size="11.00" text-anchor="start"><text>message rate limit, 30/min</text></g>
+<g transform="translate($4,$5)" font-size="11.00" text-anchor="start"><text>concurrency limit, 3</text></g>
+</svg>
+SVG
+}
+mk_svg "$tmp/off.svg" 900 100 100 300
+mk_svg "$tmp/over.svg" 100 100 110 104
+mk_svg "$tmp/fine.svg" 100 100 100 130
+gnuplot -e "set terminal pngcairo size 1000,600 background rgb 'white'; set output '$tmp/cut.png';
+	unset border; unset tics; set label 'cut at the edge' at screen 0.97, screen 0.5; set yrange [0:1]; plot [0:1] -1 notitle" 2>/dev/null
+gnuplot -e "set terminal pngcairo size 1000,600 background rgb 'white'; set output '$tmp/whole.png';
+	unset border; unset tics; set label 'well inside' at screen 0.5, screen 0.5; set yrange [0:1]; plot [0:1] -1 notitle" 2>/dev/null
+for bad in off.svg over.svg cut.png; do
+	if python3 "$here/check_clip.py" "$tmp/$bad" >/dev/null; then
+		echo "check_clip: the check missed the fault planted in $bad"; exit 1
+	fi
+done
+if ! python3 "$here/check_clip.py" "$tmp/fine.svg" "$tmp/whole.png"; then
+	echo "check_clip: the check flagged a clean chart"; exit 1
+fi
 for f in scenarios/*.yaml; do
 	name=$(basename "$f" .yaml)
 	db="$tmp/$name.db"
