@@ -8,7 +8,9 @@
  * Data flows one way: store_load_run() (the whole run, read-only) -> plain
  * whitespace data files -> gnuplot, run on the scripts of plots/ with its
  * inputs as variables.  Nothing here reads the store's tables or the
- * scenario's text: limits, names and sweep points come from each
+ * scenario's text, except --entity's replay (replay.h), which rebuilds
+ * the run's scenario from the text the store kept and checks it against
+ * the stored figures: limits, names and sweep points come from each
  * variant's res_desc, figures from the stored summaries.
  *
  * What gnuplot sees is chosen here, never by the user.  Every file of a
