@@ -834,7 +834,8 @@ static uint64_t day_target_for(size_t count, size_t nb)
 
 /* The time below which CQ_SPAN_PERMILLE of the queued entries lie, from
  * an evenly strided sample of at most CQ_SPAN_SAMPLE of them (every
- * stride-th entry in bucket order, then the bottom; deterministic). */
+ * stride-th entry of the bottom, then of the buckets in bucket order;
+ * deterministic).  O(count / CQ_CHUNK + nb). */
 static uint64_t span_quantile(const cq *q)
 {
 	uint64_t s[CQ_SPAN_SAMPLE];
@@ -849,14 +850,16 @@ static uint64_t span_quantile(const cq *q)
 			for (uint32_t c = q->b[j].head; c != CQ_NIL && n < CQ_SPAN_SAMPLE;
 			     c = q->pool[c].next) {
 				const cq_chunk *ch = &q->pool[c];
-				for (uint32_t i = 0; i < ch->n && n < CQ_SPAN_SAMPLE; i++) {
-					if (skip) {
-						skip--;
-						continue;
-					}
-					s[n++] = (uint64_t)ch->e[i].time;
-					skip = stride - 1;
+				if (skip >= ch->n) {
+					skip -= ch->n;
+					continue;
 				}
+				for (uint32_t i = (uint32_t)skip; i < ch->n && n < CQ_SPAN_SAMPLE;
+				     i += (uint32_t)stride)
+					s[n++] = (uint64_t)ch->e[i].time;
+				/* entries of this chunk after the last one taken */
+				size_t last = skip + (ch->n - 1 - skip) / stride * stride;
+				skip = stride - 1 - (ch->n - 1 - last);
 			}
 		}
 	}
@@ -887,8 +890,11 @@ static void plan(const cq *q, size_t *nbp, unsigned *shp)
 	size_t nb = nb_for(q->count);
 	unsigned sh = estimate_shift(q, day_target_for(q->count, nb));
 	size_t cap = nb * CQ_SPREAD < CQ_MAX_BUCKETS ? nb * CQ_SPREAD : CQ_MAX_BUCKETS;
-	if (cap < nb)
-		cap = nb;
+	if (cap <= nb) {
+		*nbp = nb;
+		*shp = sh;
+		return;
+	}
 	uint64_t span = span_quantile(q);
 	while (nb < cap && ((uint64_t)nb << sh >> sh) == nb && ((uint64_t)nb << sh) < span)
 		nb *= 2;
@@ -896,7 +902,7 @@ static void plan(const cq *q, size_t *nbp, unsigned *shp)
 	 * wider days, rather than a year that folds.  Not once the count
 	 * fills CQ_MAX_BUCKETS: there days hold many entries by design and a
 	 * width from the span would crowd the clusters' days. */
-	while (cap > nb_for(q->count) && sh < CQ_MAX_SHIFT &&
+	while (sh < CQ_MAX_SHIFT &&
 	       ((uint64_t)nb << sh >> sh) == nb && ((uint64_t)nb << sh) < span)
 		sh++;
 	*nbp = nb;
