@@ -110,7 +110,7 @@ static int64_t write_run(fixture *fx, const char *path, const char *const *names
 	                .n_variants = n };
 	store_run_info info = { "0.1.0-test", "plot-test", "plot-test.yaml",
 	                        "name: plot-test\nlimits:\n  preset: exchange-online\n",
-	                        "throttlesim run plot-test.yaml", 42, N_REPS };
+	                        "throttlesim run plot-test.yaml", 42, N_REPS, NULL, 0 };
 	sqlite3 *db = NULL;
 	char err[512] = "";
 	int64_t id = -1;
@@ -595,7 +595,7 @@ static int64_t write_hand_run(hand_run *h, const char *path, bool keep_series)
 	rpt_run run = { .scenario_name = "hand", .seed = 1, .version = "0.1.0-test", .variants = h->variants,
 	                .n_variants = 3 };
 	store_run_info info = { "0.1.0-test", "hand", "hand.yaml", "name: hand\n", "throttlesim run hand.yaml",
-	                        1, H_REPS };
+	                        1, H_REPS, NULL, 0 };
 	sqlite3 *db = NULL;
 	char err[512] = "";
 	int64_t id = -1;
@@ -1074,7 +1074,7 @@ static void test_sweep_at_size_bound(void **state)
 	rpt_run r = { .scenario_name = "big-sweep", .seed = 42, .version = "0.1.0-test", .variants = vs,
 	              .n_variants = BIG };
 	store_run_info info = { "0.1.0-test", "big-sweep", "big.yaml", "name: big-sweep\n",
-	                        "throttlesim run big.yaml", 42, 1 };
+	                        "throttlesim run big.yaml", 42, 1, NULL, 0 };
 	sqlite3 *h = NULL;
 	char err[512] = "";
 	int64_t id = -1;
