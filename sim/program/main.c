@@ -936,8 +936,9 @@ static int emit_names_of(run_job *j, const char *argv0, emit_names *e)
 		e->bin[n] = '\0';
 	else
 		snprintf(e->bin, sizeof e->bin, "%s", argv0);
-	if (realpath(j->o.path, e->file) == NULL)
-		snprintf(e->file, sizeof e->file, "%s", j->o.path);
+	/* as given: the shards record it as a run on one machine would (the
+	 * commands run in this directory: the SLURM script changes to it) */
+	snprintf(e->file, sizeof e->file, "%s", j->o.path);
 	if (j->o.db_given) {
 		snprintf(e->out, sizeof e->out, "%s", j->o.db);
 	} else {

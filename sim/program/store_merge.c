@@ -594,11 +594,11 @@ static void remove_store_files(const char *path)
 {
 	char side[4200];
 	unlink(path);
-	snprintf(side, sizeof side, "%s-wal", path);
+	snprintf(side, sizeof side, "%.4000s-wal", path);
 	unlink(side);
-	snprintf(side, sizeof side, "%s-shm", path);
+	snprintf(side, sizeof side, "%.4000s-shm", path);
 	unlink(side);
-	snprintf(side, sizeof side, "%s-journal", path);
+	snprintf(side, sizeof side, "%.4000s-journal", path);
 	unlink(side);
 }
 
@@ -627,7 +627,7 @@ static int write_merged(merge *m, const rpt_run *run, const char *tmp, store_mer
 		st = store_finish_run(db, info->run_id, m->err, m->err_size);
 	store_close(db);
 	char wal[4200];
-	snprintf(wal, sizeof wal, "%s-wal", tmp);
+	snprintf(wal, sizeof wal, "%.4000s-wal", tmp);
 	struct stat sb;
 	if (st == SIM_OK && lstat(wal, &sb) == 0 && sb.st_size > 0) {
 		/* the last close checkpoints the WAL into the file and removes it;
