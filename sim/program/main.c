@@ -1078,7 +1078,7 @@ static int cmd_runs(int argc, char **argv)
 			if (j.o.sharded && !shard_takes(u, j.o.shard_index, j.o.shard_count))
 				continue;
 			const scenario *s = j.chosen[x->scenario];
-			char point[2 * SCN_NAME_MAX + 64], range[48];
+			char point[4 * SCN_NAME_MAX + 128], range[48];
 			runs_point(s, point, sizeof point);
 			if (x->n == 1)
 				snprintf(range, sizeof range, "%lld", (long long)x->first);
