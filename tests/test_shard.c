@@ -302,6 +302,10 @@ static void test_runs_listing(void **state)
 	assert_string_equal(err, "throttlesim runs: --shard: expected I/N with 0 <= I < N <= 1000000 (2/4 is the"
 	                         " third of four shards), got '4/4'\n");
 	free(err);
+	assert_int_equal(run(NULL, &err, "runs shardy.yaml --db x.db"), 2);
+	assert_string_equal(err, "throttlesim runs: lists units and runs nothing: --emit, --db, --format, --describe"
+	                         " and --keep-series are run's\n");
+	free(err);
 	assert_int_equal(run(NULL, &err, "runs shardy.yaml --block 0"), 2);
 	assert_non_null(strstr(err, "throttlesim runs: --block"));
 	free(err);
@@ -364,6 +368,8 @@ static char *dump(const char *db, const char *sql)
 	return s;
 }
 
+static void sql(const char *db, const char *statement);
+
 static void assert_same_run(const char *single, const char *merged)
 {
 	int d1, d2;
@@ -416,6 +422,21 @@ static void test_merge_equals_single(void **state)
 	make_shards("c", 1, "");
 	assert_int_equal(run(NULL, NULL, "results merge mc.db c0.db"), 0);
 	assert_same_run("single.db", "mc.db");
+	/* the replications written while the run goes on (--jobs 2 and more,
+	 * run_stream.h) or after it (--jobs 1), and after it when another run
+	 * of the file is under way (a row begun and not ended): the same run */
+	ok("run shardy.yaml --quiet --jobs 1 --db %s%s%s", "one.db", "", "");
+	ok("run shardy.yaml --quiet --jobs 3 --db %s%s%s", "three.db", "", "");
+	assert_same_run("single.db", "one.db");
+	assert_same_run("single.db", "three.db");
+	ok("run shardy.yaml --quiet --jobs 1 --duration 1m --db %s%s%s", "busy.db", "", "");
+	sql("busy.db", "UPDATE runs SET complete = 0, finished_at = NULL");
+	ok("run shardy.yaml --quiet --jobs 2 --db %s%s%s", "busy.db", "", "");
+	char *a = dump("busy.db", "SELECT count(*), sum(value) FROM figures WHERE run_id = 2");
+	char *b = dump("single.db", "SELECT count(*), sum(value) FROM figures WHERE run_id = 1");
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
 	/* a shard prints one line, not the report */
 	assert_int_equal(run(&out, NULL, "run shardy.yaml --quiet --block 3 --shard 2/4 --db d.db"), 0);
 	assert_string_equal(out, "shard 2/4 of shardy.yaml: 2 of 9 units (2 variants, 4 replications) stored as"

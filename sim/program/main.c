@@ -1100,6 +1100,11 @@ static int cmd_runs(int argc, char **argv)
 {
 	run_job j = { 0 };
 	int p = parse_run_args("runs", runs_usage, argc, argv, &j.o);
+	if (p == 0 && (j.o.emit || j.o.db_given || j.o.format_given || j.o.describe || j.o.keep_series)) {
+		term_eprintf("throttlesim runs: lists units and runs nothing: --emit, --db, --format, --describe"
+		             " and --keep-series are run's\n");
+		p = -1;
+	}
 	if (p != 0) {
 		run_opts_free(&j.o);
 		return p > 0 ? EXIT_OK : EXIT_USAGE;
