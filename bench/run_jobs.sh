@@ -58,6 +58,7 @@ for ((round = 1; round <= rounds; round++)); do
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 m1=$(median "${t1[@]}") mn=$(median "${tn[@]}")
+echo "wall times, round by round: --jobs 1: ${t1[*]}; --jobs $cores: ${tn[*]}; shards: ${ts[*]:-}" >&2
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 printf '\n## Parallel replications (%s, %d replications x all variants, %d rounds, load %s)\n\n' \
 	"$(basename "$scenario")" "$reps" "$rounds" "$(cut -d' ' -f1-3 /proc/loadavg)"
