@@ -66,41 +66,43 @@ static int write_entity_rep(writer *w, int vi, const rpt_variant *v, const res_r
 	int rc;
 	rpt_entity_name(v->desc, (int)k, e, name, sizeof name);
 	const char *kind = res_entity_kind_name(k);
-	const res_entity *ent = res_entity_of(rp, k, e);
-	int64_t rep = rp->replication;
-	for (int f = 0; f < FIG_COUNT; f++) {
-		sqlite3_stmt *st = w->st[S_FIGURE];
-		sqlite3_bind_int64(st, 1, w->run_id);
-		sqlite3_bind_int(st, 2, vi);
-		sqlite3_bind_int64(st, 3, rep);
-		store__bind_text(st, 4, kind);
-		sqlite3_bind_int64(st, 5, (int64_t)e);
-		store__bind_text(st, 6, name);
-		store__bind_text(st, 7, res_fig_info[f].name);
-		store__bind_real(st, 8, res_value(ent, RES_FIG, f));
-		if ((rc = step_reset(w, S_FIGURE, "writing figures")) != SQLITE_OK)
-			return rc;
-	}
-	for (int c = 0; ent && c < RC_COUNT; c++) {
-		if (ent->rejected_by[c] == 0 && ent->lost_by[c] == 0)
-			continue;
-		sqlite3_stmt *st = w->st[S_REJECTION];
-		sqlite3_bind_int64(st, 1, w->run_id);
-		sqlite3_bind_int(st, 2, vi);
-		sqlite3_bind_int64(st, 3, rep);
-		store__bind_text(st, 4, kind);
-		sqlite3_bind_int64(st, 5, (int64_t)e);
-		store__bind_text(st, 6, name);
-		/* the reply as this replication gave it */
-		const res_reply *given = rp->given[c].code != 0
-			? &rp->given[c] : res_variant_reply(v->desc, NULL, 0, c);
-		store__bind_text(st, 7, rpt_reply_id(c));
-		sqlite3_bind_int(st, 8, given->code > 0 ? given->code : rpt_reply_code(c));
-		store__bind_text(st, 9, given->text);
-		sqlite3_bind_int64(st, 10, (int64_t)ent->rejected_by[c]);
-		sqlite3_bind_int64(st, 11, (int64_t)ent->lost_by[c]);
-		if ((rc = step_reset(w, S_REJECTION, "writing rejections")) != SQLITE_OK)
-			return rc;
+	{
+		const res_entity *ent = res_entity_of(rp, k, e);
+		int64_t rep = rp->replication;
+		for (int f = 0; f < FIG_COUNT; f++) {
+			sqlite3_stmt *st = w->st[S_FIGURE];
+			sqlite3_bind_int64(st, 1, w->run_id);
+			sqlite3_bind_int(st, 2, vi);
+			sqlite3_bind_int64(st, 3, rep);
+			store__bind_text(st, 4, kind);
+			sqlite3_bind_int64(st, 5, (int64_t)e);
+			store__bind_text(st, 6, name);
+			store__bind_text(st, 7, res_fig_info[f].name);
+			store__bind_real(st, 8, res_value(ent, RES_FIG, f));
+			if ((rc = step_reset(w, S_FIGURE, "writing figures")) != SQLITE_OK)
+				return rc;
+		}
+		for (int c = 0; ent && c < RC_COUNT; c++) {
+			if (ent->rejected_by[c] == 0 && ent->lost_by[c] == 0)
+				continue;
+			sqlite3_stmt *st = w->st[S_REJECTION];
+			sqlite3_bind_int64(st, 1, w->run_id);
+			sqlite3_bind_int(st, 2, vi);
+			sqlite3_bind_int64(st, 3, rep);
+			store__bind_text(st, 4, kind);
+			sqlite3_bind_int64(st, 5, (int64_t)e);
+			store__bind_text(st, 6, name);
+			/* the reply as this replication gave it */
+			const res_reply *given = rp->given[c].code != 0
+				? &rp->given[c] : res_variant_reply(v->desc, NULL, 0, c);
+			store__bind_text(st, 7, rpt_reply_id(c));
+			sqlite3_bind_int(st, 8, given->code > 0 ? given->code : rpt_reply_code(c));
+			store__bind_text(st, 9, given->text);
+			sqlite3_bind_int64(st, 10, (int64_t)ent->rejected_by[c]);
+			sqlite3_bind_int64(st, 11, (int64_t)ent->lost_by[c]);
+			if ((rc = step_reset(w, S_REJECTION, "writing rejections")) != SQLITE_OK)
+				return rc;
+		}
 	}
 	return SQLITE_OK;
 }
@@ -351,34 +353,36 @@ static int write_replication(writer *w, int vi, const rpt_variant *v, const res_
 {
 	int rc;
 	sqlite3_stmt *st;
-	st = w->st[S_REPLICATION];
-	sqlite3_bind_int64(st, 1, w->run_id);
-	sqlite3_bind_int(st, 2, vi);
-	sqlite3_bind_int64(st, 3, rep->replication);
-	sqlite3_bind_int64(st, 4, (int64_t)rep->seed);
-	sqlite3_bind_int64(st, 5, (int64_t)rep->events);
-	if ((rc = step_reset(w, S_REPLICATION, "writing replications")) != SQLITE_OK)
-		return rc;
-	for (int k = 0; k < RC_COUNT; k++)
-		if (rep->given[k].code != 0 &&
-		    (rc = write_reply(w, vi, rep->replication, k, &rep->given[k], rep->given_mixed[k])) != SQLITE_OK)
+	{
+		st = w->st[S_REPLICATION];
+		sqlite3_bind_int64(st, 1, w->run_id);
+		sqlite3_bind_int(st, 2, vi);
+		sqlite3_bind_int64(st, 3, rep->replication);
+		sqlite3_bind_int64(st, 4, (int64_t)rep->seed);
+		sqlite3_bind_int64(st, 5, (int64_t)rep->events);
+		if ((rc = step_reset(w, S_REPLICATION, "writing replications")) != SQLITE_OK)
 			return rc;
-	for (int kind = 0; kind < 2; kind++) {
-		const double *cdf = kind == 0 ? rep->submission_cdf : rep->delivery_cdf;
-		for (int q = 0; q < RES_CDF_POINTS; q++) {
-			st = w->st[S_CDF];
-			sqlite3_bind_int64(st, 1, w->run_id);
-			sqlite3_bind_int(st, 2, vi);
-			sqlite3_bind_int64(st, 3, rep->replication);
-			store__bind_text(st, 4, kind == 0 ? "submission" : "delivery");
-			sqlite3_bind_int(st, 5, q);
-			store__bind_real(st, 6, cdf[q]);
-			if ((rc = step_reset(w, S_CDF, "writing delay distributions")) != SQLITE_OK)
+		for (int k = 0; k < RC_COUNT; k++)
+			if (rep->given[k].code != 0 &&
+			    (rc = write_reply(w, vi, rep->replication, k, &rep->given[k], rep->given_mixed[k])) != SQLITE_OK)
 				return rc;
+		for (int kind = 0; kind < 2; kind++) {
+			const double *cdf = kind == 0 ? rep->submission_cdf : rep->delivery_cdf;
+			for (int q = 0; q < RES_CDF_POINTS; q++) {
+				st = w->st[S_CDF];
+				sqlite3_bind_int64(st, 1, w->run_id);
+				sqlite3_bind_int(st, 2, vi);
+				sqlite3_bind_int64(st, 3, rep->replication);
+				store__bind_text(st, 4, kind == 0 ? "submission" : "delivery");
+				sqlite3_bind_int(st, 5, q);
+				store__bind_real(st, 6, cdf[q]);
+				if ((rc = step_reset(w, S_CDF, "writing delay distributions")) != SQLITE_OK)
+					return rc;
+			}
 		}
+		if (w->keep_series && (rc = write_rep_series(w, vi, rep)) != SQLITE_OK)
+			return rc;
 	}
-	if (w->keep_series && (rc = write_rep_series(w, vi, rep)) != SQLITE_OK)
-		return rc;
 	if ((rc = write_entity_rep(w, vi, v, rep, RES_TOTAL, 0)) != SQLITE_OK)
 		return rc;
 	for (size_t g = 0; g < rep->n_groups; g++)
