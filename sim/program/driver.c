@@ -15,8 +15,6 @@ typedef struct task {
 	const scenario *scn;
 	int64_t replication;
 	res_rep *out;
-	size_t k, i;         /* scenario and position: out = &res[k][i] */
-	const res_rep *slots;
 	int status;
 	bool done;           /* run to its end (status says how) */
 	char err[256];
@@ -33,8 +31,6 @@ typedef struct pool {
 	pthread_cond_t changed;  /* a task finished or a worker returned */
 	const volatile sig_atomic_t *stop;
 	bool progress;
-	void (*on_done)(void *ctx, size_t k, size_t i, const res_rep *reps_k);
-	void *on_done_ctx;
 	double t0;
 	double events;       /* of finished replications */
 	double simulated_ns; /* of finished replications */
@@ -101,10 +97,6 @@ static void *worker(void *p)
 			if (pl->progress)
 				show_progress(pl);
 		}
-		/* under the lock: once the caller has marked the pool abandoned
-		 * (under it too), no call is under way or to come */
-		if (!pl->abandoned && status == SIM_OK && pl->on_done)
-			pl->on_done(pl->on_done_ctx, t->k, t->i, t->slots);
 		pthread_cond_broadcast(&pl->changed);
 		pthread_mutex_unlock(&pl->lock);
 	}
@@ -197,8 +189,7 @@ int drv_run(scenario *const *v, size_t n, const drv_opts *o, res_rep ***out,
 	for (size_t r = 0; r < most; r++)
 		for (size_t k = 0; k < n; k++)
 			if (r < count_of(v, sel, k))
-				tasks[t++] = (task){ .scn = v[k], .replication = rep_at(sel, k, r), .out = &res[k][r],
-				                     .k = k, .i = r, .slots = res[k] };
+				tasks[t++] = (task){ .scn = v[k], .replication = rep_at(sel, k, r), .out = &res[k][r] };
 
 	/* On the heap: once abandoned, it outlives this call (the threads
 	 * still simulating hold it until the process ends). */
@@ -206,7 +197,7 @@ int drv_run(scenario *const *v, size_t n, const drv_opts *o, res_rep ***out,
 	if (pl == NULL)
 		goto nomem;
 	*pl = (pool){ .tasks = tasks, .n = total, .kind = o->kind, .progress = o->progress,
-		      .stop = o->stop, .on_done = o->on_done, .on_done_ctx = o->on_done_ctx, .t0 = now_s() };
+		      .stop = o->stop, .t0 = now_s() };
 	pthread_mutex_init(&pl->lock, NULL);
 	pthread_cond_init(&pl->changed, NULL);
 	int jobs = o->jobs < 1 ? 1 : o->jobs;

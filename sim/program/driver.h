@@ -67,12 +67,6 @@ typedef struct drv_opts {
 	const volatile sig_atomic_t *stop;  /* NULL, or a flag: non-zero stops the run */
 	size_t *complete;                   /* NULL, or n counts filled when stopped */
 	bool *abandoned;                    /* NULL, or set when threads were left running */
-	/* NULL, or called (from a worker, under the driver's lock: quick) once the
-	 * replication at position i of scenario k is complete in reps_k[i]
-	 * (reps_k: scenario k's slots, the array *out will hold); not after
-	 * a failure or once abandoned.  Must be thread-safe. */
-	void (*on_done)(void *ctx, size_t k, size_t i, const res_rep *reps_k);
-	void *on_done_ctx;
 } drv_opts;
 
 int drv_run(scenario *const *v, size_t n, const drv_opts *o, res_rep ***out,

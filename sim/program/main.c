@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "driver.h"
-#include "run_stream.h"
 #include "exit.h"
 #include "cli.h"
 #include "engine.h"
@@ -536,7 +535,6 @@ typedef struct run_job {
 	size_t *complete;        /* per chosen scenario, replications done when interrupted */
 	size_t kept;             /* interrupted: replications kept of each scenario (0: none) */
 	bool abandoned;          /* interrupted with replications still running (driver.h) */
-	bool streamed;           /* the results were stored while the run went on (run_stream.h) */
 	size_t n_rv;             /* variants with results: n_sel, or those a shard holds */
 	/* --shard: the run's units, and per chosen scenario the replications
 	 * of this shard's units (drv_sel) */
@@ -679,50 +677,15 @@ static int simulate(run_job *j)
 	j->rv = calloc(j->n_sel, sizeof *j->rv);
 	j->desc = calloc(j->n_sel, sizeof *j->desc);
 	j->complete = calloc(j->n_sel, sizeof *j->complete);
-	size_t *vi = calloc(j->n_sel ? j->n_sel : 1, sizeof *vi), *count = calloc(j->n_sel ? j->n_sel : 1, sizeof *count);
-	rpt_variant *tmpl = calloc(j->n_sel ? j->n_sel : 1, sizeof *tmpl);
-	int status = 0;
-	if (j->rv == NULL || j->desc == NULL || j->complete == NULL || vi == NULL || count == NULL || tmpl == NULL) {
-		status = out_of_memory();
-		goto out;
-	}
-	for (; j->n_desc < j->n_sel; j->n_desc++)
-		if (res_describe(j->chosen[j->n_desc], &sim_alloc_std, &j->desc[j->n_desc]) != SIM_OK) {
-			status = out_of_memory();
-			goto out;
-		}
-	/* a shard: only the scenarios it holds units of, in the run's order */
-	size_t held = 0;
-	for (size_t k = 0; k < j->n_sel; k++) {
-		count[k] = j->sel ? j->sel[k].n : (size_t)j->chosen[k]->replications;
-		vi[k] = count[k] ? held++ : SIZE_MAX;
-		tmpl[k] = (rpt_variant){ .name = j->chosen[k]->variant, .desc = &j->desc[k] };
-	}
-	/* With two jobs or more, a thread of its own writes the results as
-	 * they come (run_stream.h): the store's work is off the critical path.
-	 * One job means one thread's worth of work: the store after it. */
-	run_stream *rs = NULL;
-	if (j->o.run.jobs >= 2 && rs_start(j->db, j->run_id, j->o.keep_series || j->o.sharded, tmpl, vi, count,
-	                                   j->n_sel, &rs) != SIM_OK)
-		rs = NULL;
+	if (j->rv == NULL || j->desc == NULL || j->complete == NULL)
+		return out_of_memory();
 	drv_opts dopt = { .kind = j->o.run.kind, .jobs = j->o.run.jobs, .sel = j->sel,
 			  .progress = !j->o.run.quiet && isatty(STDERR_FILENO),
-			  .stop = &sigint_state.stop, .complete = j->complete, .abandoned = &j->abandoned,
-			  .on_done = rs ? rs_on_done : NULL, .on_done_ctx = rs };
+			  .stop = &sigint_state.stop, .complete = j->complete, .abandoned = &j->abandoned };
 	int rc = drv_run(j->chosen, j->n_sel, &dopt, &j->reps, err, sizeof err);
-	if (rs) {
-		char serr[1024] = "";
-		int st = rs_finish(rs, rc == SIM_OK, &j->streamed, serr, sizeof serr);
-		if (rc == SIM_OK && st != SIM_OK) {
-			term_eprintf("throttlesim: %s\n", serr);
-			status = EXIT_FAIL;
-			goto out;
-		}
-	}
 	if (rc != SIM_OK && rc != SIM_EINTR) {
 		term_eprintf("throttlesim: %s: %s\n", j->o.path, err);
-		status = EXIT_FAIL;
-		goto out;
+		return EXIT_FAIL;
 	}
 	if (rc == SIM_EINTR) {
 		/* the first replications complete for every scenario */
@@ -730,18 +693,19 @@ static int simulate(run_job *j)
 		for (size_t k = 0; k < j->n_sel; k++)
 			if (j->complete[k] < j->kept)
 				j->kept = j->complete[k];
-		status = EXIT_INTERRUPTED;
-		goto out;
+		return EXIT_INTERRUPTED;
 	}
-	for (size_t k = 0; k < j->n_sel; k++)
-		if (count[k] > 0)
+	for (; j->n_desc < j->n_sel; j->n_desc++)
+		if (res_describe(j->chosen[j->n_desc], &sim_alloc_std, &j->desc[j->n_desc]) != SIM_OK)
+			return out_of_memory();
+	/* a shard: only the scenarios it holds units of, in the run's order */
+	for (size_t k = 0; k < j->n_sel; k++) {
+		size_t n = j->sel ? j->sel[k].n : (size_t)j->chosen[k]->replications;
+		if (n > 0)
 			j->rv[j->n_rv++] = (rpt_variant){ .name = j->chosen[k]->variant, .desc = &j->desc[k],
-			                                  .reps = j->reps[k], .n_reps = count[k] };
-out:
-	free(vi);
-	free(count);
-	free(tmpl);
-	return status;
+			                                  .reps = j->reps[k], .n_reps = n };
+	}
+	return 0;
 }
 
 /* After Ctrl-C: the run's row marked as ended incomplete, and what was
@@ -1153,8 +1117,8 @@ static int store_and_report(run_job *j)
 	/* A shard keeps every replication's series: the merge computes the
 	 * mean over all of them, as a run on one machine does. */
 	bool keep_series = j->o.keep_series || j->o.sharded;
-	if ((!j->streamed && store_write_results_progress(j->db, j->run_id, &run, keep_series, !j->o.run.quiet && isatty(STDERR_FILENO)
-	                                 ? store_progress_to_terminal : NULL, (void *)j->o.db, 0, err, sizeof err) != SIM_OK) ||
+	if (store_write_results_progress(j->db, j->run_id, &run, keep_series, !j->o.run.quiet && isatty(STDERR_FILENO)
+	                                 ? store_progress_to_terminal : NULL, (void *)j->o.db, 0, err, sizeof err) != SIM_OK ||
 	    store_finish_run(j->db, j->run_id, err, sizeof err) != SIM_OK) {
 		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;

@@ -11,7 +11,6 @@
 #include "status.h"
 #include "store.h"
 #include "store_int.h"
-#include "store_stream.h"
 
 /* ---- results ------------------------------------------------------------------------------ */
 
@@ -58,17 +57,15 @@ static int write_summary_row(writer *w, int vi, const rpt_variant *v, res_entity
 	return step_reset(w, S_SUMMARY, "writing summaries");
 }
 
-/* One replication's figures and rejections of an entity. */
-static int write_entity_rep(writer *w, int vi, const rpt_variant *v, const res_rep *rp, res_entity_kind k,
-                            size_t e)
+static int write_entity(writer *w, int vi, const rpt_variant *v, res_entity_kind k, size_t e)
 {
 	char name[SCN_NAME_MAX + 8];
 	int rc;
 	rpt_entity_name(v->desc, (int)k, e, name, sizeof name);
 	const char *kind = res_entity_kind_name(k);
-	{
-		const res_entity *ent = res_entity_of(rp, k, e);
-		int64_t rep = rp->replication;
+	for (size_t r = 0; r < v->n_reps; r++) {
+		const res_entity *ent = res_entity_of(&v->reps[r], k, e);
+		int64_t rep = v->reps[r].replication;
 		for (int f = 0; f < FIG_COUNT; f++) {
 			sqlite3_stmt *st = w->st[S_FIGURE];
 			sqlite3_bind_int64(st, 1, w->run_id);
@@ -93,8 +90,8 @@ static int write_entity_rep(writer *w, int vi, const rpt_variant *v, const res_r
 			sqlite3_bind_int64(st, 5, (int64_t)e);
 			store__bind_text(st, 6, name);
 			/* the reply as this replication gave it */
-			const res_reply *given = rp->given[c].code != 0
-				? &rp->given[c] : res_variant_reply(v->desc, NULL, 0, c);
+			const res_reply *given = v->reps[r].given[c].code != 0
+				? &v->reps[r].given[c] : res_variant_reply(v->desc, NULL, 0, c);
 			store__bind_text(st, 7, rpt_reply_id(c));
 			sqlite3_bind_int(st, 8, given->code > 0 ? given->code : rpt_reply_code(c));
 			store__bind_text(st, 9, given->text);
@@ -104,15 +101,6 @@ static int write_entity_rep(writer *w, int vi, const rpt_variant *v, const res_r
 				return rc;
 		}
 	}
-	return SQLITE_OK;
-}
-
-/* An entity's summaries over the variant's replications. */
-static int write_entity_summaries(writer *w, int vi, const rpt_variant *v, res_entity_kind k, size_t e)
-{
-	char name[SCN_NAME_MAX + 8];
-	int rc;
-	rpt_entity_name(v->desc, (int)k, e, name, sizeof name);
 	for (int f = 0; f < FIG_COUNT; f++)
 		if ((rc = write_summary_row(w, vi, v, k, e, name, res_fig_info[f].name,
 		                            res_fig_info[f].unit, RES_FIG, f)) != SQLITE_OK)
@@ -309,8 +297,7 @@ static int add_lost_column(writer *w)
 	return rc;
 }
 
-/* The variant's row and description. */
-static int write_variant_head(writer *w, int vi, const rpt_variant *v)
+static int write_variant(writer *w, int vi, const rpt_variant *v)
 {
 	int rc;
 	sqlite3_stmt *st = w->st[S_VARIANT];
@@ -343,17 +330,8 @@ static int write_variant_head(writer *w, int vi, const rpt_variant *v)
 	if ((rc = step_reset(w, S_VARIANT, "writing variants")) != SQLITE_OK ||
 	    (rc = write_description(w, vi, v)) != SQLITE_OK)
 		return rc;
-	return SQLITE_OK;
-}
-
-/* One replication's rows: its seed and events, replies, delay
- * distributions, series (keep_series), and every entity's figures and
- * rejections. */
-static int write_replication(writer *w, int vi, const rpt_variant *v, const res_rep *rep)
-{
-	int rc;
-	sqlite3_stmt *st;
-	{
+	for (size_t r = 0; r < v->n_reps; r++) {
+		const res_rep *rep = &v->reps[r];
 		st = w->st[S_REPLICATION];
 		sqlite3_bind_int64(st, 1, w->run_id);
 		sqlite3_bind_int(st, 2, vi);
@@ -383,42 +361,18 @@ static int write_replication(writer *w, int vi, const rpt_variant *v, const res_
 		if (w->keep_series && (rc = write_rep_series(w, vi, rep)) != SQLITE_OK)
 			return rc;
 	}
-	if ((rc = write_entity_rep(w, vi, v, rep, RES_TOTAL, 0)) != SQLITE_OK)
-		return rc;
-	for (size_t g = 0; g < rep->n_groups; g++)
-		if ((rc = write_entity_rep(w, vi, v, rep, RES_GROUP, g)) != SQLITE_OK)
-			return rc;
-	for (size_t m = 0; m < rep->n_mailboxes; m++)
-		if ((rc = write_entity_rep(w, vi, v, rep, RES_MAILBOX, m)) != SQLITE_OK)
-			return rc;
-	return SQLITE_OK;
-}
-
-/* What needs every replication of the variant: the mean series and the
- * summaries. */
-static int write_variant_tail(writer *w, int vi, const rpt_variant *v)
-{
-	int rc;
 	if (!w->keep_series && (rc = write_mean_series(w, vi, v)) != SQLITE_OK)
 		return rc;
 	const res_rep *r0 = &v->reps[0];
-	if ((rc = write_entity_summaries(w, vi, v, RES_TOTAL, 0)) != SQLITE_OK)
+	if ((rc = write_entity(w, vi, v, RES_TOTAL, 0)) != SQLITE_OK)
 		return rc;
 	for (size_t g = 0; g < r0->n_groups; g++)
-		if ((rc = write_entity_summaries(w, vi, v, RES_GROUP, g)) != SQLITE_OK)
+		if ((rc = write_entity(w, vi, v, RES_GROUP, g)) != SQLITE_OK)
 			return rc;
 	for (size_t m = 0; m < r0->n_mailboxes; m++)
-		if ((rc = write_entity_summaries(w, vi, v, RES_MAILBOX, m)) != SQLITE_OK)
+		if ((rc = write_entity(w, vi, v, RES_MAILBOX, m)) != SQLITE_OK)
 			return rc;
 	return SQLITE_OK;
-}
-
-static int write_variant(writer *w, int vi, const rpt_variant *v)
-{
-	int rc = write_variant_head(w, vi, v);
-	for (size_t r = 0; rc == SQLITE_OK && r < v->n_reps; r++)
-		rc = write_replication(w, vi, v, &v->reps[r]);
-	return rc == SQLITE_OK ? write_variant_tail(w, vi, v) : rc;
 }
 
 static int prepare_all(writer *w)
@@ -464,72 +418,6 @@ static int prepare_all(writer *w)
 	return SQLITE_OK;
 }
 
-/* After a failed step: the message (read before ROLLBACK replaces it),
- * the statements finalized, the transaction rolled back. */
-static int fail_writing(writer *w, char *err, size_t err_size)
-{
-	store__db_err(w->db, NULL, w->what, err, err_size);
-	for (int i = 0; i < S_COUNT; i++) {
-		sqlite3_finalize(w->st[i]);
-		w->st[i] = NULL;
-	}
-	store__exec(w->db, "ROLLBACK");
-	return SIM_ESTORE;
-}
-
-/* BEGIN IMMEDIATE; the run must exist, be incomplete and have no results;
- * the statements prepared.  On failure nothing is left open. */
-static int begin_writing(writer *w, char *err, size_t err_size)
-{
-	sqlite3 *db = w->db;
-	int64_t run_id = w->run_id;
-	int rc = SQLITE_OK;
-	if (store__exec(db, "BEGIN IMMEDIATE") != SQLITE_OK)
-		return store__db_err(db, NULL, "starting to write results", err, err_size);
-	int64_t state = -1;
-	{
-		sqlite3_stmt *st = NULL;
-		rc = sqlite3_prepare_v2(db,
-		        "SELECT complete + 2 * EXISTS (SELECT 1 FROM variants WHERE run_id = ?1)"
-		        " FROM runs WHERE id = ?1", -1, &st, NULL);
-		if (rc == SQLITE_OK) {
-			sqlite3_bind_int64(st, 1, run_id);
-			rc = sqlite3_step(st);
-			if (rc == SQLITE_ROW)
-				state = sqlite3_column_int64(st, 0);
-			rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
-		}
-		sqlite3_finalize(st);
-		if (rc != SQLITE_OK) {
-			w->what = "checking the run";
-			return fail_writing(w, err, err_size);
-		}
-	}
-	if (state != 0) {
-		store__set_err(err, err_size, state < 0 ? "%s: run %lld does not exist"
-		                                 : "%s: run %lld already has results or is complete",
-		        store__db_path(db), (long long)run_id);
-		store__exec(db, "ROLLBACK");
-		return SIM_ESTORE;
-	}
-	if ((rc = add_lost_column(w)) != SQLITE_OK || (rc = prepare_all(w)) != SQLITE_OK)
-		return fail_writing(w, err, err_size);
-	return SIM_OK;
-}
-
-/* COMMIT, or everything rolled back. */
-static int end_writing(writer *w, char *err, size_t err_size)
-{
-	for (int i = 0; i < S_COUNT; i++)
-		sqlite3_finalize(w->st[i]);
-	if (store__exec(w->db, "COMMIT") != SQLITE_OK) {
-		store__db_err(w->db, NULL, "committing results", err, err_size);
-		store__exec(w->db, "ROLLBACK");
-		return SIM_ESTORE;
-	}
-	return SIM_OK;
-}
-
 int store_write_results(sqlite3 *db, int64_t run_id, const rpt_run *run,
                         char *err, size_t err_size)
 {
@@ -550,75 +438,57 @@ int store_write_results_series(sqlite3 *db, int64_t run_id, const rpt_run *run, 
 		}
 	}
 	writer w = { db, run_id, { NULL }, NULL, keep_series };
-	int status = begin_writing(&w, err, err_size);
-	if (status != SIM_OK)
-		return status;
 	int rc = SQLITE_OK;
+	int status = SIM_ESTORE;
+	if (store__exec(db, "BEGIN IMMEDIATE") != SQLITE_OK)
+		return store__db_err(db, NULL, "starting to write results", err, err_size);
+
+	int64_t state = -1;
+	{
+		sqlite3_stmt *st = NULL;
+		rc = sqlite3_prepare_v2(db,
+		        "SELECT complete + 2 * EXISTS (SELECT 1 FROM variants WHERE run_id = ?1)"
+		        " FROM runs WHERE id = ?1", -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, run_id);
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW)
+				state = sqlite3_column_int64(st, 0);
+			rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_OK) {
+			w.what = "checking the run";
+			goto fail_db;
+		}
+	}
+	if (state != 0) {
+		store__set_err(err, err_size, state < 0 ? "%s: run %lld does not exist"
+		                                 : "%s: run %lld already has results or is complete",
+		        store__db_path(db), (long long)run_id);
+		goto fail;
+	}
+	if ((rc = add_lost_column(&w)) != SQLITE_OK || (rc = prepare_all(&w)) != SQLITE_OK)
+		goto fail_db;
 	for (size_t vi = 0; vi < run->n_variants; vi++)
 		if ((rc = write_variant(&w, (int)vi, &run->variants[vi])) != SQLITE_OK)
-			break;
-	return rc == SQLITE_OK ? end_writing(&w, err, err_size) : fail_writing(&w, err, err_size);
-}
-
-/* ---- a run written while it runs (store_stream.h) ------------------------------- */
-
-struct store_stream {
-	writer w;
-};
-
-int store_stream_begin(sqlite3 *db, int64_t run_id, bool keep_series, store_stream **out, char *err,
-                       size_t err_size)
-{
-	store_stream *s = calloc(1, sizeof *s);
-	if (db == NULL || out == NULL || s == NULL) {
-		free(s);
-		store__set_err(err, err_size, "store_stream_begin: %s", s ? "invalid argument" : "out of memory");
-		return s ? SIM_EINVAL : SIM_ENOMEM;
-	}
-	s->w = (writer){ db, run_id, { NULL }, NULL, keep_series };
-	int status = begin_writing(&s->w, err, err_size);
-	if (status != SIM_OK) {
-		free(s);
-		return status;
-	}
-	*out = s;
-	return SIM_OK;
-}
-
-int store_stream_replication(store_stream *s, size_t vi, const rpt_variant *v, const res_rep *rep, char *err,
-                             size_t err_size)
-{
-	if (write_replication(&s->w, (int)vi, v, rep) != SQLITE_OK)
-		return store__db_err(s->w.db, NULL, s->w.what, err, err_size);
-	return SIM_OK;
-}
-
-int store_stream_variant(store_stream *s, size_t vi, const rpt_variant *v, char *err, size_t err_size)
-{
-	if (v->n_reps == 0 || v->reps == NULL) {
-		store__set_err(err, err_size, "store_stream_variant: variant %zu has no replications", vi);
-		return SIM_EINVAL;
-	}
-	if (write_variant_head(&s->w, (int)vi, v) != SQLITE_OK || write_variant_tail(&s->w, (int)vi, v) != SQLITE_OK)
-		return store__db_err(s->w.db, NULL, s->w.what, err, err_size);
-	return SIM_OK;
-}
-
-int store_stream_commit(store_stream *s, char *err, size_t err_size)
-{
-	int st = end_writing(&s->w, err, err_size);
-	free(s);
-	return st;
-}
-
-void store_stream_abort(store_stream *s)
-{
-	if (s == NULL)
-		return;
+			goto fail_db;
 	for (int i = 0; i < S_COUNT; i++)
-		sqlite3_finalize(s->w.st[i]);
-	store__exec(s->w.db, "ROLLBACK");
-	free(s);
+		sqlite3_finalize(w.st[i]);
+	if (store__exec(db, "COMMIT") != SQLITE_OK) {
+		store__db_err(db, NULL, "committing results", err, err_size);
+		store__exec(db, "ROLLBACK");
+		return SIM_ESTORE;
+	}
+	return SIM_OK;
+fail_db:
+	/* The message must be read before ROLLBACK replaces it. */
+	store__db_err(db, NULL, w.what, err, err_size);
+fail:
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(w.st[i]);
+	store__exec(db, "ROLLBACK");
+	return status;
 }
 
 int store_run_once(const char *path, const store_run_info *info, const rpt_run *run,
