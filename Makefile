@@ -66,7 +66,7 @@ LIB      := $(BUILD)/libthrottlesim.a
 DB       ?= throttlesim.db
 SCENARIO ?= scenarios/printers.yaml
 
-.PHONY: all run test test-one test-valgrind test-serve test-report test-shard bench deps bench-deps clean install uninstall
+.PHONY: all run test test-one test-valgrind test-serve test-report test-shard test-clip bench deps bench-deps clean install uninstall
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -127,6 +127,12 @@ test: deps
 	@$(MAKE) --no-print-directory VARIANT=san test-serve
 	@$(MAKE) --no-print-directory VARIANT=san test-report
 	@$(MAKE) --no-print-directory VARIANT=san test-shard
+	@$(MAKE) --no-print-directory VARIANT=release test-clip
+
+# Every chart kind of every shipped scenario, whole and per entity: no
+# text cut off or drawn over another (tests/plot/).
+test-clip: $(BIN)
+	bash tests/plot/check_clip.sh $(BIN)
 
 # The one-page report, opened in headless Chromium (tests/report/).
 test-report: $(BIN)

@@ -39,6 +39,7 @@ _throttlesim()
 	--chart) COMPREPLY=($(compgen -W "timeseries cdf compare sweep" -- "$cur")); return ;;
 	--auth-plain) COMPREPLY=($(compgen -W "accepted advertised refused" -- "$cur")); return ;;
 	--db) COMPREPLY=($(compgen -f -X '!*.db' -- "$cur") $(compgen -d -- "$cur")); return ;;
+	--entity) COMPREPLY=($(compgen -W "group: mailbox:" -- "$cur")); compopt -o nospace 2>/dev/null; return ;;
 	--out|--scripts) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--record|--cert|--key|--write-cert|--token-key|--cafile) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--seed|--replications|--duration|--jobs|-j|--variant|--set|--vary|--range|--target|--memory-budget|\
@@ -73,7 +74,7 @@ _throttlesim()
 	             --live --control --quiet -q --help -h" ;;
 	load) opts="--target --time-scale --duration --seed --replication --variant --no-tls --cafile --db
 	            --quiet -q --help -h" ;;
-	report) opts="--db --html --markdown --no-charts --scripts --help -h" ;;
+	report) opts="--db --html --markdown --no-charts --entity --scripts --help -h" ;;
 	token) opts="--token-key --ttl --help -h" ;;
 	profile) opts="--identity --help -h" ;;
 	demo) opts="--help -h" ;;

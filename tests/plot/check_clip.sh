@@ -4,14 +4,14 @@
 # scenario and with --entity for its first sender group and its first
 # mailbox, checked by check_clip.py: no text cut off at an edge, none
 # written over another.  Exit 1 on the first scenario with a problem
-# (all of them listed), 0 when every chart is clean; skipped (0) without
+# (all of them listed), 0 when every chart is clean; exit 1 without
 # gnuplot or python3.  BIN defaults to $THROTTLESIM_BIN, else
 # build/release/throttlesim.  Run from the source tree.
 set -u
 bin=${1:-${THROTTLESIM_BIN:-build/release/throttlesim}}
 here=$(cd "$(dirname "$0")" && pwd)
-command -v gnuplot >/dev/null || { echo "check_clip: gnuplot not found: skipped"; exit 0; }
-command -v python3 >/dev/null || { echo "check_clip: python3 not found: skipped"; exit 0; }
+command -v gnuplot >/dev/null || { echo "check_clip: gnuplot not found: needed (make deps installs it)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "check_clip: python3 not found: needed (make deps installs it)" >&2; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check_clip.XXXXXX") || exit 1
 # CHECK_CLIP_KEEP=1 keeps the charts, to look at them.
 if [ "${CHECK_CLIP_KEEP:-}" = 1 ]; then echo "check_clip: charts kept in $tmp"; else trap 'rm -rf "$tmp"' EXIT; fi
