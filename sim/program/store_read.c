@@ -459,20 +459,25 @@ static int load_replications(loader *ld, loaded_mem *m, int64_t nv)
 	return ld_done(ld, rc);
 }
 
-/* How many groups and mailboxes each variant has: from the entities table
- * (schema 2), else from the summaries (one row per entity and figure). */
+/* Does the file have `table` (one of ours: a fixed name), with rows of
+ * this run?  -1: error. */
+static int run_has_rows(loader *ld, const char *table, const char *what)
+{
+	int t = has_table(ld, table);
+	if (t <= 0)
+		return t;
+	char sql[128];
+	int64_t n = 0;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE run_id = %lld", table, (long long)ld->run_id);
+	ld->what = what;
+	return store__query_int(ld->db, sql, &n) == SQLITE_OK ? n > 0 : -1;
+}
+
 /* Does this run have rows in the entities table?  (No for schema-1 files,
  * and for runs written before their file was upgraded.)  -1: error. */
 static int has_entities(loader *ld)
 {
-	int v2 = has_table(ld, "entities");
-	if (v2 <= 0)
-		return v2;
-	char sql[96];
-	int64_t n = 0;
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM entities WHERE run_id = %lld", (long long)ld->run_id);
-	ld->what = "reading entities";
-	return store__query_int(ld->db, sql, &n) == SQLITE_OK ? n > 0 : -1;
+	return run_has_rows(ld, "entities", "reading entities");
 }
 
 /* v2: the run has entity rows (has_entities).  Entities are numbered 0,
@@ -1427,14 +1432,7 @@ static int read_replication_data(loader *ld, loaded_mem *m, const dict *d, bool 
 /* Does this run have packed results (schema 3)?  -1: error. */
 static int is_packed(loader *ld)
 {
-	int t = has_table(ld, "variant_data");
-	if (t <= 0)
-		return t;
-	char sql[112];
-	int64_t n = 0;
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM variant_data WHERE run_id = %lld", (long long)ld->run_id);
-	ld->what = "reading summaries";
-	return store__query_int(ld->db, sql, &n) == SQLITE_OK ? n > 0 : -1;
+	return run_has_rows(ld, "variant_data", "reading summaries");
 }
 
 /* The run's entity rows describe exactly the entities its summaries
