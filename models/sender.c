@@ -15,8 +15,8 @@
 
 _Static_assert(sizeof(st_min_run) == 64, "st_min_run: one cache line");
 _Static_assert(sizeof(snd_worker) == 192, "snd_worker: three cache lines");
-_Static_assert(sizeof(snd_inst) == 256, "snd_inst: four cache lines");
-_Static_assert(offsetof(snd_inst, rs) == 64, "snd_inst: hot fields in the first line");
+_Static_assert(sizeof(snd_inst) == 320, "snd_inst: five cache lines");
+_Static_assert(offsetof(snd_inst, rs) == 96, "snd_inst: the arrival node and the hot fields in the first 96 bytes");
 
 struct snd_slab {
 	struct snd_slab *next;

@@ -136,6 +136,10 @@ struct snd_world;
 
 /* Hot fields first (one cache line), then the streams. */
 typedef struct snd_inst {
+	/* Its arrival event (poisson, periodic, random bursts: one pending
+	 * at a time), first: the engine prefetches it a handler ahead, and
+	 * with it the instance's hot fields. */
+	_Alignas(64) sim_node arrival;
 	/* Hot: 64 bytes that every event of the instance reads. */
 	struct snd_world *world;
 	snd_msg *head, *tail;    /* unclaimed messages, oldest first */
@@ -154,7 +158,7 @@ typedef struct snd_inst {
 	int64_t phase_ns;        /* periodic; scheduled bursts: the current burst's first instant */
 	uint64_t rr;             /* round_robin: connection attempts so far */
 	uint64_t msgs_made;      /* messages generated (numbers them: snd_msg.serial);
-	                          * 256 bytes, 64-aligned in the world's array */
+	                          * 320 bytes, 64-aligned in the world's array */
 } snd_inst;
 
 /* Message-level counters of one entity (total, a group, a mailbox).  A
