@@ -208,6 +208,14 @@ int snd_world_init(snd_world *w, const scenario *s, int64_t replication,
 	if (world_alloc(w) != SIM_OK || world_init_stats(w) != SIM_OK)
 		goto fail;
 	w->replication = replication;
+	for (size_t i = 0; i < s->n_mailboxes; i++) {
+		w->auth_faults |= s->mailboxes[i].limits.auth_fault_p > 0;
+		w->data_faults |= s->mailboxes[i].limits.data_fault_p > 0;
+	}
+	for (size_t r = 1; r < s->n_routes; r++) {
+		w->auth_faults |= s->routes[r].limits.auth_fault_p > 0;
+		w->data_faults |= s->routes[r].limits.data_fault_p > 0;
+	}
 	world_build(w, replication);
 	if (world_start(w) != SIM_OK)
 		goto fail;

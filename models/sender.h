@@ -261,6 +261,10 @@ typedef struct snd_world {
 	size_t series_next;            /* first row whose end is not yet filled */
 	int64_t series_next_end;       /* that row's end; INT64_MAX: none left */
 	unsigned check_ops;            /* SIM_CHECK's counter (check.h) */
+	/* Whether any limits a worker can meet have a sporadic AUTH or
+	 * end-of-data fault: when not, no attempt reads its limits for it
+	 * (a cold line of the scenario per message). */
+	bool auth_faults, data_faults;
 } snd_world;
 
 /* Builds every instance of s's senders (streams from (s->seed,

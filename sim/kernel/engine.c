@@ -204,11 +204,14 @@ int sim_run(sim_engine *e, int64_t end)
 		evs_pop(e->set, &x);
 		/* The next event due, unless this handler schedules an earlier
 		 * one: start loading its node or pool slot now, so that it
-		 * arrives while this handler runs (a node is the first line of
-		 * the object its handler works on). */
+		 * arrives while this handler runs (a node begins the object its
+		 * handler works on: two lines, the node's and the next, engine.h). */
 		const evs_entry *q = evs_peek(e->set);
-		if (q)
-			__builtin_prefetch((const char *)q->item - ((uintptr_t)q->item & 1), 1);
+		if (q) {
+			const char *next = (const char *)q->item - ((uintptr_t)q->item & 1);
+			__builtin_prefetch(next, 1);
+			__builtin_prefetch(next + 64, 1);
+		}
 		if ((uintptr_t)x.item & 1) {
 			sim_node *n = (sim_node *)(void *)((char *)x.item - 1);
 			assert(n->seq == x.seq && x.time >= e->now);

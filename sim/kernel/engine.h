@@ -74,7 +74,8 @@ int sim_schedule_in(sim_engine *e, int64_t delay_ns, sim_handler fn,
  * event comes due, and so does the handler (ctx is usually the object
  * the node is in), so running the event touches the object's memory
  * only, not a pool slot as well; and the engine prefetches the next
- * due event's node while the current handler runs.  Zero-initialise it
+ * due event's node and the 64 bytes after it while the current handler
+ * runs (so put the fields the handler reads first right after it).  Zero-initialise it
  * (SIM_NODE_INIT) before the first scheduling; it must stay in place
  * while pending.  A node's events cannot be cancelled. */
 typedef struct sim_node {
