@@ -110,15 +110,11 @@ typedef struct snd_iclient {
 
 struct snd_inst;
 
-/* 256 bytes, 64-aligned in the world's array: every event of a message
- * reads the first three cache lines only (its event node, the worker's
- * own fields and the session's hot part); the tarpit's held message and
- * the idle timer come last. */
+/* 192 bytes, 64-aligned in the world's array: every event of a message
+ * reads the first two cache lines only (the worker's own fields and the
+ * session's hot part); the tarpit's held message and the idle timer are
+ * in the third. */
 typedef struct snd_worker {
-	/* Its connect-done or submit-done event (one pending at a time),
-	 * first: the engine prefetches it a handler ahead, and with it the
-	 * worker's own fields. */
-	_Alignas(64) sim_node step;
 	struct snd_inst *inst;
 	snd_msg *msg;
 	int64_t sent;            /* messages resolved in this session */

@@ -214,7 +214,7 @@ void snd__connect(snd_world *w, snd_worker *wk)
 		ic->connect_free_ns = snd__add_sat(start, d);
 		d = ic->connect_free_ns - now;
 	}
-	snd__sched_node(w, &wk->step, d, on_connect_done, wk, 0);
+	snd__sched(w, d, on_connect_done, wk, 0, NULL);
 }
 
 void snd__quit_session(snd_world *w, snd_worker *wk)
@@ -323,7 +323,7 @@ static void begin_submit(snd_world *w, snd_worker *wk)
 		return;
 	}
 	/* arg: 1 + what is left of the data timeout at the end of data (0: off) */
-	snd__sched_node(w, &wk->step, t, on_submit_done, wk, to > 0 ? (uint64_t)(to - t) + 1 : 0);
+	snd__sched(w, t, on_submit_done, wk, to > 0 ? (uint64_t)(to - t) + 1 : 0, NULL);
 }
 
 /* read_timeout: the client stops waiting for a delayed AUTH reply; the
