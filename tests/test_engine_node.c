@@ -2,7 +2,7 @@
  * sim_node), on both event sets: they keep the one (time, scheduling
  * order) with pool events, a node holds one pending event, a handler may
  * reschedule its own node, counters count them, and the run's end and
- * errors behave as for sim_schedule_in. */
+ * errors behave as for sim_schedule_in; sim_drop_pending empties the set. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,6 +120,41 @@ static void test_reschedule_self(void **state)
 	sim_engine_free(e);
 }
 
+/* sim_drop_pending: after two events ran (t = 1, 2), three pool events
+ * and a node are pending; dropped, none runs, the handles are stale, the
+ * clock and the run count stay, and the engine schedules again. */
+static void test_drop_pending(void **state)
+{
+	sim_engine *e = sim_engine_new(kind_of_state(state), NULL);
+	assert_non_null(e);
+	evlog l = { .n = 0 };
+	sim_node a = SIM_NODE_INIT;
+	sim_handle h;
+	assert_int_equal(sim_schedule_in(e, 1, record, &l, 1, NULL), SIM_OK);
+	assert_int_equal(sim_schedule_in(e, 2, record, &l, 2, NULL), SIM_OK);
+	assert_int_equal(sim_schedule_in(e, 5, record, &l, 3, &h), SIM_OK);
+	assert_int_equal(sim_schedule_in(e, 6, record, &l, 4, NULL), SIM_OK);
+	assert_int_equal(sim_schedule_in(e, 7, record, &l, 5, NULL), SIM_OK);
+	assert_int_equal(sim_schedule_node_in(e, &a, 8, record, &l, 6), SIM_OK);
+	assert_int_equal(sim_run(e, 3), SIM_OK);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(sim_events_pending(e), 4);
+	assert_int_equal(sim_drop_pending(e), SIM_OK);
+	assert_int_equal(sim_events_pending(e), 0);
+	assert_false(sim_pending(e, h));
+	assert_false(sim_cancel(e, h));
+	assert_int_equal(sim_now(e), 3);
+	assert_int_equal(sim_run(e, 100), SIM_OK);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(sim_events_run(e), 2);
+	assert_int_equal(sim_schedule_in(e, 1, record, &l, 7, NULL), SIM_OK);
+	assert_int_equal(sim_run(e, SIM_TIME_MAX), SIM_OK);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.arg[2], 7);
+	assert_int_equal(l.time[2], 101);
+	sim_engine_free(e);
+}
+
 int main(void)
 {
 	void *cal = (void *)(intptr_t)EVS_CALENDAR, *heap = (void *)(intptr_t)EVS_HEAP;
@@ -130,6 +165,8 @@ int main(void)
 		cmocka_unit_test_prestate(test_one_pending, heap),
 		cmocka_unit_test_prestate(test_reschedule_self, cal),
 		cmocka_unit_test_prestate(test_reschedule_self, heap),
+		cmocka_unit_test_prestate(test_drop_pending, cal),
+		cmocka_unit_test_prestate(test_drop_pending, heap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

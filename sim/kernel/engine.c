@@ -40,6 +40,7 @@ typedef struct slab {
 struct sim_engine {
 	sim_alloc alloc;
 	evs *set;
+	evs_kind kind;
 	int64_t now;
 	uint64_t next_seq; /* 1-based, so seq 0 means "no event" in a handle */
 	uint64_t run_count;
@@ -56,7 +57,7 @@ sim_engine *sim_engine_new(evs_kind kind, const sim_alloc *alloc)
 	sim_engine *e = sim_malloc(alloc, sizeof *e);
 	if (e == NULL)
 		return NULL;
-	*e = (sim_engine){ .alloc = *alloc, .next_seq = 1 };
+	*e = (sim_engine){ .alloc = *alloc, .kind = kind, .next_seq = 1 };
 	e->set = evs_new(kind, &e->alloc);
 	if (e->set == NULL) {
 		sim_free(alloc, e, sizeof *e);
@@ -245,6 +246,23 @@ int sim_run(sim_engine *e, int64_t end)
 	}
 	if (end > e->now)
 		e->now = end;
+	return SIM_OK;
+}
+
+int sim_drop_pending(sim_engine *e)
+{
+	evs *fresh = evs_new(e->kind, &e->alloc);
+	if (fresh == NULL)
+		return SIM_ENOMEM;
+	evs_free(e->set);
+	e->set = fresh;
+	/* Every pool slot free again (in slab order, as grow_pool leaves a
+	 * slab): a stale handle then finds its slot not pending. */
+	e->free_list = NULL;
+	for (slab *s = e->slabs; s; s = s->next)
+		for (int i = SLAB_EVENTS - 1; i >= 0; i--)
+			release(e, &s->ev[i]);
+	e->live = 0;
 	return SIM_OK;
 }
 

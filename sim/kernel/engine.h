@@ -106,6 +106,14 @@ bool sim_pending(const sim_engine *e, sim_handle h);
 int sim_run(sim_engine *e, int64_t end);
 void sim_stop(sim_engine *e);
 
+/* Discard every pending event and give the event set's memory back (a
+ * fresh, empty set replaces it), for the end of a run whose results need
+ * the memory more: the clock and sim_events_run stay, handles stay safe
+ * (sim_cancel returns false, sim_pending false).  A node whose event was
+ * pending keeps its seq (it is not to be scheduled again).  SIM_OK, or
+ * SIM_ENOMEM with nothing changed. */
+int sim_drop_pending(sim_engine *e);
+
 /* Counters: events run, events pending (live, not cancelled). */
 uint64_t sim_events_run(const sim_engine *e);
 uint64_t sim_events_pending(const sim_engine *e);
