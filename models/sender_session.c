@@ -315,6 +315,9 @@ static void begin_submit(snd_world *w, snd_worker *wk)
 	 * end (never "accepted" by a wrapped sum). */
 	if (sd->bandwidth_bytes_per_s > 0.0)
 		t = snd__add_sat(t, snd_round_ns((double)wk->msg->size_bytes / sd->bandwidth_bytes_per_s * 1e9));
+	/* Accepted at the end of data, its submission delay is known now:
+	 * start loading the mailbox histogram's bucket it will count in. */
+	dh_prefetch(&w->mailboxes[wk->mailbox].dly, snd__add_sat(sim_now(w->e), t) - m->generated_ns);
 	int64_t to = sd->data_timeout_ns;
 	if (to > 0 && t > to) {
 		/* The client gives up while still sending: the service never
