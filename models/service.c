@@ -210,6 +210,7 @@ static void lim_hot_init(svc_lim *h, const scn_limits *L)
 	h->rrl_external_only = L->recipient_rate.external_only;
 	h->ext_external_only = L->external_rate.external_only;
 	h->data_fault_p = L->data_fault_p;
+	h->auth_fault_p = L->auth_fault_p;
 	h->internal_only = L->internal_only;
 	h->checks_source = L->checks_source;
 	h->anonymous = L->anonymous;
@@ -510,7 +511,7 @@ static inline int tls_check(const chk *c)
 /* A sporadic transient fault, drawn per attempt by the caller. */
 static inline int auth_fault_check(const chk *c)
 {
-	return c->cl->fault_u < c->L->auth_fault_p ? 0 : CHK_PASS;
+	return c->cl->fault_u < c->H->auth_fault_p ? 0 : CHK_PASS;
 }
 
 static inline int credentials_check(const chk *c)
