@@ -21,6 +21,10 @@ SERVE_DEBS := swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
 DEBS      += $(SERVE_DEBS)
 # The one-page HTML report is opened in a real browser (tests/report/).
 DEBS      += chromium
+# Sharded runs under the engines they are made for (tests/shard/): GNU
+# parallel, and a single-node SLURM with munge, started by the test itself.
+SHARD_DEBS := parallel slurm-wlm munge sqlite3
+DEBS      += $(SHARD_DEBS)
 BENCH_DEBS := g++ libns3-dev valgrind postfix
 
 PKGS     := gsl sqlite3 libfyaml openssl
@@ -62,7 +66,7 @@ LIB      := $(BUILD)/libthrottlesim.a
 DB       ?= throttlesim.db
 SCENARIO ?= scenarios/printers.yaml
 
-.PHONY: all run test test-one test-valgrind test-serve test-report bench deps bench-deps clean install uninstall
+.PHONY: all run test test-one test-valgrind test-serve test-report test-shard test-clip bench deps bench-deps clean install uninstall
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -122,10 +126,27 @@ test: deps
 	@$(MAKE) --no-print-directory VARIANT=debug test-valgrind
 	@$(MAKE) --no-print-directory VARIANT=san test-serve
 	@$(MAKE) --no-print-directory VARIANT=san test-report
+	@$(MAKE) --no-print-directory VARIANT=san test-shard
+	@$(MAKE) --no-print-directory VARIANT=release test-clip
+
+# Every chart kind of every shipped scenario, whole and per entity: no
+# text cut off or drawn over another (tests/plot/).
+test-clip: $(BIN)
+	bash tests/plot/check_clip.sh $(BIN)
 
 # The one-page report, opened in headless Chromium (tests/report/).
 test-report: $(BIN)
 	bash tests/report/check_report.sh $(BIN)
+
+# A run in shards under GNU parallel and under a real single-node SLURM
+# (tests/shard/), each merged and compared with the run on one machine.
+# SLURM may be skipped (status 77, the reason printed) where its daemons
+# cannot run; GNU parallel may not.
+test-shard: $(BIN)
+	bash tests/shard/parallel.sh $(BIN)
+	@st=0; bash tests/shard/slurm.sh $(BIN) || st=$$?; \
+	if [ $$st = 77 ]; then echo "test-shard: SLURM SKIPPED (see the reason above)"; \
+	elif [ $$st != 0 ]; then exit $$st; fi
 
 # serve with real clients and hostile ones, through real sockets, under
 # AddressSanitizer (tests/serve/).

@@ -16,7 +16,7 @@ _throttlesim()
 		cword=$COMP_CWORD
 	fi
 
-	local commands="run check plan results plot report serve load token profile demo"
+	local commands="run runs check plan results plot report serve load token profile demo"
 	local run_shared="--seed --replications --duration --jobs -j --engine --quiet -q"
 	local opts cmd=${words[1]} sub=${words[2]}
 
@@ -35,24 +35,28 @@ _throttlesim()
 		esac
 		return ;;
 	--engine) COMPREPLY=($(compgen -W "calendar heap" -- "$cur")); return ;;
+	--emit) COMPREPLY=($(compgen -W "parallel slurm" -- "$cur")); return ;;
 	--chart) COMPREPLY=($(compgen -W "timeseries cdf compare sweep" -- "$cur")); return ;;
 	--auth-plain) COMPREPLY=($(compgen -W "accepted advertised refused" -- "$cur")); return ;;
 	--db) COMPREPLY=($(compgen -f -X '!*.db' -- "$cur") $(compgen -d -- "$cur")); return ;;
+	--entity) COMPREPLY=($(compgen -W "group: mailbox:" -- "$cur")); compopt -o nospace 2>/dev/null; return ;;
 	--out|--scripts) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--record|--cert|--key|--write-cert|--token-key|--cafile) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--seed|--replications|--duration|--jobs|-j|--variant|--set|--vary|--range|--target|--memory-budget|\
 	--figure|--listen|--time-scale|--hostname|--max-connections|--idle-timeout|--session-timeout|\
-	--control|--replication|--ttl|--identity)
+	--control|--replication|--ttl|--identity|--shard|--shards|--block)
 		return ;;
 	esac
 
 	case $cmd in
-	run) opts="--format --variant --set --db --describe --keep-series --memory-budget --help -h $run_shared" ;;
+	run) opts="--format --variant --set --db --describe --keep-series --memory-budget --shard --block --emit
+	           --shards --help -h $run_shared" ;;
+	runs) opts="--block --shard --variant --set --help -h $run_shared" ;;
 	check) opts="--memory-budget --help -h" ;;
 	plan) opts="--vary --range --target --entity --largest --variant --memory-budget --help -h $run_shared" ;;
 	results)
 		if [[ $cword -eq 2 ]]; then
-			COMPREPLY=($(compgen -W "list show export rm prune --help -h" -- "$cur"))
+			COMPREPLY=($(compgen -W "list show export rm prune merge --help -h" -- "$cur"))
 			return
 		fi
 		case $sub in
@@ -61,6 +65,7 @@ _throttlesim()
 		rm) opts="--db --no-vacuum --help -h" ;;
 		prune) opts="--keep --dry-run --db --no-vacuum --help -h" ;;
 		export) opts="--format --describe --db --help -h" ;;
+		merge) opts="--keep-series --help -h" ;;
 		*) opts="--help -h" ;;
 		esac ;;
 	plot) opts="--db --out --format --chart --variant --figure --entity --from --to --keep-vars --scripts --help -h" ;;
@@ -69,7 +74,7 @@ _throttlesim()
 	             --live --control --quiet -q --help -h" ;;
 	load) opts="--target --time-scale --duration --seed --replication --variant --no-tls --cafile --db
 	            --quiet -q --help -h" ;;
-	report) opts="--db --html --markdown --no-charts --scripts --help -h" ;;
+	report) opts="--db --html --markdown --no-charts --entity --scripts --help -h" ;;
 	token) opts="--token-key --ttl --help -h" ;;
 	profile) opts="--identity --help -h" ;;
 	demo) opts="--help -h" ;;
@@ -82,11 +87,17 @@ _throttlesim()
 	fi
 	# positional arguments: scenario files, records, or a run
 	case $cmd in
-	run|check|plan|serve|load)
+	run|runs|check|plan|serve|load)
 		COMPREPLY=($(compgen -f -X '!*.yaml' -- "$cur") $(compgen -f -X '!*.yml' -- "$cur")
 		           $(compgen -d -- "$cur")) ;;
 	profile) COMPREPLY=($(compgen -f -- "$cur")) ;;
-	plot|results|report) COMPREPLY=($(compgen -W "last" -- "$cur")) ;;
+	results)
+		if [[ $sub == merge ]]; then
+			COMPREPLY=($(compgen -f -X '!*.db' -- "$cur") $(compgen -d -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "last" -- "$cur"))
+		fi ;;
+	plot|report) COMPREPLY=($(compgen -W "last" -- "$cur")) ;;
 	esac
 }
 complete -F _throttlesim throttlesim

@@ -153,15 +153,57 @@ void run_service_figures(const svc *v, int64_t end_ns, res_rep *r)
 	svc_tenant_figures(v, end_ns, &r->total);
 }
 
+/* The focus's delay quantiles, from the world's samples before they are
+ * freed: a group's exact (its st_dset), a mailbox's from its histogram. */
+static void focus_cdf(const snd_world *w, run_focus *f)
+{
+	for (int k = 0; k < RES_CDF_POINTS; k++)
+		f->submission_cdf[k] = f->delivery_cdf[k] = NAN;
+	if (f->kind == RES_GROUP) {
+		run_fill_cdf(f->submission_cdf, &w->dly[f->index], 1, ST_SUBMISSION);
+		run_fill_cdf(f->delivery_cdf, &w->dly[f->index], 1, ST_DELIVERY);
+		return;
+	}
+	const dh_hist *h = &w->mailboxes[f->index].dly;
+	if (h->n_buckets == 0)
+		return; /* it accepted nothing */
+	for (int k = 0; k < RES_CDF_POINTS; k++) {
+		double q = (double)k / (RES_CDF_POINTS - 1);
+		f->submission_cdf[k] = dh_quantile(h, ST_SUBMISSION, q);
+		f->delivery_cdf[k] = dh_quantile(h, ST_DELIVERY, q);
+	}
+}
+
+void run_focus_free(run_focus *f)
+{
+	if (f && f->series)
+		sim_free(&f->alloc, f->series, (f->n_series ? f->n_series : 1) * sizeof *f->series);
+	if (f) {
+		f->series = NULL;
+		f->n_series = 0;
+	}
+}
+
 int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 		    const sim_alloc *a, res_rep *out, char *err, size_t errlen)
 {
+	return run_replication_focus(s, replication, kind, a, NULL, out, err, errlen);
+}
+
+int run_replication_focus(const scenario *s, int64_t replication, evs_kind kind, const sim_alloc *a,
+			  run_focus *focus, res_rep *out, char *err, size_t errlen)
+{
 	if (a == NULL)
 		a = &sim_alloc_std;
-	if (s == NULL || out == NULL || s->duration_ns <= 0) {
+	if (s == NULL || out == NULL || s->duration_ns <= 0 ||
+	    (focus && !(focus->kind == RES_GROUP ? focus->index < s->n_senders
+	                : focus->kind == RES_MAILBOX && focus->index < s->n_mailboxes))) {
 		set_err(err, errlen, "run_replication", SIM_EINVAL);
 		return SIM_EINVAL;
 	}
+	snd_focus sf = { .group = -1, .mailbox = -1 };
+	res_series_row *fseries = NULL;
+	size_t fn = 0;
 	struct timespec t0, t1;
 	timespec_get(&t0, TIME_UTC);
 	int st = SIM_ENOMEM;
@@ -191,6 +233,20 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 		goto fail;
 	world_ok = true;
 	w.rec = &r;
+	if (focus) {
+		st = SIM_ENOMEM;
+		fn = w.n_series;
+		if ((fseries = sim_malloc(a, (fn ? fn : 1) * sizeof *fseries)) == NULL)
+			goto fail;
+		memset(fseries, 0, (fn ? fn : 1) * sizeof *fseries);
+		sf.series = fseries;
+		sf.n_series = fn;
+		if (focus->kind == RES_GROUP)
+			sf.group = (int32_t)focus->index;
+		else
+			sf.mailbox = (int32_t)focus->index;
+		w.focus = &sf;
+	}
 	st = sim_run(e, s->duration_ns);
 	if (w.status != SIM_OK) {
 		st = w.status;
@@ -285,6 +341,14 @@ int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 		if (w.inst[i].home_mailbox >= 0 && !w.mbx_shared[w.inst[i].home_mailbox])
 			r.mailboxes[w.inst[i].home_mailbox].fig[FIG_PENDING] += (double)w.inst[i].unresolved;
 
+	if (focus) {
+		focus_cdf(&w, focus);
+		focus->alloc = *a;
+		focus->series = fseries;
+		focus->n_series = fn;
+		focus->cdf_exact = focus->kind == RES_GROUP;
+		focus->backlog_defined = focus->kind == RES_GROUP || !w.mbx_shared[focus->index];
+	}
 	snd_world_free(&w);
 	svc_free(v);
 	sim_engine_free(e);
@@ -296,6 +360,7 @@ fail:
 	sim_free(a, r.groups, (ng ? ng : 1) * sizeof *r.groups);
 	sim_free(a, r.mailboxes, (nm ? nm : 1) * sizeof *r.mailboxes);
 	sim_free(a, r.series, (w.n_series ? w.n_series : 1) * sizeof *r.series);
+	sim_free(a, fseries, (fn ? fn : 1) * sizeof *fseries);
 	if (world_ok)
 		snd_world_free(&w);
 	svc_free(v);

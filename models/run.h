@@ -69,6 +69,7 @@
 
 #include "alloc.h"
 #include "evset.h"
+#include "res_summary.h"
 #include "results.h"
 #include "scenario.h"
 #include "sender.h"
@@ -77,6 +78,39 @@
 
 int run_replication(const scenario *s, int64_t replication, evs_kind kind,
 		    const sim_alloc *a, res_rep *out, char *err, size_t errlen);
+
+/* One entity of a replication seen apart (plot --entity replays a stored
+ * run's replications with it).  In: kind (RES_GROUP or RES_MAILBOX) and
+ * index in the scenario.  Out, filled by run_replication_focus on
+ * success: the entity's time series (what each row holds for each kind:
+ * sender.h, snd_focus), allocated with the run's allocator (free with
+ * run_focus_free); its delay quantiles k / (RES_CDF_POINTS - 1), in s, NaN
+ * with no samples: exact for a group (its samples), for a mailbox from its
+ * histogram (an upper bound within 1/16 or 1 ms, as its figures);
+ * backlog_defined false for a mailbox that instances without a home
+ * mailbox also use (their messages belong to no mailbox until an attempt:
+ * its backlog counts only the instances whose home it is). */
+typedef struct run_focus {
+	res_entity_kind kind;
+	size_t index;
+	res_series_row *series; size_t n_series;
+	double submission_cdf[RES_CDF_POINTS];
+	double delivery_cdf[RES_CDF_POINTS];
+	bool cdf_exact;
+	bool backlog_defined;
+	sim_alloc alloc;
+} run_focus;
+
+/* run_replication, and with focus (may be NULL) that entity's series and
+ * delays too.  *out is exactly what run_replication gives (the focus only
+ * adds counts beside the world's: every figure byte-identical).  The cost
+ * of a normal run: one test of a NULL pointer at each count site.  With a
+ * focus: O(the group's workers + its mailboxes) more per series step.  An
+ * entity out of range is SIM_EINVAL.  On failure focus's outputs are
+ * untouched. */
+int run_replication_focus(const scenario *s, int64_t replication, evs_kind kind, const sim_alloc *a,
+			  run_focus *focus, res_rep *out, char *err, size_t errlen);
+void run_focus_free(run_focus *f);
 
 /* The service-side figures of r's mailboxes (r->n_mailboxes of them, in
  * scenario order; the figures svc_mailbox_figures fills) and of r->total

@@ -298,6 +298,13 @@ int scn_load_serve(const char *path, const sim_alloc *a, scenario ***out, size_t
 int scn_load_buffer(const char *name, const char *text, size_t len, const char *base_dir,
 		    const sim_alloc *a, scenario ***out, size_t *n, scn_errors *errs)
 {
+	return scn_load_buffer_ex(name, text, len, base_dir, a, NULL, 0, out, n, errs);
+}
+
+int scn_load_buffer_ex(const char *name, const char *text, size_t len, const char *base_dir,
+		       const sim_alloc *a, const scn_override *ov, size_t n_ov, scenario ***out, size_t *n,
+		       scn_errors *errs)
+{
 	scn_ctx c = { 0 };
 	scn_budget b;
 	sim_alloc wrapped;
@@ -306,6 +313,8 @@ int scn_load_buffer(const char *name, const char *text, size_t len, const char *
 	c.errs = errs;
 	c.errs0 = errs ? errs->n : 0;
 	c.file = name;
+	c.ov = ov;
+	c.n_ov = ov ? n_ov : 0;
 	if (base_dir && base_dir[0]) {
 		size_t dl = strlen(base_dir);
 		if (dl + 2 > sizeof dir) {

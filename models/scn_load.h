@@ -124,6 +124,12 @@ int scn_load_serve(const char *path, const sim_alloc *a, scenario ***out, size_t
 int scn_load_buffer(const char *name, const char *text, size_t len, const char *base_dir,
 		    const sim_alloc *a, scenario ***out, size_t *n, scn_errors *errs);
 
+/* scn_load_buffer with overrides, as scn_load_ex (a stored run's text and
+ * its --set values, replayed). */
+int scn_load_buffer_ex(const char *name, const char *text, size_t len, const char *base_dir,
+		       const sim_alloc *a, const scn_override *ov, size_t n_ov, scenario ***out, size_t *n,
+		       scn_errors *errs);
+
 /* Parse a trace CSV held in memory (the format of docs/SCENARIOS.md, the
  * reader scn_load() uses for `arrivals: {trace: FILE}`): a header
  * time,sender,recipients,size[,external], then one row per message;

@@ -220,6 +220,27 @@ typedef struct snd_copies {
 
 typedef struct snd_slab snd_slab;
 
+/* A replication seen through one sender group or one mailbox (a replay for
+ * `plot --entity`, run.h: run_replication_focus): the time series of that
+ * entity alone, counted at the same sites as the whole scenario's.  Exactly
+ * one of group and mailbox is >= 0.  What a row holds (res_series_row):
+ *   group    accepted, released, lost and refused attempts of its messages;
+ *            outbox_backlog its instances' unresolved messages; open_sessions
+ *            its workers in a session; throttled_mailboxes the mailboxes it
+ *            may use that are in an error-throttle period;
+ *   mailbox  what happened on it (as its figures: attempts, acceptances and
+ *            losses there, and outbox overflow of the instances whose home
+ *            it is); outbox_backlog the unresolved messages of the instances
+ *            whose home it is; open_sessions its sessions; throttled 0 or 1.
+ * The world only adds to series (n_series rows, zeroed, the world's step);
+ * the caller owns it.  world.focus is NULL in a normal run: each count site
+ * then pays one test of that pointer. */
+typedef struct snd_focus {
+	int32_t group, mailbox;        /* the entity; -1 for the other kind */
+	int64_t backlog;               /* its unresolved messages now */
+	res_series_row *series; size_t n_series;
+} snd_focus;
+
 typedef struct snd_world {
 	const scenario *s;
 	int64_t replication;
@@ -254,6 +275,7 @@ typedef struct snd_world {
 
 	res_series_row *series; size_t n_series;
 	res_rep *rec;                  /* where the replies given are noted (may be NULL) */
+	snd_focus *focus;              /* NULL, or the entity a replay counts apart */
 	size_t series_next;            /* first row whose end is not yet filled */
 	int64_t series_next_end;       /* that row's end; INT64_MAX: none left */
 	unsigned check_ops;            /* SIM_CHECK's counter (check.h) */

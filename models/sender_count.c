@@ -10,6 +10,74 @@
 
 #include <stdint.h>
 
+/* ---- the focus: one entity's series (a replay; sender.h, snd_focus) -------- */
+
+/* Whose messages: a group's own, or those of the instances whose home
+ * mailbox it is (generation, backlog and outbox overflow). */
+static bool focus_owns(const snd_focus *f, const snd_inst *in)
+{
+	return f->group >= 0 ? in->group == f->group : in->home_mailbox == f->mailbox;
+}
+
+/* What happened at an attempt: a group's messages, or on the mailbox. */
+static bool focus_sees(const snd_focus *f, const snd_worker *wk)
+{
+	return f->group >= 0 ? wk->inst->group == f->group : wk->mailbox == f->mailbox;
+}
+
+static res_series_row *focus_row(const snd_world *w, int64_t t)
+{
+	size_t row = snd__series_row(w, t);
+	return row < w->focus->n_series ? &w->focus->series[row] : NULL;
+}
+
+void snd__focus_generated(snd_world *w, const snd_inst *in, bool kept)
+{
+	snd_focus *f = w->focus;
+	if (!focus_owns(f, in))
+		return;
+	if (kept) {
+		f->backlog++;
+		return;
+	}
+	res_series_row *r = focus_row(w, sim_now(w->e));
+	if (r)
+		r->lost++;
+}
+
+/* The state at a step's end: backlog, sessions, throttled mailboxes.  A
+ * group's sessions are its workers in one (submitting or idle); its
+ * mailboxes those it may use (its mailbox, or its pool).  O(the group's
+ * workers + its mailboxes) per step: a replay's cost, never a run's. */
+static void focus_fill(snd_world *w, res_series_row *r, int64_t end)
+{
+	const snd_focus *f = w->focus;
+	svc_mailbox_state ms;
+	r->outbox_backlog = (uint32_t)f->backlog;
+	if (f->mailbox >= 0) {
+		if (svc_mailbox_now(w->v, f->mailbox, end, &ms) == SIM_OK) {
+			r->open_sessions = (uint32_t)ms.sessions;
+			r->throttled_mailboxes = ms.throttled_class >= 0;
+		}
+		return;
+	}
+	const scn_sender *sd = &w->s->senders[f->group];
+	int64_t conns = sd->connections > 0 ? sd->connections : 1;
+	uint32_t open = 0, thr = 0;
+	for (size_t i = w->group_first[f->group]; i < w->group_first[f->group] + (size_t)sd->count; i++)
+		for (int64_t k = 0; k < conns; k++) {
+			uint8_t st = w->inst[i].workers[k].state;
+			open += st == SW_SUBMITTING || st == SW_IDLE;
+		}
+	size_t first = sd->pool >= 0 ? w->s->pools[sd->pool].first : (size_t)sd->mailbox;
+	size_t n = sd->pool >= 0 ? w->s->pools[sd->pool].count : 1;
+	for (size_t m = first; m < first + n; m++)
+		if (svc_mailbox_now(w->v, (int)m, end, &ms) == SIM_OK)
+			thr += ms.throttled_class >= 0;
+	r->open_sessions = open;
+	r->throttled_mailboxes = thr;
+}
+
 /* ---- the time series ----------------------------------------------------- */
 
 int64_t snd__series_end_of_next(const snd_world *w)
@@ -30,6 +98,8 @@ void snd_series_advance(snd_world *w, int64_t t)
 		r->outbox_backlog = (uint32_t)w->backlog;
 		r->open_sessions = (uint32_t)svc_open_sessions(w->v);
 		r->throttled_mailboxes = (uint32_t)svc_throttled_mailboxes(w->v, end);
+		if (w->focus && w->series_next < w->focus->n_series)
+			focus_fill(w, &w->focus->series[w->series_next], end);
 		w->series_next++;
 	}
 	w->series_next_end = snd__series_end_of_next(w);
@@ -54,6 +124,8 @@ void snd__count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, const s
 	size_t row = snd__series_row(w, sim_now(w->e));
 	if (ALWAYS(row < w->n_series)) /* events run before the end, in a row */
 		w->series[row].rejected_by[rc]++;
+	if (w->focus && focus_sees(w->focus, wk) && row < w->focus->n_series)
+		w->focus->series[row].rejected_by[rc]++;
 }
 
 
@@ -62,6 +134,8 @@ static void resolve(snd_world *w, snd_inst *in, snd_msg *m)
 {
 	in->unresolved--;
 	w->backlog--;
+	if (w->focus && focus_owns(w->focus, in))
+		w->focus->backlog--;
 	snd__msg_free(w, m);
 }
 
@@ -85,6 +159,8 @@ void snd__lose(snd_world *w, snd_worker *wk, snd__loss_kind k)
 	size_t row = snd__series_row(w, sim_now(w->e));
 	if (ALWAYS(row < w->n_series)) /* a loss runs before the end, in a row */
 		w->series[row].lost++;
+	if (w->focus && focus_sees(w->focus, wk) && row < w->focus->n_series)
+		w->focus->series[row].lost++;
 	wk->msg = NULL;
 	resolve(w, wk->inst, m);
 }
@@ -152,6 +228,10 @@ void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 	size_t row = snd__series_row(w, now);
 	if (ALWAYS(row < w->n_series)) /* an acceptance runs before the end */
 		w->series[row].accepted++;
+	bool focused = w->focus && focus_sees(w->focus, wk);
+	res_series_row *frow = focused ? focus_row(w, now) : NULL;
+	if (frow)
+		frow->accepted++;
 	if (released) {
 		mc->del_sum_s += (double)del / 1e9;
 		if (del > mc->del_max_ns)
@@ -164,6 +244,8 @@ void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 		row = snd__series_row(w, rt);
 		if (row < w->n_series)
 			w->series[row].released++;
+		if (focused && (frow = focus_row(w, rt)) != NULL)
+			frow->released++;
 	}
 	if (st != SIM_OK)
 		snd__fail(w, st);

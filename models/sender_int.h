@@ -232,6 +232,10 @@ void snd__refused(snd_world *w, snd_worker *wk, scn_reply_class rc,
 /* The end of row series_next (INT64_MAX when every row is filled). */
 int64_t snd__series_end_of_next(const snd_world *w);
 
+/* The focus (world.focus, a replay's one entity; sender.h): a message
+ * generated at instance in, kept in its outbox or lost to a full one. */
+void snd__focus_generated(snd_world *w, const snd_inst *in, bool kept);
+
 /* The counts every message or attempt updates are inline here (one call
  * less on the hot path); the rest are in sender_count.c. */
 
@@ -256,10 +260,14 @@ static inline bool snd__count_generated(snd_world *w, snd_inst *in)
 		size_t row = snd__series_row(w, sim_now(w->e));
 		if (row < w->n_series)
 			w->series[row].lost++;
+		if (w->focus)
+			snd__focus_generated(w, in, false);
 		return false;
 	}
 	in->unresolved++;
 	w->backlog++;
+	if (w->focus)
+		snd__focus_generated(w, in, true);
 	return true;
 }
 

@@ -31,8 +31,17 @@ if (fmt eq 'svg') {
 set output out
 set encoding utf8
 
-set title title font ',13'
+# The title centred on the canvas, not over the plot (a legend outside
+# narrows the plot, and a long title would run off the left edge): a blank
+# title of as many lines keeps its room, a label at the top draws it.
+nl = 1
+do for [k=1:strlen(title)] { if (title[k:k] eq "\n") { nl = nl + 1 } }
+blank = ' '
+do for [k=2:nl] { blank = blank . "\n " }
+set title blank font ',13'
+set label 1001 title at screen 0.5, screen 1 - 0.045 center font ',13' front
 set xlabel xlabel
+set bmargin 4   # the label's descenders clear of the bottom edge
 set ylabel 'share of all messages delivered'
 set yrange [0:1.02]
 set ytics 0, 0.1, 1
@@ -46,6 +55,12 @@ if (logx) {
     set xtics ("10 ms" 0.01, "0.1 s" 0.1, "1 s" 1, "10 s" 10, "1 min" 60, "10 min" 600, \
                "1 h" 3600, "6 h" 21600, "1 d" 86400, "1 w" 604800)
     set mxtics 10
+} else {
+    # A delay axis from 0, with room on the right for the censored tails
+    # (delays that are all alike, fixed times, would otherwise get an axis
+    # of a hundredth of a second around them).
+    set xrange [0:*]
+    set offsets 0, graph 0.08, 0, 0
 }
 # The median and the 95th percentile, the two figures the tables quote.
 set arrow 1 from graph 0, first 0.5 to graph 1, first 0.5 nohead dt 3 lc rgb '#999999' back
@@ -53,8 +68,12 @@ set arrow 2 from graph 0, first 0.95 to graph 1, first 0.95 nohead dt 3 lc rgb '
 set label 1 'median' at graph 0.005, first 0.5 offset 0, 0.6 tc rgb '#777777' font ',9'
 set label 2 'p95' at graph 0.005, first 0.95 offset 0, 0.6 tc rgb '#777777' font ',9'
 # Up to six curves the key fits in the lower right corner, where the
-# curves have risen; more would hide them: then it goes outside, right.
-if (nvar > 6) {
+# curves have risen; more would hide them, and so would it hide the
+# censored tail of a variant that delivered less than a third of its mail:
+# then it goes outside, right.
+lowtail = 0
+do for [i=1:nvar] { if (value(sprintf('dshare%d', i)) < 0.33) { lowtail = 1 } }
+if (nvar > 6 || lowtail) {
     set key outside right top Left reverse box opaque samplen 2 spacing 1.0 width -8
 } else {
     set key bottom right Left reverse box opaque samplen 3 spacing 1.1 width 1
@@ -62,7 +81,7 @@ if (nvar > 6) {
 set key title 'variant'
 # Twenty colours that stay apart: sixteen variants never share one.
 colours = '#1f77b4 #d62728 #2ca02c #ff7f0e #9467bd #8c564b #e377c2 #17becf #7f7f7f #bcbd22 '.\
-          '#000080 #808000 #00c0c0 #ff00ff #804000 #00ff80 #4040ff #ffb0b0 #006040 #a0a0ff'
+          '#000080 #808000 #f3c300 #ff00ff #804000 #00ff80 #2b3d26 #ffb0b0 #006040 #c2b280'
 do for [i=1:nvar] {
     d = value(sprintf('dshare%d', i)); x = value(sprintf('dlast%d', i))
     if (d < 0.9995 && x == x) {
@@ -70,7 +89,7 @@ do for [i=1:nvar] {
             lc rgb word(colours, (i-1)%20+1) front
     }
 }
-keyfont = (nvar > 6 ? ',9' : ',10')
+keyfont = (nvar > 6 || lowtail ? ',9' : ',10')
 set key font keyfont
 plot for [i=1:nvar] datafile using (column(2*i)):(column(2*i+1)) with lines lw 2.5 \
         lc rgb word(colours, (i-1)%20+1) \

@@ -26,8 +26,17 @@ if (fmt eq 'svg') {
 set output out
 set encoding utf8
 
-set title title font ',13'
+# The title centred on the canvas, not over the plot (a legend outside
+# narrows the plot, and a long title would run off the left edge): a blank
+# title of as many lines keeps its room, a label at the top draws it.
+nl = 1
+do for [k=1:strlen(title)] { if (title[k:k] eq "\n") { nl = nl + 1 } }
+blank = ' '
+do for [k=2:nl] { blank = blank . "\n " }
+set title blank font ',13'
+set label 1001 title at screen 0.5, screen 1 - 0.045 center font ',13' front
 set xlabel xlabel
+set bmargin 4   # the label's descenders clear of the bottom edge
 set ylabel ylabel
 set grid xtics ytics lc rgb '#dddddd' lw 1 dt 1
 set border 3
@@ -38,7 +47,7 @@ set key outside right top vertical Left reverse samplen 2.5 spacing 1.3 width 1
 set key title 'variant' left
 # Twenty colours that stay apart: sixteen variants never share one.
 colours = '#1f77b4 #d62728 #2ca02c #ff7f0e #9467bd #8c564b #e377c2 #17becf #7f7f7f #bcbd22 '.\
-          '#000080 #808000 #00c0c0 #ff00ff #804000 #00ff80 #4040ff #ffb0b0 #006040 #a0a0ff'
+          '#000080 #808000 #f3c300 #ff00ff #804000 #00ff80 #2b3d26 #ffb0b0 #006040 #c2b280'
 colour(i) = word(colours, (i-1)%20+1)
 # Bands first, so that no band hides another line.  A line with no
 # defined point (never delivered everywhere) is still named in the key.

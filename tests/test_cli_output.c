@@ -107,10 +107,8 @@ static void hostile_store(char *db, size_t size)
 		"  command_line = 'cmd' || char(155) || '2J' || char(13) || 'cr' || char(127),"
 		"  program_version = 'v' || char(8);"
 		"UPDATE variants SET name = '=HYPERLINK(1)' || char(27) || '[2J';"
-		"UPDATE entities SET name = '@SUM(1)' || char(27) || 'c' WHERE entity_kind = 'group';"
-		"UPDATE figures SET entity = '@SUM(1)' || char(27) || 'c' WHERE entity_kind = 'group';"
-		"UPDATE summaries SET entity = '@SUM(1)' || char(27) || 'c' WHERE entity_kind = 'group';"
-		"UPDATE rejections SET entity = '@SUM(1)' || char(27) || 'c' WHERE entity_kind = 'group';";
+		/* (a store of schema 3 names each entity there only) */
+		"UPDATE entities SET name = '@SUM(1)' || char(27) || 'c' WHERE entity_kind = 'group';";
 	char *msg = NULL;
 	if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
 		print_error("%s\n", msg);

@@ -520,6 +520,90 @@ static void test_item_opaque(void **state)
 	evs_free(s);
 }
 
+/* Two clusters of n / 2 entries one second apart (times i and 10^9 + i,
+ * i < n / 2, ns), inserted in that order, then drained in order.  Returns
+ * the set's stats after the inserts. */
+static void two_clusters(size_t n, evs_stats *st)
+{
+	tnode *nd = calloc(n, sizeof *nd);
+	assert_non_null(nd);
+	evs *s = evs_new(EVS_CALENDAR, &sim_alloc_std);
+	assert_non_null(s);
+	for (size_t i = 0; i < n; i++) {
+		nd[i].time = (int64_t)(i < n / 2 ? i : 1000000000 + (i - n / 2));
+		nd[i].seq = i;
+		assert_int_equal(ins(s, &nd[i]), 0);
+	}
+	evs_get_stats(s, st);
+	for (size_t i = 0; i < n; i++)
+		assert_ptr_equal(pop_node(s), &nd[i]); /* inserted in order */
+	assert_null(pop_node(s));
+	evs_free(s);
+	free(nd);
+}
+
+/* The calendar's plan for clustered times (cq.c: plan), worked by hand.
+ * The first check is at the 4,096th operation (CQ_CHECK), a resize since
+ * 4,096 > 2 x 64.  The front's spacing (the 32 smallest times 0..31, 1 ns
+ * apart) asks for days of 2 x 1 ns = 2 ns; a year of nb_for(4096) = 4,096
+ * such days is 8 us, while the sample's 90 % quantile lies in the second
+ * cluster, about 10^9 ns from the first.
+ *   - n = 4,096: below CQ_MAX_BUCKETS the buckets may grow 16x but not
+ *     past 16,384, a year of 32,768 ns, still short; so the days widen to
+ *     the least power of two with 16,384 x 2^k >= ~10^9: 2^k >= 61,035,
+ *     k = 16, days of 65,536 ns (a year of 2^30 = 1.07 x 10^9 ns; 2^29 =
+ *     5.4 x 10^8 would still be short).
+ *   - n = 20,000: the check at 8,192 is no resize (8,192 is not > 2 x
+ *     4,096), the one at 12,288 is, with nb_for(12288) = 16,384 =
+ *     CQ_MAX_BUCKETS: no room to spread, days from the front only (2 ns),
+ *     a folding year accepted; the check at 16,384 has nothing to do
+ *     (16,384 <= 2 x 12,288, no cost spent on inserts). */
+static void test_plan_clusters(void **state)
+{
+	(void)state;
+	evs_stats st;
+	two_clusters(4096, &st);
+#ifndef EVS_STRESS /* the stress build resizes and retunes at every operation */
+	assert_int_equal(st.buckets, 16384);
+	assert_int_equal(st.width, 65536);
+#endif
+	two_clusters(20000, &st);
+#ifndef EVS_STRESS
+	assert_int_equal(st.buckets, 16384);
+	assert_int_equal(st.width, 2);
+#endif
+}
+
+/* Calendar and heap pop the same stream on the two distributions that
+ * once defeated the calendar's width (camel at 10^3: spikes 500 ns wide,
+ * 1 ms apart; change: the spacing jumps by five orders of magnitude every
+ * 2,000 draws), for long enough that clusters drift and the queue retunes:
+ * 100 x n holds. */
+static void test_calendar_vs_heap_spikes(void **state)
+{
+	(void)state;
+	static const struct {
+		int dist;
+		size_t n;
+	} cases[] = { { INCR_CAMEL, 1000 }, { INCR_CHANGE, 1000 }, { INCR_CAMEL, 5000 } };
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		size_t n = cases[c].n, holds = 100 * n;
+#ifdef EVS_STRESS
+		n /= 10;
+		holds = 20 * n;
+#endif
+		uint64_t *ta = malloc(holds * sizeof *ta), *tb = malloc(holds * sizeof *tb);
+		assert_non_null(ta);
+		assert_non_null(tb);
+		uint64_t a = run_hold(EVS_CALENDAR, n, cases[c].dist, holds, 5, 1, ta);
+		uint64_t b = run_hold(EVS_HEAP, n, cases[c].dist, holds, 5, 1, tb);
+		assert_int_equal(a, b);
+		assert_memory_equal(ta, tb, holds * sizeof *ta);
+		free(ta);
+		free(tb);
+	}
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -548,6 +632,8 @@ int main(void)
 		BOTH(test_item_opaque),
 		BOTH(test_bottom_tail),
 		cmocka_unit_test(test_calendar_vs_heap),
+		cmocka_unit_test(test_calendar_vs_heap_spikes),
+		cmocka_unit_test(test_plan_clusters),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -110,7 +110,7 @@ static int64_t write_run(fixture *fx, const char *path, const char *const *names
 	                .n_variants = n };
 	store_run_info info = { "0.1.0-test", "plot-test", "plot-test.yaml",
 	                        "name: plot-test\nlimits:\n  preset: exchange-online\n",
-	                        "throttlesim run plot-test.yaml", 42, N_REPS };
+	                        "throttlesim run plot-test.yaml", 42, N_REPS, NULL, 0 };
 	sqlite3 *db = NULL;
 	char err[512] = "";
 	int64_t id = -1;
@@ -157,6 +157,16 @@ static void add_extras(fixture *fx)
 	exec_sql(fx->db, sql);
 }
 
+/* path becomes an empty store of schema 2 (as the program created them
+ * before schema 3 packed the results): add_extras rewrites its delay_cdf
+ * rows with SQL. */
+static void schema2_store(const char *path)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "cp tests/data/store-schema2-empty.db '%s'", path);
+	assert_int_equal(system(cmd), 0);
+}
+
 static int setup(void **state)
 {
 	fixture *fx = calloc(1, sizeof *fx);
@@ -177,6 +187,8 @@ static int setup(void **state)
 		fill_series(fx, r);
 
 	static const char *const names[] = { "base", "mailbox-per-device", "o'brien_{x}^2 & \"q\"" };
+	schema2_store(fx->db);
+	schema2_store(fx->plain_db);
 	fx->run = write_run(fx, fx->db, names, 3);
 	static const char *const sweep_names[] = { "a", "b", "c", "d", "e", "f" };
 	fx->sweep_run = write_run(fx, fx->db, sweep_names, 6);
@@ -583,7 +595,7 @@ static int64_t write_hand_run(hand_run *h, const char *path, bool keep_series)
 	rpt_run run = { .scenario_name = "hand", .seed = 1, .version = "0.1.0-test", .variants = h->variants,
 	                .n_variants = 3 };
 	store_run_info info = { "0.1.0-test", "hand", "hand.yaml", "name: hand\n", "throttlesim run hand.yaml",
-	                        1, H_REPS };
+	                        1, H_REPS, NULL, 0 };
 	sqlite3 *db = NULL;
 	char err[512] = "";
 	int64_t id = -1;
@@ -639,10 +651,11 @@ static double var_num(const char *vars, const char *name)
 	return strtod(p + strlen(key), NULL);
 }
 
-/* What run stores by default: the mean of the replications, only the
- * steps where it is not 0: steps 10, 11 and 13 of lossy and of twice,
- * none of idle: 3 x 2 = 6 rows (not x 2 replications).  --keep-series
- * (keep_series): every replication's every step, 40 x 2 x 3 = 240. */
+/* What run stores by default: the mean of the replications (as their
+ * sums, schema 3), only the steps where it is not 0: steps 10, 11 and 13
+ * of lossy and of twice, none of idle: 3 x 2 = 6 rows (not x 2
+ * replications).  --keep-series (keep_series): every replication's
+ * series, of 40 steps each. */
 static void test_series_rows(void **state)
 {
 	fixture *fx = *state;
@@ -651,23 +664,37 @@ static void test_series_rows(void **state)
 	char db[128], sql[256];
 	snprintf(db, sizeof db, "%s/hand-mean.db", fx->dir);
 	int64_t id = write_hand_run(h, db, false);
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld", (long long)id);
-	assert_int_equal(count_rows(db, sql), 6);
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld AND replication <> -1",
+	/* schema 3 packs a variant's series in one blob: its steps (40,
+	 * 0x28), then the rows stored (3, 3, 0), each a varint of one byte */
+	snprintf(sql, sizeof sql, "SELECT group_concat(h, ',') = '2803,2803,2800' FROM (SELECT hex(substr(series, 1, 2))"
+	         " AS h FROM variant_data WHERE run_id = %lld ORDER BY variant_idx)", (long long)id);
+	assert_int_equal(count_rows(db, sql), 1);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM replication_data WHERE run_id = %lld AND series IS NOT NULL",
 	         (long long)id);
 	assert_int_equal(count_rows(db, sql), 0);
 	/* the mean's lost column: (3 + 0) / 2 at step 11 of lossy, doubled in twice */
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld AND step = 11"
-	         " AND ((variant_idx = 0 AND lost = 1.5) OR (variant_idx = 1 AND lost = 3))", (long long)id);
-	assert_int_equal(count_rows(db, sql), 2);
+	sqlite3 *h_db = NULL;
+	store_loaded *l = NULL;
+	char err[512] = "";
+	assert_int_equal(store_open_readonly(db, &h_db, err, sizeof err), SIM_OK);
+	if (store_load_run(h_db, id, &l, err, sizeof err) != SIM_OK)
+		fail_msg("%s", err);
+	assert_int_equal(l->series[0].n, H_STEPS);
+	assert_true(l->series[0].rows[11].lost == 1.5);
+	assert_true(l->series[1].rows[11].lost == 3);
+	assert_true(l->series[2].rows[11].lost == 0);
+	store_loaded_free(l);
+	store_close(h_db);
 
 	snprintf(db, sizeof db, "%s/hand-keep.db", fx->dir);
 	id = write_hand_run(h, db, true);
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld", (long long)id);
-	assert_int_equal(count_rows(db, sql), H_STEPS * H_REPS * 3);
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM series WHERE run_id = %lld AND replication = -1",
+	/* every replication's own series, 40 steps each; no variant's */
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM replication_data WHERE run_id = %lld"
+	         " AND hex(substr(series, 1, 1)) = '28'", (long long)id);
+	assert_int_equal(count_rows(db, sql), H_REPS * 3);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM variant_data WHERE run_id = %lld AND series IS NULL",
 	         (long long)id);
-	assert_int_equal(count_rows(db, sql), 0);
+	assert_int_equal(count_rows(db, sql), 3);
 	free(h);
 }
 
@@ -746,18 +773,44 @@ static void test_series_hand_counted(void **state)
 	free(h);
 }
 
-/* Per-entity series are not stored: --entity is refused, not drawn as
- * the whole scenario under the entity's name. */
-static void test_entity_refused(void **state)
+/* --entity: the time series and the delay distribution replay the run,
+ * and this store's run was made by another version (0.1.0-test): refused
+ * before anything is made, saying so.  The comparison needs no replay: it
+ * draws the mailbox's stored summaries, here half the total's (fill_rep):
+ * accepted of replication r is level x (1 + 0.04 r), level 10 + 7 v, so
+ * the mean over r = 0, 1, 2 is 1.04 x level: 10.4 and 17.68. */
+static void test_entity(void **state)
 {
 	fixture *fx = *state;
 	char run[32], out[128];
 	snprintf(run, sizeof run, "%lld", (long long)fx->run);
 	snprintf(out, sizeof out, "%s/entity", fx->dir);
-	assert_int_equal(plot(fx, run, "--db", fx->db, "--out", out, "--entity", "scan0@contoso.com", NULL), 2);
-	assert_non_null(strstr(fx->err, "--entity: charts of one sender group or mailbox are not drawn yet"));
+	assert_int_equal(plot(fx, run, "--db", fx->db, "--out", out, "--entity", "scan0@contoso.com", NULL),
+	                 have_gnuplot() ? 2 : 1);
+	if (!have_gnuplot())
+		return;
+	assert_non_null(strstr(fx->err, "--entity: cannot replay run 1: run 1 was made by throttlesim 0.1.0-test"));
 	struct stat sb;
 	assert_int_equal(lstat(out, &sb), -1);
+
+	assert_int_equal(plot(fx, run, "--db", fx->db, "--out", out, "--entity", "scan0@contoso.co", NULL), 2);
+	assert_non_null(strstr(fx->err, "no sender group or mailbox named 'scan0@contoso.co' (did you mean 'scan0@contoso.com'?)"));
+
+	int rc = plot(fx, run, "--db", fx->db, "--out", out, "--entity", "mailbox:scan0@contoso.com",
+	              "--chart", "compare", NULL);
+	if (rc != 0)
+		fail_msg("exit %d: %s", rc, fx->err);
+	image(fx, out, "compare-mailbox-scan0_contoso.com.png");
+	char data[256], text[8192];
+	snprintf(data, sizeof data, "%s/compare-mailbox-scan0_contoso.com.dat", out);
+	FILE *f = fopen(data, "r");
+	assert_non_null(f);
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	text[n] = 0;
+	fclose(f);
+	assert_non_null(strstr(text, "mailbox 'scan0@contoso.com'"));
+	assert_non_null(strstr(text, "\n0 0 10.4 "));
+	assert_non_null(strstr(text, "\n1 1 17.68 "));
 }
 
 /* ---- hostile paths, scripts, names and sizes (issue 9) -------------------------------- */
@@ -1021,7 +1074,7 @@ static void test_sweep_at_size_bound(void **state)
 	rpt_run r = { .scenario_name = "big-sweep", .seed = 42, .version = "0.1.0-test", .variants = vs,
 	              .n_variants = BIG };
 	store_run_info info = { "0.1.0-test", "big-sweep", "big.yaml", "name: big-sweep\n",
-	                        "throttlesim run big.yaml", 42, 1 };
+	                        "throttlesim run big.yaml", 42, 1, NULL, 0 };
 	sqlite3 *h = NULL;
 	char err[512] = "";
 	int64_t id = -1;
@@ -1138,7 +1191,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limit_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_hand_counted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_entity_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_gnuplot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),

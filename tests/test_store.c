@@ -109,7 +109,7 @@ static int setup(void **state)
 	fx->run = (rpt_run){ .scenario_name = "printers", .seed = 42, .version = "0.1.0-test", .variants = fx->variants,
 	                     .n_variants = 2 };
 	fx->info = (store_run_info){ "0.1.0-test", "printers", "scenarios/printers.yaml",
-	                             "name: printers\n", "throttlesim run printers.yaml", 42, N_REPS };
+	                             "name: printers\n", "throttlesim run printers.yaml", 42, N_REPS, NULL, 0 };
 	*state = fx;
 	return 0;
 }
@@ -164,18 +164,35 @@ static char *read_file(const char *path, size_t *len)
 	return b;
 }
 
+/* fx->path becomes a schema-2 store with no runs (the schema as the
+ * program created it before schema 3: tests/data/store-schema2-empty.db),
+ * so that what is written into it takes that file's layout. */
+static void use_schema2(fixture *fx)
+{
+	size_t n;
+	char *b = read_file("tests/data/store-schema2-empty.db", &n);
+	FILE *f = fopen(fx->path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(b, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+	free(b);
+}
+
 /* ---- tests ----------------------------------------------------------------- */
 
+/* A schema-2 file keeps its layout: a run written into it by this program
+ * has its rows in the tables of schema 2, as before. */
 static void test_round_trip(void **state)
 {
 	fixture *fx = *state;
 	sqlite3 *db = NULL;
 	char err[512] = "";
+	use_schema2(fx);
 	assert_int_equal(store_open(fx->path, &db, err, sizeof err), SIM_OK);
 	int64_t id = write_run(fx, db);
 
 	assert_int_equal(sql_int(db, "PRAGMA application_id"), STORE_APPLICATION_ID);
-	assert_int_equal(sql_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	assert_int_equal(sql_int(db, "PRAGMA user_version"), 2);
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -264,9 +281,8 @@ static void test_round_trip(void **state)
 /* What a run describes of itself comes back as written: names, routes,
  * resolved limits, the replies configured and those each replication
  * gave, the time series and the delay points. */
-static void test_description_round_trip(void **state)
+static void description_round_trip(fixture *fx, bool schema2)
 {
-	fixture *fx = *state;
 	for (size_t m = 0; m < N_MBX; m++) {
 		fx->mailboxes[m].limits.concurrency = 3 + (int64_t)m;
 		fx->mailboxes[m].limits.concurrency_scope = SCOPE_MAILBOX;
@@ -295,13 +311,18 @@ static void test_description_round_trip(void **state)
 	}
 	sqlite3 *db = NULL;
 	char err[512] = "";
+	if (schema2)
+		use_schema2(fx);
 	assert_int_equal(store_open(fx->path, &db, err, sizeof err), SIM_OK);
 	int64_t id = write_run(fx, db);
+	assert_int_equal(sql_int(db, "PRAGMA user_version"), schema2 ? 2 : STORE_SCHEMA_VERSION);
 	/* the rejections of replication 1 carry the reply it gave */
-	assert_int_equal(sql_int(db, "SELECT reply_code FROM rejections WHERE replication = 1"
-	                             " AND reply_class = 'concurrency' LIMIT 1"), 421);
-	assert_int_equal(sql_int(db, "SELECT reply_code FROM rejections WHERE replication = 0"
-	                             " AND reply_class = 'concurrency' LIMIT 1"), 432);
+	if (schema2) {
+		assert_int_equal(sql_int(db, "SELECT reply_code FROM rejections WHERE replication = 1"
+		                             " AND reply_class = 'concurrency' LIMIT 1"), 421);
+		assert_int_equal(sql_int(db, "SELECT reply_code FROM rejections WHERE replication = 0"
+		                             " AND reply_class = 'concurrency' LIMIT 1"), 432);
+	}
 	store_loaded *l = NULL;
 	assert_int_equal(store_load_run(db, id, &l, err, sizeof err), SIM_OK);
 	assert_int_equal(l->run.n_variants, 2);
@@ -349,6 +370,16 @@ static void test_description_round_trip(void **state)
 	store_close(db);
 }
 
+static void test_description_round_trip(void **state)
+{
+	description_round_trip(*state, false);
+}
+
+static void test_description_round_trip_schema2(void **state)
+{
+	description_round_trip(*state, true);
+}
+
 /* A schema-1 file (no entities, replies or series step) is read, names
  * from its summaries and no limits; the first write upgrades it. */
 static void test_schema1_file(void **state)
@@ -356,6 +387,7 @@ static void test_schema1_file(void **state)
 	fixture *fx = *state;
 	sqlite3 *db = NULL;
 	char err[512] = "";
+	use_schema2(fx);
 	assert_int_equal(store_open(fx->path, &db, err, sizeof err), SIM_OK);
 	int64_t id = write_run(fx, db);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE entities; DROP TABLE replies;"
@@ -381,7 +413,7 @@ static void test_schema1_file(void **state)
 	store_loaded_free(l);
 	store_close(db);
 	assert_int_equal(store_open(fx->path, &db, err, sizeof err), SIM_OK);
-	assert_int_equal(sql_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	assert_int_equal(sql_int(db, "PRAGMA user_version"), 2);   /* to 2, its layout kept */
 	int64_t id2 = write_run(fx, db);
 	assert_int_equal(sql_int(db, "SELECT count(*) FROM entities"), 2 * (N_GROUPS + N_MBX));
 	assert_int_equal(store_load_run(db, id, &l, err, sizeof err), SIM_OK);
@@ -395,11 +427,12 @@ static void test_schema1_file(void **state)
  * agree with looking at each row), and NULL for what is not stored; a
  * file without delay_cdf or the sweep columns (from before them) is read,
  * and says so. */
-static void test_find_summary_and_old_files(void **state)
+static void find_summary_and_old_files(fixture *fx, bool schema2)
 {
-	fixture *fx = *state;
 	sqlite3 *db = NULL;
 	char err[512] = "";
+	if (schema2)
+		use_schema2(fx);
 	assert_int_equal(store_open(fx->path, &db, err, sizeof err), SIM_OK);
 	int64_t id = write_run(fx, db);
 	store_loaded *l = NULL;
@@ -414,7 +447,21 @@ static void test_find_summary_and_old_files(void **state)
 	assert_null(store_find_summary(l, 0, RES_TOTAL, 0, "no_such_figure"));
 	assert_null(store_find_summary(l, l->run.n_variants, RES_TOTAL, 0, "accepted"));
 	assert_null(store_find_summary(l, 0, RES_MAILBOX, N_MBX, "accepted"));
+	/* every summary of both variants: FIG_COUNT per entity, and
+	 * rejected_by.concurrency (every replication) and lost_by.recipient_rate
+	 * (replications 1 and 2) */
+	assert_int_equal(l->n_summaries, 2 * (1 + N_GROUPS + N_MBX) * (FIG_COUNT + 2));
+	const store_summary *s = store_find_summary(l, 1, RES_GROUP, 1, "rejected_by.concurrency");
+	assert_non_null(s);
+	assert_string_equal(s->unit, "count");
+	assert_string_equal(s->entity_name, "group1");
+	assert_true(s->mean == 5 + 1 + 1.0);   /* 5 + rep + e over reps 0, 1, 2 */
+	assert_int_equal(s->n, N_REPS);
 	store_loaded_free(l);
+	if (!schema2) {
+		store_close(db);
+		return;
+	}
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE delay_cdf; ALTER TABLE variants DROP COLUMN point;"
 	                              " ALTER TABLE variants DROP COLUMN sweep_key;"
 	                              " ALTER TABLE variants DROP COLUMN sweep_value;"
@@ -428,6 +475,16 @@ static void test_find_summary_and_old_files(void **state)
 	assert_true(isnan(l->run.variants[0].reps[0].delivery_cdf[0]));
 	store_loaded_free(l);
 	store_close(db);
+}
+
+static void test_find_summary_and_old_files(void **state)
+{
+	find_summary_and_old_files(*state, true);
+}
+
+static void test_find_summary(void **state)
+{
+	find_summary_and_old_files(*state, false);
 }
 
 static void test_reopen_and_two_runs(void **state)
@@ -446,14 +503,13 @@ static void test_reopen_and_two_runs(void **state)
 	store_close(b);
 	assert_int_equal(store_open(fx->path, &a, err, sizeof err), SIM_OK);
 	assert_int_equal(sql_int(a, "SELECT count(*) FROM runs WHERE complete = 1"), 2);
-	assert_int_equal(sql_int(a, "SELECT count(DISTINCT run_id) FROM figures"), 2);
+	assert_int_equal(sql_int(a, "SELECT count(DISTINCT run_id) FROM replication_data"), 2);
 	assert_int_equal(sql_int(a, "SELECT seed FROM runs WHERE id = (SELECT max(id) FROM runs)"), 43);
 	/* ids are never reused, even after the newest run is deleted */
 	char sql[512];
-	snprintf(sql, sizeof sql, "DELETE FROM series WHERE run_id = %lld; DELETE FROM figures WHERE run_id = %lld;"
-	         "DELETE FROM summaries WHERE run_id = %lld; DELETE FROM rejections WHERE run_id = %lld;"
-	         "DELETE FROM delay_cdf WHERE run_id = %lld;",
-	         (long long)id2, (long long)id2, (long long)id2, (long long)id2, (long long)id2);
+	snprintf(sql, sizeof sql, "DELETE FROM names WHERE run_id = %lld; DELETE FROM variant_data WHERE run_id = %lld;"
+	         "DELETE FROM replication_data WHERE run_id = %lld;",
+	         (long long)id2, (long long)id2, (long long)id2);
 	assert_int_equal(sqlite3_exec(a, sql, NULL, NULL, NULL), SQLITE_OK);
 	snprintf(sql, sizeof sql, "DELETE FROM replications WHERE run_id = %lld; DELETE FROM variants"
 	         " WHERE run_id = %lld; DELETE FROM entities WHERE run_id = %lld;"
@@ -473,6 +529,7 @@ static void test_new_reply_class_column(void **state)
 	fixture *fx = *state;
 	sqlite3 *a = NULL;
 	char err[512] = "";
+	use_schema2(fx);
 	assert_int_equal(store_open(fx->path, &a, err, sizeof err), SIM_OK);
 	int64_t id1 = write_run(fx, a);
 	char sql[200];
@@ -554,25 +611,32 @@ static void test_refuses_foreign_files(void **state)
 	assert_non_null(strstr(err, "results.db: unable to open database file"));
 }
 
-static void test_failure_leaves_no_partial_rows(void **state)
+static void failure_leaves_no_partial_rows(fixture *fx, bool schema2)
 {
-	fixture *fx = *state;
 	sqlite3 *db = NULL;
 	char err[512] = "";
+	if (schema2)
+		use_schema2(fx);
 	assert_int_equal(store_open(fx->path, &db, err, sizeof err), SIM_OK);
 	int64_t good = write_run(fx, db);
 	/* a failure in the middle: after variants, replications, series and
 	 * figures, the first summary row of variant 1 aborts */
-	assert_int_equal(sqlite3_exec(db,
-	    "CREATE TEMP TRIGGER boom BEFORE INSERT ON main.summaries WHEN NEW.variant_idx = 1"
-	    " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, schema2
+	    ? "CREATE TEMP TRIGGER boom BEFORE INSERT ON main.summaries WHEN NEW.variant_idx = 1"
+	      " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;"
+	    : "CREATE TEMP TRIGGER boom BEFORE INSERT ON main.variant_data WHEN NEW.variant_idx = 1"
+	      " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;", NULL, NULL, NULL), SQLITE_OK);
 	int64_t id = -1;
 	assert_int_equal(store_begin_run(db, &fx->info, &id, err, sizeof err), SIM_OK);
 	assert_int_equal(store_write_results(db, id, &fx->run, err, sizeof err), SIM_ESTORE);
-	assert_non_null(strstr(err, "results.db: disk on fire while writing summaries"));
-	static const char *tables[] = { "variants", "replications", "figures", "summaries",
-	                                "rejections", "series" };
-	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+	assert_non_null(strstr(err, schema2 ? "results.db: disk on fire while writing summaries"
+	                                    : "results.db: disk on fire while writing the variants' summaries"));
+	static const char *tables2[] = { "variants", "replications", "figures", "summaries",
+	                                 "rejections", "series" };
+	static const char *tables3[] = { "variants", "replications", "names", "variant_data",
+	                                 "replication_data", "entities" };
+	const char **tables = schema2 ? tables2 : tables3;
+	for (size_t i = 0; i < sizeof tables2 / sizeof tables2[0]; i++) {
 		char sql[128];
 		snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE run_id = %lld", tables[i], (long long)id);
 		assert_int_equal(sql_int(db, sql), 0);
@@ -587,6 +651,16 @@ static void test_failure_leaves_no_partial_rows(void **state)
 	assert_int_equal(store_write_results(db, id, &fx->run, err, sizeof err), SIM_OK);
 	assert_int_equal(store_finish_run(db, id, err, sizeof err), SIM_OK);
 	store_close(db);
+}
+
+static void test_failure_leaves_no_partial_rows(void **state)
+{
+	failure_leaves_no_partial_rows(*state, false);
+}
+
+static void test_failure_leaves_no_partial_rows_schema2(void **state)
+{
+	failure_leaves_no_partial_rows(*state, true);
 }
 
 static void test_two_processes(void **state)
@@ -623,7 +697,7 @@ static void test_two_processes(void **state)
 	char err[512];
 	assert_int_equal(store_open(fx->path, &db, err, sizeof err), SIM_OK);
 	assert_int_equal(sql_int(db, "SELECT count(*) FROM runs WHERE complete = 1"), PROCS * RUNS);
-	assert_int_equal(sql_int(db, "SELECT count(DISTINCT run_id) FROM summaries"), PROCS * RUNS);
+	assert_int_equal(sql_int(db, "SELECT count(DISTINCT run_id) FROM variant_data"), PROCS * RUNS);
 	store_close(db);
 }
 
@@ -632,6 +706,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_description_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_description_round_trip_schema2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find_summary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_leaves_no_partial_rows_schema2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema1_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_summary_and_old_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_and_two_runs, setup, teardown),

@@ -6,7 +6,10 @@
  * and changes it with one SQL statement, as a damaged disk, a foreign
  * program or an attacker could; constraints that would stop the statement
  * (NOT NULL, CHECK) are taken off first, since a crafted file need not
- * have them. */
+ * have them.  Every case runs on the layout it concerns: schema 3's
+ * packed one (blobs: truncated, too long, a count or value out of range,
+ * a number beyond the run's names), schema 2's tables (a copy of
+ * tests/data/store-schema2-empty.db written into), or both. */
 #ifndef _DEFAULT_SOURCE
 #define _DEFAULT_SOURCE /* mkdtemp */
 #endif
@@ -34,7 +37,7 @@
 #define N_MBX 2
 #define N_STEPS 3
 
-static char dir[64], pristine[128], path[128];
+static char dir[64], pristine2[128], pristine3[128], path[128];
 
 /* A run of two variants (the second a sweep point with two keys), each
  * with N_REPS replications, a group, N_MBX mailboxes, rejections, delay
@@ -102,7 +105,8 @@ static void write_store(const char *file)
 	rpt_variant variants[2] = { { "base", &desc[0], reps, N_REPS }, { "wide", &desc[1], reps, N_REPS } };
 	rpt_run run = { .scenario_name = "corrupt", .seed = 1, .version = "test", .variants = variants,
 	                .n_variants = 2 };
-	store_run_info info = { "test", "corrupt", "corrupt.yaml", "name: corrupt\n", "throttlesim run", 1, N_REPS };
+	store_run_info info = { "test", "corrupt", "corrupt.yaml", "name: corrupt\n", "throttlesim run", 1, N_REPS,
+	                        NULL, 0 };
 	sqlite3 *db = NULL;
 	char err[512] = "";
 	int64_t id = 0;
@@ -127,7 +131,8 @@ static int setup(void **state)
 	snprintf(dir, sizeof dir, "/tmp/test_store_corrupt_XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return -1;
-	snprintf(pristine, sizeof pristine, "%s/pristine.db", dir);
+	snprintf(pristine2, sizeof pristine2, "%s/pristine2.db", dir);
+	snprintf(pristine3, sizeof pristine3, "%s/pristine3.db", dir);
 	snprintf(path, sizeof path, "%s/damaged.db", dir);
 	return 0;
 }
@@ -153,89 +158,147 @@ typedef struct damage {
 	const char *table;     /* the table changed (rebuilt without constraints first) */
 	const char *sql;
 	bool listing_fails;    /* the runs row itself is damaged */
+	int layout;            /* 2, 3, or 0 for both */
 } damage;
+
+/* A blob with its first value replaced by bytes (x'..'): the values
+ * after it unchanged, so only what the bytes say is wrong. */
+#define FIRST_VALUE(col, bytes) "CAST(" bytes " || substr(" col ", 2) AS BLOB)"
 
 static const damage cases[] = {
 	/* runs */
-	{ "runs", "UPDATE runs SET scenario_name = NULL", true },
-	{ "runs", "UPDATE runs SET replications = 0", true },
-	{ "runs", "UPDATE runs SET replications = 'many'", true },
-	{ "runs", "UPDATE runs SET complete = 7", true },
-	{ "runs", "UPDATE runs SET seed = 1.5", true },
-	{ "runs", "UPDATE runs SET scenario_name = CAST('ab' || char(0) || 'cd' AS TEXT)", true },
-	{ "runs", "UPDATE runs SET program_version = printf('%.5000c', 'v')", true },
-	{ "runs", "UPDATE runs SET started_at = x'00ff'", true },
+	{ "runs", "UPDATE runs SET scenario_name = NULL", true, 0 },
+	{ "runs", "UPDATE runs SET replications = 0", true, 0 },
+	{ "runs", "UPDATE runs SET replications = 'many'", true, 0 },
+	{ "runs", "UPDATE runs SET complete = 7", true, 0 },
+	{ "runs", "UPDATE runs SET seed = 1.5", true, 0 },
+	{ "runs", "UPDATE runs SET scenario_name = CAST('ab' || char(0) || 'cd' AS TEXT)", true, 0 },
+	{ "runs", "UPDATE runs SET program_version = printf('%.5000c', 'v')", true, 0 },
+	{ "runs", "UPDATE runs SET started_at = x'00ff'", true, 0 },
 	/* variants */
-	{ "variants", "UPDATE variants SET idx = 5 WHERE idx = 1", false },
-	{ "variants", "UPDATE variants SET idx = 'one' WHERE idx = 1", false },
-	{ "variants", "UPDATE variants SET name = NULL WHERE idx = 0", false },
-	{ "variants", "UPDATE variants SET name = printf('%.300c', 'n') WHERE idx = 0", false },
-	{ "variants", "UPDATE variants SET point = -3 WHERE idx = 1", false },
-	{ "variants", "UPDATE variants SET timezone = printf('%.300c', 'z'), start_utc_offset_s = 0 WHERE idx = 0", false },
-	{ "variants", "UPDATE variants SET timezone = 'Europe/Berlin', start_utc_offset_s = 999999 WHERE idx = 0", false },
-	{ "variants", "UPDATE variants SET timezone = NULL, start_utc_offset_s = 3600 WHERE idx = 0", false },
-	{ "variants", "UPDATE variants SET point = 'x' WHERE idx = 1", false },
-	{ "variants", "UPDATE variants SET sweep_key = NULL WHERE idx = 1", false },
-	{ "variants", "UPDATE variants SET sweep_value = NULL WHERE idx = 1", false },
-	{ "variants", "UPDATE variants SET sweep_value = 9e999 WHERE idx = 1", false },
-	{ "variants", "UPDATE variants SET sweep_value2 = NULL WHERE idx = 1", false },
-	{ "variants", "UPDATE variants SET sweep_key = 'k' WHERE idx = 0", false },
-	{ "variants", "UPDATE variants SET sweep_key = x'41' WHERE idx = 1", false },
-	{ "variants", "UPDATE variants SET duration_ns = -1", false },
-	{ "variants", "UPDATE variants SET series_step_ns = 'x'", false },
+	{ "variants", "UPDATE variants SET idx = 5 WHERE idx = 1", false, 0 },
+	{ "variants", "UPDATE variants SET idx = 'one' WHERE idx = 1", false, 0 },
+	{ "variants", "UPDATE variants SET name = NULL WHERE idx = 0", false, 0 },
+	{ "variants", "UPDATE variants SET name = printf('%.300c', 'n') WHERE idx = 0", false, 0 },
+	{ "variants", "UPDATE variants SET point = -3 WHERE idx = 1", false, 0 },
+	{ "variants", "UPDATE variants SET timezone = printf('%.300c', 'z'), start_utc_offset_s = 0 WHERE idx = 0", false, 0 },
+	{ "variants", "UPDATE variants SET timezone = 'Europe/Berlin', start_utc_offset_s = 999999 WHERE idx = 0", false, 0 },
+	{ "variants", "UPDATE variants SET timezone = NULL, start_utc_offset_s = 3600 WHERE idx = 0", false, 0 },
+	{ "variants", "UPDATE variants SET point = 'x' WHERE idx = 1", false, 0 },
+	{ "variants", "UPDATE variants SET sweep_key = NULL WHERE idx = 1", false, 0 },
+	{ "variants", "UPDATE variants SET sweep_value = NULL WHERE idx = 1", false, 0 },
+	{ "variants", "UPDATE variants SET sweep_value = 9e999 WHERE idx = 1", false, 0 },
+	{ "variants", "UPDATE variants SET sweep_value2 = NULL WHERE idx = 1", false, 0 },
+	{ "variants", "UPDATE variants SET sweep_key = 'k' WHERE idx = 0", false, 0 },
+	{ "variants", "UPDATE variants SET sweep_key = x'41' WHERE idx = 1", false, 0 },
+	{ "variants", "UPDATE variants SET duration_ns = -1", false, 0 },
+	{ "variants", "UPDATE variants SET series_step_ns = 'x'", false, 0 },
 	/* replications */
-	{ "replications", "DELETE FROM replications WHERE variant_idx = 0 AND replication = 1", false },
-	{ "replications", "UPDATE replications SET replication = -1 WHERE replication = 0", false },
-	{ "replications", "UPDATE replications SET events = 'x'", false },
-	{ "replications", "UPDATE replications SET events = -1", false },
-	{ "replications", "UPDATE replications SET variant_idx = 0.5 WHERE variant_idx = 0 AND replication = 1", false },
-	{ "replications", "UPDATE replications SET variant_idx = 9 WHERE variant_idx = 1", false },
+	{ "replications", "DELETE FROM replications WHERE variant_idx = 0 AND replication = 1", false, 0 },
+	{ "replications", "UPDATE replications SET replication = -1 WHERE replication = 0", false, 0 },
+	{ "replications", "UPDATE replications SET events = 'x'", false, 0 },
+	{ "replications", "UPDATE replications SET events = -1", false, 0 },
+	{ "replications", "UPDATE replications SET variant_idx = 0.5 WHERE variant_idx = 0 AND replication = 1", false, 0 },
+	{ "replications", "UPDATE replications SET variant_idx = 9 WHERE variant_idx = 1", false, 0 },
 	/* entities */
-	{ "entities", "UPDATE entities SET entity_idx = 1000000000 WHERE entity_kind = 'mailbox' AND entity_idx = 1", false },
-	{ "entities", "UPDATE entities SET entity_idx = 1 WHERE entity_kind = 'mailbox' AND entity_idx = 0", false },
-	{ "entities", "UPDATE entities SET concurrency_scope = 'galaxy'", false },
-	{ "entities", "UPDATE entities SET message_rate_mode = NULL", false },
-	{ "entities", "UPDATE entities SET concurrency = -4", false },
-	{ "entities", "UPDATE entities SET name = printf('%.200c', 'e')", false },
-	{ "entities", "UPDATE entities SET max_message_size = 1.5", false },
+	{ "entities", "UPDATE entities SET entity_idx = 1000000000 WHERE entity_kind = 'mailbox' AND entity_idx = 1", false, 0 },
+	{ "entities", "UPDATE entities SET entity_idx = 1 WHERE entity_kind = 'mailbox' AND entity_idx = 0", false, 0 },
+	{ "entities", "UPDATE entities SET concurrency_scope = 'galaxy'", false, 0 },
+	{ "entities", "UPDATE entities SET message_rate_mode = NULL", false, 0 },
+	{ "entities", "UPDATE entities SET concurrency = -4", false, 0 },
+	{ "entities", "UPDATE entities SET name = printf('%.200c', 'e')", false, 0 },
+	{ "entities", "UPDATE entities SET max_message_size = 1.5", false, 0 },
 	/* replies */
-	{ "replies", "UPDATE replies SET code = 99999", false },
-	{ "replies", "UPDATE replies SET transient = 2", false },
-	{ "replies", "UPDATE replies SET replication = 40 WHERE replication >= 0", false },
-	{ "replies", "UPDATE replies SET text = printf('%.2000c', 't')", false },
+	{ "replies", "UPDATE replies SET code = 99999", false, 0 },
+	{ "replies", "UPDATE replies SET transient = 2", false, 0 },
+	{ "replies", "UPDATE replies SET replication = 40 WHERE replication >= 0", false, 0 },
+	{ "replies", "UPDATE replies SET text = printf('%.2000c', 't')", false, 0 },
 	/* summaries */
-	{ "summaries", "UPDATE summaries SET n = -1", false },
-	{ "summaries", "UPDATE summaries SET n = 99", false },
-	{ "summaries", "UPDATE summaries SET mean = 'abc'", false },
-	{ "summaries", "UPDATE summaries SET mean = 9e999", false },
-	{ "summaries", "UPDATE summaries SET entity_idx = 99 WHERE entity_kind = 'mailbox'", false },
-	{ "summaries", "UPDATE summaries SET entity_idx = 3 WHERE entity_kind = 'total'", false },
-	{ "summaries", "UPDATE summaries SET unit = printf('%.100c', 'u')", false },
+	{ "summaries", "UPDATE summaries SET n = -1", false, 2 },
+	{ "summaries", "UPDATE summaries SET n = 99", false, 2 },
+	{ "summaries", "UPDATE summaries SET mean = 'abc'", false, 2 },
+	{ "summaries", "UPDATE summaries SET mean = 9e999", false, 2 },
+	{ "summaries", "UPDATE summaries SET entity_idx = 99 WHERE entity_kind = 'mailbox'", false, 2 },
+	{ "summaries", "UPDATE summaries SET entity_idx = 3 WHERE entity_kind = 'total'", false, 2 },
+	{ "summaries", "UPDATE summaries SET unit = printf('%.100c', 'u')", false, 2 },
 	/* figures */
-	{ "figures", "UPDATE figures SET value = 'abc'", false },
-	{ "figures", "UPDATE figures SET value = -9e999", false },
-	{ "figures", "DELETE FROM figures WHERE entity_kind = 'mailbox' AND entity_idx = 1 AND replication = 0", false },
-	{ "figures", "UPDATE figures SET replication = 7 WHERE replication = 1", false },
-	{ "figures", "UPDATE figures SET entity_idx = 'zero' WHERE entity_kind = 'group'", false },
+	{ "figures", "UPDATE figures SET value = 'abc'", false, 2 },
+	{ "figures", "UPDATE figures SET value = -9e999", false, 2 },
+	{ "figures", "DELETE FROM figures WHERE entity_kind = 'mailbox' AND entity_idx = 1 AND replication = 0", false, 2 },
+	{ "figures", "UPDATE figures SET replication = 7 WHERE replication = 1", false, 2 },
+	{ "figures", "UPDATE figures SET entity_idx = 'zero' WHERE entity_kind = 'group'", false, 2 },
 	/* rejections */
-	{ "rejections", "UPDATE rejections SET count = -5", false },
-	{ "rejections", "UPDATE rejections SET lost = 'x'", false },
-	{ "rejections", "UPDATE rejections SET entity_idx = 50 WHERE entity_kind = 'mailbox'", false },
+	{ "rejections", "UPDATE rejections SET count = -5", false, 2 },
+	{ "rejections", "UPDATE rejections SET lost = 'x'", false, 2 },
+	{ "rejections", "UPDATE rejections SET entity_idx = 50 WHERE entity_kind = 'mailbox'", false, 2 },
 	/* delay points */
-	{ "delay_cdf", "UPDATE delay_cdf SET q = 500 WHERE q = 3", false },
-	{ "delay_cdf", "UPDATE delay_cdf SET value_s = 'slow'", false },
-	{ "delay_cdf", "UPDATE delay_cdf SET kind = 'other' WHERE q = 3", false },
+	{ "delay_cdf", "UPDATE delay_cdf SET q = 500 WHERE q = 3", false, 2 },
+	{ "delay_cdf", "UPDATE delay_cdf SET value_s = 'slow'", false, 2 },
+	{ "delay_cdf", "UPDATE delay_cdf SET kind = 'other' WHERE q = 3", false, 2 },
 	/* series */
-	{ "series", "UPDATE series SET step = step + 100 WHERE step = 1", false },
-	{ "series", "UPDATE series SET accepted = -1", false },
-	{ "series", "UPDATE series SET accepted = 5000000000", false },
-	{ "series", "UPDATE series SET t_s = NULL", false },
-	{ "series", "INSERT INTO series SELECT * FROM series WHERE step = 2", false },
+	{ "series", "UPDATE series SET step = step + 100 WHERE step = 1", false, 2 },
+	{ "series", "UPDATE series SET accepted = -1", false, 2 },
+	{ "series", "UPDATE series SET accepted = 5000000000", false, 2 },
+	{ "series", "UPDATE series SET t_s = NULL", false, 2 },
+	{ "series", "INSERT INTO series SELECT * FROM series WHERE step = 2", false, 2 },
+	/* schema 3: the names */
+	{ "names", "UPDATE names SET id = id + 1 WHERE kind = 'figure' AND id = 3", false, 3 },
+	{ "names", "DELETE FROM names WHERE kind = 'figure' AND id = 0", false, 3 },
+	{ "names", "DELETE FROM names WHERE kind = 'reply_class' AND id = 0", false, 3 },
+	{ "names", "UPDATE names SET name = x'4142' WHERE id = 2", false, 3 },
+	{ "names", "UPDATE names SET unit = printf('%.100c', 'u') WHERE kind = 'figure'", false, 3 },
+	{ "names", "UPDATE names SET id = 'two' WHERE id = 2", false, 3 },
+	/* schema 3: a variant's summaries and series */
+	{ "variant_data", "UPDATE variant_data SET summaries = substr(summaries, 1, length(summaries) - 1)", false, 3 },
+	{ "variant_data", "UPDATE variant_data SET summaries = CAST(summaries || x'02' AS BLOB)", false, 3 },
+	{ "variant_data", "UPDATE variant_data SET summaries = 'abc'", false, 3 },
+	{ "variant_data", "UPDATE variant_data SET summaries = NULL WHERE variant_idx = 1", false, 3 },
+	{ "variant_data", "DELETE FROM variant_data WHERE variant_idx = 1", false, 3 },
+	{ "variant_data", "UPDATE variant_data SET variant_idx = 0", false, 3 },
+	/* 16383 groups: far more than the bytes could hold */
+	{ "variant_data", "UPDATE variant_data SET summaries = " FIRST_VALUE("summaries", "x'ff7f'"), false, 3 },
+	/* the first n (of the total's first figure) above the replications */
+	{ "variant_data", "UPDATE variant_data SET summaries = CAST(substr(summaries, 1, 4) || x'03' ||"
+	                  " substr(summaries, 6) AS BLOB)", false, 3 },
+	/* a mean that is a NaN's bits, an infinity's */
+	{ "variant_data", "UPDATE variant_data SET summaries = CAST(substr(summaries, 1, 2) ||"
+	                  " x'01000000000000f87f' || substr(summaries, 4) AS BLOB)", false, 3 },
+	{ "variant_data", "UPDATE variant_data SET summaries = CAST(substr(summaries, 1, 2) ||"
+	                  " x'01000000000000f0ff' || substr(summaries, 4) AS BLOB)", false, 3 },
+	/* 100 steps in a variant of 60; a step beyond the 3 said */
+	{ "variant_data", "UPDATE variant_data SET series = x'6400'", false, 3 },
+	{ "variant_data", "UPDATE variant_data SET series = CAST(x'030103' || zeroblob(6 +"
+	                  " (SELECT count(*) FROM names WHERE kind = 'reply_class')) AS BLOB)", false, 3 },
+	{ "variant_data", "UPDATE variant_data SET series = x'0301'", false, 3 },
+	{ "variant_data", "UPDATE variant_data SET series = 7", false, 3 },
+	/* schema 3: a replication's figures, delay points and series */
+	{ "replication_data", "UPDATE replication_data SET figures = substr(figures, 1, length(figures) - 1)"
+	                      " WHERE replication = 1", false, 3 },
+	{ "replication_data", "UPDATE replication_data SET figures = CAST(figures || x'02' AS BLOB)", false, 3 },
+	{ "replication_data", "UPDATE replication_data SET figures = NULL WHERE replication = 0", false, 3 },
+	{ "replication_data", "UPDATE replication_data SET figures = " FIRST_VALUE("figures", "x'01000000000000f07f'"),
+	  false, 3 },
+	{ "replication_data", "UPDATE replication_data SET figures = " FIRST_VALUE("figures", "x'ffffffffffffffffff7f'"),
+	  false, 3 },
+	/* a whole number beyond 2^53: 2 + zigzag(2^53 + 1) */
+	{ "replication_data", "UPDATE replication_data SET figures = " FIRST_VALUE("figures", "x'8480808080808020'"),
+	  false, 3 },
+	{ "replication_data", "DELETE FROM replication_data WHERE variant_idx = 0 AND replication = 1", false, 3 },
+	{ "replication_data", "UPDATE replication_data SET replication = 0 WHERE replication = 1", false, 3 },
+	{ "replication_data", "UPDATE replication_data SET replication = 5 WHERE replication = 1", false, 3 },
+	{ "replication_data", "UPDATE replication_data SET delay_cdf = substr(delay_cdf, 1, 50)", false, 3 },
+	{ "replication_data", "UPDATE replication_data SET delay_cdf = " FIRST_VALUE("delay_cdf", "x'05'"), false, 3 },
+	{ "replication_data", "UPDATE replication_data SET delay_cdf = x''", false, 3 },
+	{ "replication_data", "UPDATE replication_data SET series = x'6400'", false, 3 },
+	/* a count of 2^32 in a replication's series */
+	{ "replication_data", "UPDATE replication_data SET series = CAST(x'0301008080808010' || zeroblob(5 +"
+	                      " (SELECT count(*) FROM names WHERE kind = 'reply_class')) AS BLOB)", false, 3 },
+	{ "replication_data", "UPDATE replication_data SET series = 'x'", false, 3 },
 };
 
 /* The run must be refused, with the file named: by store_load_run always,
  * and by store_list_runs when the runs row is what was damaged. */
-static void check_case(const damage *d)
+static void check_case(const damage *d, const char *pristine)
 {
 	copy(pristine, path);
 	sqlite3 *h = NULL;
@@ -260,7 +323,7 @@ static void check_case(const damage *d)
 	int rc = store_load_run(db, 1, &l, err, sizeof err);
 	if (rc == SIM_OK) {
 		store_loaded_free(l);
-		fail_msg("%s: store_load_run accepted it", d->sql);
+		fail_msg("%s: store_load_run accepted it (%s)", d->sql, pristine);
 	}
 	assert_int_equal(rc, SIM_ESTORE);
 	assert_null(l);
@@ -278,7 +341,7 @@ static int count_run(void *ctx, const store_run_row *row)
 
 /* store_list_runs refuses a damaged runs row, and lists a run whose
  * results are damaged (its row is fine). */
-static void check_listing(const damage *d)
+static void check_listing(const damage *d, const char *pristine)
 {
 	copy(pristine, path);
 	sqlite3 *h = NULL;
@@ -308,10 +371,8 @@ static void check_listing(const damage *d)
 	store_close(db);
 }
 
-static void test_pristine_store_loads(void **state)
+static void pristine_store_loads(const char *pristine)
 {
-	(void)state;
-	write_store(pristine);
 	char err[1024] = "";
 	sqlite3 *db = NULL;
 	assert_int_equal(store_open_readonly(pristine, &db, err, sizeof err), SIM_OK);
@@ -332,13 +393,133 @@ static void test_pristine_store_loads(void **state)
 	store_close(db);
 }
 
+static void test_pristine_store_loads(void **state)
+{
+	(void)state;
+	write_store(pristine3);
+	pristine_store_loads(pristine3);
+	/* the schema-2 store: as the program created it before schema 3 */
+	copy("tests/data/store-schema2-empty.db", pristine2);
+	write_store(pristine2);
+	pristine_store_loads(pristine2);
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open(pristine2, &h), SQLITE_OK);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM figures", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_true(sqlite3_column_int64(st, 0) > 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
 static void test_every_damage_refused(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		check_case(&cases[i]);
-		check_listing(&cases[i]);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		for (int layout = 2; layout <= 3; layout++) {
+			if (cases[i].layout != 0 && cases[i].layout != layout)
+				continue;
+			/* tables of schema 2's results exist only there */
+			const char *pristine = layout == 2 ? pristine2 : pristine3;
+			check_case(&cases[i], pristine);
+			check_listing(&cases[i], pristine);
+		}
+}
+
+/* Loads run 1 of db: SIM_OK, or SIM_ESTORE saying the file is damaged;
+ * never anything else (and, in the san build, never a bad access). */
+static int load_outcome(sqlite3 *db, const char *what, size_t at)
+{
+	char err[1024] = "";
+	store_loaded *l = NULL;
+	int rc = store_load_run(db, 1, &l, err, sizeof err);
+	store_loaded_free(l);
+	if (rc != SIM_OK && (rc != SIM_ESTORE || strstr(err, "damaged") == NULL || strstr(err, path) == NULL))
+		fail_msg("%s, byte %zu: %d: %s", what, at, rc, err);
+	return rc;
+}
+
+/* Every packed blob of a replication and of a variant, cut short at
+ * every length up to 48 and at 32 more, one byte longer, and with bytes
+ * set to 0x00, 0x01, 0x7f, 0xff or their high bit flipped at 48
+ * places: a blob cut or lengthened is always refused, a changed byte
+ * refused or read (a valid value changed into another valid one). */
+static void test_blob_mutations(void **state)
+{
+	(void)state;
+	copy(pristine3, path);
+	sqlite3 *h = NULL, *db = NULL;
+	char err[1024] = "";
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	/* no fsync per case: nothing here outlives the test */
+	assert_int_equal(sqlite3_exec(h, "PRAGMA synchronous = OFF", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_open_readonly(path, &db, err, sizeof err), SIM_OK);
+	static const char *const targets[][2] = {
+		{ "variant_data", "summaries" }, { "variant_data", "series" }, { "replication_data", "figures" },
+		{ "replication_data", "delay_cdf" }, { "replication_data", "series" },
+	};
+	int refused = 0, read = 0;
+	for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+		char sql[256], what[96];
+		snprintf(what, sizeof what, "%s.%s", targets[t][0], targets[t][1]);
+		snprintf(sql, sizeof sql, "SELECT rowid, %s FROM %s WHERE %s IS NOT NULL ORDER BY rowid DESC LIMIT 1",
+		         targets[t][1], targets[t][0], targets[t][1]);
+		sqlite3_stmt *st = NULL;
+		assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			continue;   /* (a variant's series: this store keeps every replication's) */
+		}
+		int64_t rowid = sqlite3_column_int64(st, 0);
+		size_t n = (size_t)sqlite3_column_bytes(st, 1);
+		unsigned char *orig = malloc(n + 1), *b = malloc(n + 1);
+		assert_non_null(orig);
+		assert_non_null(b);
+		memcpy(orig, sqlite3_column_blob(st, 1), n);
+		sqlite3_finalize(st);
+		snprintf(sql, sizeof sql, "UPDATE %s SET %s = ?1 WHERE rowid = ?2", targets[t][0], targets[t][1]);
+		assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+		/* cases: lengths, one byte more, then 5 changes at 48 places */
+		size_t n_cut = n < 48 ? n : 48;
+		for (size_t k = 0; k < n_cut + 32 + 1 + 5 * 48; k++) {
+			size_t len = n, at = 0;
+			memcpy(b, orig, n);
+			bool must_fail = true;
+			if (k < n_cut)
+				len = at = k;
+			else if (k < n_cut + 32)
+				len = at = (k - n_cut) * n / 32;
+			else if (k == n_cut + 32)
+				b[len++] = 0x02, at = n;   /* a value too many */
+			else {
+				size_t j = k - n_cut - 33;
+				static const unsigned char set[] = { 0x00, 0x01, 0x7f, 0xff };
+				at = (j / 5) * n / 48;
+				b[at] = j % 5 < 4 ? set[j % 5] : (unsigned char)(b[at] ^ 0x80);
+				must_fail = false;
+			}
+			sqlite3_bind_blob(st, 1, b, (int)len, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, rowid);
+			assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+			sqlite3_reset(st);
+			int rc = load_outcome(db, what, at);
+			if (must_fail && rc == SIM_OK)
+				fail_msg("%s cut to %zu bytes (of %zu) or lengthened: read", what, len, n);
+			rc == SIM_OK ? read++ : refused++;
+		}
+		sqlite3_bind_blob(st, 1, orig, (int)n, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, rowid);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
+		assert_int_equal(load_outcome(db, what, 0), SIM_OK);
+		free(orig);
+		free(b);
 	}
+	/* both outcomes occur: the cases are not all of one kind */
+	assert_true(refused > 100);
+	assert_true(read > 10);
+	store_close(db);
+	sqlite3_close(h);
 }
 
 int main(void)
@@ -346,6 +527,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pristine_store_loads),
 		cmocka_unit_test(test_every_damage_refused),
+		cmocka_unit_test(test_blob_mutations),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

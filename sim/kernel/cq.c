@@ -25,6 +25,15 @@
  * day comes, plus a bucket visit per day). */
 #define CQ_COST_MAX 6
 #define CQ_MIN_WINDOW 4096
+/* nb may be raised up to CQ_SPREAD times the count's so that a year covers
+ * the times below the CQ_SPAN_PERMILLE quantile (plan). */
+#ifndef CQ_SPREAD
+#define CQ_SPREAD 16
+#endif
+#ifndef CQ_SPAN_PERMILLE
+#define CQ_SPAN_PERMILLE 900
+#endif
+#define CQ_SPAN_SAMPLE 256
 /* Counts and costs are checked every CQ_CHECK operations. */
 #define CQ_CHECK 4096
 /* A bottom insert that would shift more entries goes to the side heap. */
@@ -85,7 +94,10 @@ static void set_block(cq *q, cq_bucket *b, size_t nbcap, size_t nb)
 
 static void set_limits(cq *q)
 {
-	size_t ref = q->count > q->nb ? q->count : q->nb;
+	/* From the count, not nb: nb may be up to CQ_SPREAD times the count
+	 * (plan below), and a shrink threshold taken from nb would fire at
+	 * once. */
+	size_t ref = q->count > CQ_MIN_BUCKETS ? q->count : CQ_MIN_BUCKETS;
 	uint64_t dt = q->count / q->nb;
 	q->day_target = dt ? dt : 1;
 #ifdef EVS_STRESS
@@ -820,6 +832,83 @@ static uint64_t day_target_for(size_t count, size_t nb)
 	return dt ? dt : 1;
 }
 
+/* The time below which CQ_SPAN_PERMILLE of the queued entries lie, from
+ * an evenly strided sample of at most CQ_SPAN_SAMPLE of them (every
+ * stride-th entry of the bottom, then of the buckets in bucket order;
+ * deterministic).  O(count / CQ_CHUNK + nb). */
+static uint64_t span_quantile(const cq *q)
+{
+	uint64_t s[CQ_SPAN_SAMPLE];
+	size_t n = 0, stride = q->count / CQ_SPAN_SAMPLE + 1, skip = 0;
+	for (size_t i = q->bh; i < q->bt && n < CQ_SPAN_SAMPLE; i += stride)
+		s[n++] = (uint64_t)q->bot[i].time;
+	for (size_t w = 0; w < nwords(q->nb) && n < CQ_SPAN_SAMPLE; w++) {
+		uint64_t bits = q->bits[w];
+		while (bits && n < CQ_SPAN_SAMPLE) {
+			size_t j = (w << 6) | (size_t)__builtin_ctzll(bits);
+			bits &= bits - 1;
+			for (uint32_t c = q->b[j].head; c != CQ_NIL && n < CQ_SPAN_SAMPLE;
+			     c = q->pool[c].next) {
+				const cq_chunk *ch = &q->pool[c];
+				if (skip >= ch->n) {
+					skip -= ch->n;
+					continue;
+				}
+				for (uint32_t i = (uint32_t)skip; i < ch->n && n < CQ_SPAN_SAMPLE;
+				     i += (uint32_t)stride)
+					s[n++] = (uint64_t)ch->e[i].time;
+				/* entries of this chunk after the last one taken */
+				size_t last = skip + (ch->n - 1 - skip) / stride * stride;
+				skip = stride - 1 - (ch->n - 1 - last);
+			}
+		}
+	}
+	if (n < 2)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = s[i];
+		size_t j = i;
+		while (j > 0 && s[j - 1] > x) {
+			s[j] = s[j - 1];
+			j--;
+		}
+		s[j] = x;
+	}
+	return s[(n - 1) * CQ_SPAN_PERMILLE / 1000] - s[0];
+}
+
+/* Bucket count and width for the current contents: the width from the
+ * front's spacing (estimate_shift), the count from the number of entries,
+ * raised (up to CQ_SPREAD times, and CQ_MAX_BUCKETS) until a year covers
+ * most of the queue's span.  A year shorter than the span folds later
+ * entries onto the buckets being scanned, and every day change then walks
+ * past not-due buckets: when the times come in clusters far apart (camel)
+ * the front's spacing is that inside a cluster, and a year of nb such days
+ * covered a small part of the 2 ms span. */
+static void plan(const cq *q, size_t *nbp, unsigned *shp)
+{
+	size_t nb = nb_for(q->count);
+	unsigned sh = estimate_shift(q, day_target_for(q->count, nb));
+	size_t cap = nb * CQ_SPREAD < CQ_MAX_BUCKETS ? nb * CQ_SPREAD : CQ_MAX_BUCKETS;
+	if (cap <= nb) {
+		*nbp = nb;
+		*shp = sh;
+		return;
+	}
+	uint64_t span = span_quantile(q);
+	while (nb < cap && ((uint64_t)nb << sh >> sh) == nb && ((uint64_t)nb << sh) < span)
+		nb *= 2;
+	/* Still short: the front is much denser than the rest (a spike);
+	 * wider days, rather than a year that folds.  Not once the count
+	 * fills CQ_MAX_BUCKETS: there days hold many entries by design and a
+	 * width from the span would crowd the clusters' days. */
+	while (sh < CQ_MAX_SHIFT &&
+	       ((uint64_t)nb << sh >> sh) == nb && ((uint64_t)nb << sh) < span)
+		sh++;
+	*nbp = nb;
+	*shp = sh;
+}
+
 static void maintain(cq *q)
 {
 #ifdef EVS_STRESS
@@ -840,8 +929,10 @@ static void maintain(cq *q)
 	return;
 #else
 	if (q->count > q->grow_at || q->count < q->shrink_at) {
-		size_t nb = nb_for(q->count);
-		rebuild(q, nb, estimate_shift(q, day_target_for(q->count, nb)));
+		size_t nb;
+		unsigned sh;
+		plan(q, &nb, &sh);
+		rebuild(q, nb, sh);
 		set_limits(q);
 		return;
 	}
@@ -864,9 +955,11 @@ static void maintain(cq *q)
 		return;
 	}
 	if (hot) {
-		unsigned sh = estimate_shift(q, q->day_target);
-		if (sh != q->shift) {
-			rebuild(q, q->nb, sh);
+		size_t nb;
+		unsigned sh;
+		plan(q, &nb, &sh);
+		if (sh != q->shift || nb != q->nb) {
+			rebuild(q, nb, sh);
 			q->retunes++;
 		}
 	}

@@ -31,7 +31,7 @@
 
 static const char report_usage[] =
 	"usage: throttlesim report RUN [--db FILE] [--html FILE] [--markdown FILE]\n"
-	"                              [--no-charts] [--scripts DIR]\n"
+	"                              [--no-charts] [--entity NAME] [--scripts DIR]\n"
 	"\n"
 	"Writes the one-page report of a stored run: the scenario's question (its\n"
 	"leading comment block), the answer table with 95% intervals and the paired\n"
@@ -46,6 +46,8 @@ static const char report_usage[] =
 	"  --markdown FILE  GitHub Markdown for a ticket; each chart is written beside\n"
 	"                   it as STEM-CHART.svg (FILE without .md) and linked\n"
 	"  --no-charts      draw no chart (the page says so)\n"
+	"  --entity NAME    the charts of this sender group or mailbox, as plot --entity\n"
+	"                   draws them (the run replayed and checked); tables unchanged\n"
 	"  --scripts DIR    the gnuplot scripts, as for plot --scripts\n"
 	"  -h, --help       show this help\n"
 	"\n"
@@ -56,11 +58,11 @@ static const char report_usage[] =
 	"2 bad usage, unknown run or --scripts DIR without scripts\n";
 
 typedef struct report_opts {
-	const char *db, *run, *html, *md, *scripts;
+	const char *db, *run, *html, *md, *scripts, *entity;
 	bool no_charts;
 } report_opts;
 
-enum { RO_DB, RO_HTML, RO_MD, RO_NO_CHARTS, RO_SCRIPTS };
+enum { RO_DB, RO_HTML, RO_MD, RO_NO_CHARTS, RO_SCRIPTS, RO_ENTITY };
 
 static int report_option(void *ctx, int id, const char *opt, const char *v)
 {
@@ -78,6 +80,7 @@ static int report_option(void *ctx, int id, const char *opt, const char *v)
 	case RO_HTML: o->html = v; return 0;
 	case RO_MD: o->md = v; return 0;
 	case RO_SCRIPTS: o->scripts = v; return 0;
+	case RO_ENTITY: o->entity = v; return 0;
 	default: o->no_charts = true; return 0;
 	}
 }
@@ -88,7 +91,7 @@ static int parse(int argc, char **argv, report_opts *o)
 	static const cli_opt opts[] = {
 		{ "--db", NULL, true, RO_DB }, { "--html", NULL, true, RO_HTML },
 		{ "--markdown", NULL, true, RO_MD }, { "--no-charts", NULL, false, RO_NO_CHARTS },
-		{ "--scripts", NULL, true, RO_SCRIPTS },
+		{ "--scripts", NULL, true, RO_SCRIPTS }, { "--entity", NULL, true, RO_ENTITY },
 	};
 	*o = (report_opts){ .db = "throttlesim.db" };
 	int p = cli_parse("report", report_usage, opts, sizeof opts / sizeof opts[0], argc, argv,
@@ -325,9 +328,17 @@ static int draw_charts(const report_opts *o, int64_t id, charts *ch)
 	snprintf(out_path, sizeof out_path, "%s/plot.out", ch->tmp);
 	snprintf(err_path, sizeof err_path, "%s/plot.err", ch->tmp);
 	snprintf(run, sizeof run, "%lld", (long long)id);
-	char *args[] = { run, "--db", (char *)o->db, "--out", out_dir, "--format", "svg",
-	                 o->scripts ? "--scripts" : NULL, (char *)o->scripts, NULL };
-	int nargs = o->scripts ? 9 : 7;
+	char *args[12] = { run, "--db", (char *)o->db, "--out", out_dir, "--format", "svg" };
+	int nargs = 7;
+	if (o->scripts) {
+		args[nargs++] = "--scripts";
+		args[nargs++] = (char *)o->scripts;
+	}
+	if (o->entity) {
+		args[nargs++] = "--entity";
+		args[nargs++] = (char *)o->entity;
+	}
+	args[nargs] = NULL;
 	int saved_out, saved_err;
 	if (redirect(1, out_path, &saved_out) != 0) {
 		term_eprintf("throttlesim report: %s: %s\n", out_path, strerror(errno));

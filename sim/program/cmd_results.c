@@ -17,8 +17,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "exit.h"
@@ -27,6 +29,7 @@
 #include "stats.h"
 #include "status.h"
 #include "store.h"
+#include "store_merge.h"
 #include "term.h"
 
 
@@ -36,6 +39,7 @@ static const char results_usage[] =
 	"       throttlesim results export RUN --format csv|json [--db FILE]\n"
 	"       throttlesim results rm RUN... [--db FILE] [--no-vacuum]\n"
 	"       throttlesim results prune --keep N [--dry-run] [--db FILE] [--no-vacuum]\n"
+	"       throttlesim results merge OUT IN... [--keep-series]\n"
 	"\n"
 	"Reads the results store (list, show, export: read-only) or deletes runs\n"
 	"from it (rm, prune); never creates it.\n"
@@ -47,6 +51,8 @@ static const char results_usage[] =
 	"  export    a run's summaries and per-replication figures\n"
 	"  rm        delete runs wholly, then shrink the file (VACUUM)\n"
 	"  prune     keep the N newest complete runs, delete older runs\n"
+	"  merge     join the shards of a run (run --shard I/N) into one run, in a\n"
+	"            new file\n"
 	"\n"
 	"  RUN         a run id (see list) or 'last' (the newest run)\n"
 	"  --db FILE   results store (default throttlesim.db)\n"
@@ -116,6 +122,25 @@ static const char export_usage[] =
 	"  --describe  json: also each variant's length, each sender group's route,\n"
 	"              each group's and mailbox's limits, whether each reply was given\n"
 	"Undefined values are empty (csv) or null (json).  RUN is a run id or 'last'.\n";
+
+static const char merge_usage[] =
+	"usage: throttlesim results merge OUT IN... [--keep-series]\n"
+	"\n"
+	"Joins the shards of a run (each IN written by `run --shard I/N`; its newest\n"
+	"run) into one run in OUT, a new file: the same run, figures, summaries and\n"
+	"time series as `run` on one machine with the same scenario, options and\n"
+	"seed gives (results export prints the same JSON but for the record's times\n"
+	"and command line).  Refused, with nothing written: shards of different\n"
+	"scenario files, seeds, options or program versions, a missing or repeated\n"
+	"shard, an incomplete one, an OUT that exists.  OUT appears whole or not at\n"
+	"all: it is written under another name and named OUT when complete.\n"
+	"\n"
+	"  --keep-series  store every replication's time series (default: the mean\n"
+	"                 over replications, as run stores it)\n"
+	"  -h, --help     show this help\n"
+	"\n"
+	"exit status: 0 merged, 1 a file cannot be read or written, 2 bad usage or\n"
+	"shards that do not make one run\n";
 
 typedef struct results_opts {
 	const char *db;
@@ -715,6 +740,100 @@ static int results_prune(int argc, char **argv)
 	return rc == 0 ? finish_output() : rc;
 }
 
+/* ---- merge ------------------------------------------------------------------- */
+
+/* The one piece of state outside a context: a signal handler reaches
+ * nothing else.  The files a merge is writing, removed if it is stopped
+ * (the output is linked only once complete, so it is never among them). */
+static struct {
+	char paths[4][4200];
+} merge_sig;
+
+static void on_merge_signal(int sig)
+{
+	for (int i = 0; i < 4; i++)
+		unlink(merge_sig.paths[i]);
+	_exit(128 + sig);
+}
+
+typedef struct merge_args {
+	const char **files;
+	size_t n;
+	bool keep_series;
+} merge_args;
+
+static int merge_option(void *ctx, int id, const char *opt, const char *val)
+{
+	(void)opt;
+	merge_args *a = ctx;
+	if (id == CLI_ARG) {
+		if (!*val) {
+			term_eprintf("throttlesim results merge: a file's name is empty\n");
+			return -1;
+		}
+		a->files[a->n++] = val;
+	} else {
+		a->keep_series = true;
+	}
+	return 0;
+}
+
+static void merge_waiting(void *ctx, const char *message)
+{
+	(void)ctx;
+	term_eprintf("throttlesim: %s\n", message);
+}
+
+static int results_merge(int argc, char **argv)
+{
+	static const cli_opt opts[] = { { "--keep-series", NULL, false, 1 } };
+	merge_args a = { .files = calloc((size_t)argc + 1, sizeof *a.files) };
+	if (a.files == NULL) {
+		term_eprintf("throttlesim: out of memory\n");
+		return EXIT_FAIL;
+	}
+	int p = cli_parse("results merge", merge_usage, opts, 1, argc, argv, merge_option, &a);
+	if (p != 0 || a.n < 2) {
+		if (p == 0)
+			term_eprintf("throttlesim results merge: expected OUT and at least one IN (try --help)\n");
+		free(a.files);
+		return p > 0 ? 0 : EXIT_USAGE;
+	}
+	char *cmdline = cli_join_args("throttlesim results merge", argc, argv);
+	snprintf(merge_sig.paths[0], sizeof merge_sig.paths[0], "%s.merge-%ld", a.files[0], (long)getpid());
+	static const char *const sides[] = { "-wal", "-shm", "-journal" };
+	for (int i = 0; i < 3; i++)
+		snprintf(merge_sig.paths[i + 1], sizeof merge_sig.paths[i + 1], "%.4000s%s", merge_sig.paths[0], sides[i]);
+	struct sigaction sa, old[3];
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_merge_signal;
+	sigemptyset(&sa.sa_mask);
+	const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	store_merge_opts mo = { .out = a.files[0], .in = a.files + 1, .n_in = a.n - 1, .version = THROTTLESIM_VERSION,
+	                        .command_line = cmdline, .keep_series = a.keep_series,
+	                        .tmp_path = merge_sig.paths[0], .on_wait = merge_waiting };
+	store_merge_info info;
+	char err[2048] = "";
+	int st = store_merge(&mo, &info, err, sizeof err);
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	free(cmdline);
+	int rc = 0;
+	if (st != SIM_OK) {
+		term_eprintf("throttlesim results merge: %s\n", err);
+		rc = exit_for(st);
+	} else {
+		term_printf("merged %zu shard%s into %s: run %lld, %zu variant%s, %lld replications (%zu units)\n",
+		            a.n - 1, a.n == 2 ? "" : "s", a.files[0], (long long)info.run_id, info.n_variants,
+		            info.n_variants == 1 ? "" : "s", (long long)info.n_replications, info.n_units);
+		rc = finish_output();
+	}
+	free(a.files);
+	return rc;
+}
+
 /* ---- progress while a run is stored -------------------------------------------- */
 
 void store_progress_to_terminal(void *ctx, const store_progress *p)
@@ -752,7 +871,10 @@ int cmd_results(int argc, char **argv)
 		return results_rm(argc - 1, argv + 1);
 	if (strcmp(sub, "prune") == 0)
 		return results_prune(argc - 1, argv + 1);
-	term_eprintf("throttlesim results: unknown subcommand '%s' (list, show, export, rm or prune; try --help)\n",
+	if (strcmp(sub, "merge") == 0)
+		return results_merge(argc - 1, argv + 1);
+	term_eprintf("throttlesim results: unknown subcommand '%s' (list, show, export, rm, prune or merge;"
+	             " try --help)\n",
 	             sub);
 	return EXIT_USAGE;
 }

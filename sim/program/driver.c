@@ -129,48 +129,67 @@ static bool wait_for_workers(pool *pl, bool may_abandon)
 	return false;
 }
 
-void drv_free(res_rep **out, scenario *const *v, size_t n)
+/* How many replications of scenario k the run holds. */
+static size_t count_of(scenario *const *v, const drv_sel *sel, size_t k)
+{
+	return sel ? sel[k].n : (size_t)v[k]->replications;
+}
+
+/* The replication at position i of scenario k's list. */
+static int64_t rep_at(const drv_sel *sel, size_t k, size_t i)
+{
+	return sel ? sel[k].rep[i] : (int64_t)i;
+}
+
+void drv_free_sel(res_rep **out, scenario *const *v, const drv_sel *sel, size_t n)
 {
 	if (out == NULL)
 		return;
 	for (size_t k = 0; k < n; k++) {
 		if (out[k] == NULL)
 			continue;
-		for (int64_t r = 0; r < v[k]->replications; r++)
+		for (size_t r = 0; r < count_of(v, sel, k); r++)
 			res_rep_free(&out[k][r]);
 		free(out[k]);
 	}
 	free(out);
 }
 
+void drv_free(res_rep **out, scenario *const *v, size_t n)
+{
+	drv_free_sel(out, v, NULL, n);
+}
+
 int drv_run(scenario *const *v, size_t n, const drv_opts *o, res_rep ***out,
 	    char *err, size_t errlen)
 {
+	const drv_sel *sel = o->sel;
 	size_t total = 0;
 	for (size_t k = 0; k < n; k++)
-		total += (size_t)v[k]->replications;
+		total += count_of(v, sel, k);
 	res_rep **res = calloc(n ? n : 1, sizeof *res);
 	task *tasks = calloc(total ? total : 1, sizeof *tasks);
 	int rc = SIM_OK;
 	if (res == NULL || tasks == NULL)
 		goto nomem;
-	int64_t most = 0;
+	size_t most = 0;
 	for (size_t k = 0; k < n; k++) {
-		res[k] = calloc((size_t)v[k]->replications, sizeof *res[k]);
+		size_t c = count_of(v, sel, k);
+		res[k] = calloc(c ? c : 1, sizeof *res[k]);
 		if (res[k] == NULL)
 			goto nomem;
-		if (v[k]->replications > most)
-			most = v[k]->replications;
+		if (c > most)
+			most = c;
 	}
 	/* Replication-major: replication 0 of every scenario, then 1, ...  A
 	 * stopped run then holds the first m replications of every variant
 	 * and sweep point, which pair by seed; the slots, so the results, do
 	 * not depend on the order. */
 	size_t t = 0;
-	for (int64_t r = 0; r < most; r++)
+	for (size_t r = 0; r < most; r++)
 		for (size_t k = 0; k < n; k++)
-			if (r < v[k]->replications)
-				tasks[t++] = (task){ .scn = v[k], .replication = r, .out = &res[k][r] };
+			if (r < count_of(v, sel, k))
+				tasks[t++] = (task){ .scn = v[k], .replication = rep_at(sel, k, r), .out = &res[k][r] };
 
 	/* On the heap: once abandoned, it outlives this call (the threads
 	 * still simulating hold it until the process ends). */
@@ -236,10 +255,10 @@ int drv_run(scenario *const *v, size_t n, const drv_opts *o, res_rep ***out,
 		for (size_t k = 0; k < n; k++)
 			o->complete[k] = 0;
 		size_t idx = 0;
-		for (int64_t r = 0; r < most; r++)
+		for (size_t r = 0; r < most; r++)
 			for (size_t k = 0; k < n; k++)
-				if (r < v[k]->replications) {
-					if (tasks[idx].done && o->complete[k] == (size_t)r)
+				if (r < count_of(v, sel, k)) {
+					if (tasks[idx].done && o->complete[k] == r)
 						o->complete[k]++;
 					idx++;
 				}
@@ -252,14 +271,14 @@ int drv_run(scenario *const *v, size_t n, const drv_opts *o, res_rep ***out,
 	}
 	if (rc != SIM_OK && (rc != SIM_EINTR || o->complete == NULL)) {
 		if (!abandoned)
-			drv_free(res, v, n);
+			drv_free_sel(res, v, sel, n);
 		return rc;
 	}
 	*out = res;
 	return rc;
 nomem:
 	free(tasks);
-	drv_free(res, v, n);
+	drv_free_sel(res, v, sel, n);
 	snprintf(err, errlen, "%s", sim_strerror(SIM_ENOMEM));
 	return SIM_ENOMEM;
 }

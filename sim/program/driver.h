@@ -13,7 +13,8 @@
  * else; errors come back in err.
  *
  * Ownership: on success *out is an array of n arrays (one per scenario) of
- * v[k]->replications results; free it with drv_free().  On failure *out is
+ * v[k]->replications results (with a selection, sel[k].n); free it with
+ * drv_free() (drv_free_sel()).  On failure *out is
  * untouched and err names the scenario and replication that failed.
  *
  * Stopping: when stop is set and *stop becomes non-zero (a signal
@@ -47,8 +48,20 @@
 #include "results.h"
 #include "scenario.h"
 
+/* Which replications of one scenario to run: rep[0..n), ascending and
+ * distinct, each below the scenario's replications.  A shard of a run
+ * (`run --shard`) runs such a subset; a replication's figures depend on
+ * (scenario, replication) only (run.h), so a subset gives the same
+ * numbers as the whole run for the replications it has. */
+typedef struct drv_sel {
+	const int64_t *rep;
+	size_t n;
+} drv_sel;
+
 typedef struct drv_opts {
 	evs_kind kind;
+	const drv_sel *sel;  /* NULL: every replication of every scenario; else n entries,
+	                      * and out[k] holds sel[k].n results in sel[k]'s order */
 	int jobs;        /* threads; <= 0: one */
 	bool progress;   /* progress line on standard error */
 	const volatile sig_atomic_t *stop;  /* NULL, or a flag: non-zero stops the run */
@@ -58,6 +71,9 @@ typedef struct drv_opts {
 
 int drv_run(scenario *const *v, size_t n, const drv_opts *o, res_rep ***out,
 	    char *err, size_t errlen);
+/* Frees drv_run's *out of a run of every replication (sel NULL)... */
 void drv_free(res_rep **out, scenario *const *v, size_t n);
+/* ... or of a run of the selection sel (as given in drv_opts). */
+void drv_free_sel(res_rep **out, scenario *const *v, const drv_sel *sel, size_t n);
 
 #endif

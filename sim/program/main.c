@@ -24,7 +24,9 @@
 #include "scn_budget.h"
 #include "scn_lint.h"
 #include "scn_load.h"
+#include "shard.h"
 #include "store.h"
+#include "store_merge.h"
 #include "term.h"
 #include "units.h"
 
@@ -41,6 +43,7 @@ static const char usage_text[] =
 	"\n"
 	"commands:\n"
 	"  run FILE          run every variant and replication of a scenario\n"
+	"  runs FILE         the run's work units, numbered, for --shard (runs --help)\n"
 	"  check FILE...     validate scenario files; run nothing\n"
 	"  demo              a small demonstration of the event engine\n"
 	"  plan FILE         the smallest value of a key meeting a target (plan --help)\n"
@@ -64,6 +67,8 @@ static const char usage_text[] =
 	"  --engine E        event set: calendar (default) or heap\n"
 	"  --jobs N          replications in parallel (default: the number of cores)\n"
 	"  --quiet           no progress on standard error\n"
+	"  --shard I/N       run shard I of N (0 <= I < N) into its own store\n"
+	"  --emit E          print the commands of a sharded run: parallel or slurm\n"
 	"\n"
 	"  -h, --help        show this help\n"
 	"  --version         show the version\n"
@@ -93,6 +98,18 @@ static const char run_usage[] =
 	"  -j, --jobs N      replications in parallel (default: the number of cores)\n"
 	"  -q, --quiet       no progress on standard error\n"
 	"  --memory-budget B refuse a run estimated to need more (default 4G; e.g. 8G)\n"
+	"  --shard I/N       run only shard I of N (0 <= I < N): the units u with\n"
+	"                    u mod N = I (see: throttlesim runs FILE), into --db, with\n"
+	"                    every replication's series; prints one line, no report;\n"
+	"                    join the shards with: throttlesim results merge\n"
+	"  --block N         replications per unit (default 10); the same for every shard\n"
+	"  --emit E          print, and do not run, the commands of the run in shards:\n"
+	"                    parallel (a GNU parallel command line, then the merge) or\n"
+	"                    slurm (a script submitting a job array and the merge as a\n"
+	"                    dependent job: bash it, with --wait to wait for the merge)\n"
+	"  --shards N        with --emit: how many shards (default: one per unit, up\n"
+	"                    to 1000); --db names the merged file (default: the\n"
+	"                    scenario's name with .db), shards go to NAME.shard-I.db\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Ctrl-C stops the run at once: it is marked incomplete in the store, with\n"
@@ -101,6 +118,19 @@ static const char run_usage[] =
 	"\n"
 	"exit status: 0 success, 1 run failed, 2 bad usage or invalid scenario,\n"
 	"130 interrupted\n";
+
+static const char runs_usage[] =
+	"usage: throttlesim runs FILE [--block N] [--shard I/N] [run's options]\n"
+	"\n"
+	"Lists the work units of the run that `throttlesim run FILE` with the same\n"
+	"options would make: each variant (and sweep point) in blocks of N\n"
+	"replications (--block, default 10), numbered 0, 1, ... in the scenario's\n"
+	"order.  The numbers depend only on the file, the options that choose\n"
+	"variants and replications (--variant, --replications, --set) and the block;\n"
+	"`run --shard I/N` runs the units u with u mod N = I.  With --shard, only\n"
+	"that shard's units.\n"
+	"\n"
+	"exit status: 0 success, 1 out of memory, 2 bad usage or invalid scenario\n";
 
 static const char check_usage[] =
 	"usage: throttlesim check FILE... [--memory-budget B]\n"
@@ -329,9 +359,21 @@ typedef struct run_opts {
 	scn_override *sets; /* --set KEY=VALUE, in command-line order: keys malloc'd, values in argv */
 	size_t n_sets;
 	cli_run_opts run;
+	/* sharding (shard.h) */
+	bool db_given, format_given;
+	bool sharded;                 /* --shard I/N */
+	int64_t shard_index, shard_count;
+	int64_t block;                /* --block N */
+	const char *emit;             /* --emit parallel|slurm, or NULL */
+	int64_t shards;               /* --shards N (0: default) */
+	/* the run-shaping options as given, to repeat them in emitted commands */
+	const char *seed_arg, *reps_arg, *duration_arg, *engine_arg, *budget_arg;
+	bool jobs_given;
+	const char *cmd;              /* "run" or "runs", for messages */
 } run_opts;
 
-enum { RUN_FORMAT, RUN_VARIANT, RUN_DB, RUN_DESCRIBE, RUN_BUDGET, RUN_KEEP_SERIES, RUN_SET, RUN_SHARED };
+enum { RUN_FORMAT, RUN_VARIANT, RUN_DB, RUN_DESCRIBE, RUN_BUDGET, RUN_KEEP_SERIES, RUN_SET,
+       RUN_SHARD, RUN_BLOCK, RUN_EMIT, RUN_SHARDS, RUN_SHARED };
 
 /* --set KEY=VALUE: split at the first '=' (a key has none; a value may,
  * "{pool: a=b}"), applied to the base and every variant (variant NULL).
@@ -378,17 +420,39 @@ static int run_option(void *ctx, int id, const char *opt, const char *val)
 		if (cli_choice("run", opt, val, formats) < 0)
 			return -1;
 		o->format = val;
+		o->format_given = true;
 		return 0;
+	case RUN_SHARD:
+		if (!shard_parse(val, &o->shard_index, &o->shard_count)) {
+			term_eprintf("throttlesim %s: --shard: expected I/N with 0 <= I < N <= %d (2/4 is the third"
+			             " of four shards), got '%s'\n", o->cmd, SHARD_MAX_COUNT, val);
+			return -1;
+		}
+		o->sharded = true;
+		return 0;
+	case RUN_BLOCK:
+		return cli_parse_int(o->cmd, opt, val, 1, SCN_MAX_REPLICATIONS, &o->block) < 0 ? -1 : 0;
+	case RUN_SHARDS:
+		return cli_parse_int("run", opt, val, 1, SHARD_MAX_COUNT, &o->shards) < 0 ? -1 : 0;
+	case RUN_EMIT: {
+		static const char *const emits[] = { "parallel", "slurm", NULL };
+		if (cli_choice("run", opt, val, emits) < 0)
+			return -1;
+		o->emit = val;
+		return 0;
+	}
 	case RUN_VARIANT:
 		o->variant = val;
 		return 0;
 	case RUN_DB:
 		o->db = val;
+		o->db_given = true;
 		return 0;
 	case RUN_DESCRIBE:
 		o->describe = true;
 		return 0;
 	case RUN_BUDGET:
+		o->budget_arg = val;
 		return cli_memory_budget("run", val, &o->memory_budget);
 	case RUN_KEEP_SERIES:
 		o->keep_series = true;
@@ -396,33 +460,60 @@ static int run_option(void *ctx, int id, const char *opt, const char *val)
 	case RUN_SET:
 		return run_set(o, val);
 	default:
+		if (strcmp(opt, "--seed") == 0)
+			o->seed_arg = val;
+		else if (strcmp(opt, "--replications") == 0)
+			o->reps_arg = val;
+		else if (strcmp(opt, "--duration") == 0)
+			o->duration_arg = val;
+		else if (strcmp(opt, "--engine") == 0)
+			o->engine_arg = val;
 		return cli_run_option("run", opt, val, &o->run);
 	}
 }
 
 /* -1 error (printed), 0 go on, 1 help printed. */
-static int parse_run_args(int argc, char **argv, run_opts *o)
+static int parse_run_args(const char *cmd, const char *usage, int argc, char **argv, run_opts *o)
 {
 	static const cli_opt opts[] = {
 		{ "--format", NULL, true, RUN_FORMAT }, { "--variant", NULL, true, RUN_VARIANT },
 		{ "--db", NULL, true, RUN_DB }, { "--describe", NULL, false, RUN_DESCRIBE },
 		{ "--memory-budget", NULL, true, RUN_BUDGET }, { "--keep-series", NULL, false, RUN_KEEP_SERIES },
-		{ "--set", NULL, true, RUN_SET },
+		{ "--set", NULL, true, RUN_SET }, { "--shard", NULL, true, RUN_SHARD },
+		{ "--block", NULL, true, RUN_BLOCK }, { "--emit", NULL, true, RUN_EMIT },
+		{ "--shards", NULL, true, RUN_SHARDS },
 		CLI_RUN_OPTIONS(RUN_SHARED),
 	};
-	*o = (run_opts){ .format = "table", .db = "throttlesim.db", .memory_budget = SCN_DEFAULT_MEMORY_BUDGET };
+	*o = (run_opts){ .format = "table", .db = "throttlesim.db", .memory_budget = SCN_DEFAULT_MEMORY_BUDGET,
+	                 .block = SHARD_DEFAULT_BLOCK, .cmd = cmd };
 	cli_run_opts_init(&o->run);
 	if ((o->sets = calloc(argc > 0 ? (size_t)argc : 1, sizeof *o->sets)) == NULL) {
 		term_eprintf("throttlesim: out of memory\n");
 		return -1;
 	}
-	int p = cli_parse("run", run_usage, opts, sizeof opts / sizeof opts[0], argc, argv, run_option, o);
+	o->cmd = cmd;
+	int p = cli_parse(cmd, usage, opts, sizeof opts / sizeof opts[0], argc, argv, run_option, o);
 	if (p != 0)
 		return p;
 	if (o->path == NULL) {
 		term_eprintf("throttlesim run: no scenario file given (try --help)\n");
 		return -1;
 	}
+	if (o->sharded && o->emit) {
+		term_eprintf("throttlesim run: --shard runs one shard, --emit prints the commands of all: one or"
+		             " the other\n");
+		return -1;
+	}
+	if (o->sharded && (o->format_given || o->describe)) {
+		term_eprintf("throttlesim run: --shard prints no report (a shard holds a part of the run's"
+		             " figures): %s after results merge\n", o->describe ? "--describe them" : "export them");
+		return -1;
+	}
+	if (o->shards && !o->emit) {
+		term_eprintf("throttlesim run: --shards N goes with --emit (one shard: --shard I/N)\n");
+		return -1;
+	}
+	o->jobs_given = o->run.jobs != 0;
 	cli_run_opts_finish(&o->run);
 	return 0;
 }
@@ -444,11 +535,24 @@ typedef struct run_job {
 	size_t *complete;        /* per chosen scenario, replications done when interrupted */
 	size_t kept;             /* interrupted: replications kept of each scenario (0: none) */
 	bool abandoned;          /* interrupted with replications still running (driver.h) */
+	size_t n_rv;             /* variants with results: n_sel, or those a shard holds */
+	/* --shard: the run's units, and per chosen scenario the replications
+	 * of this shard's units (drv_sel) */
+	shard_unit *units;
+	size_t n_units;
+	drv_sel *sel;
+	int64_t **sel_reps;
+	size_t shard_units_held;
 } run_job;
 
 static void run_free(run_job *j)
 {
-	drv_free(j->reps, j->chosen, j->n_sel);
+	drv_free_sel(j->reps, j->chosen, j->sel, j->n_sel);
+	for (size_t k = 0; j->sel_reps && k < j->n_sel; k++)
+		free(j->sel_reps[k]);
+	free(j->sel_reps);
+	free(j->sel);
+	free(j->units);
 	for (size_t k = 0; k < j->n_desc; k++)
 		res_desc_free(&j->desc[k]);
 	free(j->desc);
@@ -576,7 +680,7 @@ static int simulate(run_job *j)
 	j->complete = calloc(j->n_sel, sizeof *j->complete);
 	if (j->rv == NULL || j->desc == NULL || j->complete == NULL)
 		return out_of_memory();
-	drv_opts dopt = { .kind = j->o.run.kind, .jobs = j->o.run.jobs,
+	drv_opts dopt = { .kind = j->o.run.kind, .jobs = j->o.run.jobs, .sel = j->sel,
 			  .progress = !j->o.run.quiet && isatty(STDERR_FILENO),
 			  .stop = &sigint_state.stop, .complete = j->complete, .abandoned = &j->abandoned };
 	int rc = drv_run(j->chosen, j->n_sel, &dopt, &j->reps, err, sizeof err);
@@ -595,9 +699,13 @@ static int simulate(run_job *j)
 	for (; j->n_desc < j->n_sel; j->n_desc++)
 		if (res_describe(j->chosen[j->n_desc], &sim_alloc_std, &j->desc[j->n_desc]) != SIM_OK)
 			return out_of_memory();
-	for (size_t k = 0; k < j->n_sel; k++)
-		j->rv[k] = (rpt_variant){ .name = j->chosen[k]->variant, .desc = &j->desc[k],
-		                          .reps = j->reps[k], .n_reps = (size_t)j->chosen[k]->replications };
+	/* a shard: only the scenarios it holds units of, in the run's order */
+	for (size_t k = 0; k < j->n_sel; k++) {
+		size_t n = j->sel ? j->sel[k].n : (size_t)j->chosen[k]->replications;
+		if (n > 0)
+			j->rv[j->n_rv++] = (rpt_variant){ .name = j->chosen[k]->variant, .desc = &j->desc[k],
+			                                  .reps = j->reps[k], .n_reps = n };
+	}
 	return 0;
 }
 
@@ -624,6 +732,12 @@ static int keep_interrupted(run_job *j)
 		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;
 	}
+	if (j->o.sharded) {
+		term_eprintf("throttlesim: interrupted: shard %lld/%lld stored nothing (a run is stored whole):"
+		             " run %lld is marked incomplete in %s; run the shard again\n",
+		             (long long)j->o.shard_index, (long long)j->o.shard_count, (long long)j->run_id, j->o.db);
+		return EXIT_INTERRUPTED;
+	}
 	if (j->kept == 0 && n == 1)
 		term_eprintf("throttlesim: interrupted before any replication %s was complete", what);
 	else if (j->kept == 0)
@@ -641,19 +755,377 @@ static int keep_interrupted(run_job *j)
 	return EXIT_INTERRUPTED;
 }
 
+/* ---- shards (shard.h) ------------------------------------------------------- */
+
+/* The units of the chosen scenarios.  0 or an exit status (printed). */
+static int make_units(run_job *j)
+{
+	int64_t *reps = calloc(j->n_sel ? j->n_sel : 1, sizeof *reps);
+	if (reps == NULL)
+		return out_of_memory();
+	for (size_t k = 0; k < j->n_sel; k++)
+		reps[k] = j->chosen[k]->replications;
+	int rc = shard_units(reps, j->n_sel, j->o.block, &j->units, &j->n_units);
+	free(reps);
+	return rc == SIM_OK ? 0 : out_of_memory();
+}
+
+/* --shard I/N: per chosen scenario, the replications of the shard's
+ * units, ascending.  0 or an exit status (printed). */
+static int select_shard(run_job *j)
+{
+	if ((j->sel = calloc(j->n_sel, sizeof *j->sel)) == NULL ||
+	    (j->sel_reps = calloc(j->n_sel, sizeof *j->sel_reps)) == NULL)
+		return out_of_memory();
+	size_t *count = calloc(j->n_sel, sizeof *count);
+	if (count == NULL)
+		return out_of_memory();
+	for (size_t u = 0; u < j->n_units; u++)
+		if (shard_takes(u, j->o.shard_index, j->o.shard_count)) {
+			count[j->units[u].scenario] += (size_t)j->units[u].n;
+			j->shard_units_held++;
+		}
+	for (size_t k = 0; k < j->n_sel; k++)
+		if (count[k] && (j->sel_reps[k] = calloc(count[k], sizeof *j->sel_reps[k])) == NULL) {
+			free(count);
+			return out_of_memory();
+		}
+	free(count);
+	for (size_t u = 0; u < j->n_units; u++) {
+		const shard_unit *x = &j->units[u];
+		if (!shard_takes(u, j->o.shard_index, j->o.shard_count))
+			continue;
+		for (int64_t r = x->first; r < x->first + x->n; r++)
+			j->sel_reps[x->scenario][j->sel[x->scenario].n++] = r;
+	}
+	for (size_t k = 0; k < j->n_sel; k++)
+		j->sel[k].rep = j->sel_reps[k];
+	if (j->shard_units_held == 0) {
+		term_eprintf("throttlesim run: --shard %lld/%lld: no unit for this shard: the run has %zu unit%s"
+		             " (see: throttlesim runs %s); use fewer shards, or smaller units (--block)\n",
+		             (long long)j->o.shard_index, (long long)j->o.shard_count, j->n_units,
+		             j->n_units == 1 ? "" : "s", j->o.path);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* What, besides the scenario's text, seed and replications (the run's
+ * row), shapes the results: every shard of a run must have the same. */
+static char *run_identity(const run_opts *o)
+{
+	size_t size = 256;
+	for (size_t i = 0; i < o->n_sets; i++)
+		size += strlen(o->sets[i].key) + strlen(o->sets[i].value) + 16;
+	if (o->variant)
+		size += strlen(o->variant);
+	char *s = malloc(size);
+	if (s == NULL)
+		return NULL;
+	size_t n = 0;
+	s[0] = '\0';
+	if (o->variant)
+		n += (size_t)snprintf(s + n, size - n, "%s--variant %s", n ? " " : "", o->variant);
+	if (o->run.have_duration)
+		n += (size_t)snprintf(s + n, size - n, "%s--duration %lldns", n ? " " : "",
+		                      (long long)o->run.duration_ns);
+	for (size_t i = 0; i < o->n_sets; i++)
+		n += (size_t)snprintf(s + n, size - n, "%s--set %s=%s", n ? " " : "", o->sets[i].key,
+		                      o->sets[i].value);
+	return s;
+}
+
+/* The shard's record beside its run (store_merge.h).  0 or an exit status. */
+static int note_shard(run_job *j)
+{
+	if (!j->o.sharded)
+		return 0;
+	char err[1024];
+	store_shard_scenario *sc = calloc(j->n_sel, sizeof *sc);
+	char *identity = run_identity(&j->o);
+	if (sc == NULL || identity == NULL) {
+		free(sc);
+		free(identity);
+		return out_of_memory();
+	}
+	int64_t held = 0;
+	for (size_t k = 0; k < j->n_sel; k++)
+		sc[k] = (store_shard_scenario){ .name = j->chosen[k]->variant, .point = j->chosen[k]->sweep_point,
+		                                .replications = j->chosen[k]->replications,
+		                                .variant_idx = j->sel[k].n ? held++ : -1 };
+	store_shard rec = { .index = j->o.shard_index, .count = j->o.shard_count, .block = j->o.block,
+	                    .options = identity, .scenarios = sc, .n_scenarios = j->n_sel };
+	int st = store_note_shard(j->db, j->run_id, &rec, err, sizeof err);
+	free(sc);
+	free(identity);
+	if (st != SIM_OK) {
+		term_eprintf("throttlesim: %s\n", err);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* A shard's one line: what it holds and where. */
+static int report_shard(run_job *j)
+{
+	int64_t reps = 0;
+	for (size_t k = 0; k < j->n_rv; k++)
+		reps += (int64_t)j->rv[k].n_reps;
+	term_printf("shard %lld/%lld of %s: %zu of %zu units (%zu variant%s, %lld replications) stored as run %lld"
+	            " in %s\n", (long long)j->o.shard_index, (long long)j->o.shard_count, j->o.path,
+	            j->shard_units_held, j->n_units, j->n_rv, j->n_rv == 1 ? "" : "s", (long long)reps,
+	            (long long)j->run_id, j->o.db);
+	return 0;
+}
+
+/* ---- emitted commands: GNU parallel, SLURM ---------------------------------- */
+
+/* s for a POSIX shell, in single quotes ('\'' for a quote). */
+static void put_quoted(FILE *f, const char *s)
+{
+	fputc('\'', f);
+	for (; *s; s++)
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s, f);
+	fputc('\'', f);
+}
+
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* The options that shape the run, as given, each quoted. */
+static void put_run_options(FILE *f, const run_opts *o)
+{
+	const struct { const char *name, *val; } given[] = {
+		{ "--seed", o->seed_arg }, { "--replications", o->reps_arg }, { "--duration", o->duration_arg },
+		{ "--variant", o->variant }, { "--engine", o->engine_arg }, { "--memory-budget", o->budget_arg },
+	};
+	for (size_t i = 0; i < sizeof given / sizeof given[0]; i++)
+		if (given[i].val) {
+			fprintf(f, " %s ", given[i].name);
+			put_quoted(f, given[i].val);
+		}
+	for (size_t i = 0; i < o->n_sets; i++) {
+		fputs(" --set ", f);
+		char *kv = malloc(strlen(o->sets[i].key) + strlen(o->sets[i].value) + 2);
+		if (kv) {
+			sprintf(kv, "%s=%s", o->sets[i].key, o->sets[i].value);
+			put_quoted(f, kv);
+			free(kv);
+		}
+	}
+	fprintf(f, " --block %lld", (long long)o->block);
+}
+
+typedef struct emit_names {
+	char bin[4096], file[4096], out[4096], stem[4096], cwd[4096];
+	int64_t shards;
+} emit_names;
+
+/* The program, the scenario, the merged file and its shards' stem. */
+static int emit_names_of(run_job *j, const char *argv0, emit_names *e)
+{
+	ssize_t n = readlink("/proc/self/exe", e->bin, sizeof e->bin - 1);
+	if (n > 0)
+		e->bin[n] = '\0';
+	else
+		snprintf(e->bin, sizeof e->bin, "%s", argv0);
+	/* as given: the shards record it as a run on one machine would (the
+	 * commands run in this directory: the SLURM script changes to it) */
+	snprintf(e->file, sizeof e->file, "%s", j->o.path);
+	if (j->o.db_given) {
+		snprintf(e->out, sizeof e->out, "%s", j->o.db);
+	} else {
+		const char *base = strrchr(j->o.path, '/');
+		base = base ? base + 1 : j->o.path;
+		size_t len = strlen(base);
+		if (len > 5 && strcmp(base + len - 5, ".yaml") == 0)
+			len -= 5;
+		else if (len > 4 && strcmp(base + len - 4, ".yml") == 0)
+			len -= 4;
+		snprintf(e->out, sizeof e->out, "%.*s.db", (int)len, base);
+	}
+	size_t len = strlen(e->out);
+	if (len > 3 && strcmp(e->out + len - 3, ".db") == 0)
+		len -= 3;
+	snprintf(e->stem, sizeof e->stem, "%.*s", (int)len, e->out);
+	if (getcwd(e->cwd, sizeof e->cwd) == NULL)
+		snprintf(e->cwd, sizeof e->cwd, ".");
+	bool bad = has_control(e->bin) || has_control(e->file) || has_control(e->out) || has_control(e->cwd);
+	for (size_t i = 0; i < j->o.n_sets; i++)
+		bad = bad || has_control(j->o.sets[i].value);
+	if (bad) {
+		term_eprintf("throttlesim run: --emit: a path or value holds a control character; it cannot be"
+		             " written into a command line safely\n");
+		return EXIT_USAGE;
+	}
+	e->shards = j->o.shards ? j->o.shards : (int64_t)(j->n_units < 1000 ? j->n_units : 1000);
+	if ((size_t)e->shards > j->n_units) {
+		term_eprintf("throttlesim run: --shards %lld: the run has only %zu unit%s (see: throttlesim runs %s;"
+		             " smaller units: --block)\n", (long long)e->shards, j->n_units,
+		             j->n_units == 1 ? "" : "s", j->o.path);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* One shard's command, up to its --shard (the caller adds the rest). */
+static void put_shard_command(FILE *f, const emit_names *e, const run_opts *o)
+{
+	put_quoted(f, e->bin);
+	fputs(" run ", f);
+	put_quoted(f, e->file);
+	put_run_options(f, o);
+}
+
+static void put_merge_command(FILE *f, const emit_names *e, const run_opts *o)
+{
+	put_quoted(f, e->bin);
+	fputs(" results merge", f);
+	if (o->keep_series)
+		fputs(" --keep-series", f);
+	fputc(' ', f);
+	put_quoted(f, e->out);
+	fputc(' ', f);
+	put_quoted(f, e->stem);
+	fprintf(f, ".shard-{0..%lld}.db", (long long)e->shards - 1);
+}
+
+static int emit(run_job *j, const char *argv0)
+{
+	emit_names *e = calloc(1, sizeof *e);
+	if (e == NULL)
+		return out_of_memory();
+	int rc = emit_names_of(j, argv0, e);
+	if (rc != 0) {
+		free(e);
+		return rc;
+	}
+	FILE *f = stdout;
+	long long n = (long long)e->shards;
+	if (strcmp(j->o.emit, "parallel") == 0) {
+		/* -q: parallel quotes the command it runs, so no name reaches a
+		 * shell unquoted; --halt: the first failed shard stops the rest. */
+		fputs("parallel --will-cite -q --halt now,fail=1 ", f);
+		put_shard_command(f, e, &j->o);
+		fputs(" --shard {}/", f);
+		fprintf(f, "%lld --jobs 1 --quiet --db ", n);
+		put_quoted(f, e->stem);
+		fprintf(f, ".shard-{}.db ::: {0..%lld} \\\n  && ", n - 1);
+		put_merge_command(f, e, &j->o);
+		fputc('\n', f);
+	} else {
+		int cpus = j->o.jobs_given ? j->o.run.jobs : 1;
+		fputs("#!/bin/bash\n", f);
+		fprintf(f, "# throttlesim: a run in %lld shards, a SLURM job array, and their merge, a job\n"
+		        "# that starts once every shard has succeeded.  Submit with: bash THIS-FILE\n"
+		        "# (bash THIS-FILE --wait returns when the merge is done; its status is the merge's).\n"
+		        "set -euo pipefail\ncd ", n);
+		put_quoted(f, e->cwd);
+		fprintf(f, "\narray=$(sbatch --parsable --job-name=throttlesim --array=0-%lld --cpus-per-task=%d"
+		        " --output=", n - 1, cpus);
+		put_quoted(f, e->stem);
+		fputs(".shard-%a.out <<'SHARD'\n#!/bin/bash\nexec ", f);
+		put_shard_command(f, e, &j->o);
+		fprintf(f, " --shard \"$SLURM_ARRAY_TASK_ID/%lld\" --jobs \"${SLURM_CPUS_PER_TASK:-1}\" --quiet --db ", n);
+		put_quoted(f, e->stem);
+		fputs(".shard-\"$SLURM_ARRAY_TASK_ID\".db\nSHARD\n)\n", f);
+		fputs("sbatch --parsable --job-name=throttlesim-merge --dependency=afterok:\"${array%%;*}\" --output=", f);
+		put_quoted(f, e->stem);
+		fputs(".merge.out \"$@\" <<'MERGE'\n#!/bin/bash\nexec ", f);
+		put_merge_command(f, e, &j->o);
+		fputs("\nMERGE\n", f);
+	}
+	free(e);
+	return 0;
+}
+
+/* ---- runs: the units, numbered ------------------------------------------------ */
+
+
+static void runs_point(const scenario *s, char *buf, size_t size)
+{
+	if (s->sweep_point < 0 || s->n_sweep_keys == 0)
+		snprintf(buf, size, "-");
+	else if (s->n_sweep_keys == 1)
+		snprintf(buf, size, "%lld (%s=%.15g)", (long long)s->sweep_point, s->sweep_key[0], s->sweep_value[0]);
+	else
+		snprintf(buf, size, "%lld (%s=%.15g, %s=%.15g)", (long long)s->sweep_point, s->sweep_key[0],
+		         s->sweep_value[0], s->sweep_key[1], s->sweep_value[1]);
+}
+
+static int cmd_runs(int argc, char **argv)
+{
+	run_job j = { 0 };
+	int p = parse_run_args("runs", runs_usage, argc, argv, &j.o);
+	if (p == 0 && (j.o.emit || j.o.db_given || j.o.format_given || j.o.describe || j.o.keep_series)) {
+		term_eprintf("throttlesim runs: lists units and runs nothing: --emit, --db, --format, --describe"
+		             " and --keep-series are run's\n");
+		p = -1;
+	}
+	if (p != 0) {
+		run_opts_free(&j.o);
+		return p > 0 ? EXIT_OK : EXIT_USAGE;
+	}
+	int status = load(j.o.path, j.o.sets, j.o.n_sets, &j.v, &j.n);
+	if (status == 0 && (status = select_variants(&j)) == 0 && (status = make_units(&j)) == 0) {
+		size_t listed = 0;
+		int64_t reps = 0;
+		term_printf("%5s  %-24s  %-24s  %s\n", "unit", "variant", "point", "replications");
+		for (size_t u = 0; u < j.n_units; u++) {
+			const shard_unit *x = &j.units[u];
+			if (j.o.sharded && !shard_takes(u, j.o.shard_index, j.o.shard_count))
+				continue;
+			const scenario *s = j.chosen[x->scenario];
+			char point[4 * SCN_NAME_MAX + 128], range[48];
+			runs_point(s, point, sizeof point);
+			if (x->n == 1)
+				snprintf(range, sizeof range, "%lld", (long long)x->first);
+			else
+				snprintf(range, sizeof range, "%lld-%lld", (long long)x->first,
+				         (long long)(x->first + x->n - 1));
+			term_printf("%5zu  %-24s  %-24s  %s\n", u, s->variant, point, range);
+			listed++;
+			reps += x->n;
+		}
+		if (j.o.sharded)
+			term_printf("shard %lld/%lld: %zu of %zu units, %lld replications\n", (long long)j.o.shard_index,
+			            (long long)j.o.shard_count, listed, j.n_units, (long long)reps);
+		else
+			term_printf("%zu units: %zu variant%s%s in blocks of %lld replications, %lld replications\n",
+			            j.n_units, j.n_sel, j.n_sel == 1 ? "" : "s",
+			            j.n_sel && j.chosen[0]->sweep_point >= 0 ? " and sweep points" : "",
+			            (long long)j.o.block, (long long)reps);
+	}
+	run_free(&j);
+	return status;
+}
+
 /* The results into the store, the run marked complete, then the report. */
 static int store_and_report(run_job *j)
 {
 	char err[1024];
 	rpt_run run = { .scenario_name = j->v[0]->name, .seed = j->v[0]->seed,
-			.version = THROTTLESIM_VERSION, .variants = j->rv, .n_variants = j->n_sel,
+			.version = THROTTLESIM_VERSION, .variants = j->rv, .n_variants = j->n_rv,
 			.json_describe = j->o.describe };
-	if (store_write_results_progress(j->db, j->run_id, &run, j->o.keep_series, !j->o.run.quiet && isatty(STDERR_FILENO)
+	/* A shard keeps every replication's series: the merge computes the
+	 * mean over all of them, as a run on one machine does. */
+	bool keep_series = j->o.keep_series || j->o.sharded;
+	if (store_write_results_progress(j->db, j->run_id, &run, keep_series, !j->o.run.quiet && isatty(STDERR_FILENO)
 	                                 ? store_progress_to_terminal : NULL, (void *)j->o.db, 0, err, sizeof err) != SIM_OK ||
 	    store_finish_run(j->db, j->run_id, err, sizeof err) != SIM_OK) {
 		term_eprintf("throttlesim: %s\n", err);
 		return EXIT_FAIL;
 	}
+	if (j->o.sharded)
+		return report_shard(j);
 	const char *fmt = j->o.format;
 	int rc = strcmp(fmt, "json") == 0 ? rpt_json(stdout, &run)
 	       : strcmp(fmt, "csv") == 0 ? rpt_csv(stdout, &run) : rpt_table(stdout, &run);
@@ -671,7 +1143,7 @@ static int store_and_report(run_job *j)
 static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 {
 	run_job j = { 0 };
-	int p = parse_run_args(argc, argv, &j.o);
+	int p = parse_run_args("run", run_usage, argc, argv, &j.o);
 	if (p != 0) {
 		run_opts_free(&j.o);
 		return p > 0 ? EXIT_OK : EXIT_USAGE;
@@ -681,7 +1153,16 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 		run_opts_free(&j.o);
 		return status;
 	}
-	if ((status = select_variants(&j)) == 0 &&
+	if ((status = select_variants(&j)) == 0 && (j.o.sharded || j.o.emit))
+		status = make_units(&j);
+	if (status == 0 && j.o.emit) {
+		status = emit(&j, full_argv[0]);
+		run_free(&j);
+		return status;
+	}
+	if (status == 0 && j.o.sharded)
+		status = select_shard(&j);
+	if (status == 0 &&
 	    (status = check_budget(j.o.path, j.chosen, j.n_sel, j.o.run.jobs, j.o.memory_budget)) == 0) {
 		/* Caught from before the run's row is written, so no moment
 		 * leaves a row that nothing will end: a Ctrl-C while the row
@@ -689,7 +1170,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 		 * its first replication, and the row is marked. */
 		struct sigaction old;
 		catch_sigint(!j.o.run.quiet && isatty(STDERR_FILENO), &old);
-		if ((status = begin_stored_run(&j, full_argc, full_argv)) == 0) {
+		if ((status = begin_stored_run(&j, full_argc, full_argv)) == 0 && (status = note_shard(&j)) == 0) {
 			status = simulate(&j);
 			if (status == 0)
 				status = store_and_report(&j);
@@ -740,6 +1221,8 @@ static int dispatch(int argc, char **argv)
 		return cmd_check(argc - 2, argv + 2);
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 2, argv + 2, argc, argv);
+	if (strcmp(cmd, "runs") == 0)
+		return cmd_runs(argc - 2, argv + 2);
 	if (strcmp(cmd, "plan") == 0)
 		return cmd_plan(argc - 2, argv + 2);
 	if (strcmp(cmd, "results") == 0)

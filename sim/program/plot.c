@@ -18,8 +18,14 @@
 
 #include "cli.h"
 #include "plot_int.h"
+#include "res_summary.h"
 #include "status.h"
 #include "term.h"
+#include "yaml.h"
+
+#ifndef THROTTLESIM_VERSION
+#define THROTTLESIM_VERSION "0.0.0"
+#endif
 
 static const char plot_usage[] =
 	"usage: throttlesim plot RUN [--db FILE] [--out DIR] [--format png|svg]\n"
@@ -45,8 +51,9 @@ static const char plot_usage[] =
 	"  --variant NAME time series of this variant only (default: every variant)\n"
 	"  --figure NAME  the sweep chart's figure (default delay_p95_all: the 95th\n"
 	"                 percentile delivery delay counting lost mail as never delivered)\n"
-	"  --entity NAME  not drawn yet (refused: the store keeps the time series and\n"
-	"                 delays of the whole scenario only); plan --entity judges one\n"
+	"  --entity NAME  every chart of this sender group or mailbox (group:NAME or\n"
+	"                 mailbox:NAME when both have it): the time series and delays\n"
+	"                 by replaying the run's replications, checked against the store\n"
 	"  --from T, --to T  the time series' window: a clock time (08:30) or a time\n"
 	"                 since the start (90m); default: the active window\n"
 	"  --keep-vars    also write each chart's gnuplot variables to <chart>.vars\n"
@@ -121,15 +128,127 @@ static int parse(int argc, char **argv, plot_opts *o)
 		fprintf(stderr, "throttlesim plot: which run? give a run id or 'last' (try --help)\n");
 		return -1;
 	}
-	/* The store keeps no time series and no delay distribution per sender
-	 * group or mailbox: a chart under its name would show the whole
-	 * scenario.  Refused rather than drawn misleadingly. */
 	if (o->entity != NULL) {
-		fprintf(stderr, "throttlesim plot: --entity: charts of one sender group or mailbox are not"
-		        " drawn yet; plan --entity judges one\n");
-		return -1;
+		const char *n = o->entity;
+		if (strncmp(n, "group:", 6) == 0)
+			n += 6;
+		else if (strncmp(n, "mailbox:", 8) == 0)
+			n += 8;
+		if (*n == 0) {
+			fprintf(stderr, "throttlesim plot: --entity: expected a sender group or mailbox name\n");
+			return -1;
+		}
 	}
 	return 0;
+}
+
+/* --entity in each variant, by the names the store keeps (res_desc):
+ * c->ent[i] its index in variant i, SIZE_MAX where it has none.  A name
+ * of both a group and a mailbox must say which (group:NAME, mailbox:NAME);
+ * an unknown one gets the nearest name.  0 or EXIT_USAGE (printed). */
+static int resolve_entity(plot_ctx *c)
+{
+	const char *name = c->o->entity;
+	int want = 0; /* 0 either, else RES_GROUP / RES_MAILBOX */
+	if (strncmp(name, "group:", 6) == 0)
+		want = RES_GROUP, name += 6;
+	else if (strncmp(name, "mailbox:", 8) == 0)
+		want = RES_MAILBOX, name += 8;
+	if ((c->ent = malloc((c->n_v ? c->n_v : 1) * sizeof *c->ent)) == NULL)
+		return plot_oom();
+	bool group = false, mailbox = false;
+	yml_nearest near = { name, NULL, (size_t)-1 };
+	for (size_t i = 0; i < c->n_v; i++) {
+		const res_desc *d = c->v[i].rv->desc;
+		for (size_t k = 0; d && (want == 0 || want == RES_GROUP) && k < d->n_groups; k++) {
+			yml_near_try(&near, d->groups[k].name);
+			group = group || strcmp(d->groups[k].name, name) == 0;
+		}
+		for (size_t k = 0; d && (want == 0 || want == RES_MAILBOX) && k < d->n_mailboxes; k++) {
+			yml_near_try(&near, d->mailboxes[k].name);
+			mailbox = mailbox || strcmp(d->mailboxes[k].name, name) == 0;
+		}
+	}
+	if (group && mailbox) {
+		term_eprintf("throttlesim plot: --entity: '%s' names both a sender group and a mailbox;"
+		             " write group:%s or mailbox:%s\n", name, name, name);
+		return EXIT_USAGE;
+	}
+	if (!group && !mailbox) {
+		const char *what = want == RES_GROUP ? "sender group" : want == RES_MAILBOX ? "mailbox"
+		                                                                          : "sender group or mailbox";
+		const char *sug = yml_near_result(&near);
+		if (sug)
+			term_eprintf("throttlesim plot: --entity: run %lld has no %s named '%s' (did you mean '%s'?)\n",
+			             (long long)c->run_id, what, name, sug);
+		else
+			term_eprintf("throttlesim plot: --entity: run %lld has no %s named '%s'\n", (long long)c->run_id,
+			             what, name);
+		return EXIT_USAGE;
+	}
+	c->ent_kind = group ? RES_GROUP : RES_MAILBOX;
+	for (size_t i = 0; i < c->n_v; i++) {
+		const res_desc *d = c->v[i].rv->desc;
+		c->ent[i] = SIZE_MAX;
+		size_t n = !d ? 0 : group ? d->n_groups : d->n_mailboxes;
+		for (size_t k = 0; k < n && c->ent[i] == SIZE_MAX; k++)
+			if (strcmp(group ? d->groups[k].name : d->mailboxes[k].name, name) == 0)
+				c->ent[i] = k;
+	}
+	char *clean = strdup(name);
+	if (clean == NULL)
+		return plot_oom();
+	term_clean(clean);
+	snprintf(c->ent_label, sizeof c->ent_label, "%s '%s'", group ? "sender group" : "mailbox", clean);
+	free(clean);
+	return 0;
+}
+
+/* Which variants the time series and the delay distribution draw: those
+ * the replay must run. */
+static size_t replay_wanted(const plot_ctx *c, bool *want)
+{
+	bool ts = c->o->chart < 0 || c->o->chart == PLOT_TIMESERIES;
+	bool cdf = (c->o->chart < 0 || c->o->chart == PLOT_CDF) && c->l->has_delay_cdf;
+	bool ts_all = !(c->o->variant == NULL && c->is_sweep && c->o->chart != PLOT_TIMESERIES);
+	size_t n = 0;
+	for (size_t i = 0; i < c->n_v; i++) {
+		want[i] = c->ent[i] != SIZE_MAX &&
+		          (cdf || (ts && ts_all && (c->o->variant == NULL || strcmp(c->o->variant, c->v[i].name) == 0)));
+		n += want[i];
+	}
+	return n;
+}
+
+/* The replay of the variants drawn (replay.h): told on stderr, since it
+ * takes as long as the run did.  0, EXIT_FAIL, or EXIT_USAGE when the
+ * run cannot be replayed (printed). */
+static int replay(plot_ctx *c, const scn_override *sets, size_t n_sets)
+{
+	bool *want = calloc(c->n_v ? c->n_v : 1, sizeof *want);
+	if (want == NULL)
+		return plot_oom();
+	size_t nv = replay_wanted(c, want), reps = 0;
+	if (nv == 0) {
+		free(want);
+		return 0;
+	}
+	for (size_t i = 0; i < c->n_v; i++)
+		if (want[i])
+			reps += c->v[i].rv->n_reps;
+	term_eprintf("throttlesim plot: replaying %zu replication%s of %zu variant%s for the %s (the store"
+	             " keeps its figures, not its time series)\n", reps, reps == 1 ? "" : "s", nv,
+	             nv == 1 ? "" : "s", c->ent_label);
+	char err[1024] = "";
+	int st = replay_run(c->l, sets, n_sets, THROTTLESIM_VERSION, c->ent_kind, c->ent, want, &c->replay, err,
+	                    sizeof err);
+	free(want);
+	if (st == SIM_OK)
+		return 0;
+	if (st == SIM_ENOMEM)
+		return plot_oom();
+	term_eprintf("throttlesim plot: --entity: cannot replay run %lld: %s\n", (long long)c->run_id, err);
+	return st == SIM_EINVAL ? EXIT_USAGE : EXIT_FAIL;
 }
 
 /* The charts' view of each variant: name and sweep point from its
@@ -174,7 +293,7 @@ static int check_variant(const plot_ctx *c)
 
 /* The run RUN names, read whole from the store.  0, EXIT_FAIL or
  * EXIT_USAGE (messages printed); *l is the caller's on success. */
-static int load_run(plot_ctx *c, store_loaded **l)
+static int load_run(plot_ctx *c, store_loaded **l, scn_override **sets, size_t *n_sets)
 {
 	sqlite3 *db = NULL;
 	char err[1024] = "";
@@ -189,6 +308,8 @@ static int load_run(plot_ctx *c, store_loaded **l)
 		return st == SIM_EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
 	st = store_load_run(db, c->run_id, l, err, sizeof err);
+	if (st == SIM_OK && c->o->entity)
+		st = store_run_sets(db, c->run_id, sets, n_sets, err, sizeof err);
 	store_close(db);
 	if (st == SIM_EINVAL) {
 		term_eprintf("throttlesim plot: %s: no run %lld (see throttlesim results list)\n",
@@ -208,7 +329,11 @@ static int load_run(plot_ctx *c, store_loaded **l)
 		return EXIT_FAIL;
 	}
 	int rc = make_variants(c);
-	return rc != 0 ? rc : check_variant(c);
+	if (rc == 0)
+		rc = check_variant(c);
+	if (rc == 0 && c->o->entity)
+		rc = resolve_entity(c);
+	return rc;
 }
 
 /* The output directory, made if missing, opened once (it is where the
@@ -275,18 +400,21 @@ static void remove_tmp(plot_ctx *c)
 	c->tmp[0] = 0;
 }
 
-/* gnuplot, its scripts, the output directory and the private one.  0 or
- * an exit status. */
-static int prepare_output(plot_ctx *c)
+/* gnuplot and its scripts.  0 or an exit status. */
+static int find_tools(plot_ctx *c)
 {
 	if (!plot_find_gnuplot(c->gnuplot, sizeof c->gnuplot)) {
 		fprintf(stderr, "throttlesim plot: gnuplot not found: install it with"
 		        " apt-get install gnuplot-nox\n");
 		return EXIT_FAIL;
 	}
-	int rc = plot_find_scripts(c);
-	if (rc != 0)
-		return rc;
+	return plot_find_scripts(c);
+}
+
+/* The output directory and the private one.  0 or an exit status. */
+static int prepare_output(plot_ctx *c)
+{
+	int rc;
 	if (c->o->out && strlen(c->o->out) >= sizeof c->out) {
 		fprintf(stderr, "throttlesim plot: --out: the path is too long\n");
 		return EXIT_USAGE;
@@ -318,7 +446,14 @@ int cmd_plot(int argc, char **argv)
 		c.run_id = v;
 	}
 	store_loaded *l = NULL;
-	int rc = load_run(&c, &l);
+	scn_override *sets = NULL;
+	size_t n_sets = 0;
+	int rc = load_run(&c, &l, &sets, &n_sets);
+	if (rc == 0)
+		rc = find_tools(&c);
+	/* The replay before anything is made: one that is refused leaves nothing. */
+	if (rc == 0 && c.ent)
+		rc = replay(&c, sets, n_sets);
 	if (rc == 0)
 		rc = prepare_output(&c);
 	static int (*const charts[PLOT_CHARTS])(plot_ctx *) = { plot_chart_timeseries, plot_chart_cdf,
@@ -332,6 +467,9 @@ int cmd_plot(int argc, char **argv)
 	if (c.out_fd >= 0)
 		close(c.out_fd);
 	free(c.v);
+	free(c.ent);
+	replay_free(&c.replay);
+	store_run_sets_free(sets, n_sets);
 	store_loaded_free(l);
 	if (fflush(stdout) != 0 && rc == 0) {
 		fprintf(stderr, "throttlesim: writing to standard output: %s\n", strerror(errno));

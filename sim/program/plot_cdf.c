@@ -22,14 +22,18 @@ static size_t average_quantiles(const plot_ctx *c, double *m, double *lo, double
 	*hi = 0;
 	for (size_t i = 0; i < c->n_v; i++) {
 		const rpt_variant *rv = c->v[i].rv;
+		const replay_variant *rp = c->ent ? plot_replayed(c, i) : NULL;
+		size_t reps = c->ent ? (rp ? rp->n_reps : 0) : rv->n_reps;
 		for (size_t q = 0; q < NQ; q++) {
 			double sum = 0;
 			size_t n = 0;
-			for (size_t r = 0; r < rv->n_reps; r++)
-				if (isfinite(rv->reps[r].delivery_cdf[q])) {
-					sum += rv->reps[r].delivery_cdf[q];
+			for (size_t r = 0; r < reps; r++) {
+				double x = rp ? rp->delivery_cdf[r * NQ + q] : rv->reps[r].delivery_cdf[q];
+				if (isfinite(x)) {
+					sum += x;
 					n++;
 				}
+			}
 			double x = n ? sum / (double)n : NAN;
 			m[i * NQ + q] = x;
 			if (!isfinite(x))
@@ -52,7 +56,8 @@ static void shares(const plot_ctx *c, size_t i, double *delivered, double *lost)
 	double d = 0, l = 0;
 	size_t n = 0;
 	for (size_t r = 0; r < rv->n_reps; r++) {
-		double a = plot_share(&rv->reps[r], FIG_RELEASED), b = plot_share(&rv->reps[r], FIG_LOST);
+		const res_entity *e = plot_entity(c, i, &rv->reps[r]);
+		double a = plot_share(e, FIG_RELEASED), b = plot_share(e, FIG_LOST);
 		if (isfinite(a) && isfinite(b)) {
 			d += a;
 			l += b;
@@ -69,10 +74,10 @@ static int write_cdf(const plot_ctx *c, const double *m, bool logx, double scale
 	FILE *f = plot_open_data(c, name);
 	if (f == NULL)
 		return EXIT_FAIL;
-	fprintf(f, "# throttlesim run %lld: delivery delay quantiles (%s), mean over replications;\n"
+	fprintf(f, "# throttlesim run %lld: delivery delay quantiles (%s), mean over replications%s;\n"
 	        "# per variant: its delay at quantile q of the delivered mail, and q times its delivered\n"
 	        "# share: the fraction of ALL generated mail delivered within that delay\n"
-	        "# q", (long long)c->run_id, unit);
+	        "# q", (long long)c->run_id, unit, c->ent ? " (replayed), of the entity" : "");
 	for (size_t i = 0; i < c->n_v; i++)
 		fprintf(f, " v%zu_delay v%zu_fraction_of_all", c->v[i].idx, c->v[i].idx);
 	fputc('\n', f);
@@ -110,9 +115,10 @@ int plot_chart_cdf(plot_ctx *c)
 	const char *unit = "s";
 	if (!logx)
 		plot_time_unit(hi, &scale, &unit);
-	char data[16], img[16];
-	snprintf(data, sizeof data, "cdf.dat");
-	snprintf(img, sizeof img, "cdf.%s", c->o->format);
+	char data[128], img[128], ename[80];
+	plot_ent_suffix(c, ename, sizeof ename);
+	snprintf(data, sizeof data, "cdf%s.dat", ename);
+	snprintf(img, sizeof img, "cdf%s.%s", ename, c->o->format);
 	double *dshare = malloc(2 * c->n_v * sizeof *dshare);
 	if (dshare == NULL) {
 		free(m);
@@ -137,9 +143,17 @@ int plot_chart_cdf(plot_ctx *c)
 
 	char title[512], xl[64];
 	/* Two lines: with a long scenario name one would be cut at the edges. */
-	snprintf(title, sizeof title, "%s: share of all messages delivered within a delay\n"
-	         "run %lld, mean of %lld replications; lost mail is never delivered", c->scenario_name,
-	         (long long)c->run_id, (long long)c->replications);
+	if (c->ent) {
+		bool hist = c->ent_kind == RES_MAILBOX;
+		snprintf(title, sizeof title, "%s, %s: share of its messages delivered within a delay\n"
+		         "run %lld replayed, mean of %lld replications; lost mail is never delivered%s",
+		         c->scenario_name, c->ent_label, (long long)c->run_id, (long long)c->replications,
+		         hist ? "; delays binned (within 1/16)" : "");
+	} else {
+		snprintf(title, sizeof title, "%s: share of all messages delivered within a delay\n"
+		         "run %lld, mean of %lld replications; lost mail is never delivered", c->scenario_name,
+		         (long long)c->run_id, (long long)c->replications);
+	}
 	plot_sbuf b = { 0 };
 	plot_gp_common(c, &b, data, img, title);
 	plot_variant_names(c, &b);
@@ -153,7 +167,9 @@ int plot_chart_cdf(plot_ctx *c)
 		snprintf(name, sizeof name, "dlast%zu", i + 1);
 		plot_gp_num(&b, name, last[i]);
 		snprintf(name, sizeof name, "tail%zu", i + 1);
-		if (l < 5e-4 && other < 5e-4)
+		if (c->ent && c->ent[i] == SIZE_MAX)
+			snprintf(label, sizeof label, "no such %s in it", c->ent_kind == RES_GROUP ? "group" : "mailbox");
+		else if (l < 5e-4 && other < 5e-4)
 			snprintf(label, sizeof label, "all delivered");
 		else if (other < 5e-4)
 			snprintf(label, sizeof label, "%.1f%% lost", 100 * l);

@@ -79,8 +79,9 @@ static int write_bars(const plot_ctx *c, const cmp_bars *b, const char *name)
 	FILE *f = plot_open_data(c, name);
 	if (f == NULL)
 		return EXIT_FAIL;
-	fprintf(f, "# throttlesim run %lld: mean and 95%% half-width over replications, whole scenario\n"
-	        "# slot variant_idx", (long long)c->run_id);
+	fprintf(f, "# throttlesim run %lld: mean and 95%% half-width over replications, ", (long long)c->run_id);
+	plot_put_text(f, c->ent ? c->ent_label : "whole scenario");
+	fprintf(f, "\n# slot variant_idx");
 	for (size_t k = 0; k < b->n; k++)
 		fprintf(f, " %s%s%s half never", b->fig[k].figure, b->unit[k] ? "_" : "", b->unit[k] ? b->unit[k] : "");
 	fputc('\n', f);
@@ -120,9 +121,10 @@ int plot_chart_compare(plot_ctx *c)
 		free(bars.half);
 		return plot_oom();
 	}
-	char data[16], img[16];
-	snprintf(data, sizeof data, "compare.dat");
-	snprintf(img, sizeof img, "compare.%s", c->o->format);
+	char data[128], img[128], ename[80];
+	plot_ent_suffix(c, ename, sizeof ename);
+	snprintf(data, sizeof data, "compare%s.dat", ename);
+	snprintf(img, sizeof img, "compare%s.%s", ename, c->o->format);
 	int ret = write_bars(c, &bars, data);
 	free(bars.mean);
 	free(bars.half);
@@ -131,9 +133,14 @@ int plot_chart_compare(plot_ctx *c)
 
 	char title[512];
 	/* Two lines: one would not fit the chart's width at its font. */
-	snprintf(title, sizeof title, "%s: variants compared (run %lld, %lld replications)\n"
-	         "whiskers: 95%% interval; delays count lost mail as never delivered", c->scenario_name,
-	         (long long)c->run_id, (long long)c->replications);
+	if (c->ent)
+		snprintf(title, sizeof title, "%s, %s: variants compared (run %lld, %lld replications)\n"
+		         "whiskers: 95%% interval; delays count lost mail as never delivered", c->scenario_name,
+		         c->ent_label, (long long)c->run_id, (long long)c->replications);
+	else
+		snprintf(title, sizeof title, "%s: variants compared (run %lld, %lld replications)\n"
+		         "whiskers: 95%% interval; delays count lost mail as never delivered", c->scenario_name,
+		         (long long)c->run_id, (long long)c->replications);
 	plot_sbuf b = { 0 };
 	plot_gp_common(c, &b, data, img, title);
 	plot_variant_names(c, &b);

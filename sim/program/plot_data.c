@@ -102,7 +102,47 @@ void plot_variant_names(const plot_ctx *c, plot_sbuf *b)
 
 const store_summary *plot_total(const plot_ctx *c, size_t i, const char *figure)
 {
-	return store_find_summary(c->l, c->v[i].idx, RES_TOTAL, 0, figure);
+	if (c->ent == NULL)
+		return store_find_summary(c->l, c->v[i].idx, RES_TOTAL, 0, figure);
+	if (c->ent[i] == SIZE_MAX)
+		return NULL;
+	return store_find_summary(c->l, c->v[i].idx, c->ent_kind, c->ent[i], figure);
+}
+
+const res_entity *plot_entity(const plot_ctx *c, size_t i, const res_rep *r)
+{
+	if (c->ent == NULL)
+		return &r->total;
+	return c->ent[i] == SIZE_MAX ? NULL : res_entity_of(r, c->ent_kind, c->ent[i]);
+}
+
+const replay_variant *plot_replayed(const plot_ctx *c, size_t i)
+{
+	for (size_t k = 0; k < c->replay.n; k++)
+		if (c->replay.v[k].variant == c->v[i].idx)
+			return &c->replay.v[k];
+	return NULL;
+}
+
+void plot_ent_suffix(const plot_ctx *c, char *buf, size_t size)
+{
+	buf[0] = 0;
+	if (c->ent == NULL || c->o->entity == NULL)
+		return;
+	const char *name = c->o->entity, *colon = strchr(name, ':');
+	if (colon && (strncmp(name, "group:", 6) == 0 || strncmp(name, "mailbox:", 8) == 0))
+		name = colon + 1;
+	char safe[64];
+	plot_safe_name(name, safe, sizeof safe);
+	snprintf(buf, size, "-%s-%s", c->ent_kind == RES_GROUP ? "group" : "mailbox", safe);
+}
+
+void plot_of(const plot_ctx *c, char *buf, size_t size)
+{
+	if (c->ent)
+		snprintf(buf, size, ", %s (run %lld)", c->ent_label, (long long)c->run_id);
+	else
+		snprintf(buf, size, " (run %lld)", (long long)c->run_id);
 }
 
 int plot_oom(void)
@@ -111,9 +151,13 @@ int plot_oom(void)
 	return EXIT_FAIL;
 }
 
-double plot_share(const res_rep *r, int fig)
+double plot_share(const res_entity *e, int fig)
 {
-	double g = r->total.fig[FIG_GENERATED], x = r->total.fig[fig];
+	if (e == NULL)
+		return NAN;
+	double g = e->fig[FIG_GENERATED], x = e->fig[fig];
+	if (isnan(g))
+		g = e->fig[FIG_ACCEPTED] + e->fig[FIG_LOST];
 	if (!(g > 0) || !isfinite(x))
 		return NAN;
 	x /= g;
@@ -138,6 +182,31 @@ static double quantile_all(const double *cdf, double share, double p)
 	return a + (b - a) * f;
 }
 
+/* The same for one entity, whose stored quantiles are its figures p50,
+ * p90, p95, p99 and max only: p / share lies in [p, 1], so for p = 0.95
+ * it is read between p95, p99 and max, linearly (exact when all of its
+ * mail was delivered). */
+static double quantile_all_figures(const res_entity *e, bool delivery, double share, double p)
+{
+	if (!(share > 0))
+		return INFINITY;
+	double q = p / share;
+	if (q > 1.0 + 1e-12)
+		return INFINITY;
+	int f0 = delivery ? FIG_DEL_DELAY_P50 : FIG_SUB_DELAY_P50;
+	const double at[5] = { 0.5, 0.9, 0.95, 0.99, 1.0 };
+	const double v[5] = { e->fig[f0], e->fig[f0 + 1], e->fig[f0 + 2], e->fig[f0 + 3],
+	                      e->fig[delivery ? FIG_DEL_DELAY_MAX : FIG_SUB_DELAY_MAX] };
+	if (q < at[0])
+		return NAN; /* not stored: the charts ask for p95 */
+	for (int k = 0; k < 4; k++)
+		if (q <= at[k + 1] || k == 3) {
+			double t = (q > 1 ? 1 : q);
+			return v[k] + (v[k + 1] - v[k]) * (t - at[k]) / (at[k + 1] - at[k]);
+		}
+	return NAN;
+}
+
 int plot_delay_all(const plot_ctx *c, size_t i, bool delivery, double p, double *mean, double *half)
 {
 	const rpt_variant *rv = c->v[i].rv;
@@ -149,9 +218,14 @@ int plot_delay_all(const plot_ctx *c, size_t i, bool delivery, double p, double 
 	bool inf = false;
 	for (size_t r = 0; r < rv->n_reps; r++) {
 		const res_rep *rep = &rv->reps[r];
-		double share = plot_share(rep, delivery ? FIG_RELEASED : FIG_ACCEPTED);
-		x[r] = isfinite(share) ? quantile_all(delivery ? rep->delivery_cdf : rep->submission_cdf, share, p)
-		                       : NAN;
+		const res_entity *e = plot_entity(c, i, rep);
+		double share = plot_share(e, delivery ? FIG_RELEASED : FIG_ACCEPTED);
+		if (!isfinite(share))
+			x[r] = NAN;
+		else if (c->ent == NULL)
+			x[r] = quantile_all(delivery ? rep->delivery_cdf : rep->submission_cdf, share, p);
+		else
+			x[r] = quantile_all_figures(e, delivery, share, p);
 		inf |= isinf(x[r]);
 	}
 	st_summary s = st_summarize(x, rv->n_reps);

@@ -8,7 +8,9 @@
  * Data flows one way: store_load_run() (the whole run, read-only) -> plain
  * whitespace data files -> gnuplot, run on the scripts of plots/ with its
  * inputs as variables.  Nothing here reads the store's tables or the
- * scenario's text: limits, names and sweep points come from each
+ * scenario's text, except --entity's replay (replay.h), which rebuilds
+ * the run's scenario from the text the store kept and checks it against
+ * the stored figures: limits, names and sweep points come from each
  * variant's res_desc, figures from the stored summaries.
  *
  * What gnuplot sees is chosen here, never by the user.  Every file of a
@@ -39,6 +41,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "replay.h"
 #include "store.h"
 
 #include "exit.h"
@@ -91,6 +94,15 @@ typedef struct plot_ctx {
 	char tmp[PATH_MAX];      /* the private directory gnuplot works in */
 	int tmp_fd;              /* it, opened; -1 before */
 	int written;             /* images written */
+	/* --entity: the sender group or mailbox every chart is of.  ent[i] is
+	 * its index in variant i (SIZE_MAX: that variant has none); NULL
+	 * without --entity (the whole scenario).  The time series and the
+	 * delay distribution come from the replay (replay.h), the compare and
+	 * sweep charts from the stored per-entity summaries. */
+	res_entity_kind ent_kind;
+	size_t *ent;
+	char ent_label[160];     /* "sender group 'mfp'", "mailbox 'a@b'" */
+	replay_result replay;
 } plot_ctx;
 
 /* ---- a growing string (plot_gnuplot.c) ---- */
@@ -161,11 +173,23 @@ void plot_safe_name(const char *s, char *buf, size_t size);
 void plot_time_unit(double max_s, double *scale, const char **unit);
 /* nvar, vname1..: every variant for a legend (in a sweep, with its point). */
 void plot_variant_names(const plot_ctx *c, plot_sbuf *b);
-/* The whole scenario's summary of figure for variant i, or NULL. */
+/* The summary of figure for variant i of the charts' entity (the whole
+ * scenario, or --entity's), or NULL. */
 const store_summary *plot_total(const plot_ctx *c, size_t i, const char *figure);
-/* Figure fig of replication r's whole scenario as a share of its
- * generated messages, in [0, 1] (NaN when none was generated). */
-double plot_share(const res_rep *r, int fig);
+/* The charts' entity in replication r (the whole scenario or --entity's);
+ * NULL when variant i has no such entity. */
+const res_entity *plot_entity(const plot_ctx *c, size_t i, const res_rep *r);
+/* The replay of variant i (--entity), or NULL. */
+const replay_variant *plot_replayed(const plot_ctx *c, size_t i);
+/* Figure fig of entity e as a share of its messages, in [0, 1]: of those
+ * generated, or, for a mailbox whose generation is undefined (instances
+ * without a home use it), of those accepted or lost on it.  NaN when
+ * there were none. */
+double plot_share(const res_entity *e, int fig);
+/* "" or "-group-mfp", "-mailbox-a_b.com": what --entity adds to file names. */
+void plot_ent_suffix(const plot_ctx *c, char *buf, size_t size);
+/* " (run 7)" or ", sender group 'mfp' (run 7)": what the titles name. */
+void plot_of(const plot_ctx *c, char *buf, size_t size);
 /* The p-quantile (0.95: p95) of the delay of ALL generated mail of
  * variant i, averaged over its replications with its 95% half-width:
  * delivery (generation to release) or submission (to acceptance).  Lost,

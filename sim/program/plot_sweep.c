@@ -223,10 +223,11 @@ static int draw(plot_ctx *c, sweep_data *s)
 {
 	const char *key = s->n_lines && c->v[s->first_of_line[0]].key ? c->v[s->first_of_line[0]].key
 	                                                            : "swept value";
-	char data[128], img[128], sfig[64];
+	char data[256], img[256], sfig[64], ename[80];
 	plot_safe_name(s->fig, sfig, sizeof sfig);
-	snprintf(data, sizeof data, "sweep-%s.dat", sfig);
-	snprintf(img, sizeof img, "sweep-%s.%s", sfig, c->o->format);
+	plot_ent_suffix(c, ename, sizeof ename);
+	snprintf(data, sizeof data, "sweep-%s%s.dat", sfig, ename);
+	snprintf(img, sizeof img, "sweep-%s%s.%s", sfig, ename, c->o->format);
 	if (write_sweep(c, s, key, data) != 0)
 		return EXIT_FAIL;
 	char pretty[128], title[512];
@@ -236,13 +237,18 @@ static int draw(plot_ctx *c, sweep_data *s)
 			*p = ' ';
 	/* Two lines, the second what the delay of all mail means (a vertical
 	 * axis label that long would be cut). */
-	if (strcmp(s->fig, PLOT_DELAY_ALL) == 0)
-		snprintf(title, sizeof title, "%s: %s against %s (run %lld)\nlost mail counts as never"
-		         " delivered%s", c->scenario_name, pretty, key, (long long)c->run_id,
+	char of[256];
+	plot_of(c, of, sizeof of);
+	if (strcmp(s->fig, PLOT_DELAY_ALL) == 0 && c->ent)
+		snprintf(title, sizeof title, "%s: p95 delivery delay against %s\n%s; lost mail counts as never"
+		         " delivered%s", c->scenario_name, key, of + 2,
+		         s->n_never ? "; a gap: over 5% never delivered" : "");
+	else if (strcmp(s->fig, PLOT_DELAY_ALL) == 0)
+		snprintf(title, sizeof title, "%s: p95 delivery delay against %s (run %lld)\nlost mail counts as"
+		         " never delivered%s", c->scenario_name, key, (long long)c->run_id,
 		         s->n_never ? "; a gap: over 5% never delivered" : "");
 	else
-		snprintf(title, sizeof title, "%s: %s against %s (run %lld)", c->scenario_name, pretty, key,
-		         (long long)c->run_id);
+		snprintf(title, sizeof title, "%s: %s against %s%s", c->scenario_name, pretty, key, of);
 	plot_sbuf b = { 0 };
 	plot_gp_common(c, &b, data, img, title);
 	sweep_vars(c, s, key, &b);

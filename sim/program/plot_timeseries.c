@@ -94,9 +94,52 @@ static double rate_limit(const res_desc *d, char *label, size_t size)
 	return sum;
 }
 
+/* The limit lines of one entity (--entity): a mailbox's own limits; a
+ * group's route's, per mailbox, times the mailboxes it may use (it may
+ * share them with other groups: the label says so).  As rate_limit and
+ * concurrency_limit, 0 for none. */
+static void entity_limits(const plot_ctx *c, const plot_variant *v, const replay_variant *rp, double *rate,
+                          char *rlabel, int64_t *conc, char *clabel, size_t size)
+{
+	const res_desc *d = v->rv->desc;
+	const res_limits *lim = NULL;
+	int64_t n = 1;
+	*rate = 0;
+	*conc = 0;
+	rlabel[0] = clabel[0] = 0;
+	if (d && c->ent_kind == RES_MAILBOX && rp->index < d->n_mailboxes)
+		lim = &d->mailboxes[rp->index].limits;
+	if (d && c->ent_kind == RES_GROUP && rp->index < d->n_groups) {
+		lim = &d->groups[rp->index].limits;
+		n = rp->mailboxes_used > 0 ? rp->mailboxes_used : 1;
+	}
+	if (lim == NULL)
+		return;
+	/* As the whole scenario's labels, short enough for the legend (about
+	 * 44 characters at the PNG's font); sharing on a second line. */
+	char whose[64];
+	if (c->ent_kind == RES_MAILBOX)
+		snprintf(whose, sizeof whose, "%s", "");
+	else if (n == 1)
+		snprintf(whose, sizeof whose, " (its mailbox)");
+	else
+		snprintf(whose, sizeof whose, " x %lld mailboxes", (long long)n);
+	const char *shared = c->ent_kind == RES_GROUP && rp->mailboxes_shared ? "\n(shared with other senders)" : "";
+	if (lim->message_rate > 0 && lim->message_rate_window_ns > 0) {
+		double per_min = (double)lim->message_rate * 60e9 / (double)lim->message_rate_window_ns;
+		*rate = per_min * (double)n;
+		snprintf(rlabel, size, "message rate limit, %g/min%s%s", per_min, whose, shared);
+	}
+	if (lim->concurrency > 0 && lim->concurrency_scope == SCOPE_MAILBOX) {
+		*conc = lim->concurrency * n;
+		snprintf(clabel, size, "concurrency limit, %lld%s%s", (long long)lim->concurrency, whose, shared);
+	}
+}
+
 /* One variant's mean series as the chart needs it. */
 typedef struct ts_data {
 	const store_series *ser;
+	const replay_variant *rp;   /* --entity: the replay drawn; NULL: the whole scenario */
 	double step_s;
 	bool occurs[RC_COUNT];      /* reply classes refused at least once */
 	int n_classes;
@@ -199,9 +242,14 @@ static int write_series(const plot_ctx *c, const plot_variant *v, ts_data *t, co
 		return EXIT_FAIL;
 	fprintf(f, "# throttlesim run %lld, variant %zu '", (long long)c->run_id, v->idx);
 	plot_put_text(f, v->name);
-	fprintf(f, "', mean of %lld replications; step %g s\n"
+	if (t->rp) {
+		fputs("', ", f);
+		plot_put_text(f, c->ent_label);
+		fputs(" (replayed", f);
+	}
+	fprintf(f, "%s, mean of %lld replications; step %g s\n"
 	        "# clock_s min_since_start accepted_per_min released_per_min lost_per_min backlog"
-	        " open_sessions throttled_mailboxes", (long long)t->ser->n_reps, t->step_s);
+	        " open_sessions throttled_mailboxes", t->rp ? ")" : "'", (long long)t->ser->n_reps, t->step_s);
 	for (int r = 1; r < RC_COUNT; r++)
 		if (t->occurs[r])
 			fprintf(f, " rejected_%s_per_min", rpt_reply_id(r));
@@ -214,7 +262,7 @@ static int write_series(const plot_ctx *c, const plot_variant *v, ts_data *t, co
 		plot_put_num(f, row->accepted * per_min);
 		plot_put_num(f, row->released * per_min);
 		plot_put_num(f, t->ser->has_lost ? row->lost * per_min : NAN);
-		plot_put_num(f, row->backlog);
+		plot_put_num(f, t->rp && !t->rp->backlog_defined ? NAN : row->backlog);
 		plot_put_num(f, row->open_sessions);
 		plot_put_num(f, row->throttled);
 		for (int r = 1; r < RC_COUNT; r++)
@@ -238,7 +286,7 @@ static int write_series(const plot_ctx *c, const plot_variant *v, ts_data *t, co
 }
 
 /* The script's variables: window, clock, refusal classes, limits, throttle periods. */
-static void series_vars(const plot_variant *v, const ts_data *t, plot_sbuf *b)
+static void series_vars(const plot_ctx *c, const plot_variant *v, const ts_data *t, plot_sbuf *b)
 {
 	const res_desc *d = v->rv->desc;
 	plot_gp_num(b, "xmin", t->t0 + (double)t->from * t->step_s);
@@ -279,17 +327,45 @@ static void series_vars(const plot_variant *v, const ts_data *t, plot_sbuf *b)
 		plot_gp_str(b, name, label);
 	}
 	char llabel[320];
-	plot_gp_int(b, "limit", (long long)concurrency_limit(d, llabel, sizeof llabel));
-	plot_gp_lines(b, "limitlabel", llabel);
-	plot_gp_num(b, "ratelimit", rate_limit(d, llabel, sizeof llabel));
-	plot_gp_lines(b, "ratelabel", llabel);
+	if (t->rp) {
+		/* The entity's own limits, and panels that say whose counts they are. */
+		char rlabel[320];
+		double rate;
+		int64_t conc;
+		entity_limits(c, v, t->rp, &rate, rlabel, &conc, llabel, sizeof llabel);
+		plot_gp_int(b, "limit", (long long)conc);
+		plot_gp_lines(b, "limitlabel", llabel);
+		plot_gp_num(b, "ratelimit", rate);
+		plot_gp_lines(b, "ratelabel", rlabel);
+		bool group = c->ent_kind == RES_GROUP;
+		plot_gp_int(b, "backlog_defined", t->rp->backlog_defined);
+		plot_gp_lines(b, "backlogtitle", group ? "its messages not yet accepted or lost"
+		                                      : "messages not yet accepted or lost");
+		plot_gp_str(b, "sessionstitle", group ? "open sessions (its connections)" : "open sessions (this mailbox)");
+		plot_gp_str(b, "throttletitle", group ? "error-throttle period (a mailbox it uses)"
+		                                      : "error-throttle period");
+	} else {
+		plot_gp_int(b, "limit", (long long)concurrency_limit(d, llabel, sizeof llabel));
+		plot_gp_lines(b, "limitlabel", llabel);
+		plot_gp_num(b, "ratelimit", rate_limit(d, llabel, sizeof llabel));
+		plot_gp_lines(b, "ratelabel", llabel);
+	}
 	plot_gp_int(b, "nperiods", t->n_periods);
 	plot_gp_str(b, "periods", t->periods.s ? t->periods.s : "");
 }
 
-static int chart_one(plot_ctx *c, const plot_variant *v)
+static int chart_one(plot_ctx *c, size_t vi)
 {
+	const plot_variant *v = &c->v[vi];
 	ts_data t = { .ser = c->l->series ? &c->l->series[v->idx] : NULL };
+	if (c->ent) {
+		t.rp = plot_replayed(c, vi);
+		if (t.rp == NULL) {
+			term_printf("note: variant '%s' has no %s: no time series chart\n", v->name, c->ent_label);
+			return 0;
+		}
+		t.ser = &t.rp->series;
+	}
 	if (t.ser == NULL || t.ser->rows == NULL || t.ser->n == 0) {
 		term_printf("note: variant '%s' has no time series in run %lld: no time series chart\n", v->name,
 		       (long long)c->run_id);
@@ -307,22 +383,34 @@ static int chart_one(plot_ctx *c, const plot_variant *v)
 				t.occurs[r] = true;
 				t.n_classes++;
 			}
-	char sname[64], data[128], img[128];
+	char sname[64], ename[80], data[256], img[256];
 	plot_safe_name(v->name, sname, sizeof sname);
-	snprintf(data, sizeof data, "timeseries-%zu-%s.dat", v->idx, sname);
-	snprintf(img, sizeof img, "timeseries-%zu-%s.%s", v->idx, sname, c->o->format);
+	plot_ent_suffix(c, ename, sizeof ename);
+	snprintf(data, sizeof data, "timeseries-%zu-%s%s.dat", v->idx, sname, ename);
+	snprintf(img, sizeof img, "timeseries-%zu-%s%s.%s", v->idx, sname, ename, c->o->format);
 	if (write_series(c, v, &t, data) != 0) {
 		free(t.periods.s);
 		return EXIT_FAIL;
 	}
-	char title[512];
-	snprintf(title, sizeof title, "%s, variant %s: mean of %lld replications (run %lld)", c->scenario_name,
-	         v->name, (long long)t.ser->n_reps, (long long)c->run_id);
+	char title[640], vname[320];
+	/* A sweep's variants share their names: the point says which. */
+	if (v->has_point && v->key) {
+		const char *k = strrchr(v->key, '.');
+		snprintf(vname, sizeof vname, "%s, %s = %g", v->name, k ? k + 1 : v->key, v->value);
+	} else {
+		snprintf(vname, sizeof vname, "%s", v->name);
+	}
+	if (c->ent)
+		snprintf(title, sizeof title, "%s, variant %s, %s\nmean of %lld replications (run %lld, replayed)",
+		         c->scenario_name, vname, c->ent_label, (long long)t.ser->n_reps, (long long)c->run_id);
+	else
+		snprintf(title, sizeof title, "%s, variant %s: mean of %lld replications (run %lld)", c->scenario_name,
+		         vname, (long long)t.ser->n_reps, (long long)c->run_id);
 	plot_sbuf b = { 0 };
 	plot_gp_common(c, &b, data, img, title);
 	if (t.periods.oom)
 		b.oom = true;
-	series_vars(v, &t, &b);
+	series_vars(c, v, &t, &b);
 	free(t.periods.s);
 	int ret = plot_render(c, "timeseries", &b, data, img);
 	free(b.s);
@@ -339,6 +427,6 @@ int plot_chart_timeseries(plot_ctx *c)
 	int ret = 0;
 	for (size_t i = 0; i < c->n_v && ret == 0; i++)
 		if (c->o->variant == NULL || strcmp(c->o->variant, c->v[i].name) == 0)
-			ret = chart_one(c, &c->v[i]);
+			ret = chart_one(c, i);
 	return ret;
 }

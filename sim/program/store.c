@@ -121,58 +121,13 @@ static const char schema_fixed_sql[] =
 	"  start_unix_s INTEGER,\n"
 	"  series_step_ns INTEGER,\n"
 	"  PRIMARY KEY (run_id, idx)) WITHOUT ROWID;\n"
-	"CREATE TABLE delay_cdf (\n"
-	"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
-	"  variant_idx INTEGER NOT NULL,\n"
-	"  replication INTEGER NOT NULL,\n"
-	"  kind TEXT NOT NULL CHECK (kind IN ('submission', 'delivery')),\n"
-	"  q INTEGER NOT NULL CHECK (q BETWEEN 0 AND 100),\n"
-	"  value_s REAL,\n"
-	"  PRIMARY KEY (run_id, variant_idx, replication, kind, q)) WITHOUT ROWID;\n"
 	"CREATE TABLE replications (\n"
 	"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
 	"  variant_idx INTEGER NOT NULL,\n"
 	"  replication INTEGER NOT NULL,\n"
 	"  seed INTEGER NOT NULL,\n"
 	"  events INTEGER NOT NULL,\n"
-	"  PRIMARY KEY (run_id, variant_idx, replication)) WITHOUT ROWID;\n"
-	"CREATE TABLE figures (\n"
-	"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
-	"  variant_idx INTEGER NOT NULL,\n"
-	"  replication INTEGER NOT NULL,\n"
-	"  entity_kind TEXT NOT NULL CHECK (entity_kind IN ('total', 'group', 'mailbox')),\n"
-	"  entity_idx INTEGER NOT NULL,\n"
-	"  entity TEXT NOT NULL,\n"
-	"  figure TEXT NOT NULL,\n"
-	"  value REAL,\n"
-	"  PRIMARY KEY (run_id, variant_idx, replication, entity_kind, entity_idx, figure))"
-	" WITHOUT ROWID;\n"
-	"CREATE TABLE summaries (\n"
-	"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
-	"  variant_idx INTEGER NOT NULL,\n"
-	"  entity_kind TEXT NOT NULL CHECK (entity_kind IN ('total', 'group', 'mailbox')),\n"
-	"  entity_idx INTEGER NOT NULL,\n"
-	"  entity TEXT NOT NULL,\n"
-	"  figure TEXT NOT NULL,\n"
-	"  unit TEXT NOT NULL,\n"
-	"  mean REAL,\n"
-	"  half REAL,\n"
-	"  n INTEGER NOT NULL,\n"
-	"  PRIMARY KEY (run_id, variant_idx, entity_kind, entity_idx, figure)) WITHOUT ROWID;\n"
-	"CREATE TABLE rejections (\n"
-	"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
-	"  variant_idx INTEGER NOT NULL,\n"
-	"  replication INTEGER NOT NULL,\n"
-	"  entity_kind TEXT NOT NULL CHECK (entity_kind IN ('total', 'group', 'mailbox')),\n"
-	"  entity_idx INTEGER NOT NULL,\n"
-	"  entity TEXT NOT NULL,\n"
-	"  reply_class TEXT NOT NULL,\n"
-	"  reply_code INTEGER NOT NULL,\n"
-	"  reply_text TEXT NOT NULL,\n"
-	"  count INTEGER NOT NULL,\n"
-	"  lost INTEGER NOT NULL,\n"
-	"  PRIMARY KEY (run_id, variant_idx, replication, entity_kind, entity_idx, reply_class))"
-	" WITHOUT ROWID;\n";
+	"  PRIMARY KEY (run_id, variant_idx, replication)) WITHOUT ROWID;\n";
 
 /* Schema 2: what a variant's results refer to (res_desc): each entity's
  * name, route and resolved limits, and the replies (configured, and given
@@ -210,35 +165,42 @@ static const char schema_v2_sql[] =
 	"  mixed INTEGER NOT NULL DEFAULT 0 CHECK (mixed IN (0, 1)),\n"
 	"  PRIMARY KEY (run_id, variant_idx, replication, reply_class)) WITHOUT ROWID;\n";
 
+/* Schema 3: a run's results packed, a row per replication and per variant
+ * instead of a row per value (a tenth of the file or less; the formats of
+ * the blobs in store_int.h and docs/RESULTS.md).  `names` is the run's
+ * dictionary: the figures (and their units) in the order the blobs hold
+ * them, and the reply classes, so that a later program whose catalogs
+ * differ reads each value by its name.  New files get these tables and
+ * not those of schema 2's results (figures, summaries, rejections,
+ * delay_cdf, series); older files keep theirs (see store_open). */
+static const char schema_v3_sql[] =
+	"CREATE TABLE names (\n"
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+	"  kind TEXT NOT NULL CHECK (kind IN ('figure', 'reply_class')),\n"
+	"  id INTEGER NOT NULL,\n"
+	"  name TEXT NOT NULL,\n"
+	"  unit TEXT,\n"
+	"  PRIMARY KEY (run_id, kind, id)) WITHOUT ROWID;\n"
+	"CREATE TABLE variant_data (\n"
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+	"  variant_idx INTEGER NOT NULL,\n"
+	"  summaries BLOB NOT NULL,\n"
+	"  series BLOB,\n"
+	"  UNIQUE (run_id, variant_idx));\n"
+	"CREATE TABLE replication_data (\n"
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+	"  variant_idx INTEGER NOT NULL,\n"
+	"  replication INTEGER NOT NULL,\n"
+	"  figures BLOB NOT NULL,\n"
+	"  delay_cdf BLOB NOT NULL,\n"
+	"  series BLOB,\n"
+	"  UNIQUE (run_id, variant_idx, replication));\n";
+
 /* The variants' clock, added without a schema version (see
  * complete_series_columns): the time zone and its offset at the start. */
 static const char *const variant_columns[][2] = {
 	{ "timezone", "TEXT" }, { "start_utc_offset_s", "INTEGER" },
 };
-
-/* series: one column per reply class, named rejected_<class id>. */
-static int series_sql(char *buf, size_t size)
-{
-	int n = snprintf(buf, size,
-		"CREATE TABLE series (\n"
-		"  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
-		"  variant_idx INTEGER NOT NULL,\n"
-		"  replication INTEGER NOT NULL,\n"
-		"  step INTEGER NOT NULL,\n"
-		"  t_s REAL NOT NULL,\n"
-		"  accepted INTEGER NOT NULL,\n"
-		"  released INTEGER NOT NULL,\n"
-		"  rejected INTEGER NOT NULL,\n"
-		"  backlog INTEGER NOT NULL,\n"
-		"  open_sessions INTEGER NOT NULL,\n"
-		"  throttled INTEGER NOT NULL");
-	for (int c = 0; c < RC_COUNT && n > 0 && (size_t)n < size; c++)
-		n += snprintf(buf + n, size - (size_t)n, ",\n  rejected_%s INTEGER NOT NULL", rpt_reply_id(c));
-	if (n > 0 && (size_t)n < size)
-		n += snprintf(buf + n, size - (size_t)n,
-		              ",\n  PRIMARY KEY (run_id, variant_idx, replication, step)) WITHOUT ROWID;\n");
-	return n > 0 && (size_t)n < size ? SIM_OK : SIM_ERANGE;
-}
 
 /* ---- small helpers --------------------------------------------------------------- */
 
@@ -392,7 +354,11 @@ static int add_missing_columns(sqlite3 *db)
 	                         "  PRIMARY KEY (run_id, pos)) WITHOUT ROWID;");
 	for (size_t k = 0; k < sizeof variant_columns / sizeof variant_columns[0] && rc == SQLITE_OK; k++)
 		rc = add_missing_column(db, "variants", variant_columns[k][0], variant_columns[k][1]);
-	for (int c = 0; c < RC_COUNT && rc == SQLITE_OK; c++) {
+	int64_t series = 0;
+	if (rc == SQLITE_OK)
+		rc = store__query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'series'",
+		                      &series);
+	for (int c = 0; c < RC_COUNT && rc == SQLITE_OK && series; c++) {
 		char col[80];
 		snprintf(col, sizeof col, "rejected_%s", rpt_reply_id(c));
 		rc = add_missing_column(db, "series", col, "INTEGER NOT NULL DEFAULT 0");
@@ -403,14 +369,11 @@ static int add_missing_columns(sqlite3 *db)
 /* Inside BEGIN IMMEDIATE: make an empty file ours. */
 static int initialise(sqlite3 *db)
 {
-	char series[4096], sql[128];
+	char sql[128];
 	int rc;
 	if ((rc = store__exec(db, schema_fixed_sql)) != SQLITE_OK ||
-	    (rc = store__exec(db, schema_v2_sql)) != SQLITE_OK)
-		return rc;
-	if (series_sql(series, sizeof series) != SIM_OK)
-		return SQLITE_TOOBIG;
-	if ((rc = store__exec(db, series)) != SQLITE_OK || (rc = add_missing_columns(db)) != SQLITE_OK)
+	    (rc = store__exec(db, schema_v2_sql)) != SQLITE_OK ||
+	    (rc = store__exec(db, schema_v3_sql)) != SQLITE_OK || (rc = add_missing_columns(db)) != SQLITE_OK)
 		return rc;
 	snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d;",
 	         STORE_APPLICATION_ID, STORE_SCHEMA_VERSION);
@@ -424,7 +387,8 @@ static int initialise(sqlite3 *db)
 
 /* Schema 1 -> 2, under a write lock (another writer may have done it
  * meanwhile): the variants' length, start and series step, the entities and replies
- * tables.  Runs written before keep NULL there; readers show no limits. */
+ * tables.  Runs written before keep NULL there; readers show no limits.
+ * Not to 3: a file keeps the layout of its results (see store_open). */
 static int upgrade(sqlite3 *db)
 {
 	int64_t ver = 0;
@@ -434,8 +398,7 @@ static int upgrade(sqlite3 *db)
 	if ((rc = store__query_int(db, "PRAGMA user_version", &ver)) == SQLITE_OK && ver == 1) {
 		char sql[160];
 		snprintf(sql, sizeof sql,
-		         "PRAGMA user_version = %d; UPDATE meta SET value = '%d' WHERE key = 'schema_version';",
-		         STORE_SCHEMA_VERSION, STORE_SCHEMA_VERSION);
+		         "PRAGMA user_version = 2; UPDATE meta SET value = '2' WHERE key = 'schema_version';");
 		if ((rc = store__exec(db, "ALTER TABLE variants ADD COLUMN duration_ns INTEGER;"
 		                          "ALTER TABLE variants ADD COLUMN start_unix_s INTEGER;"
 		                          "ALTER TABLE variants ADD COLUMN series_step_ns INTEGER;")) == SQLITE_OK &&
@@ -756,10 +719,15 @@ int store_open_waiting(const char *path, store_wait_fn on_wait, void *ctx, sqlit
 		goto fail;
 	if (kind == 1 && check_intact(db, path, err, err_size) != SIM_OK)
 		goto fail;
+	/* An existing file keeps the layout of its results: a schema-1 file
+	 * becomes 2, a schema-2 file stays 2 and its new runs get schema 2's
+	 * rows (store_write.c).  Upgrading it to 3 would lock every older
+	 * program out of all its runs, for no gain on the runs it holds
+	 * (docs/RESULTS.md, "Identity, versions"). */
 	if (kind == 1) {
 		int64_t ver = 0;
 		if (store__query_int(db, "PRAGMA user_version", &ver) != SQLITE_OK ||
-		    (ver < STORE_SCHEMA_VERSION && upgrade(db) != SQLITE_OK) ||
+		    (ver < 2 && upgrade(db) != SQLITE_OK) ||
 		    complete_series_columns(db) != SQLITE_OK) {
 			store__db_err(db, path, "upgrading the file's schema", err, err_size);
 			goto fail;
@@ -1438,48 +1406,4 @@ int store_compact(sqlite3 *db, store_compacted *out, char *err, size_t err_size)
 	c.bytes_after = file_bytes(path, "") + file_bytes(path, "-wal");
 	*out = c;
 	return SIM_OK;
-}
-
-/* ---- progress while writing results ------------------------------------------------- */
-
-typedef struct progress_state {
-	sqlite3 *db;
-	store_progress_fn fn;
-	void *ctx;
-	sqlite3_int64 base;        /* total changes before the write */
-	int64_t every_rows;
-	int64_t next;              /* report when rows reach this */
-	int64_t last;              /* rows of the last report */
-} progress_state;
-
-/* SQLite's progress handler (every PROGRESS_OPS virtual-machine
- * instructions, about a row): the rows inserted so far are the handle's
- * changes since the write began.  Never interrupts (returns 0). */
-#define PROGRESS_OPS 256
-static int progress_tick(void *arg)
-{
-	progress_state *p = arg;
-	int64_t rows = (int64_t)(sqlite3_total_changes64(p->db) - p->base);
-	if (rows >= p->next && rows > p->last) {
-		p->fn(p->ctx, &(store_progress){ .rows = rows, .done = false });
-		p->last = rows;
-		p->next = rows + p->every_rows;
-	}
-	return 0;
-}
-
-int store_write_results_progress(sqlite3 *db, int64_t run_id, const rpt_run *run, bool keep_series,
-                                 store_progress_fn fn, void *ctx, int64_t every_rows, char *err, size_t err_size)
-{
-	if (db == NULL || fn == NULL)
-		return store_write_results_series(db, run_id, run, keep_series, err, err_size);
-	progress_state p = { .db = db, .fn = fn, .ctx = ctx, .base = sqlite3_total_changes64(db),
-	                     .every_rows = every_rows > 0 ? every_rows : STORE_PROGRESS_ROWS };
-	p.next = p.every_rows;
-	sqlite3_progress_handler(db, PROGRESS_OPS, progress_tick, &p);
-	int st = store_write_results_series(db, run_id, run, keep_series, err, err_size);
-	sqlite3_progress_handler(db, 0, NULL, NULL);
-	int64_t rows = (int64_t)(sqlite3_total_changes64(db) - p.base);
-	fn(ctx, &(store_progress){ .rows = st == SIM_OK ? rows : 0, .done = true, .failed = st != SIM_OK });
-	return st;
 }

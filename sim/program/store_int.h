@@ -52,4 +52,44 @@ bool store__int_ok(sqlite3_stmt *st, int i, int64_t lo, int64_t hi);
  * or SIM_ESTORE with a message naming the file and the column. */
 int store__read_run_row(sqlite3_stmt *st, store_run_row *r, char *err, size_t err_size);
 
+/* ---- schema 3: values packed into blobs (store_blob.c) ----------------------
+ *
+ * An unsigned number is a varint: 7 bits a byte, least significant group
+ * first, the high bit set on every byte but the last (at most 10 bytes).
+ * A value (a figure, a mean, a delay point) is a varint u: 0 for none
+ * (NULL, NaN: what SQL NULL was), 1 followed by the double's 8 bytes in
+ * little-endian order (bit for bit, -0.0 included), or u >= 2 for a whole
+ * number i with |i| <= 2^53 (not -0.0), u = 2 + zigzag(i).  Counts are 1
+ * byte below 128, whole values 1 byte within -63..62 and the rest 9: the
+ * bytes depend on nothing but the values, so the same run gives the same
+ * file on any machine. */
+typedef struct store__buf {
+	unsigned char *p;
+	size_t n, cap;
+	bool oom;           /* an allocation failed: p holds what fitted */
+} store__buf;
+
+void store__put_uint(store__buf *b, uint64_t x);
+void store__put_value(store__buf *b, double x);
+void store__buf_free(store__buf *b);
+
+/* Reading a blob: every get checks the bytes left; a truncated or
+ * malformed blob sets bad (and the gets return 0 from then on). */
+typedef struct store__cur {
+	const unsigned char *p;
+	size_t n, at;
+	bool bad;
+} store__cur;
+
+uint64_t store__get_uint(store__cur *c);
+/* A count that must be <= max (else bad). */
+uint64_t store__get_count(store__cur *c, uint64_t max);
+/* NaN for none; a stored double must be finite (bad otherwise). */
+double store__get_value(store__cur *c);
+/* The whole blob read, nothing left over, nothing bad. */
+static inline bool store__cur_done(const store__cur *c)
+{
+	return !c->bad && c->at == c->n;
+}
+
 #endif

@@ -1021,6 +1021,512 @@ static int load_mean_series(loader *ld, loaded_mem *m, store_loaded *l)
 	return 0;
 }
 
+/* ---- schema 3: the packed layout (formats in store_write.c) ------------------------------- */
+
+/* The run's dictionary: what the blobs' figure and class numbers are in
+ * this program (-1: unknown to it), and their names (owned by m). */
+typedef struct dict {
+	size_t n_fig, n_cls;
+	int *fig, *cls;
+	const char **fig_name, **fig_unit, **cls_name;
+} dict;
+
+static void dict_free(dict *d)
+{
+	free(d->fig);
+	free(d->cls);
+	free(d->fig_name);
+	free(d->fig_unit);
+	free(d->cls_name);
+}
+
+/* Bounds on a dictionary: the catalogs are far smaller. */
+#define STORE_MAX_NAMES 4096
+
+static int load_names(loader *ld, loaded_mem *m, dict *d)
+{
+	int rc;
+	if (ld_types(ld, "names", T_TEXT("kind") " AND " T_INT("id") " AND " T_TEXT("name") " AND "
+	             T_TEXT_NULL("unit")))
+		return -1;
+	if (ld_prepare(ld, "SELECT kind = 'figure', count(*), min(id), max(id), count(DISTINCT id) FROM names"
+	               " WHERE run_id = ?1 AND kind IN ('figure', 'reply_class') GROUP BY 1",
+	               "reading the names of figures"))
+		return -1;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		int64_t n = sqlite3_column_int64(ld->st, 1);
+		if (n > STORE_MAX_NAMES || sqlite3_column_int64(ld->st, 2) != 0 ||
+		    sqlite3_column_int64(ld->st, 3) != n - 1 || sqlite3_column_int64(ld->st, 4) != n)
+			return ld_damaged(ld, "names of figures (1) or reply classes (0), %lld: not numbered 0 to %lld",
+			                  sqlite3_column_int64(ld->st, 0), n - 1);
+		*(sqlite3_column_int64(ld->st, 0) ? &d->n_fig : &d->n_cls) = (size_t)n;
+	}
+	if (ld_done(ld, rc))
+		return -1;
+	d->fig = calloc(d->n_fig + 1, sizeof *d->fig);
+	d->cls = calloc(d->n_cls + 1, sizeof *d->cls);
+	d->fig_name = calloc(d->n_fig + 1, sizeof *d->fig_name);
+	d->fig_unit = calloc(d->n_fig + 1, sizeof *d->fig_unit);
+	d->cls_name = calloc(d->n_cls + 1, sizeof *d->cls_name);
+	if (!d->fig || !d->cls || !d->fig_name || !d->fig_unit || !d->cls_name)
+		return -2;
+	if (ld_prepare(ld, "SELECT kind = 'figure', id, name, unit FROM names WHERE run_id = ?1"
+	               " AND kind IN ('figure', 'reply_class')", "reading the names of figures"))
+		return -1;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		sqlite3_stmt *st = ld->st;
+		bool fig = sqlite3_column_int64(st, 0) != 0;
+		int64_t id = sqlite3_column_int64(st, 1);
+		if (id < 0 || (size_t)id >= (fig ? d->n_fig : d->n_cls) || !store__text_ok(st, 2, 96, false) ||
+		    !store__text_ok(st, 3, 32, true))
+			return ld_damaged(ld, "the name of figure (1) or reply class (0) %lld, number %lld", fig ? 1LL : 0LL,
+			                  (long long)id);
+		const char *name = keep_string(m, store__col_text(st, 2));
+		const char *unit = keep_string(m, store__col_text(st, 3));
+		if (name == NULL || unit == NULL)
+			return -2;
+		if (fig) {
+			res_what what;
+			int idx;
+			figure_of(name, &what, &idx);
+			d->fig[id] = what == RES_FIG ? idx : -1;
+			d->fig_name[id] = name;
+			d->fig_unit[id] = unit;
+		} else {
+			d->cls[id] = reply_class_of(name);
+			d->cls_name[id] = name;
+		}
+	}
+	return ld_done(ld, rc);
+}
+
+/* Each variant's entity counts, from the head of its summaries; every
+ * variant has one row, every replication one (each with figures long
+ * enough for its entities: what is allocated is bounded by the file). */
+static int count_packed(loader *ld, loaded_mem *m, const dict *d, int64_t nv, size_t (*count)[2])
+{
+	int rc;
+	if (ld_types(ld, "variant_data", T_INT("variant_idx") " AND typeof(summaries) = 'blob' AND"
+	             " typeof(series) IN ('blob', 'null')") ||
+	    ld_types(ld, "replication_data", T_INT("variant_idx") " AND " T_INT("replication") " AND"
+	             " typeof(figures) = 'blob' AND typeof(delay_cdf) = 'blob' AND typeof(series) IN ('blob', 'null')"))
+		return -1;
+	if (ld_prepare(ld, "SELECT variant_idx, summaries FROM variant_data WHERE run_id = ?1 ORDER BY variant_idx",
+	               "reading summaries"))
+		return -1;
+	int64_t i = 0;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		store__cur c = { sqlite3_column_blob(ld->st, 1), (size_t)sqlite3_column_bytes(ld->st, 1), 0, false };
+		uint64_t ng = store__get_count(&c, SCN_MAX_INSTANCES), nm = store__get_count(&c, SCN_MAX_MAILBOXES);
+		/* each entity's summaries take 3 bytes a figure and 1 more */
+		if (sqlite3_column_int64(ld->st, 0) != i || i >= nv || c.bad ||
+		    (1 + ng + nm) * (3 * d->n_fig + 1) > c.n)
+			return ld_damaged(ld, "the summaries of variant %lld (%lld entities)", (long long)i,
+			                  (long long)(1 + ng + nm));
+		count[i][0] = (size_t)ng;
+		count[i][1] = (size_t)nm;
+		i++;
+	}
+	if (ld_done(ld, rc))
+		return -1;
+	if (i != nv)
+		return ld_damaged(ld, "summaries of %lld variants of %lld", (long long)i, (long long)nv);
+	if (ld_prepare(ld, "SELECT variant_idx, count(*), min(length(figures)) FROM replication_data"
+	               " WHERE run_id = ?1 GROUP BY 1", "counting the replications' results"))
+		return -1;
+	int64_t seen = 0;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		int64_t v = sqlite3_column_int64(ld->st, 0);
+		if (v < 0 || v >= nv || (size_t)sqlite3_column_int64(ld->st, 1) != m->variants[v].n_reps ||
+		    (uint64_t)sqlite3_column_int64(ld->st, 2) < (1 + count[v][0] + count[v][1]) * (d->n_fig + 1))
+			return ld_damaged(ld, "variant %lld: results missing for some of its replications", (long long)v, 0);
+		seen++;
+	}
+	if (ld_done(ld, rc))
+		return -1;
+	return seen == nv ? 0 : ld_damaged(ld, "results of %lld variants of %lld", (long long)seen, (long long)nv);
+}
+
+/* Entity i of variant v in the order total, groups, mailboxes. */
+static res_entity_kind packed_entity(const res_desc *desc, size_t i, size_t *e)
+{
+	size_t ng = desc->n_groups;
+	*e = i == 0 ? 0 : i <= ng ? i - 1 : i - 1 - ng;
+	return i == 0 ? RES_TOTAL : i <= ng ? RES_GROUP : RES_MAILBOX;
+}
+
+static int add_summary(store_loaded *l, size_t *cap, const store_summary *s)
+{
+	if (l->n_summaries == *cap) {
+		size_t n = *cap ? 2 * *cap : 1024;
+		store_summary *p = realloc(l->summaries, n * sizeof *p);
+		if (p == NULL)
+			return -2;
+		l->summaries = p;
+		*cap = n;
+	}
+	if (s->entity_name == NULL || s->figure == NULL || s->unit == NULL)
+		return -2;
+	l->summaries[l->n_summaries++] = *s;
+	return 0;
+}
+
+/* Decodes a packed series (n_steps, rows) into steps[0 .. *n): each
+ * row's columns go through put(ctx, step, columns).  max_steps bounds
+ * the steps, max_count every count.  0, or -1 when damaged. */
+typedef struct series_sink {
+	const dict *d;
+	uint64_t max_count;
+	size_t max_steps;
+} series_sink;
+
+static int decode_series(store__cur *c, const series_sink *k, size_t *n, void *rows, bool mean, double reps)
+{
+	uint64_t steps = store__get_count(c, k->max_steps), nrows = store__get_count(c, steps);
+	if (c->bad)
+		return -1;
+	*n = (size_t)steps;
+	uint64_t at = 0;
+	for (uint64_t j = 0; j < nrows && !c->bad; j++) {
+		uint64_t gap = store__get_count(c, steps);
+		at = j == 0 ? gap : at + 1 + gap;
+		if (at >= steps) {
+			c->bad = true;
+			break;
+		}
+		uint64_t col[6];
+		for (int q = 0; q < 6; q++)
+			col[q] = store__get_count(c, k->max_count);
+		if (mean) {
+			store_series_row *o = &((store_series_row *)rows)[at];
+			o->accepted = (double)col[0] / reps;
+			o->released = (double)col[1] / reps;
+			o->lost = (double)col[2] / reps;
+			o->backlog = (double)col[3] / reps;
+			o->open_sessions = (double)col[4] / reps;
+			o->throttled = (double)col[5] / reps;
+		} else {
+			res_series_row *o = &((res_series_row *)rows)[at];
+			o->accepted = (uint32_t)col[0];
+			o->released = (uint32_t)col[1];
+			o->lost = (uint32_t)col[2];
+			o->outbox_backlog = (uint32_t)col[3];
+			o->open_sessions = (uint32_t)col[4];
+			o->throttled_mailboxes = (uint32_t)col[5];
+		}
+		for (size_t q = 0; q < k->d->n_cls; q++) {
+			uint64_t x = store__get_count(c, k->max_count);
+			int cl = k->d->cls[q];
+			if (cl < 0)
+				continue;
+			if (mean)
+				((store_series_row *)rows)[at].rejected_by[cl] = (double)x / reps;
+			else
+				((res_series_row *)rows)[at].rejected_by[cl] = (uint32_t)x;
+		}
+	}
+	return c->bad ? -1 : 0;
+}
+
+/* The most steps a variant's series can have: its length over its step
+ * (the writer's ceil), or, for a variant that does not say, 2^20. */
+static size_t max_steps(const loaded_mem *m, size_t v)
+{
+	int64_t step = m->step_ns[v], dur = m->desc[v].duration_ns;
+	if (step > 0 && dur > 0)
+		return (size_t)((dur + step - 1) / step);
+	return (size_t)1 << 20;
+}
+
+/* Summaries and mean series of every variant. */
+static int load_variant_data(loader *ld, loaded_mem *m, store_loaded *l, const dict *d)
+{
+	int rc;
+	size_t cap = 0;
+	if ((m->series = calloc(m->n_variants ? m->n_variants : 1, sizeof *m->series)) == NULL)
+		return -2;
+	l->series = m->series;
+	if (ld_prepare(ld, "SELECT variant_idx, summaries, series FROM variant_data WHERE run_id = ?1"
+	               " ORDER BY variant_idx", "reading summaries"))
+		return -1;
+	size_t v = 0;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW && v < m->n_variants) {
+		const res_desc *desc = &m->desc[v];
+		uint64_t reps = m->variants[v].n_reps;
+		store__cur c = { sqlite3_column_blob(ld->st, 1), (size_t)sqlite3_column_bytes(ld->st, 1), 0, false };
+		store__get_uint(&c);
+		store__get_uint(&c);
+		for (size_t i = 0; i < 1 + desc->n_groups + desc->n_mailboxes && !c.bad; i++) {
+			size_t e;
+			res_entity_kind kind = packed_entity(desc, i, &e);
+			char name[SCN_NAME_MAX + 8];
+			rpt_entity_name(desc, (int)kind, e, name, sizeof name);
+			const char *ename = keep_string(m, name);
+			for (size_t f = 0; f < d->n_fig && !c.bad; f++) {
+				store_summary s = { .variant = v, .kind = kind, .entity = e, .entity_name = ename,
+				                    .figure = d->fig_name[f], .unit = d->fig_unit[f] };
+				s.mean = store__get_value(&c);
+				s.half = store__get_value(&c);
+				s.n = (int64_t)store__get_count(&c, reps);
+				figure_of(s.figure, &s.what, &s.idx);
+				if (!c.bad && (rc = add_summary(l, &cap, &s)) != 0)
+					return rc;
+			}
+			uint64_t k = store__get_count(&c, 2 * d->n_cls), last = 0;
+			for (uint64_t j = 0; j < k && !c.bad; j++) {
+				uint64_t code = store__get_count(&c, 2 * d->n_cls - 1);
+				if (j > 0 && code <= last)
+					c.bad = true;
+				last = code;
+				bool lost = code >= d->n_cls;
+				char fig[160];
+				snprintf(fig, sizeof fig, "%s.%s", lost ? "lost_by" : "rejected_by",
+				         c.bad ? "" : d->cls_name[code - (lost ? d->n_cls : 0)]);
+				store_summary s = { .variant = v, .kind = kind, .entity = e, .entity_name = ename,
+				                    .figure = keep_string(m, fig), .unit = lost ? "msgs" : "count" };
+				s.unit = keep_string(m, s.unit);
+				s.mean = store__get_value(&c);
+				s.half = store__get_value(&c);
+				s.n = (int64_t)store__get_count(&c, reps);
+				if (c.bad)
+					break;
+				figure_of(s.figure, &s.what, &s.idx);
+				if ((rc = add_summary(l, &cap, &s)) != 0)
+					return rc;
+			}
+		}
+		if (!store__cur_done(&c))
+			return ld_damaged(ld, "the summaries of variant %lld", (long long)v, 0);
+		/* the mean series: the variant's length, as schema 2's reader */
+		store_series *s = &m->series[v];
+		s->has_lost = true;
+		if (m->step_ns[v] > 0 && desc->duration_ns > 0) {
+			s->step_ns = m->step_ns[v];
+			s->n = (size_t)((desc->duration_ns + s->step_ns - 1) / s->step_ns);
+		}
+		if (sqlite3_column_type(ld->st, 2) == SQLITE_BLOB) {
+			store__cur sc = { sqlite3_column_blob(ld->st, 2), (size_t)sqlite3_column_bytes(ld->st, 2), 0, false };
+			series_sink sink = { d, reps * UINT32_MAX, max_steps(m, v) };
+			/* a first pass for the length (a variant that does not say) */
+			store__cur peek = sc;
+			uint64_t steps = store__get_count(&peek, sink.max_steps);
+			if (s->n == 0 && !peek.bad) {
+				s->n = (size_t)steps;
+				s->step_ns = m->step_ns[v];
+			}
+			if (steps > s->n)
+				return ld_damaged(ld, "the mean time series of variant %lld, %lld steps", (long long)v,
+				                  (long long)steps);
+			if (s->n > 0 && (s->rows = calloc(s->n, sizeof *s->rows)) == NULL)
+				return -2;
+			s->n_reps = (int64_t)reps;
+			size_t n;
+			if (decode_series(&sc, &sink, &n, s->rows, true, (double)reps) != 0 || !store__cur_done(&sc))
+				return ld_damaged(ld, "the mean time series of variant %lld", (long long)v, 0);
+		}
+		v++;
+	}
+	if (ld_done(ld, rc == SQLITE_ROW ? SQLITE_DONE : rc))
+		return -1;
+	if (l->n_summaries > 1)
+		qsort(l->summaries, l->n_summaries, sizeof *l->summaries, summary_cmp);
+	return 0;
+}
+
+/* Every replication's figures, counts by class, delay points and (run
+ * --keep-series) series. */
+static int read_replication_data(loader *ld, loaded_mem *m, const dict *d, bool *seen);
+
+static int load_replication_data(loader *ld, loaded_mem *m, const dict *d)
+{
+	int rc;
+	size_t total = 0;
+	for (size_t v = 0; v < m->n_variants; v++)
+		total += m->variants[v].n_reps;
+	bool *seen = calloc(total ? total : 1, sizeof *seen);
+	if (seen == NULL)
+		return -2;
+	rc = read_replication_data(ld, m, d, seen);
+	free(seen);
+	return rc;
+}
+
+/* load_replication_data's loop; seen[] marks the replications read (the
+ * variants' in turn). */
+static int read_replication_data(loader *ld, loaded_mem *m, const dict *d, bool *seen)
+{
+	int rc;
+	if (ld_prepare(ld, "SELECT variant_idx, replication, figures, delay_cdf, series FROM replication_data"
+	               " WHERE run_id = ?1", "reading the replications' results"))
+		return -1;
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		sqlite3_stmt *st = ld->st;
+		int64_t vi = sqlite3_column_int64(st, 0), ri = sqlite3_column_int64(st, 1);
+		res_rep *r = find_rep(m, vi, ri);
+		size_t at = 0;
+		for (int64_t v = 0; r != NULL && v < vi; v++)
+			at += m->variants[v].n_reps;
+		at += r ? (size_t)(r - m->reps[vi]) : 0;
+		/* each replication once */
+		if (r == NULL || seen[at])
+			return ld_damaged(ld, "the results of variant %lld, replication %lld", (long long)vi, (long long)ri);
+		seen[at] = true;
+		const res_desc *desc = &m->desc[vi];
+		store__cur c = { sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), 0, false };
+		for (size_t i = 0; i < 1 + desc->n_groups + desc->n_mailboxes && !c.bad; i++) {
+			size_t e;
+			res_entity_kind kind = packed_entity(desc, i, &e);
+			res_entity *ent = find_entity(r, kind, (int64_t)e);
+			for (size_t f = 0; f < d->n_fig; f++) {
+				double x = store__get_value(&c);
+				if (d->fig[f] >= 0)
+					ent->fig[d->fig[f]] = x;
+			}
+			uint64_t k = store__get_count(&c, d->n_cls), last = 0;
+			for (uint64_t j = 0; j < k && !c.bad; j++) {
+				uint64_t cl = store__get_count(&c, d->n_cls - 1);
+				uint64_t rej = store__get_count(&c, INT64_MAX), lost = store__get_count(&c, INT64_MAX);
+				if (j > 0 && cl <= last)
+					c.bad = true;
+				last = cl;
+				if (!c.bad && d->cls[cl] >= 0) {
+					ent->rejected_by[d->cls[cl]] = rej;
+					ent->lost_by[d->cls[cl]] = lost;
+				}
+			}
+		}
+		if (!store__cur_done(&c))
+			return ld_damaged(ld, "the figures of variant %lld, replication %lld", (long long)vi, (long long)ri);
+		c = (store__cur){ sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3), 0, false };
+		if (store__get_uint(&c) != RES_CDF_POINTS)
+			c.bad = true;
+		for (int q = 0; q < RES_CDF_POINTS; q++)
+			r->submission_cdf[q] = store__get_value(&c);
+		for (int q = 0; q < RES_CDF_POINTS; q++)
+			r->delivery_cdf[q] = store__get_value(&c);
+		if (!store__cur_done(&c))
+			return ld_damaged(ld, "the delay points of variant %lld, replication %lld", (long long)vi,
+			                  (long long)ri);
+		if (sqlite3_column_type(st, 4) == SQLITE_BLOB) {
+			c = (store__cur){ sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), 0, false };
+			series_sink sink = { d, UINT32_MAX, max_steps(m, (size_t)vi) };
+			store__cur peek = c;
+			uint64_t steps = store__get_count(&peek, sink.max_steps);
+			if (!peek.bad && steps > 0 && (r->series = calloc((size_t)steps, sizeof *r->series)) == NULL)
+				return -2;
+			size_t n = 0;
+			if (decode_series(&c, &sink, &n, r->series, false, 1) != 0 || !store__cur_done(&c))
+				return ld_damaged(ld, "the time series of variant %lld, replication %lld", (long long)vi,
+				                  (long long)ri);
+			r->n_series = n;
+		}
+	}
+	return ld_done(ld, rc);
+}
+
+/* Does this run have packed results (schema 3)?  -1: error. */
+static int is_packed(loader *ld)
+{
+	int t = has_table(ld, "variant_data");
+	if (t <= 0)
+		return t;
+	char sql[112];
+	int64_t n = 0;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM variant_data WHERE run_id = %lld", (long long)ld->run_id);
+	ld->what = "reading summaries";
+	return store__query_int(ld->db, sql, &n) == SQLITE_OK ? n > 0 : -1;
+}
+
+/* The run's entity rows describe exactly the entities its summaries
+ * count: each kind of each variant numbered 0 .. n - 1, once each. */
+static int check_packed_entities(loader *ld, loaded_mem *m)
+{
+	int rc;
+	if (ld_types(ld, "entities", T_INT("variant_idx") " AND " T_TEXT("entity_kind") " AND " T_INT("entity_idx")))
+		return -1;
+	if (ld_prepare(ld, "SELECT variant_idx, entity_kind, count(*), count(DISTINCT entity_idx), min(entity_idx),"
+	               " max(entity_idx) FROM entities WHERE run_id = ?1 GROUP BY 1, 2", "checking entities"))
+		return -1;
+	size_t kinds = 0, want = 0;
+	for (size_t v = 0; v < m->n_variants; v++)
+		want += (m->desc[v].n_groups > 0) + (m->desc[v].n_mailboxes > 0);
+	while ((rc = sqlite3_step(ld->st)) == SQLITE_ROW) {
+		sqlite3_stmt *st = ld->st;
+		int64_t v = sqlite3_column_int64(st, 0), n = sqlite3_column_int64(st, 2);
+		res_entity_kind k;
+		if (v < 0 || (size_t)v >= m->n_variants || kind_of(store__col_text(st, 1), &k) != 0 || k == RES_TOTAL ||
+		    (size_t)n != (k == RES_GROUP ? m->desc[v].n_groups : m->desc[v].n_mailboxes) ||
+		    sqlite3_column_int64(st, 3) != n || sqlite3_column_int64(st, 4) != 0 ||
+		    sqlite3_column_int64(st, 5) != n - 1)
+			return ld_damaged(ld, "entities of variant %lld: not numbered 0 to %lld", (long long)v,
+			                  (long long)n - 1);
+		kinds++;
+	}
+	if (ld_done(ld, rc))
+		return -1;
+	return kinds == want ? 0 : ld_damaged(ld, "entities missing (%lld kinds of %lld)", (long long)kinds,
+	                                       (long long)want);
+}
+
+/* A run of schema 3, after its variants and replications. */
+static int load_packed(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv)
+{
+	dict d = { 0 };
+	int rc, v2;
+	size_t (*count)[2] = calloc(m->n_variants, sizeof *count);
+	if (count == NULL)
+		return -2;
+	if ((rc = load_names(ld, m, &d)) == 0 && (rc = count_packed(ld, m, &d, nv, count)) == 0)
+		rc = make_entities(m, count);
+	free(count);
+	if (rc == 0 && (v2 = has_entities(ld)) < 0)
+		rc = -1;
+	if (rc == 0 && v2)
+		rc = check_packed_entities(ld, m);
+	if (rc == 0 && v2)
+		rc = load_entities(ld, m);
+	if (rc == 0 && (v2 = has_table(ld, "replies")) < 0)
+		rc = -1;
+	if (rc == 0 && v2)
+		rc = load_replies(ld, m);
+	/* without entity rows (a run written without a description), the
+	 * names the writers give: g0, m0, ... */
+	for (size_t v = 0; v < m->n_variants && rc == 0; v++) {
+		res_desc *desc = &m->desc[v];
+		for (size_t g = 0; g < desc->n_groups; g++)
+			if (!desc->groups[g].name[0])
+				snprintf(desc->groups[g].name, sizeof desc->groups[g].name, "g%zu", g);
+		for (size_t k = 0; k < desc->n_mailboxes; k++)
+			if (!desc->mailboxes[k].name[0])
+				snprintf(desc->mailboxes[k].name, sizeof desc->mailboxes[k].name, "m%zu", k);
+	}
+	if (rc == 0)
+		rc = load_variant_data(ld, m, l, &d);
+	if (rc == 0)
+		rc = load_replication_data(ld, m, &d);
+	dict_free(&d);
+	if (rc != 0)
+		return rc;
+	l->has_delay_cdf = true;
+	for (size_t v = 0; v < m->n_variants; v++) {
+		const rpt_variant *rv = &m->variants[v];
+		if (m->series[v].rows == NULL) {
+			size_t length = m->series[v].n;
+			m->series[v].n = 0;
+			if ((rc = mean_of_reps(m, v)) != 0)
+				return rc;
+			if (m->series[v].rows == NULL && length > 0) {
+				if ((m->series[v].rows = calloc(length, sizeof *m->series[v].rows)) == NULL)
+					return -2;
+				m->series[v].n = length;
+				m->series[v].step_ns = m->step_ns[v];
+				m->series[v].n_reps = (int64_t)rv->n_reps;
+			}
+		}
+	}
+	return 0;
+}
+
 static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
 {
 	int64_t nv = 0;
@@ -1034,6 +1540,15 @@ static int load_results(loader *ld, loaded_mem *m, store_loaded *l)
 	int rc, v2;
 	if ((rc = load_variants(ld, m, l, nv)) != 0 || (rc = load_replications(ld, m, nv)) != 0)
 		return rc;
+	if ((rc = is_packed(ld)) < 0)
+		return -1;
+	if (rc) {
+		if ((rc = load_packed(ld, m, l, nv)) != 0)
+			return rc;
+		l->run.variants = m->variants;
+		l->run.n_variants = m->n_variants;
+		return 0;
+	}
 	if ((v2 = has_entities(ld)) < 0)
 		return -1;
 	size_t (*count)[2] = calloc(m->n_variants, sizeof *count);

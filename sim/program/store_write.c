@@ -14,8 +14,19 @@
 
 /* ---- results ------------------------------------------------------------------------------ */
 
-enum { S_VARIANT, S_REPLICATION, S_FIGURE, S_SUMMARY, S_REJECTION, S_SERIES, S_CDF, S_ENTITY, S_REPLY,
-       S_COUNT };
+/* Statements of both layouts: S_FIGURE .. S_CDF write a schema-2 file's
+ * row-per-value tables, S_NAME .. S_REPDATA schema 3's packed ones. */
+enum { S_VARIANT, S_REPLICATION, S_ENTITY, S_REPLY, S_FIGURE, S_SUMMARY, S_REJECTION, S_SERIES, S_CDF,
+       S_NAME, S_VARDATA, S_REPDATA, S_COUNT };
+
+/* Progress: values written so far (a row of the row-per-value tables, or
+ * a value packed in a blob: a figure, a class's counts, a delay point, a
+ * summary, a series step), reported every every_rows. */
+typedef struct writer_progress {
+	store_progress_fn fn;
+	void *ctx;
+	int64_t every_rows, next, written;
+} writer_progress;
 
 typedef struct writer {
 	sqlite3 *db;
@@ -23,7 +34,22 @@ typedef struct writer {
 	sqlite3_stmt *st[S_COUNT];
 	const char *what;   /* for messages: which table was being written */
 	bool keep_series;   /* every replication's series, not the variant's mean */
+	bool packed;        /* schema 3: the blobs (else the file's schema-2 tables) */
+	writer_progress *progress;   /* NULL: nobody asked */
+	store__buf buf[3];  /* blobs being built */
 } writer;
+
+static void count_written(writer *w, int64_t n)
+{
+	writer_progress *p = w->progress;
+	if (p == NULL)
+		return;
+	p->written += n;
+	if (p->written >= p->next) {
+		p->fn(p->ctx, &(store_progress){ .rows = p->written, .done = false });
+		p->next = p->written + p->every_rows;
+	}
+}
 
 static int step_reset(writer *w, int which, const char *what)
 {
@@ -35,7 +61,22 @@ static int step_reset(writer *w, int which, const char *what)
 		w->what = what;
 		return rc == SQLITE_ROW ? SQLITE_ERROR : rc;
 	}
+	count_written(w, 1);
 	return SQLITE_OK;
+}
+
+/* Binds the blob b (or NULL when null_if_empty and b is empty); a blob
+ * whose allocation failed is SQLITE_NOMEM. */
+static int bind_blob(writer *w, sqlite3_stmt *st, int i, const store__buf *b, bool null_if_empty)
+{
+	if (b->oom) {
+		w->what = "packing the results (out of memory)";
+		return SQLITE_NOMEM;
+	}
+	if (b->n == 0 && null_if_empty)
+		return sqlite3_bind_null(st, i);
+	/* a zero-length blob is still a blob, not NULL */
+	return sqlite3_bind_blob64(st, i, b->p ? (const void *)b->p : (const void *)"", b->n, SQLITE_STATIC);
 }
 
 static int write_summary_row(writer *w, int vi, const rpt_variant *v, res_entity_kind k, size_t e,
@@ -297,6 +338,274 @@ static int add_lost_column(writer *w)
 	return rc;
 }
 
+/* ---- schema 3: the packed layout -------------------------------------------------------------
+ *
+ * Blobs (varints and values as in store_int.h), entities in the order
+ * total, groups 0.., mailboxes 0.. (the counts of the variant's first
+ * replication, as the summaries have them):
+ *  figures (a replication):  per entity, FIG_COUNT values (the figure
+ *      names' order), then k and k x (class, rejected, lost) for the
+ *      classes with a count that is not 0, classes increasing;
+ *  delay_cdf (a replication): RES_CDF_POINTS, then the submission
+ *      points, then the delivery points, as values;
+ *  summaries (a variant): n_groups, n_mailboxes, then per entity
+ *      FIG_COUNT x (mean, half, n), then k and k x (code, mean, half, n)
+ *      with code = class for rejected_by.<class>, RC_COUNT + class for
+ *      lost_by.<class>, codes increasing;
+ *  series (a replication's own with --keep-series, else the variant's):
+ *      steps, k, then k x (steps skipped since the last row, accepted,
+ *      released, lost, backlog, open_sessions, throttled, rejected by
+ *      class in class order) for the steps where a count is not 0; a
+ *      variant's holds the SUMS over its replications (whole numbers,
+ *      exact), the reader divides by the replications.
+ * Class and figure numbers are those of the run's `names` rows. */
+
+/* The run's dictionary: figures with their units, reply classes. */
+static int write_names(writer *w)
+{
+	int rc = SQLITE_OK;
+	for (int k = 0; k < FIG_COUNT + RC_COUNT && rc == SQLITE_OK; k++) {
+		sqlite3_stmt *st = w->st[S_NAME];
+		bool fig = k < FIG_COUNT;
+		sqlite3_bind_int64(st, 1, w->run_id);
+		store__bind_text(st, 2, fig ? "figure" : "reply_class");
+		sqlite3_bind_int(st, 3, fig ? k : k - FIG_COUNT);
+		store__bind_text(st, 4, fig ? res_fig_info[k].name : rpl_info[k - FIG_COUNT].id);
+		store__bind_text(st, 5, fig ? res_fig_info[k].unit : NULL);
+		rc = step_reset(w, S_NAME, "writing the names of figures and reply classes");
+	}
+	return rc;
+}
+
+static size_t n_entities(const rpt_variant *v)
+{
+	return 1 + v->reps[0].n_groups + v->reps[0].n_mailboxes;
+}
+
+/* Entity i of n_entities(v) in the order total, groups, mailboxes. */
+static void entity_at(const rpt_variant *v, size_t i, res_entity_kind *k, size_t *e)
+{
+	size_t ng = v->reps[0].n_groups;
+	*k = i == 0 ? RES_TOTAL : i <= ng ? RES_GROUP : RES_MAILBOX;
+	*e = i == 0 ? 0 : i <= ng ? i - 1 : i - 1 - ng;
+}
+
+/* A replication's figures and counts by class; returns the values packed. */
+static int64_t pack_figures(store__buf *b, const rpt_variant *v, const res_rep *rep)
+{
+	int64_t values = 0;
+	for (size_t i = 0; i < n_entities(v); i++) {
+		res_entity_kind k;
+		size_t e;
+		entity_at(v, i, &k, &e);
+		const res_entity *ent = res_entity_of(rep, k, e);
+		for (int f = 0; f < FIG_COUNT; f++)
+			store__put_value(b, res_value(ent, RES_FIG, f));
+		uint64_t used = 0;
+		for (int c = 0; ent && c < RC_COUNT; c++)
+			used += ent->rejected_by[c] != 0 || ent->lost_by[c] != 0;
+		store__put_uint(b, used);
+		for (int c = 0; ent && c < RC_COUNT; c++) {
+			if (ent->rejected_by[c] == 0 && ent->lost_by[c] == 0)
+				continue;
+			store__put_uint(b, (uint64_t)c);
+			store__put_uint(b, ent->rejected_by[c]);
+			store__put_uint(b, ent->lost_by[c]);
+		}
+		values += FIG_COUNT + (int64_t)used;
+	}
+	return values;
+}
+
+static void pack_cdf(store__buf *b, const res_rep *rep)
+{
+	store__put_uint(b, RES_CDF_POINTS);
+	for (int q = 0; q < RES_CDF_POINTS; q++)
+		store__put_value(b, rep->submission_cdf[q]);
+	for (int q = 0; q < RES_CDF_POINTS; q++)
+		store__put_value(b, rep->delivery_cdf[q]);
+}
+
+/* The columns of a packed series row, from a replication's row. */
+enum { SC_ACCEPTED, SC_RELEASED, SC_LOST, SC_BACKLOG, SC_SESSIONS, SC_THROTTLED, SC_REJECTED,
+       SC_COUNT = SC_REJECTED + RC_COUNT };
+
+static void series_columns(const res_series_row *row, uint64_t *col)
+{
+	col[SC_ACCEPTED] = row->accepted;
+	col[SC_RELEASED] = row->released;
+	col[SC_LOST] = row->lost;
+	col[SC_BACKLOG] = row->outbox_backlog;
+	col[SC_SESSIONS] = row->open_sessions;
+	col[SC_THROTTLED] = row->throttled_mailboxes;
+	for (int c = 0; c < RC_COUNT; c++)
+		col[SC_REJECTED + c] = row->rejected_by[c];
+}
+
+/* Rows of n steps, sums[i] (SC_COUNT each), those not all 0; returns the
+ * rows packed. */
+static int64_t pack_series(store__buf *b, const uint64_t *sums, size_t n)
+{
+	uint64_t rows = 0;
+	for (size_t i = 0; i < n; i++)
+		for (int j = 0; j < SC_COUNT; j++)
+			if (sums[i * SC_COUNT + j] != 0) {
+				rows++;
+				break;
+			}
+	store__put_uint(b, n);
+	store__put_uint(b, rows);
+	size_t last = 0;
+	bool first = true;
+	for (size_t i = 0; i < n; i++) {
+		const uint64_t *col = &sums[i * SC_COUNT];
+		bool any = false;
+		for (int j = 0; j < SC_COUNT && !any; j++)
+			any = col[j] != 0;
+		if (!any)
+			continue;
+		store__put_uint(b, first ? i : i - last - 1);
+		for (int j = 0; j < SC_COUNT; j++)
+			store__put_uint(b, col[j]);
+		last = i;
+		first = false;
+	}
+	return (int64_t)rows;
+}
+
+/* A replication's own series (run --keep-series). */
+static int pack_rep_series(store__buf *b, const res_rep *rep, int64_t *rows)
+{
+	size_t n = rep->series ? rep->n_series : 0;
+	uint64_t *sums = calloc(n ? n * SC_COUNT : 1, sizeof *sums);
+	if (sums == NULL)
+		return SQLITE_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		series_columns(&rep->series[i], &sums[i * SC_COUNT]);
+	*rows = pack_series(b, sums, n);
+	free(sums);
+	return SQLITE_OK;
+}
+
+/* The variant's series summed over its replications, step by step (a
+ * replication shorter than the longest counts 0 beyond its end).  The
+ * mean the charts draw is sum / replications, computed by the reader:
+ * the same double the schema-2 writer stored (its sums were exact). */
+static int pack_mean_series(store__buf *b, const rpt_variant *v, int64_t *rows)
+{
+	size_t n = 0;
+	for (size_t r = 0; r < v->n_reps; r++)
+		if (v->reps[r].series && v->reps[r].n_series > n)
+			n = v->reps[r].n_series;
+	uint64_t *sums = calloc(n ? n * SC_COUNT : 1, sizeof *sums);
+	if (sums == NULL)
+		return SQLITE_NOMEM;
+	for (size_t r = 0; r < v->n_reps; r++) {
+		const res_rep *rep = &v->reps[r];
+		for (size_t i = 0; rep->series && i < rep->n_series; i++) {
+			uint64_t col[SC_COUNT];
+			series_columns(&rep->series[i], col);
+			for (int j = 0; j < SC_COUNT; j++)
+				sums[i * SC_COUNT + j] += col[j];
+		}
+	}
+	*rows = pack_series(b, sums, n);
+	free(sums);
+	return SQLITE_OK;
+}
+
+static void pack_summary(store__buf *b, const rpt_variant *v, res_entity_kind k, size_t e, res_what what, int idx)
+{
+	st_summary s = res_summarize_value(v->reps, v->n_reps, k, e, what, idx);
+	store__put_value(b, s.mean);
+	store__put_value(b, s.half);
+	store__put_uint(b, (uint64_t)s.n_def);
+}
+
+/* The variant's summaries, in the writers' order; returns the values packed. */
+static int64_t pack_summaries(store__buf *b, const rpt_variant *v)
+{
+	int64_t values = 0;
+	store__put_uint(b, v->reps[0].n_groups);
+	store__put_uint(b, v->reps[0].n_mailboxes);
+	for (size_t i = 0; i < n_entities(v); i++) {
+		res_entity_kind k;
+		size_t e;
+		entity_at(v, i, &k, &e);
+		for (int f = 0; f < FIG_COUNT; f++)
+			pack_summary(b, v, k, e, RES_FIG, f);
+		/* Reply-class counts that occur, as in the CSV writer. */
+		uint64_t used[2 * RC_COUNT], n_used = 0;
+		for (int wh = RES_REJECTED_BY; wh <= RES_LOST_BY; wh++)
+			for (int c = 0; c < RC_COUNT; c++) {
+				bool any = false;
+				for (size_t r = 0; r < v->n_reps && !any; r++) {
+					double x = res_value(res_entity_of(&v->reps[r], k, e), (res_what)wh, c);
+					any = x != 0 && !isnan(x);
+				}
+				if (any)
+					used[n_used++] = (uint64_t)((wh == RES_LOST_BY ? RC_COUNT : 0) + c);
+			}
+		store__put_uint(b, n_used);
+		for (uint64_t j = 0; j < n_used; j++) {
+			store__put_uint(b, used[j]);
+			bool lost = used[j] >= RC_COUNT;
+			pack_summary(b, v, k, e, lost ? RES_LOST_BY : RES_REJECTED_BY,
+			             (int)(used[j] - (lost ? RC_COUNT : 0)));
+		}
+		values += FIG_COUNT + (int64_t)n_used;
+	}
+	return values;
+}
+
+/* A replication's row of replication_data. */
+static int write_rep_data(writer *w, int vi, const rpt_variant *v, const res_rep *rep)
+{
+	for (int i = 0; i < 3; i++)
+		w->buf[i].n = 0;
+	int64_t values = pack_figures(&w->buf[0], v, rep) + 2 * RES_CDF_POINTS, rows = 0;
+	pack_cdf(&w->buf[1], rep);
+	if (w->keep_series && pack_rep_series(&w->buf[2], rep, &rows) != SQLITE_OK) {
+		w->what = "packing the time series (out of memory)";
+		return SQLITE_NOMEM;
+	}
+	sqlite3_stmt *st = w->st[S_REPDATA];
+	sqlite3_bind_int64(st, 1, w->run_id);
+	sqlite3_bind_int(st, 2, vi);
+	sqlite3_bind_int64(st, 3, rep->replication);
+	int rc;
+	if ((rc = bind_blob(w, st, 4, &w->buf[0], false)) != SQLITE_OK ||
+	    (rc = bind_blob(w, st, 5, &w->buf[1], false)) != SQLITE_OK ||
+	    (rc = bind_blob(w, st, 6, &w->buf[2], true)) != SQLITE_OK ||
+	    (rc = step_reset(w, S_REPDATA, "writing the replications' results")) != SQLITE_OK)
+		return rc;
+	count_written(w, values + rows);
+	return SQLITE_OK;
+}
+
+/* A variant's row of variant_data: summaries and, unless every
+ * replication keeps its own, the series summed. */
+static int write_variant_data(writer *w, int vi, const rpt_variant *v)
+{
+	for (int i = 0; i < 3; i++)
+		w->buf[i].n = 0;
+	int64_t values = pack_summaries(&w->buf[0], v), rows = 0;
+	if (!w->keep_series && pack_mean_series(&w->buf[1], v, &rows) != SQLITE_OK) {
+		w->what = "packing the time series (out of memory)";
+		return SQLITE_NOMEM;
+	}
+	sqlite3_stmt *st = w->st[S_VARDATA];
+	sqlite3_bind_int64(st, 1, w->run_id);
+	sqlite3_bind_int(st, 2, vi);
+	int rc;
+	if ((rc = bind_blob(w, st, 3, &w->buf[0], false)) != SQLITE_OK ||
+	    (rc = bind_blob(w, st, 4, &w->buf[1], true)) != SQLITE_OK ||
+	    (rc = step_reset(w, S_VARDATA, "writing the variants' summaries")) != SQLITE_OK)
+		return rc;
+	count_written(w, values + rows);
+	return SQLITE_OK;
+}
+
 static int write_variant(writer *w, int vi, const rpt_variant *v)
 {
 	int rc;
@@ -344,6 +653,11 @@ static int write_variant(writer *w, int vi, const rpt_variant *v)
 			if (rep->given[k].code != 0 &&
 			    (rc = write_reply(w, vi, rep->replication, k, &rep->given[k], rep->given_mixed[k])) != SQLITE_OK)
 				return rc;
+		if (w->packed) {
+			if ((rc = write_rep_data(w, vi, v, rep)) != SQLITE_OK)
+				return rc;
+			continue;
+		}
 		for (int kind = 0; kind < 2; kind++) {
 			const double *cdf = kind == 0 ? rep->submission_cdf : rep->delivery_cdf;
 			for (int q = 0; q < RES_CDF_POINTS; q++) {
@@ -361,6 +675,8 @@ static int write_variant(writer *w, int vi, const rpt_variant *v)
 		if (w->keep_series && (rc = write_rep_series(w, vi, rep)) != SQLITE_OK)
 			return rc;
 	}
+	if (w->packed)
+		return write_variant_data(w, vi, v);
 	if (!w->keep_series && (rc = write_mean_series(w, vi, v)) != SQLITE_OK)
 		return rc;
 	const res_rep *r0 = &v->reps[0];
@@ -407,8 +723,16 @@ static int prepare_all(writer *w)
 		                " entity_idx, entity, reply_class, reply_code, reply_text, count, lost)"
 		                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 		[S_SERIES] = series,
+		[S_NAME] = "INSERT INTO names (run_id, kind, id, name, unit) VALUES (?1, ?2, ?3, ?4, ?5)",
+		[S_VARDATA] = "INSERT INTO variant_data (run_id, variant_idx, summaries, series) VALUES (?1, ?2, ?3, ?4)",
+		[S_REPDATA] = "INSERT INTO replication_data (run_id, variant_idx, replication, figures, delay_cdf,"
+		              " series) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	};
 	for (int i = 0; i < S_COUNT; i++) {
+		/* only the statements of the file's layout: the other's tables
+		 * need not exist */
+		if ((i >= S_FIGURE && i <= S_CDF && w->packed) || (i >= S_NAME && !w->packed))
+			continue;
 		int rc = sqlite3_prepare_v2(w->db, sql[i], -1, &w->st[i], NULL);
 		if (rc != SQLITE_OK) {
 			w->what = "preparing statements";
@@ -424,8 +748,11 @@ int store_write_results(sqlite3 *db, int64_t run_id, const rpt_run *run,
 	return store_write_results_series(db, run_id, run, true, err, err_size);
 }
 
-int store_write_results_series(sqlite3 *db, int64_t run_id, const rpt_run *run, bool keep_series,
-                               char *err, size_t err_size)
+/* The results of run into run_id, in the layout of the file's schema:
+ * schema 3's blobs, or the rows of an older file's tables (a file keeps
+ * one layout: see store_open).  progress may be NULL. */
+static int write_results(sqlite3 *db, int64_t run_id, const rpt_run *run, bool keep_series,
+                         writer_progress *progress, char *err, size_t err_size)
 {
 	if (db == NULL || run == NULL || (run->n_variants > 0 && run->variants == NULL)) {
 		store__set_err(err, err_size, "store_write_results: invalid argument");
@@ -437,13 +764,13 @@ int store_write_results_series(sqlite3 *db, int64_t run_id, const rpt_run *run, 
 			return SIM_EINVAL;
 		}
 	}
-	writer w = { db, run_id, { NULL }, NULL, keep_series };
+	writer w = { .db = db, .run_id = run_id, .keep_series = keep_series, .progress = progress };
 	int rc = SQLITE_OK;
 	int status = SIM_ESTORE;
 	if (store__exec(db, "BEGIN IMMEDIATE") != SQLITE_OK)
 		return store__db_err(db, NULL, "starting to write results", err, err_size);
 
-	int64_t state = -1;
+	int64_t state = -1, version = 0;
 	{
 		sqlite3_stmt *st = NULL;
 		rc = sqlite3_prepare_v2(db,
@@ -457,6 +784,8 @@ int store_write_results_series(sqlite3 *db, int64_t run_id, const rpt_run *run, 
 			rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 		}
 		sqlite3_finalize(st);
+		if (rc == SQLITE_OK)
+			rc = store__query_int(db, "PRAGMA user_version", &version);
 		if (rc != SQLITE_OK) {
 			w.what = "checking the run";
 			goto fail_db;
@@ -468,13 +797,17 @@ int store_write_results_series(sqlite3 *db, int64_t run_id, const rpt_run *run, 
 		        store__db_path(db), (long long)run_id);
 		goto fail;
 	}
-	if ((rc = add_lost_column(&w)) != SQLITE_OK || (rc = prepare_all(&w)) != SQLITE_OK)
+	w.packed = version >= 3;
+	if ((!w.packed && (rc = add_lost_column(&w)) != SQLITE_OK) || (rc = prepare_all(&w)) != SQLITE_OK ||
+	    (w.packed && (rc = write_names(&w)) != SQLITE_OK))
 		goto fail_db;
 	for (size_t vi = 0; vi < run->n_variants; vi++)
 		if ((rc = write_variant(&w, (int)vi, &run->variants[vi])) != SQLITE_OK)
 			goto fail_db;
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(w.st[i]);
+	for (int i = 0; i < 3; i++)
+		store__buf_free(&w.buf[i]);
 	if (store__exec(db, "COMMIT") != SQLITE_OK) {
 		store__db_err(db, NULL, "committing results", err, err_size);
 		store__exec(db, "ROLLBACK");
@@ -483,12 +816,36 @@ int store_write_results_series(sqlite3 *db, int64_t run_id, const rpt_run *run, 
 	return SIM_OK;
 fail_db:
 	/* The message must be read before ROLLBACK replaces it. */
-	store__db_err(db, NULL, w.what, err, err_size);
+	if (rc == SQLITE_NOMEM && w.what && strstr(w.what, "out of memory")) {
+		store__set_err(err, err_size, "%s: %s", store__db_path(db), w.what);
+		status = SIM_ENOMEM;
+	} else
+		store__db_err(db, NULL, w.what, err, err_size);
 fail:
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(w.st[i]);
+	for (int i = 0; i < 3; i++)
+		store__buf_free(&w.buf[i]);
 	store__exec(db, "ROLLBACK");
 	return status;
+}
+
+int store_write_results_series(sqlite3 *db, int64_t run_id, const rpt_run *run, bool keep_series,
+                               char *err, size_t err_size)
+{
+	return write_results(db, run_id, run, keep_series, NULL, err, err_size);
+}
+
+int store_write_results_progress(sqlite3 *db, int64_t run_id, const rpt_run *run, bool keep_series,
+                                 store_progress_fn fn, void *ctx, int64_t every_rows, char *err, size_t err_size)
+{
+	if (fn == NULL)
+		return write_results(db, run_id, run, keep_series, NULL, err, err_size);
+	writer_progress p = { .fn = fn, .ctx = ctx, .every_rows = every_rows > 0 ? every_rows : STORE_PROGRESS_ROWS };
+	p.next = p.every_rows;
+	int st = write_results(db, run_id, run, keep_series, &p, err, err_size);
+	fn(ctx, &(store_progress){ .rows = st == SIM_OK ? p.written : 0, .done = true, .failed = st != SIM_OK });
+	return st;
 }
 
 int store_run_once(const char *path, const store_run_info *info, const rpt_run *run,
