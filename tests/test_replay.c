@@ -356,6 +356,12 @@ static void test_plot_entity(void **state)
 static void test_refuses_altered_store(void **state)
 {
 	fixture *fx = *state;
+	/* A schema-2 file (a row per value) keeps the run in that layout, so
+	 * one figure can be changed with SQL; the replay reads both layouts
+	 * through the same loader. */
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "cp tests/data/store-schema2-empty.db '%s'", fx->db);
+	assert_int_equal(system(cmd), 0);
 	store_run(fx);
 	exec_sql(fx->db, "UPDATE figures SET value = value + 1 WHERE run_id = 1 AND replication = 1"
 	         " AND entity_kind = 'group' AND entity_idx = 1 AND figure = 'accepted';");
@@ -384,6 +390,22 @@ static void test_refuses_altered_store(void **state)
 		char p[256];
 		snprintf(p, sizeof p, "%s/o", fx->dir);
 		assert_int_equal(access(p, F_OK), -1); /* checked before anything is made */
+	}
+	/* The packed layout (schema 3, a new file): replication 1 given
+	 * replication 0's figures no longer replays either (printers.yaml:
+	 * random arrivals, so the two differ). */
+	char packed[160];
+	snprintf(packed, sizeof packed, "%s/packed.db", fx->dir);
+	int rc = prog(fx, "run scenarios/printers.yaml --replications 2 --variant base --db %s -q", packed);
+	if (rc != 0)
+		fail_msg("run: exit %d: %s", rc, fx->err);
+	exec_sql(packed, "UPDATE replication_data SET figures = (SELECT figures FROM replication_data"
+	         " WHERE run_id = 1 AND variant_idx = 0 AND replication = 0)"
+	         " WHERE run_id = 1 AND variant_idx = 0 AND replication = 1;");
+	if (have_gnuplot()) {
+		assert_int_equal(prog(fx, "plot 1 --db %s --out %s/o3 --entity mfp", packed, fx->dir), 2);
+		assert_non_null(strstr(fx->err, "cannot replay run 1: variant 'base', replication 1 does not replay"
+		                                " as stored"));
 	}
 	exec_sql(fx->db, "UPDATE runs SET program_version = '0.0.1' WHERE id = 1;");
 	assert_int_equal(replay_of(fx, RES_GROUP, 0, &l, &res, err, sizeof err), SIM_EINVAL);
