@@ -57,6 +57,9 @@ void dh_init(dh_hist *h, int64_t duration_ns);
  * delivery delay del_ns (>= sub_ns).  Delays must be < the duration given
  * to dh_init.  SIM_OK or SIM_ENOMEM (h unchanged). */
 int dh_add(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool released, int64_t del_ns);
+/* Start loading the submission bucket a later dh_add(h, sub_ns, ...)
+ * will count in (a random line of the array per message); a hint only. */
+void dh_prefetch(const dh_hist *h, int64_t sub_ns);
 /* Quantile f in [0, 1] of one kind, in seconds (see above); NaN with no
  * delay of that kind or when saturated. */
 double dh_quantile(const dh_hist *h, st_delay_kind kind, double f);

@@ -260,6 +260,12 @@ int run_replication_focus(const scenario *s, int64_t replication, evs_kind kind,
 	if (st != SIM_OK)
 		goto fail;
 	snd_series_advance(&w, s->duration_ns);
+	r.events = sim_events_run(e);
+	/* Nothing runs any more: the event set's memory (its chunk pool is
+	 * reserved for the largest queue) goes back before the results are
+	 * allocated, which keeps them out of the run's peak.  Failing that,
+	 * it is merely kept. */
+	(void)sim_drop_pending(e);
 
 	st = SIM_ENOMEM;
 	r.groups = sim_malloc(a, (ng ? ng : 1) * sizeof *r.groups);
@@ -274,7 +280,6 @@ int run_replication_focus(const scenario *s, int64_t replication, evs_kind kind,
 	r.seed = s->seed;
 	r.replication = replication;
 	r.series_step_ns = s->series_step_ns > 0 ? s->series_step_ns : 60 * SCN_NS_PER_S;
-	r.events = sim_events_run(e);
 
 	double dmin = (double)s->duration_ns / (60.0 * SCN_NS_PER_S);
 	int64_t end = s->duration_ns;

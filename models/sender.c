@@ -15,8 +15,8 @@
 
 _Static_assert(sizeof(st_min_run) == 64, "st_min_run: one cache line");
 _Static_assert(sizeof(snd_worker) == 192, "snd_worker: three cache lines");
-_Static_assert(sizeof(snd_inst) == 256, "snd_inst: four cache lines");
-_Static_assert(offsetof(snd_inst, rs) == 64, "snd_inst: hot fields in the first line");
+_Static_assert(sizeof(snd_inst) == 320, "snd_inst: five cache lines");
+_Static_assert(offsetof(snd_inst, rs) == 96, "snd_inst: the arrival node and the hot fields in the first 96 bytes");
 
 struct snd_slab {
 	struct snd_slab *next;
@@ -208,6 +208,14 @@ int snd_world_init(snd_world *w, const scenario *s, int64_t replication,
 	if (world_alloc(w) != SIM_OK || world_init_stats(w) != SIM_OK)
 		goto fail;
 	w->replication = replication;
+	for (size_t i = 0; i < s->n_mailboxes; i++) {
+		w->auth_faults |= s->mailboxes[i].limits.auth_fault_p > 0;
+		w->data_faults |= s->mailboxes[i].limits.data_fault_p > 0;
+	}
+	for (size_t r = 1; r < s->n_routes; r++) {
+		w->auth_faults |= s->routes[r].limits.auth_fault_p > 0;
+		w->data_faults |= s->routes[r].limits.data_fault_p > 0;
+	}
 	world_build(w, replication);
 	if (world_start(w) != SIM_OK)
 		goto fail;

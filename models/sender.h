@@ -136,6 +136,10 @@ struct snd_world;
 
 /* Hot fields first (one cache line), then the streams. */
 typedef struct snd_inst {
+	/* Its arrival event (poisson, periodic, random bursts: one pending
+	 * at a time), first: the engine prefetches it a handler ahead, and
+	 * with it the instance's hot fields. */
+	_Alignas(64) sim_node arrival;
 	/* Hot: 64 bytes that every event of the instance reads. */
 	struct snd_world *world;
 	snd_msg *head, *tail;    /* unclaimed messages, oldest first */
@@ -154,7 +158,7 @@ typedef struct snd_inst {
 	int64_t phase_ns;        /* periodic; scheduled bursts: the current burst's first instant */
 	uint64_t rr;             /* round_robin: connection attempts so far */
 	uint64_t msgs_made;      /* messages generated (numbers them: snd_msg.serial);
-	                          * 256 bytes, 64-aligned in the world's array */
+	                          * 320 bytes, 64-aligned in the world's array */
 } snd_inst;
 
 /* Message-level counters of one entity (total, a group, a mailbox).  A
@@ -275,6 +279,10 @@ typedef struct snd_world {
 	size_t series_next;            /* first row whose end is not yet filled */
 	int64_t series_next_end;       /* that row's end; INT64_MAX: none left */
 	unsigned check_ops;            /* SIM_CHECK's counter (check.h) */
+	/* Whether any limits a worker can meet have a sporadic AUTH or
+	 * end-of-data fault: when not, no attempt reads its limits for it
+	 * (a cold line of the scenario per message). */
+	bool auth_faults, data_faults;
 } snd_world;
 
 /* Builds every instance of s's senders (streams from (s->seed,

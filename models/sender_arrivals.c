@@ -219,6 +219,7 @@ static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 		__builtin_prefetch(&w->mailboxes[in->home_mailbox], 1);
 	__builtin_prefetch(&in->rs[RNG_SHAPE], 1);
 	__builtin_prefetch(&in->rs[RNG_FAULTS], 1);
+	__builtin_prefetch(&in->msgs_made, 1); /* the instance's last line */
 	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
 	int64_t now = sim_now(e);
 	snd__series_at(w, now);
@@ -237,7 +238,7 @@ static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 		if (st.messages > 1)
 			snd__sched(w, a->spacing_ns, on_burst_msg, in, (uint64_t)(st.messages - 1), NULL);
 	}
-	snd__sched(w, st.next_ns - now, on_arrival, in, 0, NULL);
+	snd__sched_node(w, &in->arrival, st.next_ns - now, on_arrival, in, 0);
 	snd__check_op(w);
 }
 
@@ -363,5 +364,5 @@ void snd__start_arrivals(snd_world *w, snd_inst *in)
 		schedule_burst(w, in, a);
 		return;
 	}
-	snd__sched(w, snd_arrival_first(w->s, in) - sim_now(w->e), on_arrival, in, 0, NULL);
+	snd__sched_node(w, &in->arrival, snd_arrival_first(w->s, in) - sim_now(w->e), on_arrival, in, 0);
 }

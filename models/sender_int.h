@@ -53,6 +53,21 @@ static inline void snd__sched(snd_world *w, int64_t delay_ns, sim_handler fn, vo
 		snd__fail(w, st);
 }
 
+/* As snd__sched, through the caller's node (engine.h, sim_node): an
+ * object's one pending event of that kind. */
+static inline void snd__sched_node(snd_world *w, sim_node *n, int64_t delay_ns, sim_handler fn,
+				   void *ctx, uint64_t arg)
+{
+	int64_t now = sim_now(w->e);
+	if (delay_ns < 0)
+		delay_ns = 0;
+	if (delay_ns >= w->s->duration_ns - now)
+		return;
+	int st = sim_schedule_node_in(w->e, n, delay_ns, fn, ctx, arg);
+	if (st != SIM_OK && st != SIM_ERANGE)
+		snd__fail(w, st);
+}
+
 /* A failure the user must be told about in words: why names the key of
  * the sender that caused it (the first failure wins, as for snd__fail). */
 __attribute__((format(printf, 3, 4)))

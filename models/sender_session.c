@@ -273,8 +273,10 @@ static void on_lifetime_closed(sim_engine *e, void *ctx, uint64_t arg)
 
 static bool lifetime_over(snd_world *w, snd_worker *wk)
 {
+	if (w->wcl == NULL)
+		return false; /* no lifetime anywhere: the limits' line stays cold */
 	int64_t life = snd__limits(w, wk)->session_lifetime_ns;
-	return life > 0 && w->wcl && sim_now(w->e) - w->wcl[wk - w->workers].open_ns >= life;
+	return life > 0 && sim_now(w->e) - w->wcl[wk - w->workers].open_ns >= life;
 }
 
 static void begin_submit(snd_world *w, snd_worker *wk)
@@ -313,6 +315,9 @@ static void begin_submit(snd_world *w, snd_worker *wk)
 	 * end (never "accepted" by a wrapped sum). */
 	if (sd->bandwidth_bytes_per_s > 0.0)
 		t = snd__add_sat(t, snd_round_ns((double)wk->msg->size_bytes / sd->bandwidth_bytes_per_s * 1e9));
+	/* Accepted at the end of data, its submission delay is known now:
+	 * start loading the mailbox histogram's bucket it will count in. */
+	dh_prefetch(&w->mailboxes[wk->mailbox].dly, snd__add_sat(sim_now(w->e), t) - m->generated_ns);
 	int64_t to = sd->data_timeout_ns;
 	if (to > 0 && t > to) {
 		/* The client gives up while still sending: the service never
@@ -358,11 +363,10 @@ static void connect_done(snd_world *w, snd_worker *wk)
 	snd_inst *in = wk->inst;
 	const scn_sender *sd = &w->s->senders[in->group];
 	svc_outcome o;
-	const scn_limits *L = snd__limits(w, wk);
 	svc_client cl = { .basic_auth = sd->basic_auth, .tls_too_old = sd->tls_too_old,
 			  .bad_credentials = sd->bad_credentials, .source_mismatch = sd->source_mismatch,
-			  .fault_u = L->auth_fault_p > 0 ? snd__attempt_u(w, in, wk->msg, SND_DRAW_AUTH_FAULT)
-							 : 1.0f };
+			  .fault_u = w->auth_faults && snd__limits(w, wk)->auth_fault_p > 0
+					     ? snd__attempt_u(w, in, wk->msg, SND_DRAW_AUTH_FAULT) : 1.0f };
 	svc_session *ss = snd__sess(w, wk);
 	int st = svc_auth(w->v, ss, sd->route, wk->mailbox, in->source, &cl, &o);
 	if (st != SIM_OK) {
@@ -440,9 +444,9 @@ static void answer(snd_world *w, snd_worker *wk, const svc_outcome *o, bool at_e
 static void submit_done(snd_world *w, snd_worker *wk, uint64_t timeout_left)
 {
 	snd_msg *m = wk->msg;
-	const scn_limits *L = snd__limits(w, wk);
 	svc_message sm = { m->recipients, m->external, m->size_bytes, (svc_fault)m->fault,
-			   L->data_fault_p > 0 ? snd__attempt_u(w, wk->inst, m, SND_DRAW_DATA_FAULT) : 1.0f };
+			   w->data_faults && snd__limits(w, wk)->data_fault_p > 0
+				   ? snd__attempt_u(w, wk->inst, m, SND_DRAW_DATA_FAULT) : 1.0f };
 	svc_outcome o;
 	int st = svc_submit(w->v, snd__sess(w, wk), &sm, &o);
 	if (st != SIM_OK) {

@@ -115,6 +115,8 @@ typedef struct svc_lim {
 	int64_t max_recipients;     /* per message; 0 = none */
 	int64_t rrl_limit, ext_limit;
 	double data_fault_p;        /* 451 4.3.111 per end of data; 0 = never */
+	double auth_fault_p;        /* 451 4.7.0 per AUTH; 0 = never (here, not read from
+	                             * the scenario's limits: a cold line per AUTH) */
 	bool smtp_auth, saves_sent_items;
 	bool rrl_external_only, ext_external_only;
 	bool internal_only, checks_source, anonymous; /* the envelope checks */

@@ -6,12 +6,18 @@
  * with the engine, which is what keeps stale handles safe: a handle's
  * pointer always points into live engine memory, and the seq it carries
  * tells whether that slot still holds the same scheduling.
+ *
+ * A caller's node (sim_node) goes into the event set as its address with
+ * the low bit set (nodes are pointer-aligned, so a pool event's address
+ * never has it): the dispatch loop tells the two apart without reading
+ * either.
  */
 #include "engine.h"
 
 #include <assert.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define SLAB_EVENTS 1024
 
@@ -34,6 +40,7 @@ typedef struct slab {
 struct sim_engine {
 	sim_alloc alloc;
 	evs *set;
+	evs_kind kind;
 	int64_t now;
 	uint64_t next_seq; /* 1-based, so seq 0 means "no event" in a handle */
 	uint64_t run_count;
@@ -50,7 +57,7 @@ sim_engine *sim_engine_new(evs_kind kind, const sim_alloc *alloc)
 	sim_engine *e = sim_malloc(alloc, sizeof *e);
 	if (e == NULL)
 		return NULL;
-	*e = (sim_engine){ .alloc = *alloc, .next_seq = 1 };
+	*e = (sim_engine){ .alloc = *alloc, .kind = kind, .next_seq = 1 };
 	e->set = evs_new(kind, &e->alloc);
 	if (e->set == NULL) {
 		sim_free(alloc, e, sizeof *e);
@@ -144,6 +151,25 @@ int sim_schedule_in(sim_engine *e, int64_t delay_ns, sim_handler fn,
 	return sim_schedule_at(e, e->now + delay_ns, fn, ctx, arg, out);
 }
 
+int sim_schedule_node_in(sim_engine *e, sim_node *n, int64_t delay_ns, sim_handler fn,
+			 void *ctx, uint64_t arg)
+{
+	if (delay_ns < 0)
+		return SIM_EPAST;
+	if (delay_ns >= SIM_TIME_MAX - e->now)
+		return SIM_ERANGE;
+	if (fn == NULL || n->seq != 0)
+		return SIM_EINVAL;
+	if (evs_insert(e->set, e->now + delay_ns, e->next_seq, (char *)n + 1) != SIM_OK)
+		return SIM_ENOMEM;
+	n->fn = fn;
+	n->ctx = ctx;
+	n->arg = arg;
+	n->seq = e->next_seq++;
+	e->live++;
+	return SIM_OK;
+}
+
 static sim_event *lookup(const sim_engine *e, sim_handle h)
 {
 	(void)e;
@@ -177,6 +203,28 @@ int sim_run(sim_engine *e, int64_t end)
 			break;
 		evs_entry x;
 		evs_pop(e->set, &x);
+		/* The next event due, unless this handler schedules an earlier
+		 * one: start loading its node or pool slot now, so that it
+		 * arrives while this handler runs (a node begins the object its
+		 * handler works on: two lines, the node's and the next, engine.h). */
+		const evs_entry *q = evs_peek(e->set);
+		if (q) {
+			const char *next = (const char *)q->item - ((uintptr_t)q->item & 1);
+			__builtin_prefetch(next, 1);
+			__builtin_prefetch(next + 64, 1);
+		}
+		if ((uintptr_t)x.item & 1) {
+			sim_node *n = (sim_node *)(void *)((char *)x.item - 1);
+			assert(n->seq == x.seq && x.time >= e->now);
+			e->now = x.time;
+			e->live--;
+			e->run_count++;
+			n->seq = 0; /* free before the call: the handler may reschedule it */
+			n->fn(e, n->ctx, n->arg);
+			if (e->stop)
+				return SIM_EINTR;
+			continue;
+		}
 		sim_event *ev = x.item;
 		if (ev->state == EV_CANCELLED) {
 			release(e, ev);
@@ -198,6 +246,23 @@ int sim_run(sim_engine *e, int64_t end)
 	}
 	if (end > e->now)
 		e->now = end;
+	return SIM_OK;
+}
+
+int sim_drop_pending(sim_engine *e)
+{
+	evs *fresh = evs_new(e->kind, &e->alloc);
+	if (fresh == NULL)
+		return SIM_ENOMEM;
+	evs_free(e->set);
+	e->set = fresh;
+	/* Every pool slot free again (in slab order, as grow_pool leaves a
+	 * slab): a stale handle then finds its slot not pending. */
+	e->free_list = NULL;
+	for (slab *s = e->slabs; s; s = s->next)
+		for (int i = SLAB_EVENTS - 1; i >= 0; i--)
+			release(e, &s->ev[i]);
+	e->live = 0;
 	return SIM_OK;
 }
 

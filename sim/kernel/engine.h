@@ -68,6 +68,32 @@ int sim_schedule_at(sim_engine *e, int64_t t, sim_handler fn, void *ctx,
 int sim_schedule_in(sim_engine *e, int64_t delay_ns, sim_handler fn,
 		    void *ctx, uint64_t arg, sim_handle *out);
 
+/* An event node the caller embeds in its own object (libuv's timers are
+ * linked into caller-owned structs the same way), for an object that has
+ * at most one such event pending at a time: the engine reads it when the
+ * event comes due, and so does the handler (ctx is usually the object
+ * the node is in), so running the event touches the object's memory
+ * only, not a pool slot as well; and the engine prefetches the next
+ * due event's node and the 64 bytes after it while the current handler
+ * runs (so put the fields the handler reads first right after it).  Zero-initialise it
+ * (SIM_NODE_INIT) before the first scheduling; it must stay in place
+ * while pending.  A node's events cannot be cancelled. */
+typedef struct sim_node {
+	sim_handler fn;
+	void *ctx;
+	uint64_t arg;
+	uint64_t seq;  /* of its pending scheduling; 0: none pending */
+} sim_node;
+
+#define SIM_NODE_INIT ((sim_node){ 0, 0, 0, 0 })
+
+/* Schedule fn(e, ctx, arg) through node n after delay_ns >= 0, in the
+ * same (time, scheduling order) as every other event.  Errors, with
+ * nothing scheduled: as sim_schedule_in, and SIM_EINVAL if n already has
+ * an event pending. */
+int sim_schedule_node_in(sim_engine *e, sim_node *n, int64_t delay_ns, sim_handler fn,
+			 void *ctx, uint64_t arg);
+
 /* Cancel a pending event.  True if it was pending and is now cancelled;
  * false if it already ran, was cancelled, or h is SIM_HANDLE_NONE. */
 bool sim_cancel(sim_engine *e, sim_handle h);
@@ -79,6 +105,14 @@ bool sim_pending(const sim_engine *e, sim_handle h);
  * Returns early, SIM_EINTR, if a handler called sim_stop(). */
 int sim_run(sim_engine *e, int64_t end);
 void sim_stop(sim_engine *e);
+
+/* Discard every pending event and give the event set's memory back (a
+ * fresh, empty set replaces it), for the end of a run whose results need
+ * the memory more: the clock and sim_events_run stay, handles stay safe
+ * (sim_cancel returns false, sim_pending false).  A node whose event was
+ * pending keeps its seq (it is not to be scheduled again).  SIM_OK, or
+ * SIM_ENOMEM with nothing changed. */
+int sim_drop_pending(sim_engine *e);
 
 /* Counters: events run, events pending (live, not cancelled). */
 uint64_t sim_events_run(const sim_engine *e);
