@@ -192,6 +192,7 @@ bench: bench-deps
 	@$(MAKE) --no-print-directory VARIANT=release build/release/bench_hold build/release/bench_ns3 build/release/bench_e2e build/release/bench_smtp_load build/release/throttlesim
 	bash bench/run_hold.sh build/release
 	build/release/bench_e2e bench/e2e.yaml --reps 3
+	bash bench/run_e2e.sh $(E2E_BASE) build/release
 	bash bench/run_jobs.sh build/release/throttlesim
 	bash bench/run_serve.sh build/release
 
