@@ -64,10 +64,11 @@ $(FUZZ_DIR)/fuzz_scenario $(FUZZ_DIR)/fuzz_trace: $(FUZZ_DIR)/fuzz_%: tests/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $^ $(PKG_LIBS) -lm -lpthread -o $@
 
 # fuzz_run counts and caps the run's events by wrapping the engine's
-# sim_schedule_at and sim_schedule_in (see the harness's opening comment).
+# sim_schedule_at, sim_schedule_in and sim_schedule_node_in (see the
+# harness's opening comment).
 $(FUZZ_DIR)/fuzz_run: tests/fuzz/fuzz_run.c $(FUZZ_LOAD_OBJ) $(FUZZ_RUN_OBJ)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wl,--wrap=sim_schedule_at,--wrap=sim_schedule_in $^ $(PKG_LIBS) -lm -lpthread -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wl,--wrap=sim_schedule_at,--wrap=sim_schedule_in,--wrap=sim_schedule_node_in $^ $(PKG_LIBS) -lm -lpthread -o $@
 
 # fuzz_smtp: the SMTP protocol layer alone (sim/program/smtp_proto.c).
 $(FUZZ_DIR)/fuzz_smtp: tests/fuzz/fuzz_smtp.c $(FUZZ_SMTP_OBJ)

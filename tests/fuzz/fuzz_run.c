@@ -12,7 +12,7 @@
  *           refuses to hold more than RUN_MAX_BYTES (64 MiB) at once: the
  *           run must then fail with SIM_ENOMEM and free everything (a
  *           crash, a leak, or a status other than SIM_ENOMEM is a finding);
- *   events  the engine's sim_schedule_at and sim_schedule_in are wrapped
+ *   events  the engine's sim_schedule_at, _in and _node_in are wrapped
  *           (-Wl,--wrap, see fuzz.mk: the models' calls from other files
  *           go through the wrappers, the engine's own call of one from the
  *           other does not, so each scheduling counts once).  After RUN_MAX_EVENTS schedulings the run is stopped with
@@ -140,6 +140,10 @@ int __wrap_sim_schedule_at(sim_engine *e, int64_t t, sim_handler fn, void *ctx, 
 			   sim_handle *out);
 int __wrap_sim_schedule_in(sim_engine *e, int64_t delay_ns, sim_handler fn, void *ctx,
 			   uint64_t arg, sim_handle *out);
+int __real_sim_schedule_node_in(sim_engine *e, sim_node *n, int64_t delay_ns, sim_handler fn,
+				void *ctx, uint64_t arg);
+int __wrap_sim_schedule_node_in(sim_engine *e, sim_node *n, int64_t delay_ns, sim_handler fn,
+				void *ctx, uint64_t arg);
 
 int __wrap_sim_schedule_at(sim_engine *e, int64_t t, sim_handler fn, void *ctx, uint64_t arg,
 			   sim_handle *out)
@@ -153,6 +157,15 @@ int __wrap_sim_schedule_in(sim_engine *e, int64_t delay_ns, sim_handler fn, void
 {
 	budget_note(e);
 	return __real_sim_schedule_in(e, delay_ns, fn, ctx, arg, out);
+}
+
+/* Events kept in their owner's node (an instance's next arrival) count
+ * as any other. */
+int __wrap_sim_schedule_node_in(sim_engine *e, sim_node *n, int64_t delay_ns, sim_handler fn,
+				void *ctx, uint64_t arg)
+{
+	budget_note(e);
+	return __real_sim_schedule_node_in(e, n, delay_ns, fn, ctx, arg);
 }
 
 /* The most schedulings a scenario can legitimately make at one instant:
