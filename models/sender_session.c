@@ -592,20 +592,11 @@ static int64_t finished(snd_world *w, snd_worker *wk, bool *batch)
 	return sd->message_gap_ns;
 }
 
-/* The session goes on (after a message, or after a pause in it): the next
- * message, an idle hold, or quit. */
-static void resume_session(snd_world *w, snd_worker *wk)
+/* The session's next step once nothing holds it: the next message while
+ * the session may send more, else an idle hold, else quit and start the
+ * worker's next session. */
+static void next_in_session(snd_world *w, snd_worker *wk, const scn_sender *sd)
 {
-	const scn_sender *sd = &w->s->senders[wk->inst->group];
-	snd_iclient *ic = snd__icl(w, wk->inst);
-	if (ic && ic->aborted) {
-		snd__quit_session(w, wk);
-		return;
-	}
-	if (inst_paused(w, ic)) {
-		pause_until(w, wk, ic->pause_until_ns, true);
-		return;
-	}
 	if (wk->sent < sd->messages_per_session) {
 		snd_msg *m = take_head(wk->inst);
 		if (m) {
@@ -621,6 +612,23 @@ static void resume_session(snd_world *w, snd_worker *wk)
 	}
 	snd__quit_session(w, wk);
 	snd__start_next(w, wk);
+}
+
+/* The session goes on (after a message, or after a pause in it): the next
+ * message, an idle hold, or quit. */
+static void resume_session(snd_world *w, snd_worker *wk)
+{
+	const scn_sender *sd = &w->s->senders[wk->inst->group];
+	snd_iclient *ic = snd__icl(w, wk->inst);
+	if (ic && ic->aborted) {
+		snd__quit_session(w, wk);
+		return;
+	}
+	if (inst_paused(w, ic)) {
+		pause_until(w, wk, ic->pause_until_ns, true);
+		return;
+	}
+	next_in_session(w, wk, sd);
 }
 
 /* After a message in a session, with the client behaviours' state. */
@@ -804,21 +812,7 @@ void snd__continue_session(snd_world *w, snd_worker *wk)
 		return;
 	}
 	const scn_sender *sd = &w->s->senders[wk->inst->group];
-	if (wk->sent < sd->messages_per_session) {
-		snd_msg *m = take_head(wk->inst);
-		if (m) {
-			wk->msg = m;
-			begin_submit(w, wk);
-			return;
-		}
-		if (sd->idle_timeout_ns > 0) {
-			wk->state = SW_IDLE;
-			snd__sched(w, sd->idle_timeout_ns, on_idle_end, wk, 0, &wk->timer);
-			return;
-		}
-	}
-	snd__quit_session(w, wk);
-	snd__start_next(w, wk);
+	next_in_session(w, wk, sd);
 }
 
 /* The head message to a worker idling in a session first, else to a free
