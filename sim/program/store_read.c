@@ -939,6 +939,28 @@ static int mean_of_reps(loaded_mem *m, size_t v)
 	return 0;
 }
 
+/* Variant v without a stored mean series: the mean of its replications'
+ * series, if kept; with neither but a length, every step was 0 (the
+ * writer leaves such steps out): a series of zeros, not a missing one. */
+static int complete_series(loaded_mem *m, size_t v)
+{
+	if (m->series[v].rows != NULL)
+		return 0;
+	size_t length = m->series[v].n;
+	m->series[v].n = 0;
+	int rc = mean_of_reps(m, v);
+	if (rc != 0)
+		return rc;
+	if (m->series[v].rows == NULL && length > 0) {
+		if ((m->series[v].rows = calloc(length, sizeof *m->series[v].rows)) == NULL)
+			return -2;
+		m->series[v].n = length;
+		m->series[v].step_ns = m->step_ns[v];
+		m->series[v].n_reps = (int64_t)m->variants[v].n_reps;
+	}
+	return 0;
+}
+
 /* Each variant's mean series: its mean rows (replication -1; steps not
  * stored are 0, up to the variant's length), else the mean of its
  * replications' rows. */
@@ -1007,22 +1029,8 @@ static int load_mean_series(loader *ld, loaded_mem *m, store_loaded *l)
 	if (ld_done(ld, rc))
 		return -1;
 	for (size_t v = 0; v < m->n_variants; v++)
-		if (m->series[v].rows == NULL) {
-			size_t length = m->series[v].n;
-			m->series[v].n = 0;
-			if ((rc = mean_of_reps(m, v)) != 0)
-				return rc;
-			/* No mean row and no replication's row, but a length: every
-			 * step was 0 (the writer leaves such steps out), a series of
-			 * zeros, not a missing one. */
-			if (m->series[v].rows == NULL && length > 0) {
-				if ((m->series[v].rows = calloc(length, sizeof *m->series[v].rows)) == NULL)
-					return -2;
-				m->series[v].n = length;
-				m->series[v].step_ns = m->step_ns[v];
-				m->series[v].n_reps = (int64_t)m->variants[v].n_reps;
-			}
-		}
+		if ((rc = complete_series(m, v)) != 0)
+			return rc;
 	return 0;
 }
 
@@ -1506,22 +1514,9 @@ static int load_packed(loader *ld, loaded_mem *m, store_loaded *l, int64_t nv)
 	if (rc != 0)
 		return rc;
 	l->has_delay_cdf = true;
-	for (size_t v = 0; v < m->n_variants; v++) {
-		const rpt_variant *rv = &m->variants[v];
-		if (m->series[v].rows == NULL) {
-			size_t length = m->series[v].n;
-			m->series[v].n = 0;
-			if ((rc = mean_of_reps(m, v)) != 0)
-				return rc;
-			if (m->series[v].rows == NULL && length > 0) {
-				if ((m->series[v].rows = calloc(length, sizeof *m->series[v].rows)) == NULL)
-					return -2;
-				m->series[v].n = length;
-				m->series[v].step_ns = m->step_ns[v];
-				m->series[v].n_reps = (int64_t)rv->n_reps;
-			}
-		}
-	}
+	for (size_t v = 0; v < m->n_variants; v++)
+		if ((rc = complete_series(m, v)) != 0)
+			return rc;
 	return 0;
 }
 
