@@ -182,12 +182,12 @@ static const char *figure_suggestion(const char *word)
 		yml_near_try(&near, alias[f]);
 	}
 	const char *best = yml_near_result(&near);
-	if (best == NULL)
-		return NULL;
-	for (int f = 0; f < FIG_COUNT; f++)
+	int hit = -1;
+	for (int f = 0; best != NULL && hit < 0 && f < FIG_COUNT; f++)
 		if (best == res_fig_info[f].name || best == alias[f])
-			return res_fig_info[f].name;
-	return NULL;
+			hit = f;
+	/* the catalog's own name, never the local alias buffer */
+	return hit < 0 ? NULL : res_fig_info[hit].name;
 }
 
 static int new_node(parser *ps, const char *at, node v)
