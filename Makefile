@@ -183,10 +183,10 @@ $(BUILD)/bench/%.o: bench/%.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/bench_hold: $(BUILD)/bench/hold.o $(BUILD)/bench/incr.o $(LIB)
-	$(CC) $^ $(LIBS) -o $@
+	$(CC) $(CFLAGS_v) $(LDFLAGS_v) $^ $(LIBS) -o $@
 
 $(BUILD)/bench_e2e: $(BUILD)/bench/e2e.o $(LIB)
-	$(CC) $^ $(LIBS) -o $@
+	$(CC) $(CFLAGS_v) $(LDFLAGS_v) $^ $(LIBS) -o $@
 
 # The SMTP load generator of bench/run_serve.sh (no library: it only speaks SMTP).
 $(BUILD)/bench_smtp_load: $(BUILD)/bench/smtp_load.o
