@@ -91,7 +91,7 @@ bool lim_window_check(const lim_window *w)
 	return true;
 }
 
-void lim_window_expire(lim_window *w, int64_t now)
+void lim_window_expire_slow(lim_window *w, int64_t now)
 {
 	/* t <= now - window, written so that it cannot overflow. */
 	while (w->len > 0 && now - w->t[w->head] >= w->window_ns) {
@@ -111,7 +111,7 @@ int64_t lim_window_nth_back(const lim_window *w, size_t k)
 	return w->t[win_idx(w, w->len - k)];
 }
 
-int lim_window_reserve(lim_window *w, const sim_alloc *a)
+int lim_window_grow(lim_window *w, const sim_alloc *a)
 {
 	if (w->len < w->cap || w->len >= w->max_len)
 		return SIM_OK; /* room, or a push will drop the oldest */
@@ -213,11 +213,9 @@ void lim_sum_set_fixed(lim_sum *s, int64_t origin_ns)
 	s->origin_ns = o < 0 ? o + s->window_ns : o;
 }
 
-int64_t lim_sum_expiry(const lim_sum *s, int64_t t)
+int64_t lim_sum_expiry_fixed(const lim_sum *s, int64_t t)
 {
 	int64_t w = s->window_ns;
-	if (!s->fixed)
-		return t > INT64_MAX - w ? INT64_MAX : t + w;
 	/* the end of the period holding t: origin + (floor((t - origin) / w) + 1) w */
 	int64_t d = t - s->origin_ns, k = d / w;
 	if (d % w != 0 && d < 0)
@@ -275,7 +273,7 @@ bool lim_sum_check(const lim_sum *s)
 					 s->first_reached_ns <= s->blocked_since);
 }
 
-void lim_sum_expire(lim_sum *s, int64_t now)
+void lim_sum_expire_slow(lim_sum *s, int64_t now)
 {
 	while (s->len > 0 && now >= lim_sum_expiry(s, s->head_t)) {
 		int64_t expiry = lim_sum_expiry(s, s->head_t);
@@ -344,15 +342,9 @@ static int sum_grow(lim_sum *s, const sim_alloc *a, size_t need)
 	return SIM_OK;
 }
 
-int lim_sum_reserve(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
+/* lim_sum_reserve past its inline test (expired already, amount > 0). */
+int lim_sum_grow(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
 {
-	lim_sum_expire(s, now);
-	if (amount <= 0)
-		return SIM_OK;
-	/* One entry at most (no split, no bridge) and room for it: the usual case. */
-	if (s->len < s->cap && amount <= LIM_SUM_AMOUNT_MAX &&
-	    (s->len == 0 || now - s->tail_t <= LIM_SUM_DELTA_MAX))
-		return SIM_OK;
 	return sum_grow(s, a, sum_needed(s, now, amount));
 }
 
@@ -371,7 +363,7 @@ int lim_sum_add(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
 	return SIM_OK;
 }
 
-void lim_sum_add_reserved(lim_sum *s, int64_t now, int64_t amount)
+void lim_sum_add_reserved_slow(lim_sum *s, int64_t now, int64_t amount)
 {
 	if (amount <= 0)
 		return;

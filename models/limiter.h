@@ -33,6 +33,7 @@
 
 #include "alloc.h"
 #include "check.h"
+#include "status.h"
 
 /* The counter SIM_CHECK keeps in each checked struct: present only in the
  * builds that check (release structs stay as small as before the
@@ -120,14 +121,32 @@ typedef struct lim_window {
 void lim_window_init(lim_window *w, int64_t window_ns, int64_t max_len);
 void lim_window_free(lim_window *w, const sim_alloc *a);
 bool lim_window_check(const lim_window *w);
-/* Drop timestamps <= now - window (outside the window at now or later). */
-void lim_window_expire(lim_window *w, int64_t now);
+/* Drop timestamps <= now - window (outside the window at now or later).
+ * Inline up to the first comparison: a message's window usually has
+ * nothing to drop, and the call cost more than the test. */
+void lim_window_expire_slow(lim_window *w, int64_t now);
+static inline void lim_window_expire(lim_window *w, int64_t now)
+{
+	/* t <= now - window, written so that it cannot overflow */
+	if (w->len > 0 && now - w->t[w->head] >= w->window_ns)
+		lim_window_expire_slow(w, now);
+	else
+		SIM_CHECK(w->checks, lim_window_check(w));
+}
 /* Timestamps kept (after lim_window_expire(now): those in (now - w, +inf)). */
 size_t lim_window_len(const lim_window *w);
 /* The k-th latest kept timestamp, k in 1..len. */
 int64_t lim_window_nth_back(const lim_window *w, size_t k);
-/* Make the next push infallible.  SIM_OK or SIM_ENOMEM (unchanged). */
-int lim_window_reserve(lim_window *w, const sim_alloc *a);
+/* Make the next push infallible.  SIM_OK or SIM_ENOMEM (unchanged).
+ * Inline when there is room, or a push will drop the oldest: once warm,
+ * always. */
+int lim_window_grow(lim_window *w, const sim_alloc *a);
+static inline int lim_window_reserve(lim_window *w, const sim_alloc *a)
+{
+	if (w->len < w->cap || w->len >= w->max_len)
+		return SIM_OK;
+	return lim_window_grow(w, a);
+}
 /* Append t (>= the latest); when max_len are kept the oldest is dropped.
  * SIM_OK or SIM_ENOMEM (unchanged). */
 int lim_window_push(lim_window *w, const sim_alloc *a, int64_t t);
@@ -187,25 +206,75 @@ void lim_sum_init(lim_sum *s, int64_t window_ns, int64_t limit);
  * (any origin; reduced modulo the window).  Before the first addition. */
 void lim_sum_set_fixed(lim_sum *s, int64_t origin_ns);
 /* When an entry of time t leaves the window: t + w (sliding), or the end
- * of t's period (fixed); saturates. */
-int64_t lim_sum_expiry(const lim_sum *s, int64_t t);
+ * of t's period (fixed); saturates.  The sliding case inline: every
+ * check and reserve asks it of the head. */
+int64_t lim_sum_expiry_fixed(const lim_sum *s, int64_t t);
+static inline int64_t lim_sum_expiry(const lim_sum *s, int64_t t)
+{
+	int64_t w = s->window_ns;
+	if (s->fixed)
+		return lim_sum_expiry_fixed(s, t);
+	return t > INT64_MAX - w ? INT64_MAX : t + w;
+}
 void lim_sum_free(lim_sum *s, const sim_alloc *a);
 /* len <= cap; sum = the entries' amounts; tail_t = head_t + the deltas
  * after the head; every amount <= LIM_SUM_AMOUNT_MAX; blocked iff
  * (limit > 0 and sum >= limit); first_reached <= blocked_since. */
 bool lim_sum_check(const lim_sum *s);
-/* Pop entries with time <= now - window, each at its own expiry instant. */
-void lim_sum_expire(lim_sum *s, int64_t now);
+/* Pop entries with time <= now - window, each at its own expiry instant.
+ * Inline up to the head's expiry test (usually nothing to pop). */
+void lim_sum_expire_slow(lim_sum *s, int64_t now);
+static inline void lim_sum_expire(lim_sum *s, int64_t now)
+{
+	if (s->len > 0 && now >= lim_sum_expiry(s, s->head_t))
+		lim_sum_expire_slow(s, now);
+	else
+		SIM_CHECK(s->checks, lim_sum_check(s));
+}
 /* The sum in (t - window, t] for t >= the last operation, without changing s. */
 int64_t lim_sum_at(const lim_sum *s, int64_t t);
-/* Make lim_sum_add(s, a, now, amount) infallible. */
-int lim_sum_reserve(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount);
+/* Make lim_sum_add(s, a, now, amount) infallible.  Inline for the usual
+ * case: one entry (no split, no bridge) and room for it. */
+int lim_sum_grow(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount);
+static inline int lim_sum_reserve(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
+{
+	lim_sum_expire(s, now);
+	if (amount <= 0 || (s->len < s->cap && amount <= LIM_SUM_AMOUNT_MAX &&
+			    (s->len == 0 || now - s->tail_t <= LIM_SUM_DELTA_MAX)))
+		return SIM_OK;
+	return lim_sum_grow(s, a, now, amount);
+}
 /* Add amount (>= 0) at now (>= the latest); expires first.  SIM_OK or
  * SIM_ENOMEM (unchanged, lazy expiry aside). */
 int lim_sum_add(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount);
 /* lim_sum_add after lim_sum_reserve(s, a, now, amount) succeeded with no
- * operation on s in between: cannot fail, does not expire again. */
-void lim_sum_add_reserved(lim_sum *s, int64_t now, int64_t amount);
+ * operation on s in between: cannot fail, does not expire again.  Inline
+ * for the usual case, one new entry after others (what the slow path
+ * does then, step for step). */
+void lim_sum_add_reserved_slow(lim_sum *s, int64_t now, int64_t amount);
+static inline void lim_sum_add_reserved(lim_sum *s, int64_t now, int64_t amount)
+{
+	if (amount <= 0)
+		return;
+	if (s->len == 0 || s->tail_t == now || amount > LIM_SUM_AMOUNT_MAX ||
+	    now - s->tail_t > LIM_SUM_DELTA_MAX) {
+		lim_sum_add_reserved_slow(s, now, amount);
+		return;
+	}
+	size_t k = s->head + s->len;
+	if (k >= s->cap)
+		k -= s->cap;
+	s->e[k] = ((uint64_t)(now - s->tail_t) << LIM_SUM_AMOUNT_BITS) | (uint64_t)amount;
+	s->len++;
+	s->tail_t = now;
+	s->sum += amount;
+	if (s->limit > 0 && s->blocked_since < 0 && s->sum >= s->limit) {
+		s->blocked_since = now;
+		if (s->first_reached_ns < 0)
+			s->first_reached_ns = now;
+	}
+	SIM_CHECK(s->checks, lim_sum_check(s));
+}
 /* Blocked time in [0, end_ns), for end_ns >= the last operation, without
  * changing s.  O(entries). */
 int64_t lim_sum_blocked_ns(const lim_sum *s, int64_t end_ns);

@@ -436,7 +436,8 @@ typedef struct chk {
 	svc_session *sess;
 	const svc_message *msg;   /* end of data; NULL at AUTH */
 	const svc_lim *H;         /* the route's hot limits */
-	const scn_limits *L;      /* the route's limits (replies, throttle settings) */
+	const scn_limits *L;      /* the route's limits (replies, throttle settings), or
+	                           * NULL: found by chk_limits when a refusal needs them */
 	mbx *m;
 	void *const *st;          /* the limiter states, by slot (NULL: off) */
 	int64_t now;
@@ -586,9 +587,18 @@ static inline int conc_eod_check(const chk *c)
 	return others >= cs->c.limit ? 0 : CHK_PASS;
 }
 
+/* A submission's limits are looked up only when it is refused or its
+ * mailbox throttled: an accepted message reads its hot limits alone. */
+static const scn_limits *chk_limits(const chk *c)
+{
+	return c->L ? c->L : limits_of(c->v, c->sess->route, c->sess->mailbox);
+}
+
 static inline int throttled_check(const chk *c)
 {
-	return mbx_throttled_class(c->m, c->L, c->now); /* -1 or the class */
+	if (c->now >= c->m->throttled_max)
+		return CHK_PASS; /* mbx_throttled_class's O(1) answer, without the limits */
+	return mbx_throttled_class_slow(c->m, chk_limits(c), c->now); /* -1 or the class */
 }
 
 static inline int size_check(const chk *c)
@@ -1214,8 +1224,7 @@ static int rate_hold(const chk *c)
 
 static chk chk_of(svc *v, svc_session *sess, const svc_message *msg, int64_t now)
 {
-	return (chk){ .v = v, .sess = sess, .msg = msg, .H = sess->lim,
-		      .L = limits_of(v, sess->route, sess->mailbox),
+	return (chk){ .v = v, .sess = sess, .msg = msg, .H = sess->lim, .L = NULL,
 		      .m = &v->mbx[sess->mailbox], .st = sess->st, .now = now };
 }
 
@@ -1267,7 +1276,8 @@ static void rate_wake(void *arg)
 static int submit_refused(const chk *c, const svc_check *row, int k, svc_outcome *o)
 {
 	svc *v = c->v;
-	const scn_error_throttle *et = row->err >= 0 ? &c->L->error_throttle[row->err] : NULL;
+	const scn_limits *L = chk_limits(c);
+	const scn_error_throttle *et = row->err >= 0 ? &L->error_throttle[row->err] : NULL;
 	scn_error_class err = (scn_error_class)row->err;
 	if (et && et->enabled && mbx_reserve_error(c->m, &v->a, err) != SIM_OK)
 		return SIM_ENOMEM;
@@ -1282,7 +1292,7 @@ static int submit_refused(const chk *c, const svc_check *row, int k, svc_outcome
 			v->hooks.throttle_started(v->hooks.ctx, c->sess->mailbox, err, c->now,
 						  c->m->throttled_until[err]);
 	}
-	refusal(row, k, c->L, o);
+	refusal(row, k, L, o);
 	if (row->retry_after)
 		o->retry_after_ns = row->retry_after(c);
 	return SIM_OK;
@@ -1309,7 +1319,7 @@ int svc_envelope(svc *v, svc_session *sess, const svc_message *msg, svc_outcome 
 	int k;
 	const svc_check *row = first_failing(env_checks, N_ENV_CHECKS, &c, &k);
 	if (row)
-		refusal(row, k, c.L, &o);
+		refusal(row, k, chk_limits(&c), &o);
 	sess->enveloped = !row;
 	*out = o;
 	return SIM_OK;
@@ -1328,7 +1338,7 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *o
 		/* svc_envelope was not called: its checks come first */
 		row = first_failing(env_checks, N_ENV_CHECKS, &c, &k);
 		if (row) {
-			refusal(row, k, c.L, &o);
+			refusal(row, k, chk_limits(&c), &o);
 			submission_end(v, sess, now);
 			*out = o;
 			return SIM_OK;
