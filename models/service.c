@@ -15,7 +15,10 @@
  * exists only if some limits use that slot with that scope; a state is
  * initialised from the first limits that use it (route 0 per mailbox
  * first, then the other routes in order) and its rings stay empty until
- * first use.  Mailboxes (size, CET) are in mailbox.c.
+ * first use.  The mailbox scope's tables are not tables of their own: a
+ * mailbox's states sit in one record with its route-0 lookups and its
+ * mbx (struct svc, REC_ALIGN), so a message reaches adjacent lines.
+ * Mailboxes (size, CET) are in mailbox.c.
  *
  * svc_submit decides first (the first check that does not pass), then
  * reserves every ring the decision will push into, then commits: so
@@ -95,34 +98,56 @@ typedef struct slot_def {
 	void (*fini)(svc *v, void *st);  /* NULL: nothing to free */
 } slot_def;
 
+/* Per mailbox, route 0 (smtp_auth, by far the common route): its states
+ * looked up once at svc_new, so AUTH does no table walk.  NULL slot
+ * entries are limits left off; by_source: some slot is keyed by the
+ * source, so the lookup happens at AUTH as for other routes. */
+struct route0 {
+	void *st[SLOT_COUNT];
+	svc_lim lim;
+	bool by_source;
+};
+
+/* One record per mailbox, REC_ALIGN-aligned: its route0, then the state
+ * of every slot some limits keep per mailbox (slot order), then its mbx,
+ * whose hot fields come first.  A message reads all of them (AUTH, the
+ * checks, the commits), so together they are a run of adjacent lines
+ * (9 with the e2e benchmark's three mailbox slots) where separate tables
+ * were a line or two in each of five places. */
+#define REC_ALIGN 64
+
 struct svc {
 	const scenario *s;
 	clk clock;
 	sim_alloc a;
 	svc_hooks hooks;
 	int64_t n_sources;
-	mbx *mbx;
 	size_t n_mbx;
 	size_t n_key[N_SCOPES];
-	void *tab[SLOT_COUNT][N_SCOPES]; /* states of slots[slot].state_size bytes */
+	/* states: key k of (slot, scope) at tab + k * stride; the mailbox
+	 * scope's point into the records */
+	char *tab[SLOT_COUNT][N_SCOPES];
+	size_t stride[SLOT_COUNT][N_SCOPES];
+	char *rec;            /* the mailbox records (aligned), n_mbx of rec_size */
+	void *rec_mem;        /* as allocated: rec_mem_size bytes */
+	size_t rec_size, rec_mem_size;
+	size_t mbx_off;       /* the mbx's offset in a record */
+	size_t rec_hot;       /* bytes of a record a message reads: up to the mbx's cold part */
 	int64_t open_total;
 	int64_t thr_max_all;  /* max over mailboxes of mbx.throttled_max */
 	int status;
-	/* Per mailbox, route 0 (smtp_auth, by far the common route): its
-	 * states looked up once at svc_new, so AUTH does no table walk.  NULL
-	 * slot entries are limits left off; by_source: some slot is keyed by
-	 * the source, so the lookup happens at AUTH as for other routes. */
-	struct route0 {
-		void *st[SLOT_COUNT];
-		svc_lim lim;
-		bool by_source;
-	} *r0;
-	svc_lim *rlim;   /* per route (index 0 unused: route 0 uses r0[mailbox].lim) */
-	/* The mailbox-scope state tables, for svc_prefetch_auth. */
-	const char *pf_tab[SLOT_COUNT];
-	size_t pf_size[SLOT_COUNT];
-	int n_pf;
+	svc_lim *rlim;   /* per route (index 0 unused: route 0 uses its record's lim) */
 };
+
+static inline struct route0 *r0_at(const svc *v, size_t mailbox)
+{
+	return (struct route0 *)(void *)(v->rec + mailbox * v->rec_size);
+}
+
+static inline mbx *mbx_at(const svc *v, size_t mailbox)
+{
+	return (mbx *)(void *)(v->rec + mailbox * v->rec_size + v->mbx_off);
+}
 
 static void conc_init(svc *v, void *st, const void *cfg)
 {
@@ -248,7 +273,7 @@ static void *state_at(const svc *v, int slot, int scope, size_t key)
 {
 	if (scope < 0 || !v->tab[slot][scope] || key >= v->n_key[scope])
 		return NULL;
-	return (char *)v->tab[slot][scope] + key * slots[slot].state_size;
+	return v->tab[slot][scope] + key * v->stride[slot][scope];
 }
 
 /* The state the limits' slot uses for this (route, mailbox, source), or NULL. */
@@ -296,7 +321,13 @@ static size_t n_routes_of(const scenario *s)
 	return s->n_routes > 0 ? s->n_routes : 1;
 }
 
-/* The (slot, scope) tables some limits use, zeroed. */
+static size_t round_up(size_t n, size_t to)
+{
+	return (n + to - 1) / to * to;
+}
+
+/* The mailbox records (route0, mailbox-scope states, mbx) and the other
+ * (slot, scope) tables some limits use, zeroed; each mbx initialised. */
 static int alloc_tables(svc *v)
 {
 	const scenario *s = v->s;
@@ -313,35 +344,51 @@ static int alloc_tables(svc *v)
 			if (sc >= 0)
 				need[slot][sc] = true;
 		}
+	if (v->n_mbx) {
+		size_t off = round_up(sizeof(struct route0), _Alignof(max_align_t));
+		size_t st_off[SLOT_COUNT] = { 0 };
+		for (int slot = 0; slot < SLOT_COUNT; slot++)
+			if (need[slot][SCOPE_MAILBOX]) {
+				st_off[slot] = off;
+				off += round_up(slots[slot].state_size, _Alignof(max_align_t));
+			}
+		v->mbx_off = off;
+		v->rec_hot = off + offsetof(mbx, throttled_until);
+		v->rec_size = round_up(off + sizeof(mbx), REC_ALIGN);
+		v->rec_mem_size = v->n_mbx * v->rec_size + REC_ALIGN - 1;
+		v->rec_mem = sim_malloc(&v->a, v->rec_mem_size);
+		if (!v->rec_mem)
+			return SIM_ENOMEM;
+		memset(v->rec_mem, 0, v->rec_mem_size);
+		v->rec = (char *)v->rec_mem + ((REC_ALIGN - (uintptr_t)v->rec_mem % REC_ALIGN) % REC_ALIGN);
+		for (int slot = 0; slot < SLOT_COUNT; slot++)
+			if (need[slot][SCOPE_MAILBOX]) {
+				v->tab[slot][SCOPE_MAILBOX] = v->rec + st_off[slot];
+				v->stride[slot][SCOPE_MAILBOX] = v->rec_size;
+			}
+		for (size_t i = 0; i < v->n_mbx; i++)
+			mbx_init(mbx_at(v, i), &s->mailboxes[i], &s->mailboxes[i].limits);
+	}
 	for (int slot = 0; slot < SLOT_COUNT; slot++)
 		for (int sc = 0; sc < N_SCOPES; sc++) {
 			size_t n = v->n_key[sc];
-			if (!need[slot][sc] || n == 0)
+			if (!need[slot][sc] || n == 0 || sc == SCOPE_MAILBOX)
 				continue;
 			v->tab[slot][sc] = sim_malloc(&v->a, n * slots[slot].state_size);
 			if (!v->tab[slot][sc])
 				return SIM_ENOMEM;
 			memset(v->tab[slot][sc], 0, n * slots[slot].state_size);
-		}
-	for (int slot = 0; slot < SLOT_COUNT; slot++)
-		if (v->tab[slot][SCOPE_MAILBOX]) {
-			v->pf_tab[v->n_pf] = v->tab[slot][SCOPE_MAILBOX];
-			v->pf_size[v->n_pf++] = slots[slot].state_size;
+			v->stride[slot][sc] = slots[slot].state_size;
 		}
 	return SIM_OK;
 }
 
 /* Route 0's states and hot limits per mailbox, so AUTH looks nothing up. */
-static int init_route0(svc *v)
+static void init_route0(svc *v)
 {
-	if (!v->n_mbx)
-		return SIM_OK;
-	v->r0 = sim_malloc(&v->a, v->n_mbx * sizeof *v->r0);
-	if (!v->r0)
-		return SIM_ENOMEM;
 	for (size_t i = 0; i < v->n_mbx; i++) {
 		const scn_limits *L = &v->s->mailboxes[i].limits;
-		struct route0 *c = &v->r0[i];
+		struct route0 *c = r0_at(v, i);
 		c->by_source = false;
 		lim_hot_init(&c->lim, L);
 		for (int slot = 0; slot < SLOT_COUNT; slot++) {
@@ -350,7 +397,6 @@ static int init_route0(svc *v)
 				c->by_source = true;
 		}
 	}
-	return SIM_OK;
 }
 
 svc *svc_new(const scenario *s, const clk *clock, const sim_alloc *a,
@@ -374,13 +420,6 @@ svc *svc_new(const scenario *s, const clk *clock, const sim_alloc *a,
 	v->n_key[SCOPE_SOURCE] = (size_t)n_sources;
 	v->n_key[SCOPE_CONNECTOR] = n_routes_of(s);
 
-	if (v->n_mbx) {
-		v->mbx = sim_malloc(a, v->n_mbx * sizeof *v->mbx);
-		if (!v->mbx)
-			goto fail;
-		for (size_t i = 0; i < v->n_mbx; i++)
-			mbx_init(&v->mbx[i], &s->mailboxes[i], &s->mailboxes[i].limits);
-	}
 	if (alloc_tables(v) != SIM_OK)
 		goto fail;
 	for (size_t i = 0; i < s->n_mailboxes; i++)
@@ -393,8 +432,7 @@ svc *svc_new(const scenario *s, const clk *clock, const sim_alloc *a,
 	memset(v->rlim, 0, n_routes_of(s) * sizeof *v->rlim);
 	for (size_t r = 1; r < s->n_routes; r++)
 		lim_hot_init(&v->rlim[r], &s->routes[r].limits);
-	if (init_route0(v) != SIM_OK)
-		goto fail;
+	init_route0(v);
 	return v;
 fail:
 	svc_free(v);
@@ -408,22 +446,21 @@ void svc_free(svc *v)
 	const sim_alloc *a = &v->a;
 	for (int slot = 0; slot < SLOT_COUNT; slot++)
 		for (int sc = 0; sc < N_SCOPES; sc++) {
-			void *t = v->tab[slot][sc];
+			char *t = v->tab[slot][sc];
 			if (!t)
 				continue;
 			if (slots[slot].fini)
 				for (size_t k = 0; k < v->n_key[sc]; k++)
-					slots[slot].fini(v, (char *)t + k * slots[slot].state_size);
-			sim_free(a, t, v->n_key[sc] * slots[slot].state_size);
+					slots[slot].fini(v, t + k * v->stride[slot][sc]);
+			if (sc != SCOPE_MAILBOX) /* in the records */
+				sim_free(a, t, v->n_key[sc] * slots[slot].state_size);
 		}
-	if (v->r0)
-		sim_free(a, v->r0, v->n_mbx * sizeof *v->r0);
 	if (v->rlim)
 		sim_free(a, v->rlim, n_routes_of(v->s) * sizeof *v->rlim);
-	if (v->mbx) {
+	if (v->rec_mem) {
 		for (size_t i = 0; i < v->n_mbx; i++)
-			mbx_free(&v->mbx[i], a);
-		sim_free(a, v->mbx, v->n_mbx * sizeof *v->mbx);
+			mbx_free(mbx_at(v, i), a);
+		sim_free(a, v->rec_mem, v->rec_mem_size);
 	}
 	sim_free(a, v, sizeof *v);
 }
@@ -1035,7 +1072,7 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 		return SIM_EINVAL;
 	int64_t now = clk_now(&v->clock);
 	const scn_limits *L = limits_of(v, route, mailbox);
-	mbx *m = &v->mbx[mailbox];
+	mbx *m = mbx_at(v, (size_t)mailbox);
 	svc_outcome o = { .rc = RC_OK, .release_ns = now };
 
 	/* Every field but user and the tarpit's (meaningful only while held,
@@ -1047,11 +1084,12 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	sess->source_mismatch = client->source_mismatch;
 	memset(sess->st, 0, sizeof sess->st);
 	sess->lim = NULL;
-	const svc_lim *H = route == 0 ? &v->r0[mailbox].lim : &v->rlim[route];
+	const struct route0 *r0 = r0_at(v, (size_t)mailbox);
+	const svc_lim *H = route == 0 ? &r0->lim : &v->rlim[route];
 
 	void *st[SLOT_COUNT];
-	if (route == 0 && !v->r0[mailbox].by_source) {
-		memcpy(st, v->r0[mailbox].st, sizeof st);
+	if (route == 0 && !r0->by_source) {
+		memcpy(st, r0->st, sizeof st);
 	} else {
 		for (int slot = 0; slot < SLOT_COUNT; slot++)
 			st[slot] = state_for(v, L, slot, route, mailbox, source);
@@ -1088,7 +1126,7 @@ int svc_submission_begin(svc *v, svc_session *sess)
 	if (cs)
 		lim_conc_change(&cs->c, now, 0, +1);
 	/* the mailbox's own count, for submitting_avg whatever the cap counts */
-	lim_conc_change(&v->mbx[sess->mailbox].sessions, now, 0, +1);
+	lim_conc_change(&mbx_at(v, (size_t)sess->mailbox)->sessions, now, 0, +1);
 	sess->submitting = true;
 	return SIM_OK;
 }
@@ -1100,7 +1138,7 @@ static void submission_end(svc *v, svc_session *sess, int64_t now)
 	conc_state *cs = sess->st[SLOT_CONN];
 	if (cs)
 		lim_conc_change(&cs->c, now, 0, -1);
-	lim_conc_change(&v->mbx[sess->mailbox].sessions, now, 0, -1);
+	lim_conc_change(&mbx_at(v, (size_t)sess->mailbox)->sessions, now, 0, -1);
 	sess->submitting = false;
 }
 
@@ -1140,7 +1178,7 @@ void svc_quit(svc *v, svc_session *sess)
 	conc_state *cs = sess->st[SLOT_CONN];
 	if (cs)
 		lim_conc_change(&cs->c, now, -1, 0);
-	lim_conc_change(&v->mbx[sess->mailbox].sessions, now, -1, 0);
+	lim_conc_change(&mbx_at(v, (size_t)sess->mailbox)->sessions, now, -1, 0);
 	v->open_total--;
 	sess->open = false;
 	sess->st[SLOT_CONN] = NULL;
@@ -1148,23 +1186,15 @@ void svc_quit(svc *v, svc_session *sess)
 
 /* ---- prefetching ---------------------------------------------------- */
 
-/* Two cache lines from p, for writing. */
-static inline void pf2w(const void *p)
-{
-	__builtin_prefetch(p, 1);
-	__builtin_prefetch((const char *)p + 64, 1);
-}
-
 void svc_prefetch_auth(const svc *v, int route, int mailbox)
 {
 	if (route != 0 || mailbox < 0 || (size_t)mailbox >= v->n_mbx)
 		return;
-	/* Addresses from the tables alone (no dependent load): what AUTH and
-	 * the submission after it read of this mailbox. */
-	__builtin_prefetch(&v->r0[mailbox], 0);
-	pf2w(&v->mbx[mailbox]);
-	for (int k = 0; k < v->n_pf; k++)
-		pf2w(v->pf_tab[k] + (size_t)mailbox * v->pf_size[k]);
+	/* What AUTH and the submission after it read of this mailbox: the
+	 * hot part of its record, from the index alone (no dependent load). */
+	const char *p = v->rec + (size_t)mailbox * v->rec_size;
+	for (size_t off = 0; off < v->rec_hot; off += 64)
+		__builtin_prefetch(p + off, 1);
 }
 
 void svc_prefetch_submit(const svc *v, const svc_session *sess)
@@ -1225,7 +1255,7 @@ static int rate_hold(const chk *c)
 static chk chk_of(svc *v, svc_session *sess, const svc_message *msg, int64_t now)
 {
 	return (chk){ .v = v, .sess = sess, .msg = msg, .H = sess->lim, .L = NULL,
-		      .m = &v->mbx[sess->mailbox], .st = sess->st, .now = now };
+		      .m = mbx_at(v, (size_t)sess->mailbox), .st = sess->st, .now = now };
 }
 
 /* A held message answered from the wake-up: count it through every
@@ -1383,7 +1413,7 @@ int64_t svc_throttled_mailboxes(const svc *v, int64_t t)
 	if (t >= v->thr_max_all)
 		return 0; /* no period of any mailbox reaches t */
 	for (size_t i = 0; i < v->n_mbx; i++)
-		n += t < v->mbx[i].throttled_max; /* some class throttled at t */
+		n += t < mbx_at(v, i)->throttled_max; /* some class throttled at t */
 	return n;
 }
 
@@ -1392,7 +1422,7 @@ int64_t svc_mailbox_size(const svc *v, int mailbox)
 {
 	if (mailbox < 0 || (size_t)mailbox >= v->n_mbx)
 		return 0;
-	return v->mbx[mailbox].size_bytes;
+	return mbx_at(v, (size_t)mailbox)->size_bytes;
 }
 
 static const sum_state *mailbox_rrl(const svc *v, int mailbox)
@@ -1415,7 +1445,7 @@ int svc_mailbox_now(const svc *v, int mailbox, int64_t t, svc_mailbox_state *out
 {
 	if (mailbox < 0 || (size_t)mailbox >= v->n_mbx)
 		return SIM_EINVAL;
-	const mbx *m = &v->mbx[mailbox];
+	const mbx *m = mbx_at(v, (size_t)mailbox);
 	out->sessions = m->sessions.open;
 	out->submitting = m->sessions.submitting;
 	const sum_state *rs = mailbox_rrl(v, mailbox);
@@ -1436,7 +1466,7 @@ void svc_mailbox_figures(const svc *v, int mailbox, int64_t end_ns, res_entity *
 {
 	if (mailbox < 0 || (size_t)mailbox >= v->n_mbx)
 		return;
-	const mbx *m = &v->mbx[mailbox];
+	const mbx *m = mbx_at(v, (size_t)mailbox);
 	const scn_limits *L = limits_of(v, 0, mailbox);
 	double *f = out->fig;
 	f[FIG_SESSIONS_AVG] = lim_conc_avg(&m->sessions, end_ns);
