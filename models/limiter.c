@@ -167,33 +167,8 @@ int lim_window_push(lim_window *w, const sim_alloc *a, int64_t t)
  * Which r_(k-L) the ring still holds: the ring keeps the latest releases
  * (capacity L drops only entries older than the L-th latest) and expiry
  * drops r <= now - w, for which r + w <= now <= a_k: the term cannot bind.
- * So if fewer than L are kept, r_k = a_k = now. */
-int lim_window_release(lim_window *w, const sim_alloc *a, int64_t now, int64_t *release_ns)
-{
-	lim_window_expire(w, now);
-	int rc = lim_window_reserve(w, a);
-	if (rc != SIM_OK)
-		return rc;
-	int64_t r = now;
-	if (w->len >= w->max_len) {
-		/* Releases pile up a window apart, so a long enough run of them
-		 * passes any bound: saturate at INT64_MAX, later than every run
-		 * ends (an overflow found by tests/fuzz/fuzz_run). */
-		int64_t back = lim_window_nth_back(w, w->max_len);
-		int64_t earliest = back > INT64_MAX - w->window_ns ? INT64_MAX : back + w->window_ns;
-		if (earliest > r)
-			r = earliest;
-	}
-	if (w->len == w->max_len) {
-		w->head = win_idx(w, 1);
-		w->len--;
-	}
-	w->t[win_idx(w, w->len)] = r; /* reserved above */
-	w->len++;
-	*release_ns = r;
-	SIM_CHECK(w->checks, lim_window_check(w));
-	return SIM_OK;
-}
+ * So if fewer than L are kept, r_k = a_k = now.  (lim_window_release,
+ * inline in limiter.h, is this rule.) */
 
 /* ---- sliding-window sum ---------------------------------------------- */
 

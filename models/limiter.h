@@ -152,12 +152,39 @@ static inline int lim_window_reserve(lim_window *w, const sim_alloc *a)
 int lim_window_push(lim_window *w, const sim_alloc *a, int64_t t);
 
 /* Delay-mode release time of a message accepted at now, given w holds the
- * releases so far (max_len = the limit), and records it.  See limiter.c for
- * why r_k = max(now, r_(k-L) + window) is the earliest release that keeps
+ * releases so far (max_len = the limit), and records it (inline: once per
+ * accepted message).  See limiter.c for why r_k = max(now, r_(k-L) + window) is the earliest release that keeps
  * at most L releases in every (t - window, t], in order; a release past
  * INT64_MAX is INT64_MAX (later than any run ends).  SIM_ENOMEM
  * leaves w unchanged and *release_ns untouched. */
-int lim_window_release(lim_window *w, const sim_alloc *a, int64_t now, int64_t *release_ns);
+static inline int lim_window_release(lim_window *w, const sim_alloc *a, int64_t now,
+				     int64_t *release_ns)
+{
+	lim_window_expire(w, now);
+	int rc = lim_window_reserve(w, a);
+	if (rc != SIM_OK)
+		return rc;
+	int64_t r = now;
+	if (w->len >= w->max_len) {
+		/* Releases pile up a window apart, so a long enough run of them
+		 * passes any bound: saturate at INT64_MAX, later than every run
+		 * ends (an overflow found by tests/fuzz/fuzz_run). */
+		int64_t back = lim_window_nth_back(w, w->max_len);
+		int64_t earliest = back > INT64_MAX - w->window_ns ? INT64_MAX : back + w->window_ns;
+		if (earliest > r)
+			r = earliest;
+	}
+	if (w->len == w->max_len) {
+		w->head = w->head + 1 >= w->cap ? 0 : w->head + 1;
+		w->len--;
+	}
+	size_t k = w->head + w->len;
+	w->t[k >= w->cap ? k - w->cap : k] = r; /* reserved above */
+	w->len++;
+	*release_ns = r;
+	SIM_CHECK(w->checks, lim_window_check(w));
+	return SIM_OK;
+}
 
 /* ---- sliding-window sum ---------------------------------------------- */
 

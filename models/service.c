@@ -1072,7 +1072,10 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 		return SIM_EINVAL;
 	int64_t now = clk_now(&v->clock);
 	const scn_limits *L = limits_of(v, route, mailbox);
+	/* both from the record before the session's stores (a memset may
+	 * alias v->rec, and the compiler would load it again) */
 	mbx *m = mbx_at(v, (size_t)mailbox);
+	const struct route0 *r0 = r0_at(v, (size_t)mailbox);
 	svc_outcome o = { .rc = RC_OK, .release_ns = now };
 
 	/* Every field but user and the tarpit's (meaningful only while held,
@@ -1084,7 +1087,6 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	sess->source_mismatch = client->source_mismatch;
 	memset(sess->st, 0, sizeof sess->st);
 	sess->lim = NULL;
-	const struct route0 *r0 = r0_at(v, (size_t)mailbox);
 	const svc_lim *H = route == 0 ? &r0->lim : &v->rlim[route];
 
 	void *st[SLOT_COUNT];
