@@ -73,9 +73,11 @@ typedef struct sum_state {
  * pending wake-up timer, at the instant the head would fit. */
 typedef struct rate_state {
 	slot_hdr h;
+	scn_rate_mode mode;     /* beside h: one line holds what a message reads */
 	lim_window w;
 	int64_t limit;
-	scn_rate_mode mode;
+	/* the tarpit's, last: a message in the other modes reads none of it
+	 * (slot_def.hot_size stops here) */
 	svc *owner;
 	svc_session *head, *tail;
 	clk_timer wake;
@@ -94,6 +96,7 @@ typedef struct slot_def {
 	const char *name;
 	size_t limit_off, scope_off, cfg_off;
 	size_t state_size;
+	size_t hot_size;     /* the first bytes of a state, those a message reads */
 	void (*init)(svc *v, void *st, const void *cfg);
 	void (*fini)(svc *v, void *st);  /* NULL: nothing to free */
 } slot_def;
@@ -108,13 +111,17 @@ struct route0 {
 	bool by_source;
 };
 
-/* One record per mailbox, REC_ALIGN-aligned: its route0, then the state
- * of every slot some limits keep per mailbox (slot order), then its mbx,
- * whose hot fields come first.  A message reads all of them (AUTH, the
- * checks, the commits), so together they are a run of adjacent lines
- * (9 with the e2e benchmark's three mailbox slots) where separate tables
- * were a line or two in each of five places. */
+/* One record per mailbox, REC_ALIGN-aligned: its mbx (the hot part), its
+ * route0, the state of every slot some limits keep per mailbox (the
+ * message rate last, so that its tarpit fields end the run), then the
+ * mbx's cold part.  A message reads all but the cold part (AUTH, the
+ * checks, the commits), so what it reads is one run of adjacent lines:
+ * 480 bytes, 8 lines, with the e2e benchmark's three mailbox slots,
+ * where separate tables were a line or two in each of five places.
+ * Fields in a record are 8-byte aligned (REC_FIELD_ALIGN). */
 #define REC_ALIGN 64
+#define REC_FIELD_ALIGN 8
+#define REC_R0_OFF ((sizeof(mbx) + REC_FIELD_ALIGN - 1) / REC_FIELD_ALIGN * REC_FIELD_ALIGN)
 
 struct svc {
 	const scenario *s;
@@ -131,22 +138,22 @@ struct svc {
 	char *rec;            /* the mailbox records (aligned), n_mbx of rec_size */
 	void *rec_mem;        /* as allocated: rec_mem_size bytes */
 	size_t rec_size, rec_mem_size;
-	size_t mbx_off;       /* the mbx's offset in a record */
-	size_t rec_hot;       /* bytes of a record a message reads: up to the mbx's cold part */
+	size_t cold_off;      /* the mbx_cold's offset in a record */
+	size_t rec_hot;       /* bytes at a record's start that a message reads */
 	int64_t open_total;
 	int64_t thr_max_all;  /* max over mailboxes of mbx.throttled_max */
 	int status;
 	svc_lim *rlim;   /* per route (index 0 unused: route 0 uses its record's lim) */
 };
 
-static inline struct route0 *r0_at(const svc *v, size_t mailbox)
-{
-	return (struct route0 *)(void *)(v->rec + mailbox * v->rec_size);
-}
-
 static inline mbx *mbx_at(const svc *v, size_t mailbox)
 {
-	return (mbx *)(void *)(v->rec + mailbox * v->rec_size + v->mbx_off);
+	return (mbx *)(void *)(v->rec + mailbox * v->rec_size);
+}
+
+static inline struct route0 *r0_at(const svc *v, size_t mailbox)
+{
+	return (struct route0 *)(void *)(v->rec + mailbox * v->rec_size + REC_R0_OFF);
 }
 
 static void conc_init(svc *v, void *st, const void *cfg)
@@ -211,18 +218,31 @@ static void win_fini(svc *v, void *st)
 	lim_window_free(&((win_state *)st)->w, &v->a);
 }
 
-#define SLOT(field, type, init, fini) \
+#define SLOT(field, type, hot, init, fini) \
 	{ #field, offsetof(scn_limits, field.limit), offsetof(scn_limits, field.scope), \
-	  offsetof(scn_limits, field), sizeof(type), init, fini }
+	  offsetof(scn_limits, field), sizeof(type), hot, init, fini }
 
 static const slot_def slots[SLOT_COUNT] = {
-	[SLOT_CONN] = SLOT(connections, conc_state, conc_init, NULL),
-	[SLOT_RRL] = SLOT(recipient_rate, sum_state, sum_init, sum_fini),
-	[SLOT_EXT] = SLOT(external_rate, sum_state, sum_init, sum_fini),
-	[SLOT_RATE] = SLOT(message_rate, rate_state, rate_init, rate_fini),
-	[SLOT_MOERA] = SLOT(onmicrosoft_rate, sum_state, sum_init, sum_fini),
-	[SLOT_CAP] = SLOT(message_cap, win_state, win_init, win_fini),
+	[SLOT_CONN] = SLOT(connections, conc_state, sizeof(conc_state), conc_init, NULL),
+	[SLOT_RRL] = SLOT(recipient_rate, sum_state, sizeof(sum_state), sum_init, sum_fini),
+	[SLOT_EXT] = SLOT(external_rate, sum_state, sizeof(sum_state), sum_init, sum_fini),
+	[SLOT_RATE] = SLOT(message_rate, rate_state, offsetof(rate_state, owner), rate_init,
+			   rate_fini),
+	[SLOT_MOERA] = SLOT(onmicrosoft_rate, sum_state, sizeof(sum_state), sum_init, sum_fini),
+	[SLOT_CAP] = SLOT(message_cap, win_state, sizeof(win_state), win_init, win_fini),
 };
+
+/* The order of the mailbox-scope states in a record: the message rate last
+ * (its tarpit fields, cold in the other modes, then end the hot run). */
+static const int rec_slot_order[SLOT_COUNT] = {
+	SLOT_CONN, SLOT_RRL, SLOT_EXT, SLOT_MOERA, SLOT_CAP, SLOT_RATE,
+};
+
+_Static_assert(_Alignof(mbx) <= REC_FIELD_ALIGN && _Alignof(mbx_cold) <= REC_FIELD_ALIGN &&
+	       _Alignof(struct route0) <= REC_FIELD_ALIGN &&
+	       _Alignof(conc_state) <= REC_FIELD_ALIGN && _Alignof(sum_state) <= REC_FIELD_ALIGN &&
+	       _Alignof(rate_state) <= REC_FIELD_ALIGN && _Alignof(win_state) <= REC_FIELD_ALIGN,
+	       "a record's parts are placed at multiples of REC_FIELD_ALIGN");
 
 static void lim_hot_init(svc_lim *h, const scn_limits *L)
 {
@@ -345,16 +365,19 @@ static int alloc_tables(svc *v)
 				need[slot][sc] = true;
 		}
 	if (v->n_mbx) {
-		size_t off = round_up(sizeof(struct route0), _Alignof(max_align_t));
+		size_t off = round_up(REC_R0_OFF + sizeof(struct route0), REC_FIELD_ALIGN);
 		size_t st_off[SLOT_COUNT] = { 0 };
-		for (int slot = 0; slot < SLOT_COUNT; slot++)
-			if (need[slot][SCOPE_MAILBOX]) {
-				st_off[slot] = off;
-				off += round_up(slots[slot].state_size, _Alignof(max_align_t));
-			}
-		v->mbx_off = off;
-		v->rec_hot = off + offsetof(mbx, throttled_until);
-		v->rec_size = round_up(off + sizeof(mbx), REC_ALIGN);
+		v->rec_hot = off;
+		for (int i = 0; i < SLOT_COUNT; i++) {
+			int slot = rec_slot_order[i];
+			if (!need[slot][SCOPE_MAILBOX])
+				continue;
+			st_off[slot] = off;
+			v->rec_hot = off + slots[slot].hot_size;
+			off += round_up(slots[slot].state_size, REC_FIELD_ALIGN);
+		}
+		v->cold_off = off;
+		v->rec_size = round_up(off + sizeof(mbx_cold), REC_ALIGN);
 		v->rec_mem_size = v->n_mbx * v->rec_size + REC_ALIGN - 1;
 		v->rec_mem = sim_malloc(&v->a, v->rec_mem_size);
 		if (!v->rec_mem)
@@ -367,7 +390,8 @@ static int alloc_tables(svc *v)
 				v->stride[slot][SCOPE_MAILBOX] = v->rec_size;
 			}
 		for (size_t i = 0; i < v->n_mbx; i++)
-			mbx_init(mbx_at(v, i), &s->mailboxes[i], &s->mailboxes[i].limits);
+			mbx_init(mbx_at(v, i), (mbx_cold *)(void *)((char *)mbx_at(v, i) + v->cold_off),
+				 &s->mailboxes[i], &s->mailboxes[i].limits);
 	}
 	for (int slot = 0; slot < SLOT_COUNT; slot++)
 		for (int sc = 0; sc < N_SCOPES; sc++) {
@@ -726,8 +750,8 @@ static inline void rrl_commit(const chk *c, svc_outcome *o)
 
 static void rrl_refused(const chk *c)
 {
-	if (c->m->first_rrl_refusal_ns < 0)
-		c->m->first_rrl_refusal_ns = c->now;
+	if (c->m->cold->first_rrl_refusal_ns < 0)
+		c->m->cold->first_rrl_refusal_ns = c->now;
 }
 
 /* The first refusal by a window (TERRL, MOERA), for the figures. */
@@ -1322,7 +1346,7 @@ static int submit_refused(const chk *c, const svc_check *row, int k, svc_outcome
 			v->thr_max_all = c->m->throttled_max;
 		if (v->hooks.throttle_started)
 			v->hooks.throttle_started(v->hooks.ctx, c->sess->mailbox, err, c->now,
-						  c->m->throttled_until[err]);
+						  c->m->cold->throttled_until[err]);
 	}
 	refusal(row, k, L, o);
 	if (row->retry_after)
@@ -1457,9 +1481,9 @@ int svc_mailbox_now(const svc *v, int mailbox, int64_t t, svc_mailbox_state *out
 	out->throttled_class = -1;
 	out->throttled_until = 0;
 	for (int c = 0; c < ERR_CLASS_COUNT; c++)
-		if (t < m->throttled_until[c] && m->throttled_until[c] > out->throttled_until) {
+		if (t < m->cold->throttled_until[c] && m->cold->throttled_until[c] > out->throttled_until) {
 			out->throttled_class = c;
-			out->throttled_until = m->throttled_until[c];
+			out->throttled_until = m->cold->throttled_until[c];
 		}
 	return SIM_OK;
 }
@@ -1481,7 +1505,7 @@ void svc_mailbox_figures(const svc *v, int mailbox, int64_t end_ns, res_entity *
 		const conc_state *cs = state_for(v, L, SLOT_CONN, 0, mailbox, 0);
 		f[FIG_AT_LIMIT_FRAC] = cs ? lim_conc_at_limit_frac(&cs->c, end_ns) : NAN;
 	}
-	f[FIG_THROTTLE_PERIODS] = (double)m->periods;
+	f[FIG_THROTTLE_PERIODS] = (double)m->cold->periods;
 	f[FIG_THROTTLE_TIME] = (double)mbx_throttle_ns(m, end_ns) / (double)SCN_NS_PER_S;
 	const sum_state *rrl = mailbox_rrl(v, mailbox);
 	if (rrl) {
@@ -1493,15 +1517,15 @@ void svc_mailbox_figures(const svc *v, int mailbox, int64_t end_ns, res_entity *
 		f[FIG_RRL_BLOCKED_TIME] = 0.0;
 		f[FIG_RRL_FIRST_REACHED] = NAN;
 	}
-	f[FIG_RRL_FIRST_REFUSAL] = m->first_rrl_refusal_ns >= 0
-		? (double)m->first_rrl_refusal_ns / (double)SCN_NS_PER_S : NAN;
+	f[FIG_RRL_FIRST_REFUSAL] = m->cold->first_rrl_refusal_ns >= 0
+		? (double)m->cold->first_rrl_refusal_ns / (double)SCN_NS_PER_S : NAN;
 	f[FIG_SUBMITTING_AVG] = lim_conc_submitting_avg(&m->sessions, end_ns);
 	int64_t grown = m->size_bytes - v->s->mailboxes[mailbox].size_bytes; /* sizes only grow */
 	f[FIG_SENT_ITEMS_GROWTH] = (double)grown;
-	f[FIG_THROTTLE_FIRST] = m->first_throttle_ns >= 0
-		? (double)m->first_throttle_ns / (double)SCN_NS_PER_S : NAN;
+	f[FIG_THROTTLE_FIRST] = m->cold->first_throttle_ns >= 0
+		? (double)m->cold->first_throttle_ns / (double)SCN_NS_PER_S : NAN;
 	for (int c = 0; c < ERR_CLASS_COUNT; c++)
-		f[FIG_THROTTLE_PERIODS_MAILBOX_FULL + c] = (double)m->periods_by[c];
+		f[FIG_THROTTLE_PERIODS_MAILBOX_FULL + c] = (double)m->cold->periods_by[c];
 }
 
 _Static_assert(FIG_THROTTLE_PERIODS_INVALID_RECIPIENTS - FIG_THROTTLE_PERIODS_MAILBOX_FULL + 1 == ERR_CLASS_COUNT &&

@@ -706,7 +706,8 @@ static void test_error_throttle_lowest_code(void **state)
 		cfg.limits.error_throttle[c].period_ns = 100;
 	}
 	mbx m;
-	mbx_init(&m, &cfg, &cfg.limits);
+	mbx_cold mc;
+	mbx_init(&m, &mc, &cfg, &cfg.limits);
 	const sim_alloc *a = &sim_alloc_std;
 	assert_int_equal(mbx_reserve_error(&m, a, ERR_INVALID_RECIPIENTS), SIM_OK);
 	assert_true(mbx_record_error(&m, a, ERR_INVALID_RECIPIENTS,
@@ -718,7 +719,7 @@ static void test_error_throttle_lowest_code(void **state)
 	assert_int_equal(mbx_throttled_class(&m, &cfg.limits, 50), ERR_SEND_AS_DENIED);
 	assert_int_equal(mbx_throttled_class(&m, &cfg.limits, 120), ERR_SEND_AS_DENIED);
 	assert_int_equal(mbx_throttled_class(&m, &cfg.limits, 150), -1);
-	assert_int_equal(m.periods, 2);
+	assert_int_equal(mc.periods, 2);
 	assert_int_equal(mbx_throttle_ns(&m, 1000), 150);
 	assert_int_equal(mbx_throttle_ns(&m, 120), 120);
 	mbx_free(&m, a);
@@ -932,14 +933,15 @@ static void test_invariant_checkers(void **state)
 	scn_limits L;
 	assert_int_equal(preset_fill("exchange-online", &L), 0);
 	mbx m;
-	mbx_init(&m, &cfg, &L);
+	mbx_cold mc;
+	mbx_init(&m, &mc, &cfg, &L);
 	assert_true(mbx_throttle_check(&m));
 	for (int k = 0; k < 10; k++) {
 		assert_int_equal(mbx_reserve_error(&m, a, ERR_SEND_AS_DENIED), SIM_OK);
 		mbx_record_error(&m, a, ERR_SEND_AS_DENIED, &L.error_throttle[ERR_SEND_AS_DENIED],
 				 k * S);
 	}
-	assert_int_equal(m.periods, 1);
+	assert_int_equal(mc.periods, 1);
 	assert_true(mbx_throttle_check(&m));
 	m.throttled_max = 0;                /* not the latest period's end */
 	assert_false(mbx_throttle_check(&m));
