@@ -201,7 +201,7 @@ int64_t lim_sum_expiry_fixed(const lim_sum *s, int64_t t)
 
 void lim_sum_free(lim_sum *s, const sim_alloc *a)
 {
-	sim_free(a, s->e, s->cap * sizeof *s->e);
+	sim_free(a, s->e, s->cap * LIM_SUM_ENTRY_BYTES);
 	s->e = NULL;
 	s->cap = s->len = s->head = 0;
 }
@@ -234,7 +234,7 @@ bool lim_sum_check(const lim_sum *s)
 		return false;
 	int64_t sum = 0, t = s->head_t;
 	for (size_t i = 0; i < s->len; i++) {
-		uint64_t x = s->e[sum_idx(s, i)];
+		uint64_t x = lim_sum_entry(s->e, sum_idx(s, i));
 		if (i > 0)
 			t += ent_delta(x);
 		sum += ent_amount(x);
@@ -252,7 +252,7 @@ void lim_sum_expire_slow(lim_sum *s, int64_t now)
 {
 	while (s->len > 0 && now >= lim_sum_expiry(s, s->head_t)) {
 		int64_t expiry = lim_sum_expiry(s, s->head_t);
-		s->sum -= ent_amount(s->e[s->head]);
+		s->sum -= ent_amount(lim_sum_entry(s->e, s->head));
 		if (s->blocked_since >= 0 && s->sum < s->limit) {
 			s->blocked_ns += expiry - s->blocked_since;
 			s->blocked_since = -1;
@@ -260,7 +260,7 @@ void lim_sum_expire_slow(lim_sum *s, int64_t now)
 		s->head = sum_idx(s, 1);
 		s->len--;
 		if (s->len > 0)
-			s->head_t += ent_delta(s->e[s->head]);
+			s->head_t += ent_delta(lim_sum_entry(s->e, s->head));
 	}
 	SIM_CHECK(s->checks, lim_sum_check(s));
 }
@@ -269,7 +269,7 @@ int64_t lim_sum_at(const lim_sum *s, int64_t t)
 {
 	int64_t sum = s->sum, tt = s->head_t;
 	for (size_t i = 0; i < s->len; i++) {
-		uint64_t x = s->e[sum_idx(s, i)];
+		uint64_t x = lim_sum_entry(s->e, sum_idx(s, i));
 		if (i > 0)
 			tt += ent_delta(x);
 		if (t < lim_sum_expiry(s, tt))
@@ -284,7 +284,7 @@ static size_t sum_needed(const lim_sum *s, int64_t now, int64_t amount)
 {
 	size_t n = 0;
 	if (s->len > 0 && s->tail_t == now) {
-		int64_t room = LIM_SUM_AMOUNT_MAX - ent_amount(s->e[sum_idx(s, s->len - 1)]);
+		int64_t room = LIM_SUM_AMOUNT_MAX - ent_amount(lim_sum_entry(s->e, sum_idx(s, s->len - 1)));
 		amount -= amount < room ? amount : room;
 		if (amount == 0)
 			return 0;
@@ -305,12 +305,16 @@ static int sum_grow(lim_sum *s, const sim_alloc *a, size_t need)
 		ncap = (size_t)s->limit;
 	if (ncap < s->len + need)
 		ncap = s->len + need;
-	uint64_t *ne = sim_malloc(a, ncap * sizeof *ne);
+	unsigned char *ne = sim_malloc(a, ncap * LIM_SUM_ENTRY_BYTES);
 	if (!ne)
 		return SIM_ENOMEM;
-	for (size_t i = 0; i < s->len; i++)
-		ne[i] = s->e[sum_idx(s, i)];
-	sim_free(a, s->e, s->cap * sizeof *s->e);
+	/* the ring's two runs, oldest first */
+	size_t first = s->cap - s->head < s->len ? s->cap - s->head : s->len;
+	if (first > 0)
+		memcpy(ne, s->e + s->head * LIM_SUM_ENTRY_BYTES, first * LIM_SUM_ENTRY_BYTES);
+	if (s->len > first)
+		memcpy(ne + first * LIM_SUM_ENTRY_BYTES, s->e, (s->len - first) * LIM_SUM_ENTRY_BYTES);
+	sim_free(a, s->e, s->cap * LIM_SUM_ENTRY_BYTES);
 	s->e = ne;
 	s->cap = ncap;
 	s->head = 0;
@@ -325,7 +329,7 @@ int lim_sum_grow(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
 
 static void sum_push(lim_sum *s, int64_t delta, int64_t amount)
 {
-	s->e[sum_idx(s, s->len)] = ent_make(delta, amount);
+	lim_sum_entry_put(s->e, sum_idx(s, s->len), ent_make(delta, amount));
 	s->len++;
 }
 
@@ -344,10 +348,11 @@ void lim_sum_add_reserved_slow(lim_sum *s, int64_t now, int64_t amount)
 		return;
 	int64_t left = amount;
 	if (s->len > 0 && s->tail_t == now) {
-		uint64_t *last = &s->e[sum_idx(s, s->len - 1)];
-		int64_t room = LIM_SUM_AMOUNT_MAX - ent_amount(*last);
+		size_t last = sum_idx(s, s->len - 1);
+		uint64_t x = lim_sum_entry(s->e, last);
+		int64_t room = LIM_SUM_AMOUNT_MAX - ent_amount(x);
 		int64_t put = left < room ? left : room;
-		*last += (uint64_t)put;
+		lim_sum_entry_put(s->e, last, x + (uint64_t)put);
 		left -= put;
 	}
 	if (left > 0) {
@@ -384,7 +389,7 @@ int64_t lim_sum_blocked_ns(const lim_sum *s, int64_t end_ns)
 	int64_t since = s->blocked_since;
 	int64_t sum = s->sum, tt = s->head_t;
 	for (size_t i = 0; i < s->len && since >= 0; i++) {
-		uint64_t x = s->e[sum_idx(s, i)];
+		uint64_t x = lim_sum_entry(s->e, sum_idx(s, i));
 		if (i > 0)
 			tt += ent_delta(x);
 		int64_t expiry = lim_sum_expiry(s, tt);

@@ -1231,7 +1231,7 @@ void svc_prefetch_submit(const svc *v, const svc_session *sess)
 		size_t k = rrl->s.head + rrl->s.len;
 		if (k >= rrl->s.cap)
 			k -= rrl->s.cap;
-		__builtin_prefetch(&rrl->s.e[k], 1);
+		__builtin_prefetch(rrl->s.e + k * LIM_SUM_ENTRY_BYTES, 1);
 	}
 	const rate_state *r = sess->st[SLOT_RATE];
 	if (r && r->w.cap > 0) {

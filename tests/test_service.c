@@ -862,29 +862,43 @@ static void test_sum_memory_bounded(void **state)
 	lim_sum_free(&s, &sim_alloc_std);
 }
 
-/* 8-byte sum entries: an amount over 17 bits is split over entries of
- * one time, a gap over 2^47 ns (a window longer than 39 h) is bridged;
- * neither changes the sum, the expiry instants or the blocked time. */
+/* 6-byte sum entries: an amount over 7 bits (127) is split over entries
+ * of one time, a gap over 2^41 - 1 ns (36.6 min) is bridged by amount-0
+ * entries; neither changes the sum, the expiry instants or the blocked
+ * time.  Worked by hand, window 2 h, limit 300:
+ *   at 0: 200 = 127 + 73 (2 entries), then 100 tops the 73 up to 127 and
+ *   leaves 46 (3 entries, sum 300: blocked from 0);
+ *   at 90 min: 7, after floor((90 min - 1 ns) / (2^41 - 1 ns)) = 2
+ *   bridges, at 2^41 - 1 and 2 (2^41 - 1) ns (6 entries, sum 307).
+ * Expiry: the time-0 entries at 2 h (blocked time 2 h), the bridges at
+ * 2 h + 36.6 min and 2 h + 73.3 min (both before 3 h 29 min), the 7 at
+ * 3 h 30 min. */
 static void test_sum_split_and_bridge(void **state)
 {
 	(void)state;
+	assert_int_equal(LIM_SUM_AMOUNT_MAX, 127);
+	assert_int_equal(LIM_SUM_DELTA_MAX, INT64_C(2199023255551));
 	lim_sum s;
-	lim_sum_init(&s, 100 * H, 300000);
-	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 0, 200000), SIM_OK);
-	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 0, 100000), SIM_OK); /* reaches the limit */
-	assert_int_equal(s.sum, 300000);
-	assert_true(s.len >= 3); /* 300,000 > 2 x 131,071 */
-	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 50 * H, 7), SIM_OK); /* bridged gap */
-	assert_int_equal(lim_sum_at(&s, 100 * H - 1), 300007);
-	assert_int_equal(lim_sum_at(&s, 100 * H), 7);
-	assert_int_equal(lim_sum_at(&s, 150 * H), 0);
-	/* blocked from 0 until the first entries expire at 100 h */
-	assert_int_equal(lim_sum_blocked_ns(&s, 120 * H), 100 * H);
-	lim_sum_expire(&s, 149 * H);
+	lim_sum_init(&s, 2 * H, 300);
+	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 0, 200), SIM_OK);
+	assert_int_equal(s.len, 2);
+	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 0, 100), SIM_OK); /* reaches the limit */
+	assert_int_equal(s.len, 3);
+	assert_int_equal(s.sum, 300);
+	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 90 * MIN, 7), SIM_OK); /* bridged gap */
+	assert_int_equal(s.len, 6);
+	assert_true(lim_sum_check(&s));
+	assert_int_equal(lim_sum_at(&s, 2 * H - 1), 307);
+	assert_int_equal(lim_sum_at(&s, 2 * H), 7);
+	assert_int_equal(lim_sum_at(&s, 3 * H + 30 * MIN - 1), 7);
+	assert_int_equal(lim_sum_at(&s, 3 * H + 30 * MIN), 0);
+	/* blocked from 0 until the first entries expire at 2 h */
+	assert_int_equal(lim_sum_blocked_ns(&s, 150 * MIN), 2 * H);
+	lim_sum_expire(&s, 3 * H + 29 * MIN);
 	assert_int_equal(s.sum, 7);
 	assert_int_equal(s.len, 1);
-	assert_int_equal(s.blocked_ns, 100 * H);
-	lim_sum_expire(&s, 150 * H);
+	assert_int_equal(s.blocked_ns, 2 * H);
+	lim_sum_expire(&s, 3 * H + 30 * MIN);
 	assert_int_equal(s.sum, 0);
 	assert_int_equal(s.len, 0);
 	lim_sum_free(&s, &sim_alloc_std);
