@@ -243,6 +243,7 @@ _Static_assert(_Alignof(mbx) <= REC_FIELD_ALIGN && _Alignof(mbx_cold) <= REC_FIE
 	       _Alignof(conc_state) <= REC_FIELD_ALIGN && _Alignof(sum_state) <= REC_FIELD_ALIGN &&
 	       _Alignof(rate_state) <= REC_FIELD_ALIGN && _Alignof(win_state) <= REC_FIELD_ALIGN,
 	       "a record's parts are placed at multiples of REC_FIELD_ALIGN");
+_Static_assert(sizeof(mbx_cold) >= 64, "svc_prefetch_auth may touch a line past the hot part");
 
 static void lim_hot_init(svc_lim *h, const scn_limits *L)
 {
@@ -1095,7 +1096,6 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	if (!auth_args_ok(v, route, mailbox, source))
 		return SIM_EINVAL;
 	int64_t now = clk_now(&v->clock);
-	const scn_limits *L = limits_of(v, route, mailbox);
 	/* both from the record before the session's stores (a memset may
 	 * alias v->rec, and the compiler would load it again) */
 	mbx *m = mbx_at(v, (size_t)mailbox);
@@ -1109,27 +1109,33 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	sess->source = (int32_t)source; /* auth_args_ok: < n_sources <= 10^7 */
 	sess->open = sess->submitting = sess->held = sess->enveloped = false;
 	sess->source_mismatch = client->source_mismatch;
-	memset(sess->st, 0, sizeof sess->st);
 	sess->lim = NULL;
 	const svc_lim *H = route == 0 ? &r0->lim : &v->rlim[route];
 
-	void *st[SLOT_COUNT];
+	/* The states straight into the session (zeroed again if refused).
+	 * Route 0's route limits are looked up only for a refusal's reply. */
+	const scn_limits *L = NULL;
 	if (route == 0 && !r0->by_source) {
-		memcpy(st, r0->st, sizeof st);
+		memcpy(sess->st, r0->st, sizeof r0->st);
 	} else {
+		L = limits_of(v, route, mailbox);
 		for (int slot = 0; slot < SLOT_COUNT; slot++)
-			st[slot] = state_for(v, L, slot, route, mailbox, source);
+			sess->st[slot] = state_for(v, L, slot, route, mailbox, source);
 	}
-	chk c = { .v = v, .sess = sess, .H = H, .L = L, .m = m, .st = st, .now = now,
+	for (int slot = SLOT_COUNT; slot < SVC_MAX_SLOTS; slot++)
+		sess->st[slot] = NULL;
+	chk c = { .v = v, .sess = sess, .H = H, .L = L, .m = m, .st = sess->st, .now = now,
 		  .cl = client };
 	int k;
 	const svc_check *row = first_failing(auth_checks, N_AUTH_CHECKS, &c, &k);
 	if (row) {
+		L = chk_limits(&c);
 		refusal(row, k, L, &o);
 		/* Assumption (MODEL.md): only a failed authentication (535) is
 		 * tarpitted, not the concurrency refusal. */
 		if (!row->route_reply)
 			o.reply_delay_ns = L->auth_fail_tarpit_ns;
+		memset(sess->st, 0, sizeof sess->st); /* a closed session counts nowhere */
 		*out = o;
 		return SIM_OK;
 	}
@@ -1137,7 +1143,6 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	lim_conc_change(&m->sessions, now, +1, 0);
 	v->open_total++;
 	sess->lim = H;
-	memcpy(sess->st, st, sizeof st);
 	sess->open = true;
 	*out = o;
 	return SIM_OK;
@@ -1219,8 +1224,12 @@ void svc_prefetch_auth(const svc *v, int route, int mailbox)
 	/* What AUTH and the submission after it read of this mailbox: the
 	 * hot part of its record, from the index alone (no dependent load). */
 	const char *p = v->rec + (size_t)mailbox * v->rec_size;
-	for (size_t off = 0; off < v->rec_hot; off += 64)
+	for (size_t off = 0; off < v->rec_hot; off += 128) {
+		/* two lines a turn (the next line, if past the hot part, is
+		 * still the record's: its cold part is longer than a line) */
 		__builtin_prefetch(p + off, 1);
+		__builtin_prefetch(p + off + 64, 1);
+	}
 }
 
 void svc_prefetch_submit(const svc *v, const svc_session *sess)
