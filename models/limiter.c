@@ -91,7 +91,7 @@ bool lim_window_check(const lim_window *w)
 	return true;
 }
 
-void lim_window_expire(lim_window *w, int64_t now)
+void lim_window_expire_slow(lim_window *w, int64_t now)
 {
 	/* t <= now - window, written so that it cannot overflow. */
 	while (w->len > 0 && now - w->t[w->head] >= w->window_ns) {
@@ -111,7 +111,7 @@ int64_t lim_window_nth_back(const lim_window *w, size_t k)
 	return w->t[win_idx(w, w->len - k)];
 }
 
-int lim_window_reserve(lim_window *w, const sim_alloc *a)
+int lim_window_grow(lim_window *w, const sim_alloc *a)
 {
 	if (w->len < w->cap || w->len >= w->max_len)
 		return SIM_OK; /* room, or a push will drop the oldest */
@@ -167,33 +167,8 @@ int lim_window_push(lim_window *w, const sim_alloc *a, int64_t t)
  * Which r_(k-L) the ring still holds: the ring keeps the latest releases
  * (capacity L drops only entries older than the L-th latest) and expiry
  * drops r <= now - w, for which r + w <= now <= a_k: the term cannot bind.
- * So if fewer than L are kept, r_k = a_k = now. */
-int lim_window_release(lim_window *w, const sim_alloc *a, int64_t now, int64_t *release_ns)
-{
-	lim_window_expire(w, now);
-	int rc = lim_window_reserve(w, a);
-	if (rc != SIM_OK)
-		return rc;
-	int64_t r = now;
-	if (w->len >= w->max_len) {
-		/* Releases pile up a window apart, so a long enough run of them
-		 * passes any bound: saturate at INT64_MAX, later than every run
-		 * ends (an overflow found by tests/fuzz/fuzz_run). */
-		int64_t back = lim_window_nth_back(w, w->max_len);
-		int64_t earliest = back > INT64_MAX - w->window_ns ? INT64_MAX : back + w->window_ns;
-		if (earliest > r)
-			r = earliest;
-	}
-	if (w->len == w->max_len) {
-		w->head = win_idx(w, 1);
-		w->len--;
-	}
-	w->t[win_idx(w, w->len)] = r; /* reserved above */
-	w->len++;
-	*release_ns = r;
-	SIM_CHECK(w->checks, lim_window_check(w));
-	return SIM_OK;
-}
+ * So if fewer than L are kept, r_k = a_k = now.  (lim_window_release,
+ * inline in limiter.h, is this rule.) */
 
 /* ---- sliding-window sum ---------------------------------------------- */
 
@@ -213,11 +188,9 @@ void lim_sum_set_fixed(lim_sum *s, int64_t origin_ns)
 	s->origin_ns = o < 0 ? o + s->window_ns : o;
 }
 
-int64_t lim_sum_expiry(const lim_sum *s, int64_t t)
+int64_t lim_sum_expiry_fixed(const lim_sum *s, int64_t t)
 {
 	int64_t w = s->window_ns;
-	if (!s->fixed)
-		return t > INT64_MAX - w ? INT64_MAX : t + w;
 	/* the end of the period holding t: origin + (floor((t - origin) / w) + 1) w */
 	int64_t d = t - s->origin_ns, k = d / w;
 	if (d % w != 0 && d < 0)
@@ -228,7 +201,7 @@ int64_t lim_sum_expiry(const lim_sum *s, int64_t t)
 
 void lim_sum_free(lim_sum *s, const sim_alloc *a)
 {
-	sim_free(a, s->e, s->cap * sizeof *s->e);
+	sim_free(a, s->e, s->cap * LIM_SUM_ENTRY_BYTES);
 	s->e = NULL;
 	s->cap = s->len = s->head = 0;
 }
@@ -261,7 +234,7 @@ bool lim_sum_check(const lim_sum *s)
 		return false;
 	int64_t sum = 0, t = s->head_t;
 	for (size_t i = 0; i < s->len; i++) {
-		uint64_t x = s->e[sum_idx(s, i)];
+		uint64_t x = lim_sum_entry(s->e, sum_idx(s, i));
 		if (i > 0)
 			t += ent_delta(x);
 		sum += ent_amount(x);
@@ -275,11 +248,11 @@ bool lim_sum_check(const lim_sum *s)
 					 s->first_reached_ns <= s->blocked_since);
 }
 
-void lim_sum_expire(lim_sum *s, int64_t now)
+void lim_sum_expire_slow(lim_sum *s, int64_t now)
 {
 	while (s->len > 0 && now >= lim_sum_expiry(s, s->head_t)) {
 		int64_t expiry = lim_sum_expiry(s, s->head_t);
-		s->sum -= ent_amount(s->e[s->head]);
+		s->sum -= ent_amount(lim_sum_entry(s->e, s->head));
 		if (s->blocked_since >= 0 && s->sum < s->limit) {
 			s->blocked_ns += expiry - s->blocked_since;
 			s->blocked_since = -1;
@@ -287,7 +260,7 @@ void lim_sum_expire(lim_sum *s, int64_t now)
 		s->head = sum_idx(s, 1);
 		s->len--;
 		if (s->len > 0)
-			s->head_t += ent_delta(s->e[s->head]);
+			s->head_t += ent_delta(lim_sum_entry(s->e, s->head));
 	}
 	SIM_CHECK(s->checks, lim_sum_check(s));
 }
@@ -296,7 +269,7 @@ int64_t lim_sum_at(const lim_sum *s, int64_t t)
 {
 	int64_t sum = s->sum, tt = s->head_t;
 	for (size_t i = 0; i < s->len; i++) {
-		uint64_t x = s->e[sum_idx(s, i)];
+		uint64_t x = lim_sum_entry(s->e, sum_idx(s, i));
 		if (i > 0)
 			tt += ent_delta(x);
 		if (t < lim_sum_expiry(s, tt))
@@ -311,7 +284,7 @@ static size_t sum_needed(const lim_sum *s, int64_t now, int64_t amount)
 {
 	size_t n = 0;
 	if (s->len > 0 && s->tail_t == now) {
-		int64_t room = LIM_SUM_AMOUNT_MAX - ent_amount(s->e[sum_idx(s, s->len - 1)]);
+		int64_t room = LIM_SUM_AMOUNT_MAX - ent_amount(lim_sum_entry(s->e, sum_idx(s, s->len - 1)));
 		amount -= amount < room ? amount : room;
 		if (amount == 0)
 			return 0;
@@ -332,33 +305,31 @@ static int sum_grow(lim_sum *s, const sim_alloc *a, size_t need)
 		ncap = (size_t)s->limit;
 	if (ncap < s->len + need)
 		ncap = s->len + need;
-	uint64_t *ne = sim_malloc(a, ncap * sizeof *ne);
+	unsigned char *ne = sim_malloc(a, ncap * LIM_SUM_ENTRY_BYTES);
 	if (!ne)
 		return SIM_ENOMEM;
-	for (size_t i = 0; i < s->len; i++)
-		ne[i] = s->e[sum_idx(s, i)];
-	sim_free(a, s->e, s->cap * sizeof *s->e);
+	/* the ring's two runs, oldest first */
+	size_t first = s->cap - s->head < s->len ? s->cap - s->head : s->len;
+	if (first > 0)
+		memcpy(ne, s->e + s->head * LIM_SUM_ENTRY_BYTES, first * LIM_SUM_ENTRY_BYTES);
+	if (s->len > first)
+		memcpy(ne + first * LIM_SUM_ENTRY_BYTES, s->e, (s->len - first) * LIM_SUM_ENTRY_BYTES);
+	sim_free(a, s->e, s->cap * LIM_SUM_ENTRY_BYTES);
 	s->e = ne;
 	s->cap = ncap;
 	s->head = 0;
 	return SIM_OK;
 }
 
-int lim_sum_reserve(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
+/* lim_sum_reserve past its inline test (expired already, amount > 0). */
+int lim_sum_grow(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
 {
-	lim_sum_expire(s, now);
-	if (amount <= 0)
-		return SIM_OK;
-	/* One entry at most (no split, no bridge) and room for it: the usual case. */
-	if (s->len < s->cap && amount <= LIM_SUM_AMOUNT_MAX &&
-	    (s->len == 0 || now - s->tail_t <= LIM_SUM_DELTA_MAX))
-		return SIM_OK;
 	return sum_grow(s, a, sum_needed(s, now, amount));
 }
 
 static void sum_push(lim_sum *s, int64_t delta, int64_t amount)
 {
-	s->e[sum_idx(s, s->len)] = ent_make(delta, amount);
+	lim_sum_entry_put(s->e, sum_idx(s, s->len), ent_make(delta, amount));
 	s->len++;
 }
 
@@ -371,16 +342,17 @@ int lim_sum_add(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
 	return SIM_OK;
 }
 
-void lim_sum_add_reserved(lim_sum *s, int64_t now, int64_t amount)
+void lim_sum_add_reserved_slow(lim_sum *s, int64_t now, int64_t amount)
 {
 	if (amount <= 0)
 		return;
 	int64_t left = amount;
 	if (s->len > 0 && s->tail_t == now) {
-		uint64_t *last = &s->e[sum_idx(s, s->len - 1)];
-		int64_t room = LIM_SUM_AMOUNT_MAX - ent_amount(*last);
+		size_t last = sum_idx(s, s->len - 1);
+		uint64_t x = lim_sum_entry(s->e, last);
+		int64_t room = LIM_SUM_AMOUNT_MAX - ent_amount(x);
 		int64_t put = left < room ? left : room;
-		*last += (uint64_t)put;
+		lim_sum_entry_put(s->e, last, x + (uint64_t)put);
 		left -= put;
 	}
 	if (left > 0) {
@@ -417,7 +389,7 @@ int64_t lim_sum_blocked_ns(const lim_sum *s, int64_t end_ns)
 	int64_t since = s->blocked_since;
 	int64_t sum = s->sum, tt = s->head_t;
 	for (size_t i = 0; i < s->len && since >= 0; i++) {
-		uint64_t x = s->e[sum_idx(s, i)];
+		uint64_t x = lim_sum_entry(s->e, sum_idx(s, i));
 		if (i > 0)
 			tt += ent_delta(x);
 		int64_t expiry = lim_sum_expiry(s, tt);

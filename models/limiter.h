@@ -30,9 +30,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "alloc.h"
 #include "check.h"
+#include "status.h"
 
 /* The counter SIM_CHECK keeps in each checked struct: present only in the
  * builds that check (release structs stay as small as before the
@@ -120,25 +122,70 @@ typedef struct lim_window {
 void lim_window_init(lim_window *w, int64_t window_ns, int64_t max_len);
 void lim_window_free(lim_window *w, const sim_alloc *a);
 bool lim_window_check(const lim_window *w);
-/* Drop timestamps <= now - window (outside the window at now or later). */
-void lim_window_expire(lim_window *w, int64_t now);
+/* Drop timestamps <= now - window (outside the window at now or later).
+ * Inline up to the first comparison: a message's window usually has
+ * nothing to drop, and the call cost more than the test. */
+void lim_window_expire_slow(lim_window *w, int64_t now);
+static inline void lim_window_expire(lim_window *w, int64_t now)
+{
+	/* t <= now - window, written so that it cannot overflow */
+	if (w->len > 0 && now - w->t[w->head] >= w->window_ns)
+		lim_window_expire_slow(w, now);
+	else
+		SIM_CHECK(w->checks, lim_window_check(w));
+}
 /* Timestamps kept (after lim_window_expire(now): those in (now - w, +inf)). */
 size_t lim_window_len(const lim_window *w);
 /* The k-th latest kept timestamp, k in 1..len. */
 int64_t lim_window_nth_back(const lim_window *w, size_t k);
-/* Make the next push infallible.  SIM_OK or SIM_ENOMEM (unchanged). */
-int lim_window_reserve(lim_window *w, const sim_alloc *a);
+/* Make the next push infallible.  SIM_OK or SIM_ENOMEM (unchanged).
+ * Inline when there is room, or a push will drop the oldest: once warm,
+ * always. */
+int lim_window_grow(lim_window *w, const sim_alloc *a);
+static inline int lim_window_reserve(lim_window *w, const sim_alloc *a)
+{
+	if (w->len < w->cap || w->len >= w->max_len)
+		return SIM_OK;
+	return lim_window_grow(w, a);
+}
 /* Append t (>= the latest); when max_len are kept the oldest is dropped.
  * SIM_OK or SIM_ENOMEM (unchanged). */
 int lim_window_push(lim_window *w, const sim_alloc *a, int64_t t);
 
 /* Delay-mode release time of a message accepted at now, given w holds the
- * releases so far (max_len = the limit), and records it.  See limiter.c for
- * why r_k = max(now, r_(k-L) + window) is the earliest release that keeps
+ * releases so far (max_len = the limit), and records it (inline: once per
+ * accepted message).  See limiter.c for why r_k = max(now, r_(k-L) + window) is the earliest release that keeps
  * at most L releases in every (t - window, t], in order; a release past
  * INT64_MAX is INT64_MAX (later than any run ends).  SIM_ENOMEM
  * leaves w unchanged and *release_ns untouched. */
-int lim_window_release(lim_window *w, const sim_alloc *a, int64_t now, int64_t *release_ns);
+static inline int lim_window_release(lim_window *w, const sim_alloc *a, int64_t now,
+				     int64_t *release_ns)
+{
+	lim_window_expire(w, now);
+	int rc = lim_window_reserve(w, a);
+	if (rc != SIM_OK)
+		return rc;
+	int64_t r = now;
+	if (w->len >= w->max_len) {
+		/* Releases pile up a window apart, so a long enough run of them
+		 * passes any bound: saturate at INT64_MAX, later than every run
+		 * ends (an overflow found by tests/fuzz/fuzz_run). */
+		int64_t back = lim_window_nth_back(w, w->max_len);
+		int64_t earliest = back > INT64_MAX - w->window_ns ? INT64_MAX : back + w->window_ns;
+		if (earliest > r)
+			r = earliest;
+	}
+	if (w->len == w->max_len) {
+		w->head = w->head + 1 >= w->cap ? 0 : w->head + 1;
+		w->len--;
+	}
+	size_t k = w->head + w->len;
+	w->t[k >= w->cap ? k - w->cap : k] = r; /* reserved above */
+	w->len++;
+	*release_ns = r;
+	SIM_CHECK(w->checks, lim_window_check(w));
+	return SIM_OK;
+}
 
 /* ---- sliding-window sum ---------------------------------------------- */
 
@@ -147,24 +194,47 @@ int lim_window_release(lim_window *w, const sim_alloc *a, int64_t now, int64_t *
  * blocked time and the first time it was reached, both exact because an
  * entry's expiry time is known (its time + w) even when popped lazily.
  *
- * Entries are 8 bytes: (delta << LIM_SUM_AMOUNT_BITS) | amount, where delta
- * is the entry's time minus the previous entry's (the head's time is kept
- * in head_t, the last one's in tail_t), so any time fits, and amount is 17
- * bits.  An amount above LIM_SUM_AMOUNT_MAX is split over several entries
- * of the same time (delta 0); a gap above LIM_SUM_DELTA_MAX (39 h, only
- * with a window that long) is bridged by amount-0 entries.  Splitting and
- * bridging change nothing observable: pieces of one time expire at the
- * same instant.  Every other entry has amount >= 1, so a window whose sum
- * stays <= limit holds at most `limit` entries (the ring never grows past
- * max(limit, what is needed)): memory per window <= 8 B x min(limit,
- * additions in the window), e.g. 2,880 messages a day -> 2,880 entries
- * (ring 4,096 x 8 B = 32 KiB). */
-#define LIM_SUM_AMOUNT_BITS 17
+ * Entries are 6 bytes (LIM_SUM_ENTRY_BYTES), the 48-bit number
+ * (delta << LIM_SUM_AMOUNT_BITS) | amount, where delta is the entry's time
+ * minus the previous entry's (the head's time is kept in head_t, the last
+ * one's in tail_t), so any time fits, and amount is 7 bits.  An amount
+ * above LIM_SUM_AMOUNT_MAX (127) is split over several entries of the same
+ * time (delta 0); a gap above LIM_SUM_DELTA_MAX (2^41 - 1 ns, 36.6 min)
+ * between an entry and the next is bridged by amount-0 entries.  Splitting
+ * and bridging change nothing observable: pieces of one time expire at the
+ * same instant, and a bridge's expiry pops nothing from the sum.  Every
+ * entry but a bridge has amount >= 1, so a window whose sum stays <= limit
+ * holds at most `limit` entries plus its bridges (at most window /
+ * LIM_SUM_DELTA_MAX: 39 in 24 h): memory per window <= 6 B x (min(limit,
+ * additions in the window) + bridges), e.g. 2,880 messages a day (a gap
+ * of 30 s on average) -> 2,880 entries (ring 4,096 x 6 B = 24 KiB).  The
+ * 6 bytes were 8 until 2026-12: the 24-hour recipient window of the e2e
+ * benchmark's 1,000 mailboxes is 2.9 million entries. */
+#define LIM_SUM_ENTRY_BYTES 6
+#define LIM_SUM_AMOUNT_BITS 7
 #define LIM_SUM_AMOUNT_MAX ((INT64_C(1) << LIM_SUM_AMOUNT_BITS) - 1)
-#define LIM_SUM_DELTA_MAX ((INT64_C(1) << (64 - LIM_SUM_AMOUNT_BITS)) - 1)
+#define LIM_SUM_DELTA_MAX ((INT64_C(1) << (8 * LIM_SUM_ENTRY_BYTES - LIM_SUM_AMOUNT_BITS)) - 1)
+
+/* Entry i of a ring e (byte order is the host's; only this process reads it). */
+static inline uint64_t lim_sum_entry(const unsigned char *e, size_t i)
+{
+	uint32_t lo;
+	uint16_t hi;
+	memcpy(&lo, e + i * LIM_SUM_ENTRY_BYTES, sizeof lo);
+	memcpy(&hi, e + i * LIM_SUM_ENTRY_BYTES + sizeof lo, sizeof hi);
+	return (uint64_t)lo | (uint64_t)hi << 32;
+}
+
+static inline void lim_sum_entry_put(unsigned char *e, size_t i, uint64_t x)
+{
+	uint32_t lo = (uint32_t)x;
+	uint16_t hi = (uint16_t)(x >> 32);
+	memcpy(e + i * LIM_SUM_ENTRY_BYTES, &lo, sizeof lo);
+	memcpy(e + i * LIM_SUM_ENTRY_BYTES + sizeof lo, &hi, sizeof hi);
+}
 
 typedef struct lim_sum {
-	uint64_t *e;
+	unsigned char *e;        /* cap entries of LIM_SUM_ENTRY_BYTES */
 	size_t cap, head, len;
 	int64_t head_t, tail_t;  /* times of the first and last entry (len > 0) */
 	int64_t window_ns;
@@ -187,25 +257,76 @@ void lim_sum_init(lim_sum *s, int64_t window_ns, int64_t limit);
  * (any origin; reduced modulo the window).  Before the first addition. */
 void lim_sum_set_fixed(lim_sum *s, int64_t origin_ns);
 /* When an entry of time t leaves the window: t + w (sliding), or the end
- * of t's period (fixed); saturates. */
-int64_t lim_sum_expiry(const lim_sum *s, int64_t t);
+ * of t's period (fixed); saturates.  The sliding case inline: every
+ * check and reserve asks it of the head. */
+int64_t lim_sum_expiry_fixed(const lim_sum *s, int64_t t);
+static inline int64_t lim_sum_expiry(const lim_sum *s, int64_t t)
+{
+	int64_t w = s->window_ns;
+	if (s->fixed)
+		return lim_sum_expiry_fixed(s, t);
+	return t > INT64_MAX - w ? INT64_MAX : t + w;
+}
 void lim_sum_free(lim_sum *s, const sim_alloc *a);
 /* len <= cap; sum = the entries' amounts; tail_t = head_t + the deltas
  * after the head; every amount <= LIM_SUM_AMOUNT_MAX; blocked iff
  * (limit > 0 and sum >= limit); first_reached <= blocked_since. */
 bool lim_sum_check(const lim_sum *s);
-/* Pop entries with time <= now - window, each at its own expiry instant. */
-void lim_sum_expire(lim_sum *s, int64_t now);
+/* Pop entries with time <= now - window, each at its own expiry instant.
+ * Inline up to the head's expiry test (usually nothing to pop). */
+void lim_sum_expire_slow(lim_sum *s, int64_t now);
+static inline void lim_sum_expire(lim_sum *s, int64_t now)
+{
+	if (s->len > 0 && now >= lim_sum_expiry(s, s->head_t))
+		lim_sum_expire_slow(s, now);
+	else
+		SIM_CHECK(s->checks, lim_sum_check(s));
+}
 /* The sum in (t - window, t] for t >= the last operation, without changing s. */
 int64_t lim_sum_at(const lim_sum *s, int64_t t);
-/* Make lim_sum_add(s, a, now, amount) infallible. */
-int lim_sum_reserve(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount);
+/* Make lim_sum_add(s, a, now, amount) infallible.  Inline for the usual
+ * case: one entry (no split, no bridge) and room for it. */
+int lim_sum_grow(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount);
+static inline int lim_sum_reserve(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount)
+{
+	lim_sum_expire(s, now);
+	if (amount <= 0 || (s->len < s->cap && amount <= LIM_SUM_AMOUNT_MAX &&
+			    (s->len == 0 || now - s->tail_t <= LIM_SUM_DELTA_MAX)))
+		return SIM_OK;
+	return lim_sum_grow(s, a, now, amount);
+}
 /* Add amount (>= 0) at now (>= the latest); expires first.  SIM_OK or
  * SIM_ENOMEM (unchanged, lazy expiry aside). */
 int lim_sum_add(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount);
 /* lim_sum_add after lim_sum_reserve(s, a, now, amount) succeeded with no
- * operation on s in between: cannot fail, does not expire again. */
-void lim_sum_add_reserved(lim_sum *s, int64_t now, int64_t amount);
+ * operation on s in between: cannot fail, does not expire again.  Inline
+ * for the usual case, one new entry after others (what the slow path
+ * does then, step for step). */
+void lim_sum_add_reserved_slow(lim_sum *s, int64_t now, int64_t amount);
+static inline void lim_sum_add_reserved(lim_sum *s, int64_t now, int64_t amount)
+{
+	if (amount <= 0)
+		return;
+	if (s->len == 0 || s->tail_t == now || amount > LIM_SUM_AMOUNT_MAX ||
+	    now - s->tail_t > LIM_SUM_DELTA_MAX) {
+		lim_sum_add_reserved_slow(s, now, amount);
+		return;
+	}
+	size_t k = s->head + s->len;
+	if (k >= s->cap)
+		k -= s->cap;
+	lim_sum_entry_put(s->e, k, ((uint64_t)(now - s->tail_t) << LIM_SUM_AMOUNT_BITS) |
+				    (uint64_t)amount);
+	s->len++;
+	s->tail_t = now;
+	s->sum += amount;
+	if (s->limit > 0 && s->blocked_since < 0 && s->sum >= s->limit) {
+		s->blocked_since = now;
+		if (s->first_reached_ns < 0)
+			s->first_reached_ns = now;
+	}
+	SIM_CHECK(s->checks, lim_sum_check(s));
+}
 /* Blocked time in [0, end_ns), for end_ns >= the last operation, without
  * changing s.  O(entries). */
 int64_t lim_sum_blocked_ns(const lim_sum *s, int64_t end_ns);

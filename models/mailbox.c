@@ -7,9 +7,11 @@
 #include "check.h"
 #include "status.h"
 
-void mbx_init(mbx *m, const scn_mailbox *cfg, const scn_limits *lim)
+void mbx_init(mbx *m, mbx_cold *cold, const scn_mailbox *cfg, const scn_limits *lim)
 {
 	memset(m, 0, sizeof *m);
+	memset(cold, 0, sizeof *cold);
+	m->cold = cold;
 	m->quota_bytes = cfg->quota_bytes;
 	m->size_bytes = cfg->size_bytes;
 	m->licensed = cfg->licensed;
@@ -21,21 +23,21 @@ void mbx_init(mbx *m, const scn_mailbox *cfg, const scn_limits *lim)
 	lim_conc_init(&m->sessions, 0, false);
 	for (int c = 0; c < ERR_CLASS_COUNT; c++) {
 		const scn_error_throttle *et = &lim->error_throttle[c];
-		lim_window_init(&m->err[c], et->window_ns > 0 ? et->window_ns : 1,
+		lim_window_init(&cold->err[c], et->window_ns > 0 ? et->window_ns : 1,
 				et->threshold);
-		m->throttled_until[c] = INT64_MIN;
+		cold->throttled_until[c] = INT64_MIN;
 	}
 	m->throttled_max = INT64_MIN;
-	m->union_start_ns = 0;
-	m->union_end_ns = -1;
-	m->first_rrl_refusal_ns = -1;
-	m->first_throttle_ns = -1;
+	cold->union_start_ns = 0;
+	cold->union_end_ns = -1;
+	cold->first_rrl_refusal_ns = -1;
+	cold->first_throttle_ns = -1;
 }
 
 void mbx_free(mbx *m, const sim_alloc *a)
 {
 	for (int c = 0; c < ERR_CLASS_COUNT; c++)
-		lim_window_free(&m->err[c], a);
+		lim_window_free(&m->cold->err[c], a);
 }
 
 scn_reply_class mbx_auth_check(const mbx *m, const scn_tenant *t)
@@ -51,38 +53,39 @@ int mbx_throttled_class_slow(const mbx *m, const scn_limits *lim, int64_t now)
 {
 	/* Classes are in code order 5.2.251 .. 5.2.255: the first wins. */
 	for (int c = 0; c < ERR_CLASS_COUNT; c++)
-		if (lim->error_throttle[c].enabled && now < m->throttled_until[c])
+		if (lim->error_throttle[c].enabled && now < m->cold->throttled_until[c])
 			return c;
 	return -1;
 }
 
 int mbx_reserve_error(mbx *m, const sim_alloc *a, scn_error_class c)
 {
-	return lim_window_reserve(&m->err[c], a);
+	return lim_window_reserve(&m->cold->err[c], a);
 }
 
 bool mbx_throttle_check(const mbx *m)
 {
+	const mbx_cold *k = m->cold;
 	int64_t max = INT64_MIN, by_class = 0;
 	int started = 0;
 	for (int c = 0; c < ERR_CLASS_COUNT; c++) {
-		if (!lim_window_check(&m->err[c]))
+		if (!lim_window_check(&k->err[c]))
 			return false;
-		if (m->throttled_until[c] > max)
-			max = m->throttled_until[c];
-		started += m->throttled_until[c] != INT64_MIN;
-		if ((m->throttled_until[c] != INT64_MIN) != (m->periods_by[c] > 0))
+		if (k->throttled_until[c] > max)
+			max = k->throttled_until[c];
+		started += k->throttled_until[c] != INT64_MIN;
+		if ((k->throttled_until[c] != INT64_MIN) != (k->periods_by[c] > 0))
 			return false;
-		by_class += m->periods_by[c];
+		by_class += k->periods_by[c];
 	}
-	if (max != m->throttled_max || m->periods < started || m->union_closed_ns < 0 ||
-	    by_class != m->periods || (m->periods > 0) != (m->first_throttle_ns >= 0))
+	if (max != m->throttled_max || k->periods < started || k->union_closed_ns < 0 ||
+	    by_class != k->periods || (k->periods > 0) != (k->first_throttle_ns >= 0))
 		return false;
 	/* A merged interval exists iff some period started, and it ends at
 	 * the latest end of any period (periods only extend it). */
-	if (m->periods == 0)
-		return m->union_end_ns < m->union_start_ns && m->union_closed_ns == 0;
-	return m->union_end_ns >= m->union_start_ns && m->union_end_ns == max;
+	if (k->periods == 0)
+		return k->union_end_ns < k->union_start_ns && k->union_closed_ns == 0;
+	return k->union_end_ns >= k->union_start_ns && k->union_end_ns == max;
 }
 
 static bool record_error(mbx *m, const sim_alloc *a, scn_error_class c,
@@ -92,50 +95,52 @@ bool mbx_record_error(mbx *m, const sim_alloc *a, scn_error_class c,
 		      const scn_error_throttle *cfg, int64_t now)
 {
 	bool started = record_error(m, a, c, cfg, now);
-	SIM_CHECK(m->checks, mbx_throttle_check(m));
+	SIM_CHECK(m->cold->checks, mbx_throttle_check(m));
 	return started;
 }
 
 static bool record_error(mbx *m, const sim_alloc *a, scn_error_class c,
 			 const scn_error_throttle *cfg, int64_t now)
 {
+	mbx_cold *k = m->cold;
 	if (!cfg->enabled || cfg->threshold <= 0)
 		return false;
-	lim_window *w = &m->err[c];
+	lim_window *w = &k->err[c];
 	lim_window_expire(w, now);
 	if (lim_window_push(w, a, now) != SIM_OK)
 		return false; /* not reserved: the caller broke the contract */
 	/* The window keeps the latest `threshold` errors; expiry has dropped
 	 * those at or before now - window, so len == threshold means the
 	 * threshold-th latest is inside (now - window, now]. */
-	if ((int64_t)lim_window_len(w) < cfg->threshold || now < m->throttled_until[c])
+	if ((int64_t)lim_window_len(w) < cfg->threshold || now < k->throttled_until[c])
 		return false;
 	int64_t end = now + cfg->period_ns;
-	m->throttled_until[c] = end;
+	k->throttled_until[c] = end;
 	if (end > m->throttled_max)
 		m->throttled_max = end;
-	m->periods++;
-	m->periods_by[c]++;
-	if (m->first_throttle_ns < 0)
-		m->first_throttle_ns = now;
-	if (m->union_end_ns < m->union_start_ns || now > m->union_end_ns) {
-		if (m->union_end_ns >= m->union_start_ns)
-			m->union_closed_ns += m->union_end_ns - m->union_start_ns;
-		m->union_start_ns = now;
-		m->union_end_ns = end;
-	} else if (end > m->union_end_ns) {
-		m->union_end_ns = end;
+	k->periods++;
+	k->periods_by[c]++;
+	if (k->first_throttle_ns < 0)
+		k->first_throttle_ns = now;
+	if (k->union_end_ns < k->union_start_ns || now > k->union_end_ns) {
+		if (k->union_end_ns >= k->union_start_ns)
+			k->union_closed_ns += k->union_end_ns - k->union_start_ns;
+		k->union_start_ns = now;
+		k->union_end_ns = end;
+	} else if (end > k->union_end_ns) {
+		k->union_end_ns = end;
 	}
 	return true;
 }
 
 int64_t mbx_throttle_ns(const mbx *m, int64_t end_ns)
 {
-	int64_t total = m->union_closed_ns;
-	if (m->union_end_ns >= m->union_start_ns) {
-		int64_t e = m->union_end_ns < end_ns ? m->union_end_ns : end_ns;
-		if (e > m->union_start_ns)
-			total += e - m->union_start_ns;
+	const mbx_cold *k = m->cold;
+	int64_t total = k->union_closed_ns;
+	if (k->union_end_ns >= k->union_start_ns) {
+		int64_t e = k->union_end_ns < end_ns ? k->union_end_ns : end_ns;
+		if (e > k->union_start_ns)
+			total += e - k->union_start_ns;
 	}
 	return total;
 }

@@ -2,14 +2,15 @@
  * its quota, licence, SMTP AUTH setting, open sessions over time, and its
  * continuous error throttle (CET: per mailbox, five classes).
  *
- * Invariants: size_bytes only grows (Sent Items); throttled_until[c] is
+ * Invariants: size_bytes only grows (Sent Items); cold->throttled_until[c] is
  * the end of the latest period of class c (INT64_MIN before any), and a
  * class trips only when not already throttled, so periods of one class
  * never overlap; periods of different classes may, and the throttled time
  * is their union.  Times passed must never decrease.
  *
  * Costs O(1) (amortised for the error windows, which allocate lazily up to
- * `threshold` timestamps per class).  The caller owns the struct.
+ * `threshold` timestamps per class).  The caller owns the struct and its
+ * cold part (mbx_cold), which mbx_init links to it.
  */
 #ifndef MODELS_MAILBOX_H
 #define MODELS_MAILBOX_H
@@ -21,18 +22,12 @@
 #include "limiter.h"
 #include "scenario.h"
 
-typedef struct mbx {
-	/* Hot: read or written by every AUTH, submission and quit. */
-	int64_t quota_bytes;      /* <= 0: no quota */
-	int64_t size_bytes;
-	int64_t throttled_max;    /* max of throttled_until[]: none throttled at now >= it */
-	bool licensed;
-	bool save_sent_items;
-	bool onmicrosoft;         /* its address is in a *.onmicrosoft.com domain (MOERA) */
-	scn_tristate auth_disabled;
-	lim_conc sessions;        /* open sessions, for the time average (no limit) */
+/* Cold: only on refusals, errors and throttling, and for the figures.  A
+ * struct of its own, placed by the caller away from the hot part (the
+ * service puts it at the end of the mailbox's record, after the limiter
+ * states every message reads). */
+typedef struct mbx_cold {
 	int64_t first_rrl_refusal_ns; /* -1: never */
-	/* Cold: only on errors and throttling. */
 	int64_t throttled_until[ERR_CLASS_COUNT];
 	int64_t periods;          /* throttle periods started, all classes */
 	int64_t periods_by[ERR_CLASS_COUNT]; /* ... and per class (they add up to periods) */
@@ -41,11 +36,25 @@ typedef struct mbx {
 	int64_t union_start_ns, union_end_ns; /* the current merged interval (end < start: none) */
 	lim_window err[ERR_CLASS_COUNT];
 	LIM_CHECK_COUNTER
+} mbx_cold;
+
+typedef struct mbx {
+	/* Hot: read or written by every AUTH, submission and quit. */
+	int64_t quota_bytes;      /* <= 0: no quota */
+	int64_t size_bytes;
+	int64_t throttled_max;    /* max of cold->throttled_until[]: none throttled at now >= it */
+	bool licensed;
+	bool save_sent_items;
+	bool onmicrosoft;         /* its address is in a *.onmicrosoft.com domain (MOERA) */
+	scn_tristate auth_disabled;
+	lim_conc sessions;        /* open sessions, for the time average (no limit) */
+	mbx_cold *cold;           /* the caller's, set by mbx_init */
 } mbx;
 
 /* err windows take window and threshold from lim (the mailbox's route-0
- * limits).  onmicrosoft: cfg->name ends in ".onmicrosoft.com" (any case). */
-void mbx_init(mbx *m, const scn_mailbox *cfg, const scn_limits *lim);
+ * limits).  onmicrosoft: cfg->name ends in ".onmicrosoft.com" (any case).
+ * cold: the caller's memory for the cold part, which must outlive m. */
+void mbx_init(mbx *m, mbx_cold *cold, const scn_mailbox *cfg, const scn_limits *lim);
 void mbx_free(mbx *m, const sim_alloc *a);
 
 /* RC_OK, or the 535 class: the mailbox's own setting wins when set

@@ -15,7 +15,10 @@
  * exists only if some limits use that slot with that scope; a state is
  * initialised from the first limits that use it (route 0 per mailbox
  * first, then the other routes in order) and its rings stay empty until
- * first use.  Mailboxes (size, CET) are in mailbox.c.
+ * first use.  The mailbox scope's tables are not tables of their own: a
+ * mailbox's states sit in one record with its route-0 lookups and its
+ * mbx (struct svc, REC_ALIGN), so a message reaches adjacent lines.
+ * Mailboxes (size, CET) are in mailbox.c.
  *
  * svc_submit decides first (the first check that does not pass), then
  * reserves every ring the decision will push into, then commits: so
@@ -70,9 +73,11 @@ typedef struct sum_state {
  * pending wake-up timer, at the instant the head would fit. */
 typedef struct rate_state {
 	slot_hdr h;
+	scn_rate_mode mode;     /* beside h: one line holds what a message reads */
 	lim_window w;
 	int64_t limit;
-	scn_rate_mode mode;
+	/* the tarpit's, last: a message in the other modes reads none of it
+	 * (slot_def.hot_size stops here) */
 	svc *owner;
 	svc_session *head, *tail;
 	clk_timer wake;
@@ -91,9 +96,32 @@ typedef struct slot_def {
 	const char *name;
 	size_t limit_off, scope_off, cfg_off;
 	size_t state_size;
+	size_t hot_size;     /* the first bytes of a state, those a message reads */
 	void (*init)(svc *v, void *st, const void *cfg);
 	void (*fini)(svc *v, void *st);  /* NULL: nothing to free */
 } slot_def;
+
+/* Per mailbox, route 0 (smtp_auth, by far the common route): its states
+ * looked up once at svc_new, so AUTH does no table walk.  NULL slot
+ * entries are limits left off; by_source: some slot is keyed by the
+ * source, so the lookup happens at AUTH as for other routes. */
+struct route0 {
+	void *st[SLOT_COUNT];
+	svc_lim lim;
+	bool by_source;
+};
+
+/* One record per mailbox, REC_ALIGN-aligned: its mbx (the hot part), its
+ * route0, the state of every slot some limits keep per mailbox (the
+ * message rate last, so that its tarpit fields end the run), then the
+ * mbx's cold part.  A message reads all but the cold part (AUTH, the
+ * checks, the commits), so what it reads is one run of adjacent lines:
+ * 480 bytes, 8 lines, with the e2e benchmark's three mailbox slots,
+ * where separate tables were a line or two in each of five places.
+ * Fields in a record are 8-byte aligned (REC_FIELD_ALIGN). */
+#define REC_ALIGN 64
+#define REC_FIELD_ALIGN 8
+#define REC_R0_OFF ((sizeof(mbx) + REC_FIELD_ALIGN - 1) / REC_FIELD_ALIGN * REC_FIELD_ALIGN)
 
 struct svc {
 	const scenario *s;
@@ -101,28 +129,32 @@ struct svc {
 	sim_alloc a;
 	svc_hooks hooks;
 	int64_t n_sources;
-	mbx *mbx;
 	size_t n_mbx;
 	size_t n_key[N_SCOPES];
-	void *tab[SLOT_COUNT][N_SCOPES]; /* states of slots[slot].state_size bytes */
+	/* states: key k of (slot, scope) at tab + k * stride; the mailbox
+	 * scope's point into the records */
+	char *tab[SLOT_COUNT][N_SCOPES];
+	size_t stride[SLOT_COUNT][N_SCOPES];
+	char *rec;            /* the mailbox records (aligned), n_mbx of rec_size */
+	void *rec_mem;        /* as allocated: rec_mem_size bytes */
+	size_t rec_size, rec_mem_size;
+	size_t cold_off;      /* the mbx_cold's offset in a record */
+	size_t rec_hot;       /* bytes at a record's start that a message reads */
 	int64_t open_total;
 	int64_t thr_max_all;  /* max over mailboxes of mbx.throttled_max */
 	int status;
-	/* Per mailbox, route 0 (smtp_auth, by far the common route): its
-	 * states looked up once at svc_new, so AUTH does no table walk.  NULL
-	 * slot entries are limits left off; by_source: some slot is keyed by
-	 * the source, so the lookup happens at AUTH as for other routes. */
-	struct route0 {
-		void *st[SLOT_COUNT];
-		svc_lim lim;
-		bool by_source;
-	} *r0;
-	svc_lim *rlim;   /* per route (index 0 unused: route 0 uses r0[mailbox].lim) */
-	/* The mailbox-scope state tables, for svc_prefetch_auth. */
-	const char *pf_tab[SLOT_COUNT];
-	size_t pf_size[SLOT_COUNT];
-	int n_pf;
+	svc_lim *rlim;   /* per route (index 0 unused: route 0 uses its record's lim) */
 };
+
+static inline mbx *mbx_at(const svc *v, size_t mailbox)
+{
+	return (mbx *)(void *)(v->rec + mailbox * v->rec_size);
+}
+
+static inline struct route0 *r0_at(const svc *v, size_t mailbox)
+{
+	return (struct route0 *)(void *)(v->rec + mailbox * v->rec_size + REC_R0_OFF);
+}
 
 static void conc_init(svc *v, void *st, const void *cfg)
 {
@@ -186,18 +218,32 @@ static void win_fini(svc *v, void *st)
 	lim_window_free(&((win_state *)st)->w, &v->a);
 }
 
-#define SLOT(field, type, init, fini) \
+#define SLOT(field, type, hot, init, fini) \
 	{ #field, offsetof(scn_limits, field.limit), offsetof(scn_limits, field.scope), \
-	  offsetof(scn_limits, field), sizeof(type), init, fini }
+	  offsetof(scn_limits, field), sizeof(type), hot, init, fini }
 
 static const slot_def slots[SLOT_COUNT] = {
-	[SLOT_CONN] = SLOT(connections, conc_state, conc_init, NULL),
-	[SLOT_RRL] = SLOT(recipient_rate, sum_state, sum_init, sum_fini),
-	[SLOT_EXT] = SLOT(external_rate, sum_state, sum_init, sum_fini),
-	[SLOT_RATE] = SLOT(message_rate, rate_state, rate_init, rate_fini),
-	[SLOT_MOERA] = SLOT(onmicrosoft_rate, sum_state, sum_init, sum_fini),
-	[SLOT_CAP] = SLOT(message_cap, win_state, win_init, win_fini),
+	[SLOT_CONN] = SLOT(connections, conc_state, sizeof(conc_state), conc_init, NULL),
+	[SLOT_RRL] = SLOT(recipient_rate, sum_state, sizeof(sum_state), sum_init, sum_fini),
+	[SLOT_EXT] = SLOT(external_rate, sum_state, sizeof(sum_state), sum_init, sum_fini),
+	[SLOT_RATE] = SLOT(message_rate, rate_state, offsetof(rate_state, owner), rate_init,
+			   rate_fini),
+	[SLOT_MOERA] = SLOT(onmicrosoft_rate, sum_state, sizeof(sum_state), sum_init, sum_fini),
+	[SLOT_CAP] = SLOT(message_cap, win_state, sizeof(win_state), win_init, win_fini),
 };
+
+/* The order of the mailbox-scope states in a record: the message rate last
+ * (its tarpit fields, cold in the other modes, then end the hot run). */
+static const int rec_slot_order[SLOT_COUNT] = {
+	SLOT_CONN, SLOT_RRL, SLOT_EXT, SLOT_MOERA, SLOT_CAP, SLOT_RATE,
+};
+
+_Static_assert(_Alignof(mbx) <= REC_FIELD_ALIGN && _Alignof(mbx_cold) <= REC_FIELD_ALIGN &&
+	       _Alignof(struct route0) <= REC_FIELD_ALIGN &&
+	       _Alignof(conc_state) <= REC_FIELD_ALIGN && _Alignof(sum_state) <= REC_FIELD_ALIGN &&
+	       _Alignof(rate_state) <= REC_FIELD_ALIGN && _Alignof(win_state) <= REC_FIELD_ALIGN,
+	       "a record's parts are placed at multiples of REC_FIELD_ALIGN");
+_Static_assert(sizeof(mbx_cold) >= 64, "svc_prefetch_auth may touch a line past the hot part");
 
 static void lim_hot_init(svc_lim *h, const scn_limits *L)
 {
@@ -248,7 +294,7 @@ static void *state_at(const svc *v, int slot, int scope, size_t key)
 {
 	if (scope < 0 || !v->tab[slot][scope] || key >= v->n_key[scope])
 		return NULL;
-	return (char *)v->tab[slot][scope] + key * slots[slot].state_size;
+	return v->tab[slot][scope] + key * v->stride[slot][scope];
 }
 
 /* The state the limits' slot uses for this (route, mailbox, source), or NULL. */
@@ -296,7 +342,13 @@ static size_t n_routes_of(const scenario *s)
 	return s->n_routes > 0 ? s->n_routes : 1;
 }
 
-/* The (slot, scope) tables some limits use, zeroed. */
+static size_t round_up(size_t n, size_t to)
+{
+	return (n + to - 1) / to * to;
+}
+
+/* The mailbox records (route0, mailbox-scope states, mbx) and the other
+ * (slot, scope) tables some limits use, zeroed; each mbx initialised. */
 static int alloc_tables(svc *v)
 {
 	const scenario *s = v->s;
@@ -313,35 +365,55 @@ static int alloc_tables(svc *v)
 			if (sc >= 0)
 				need[slot][sc] = true;
 		}
+	if (v->n_mbx) {
+		size_t off = round_up(REC_R0_OFF + sizeof(struct route0), REC_FIELD_ALIGN);
+		size_t st_off[SLOT_COUNT] = { 0 };
+		v->rec_hot = off;
+		for (int i = 0; i < SLOT_COUNT; i++) {
+			int slot = rec_slot_order[i];
+			if (!need[slot][SCOPE_MAILBOX])
+				continue;
+			st_off[slot] = off;
+			v->rec_hot = off + slots[slot].hot_size;
+			off += round_up(slots[slot].state_size, REC_FIELD_ALIGN);
+		}
+		v->cold_off = off;
+		v->rec_size = round_up(off + sizeof(mbx_cold), REC_ALIGN);
+		v->rec_mem_size = v->n_mbx * v->rec_size + REC_ALIGN - 1;
+		v->rec_mem = sim_malloc(&v->a, v->rec_mem_size);
+		if (!v->rec_mem)
+			return SIM_ENOMEM;
+		memset(v->rec_mem, 0, v->rec_mem_size);
+		v->rec = (char *)v->rec_mem + ((REC_ALIGN - (uintptr_t)v->rec_mem % REC_ALIGN) % REC_ALIGN);
+		for (int slot = 0; slot < SLOT_COUNT; slot++)
+			if (need[slot][SCOPE_MAILBOX]) {
+				v->tab[slot][SCOPE_MAILBOX] = v->rec + st_off[slot];
+				v->stride[slot][SCOPE_MAILBOX] = v->rec_size;
+			}
+		for (size_t i = 0; i < v->n_mbx; i++)
+			mbx_init(mbx_at(v, i), (mbx_cold *)(void *)((char *)mbx_at(v, i) + v->cold_off),
+				 &s->mailboxes[i], &s->mailboxes[i].limits);
+	}
 	for (int slot = 0; slot < SLOT_COUNT; slot++)
 		for (int sc = 0; sc < N_SCOPES; sc++) {
 			size_t n = v->n_key[sc];
-			if (!need[slot][sc] || n == 0)
+			if (!need[slot][sc] || n == 0 || sc == SCOPE_MAILBOX)
 				continue;
 			v->tab[slot][sc] = sim_malloc(&v->a, n * slots[slot].state_size);
 			if (!v->tab[slot][sc])
 				return SIM_ENOMEM;
 			memset(v->tab[slot][sc], 0, n * slots[slot].state_size);
-		}
-	for (int slot = 0; slot < SLOT_COUNT; slot++)
-		if (v->tab[slot][SCOPE_MAILBOX]) {
-			v->pf_tab[v->n_pf] = v->tab[slot][SCOPE_MAILBOX];
-			v->pf_size[v->n_pf++] = slots[slot].state_size;
+			v->stride[slot][sc] = slots[slot].state_size;
 		}
 	return SIM_OK;
 }
 
 /* Route 0's states and hot limits per mailbox, so AUTH looks nothing up. */
-static int init_route0(svc *v)
+static void init_route0(svc *v)
 {
-	if (!v->n_mbx)
-		return SIM_OK;
-	v->r0 = sim_malloc(&v->a, v->n_mbx * sizeof *v->r0);
-	if (!v->r0)
-		return SIM_ENOMEM;
 	for (size_t i = 0; i < v->n_mbx; i++) {
 		const scn_limits *L = &v->s->mailboxes[i].limits;
-		struct route0 *c = &v->r0[i];
+		struct route0 *c = r0_at(v, i);
 		c->by_source = false;
 		lim_hot_init(&c->lim, L);
 		for (int slot = 0; slot < SLOT_COUNT; slot++) {
@@ -350,7 +422,6 @@ static int init_route0(svc *v)
 				c->by_source = true;
 		}
 	}
-	return SIM_OK;
 }
 
 svc *svc_new(const scenario *s, const clk *clock, const sim_alloc *a,
@@ -374,13 +445,6 @@ svc *svc_new(const scenario *s, const clk *clock, const sim_alloc *a,
 	v->n_key[SCOPE_SOURCE] = (size_t)n_sources;
 	v->n_key[SCOPE_CONNECTOR] = n_routes_of(s);
 
-	if (v->n_mbx) {
-		v->mbx = sim_malloc(a, v->n_mbx * sizeof *v->mbx);
-		if (!v->mbx)
-			goto fail;
-		for (size_t i = 0; i < v->n_mbx; i++)
-			mbx_init(&v->mbx[i], &s->mailboxes[i], &s->mailboxes[i].limits);
-	}
 	if (alloc_tables(v) != SIM_OK)
 		goto fail;
 	for (size_t i = 0; i < s->n_mailboxes; i++)
@@ -393,8 +457,7 @@ svc *svc_new(const scenario *s, const clk *clock, const sim_alloc *a,
 	memset(v->rlim, 0, n_routes_of(s) * sizeof *v->rlim);
 	for (size_t r = 1; r < s->n_routes; r++)
 		lim_hot_init(&v->rlim[r], &s->routes[r].limits);
-	if (init_route0(v) != SIM_OK)
-		goto fail;
+	init_route0(v);
 	return v;
 fail:
 	svc_free(v);
@@ -408,22 +471,21 @@ void svc_free(svc *v)
 	const sim_alloc *a = &v->a;
 	for (int slot = 0; slot < SLOT_COUNT; slot++)
 		for (int sc = 0; sc < N_SCOPES; sc++) {
-			void *t = v->tab[slot][sc];
+			char *t = v->tab[slot][sc];
 			if (!t)
 				continue;
 			if (slots[slot].fini)
 				for (size_t k = 0; k < v->n_key[sc]; k++)
-					slots[slot].fini(v, (char *)t + k * slots[slot].state_size);
-			sim_free(a, t, v->n_key[sc] * slots[slot].state_size);
+					slots[slot].fini(v, t + k * v->stride[slot][sc]);
+			if (sc != SCOPE_MAILBOX) /* in the records */
+				sim_free(a, t, v->n_key[sc] * slots[slot].state_size);
 		}
-	if (v->r0)
-		sim_free(a, v->r0, v->n_mbx * sizeof *v->r0);
 	if (v->rlim)
 		sim_free(a, v->rlim, n_routes_of(v->s) * sizeof *v->rlim);
-	if (v->mbx) {
+	if (v->rec_mem) {
 		for (size_t i = 0; i < v->n_mbx; i++)
-			mbx_free(&v->mbx[i], a);
-		sim_free(a, v->mbx, v->n_mbx * sizeof *v->mbx);
+			mbx_free(mbx_at(v, i), a);
+		sim_free(a, v->rec_mem, v->rec_mem_size);
 	}
 	sim_free(a, v, sizeof *v);
 }
@@ -436,7 +498,8 @@ typedef struct chk {
 	svc_session *sess;
 	const svc_message *msg;   /* end of data; NULL at AUTH */
 	const svc_lim *H;         /* the route's hot limits */
-	const scn_limits *L;      /* the route's limits (replies, throttle settings) */
+	const scn_limits *L;      /* the route's limits (replies, throttle settings), or
+	                           * NULL: found by chk_limits when a refusal needs them */
 	mbx *m;
 	void *const *st;          /* the limiter states, by slot (NULL: off) */
 	int64_t now;
@@ -586,9 +649,18 @@ static inline int conc_eod_check(const chk *c)
 	return others >= cs->c.limit ? 0 : CHK_PASS;
 }
 
+/* A submission's limits are looked up only when it is refused or its
+ * mailbox throttled: an accepted message reads its hot limits alone. */
+static const scn_limits *chk_limits(const chk *c)
+{
+	return c->L ? c->L : limits_of(c->v, c->sess->route, c->sess->mailbox);
+}
+
 static inline int throttled_check(const chk *c)
 {
-	return mbx_throttled_class(c->m, c->L, c->now); /* -1 or the class */
+	if (c->now >= c->m->throttled_max)
+		return CHK_PASS; /* mbx_throttled_class's O(1) answer, without the limits */
+	return mbx_throttled_class_slow(c->m, chk_limits(c), c->now); /* -1 or the class */
 }
 
 static inline int size_check(const chk *c)
@@ -679,8 +751,8 @@ static inline void rrl_commit(const chk *c, svc_outcome *o)
 
 static void rrl_refused(const chk *c)
 {
-	if (c->m->first_rrl_refusal_ns < 0)
-		c->m->first_rrl_refusal_ns = c->now;
+	if (c->m->cold->first_rrl_refusal_ns < 0)
+		c->m->cold->first_rrl_refusal_ns = c->now;
 }
 
 /* The first refusal by a window (TERRL, MOERA), for the figures. */
@@ -1024,8 +1096,10 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	if (!auth_args_ok(v, route, mailbox, source))
 		return SIM_EINVAL;
 	int64_t now = clk_now(&v->clock);
-	const scn_limits *L = limits_of(v, route, mailbox);
-	mbx *m = &v->mbx[mailbox];
+	/* both from the record before the session's stores (a memset may
+	 * alias v->rec, and the compiler would load it again) */
+	mbx *m = mbx_at(v, (size_t)mailbox);
+	const struct route0 *r0 = r0_at(v, (size_t)mailbox);
 	svc_outcome o = { .rc = RC_OK, .release_ns = now };
 
 	/* Every field but user and the tarpit's (meaningful only while held,
@@ -1035,27 +1109,33 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	sess->source = (int32_t)source; /* auth_args_ok: < n_sources <= 10^7 */
 	sess->open = sess->submitting = sess->held = sess->enveloped = false;
 	sess->source_mismatch = client->source_mismatch;
-	memset(sess->st, 0, sizeof sess->st);
 	sess->lim = NULL;
-	const svc_lim *H = route == 0 ? &v->r0[mailbox].lim : &v->rlim[route];
+	const svc_lim *H = route == 0 ? &r0->lim : &v->rlim[route];
 
-	void *st[SLOT_COUNT];
-	if (route == 0 && !v->r0[mailbox].by_source) {
-		memcpy(st, v->r0[mailbox].st, sizeof st);
+	/* The states straight into the session (zeroed again if refused).
+	 * Route 0's route limits are looked up only for a refusal's reply. */
+	const scn_limits *L = NULL;
+	if (route == 0 && !r0->by_source) {
+		memcpy(sess->st, r0->st, sizeof r0->st);
 	} else {
+		L = limits_of(v, route, mailbox);
 		for (int slot = 0; slot < SLOT_COUNT; slot++)
-			st[slot] = state_for(v, L, slot, route, mailbox, source);
+			sess->st[slot] = state_for(v, L, slot, route, mailbox, source);
 	}
-	chk c = { .v = v, .sess = sess, .H = H, .L = L, .m = m, .st = st, .now = now,
+	for (int slot = SLOT_COUNT; slot < SVC_MAX_SLOTS; slot++)
+		sess->st[slot] = NULL;
+	chk c = { .v = v, .sess = sess, .H = H, .L = L, .m = m, .st = sess->st, .now = now,
 		  .cl = client };
 	int k;
 	const svc_check *row = first_failing(auth_checks, N_AUTH_CHECKS, &c, &k);
 	if (row) {
+		L = chk_limits(&c);
 		refusal(row, k, L, &o);
 		/* Assumption (MODEL.md): only a failed authentication (535) is
 		 * tarpitted, not the concurrency refusal. */
 		if (!row->route_reply)
 			o.reply_delay_ns = L->auth_fail_tarpit_ns;
+		memset(sess->st, 0, sizeof sess->st); /* a closed session counts nowhere */
 		*out = o;
 		return SIM_OK;
 	}
@@ -1063,7 +1143,6 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	lim_conc_change(&m->sessions, now, +1, 0);
 	v->open_total++;
 	sess->lim = H;
-	memcpy(sess->st, st, sizeof st);
 	sess->open = true;
 	*out = o;
 	return SIM_OK;
@@ -1078,7 +1157,7 @@ int svc_submission_begin(svc *v, svc_session *sess)
 	if (cs)
 		lim_conc_change(&cs->c, now, 0, +1);
 	/* the mailbox's own count, for submitting_avg whatever the cap counts */
-	lim_conc_change(&v->mbx[sess->mailbox].sessions, now, 0, +1);
+	lim_conc_change(&mbx_at(v, (size_t)sess->mailbox)->sessions, now, 0, +1);
 	sess->submitting = true;
 	return SIM_OK;
 }
@@ -1090,7 +1169,7 @@ static void submission_end(svc *v, svc_session *sess, int64_t now)
 	conc_state *cs = sess->st[SLOT_CONN];
 	if (cs)
 		lim_conc_change(&cs->c, now, 0, -1);
-	lim_conc_change(&v->mbx[sess->mailbox].sessions, now, 0, -1);
+	lim_conc_change(&mbx_at(v, (size_t)sess->mailbox)->sessions, now, 0, -1);
 	sess->submitting = false;
 }
 
@@ -1130,7 +1209,7 @@ void svc_quit(svc *v, svc_session *sess)
 	conc_state *cs = sess->st[SLOT_CONN];
 	if (cs)
 		lim_conc_change(&cs->c, now, -1, 0);
-	lim_conc_change(&v->mbx[sess->mailbox].sessions, now, -1, 0);
+	lim_conc_change(&mbx_at(v, (size_t)sess->mailbox)->sessions, now, -1, 0);
 	v->open_total--;
 	sess->open = false;
 	sess->st[SLOT_CONN] = NULL;
@@ -1138,23 +1217,19 @@ void svc_quit(svc *v, svc_session *sess)
 
 /* ---- prefetching ---------------------------------------------------- */
 
-/* Two cache lines from p, for writing. */
-static inline void pf2w(const void *p)
-{
-	__builtin_prefetch(p, 1);
-	__builtin_prefetch((const char *)p + 64, 1);
-}
-
 void svc_prefetch_auth(const svc *v, int route, int mailbox)
 {
 	if (route != 0 || mailbox < 0 || (size_t)mailbox >= v->n_mbx)
 		return;
-	/* Addresses from the tables alone (no dependent load): what AUTH and
-	 * the submission after it read of this mailbox. */
-	__builtin_prefetch(&v->r0[mailbox], 0);
-	pf2w(&v->mbx[mailbox]);
-	for (int k = 0; k < v->n_pf; k++)
-		pf2w(v->pf_tab[k] + (size_t)mailbox * v->pf_size[k]);
+	/* What AUTH and the submission after it read of this mailbox: the
+	 * hot part of its record, from the index alone (no dependent load). */
+	const char *p = v->rec + (size_t)mailbox * v->rec_size;
+	for (size_t off = 0; off < v->rec_hot; off += 128) {
+		/* two lines a turn (the next line, if past the hot part, is
+		 * still the record's: its cold part is longer than a line) */
+		__builtin_prefetch(p + off, 1);
+		__builtin_prefetch(p + off + 64, 1);
+	}
 }
 
 void svc_prefetch_submit(const svc *v, const svc_session *sess)
@@ -1165,7 +1240,7 @@ void svc_prefetch_submit(const svc *v, const svc_session *sess)
 		size_t k = rrl->s.head + rrl->s.len;
 		if (k >= rrl->s.cap)
 			k -= rrl->s.cap;
-		__builtin_prefetch(&rrl->s.e[k], 1);
+		__builtin_prefetch(rrl->s.e + k * LIM_SUM_ENTRY_BYTES, 1);
 	}
 	const rate_state *r = sess->st[SLOT_RATE];
 	if (r && r->w.cap > 0) {
@@ -1214,9 +1289,8 @@ static int rate_hold(const chk *c)
 
 static chk chk_of(svc *v, svc_session *sess, const svc_message *msg, int64_t now)
 {
-	return (chk){ .v = v, .sess = sess, .msg = msg, .H = sess->lim,
-		      .L = limits_of(v, sess->route, sess->mailbox),
-		      .m = &v->mbx[sess->mailbox], .st = sess->st, .now = now };
+	return (chk){ .v = v, .sess = sess, .msg = msg, .H = sess->lim, .L = NULL,
+		      .m = mbx_at(v, (size_t)sess->mailbox), .st = sess->st, .now = now };
 }
 
 /* A held message answered from the wake-up: count it through every
@@ -1267,7 +1341,8 @@ static void rate_wake(void *arg)
 static int submit_refused(const chk *c, const svc_check *row, int k, svc_outcome *o)
 {
 	svc *v = c->v;
-	const scn_error_throttle *et = row->err >= 0 ? &c->L->error_throttle[row->err] : NULL;
+	const scn_limits *L = chk_limits(c);
+	const scn_error_throttle *et = row->err >= 0 ? &L->error_throttle[row->err] : NULL;
 	scn_error_class err = (scn_error_class)row->err;
 	if (et && et->enabled && mbx_reserve_error(c->m, &v->a, err) != SIM_OK)
 		return SIM_ENOMEM;
@@ -1280,9 +1355,9 @@ static int submit_refused(const chk *c, const svc_check *row, int k, svc_outcome
 			v->thr_max_all = c->m->throttled_max;
 		if (v->hooks.throttle_started)
 			v->hooks.throttle_started(v->hooks.ctx, c->sess->mailbox, err, c->now,
-						  c->m->throttled_until[err]);
+						  c->m->cold->throttled_until[err]);
 	}
-	refusal(row, k, c->L, o);
+	refusal(row, k, L, o);
 	if (row->retry_after)
 		o->retry_after_ns = row->retry_after(c);
 	return SIM_OK;
@@ -1309,7 +1384,7 @@ int svc_envelope(svc *v, svc_session *sess, const svc_message *msg, svc_outcome 
 	int k;
 	const svc_check *row = first_failing(env_checks, N_ENV_CHECKS, &c, &k);
 	if (row)
-		refusal(row, k, c.L, &o);
+		refusal(row, k, chk_limits(&c), &o);
 	sess->enveloped = !row;
 	*out = o;
 	return SIM_OK;
@@ -1328,7 +1403,7 @@ int svc_submit(svc *v, svc_session *sess, const svc_message *msg, svc_outcome *o
 		/* svc_envelope was not called: its checks come first */
 		row = first_failing(env_checks, N_ENV_CHECKS, &c, &k);
 		if (row) {
-			refusal(row, k, c.L, &o);
+			refusal(row, k, chk_limits(&c), &o);
 			submission_end(v, sess, now);
 			*out = o;
 			return SIM_OK;
@@ -1373,7 +1448,7 @@ int64_t svc_throttled_mailboxes(const svc *v, int64_t t)
 	if (t >= v->thr_max_all)
 		return 0; /* no period of any mailbox reaches t */
 	for (size_t i = 0; i < v->n_mbx; i++)
-		n += t < v->mbx[i].throttled_max; /* some class throttled at t */
+		n += t < mbx_at(v, i)->throttled_max; /* some class throttled at t */
 	return n;
 }
 
@@ -1382,7 +1457,7 @@ int64_t svc_mailbox_size(const svc *v, int mailbox)
 {
 	if (mailbox < 0 || (size_t)mailbox >= v->n_mbx)
 		return 0;
-	return v->mbx[mailbox].size_bytes;
+	return mbx_at(v, (size_t)mailbox)->size_bytes;
 }
 
 static const sum_state *mailbox_rrl(const svc *v, int mailbox)
@@ -1405,7 +1480,7 @@ int svc_mailbox_now(const svc *v, int mailbox, int64_t t, svc_mailbox_state *out
 {
 	if (mailbox < 0 || (size_t)mailbox >= v->n_mbx)
 		return SIM_EINVAL;
-	const mbx *m = &v->mbx[mailbox];
+	const mbx *m = mbx_at(v, (size_t)mailbox);
 	out->sessions = m->sessions.open;
 	out->submitting = m->sessions.submitting;
 	const sum_state *rs = mailbox_rrl(v, mailbox);
@@ -1415,9 +1490,9 @@ int svc_mailbox_now(const svc *v, int mailbox, int64_t t, svc_mailbox_state *out
 	out->throttled_class = -1;
 	out->throttled_until = 0;
 	for (int c = 0; c < ERR_CLASS_COUNT; c++)
-		if (t < m->throttled_until[c] && m->throttled_until[c] > out->throttled_until) {
+		if (t < m->cold->throttled_until[c] && m->cold->throttled_until[c] > out->throttled_until) {
 			out->throttled_class = c;
-			out->throttled_until = m->throttled_until[c];
+			out->throttled_until = m->cold->throttled_until[c];
 		}
 	return SIM_OK;
 }
@@ -1426,7 +1501,7 @@ void svc_mailbox_figures(const svc *v, int mailbox, int64_t end_ns, res_entity *
 {
 	if (mailbox < 0 || (size_t)mailbox >= v->n_mbx)
 		return;
-	const mbx *m = &v->mbx[mailbox];
+	const mbx *m = mbx_at(v, (size_t)mailbox);
 	const scn_limits *L = limits_of(v, 0, mailbox);
 	double *f = out->fig;
 	f[FIG_SESSIONS_AVG] = lim_conc_avg(&m->sessions, end_ns);
@@ -1439,7 +1514,7 @@ void svc_mailbox_figures(const svc *v, int mailbox, int64_t end_ns, res_entity *
 		const conc_state *cs = state_for(v, L, SLOT_CONN, 0, mailbox, 0);
 		f[FIG_AT_LIMIT_FRAC] = cs ? lim_conc_at_limit_frac(&cs->c, end_ns) : NAN;
 	}
-	f[FIG_THROTTLE_PERIODS] = (double)m->periods;
+	f[FIG_THROTTLE_PERIODS] = (double)m->cold->periods;
 	f[FIG_THROTTLE_TIME] = (double)mbx_throttle_ns(m, end_ns) / (double)SCN_NS_PER_S;
 	const sum_state *rrl = mailbox_rrl(v, mailbox);
 	if (rrl) {
@@ -1451,15 +1526,15 @@ void svc_mailbox_figures(const svc *v, int mailbox, int64_t end_ns, res_entity *
 		f[FIG_RRL_BLOCKED_TIME] = 0.0;
 		f[FIG_RRL_FIRST_REACHED] = NAN;
 	}
-	f[FIG_RRL_FIRST_REFUSAL] = m->first_rrl_refusal_ns >= 0
-		? (double)m->first_rrl_refusal_ns / (double)SCN_NS_PER_S : NAN;
+	f[FIG_RRL_FIRST_REFUSAL] = m->cold->first_rrl_refusal_ns >= 0
+		? (double)m->cold->first_rrl_refusal_ns / (double)SCN_NS_PER_S : NAN;
 	f[FIG_SUBMITTING_AVG] = lim_conc_submitting_avg(&m->sessions, end_ns);
 	int64_t grown = m->size_bytes - v->s->mailboxes[mailbox].size_bytes; /* sizes only grow */
 	f[FIG_SENT_ITEMS_GROWTH] = (double)grown;
-	f[FIG_THROTTLE_FIRST] = m->first_throttle_ns >= 0
-		? (double)m->first_throttle_ns / (double)SCN_NS_PER_S : NAN;
+	f[FIG_THROTTLE_FIRST] = m->cold->first_throttle_ns >= 0
+		? (double)m->cold->first_throttle_ns / (double)SCN_NS_PER_S : NAN;
 	for (int c = 0; c < ERR_CLASS_COUNT; c++)
-		f[FIG_THROTTLE_PERIODS_MAILBOX_FULL + c] = (double)m->periods_by[c];
+		f[FIG_THROTTLE_PERIODS_MAILBOX_FULL + c] = (double)m->cold->periods_by[c];
 }
 
 _Static_assert(FIG_THROTTLE_PERIODS_INVALID_RECIPIENTS - FIG_THROTTLE_PERIODS_MAILBOX_FULL + 1 == ERR_CLASS_COUNT &&

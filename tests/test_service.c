@@ -706,7 +706,8 @@ static void test_error_throttle_lowest_code(void **state)
 		cfg.limits.error_throttle[c].period_ns = 100;
 	}
 	mbx m;
-	mbx_init(&m, &cfg, &cfg.limits);
+	mbx_cold mc;
+	mbx_init(&m, &mc, &cfg, &cfg.limits);
 	const sim_alloc *a = &sim_alloc_std;
 	assert_int_equal(mbx_reserve_error(&m, a, ERR_INVALID_RECIPIENTS), SIM_OK);
 	assert_true(mbx_record_error(&m, a, ERR_INVALID_RECIPIENTS,
@@ -718,7 +719,7 @@ static void test_error_throttle_lowest_code(void **state)
 	assert_int_equal(mbx_throttled_class(&m, &cfg.limits, 50), ERR_SEND_AS_DENIED);
 	assert_int_equal(mbx_throttled_class(&m, &cfg.limits, 120), ERR_SEND_AS_DENIED);
 	assert_int_equal(mbx_throttled_class(&m, &cfg.limits, 150), -1);
-	assert_int_equal(m.periods, 2);
+	assert_int_equal(mc.periods, 2);
 	assert_int_equal(mbx_throttle_ns(&m, 1000), 150);
 	assert_int_equal(mbx_throttle_ns(&m, 120), 120);
 	mbx_free(&m, a);
@@ -861,29 +862,43 @@ static void test_sum_memory_bounded(void **state)
 	lim_sum_free(&s, &sim_alloc_std);
 }
 
-/* 8-byte sum entries: an amount over 17 bits is split over entries of
- * one time, a gap over 2^47 ns (a window longer than 39 h) is bridged;
- * neither changes the sum, the expiry instants or the blocked time. */
+/* 6-byte sum entries: an amount over 7 bits (127) is split over entries
+ * of one time, a gap over 2^41 - 1 ns (36.6 min) is bridged by amount-0
+ * entries; neither changes the sum, the expiry instants or the blocked
+ * time.  Worked by hand, window 2 h, limit 300:
+ *   at 0: 200 = 127 + 73 (2 entries), then 100 tops the 73 up to 127 and
+ *   leaves 46 (3 entries, sum 300: blocked from 0);
+ *   at 90 min: 7, after floor((90 min - 1 ns) / (2^41 - 1 ns)) = 2
+ *   bridges, at 2^41 - 1 and 2 (2^41 - 1) ns (6 entries, sum 307).
+ * Expiry: the time-0 entries at 2 h (blocked time 2 h), the bridges at
+ * 2 h + 36.6 min and 2 h + 73.3 min (both before 3 h 29 min), the 7 at
+ * 3 h 30 min. */
 static void test_sum_split_and_bridge(void **state)
 {
 	(void)state;
+	assert_int_equal(LIM_SUM_AMOUNT_MAX, 127);
+	assert_int_equal(LIM_SUM_DELTA_MAX, INT64_C(2199023255551));
 	lim_sum s;
-	lim_sum_init(&s, 100 * H, 300000);
-	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 0, 200000), SIM_OK);
-	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 0, 100000), SIM_OK); /* reaches the limit */
-	assert_int_equal(s.sum, 300000);
-	assert_true(s.len >= 3); /* 300,000 > 2 x 131,071 */
-	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 50 * H, 7), SIM_OK); /* bridged gap */
-	assert_int_equal(lim_sum_at(&s, 100 * H - 1), 300007);
-	assert_int_equal(lim_sum_at(&s, 100 * H), 7);
-	assert_int_equal(lim_sum_at(&s, 150 * H), 0);
-	/* blocked from 0 until the first entries expire at 100 h */
-	assert_int_equal(lim_sum_blocked_ns(&s, 120 * H), 100 * H);
-	lim_sum_expire(&s, 149 * H);
+	lim_sum_init(&s, 2 * H, 300);
+	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 0, 200), SIM_OK);
+	assert_int_equal(s.len, 2);
+	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 0, 100), SIM_OK); /* reaches the limit */
+	assert_int_equal(s.len, 3);
+	assert_int_equal(s.sum, 300);
+	assert_int_equal(lim_sum_add(&s, &sim_alloc_std, 90 * MIN, 7), SIM_OK); /* bridged gap */
+	assert_int_equal(s.len, 6);
+	assert_true(lim_sum_check(&s));
+	assert_int_equal(lim_sum_at(&s, 2 * H - 1), 307);
+	assert_int_equal(lim_sum_at(&s, 2 * H), 7);
+	assert_int_equal(lim_sum_at(&s, 3 * H + 30 * MIN - 1), 7);
+	assert_int_equal(lim_sum_at(&s, 3 * H + 30 * MIN), 0);
+	/* blocked from 0 until the first entries expire at 2 h */
+	assert_int_equal(lim_sum_blocked_ns(&s, 150 * MIN), 2 * H);
+	lim_sum_expire(&s, 3 * H + 29 * MIN);
 	assert_int_equal(s.sum, 7);
 	assert_int_equal(s.len, 1);
-	assert_int_equal(s.blocked_ns, 100 * H);
-	lim_sum_expire(&s, 150 * H);
+	assert_int_equal(s.blocked_ns, 2 * H);
+	lim_sum_expire(&s, 3 * H + 30 * MIN);
 	assert_int_equal(s.sum, 0);
 	assert_int_equal(s.len, 0);
 	lim_sum_free(&s, &sim_alloc_std);
@@ -932,14 +947,15 @@ static void test_invariant_checkers(void **state)
 	scn_limits L;
 	assert_int_equal(preset_fill("exchange-online", &L), 0);
 	mbx m;
-	mbx_init(&m, &cfg, &L);
+	mbx_cold mc;
+	mbx_init(&m, &mc, &cfg, &L);
 	assert_true(mbx_throttle_check(&m));
 	for (int k = 0; k < 10; k++) {
 		assert_int_equal(mbx_reserve_error(&m, a, ERR_SEND_AS_DENIED), SIM_OK);
 		mbx_record_error(&m, a, ERR_SEND_AS_DENIED, &L.error_throttle[ERR_SEND_AS_DENIED],
 				 k * S);
 	}
-	assert_int_equal(m.periods, 1);
+	assert_int_equal(mc.periods, 1);
 	assert_true(mbx_throttle_check(&m));
 	m.throttled_max = 0;                /* not the latest period's end */
 	assert_false(mbx_throttle_check(&m));
