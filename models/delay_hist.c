@@ -10,21 +10,6 @@
 
 #define NS_PER_MS 1000000
 
-/* v ms: v itself below 32; from 16 on, octave e (2^e <= v < 2^(e+1)) has
- * the 16 buckets 16 (e - 4) + (v >> (e - 4)), which for e = 4 is v again. */
-static uint32_t bucket_of_ms(uint64_t v)
-{
-	if (v < 32)
-		return (uint32_t)v;
-	int e = 63 - __builtin_clzll(v);
-	return (uint32_t)(16 * (e - 4) + (int)(v >> (e - 4)));
-}
-
-uint32_t dh_bucket_of(int64_t delay_ns)
-{
-	return bucket_of_ms(delay_ns > 0 ? (uint64_t)delay_ns / NS_PER_MS : 0);
-}
-
 int64_t dh_bucket_end_ns(uint32_t b)
 {
 	if (b < 32)
@@ -62,7 +47,7 @@ void dh_prefetch(const dh_hist *h, int64_t sub_ns)
 		__builtin_prefetch(&h->sub[clamp_bucket(h, sub_ns)], 1);
 }
 
-int dh_add(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool released, int64_t del_ns)
+int dh_add_slow(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool released, int64_t del_ns)
 {
 	size_t bytes = (size_t)h->n_buckets * sizeof *h->sub;
 	if (h->sub == NULL) {

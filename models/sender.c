@@ -208,6 +208,8 @@ int snd_world_init(snd_world *w, const scenario *s, int64_t replication,
 	if (world_alloc(w) != SIM_OK || world_init_stats(w) != SIM_OK)
 		goto fail;
 	w->replication = replication;
+	w->rel_as_acc = true;
+	w->total_as_group = s->n_senders == 1;
 	for (size_t i = 0; i < s->n_mailboxes; i++) {
 		w->auth_faults |= s->mailboxes[i].limits.auth_fault_p > 0;
 		w->data_faults |= s->mailboxes[i].limits.data_fault_p > 0;

@@ -203,7 +203,8 @@ void snd__connect(snd_world *w, snd_worker *wk)
 	__builtin_prefetch(&w->mailboxes[mb], 1);
 	__builtin_prefetch(&w->mbx_open[mb], 1);
 	__builtin_prefetch(&w->m_acc_min[mb], 1);
-	__builtin_prefetch(&w->m_rel_min[mb], 1);
+	if (!w->rel_as_acc)
+		__builtin_prefetch(&w->m_rel_min[mb], 1);
 	const scn_sender *sd = &w->s->senders[wk->inst->group];
 	int64_t d = snd__duration(wk->inst, &sd->connect_time, sd->connect_time_ns);
 	if (sd->serial_connect && ALWAYS(ic != NULL)) {

@@ -191,7 +191,7 @@ void st_dset_init(st_dset *d, sim_alloc alloc)
 	d->sorted = true;
 }
 
-int st_dset_add(st_dset *d, int64_t sub_ns, bool released, int64_t del_ns)
+int st_dset_add_slow(st_dset *d, int64_t sub_ns, bool released, int64_t del_ns)
 {
 	bool moved = !released || del_ns != sub_ns;
 	/* Reserve first, so that SIM_ENOMEM leaves d unchanged. */

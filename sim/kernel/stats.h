@@ -150,7 +150,18 @@ void st_dset_init(st_dset *d, sim_alloc alloc);
 /* Records one accepted message: submission delay sub_ns; released: whether
  * it was released in the run, with delivery delay del_ns.  SIM_ENOMEM
  * leaves d unchanged. */
-int st_dset_add(st_dset *d, int64_t sub_ns, bool released, int64_t del_ns);
+int st_dset_add_slow(st_dset *d, int64_t sub_ns, bool released, int64_t del_ns);
+static inline int st_dset_add(st_dset *d, int64_t sub_ns, bool released, int64_t del_ns)
+{
+	/* Fast path: delivered at acceptance (the usual case) with room in
+	 * sub; nothing else changes. */
+	if (released && del_ns == sub_ns && d->sub.n < d->sub.cap) {
+		d->sub.v[d->sub.n++] = sub_ns;
+		d->sorted = false;
+		return SIM_OK;
+	}
+	return st_dset_add_slow(d, sub_ns, released, del_ns);
+}
 /* Sorts the arrays (once; further adds unsort them). */
 void st_dset_finish(st_dset *d);
 /* Number of samples of that kind (delivery: released messages). */
