@@ -158,8 +158,7 @@ static void world_build(snd_world *w, int64_t replication)
 		w->group_first[g] = ii;
 		for (int64_t k = 0; k < sd->count; k++, ii++) {
 			snd_inst *in = &w->inst[ii];
-			for (int p = 0; p < RNG_PURPOSE_COUNT; p++)
-				rng_stream_init(&in->rs[p], s->seed, replication, (int64_t)g, k, (rng_purpose)p);
+			rng_streams_init(in->rs, RNG_PURPOSE_COUNT, s->seed, replication, (int64_t)g, k);
 			in->world = w;
 			in->index = k;
 			in->source = (int64_t)ii;
