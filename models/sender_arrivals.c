@@ -17,8 +17,10 @@ static void on_sched_msg(sim_engine *e, void *ctx, uint64_t arg);
 
 /* The message's shape and fault: three uniforms on the shape stream and
  * one on the faults stream, always, in this order (a trace row gives the
- * shape, and the fault uniform is still drawn).  Pure: the instance's
- * streams are its only state. */
+ * shape, and the fault uniform is still drawn) -- unless no value depends
+ * on them (snd__shape_drawn, snd__fault_drawn: fixed shape, no fault), when
+ * those streams, read by nothing else, are left alone.  Pure: the
+ * instance's streams are its only state. */
 snd_draw_result snd_message_draw(const scn_sender *sd, snd_inst *in, snd_msg *m,
 				 const scn_trace_row *row, double *drawn)
 {
@@ -26,11 +28,26 @@ snd_draw_result snd_message_draw(const scn_sender *sd, snd_inst *in, snd_msg *m,
 		m->recipients = row->recipients;
 		m->external = row->external;
 		m->size_bytes = row->size_bytes;
+	} else if (!snd__shape_drawn(sd)) {
+		m->recipients = snd__round_count(sd->recipients.a);
+		m->size_bytes = snd__round_count(sd->size.a);
+		/* The loader's bounds hold for fixed values (checked as below
+		 * all the same: a scenario built in code skips the loader). */
+		int64_t gm = sd->group_members > 0 ? sd->group_members : 1;
+		if (m->recipients > SCN_MAX_RECIPIENTS / gm) {
+			*drawn = (double)m->recipients;
+			return SND_DRAW_TOO_MANY_RECIPIENTS;
+		}
+		if (m->size_bytes > SCN_MAX_SIZE_BYTES) {
+			*drawn = sd->size.a;
+			return SND_DRAW_TOO_LARGE;
+		}
+		m->external = 0; /* snd_binomial_inv with p <= 0 */
 	} else {
 		rng_stream *sh = &in->rs[RNG_SHAPE];
 		double u1 = rng_uniform_open(sh), u2 = rng_uniform_open(sh), u3 = rng_uniform_open(sh);
-		m->recipients = snd__round_count(snd_dist_inv(&sd->recipients, u1));
-		m->size_bytes = snd__round_count(snd_dist_inv(&sd->size, u3));
+		m->recipients = snd__round_count(snd__dist_inv(&sd->recipients, u1));
+		m->size_bytes = snd__round_count(snd__dist_inv(&sd->size, u3));
 		/* The loader bounds what a bounded distribution can give; the
 		 * tail of an unbounded one (lognormal, geometric, poisson1) is
 		 * checked here, before any product. */
@@ -43,7 +60,12 @@ snd_draw_result snd_message_draw(const scn_sender *sd, snd_inst *in, snd_msg *m,
 			*drawn = snd_dist_inv(&sd->size, u3);
 			return SND_DRAW_TOO_LARGE;
 		}
-		m->external = snd_binomial_inv(m->recipients * gm, sd->external, u2);
+		/* no external recipients: no call (snd_binomial_inv's 0) */
+		m->external = sd->external > 0.0 ? snd_binomial_inv(m->recipients * gm, sd->external, u2) : 0;
+	}
+	if (!snd__fault_drawn(sd)) {
+		m->fault = SVC_FAULT_NONE;
+		return SND_DRAW_OK;
 	}
 	double uf = rng_uniform(&in->rs[RNG_FAULTS]);
 	if (uf < sd->p_send_as_denied)
@@ -217,10 +239,13 @@ static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 	__builtin_prefetch(in->workers, 1);
 	if (in->home_mailbox >= 0)
 		__builtin_prefetch(&w->mailboxes[in->home_mailbox], 1);
-	__builtin_prefetch(&in->rs[RNG_SHAPE], 1);
-	__builtin_prefetch(&in->rs[RNG_FAULTS], 1);
+	const scn_sender *sd = &w->s->senders[in->group];
+	if (snd__shape_drawn(sd))
+		__builtin_prefetch(&in->rs[RNG_SHAPE], 1);
+	if (snd__fault_drawn(sd))
+		__builtin_prefetch(&in->rs[RNG_FAULTS], 1);
 	__builtin_prefetch(&in->msgs_made, 1); /* the instance's last line */
-	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
+	const scn_arrivals *a = &sd->arrivals;
 	int64_t now = sim_now(e);
 	snd__series_at(w, now);
 	/* Every draw of the arrivals stream first (generate draws from other

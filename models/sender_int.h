@@ -154,6 +154,30 @@ static inline int64_t snd__round_count(double x)
 	return (int64_t)floor(x + 0.5);
 }
 
+/* snd_dist_inv, the fixed value without a call (every message draws
+ * its recipients and size, most from a fixed value). */
+static inline double snd__dist_inv(const scn_dist *d, double u)
+{
+	return d->kind == DIST_FIXED ? d->a : snd_dist_inv(d, u);
+}
+
+/* Whether any value of a message depends on the shape stream's three
+ * uniforms (recipients, external, size), and on the faults stream's one.
+ * Nothing else reads those two streams, so when no value depends on them
+ * they need not be drawn at all: the k-th message's values come from the
+ * same uniforms of its stream (3k..3k+2, and k) whenever they are used,
+ * which is what "always three and one" is for (common random numbers). */
+static inline bool snd__shape_drawn(const scn_sender *sd)
+{
+	return sd->recipients.kind != DIST_FIXED || sd->size.kind != DIST_FIXED || sd->external > 0.0;
+}
+
+static inline bool snd__fault_drawn(const scn_sender *sd)
+{
+	/* a uniform on [0, 1) is below neither bound when both are <= 0 */
+	return sd->p_send_as_denied > 0.0 || sd->p_send_as_denied + sd->p_invalid_recipients > 0.0;
+}
+
 /* A connect or submit time for instance in: the fixed value draws
  * nothing; any other kind is one uniform of the service stream (rng.h). */
 static inline int64_t snd__duration(snd_inst *in, const scn_duration *d, int64_t fixed_ns)

@@ -165,7 +165,7 @@ static int choose_mailbox(snd_world *w, snd_inst *in)
 	size_t n = p->count;
 	switch (sd->assign) {
 	case ASSIGN_PER_INSTANCE:
-		return (int)(p->first + (size_t)in->index % n);
+		return in->home_mailbox; /* first + index mod count, from world_build */
 	case ASSIGN_ROUND_ROBIN: {
 		size_t k = (size_t)(((uint64_t)in->index + in->rr++) % n);
 		return (int)(p->first + k);
