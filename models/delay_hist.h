@@ -94,6 +94,9 @@ void dh_prefetch(const dh_hist *h, int64_t sub_ns);
 /* Quantile f in [0, 1] of one kind, in seconds (see above); NaN with no
  * delay of that kind or when saturated. */
 double dh_quantile(const dh_hist *h, st_delay_kind kind, double f);
+/* out[i] = dh_quantile(h, kind, f[i]) for i < n, in one walk of the
+ * buckets when f is ascending (O(buckets + n)). */
+void dh_quantiles(const dh_hist *h, st_delay_kind kind, const double *f, size_t n, double *out);
 void dh_free(dh_hist *h, const sim_alloc *a);
 
 #endif

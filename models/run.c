@@ -331,9 +331,12 @@ int run_replication_focus(const scenario *s, int64_t replication, evs_kind kind,
 			me->fig[FIG_DEL_DELAY_MAX] = (double)c->del_max_ns / 1e9;
 		}
 		static const double q[4] = { 0.5, 0.9, 0.95, 0.99 };
+		double sq[4], dq[4];
+		dh_quantiles(&c->dly, ST_SUBMISSION, q, 4, sq);
+		dh_quantiles(&c->dly, ST_DELIVERY, q, 4, dq);
 		for (int i = 0; i < 4; i++) {
-			me->fig[FIG_SUB_DELAY_P50 + i] = dh_quantile(&c->dly, ST_SUBMISSION, q[i]);
-			me->fig[FIG_DEL_DELAY_P50 + i] = dh_quantile(&c->dly, ST_DELIVERY, q[i]);
+			me->fig[FIG_SUB_DELAY_P50 + i] = sq[i];
+			me->fig[FIG_DEL_DELAY_P50 + i] = dq[i];
 		}
 		st_min_run_result(snd_min_run(&w, SND_LEVEL_MAILBOX, m, false), &me->fig[FIG_ACCEPTED_PER_MIN],
 				  &me->fig[FIG_ACCEPTED_PEAK_MIN]);

@@ -44,7 +44,7 @@ static void test_sort_vs_qsort(void **state)
 {
 	(void)state;
 	uint64_t s = 1;
-	static const size_t sizes[] = { 0, 1, 2, 3, 47, 48, 49, 255, 256, 1000, 100000 };
+	static const size_t sizes[] = { 0, 1, 2, 3, 47, 48, 49, 255, 256, 1000, 1007, 1008, 4099, 100000 };
 	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
 		size_t n = sizes[k];
 		int64_t *v = malloc((n ? n : 1) * sizeof *v);
@@ -61,6 +61,16 @@ static void test_sort_vs_qsort(void **state)
 		for (size_t i = 0; i < n; i++)
 			v[i] = (int64_t)(splitmix(&s) % (86400 * (uint64_t)SCN_NS_PER_S)) / 1000 * 1000;
 		check_sort(v, n);
+		/* one value in most keys (fixed connect and submit times), the
+		 * others on both sides of it: st_sort_i64 partitions around
+		 * the value when it holds most of a sample of the keys */
+		static const uint64_t pct[] = { 40, 55, 90, 99 };
+		for (size_t p = 0; p < sizeof pct / sizeof pct[0]; p++) {
+			for (size_t i = 0; i < n; i++)
+				v[i] = splitmix(&s) % 100 < pct[p] ? 500000000
+								   : (int64_t)(splitmix(&s) % 1000000000) - 200000000;
+			check_sort(v, n);
+		}
 		/* all equal, then sorted, then reversed, extremes */
 		for (size_t i = 0; i < n; i++)
 			v[i] = 42;

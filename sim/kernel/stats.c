@@ -79,6 +79,49 @@ static void flag_sort_u64(uint64_t *a, size_t n, int shift)
 	}
 }
 
+/* Delays repeat: with fixed connect and submit times nearly every
+ * sample of a run can be one value, which the radix passes would walk
+ * byte by byte, every key of it at every level.  The value that more
+ * than half of 63 evenly spaced keys share, if any; false if none. */
+#define ST_SAMPLE 63
+static bool dominant_u64(const uint64_t *a, size_t n, uint64_t *x)
+{
+	uint64_t s[ST_SAMPLE];
+	size_t step = n / ST_SAMPLE;
+	for (size_t i = 0; i < ST_SAMPLE; i++)
+		s[i] = a[i * step];
+	insertion_sort_u64(s, ST_SAMPLE);
+	/* a value in more than half of a sorted sample is its median */
+	uint64_t m = s[ST_SAMPLE / 2];
+	size_t k = 0;
+	for (size_t i = 0; i < ST_SAMPLE; i++)
+		k += s[i] == m;
+	*x = m;
+	return k > ST_SAMPLE / 2;
+}
+
+/* Dijkstra's three-way partition of a[0..n) around x: keys < x first,
+ * then those equal (already in order), then those > x; *lt and *gt bound
+ * the equal ones.  One pass. */
+static void partition3_u64(uint64_t *a, size_t n, uint64_t x, size_t *lt, size_t *gt)
+{
+	size_t l = 0, i = 0, g = n;
+	while (i < g) {
+		uint64_t v = a[i];
+		if (v < x) {
+			a[i++] = a[l];
+			a[l++] = v;
+		} else if (v > x) {
+			a[i] = a[--g];
+			a[g] = v;
+		} else {
+			i++;
+		}
+	}
+	*lt = l;
+	*gt = g;
+}
+
 void st_sort_i64(int64_t *v, size_t n)
 {
 	if (n < 2)
@@ -93,7 +136,13 @@ void st_sort_i64(int64_t *v, size_t n)
 		u[i] ^= sign;
 		diff |= u[i] ^ u[0];
 	}
-	if (diff != 0) {
+	uint64_t x;
+	if (diff != 0 && n >= 16 * ST_SAMPLE && dominant_u64(u, n, &x)) {
+		size_t lt, gt;
+		partition3_u64(u, n, x, &lt, &gt);
+		flag_sort_u64(u, lt, 56);
+		flag_sort_u64(u + gt, n - gt, 56);
+	} else if (diff != 0) {
 		/* Start at the highest byte in which some keys differ: delays
 		 * in ns fit in 5-6 bytes, so the upper passes are skipped. */
 		int shift = 56;
