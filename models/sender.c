@@ -108,7 +108,7 @@ static int world_alloc(snd_world *w)
 	w->inst = (snd_inst *)(((uintptr_t)w->inst_mem + 63) & ~(uintptr_t)63);
 	memset(w->inst, 0, w->n_inst * sizeof *w->inst);
 	if (
-	    ALLOC_N(w->group_first, ng) || ALLOC_N(w->trace_pos, ng) ||
+	    ALLOC_N(w->group_first, ng) || ALLOC_N(w->trace_pos, ng) || ALLOC_N(w->g_draws, ng) ||
 	    ALLOC_N(w->mbx_open, nm) || ALLOC_N(w->mbx_shared, nm) ||
 	    ALLOC_A(w->groups, ng, w->groups_mem) || ALLOC_A(w->mailboxes, nm, w->mailboxes_mem) ||
 	    ALLOC_N(w->dly, ng) ||
@@ -156,6 +156,7 @@ static void world_build(snd_world *w, int64_t replication)
 		const scn_sender *sd = &s->senders[g];
 		int64_t conns = sd->connections > 0 ? sd->connections : 1;
 		w->group_first[g] = ii;
+		w->g_draws[g] = snd__draws(sd);
 		for (int64_t k = 0; k < sd->count; k++, ii++) {
 			snd_inst *in = &w->inst[ii];
 			rng_streams_init(in->rs, RNG_PURPOSE_COUNT, s->seed, replication, (int64_t)g, k);
@@ -279,6 +280,8 @@ void snd_world_free(snd_world *w)
 		FREE_N(w->group_first, ng);
 	if (w->trace_pos)
 		FREE_N(w->trace_pos, ng);
+	if (w->g_draws)
+		FREE_N(w->g_draws, ng);
 	if (w->mbx_open)
 		FREE_N(w->mbx_open, nm);
 	if (w->mbx_shared)

@@ -290,6 +290,7 @@ typedef struct snd_world {
 	 * group the total's runs are the group's (total_as_group) and are
 	 * never counted.  Read them through snd_min_run. */
 	bool rel_as_acc, total_as_group;
+	uint8_t *g_draws;              /* per group: the streams its messages draw (sender_int.h) */
 } snd_world;
 
 /* Builds every instance of s's senders (streams from (s->seed,

@@ -18,17 +18,17 @@ static void on_sched_msg(sim_engine *e, void *ctx, uint64_t arg);
 /* The message's shape and fault: three uniforms on the shape stream and
  * one on the faults stream, always, in this order (a trace row gives the
  * shape, and the fault uniform is still drawn) -- unless no value depends
- * on them (snd__shape_drawn, snd__fault_drawn: fixed shape, no fault), when
+ * on them (snd__draws: fixed shape, no fault), when
  * those streams, read by nothing else, are left alone.  Pure: the
  * instance's streams are its only state. */
-snd_draw_result snd_message_draw(const scn_sender *sd, snd_inst *in, snd_msg *m,
-				 const scn_trace_row *row, double *drawn)
+static snd_draw_result message_draw(const scn_sender *sd, uint8_t draws, snd_inst *in, snd_msg *m,
+				    const scn_trace_row *row, double *drawn)
 {
 	if (row) {
 		m->recipients = row->recipients;
 		m->external = row->external;
 		m->size_bytes = row->size_bytes;
-	} else if (!snd__shape_drawn(sd)) {
+	} else if (!(draws & SND__DRAWS_SHAPE)) {
 		m->recipients = snd__round_count(sd->recipients.a);
 		m->size_bytes = snd__round_count(sd->size.a);
 		/* The loader's bounds hold for fixed values (checked as below
@@ -63,7 +63,7 @@ snd_draw_result snd_message_draw(const scn_sender *sd, snd_inst *in, snd_msg *m,
 		/* no external recipients: no call (snd_binomial_inv's 0) */
 		m->external = sd->external > 0.0 ? snd_binomial_inv(m->recipients * gm, sd->external, u2) : 0;
 	}
-	if (!snd__fault_drawn(sd)) {
+	if (!(draws & SND__DRAWS_FAULT)) {
 		m->fault = SVC_FAULT_NONE;
 		return SND_DRAW_OK;
 	}
@@ -77,11 +77,17 @@ snd_draw_result snd_message_draw(const scn_sender *sd, snd_inst *in, snd_msg *m,
 	return SND_DRAW_OK;
 }
 
+snd_draw_result snd_message_draw(const scn_sender *sd, snd_inst *in, snd_msg *m,
+				 const scn_trace_row *row, double *drawn)
+{
+	return message_draw(sd, snd__draws(sd), in, m, row, drawn);
+}
+
 static bool draw_message(snd_world *w, snd_inst *in, const scn_sender *sd, snd_msg *m,
 			 const scn_trace_row *row)
 {
 	double drawn = 0.0;
-	switch (snd_message_draw(sd, in, m, row, &drawn)) {
+	switch (message_draw(sd, w->g_draws[in->group], in, m, row, &drawn)) {
 	case SND_DRAW_OK:
 		return true;
 	case SND_DRAW_TOO_MANY_RECIPIENTS:
@@ -239,13 +245,13 @@ static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 	__builtin_prefetch(in->workers, 1);
 	if (in->home_mailbox >= 0)
 		__builtin_prefetch(&w->mailboxes[in->home_mailbox], 1);
-	const scn_sender *sd = &w->s->senders[in->group];
-	if (snd__shape_drawn(sd))
+	uint8_t draws = w->g_draws[in->group];
+	if (draws & SND__DRAWS_SHAPE)
 		__builtin_prefetch(&in->rs[RNG_SHAPE], 1);
-	if (snd__fault_drawn(sd))
+	if (draws & SND__DRAWS_FAULT)
 		__builtin_prefetch(&in->rs[RNG_FAULTS], 1);
 	__builtin_prefetch(&in->msgs_made, 1); /* the instance's last line */
-	const scn_arrivals *a = &sd->arrivals;
+	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
 	int64_t now = sim_now(e);
 	snd__series_at(w, now);
 	/* Every draw of the arrivals stream first (generate draws from other

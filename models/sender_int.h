@@ -151,7 +151,9 @@ static inline int64_t snd__round_count(double x)
 		return 0;
 	if (x >= 9.2e18)
 		return INT64_MAX;
-	return (int64_t)floor(x + 0.5);
+	/* floor(x + 0.5) without the call: x + 0.5 > 0, where the cast's
+	 * truncation is floor */
+	return (int64_t)(x + 0.5);
 }
 
 /* snd_dist_inv, the fixed value without a call (every message draws
@@ -167,15 +169,16 @@ static inline double snd__dist_inv(const scn_dist *d, double u)
  * they need not be drawn at all: the k-th message's values come from the
  * same uniforms of its stream (3k..3k+2, and k) whenever they are used,
  * which is what "always three and one" is for (common random numbers). */
-static inline bool snd__shape_drawn(const scn_sender *sd)
-{
-	return sd->recipients.kind != DIST_FIXED || sd->size.kind != DIST_FIXED || sd->external > 0.0;
-}
+enum { SND__DRAWS_SHAPE = 1, SND__DRAWS_FAULT = 2 };
 
-static inline bool snd__fault_drawn(const scn_sender *sd)
+/* Which of the two a sender's messages draw (world.g_draws keeps it per
+ * group, taken once). */
+static inline uint8_t snd__draws(const scn_sender *sd)
 {
+	bool shape = sd->recipients.kind != DIST_FIXED || sd->size.kind != DIST_FIXED || sd->external > 0.0;
 	/* a uniform on [0, 1) is below neither bound when both are <= 0 */
-	return sd->p_send_as_denied > 0.0 || sd->p_send_as_denied + sd->p_invalid_recipients > 0.0;
+	bool fault = sd->p_send_as_denied > 0.0 || sd->p_send_as_denied + sd->p_invalid_recipients > 0.0;
+	return (uint8_t)((shape ? SND__DRAWS_SHAPE : 0) | (fault ? SND__DRAWS_FAULT : 0));
 }
 
 /* A connect or submit time for instance in: the fixed value draws
