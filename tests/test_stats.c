@@ -152,6 +152,93 @@ static void test_delays_fill(void **state)
 	st_delays_free(&d);
 }
 
+/* st_dset keeps the first submission delay only as a count (rep_ns,
+ * n_rep).  By hand: 2, 2, 2, 1, 3, 2 s, all delivered at acceptance:
+ * sorted 1 2 2 2 2 3, mean 2, p50 at h = 2.5 -> 2, p90 at h = 4.5 ->
+ * 2.5, p95 at h = 4.75 -> 2.75, p99 at h = 4.95 -> 2.95, max 3; only 1
+ * and 3 are kept.  Then one more of 2 s delivered at 10 s: submission
+ * 1 2 2 2 2 2 3, delivery 1 2 2 2 2 3 10 (mean 22/7, p50 2, max 10). */
+static void test_dset_repeated(void **state)
+{
+	(void)state;
+	const int64_t S = SCN_NS_PER_S;
+	st_dset d;
+	st_dset_init(&d, sim_alloc_std);
+	static const int64_t subs[6] = { 2, 2, 2, 1, 3, 2 };
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(st_dset_add(&d, subs[i] * S, true, subs[i] * S), SIM_OK);
+	assert_int_equal(d.sub.n, 2);
+	assert_int_equal(d.n_rep, 4);
+	double f[ST_DELAY_FIGS];
+	st_dset_fill(&d, ST_SUBMISSION, f);
+	assert_true(f[0] == 2 && f[1] == 2 && f[5] == 3);
+	assert_true(fabs(f[2] - 2.5) < 1e-12 && fabs(f[3] - 2.75) < 1e-12 && fabs(f[4] - 2.95) < 1e-12);
+	static const int64_t kth[6] = { 1, 2, 2, 2, 2, 3 };
+	for (size_t k = 0; k < 6; k++)
+		assert_int_equal(st_dset_kth(&d, ST_SUBMISSION, k), kth[k] * S);
+	assert_int_equal(st_dset_add(&d, 2 * S, true, 10 * S), SIM_OK);
+	assert_int_equal(st_dset_n(&d, ST_SUBMISSION), 7);
+	assert_int_equal(st_dset_n(&d, ST_DELIVERY), 7);
+	st_dset_fill(&d, ST_DELIVERY, f);
+	assert_true(fabs(f[0] - 22.0 / 7) < 1e-12 && f[1] == 2 && f[5] == 10);
+	st_dset_fill(&d, ST_SUBMISSION, f);
+	assert_true(fabs(f[0] - 14.0 / 7) < 1e-12 && f[5] == 3);
+	st_dset_free(&d);
+
+	/* Against st_delays_fill on the samples themselves (the contract:
+	 * the same figures bit for bit): mostly one value, some delivered
+	 * later, some never; and the union of two sets against one sort. */
+	uint64_t s = 3;
+	st_dset two[2];
+	st_delays all_sub, all_del;
+	st_delays_init(&all_sub, sim_alloc_std);
+	st_delays_init(&all_del, sim_alloc_std);
+	for (int g = 0; g < 2; g++) {
+		st_dset_init(&two[g], sim_alloc_std);
+		st_delays sub, del;
+		st_delays_init(&sub, sim_alloc_std);
+		st_delays_init(&del, sim_alloc_std);
+		for (int i = 0; i < 20000; i++) {
+			uint64_t r = splitmix(&s) % 100;
+			int64_t x = r < 90 ? (g + 1) * 500000000LL : (int64_t)(splitmix(&s) % (3 * (uint64_t)S));
+			bool released = r != 99;
+			int64_t y = r >= 97 ? x + (int64_t)(splitmix(&s) % (uint64_t)S) : x;
+			assert_int_equal(st_dset_add(&two[g], x, released, y), SIM_OK);
+			assert_int_equal(st_delays_add(&sub, x), SIM_OK);
+			assert_int_equal(st_delays_add(&all_sub, x), SIM_OK);
+			if (released) {
+				assert_int_equal(st_delays_add(&del, y), SIM_OK);
+				assert_int_equal(st_delays_add(&all_del, y), SIM_OK);
+			}
+		}
+		assert_true(two[g].sub.n < 20000 / 5); /* the repeated ones not kept */
+		double got[ST_DELAY_FIGS], want[ST_DELAY_FIGS];
+		st_dset_fill(&two[g], ST_SUBMISSION, got);
+		st_delays_fill(&sub, want);
+		assert_memory_equal(got, want, sizeof got);
+		st_dset_fill(&two[g], ST_DELIVERY, got);
+		st_delays_fill(&del, want);
+		assert_memory_equal(got, want, sizeof got);
+		for (size_t k = 0; k < sub.n; k += 997)
+			assert_true(st_dset_kth(&two[g], ST_SUBMISSION, k) == sub.v[k]);
+		st_delays_free(&sub);
+		st_delays_free(&del);
+	}
+	st_sort_i64(all_sub.v, all_sub.n);
+	st_sort_i64(all_del.v, all_del.n);
+	static const double qs[5] = { 0.0, 0.5, 0.9, 0.99, 1.0 };
+	for (int i = 0; i < 5; i++) {
+		assert_true(st_dset_union_quantile(two, 2, ST_SUBMISSION, qs[i]) ==
+			    st_quantile_sorted_i64(all_sub.v, all_sub.n, qs[i]));
+		assert_true(st_dset_union_quantile(two, 2, ST_DELIVERY, qs[i]) ==
+			    st_quantile_sorted_i64(all_del.v, all_del.n, qs[i]));
+	}
+	st_dset_free(&two[0]);
+	st_dset_free(&two[1]);
+	st_delays_free(&all_sub);
+	st_delays_free(&all_del);
+}
+
 static void test_delays_enomem(void **state)
 {
 	(void)state;
@@ -292,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_sort_vs_qsort),
 		cmocka_unit_test(test_quantiles_vs_gsl),
 		cmocka_unit_test(test_delays_fill),
+		cmocka_unit_test(test_dset_repeated),
 		cmocka_unit_test(test_delays_enomem),
 		cmocka_unit_test(test_per_minute),
 		cmocka_unit_test(test_summary_t_half_width),
