@@ -110,11 +110,15 @@ typedef struct snd_iclient {
 
 struct snd_inst;
 
-/* 192 bytes, 64-aligned in the world's array: every event of a message
- * reads the first two cache lines only (the worker's own fields and the
- * session's hot part); the tarpit's held message and the idle timer are
- * in the third. */
+/* 256 bytes, 64-aligned in the world's array: every event of a message
+ * reads the first two cache lines only (the node and the worker's own
+ * fields, the session's hot part); the tarpit's held message and the idle
+ * timer are in the third. */
 typedef struct snd_worker {
+	/* Its connect-done or submit-done event (one of them pending at a
+	 * time, at most), first: the engine prefetches the node and the 64
+	 * bytes after it a handler ahead, and runs it without a pool slot. */
+	_Alignas(64) sim_node ev;
 	struct snd_inst *inst;
 	snd_msg *msg;
 	int64_t sent;            /* messages resolved in this session */

@@ -215,7 +215,7 @@ void snd__connect(snd_world *w, snd_worker *wk)
 		ic->connect_free_ns = snd__add_sat(start, d);
 		d = ic->connect_free_ns - now;
 	}
-	snd__sched(w, d, on_connect_done, wk, 0, NULL);
+	snd__sched_node(w, &wk->ev, d, on_connect_done, wk, 0);
 }
 
 void snd__quit_session(snd_world *w, snd_worker *wk)
@@ -327,7 +327,7 @@ static void begin_submit(snd_world *w, snd_worker *wk)
 		return;
 	}
 	/* arg: 1 + what is left of the data timeout at the end of data (0: off) */
-	snd__sched(w, t, on_submit_done, wk, to > 0 ? (uint64_t)(to - t) + 1 : 0, NULL);
+	snd__sched_node(w, &wk->ev, t, on_submit_done, wk, to > 0 ? (uint64_t)(to - t) + 1 : 0);
 }
 
 /* read_timeout: the client stops waiting for a delayed AUTH reply; the
