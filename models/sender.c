@@ -101,13 +101,12 @@ static int world_alloc(snd_world *w)
 	w->workers_mem = sim_malloc(&w->alloc, w->n_workers * sizeof *w->workers + 64);
 	if (w->workers_mem == NULL)
 		return SIM_ENOMEM;
+	/* not zeroed here: world_build writes every worker and instance whole */
 	w->workers = (snd_worker *)(((uintptr_t)w->workers_mem + 63) & ~(uintptr_t)63);
-	memset(w->workers, 0, w->n_workers * sizeof *w->workers);
 	w->inst_mem = sim_malloc(&w->alloc, w->n_inst * sizeof *w->inst + 64);
 	if (w->inst_mem == NULL)
 		return SIM_ENOMEM;
 	w->inst = (snd_inst *)(((uintptr_t)w->inst_mem + 63) & ~(uintptr_t)63);
-	memset(w->inst, 0, w->n_inst * sizeof *w->inst);
 	if (
 	    ALLOC_N(w->group_first, ng) || ALLOC_N(w->trace_pos, ng) || ALLOC_N(w->g_draws, ng) ||
 	    ALLOC_N(w->mbx_open, nm) || ALLOC_N(w->mbx_shared, nm) ||
@@ -160,14 +159,13 @@ static void world_build(snd_world *w, int64_t replication)
 		w->g_draws[g] = snd__draws(sd);
 		for (int64_t k = 0; k < sd->count; k++, ii++) {
 			snd_inst *in = &w->inst[ii];
+			/* every field written, the rest zero (the array is not
+			 * zeroed first: one pass over its memory, not two) */
+			*in = (snd_inst){ .world = w, .index = k, .source = (int64_t)ii, .group = (int32_t)g,
+					  .workers = &w->workers[wi] };
 			rng_streams_init(in->rs, RNG_PURPOSE_COUNT, s->seed, replication, (int64_t)g, k);
-			in->world = w;
-			in->index = k;
-			in->source = (int64_t)ii;
-			in->group = (int32_t)g;
-			in->workers = &w->workers[wi];
 			for (int64_t c = 0; c < conns; c++, wi++)
-				w->workers[wi].inst = in;
+				w->workers[wi] = (snd_worker){ .inst = in };
 			if (sd->pool < 0)
 				in->home_mailbox = sd->mailbox;
 			else if (sd->assign == ASSIGN_PER_INSTANCE)

@@ -221,6 +221,24 @@ static void rel_split(snd_world *w)
 	w->rel_as_acc = false;
 }
 
+/* One entity's counts of an acceptance (three entities each time:
+ * written out, not a loop over an array of them). */
+static inline void count_accepted(snd_counts *c, const snd_msg *m, int64_t delivered, bool released,
+				  int64_t release_ns)
+{
+	c->accepted++;
+	c->rcpt_accepted += (uint64_t)m->recipients;
+	c->rcpt_delivered += (uint64_t)delivered;
+	c->rcpt_external += (uint64_t)m->external;
+	if (released) {
+		c->released++;
+		if (release_ns > c->last_release_ns)
+			c->last_release_ns = release_ns;
+	} else {
+		c->awaiting_release++;
+	}
+}
+
 void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 {
 	snd_msg *m = wk->msg;
@@ -231,26 +249,15 @@ void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 	int64_t del = o->release_ns - m->generated_ns;
 	bool released = o->release_ns < w->s->duration_ns;
 	int64_t delivered = sd->group_members > 0 ? m->recipients * sd->group_members : m->recipients;
-	snd_counts *c[3] = { &w->total, snd__grp(w, in), &w->mailboxes[wk->mailbox] };
-	for (int i = 0; i < 3; i++) {
-		c[i]->accepted++;
-		c[i]->rcpt_accepted += (uint64_t)m->recipients;
-		c[i]->rcpt_delivered += (uint64_t)delivered;
-		c[i]->rcpt_external += (uint64_t)m->external;
-		if (released) {
-			c[i]->released++;
-			if (o->release_ns > c[i]->last_release_ns)
-				c[i]->last_release_ns = o->release_ns;
-		} else {
-			c[i]->awaiting_release++;
-		}
-	}
+	snd_counts *mc = &w->mailboxes[wk->mailbox];
+	count_accepted(&w->total, m, delivered, released, o->release_ns);
+	count_accepted(snd__grp(w, in), m, delivered, released, o->release_ns);
+	count_accepted(mc, m, delivered, released, o->release_ns);
 	/* A message adds at most 2^40 people (scenario.h), so the total's
 	 * uint64 count is stopped at 2^63, long before it could wrap. */
 	if (w->total.rcpt_delivered > (uint64_t)INT64_MAX)
 		snd__fail_why(w, SIM_ERANGE, "senders.%s.message.recipients: more than 2^63 recipients delivered in "
 			      "one replication: the counts would overflow", sd->name);
-	snd_counts *mc = c[2];
 	mc->sub_sum_s += (double)sub / 1e9;
 	if (sub > mc->sub_max_ns)
 		mc->sub_max_ns = sub;

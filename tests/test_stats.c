@@ -279,6 +279,22 @@ static void test_per_minute(void **state)
 	assert_true(fabs(mean - 6 / 2.5) < 1e-12);
 	assert_true(peak == 3);
 	st_min_run_free(&m, a);
+
+	/* Nothing carried ahead (every event at its instant): minutes 0, 0,
+	 * then 2 (minute 1 empty), 2, 2, then 3 up to the end at 200 s (the
+	 * last, partial minute [180, 200) s): buckets 2, 0, 3, 1, so peak 3
+	 * and 6 events in 10/3 minutes; its minute's end is the run's. */
+	assert_int_equal(st_min_run_init(&m, 200 * SCN_NS_PER_S), SIM_OK);
+	static const int64_t at_s[6] = { 1, 59, 120, 150, 179, 199 };
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(st_min_run_add(&m, a, at_s[i] * SCN_NS_PER_S, at_s[i] * SCN_NS_PER_S), SIM_OK);
+	assert_int_equal(m.base, 3);
+	assert_int_equal(m.cur_end_ns, 200 * SCN_NS_PER_S);
+	assert_int_equal(st_min_run_add(&m, a, 200 * SCN_NS_PER_S, 200 * SCN_NS_PER_S), SIM_ERANGE);
+	st_min_run_result(&m, &mean, &peak);
+	assert_true(fabs(mean - 6 / (200.0 / 60)) < 1e-12);
+	assert_true(peak == 3);
+	st_min_run_free(&m, a);
 }
 
 static void test_summary_t_half_width(void **state)

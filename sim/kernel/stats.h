@@ -119,6 +119,21 @@ static inline int st_min_run_add(st_min_run *m, const sim_alloc *a, int64_t now_
 		m->total++;
 		return SIM_OK;
 	}
+	/* The next usual case: an event at now in a later minute, with no
+	 * minute carried ahead: the current minute is final (folded into
+	 * peak) and now's begins with this event.  What the slow path does
+	 * then. */
+	if (t_ns == now_ns && m->len == 0 && now_ns >= m->cur_end_ns && now_ns < m->duration_ns) {
+		const int64_t min_ns = 60 * (int64_t)1000000000;
+		int64_t k = now_ns / min_ns;
+		if (m->cur > m->peak)
+			m->peak = m->cur;
+		m->base = k;
+		m->cur_end_ns = (k + 1) * min_ns < m->duration_ns ? (k + 1) * min_ns : m->duration_ns;
+		m->cur = 1;
+		m->total++;
+		return SIM_OK;
+	}
 	return st_min_run_add_slow(m, a, now_ns, t_ns);
 }
 /* Mean per minute over the run (count / (duration / 60 s)) and the busiest minute. */
