@@ -41,12 +41,6 @@ static uint32_t clamp_bucket(const dh_hist *h, int64_t ns)
 	return b;
 }
 
-void dh_prefetch(const dh_hist *h, int64_t sub_ns)
-{
-	if (h->sub)
-		__builtin_prefetch(&h->sub[clamp_bucket(h, sub_ns)], 1);
-}
-
 int dh_add_slow(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool released, int64_t del_ns)
 {
 	size_t bytes = (size_t)h->n_buckets * sizeof *h->sub;

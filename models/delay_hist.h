@@ -90,7 +90,12 @@ static inline int dh_add(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool re
 }
 /* Start loading the submission bucket a later dh_add(h, sub_ns, ...)
  * will count in (a random line of the array per message); a hint only. */
-void dh_prefetch(const dh_hist *h, int64_t sub_ns);
+static inline void dh_prefetch(const dh_hist *h, int64_t sub_ns)
+{
+	uint32_t b = dh_bucket_of(sub_ns);
+	if (h->sub && b < h->n_buckets)
+		__builtin_prefetch(&h->sub[b], 1);
+}
 /* Quantile f in [0, 1] of one kind, in seconds (see above); NaN with no
  * delay of that kind or when saturated. */
 double dh_quantile(const dh_hist *h, st_delay_kind kind, double f);

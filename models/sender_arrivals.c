@@ -21,8 +21,11 @@ static void on_sched_msg(sim_engine *e, void *ctx, uint64_t arg);
  * on them (snd__draws: fixed shape, no fault), when
  * those streams, read by nothing else, are left alone.  Pure: the
  * instance's streams are its only state. */
-static snd_draw_result message_draw(const scn_sender *sd, uint8_t draws, snd_inst *in, snd_msg *m,
-				    const scn_trace_row *row, double *drawn)
+/* Inline in both callers: once per message, its fixed path a few
+ * instructions. */
+static inline __attribute__((always_inline)) snd_draw_result
+message_draw(const scn_sender *sd, uint8_t draws, snd_inst *in, snd_msg *m, const scn_trace_row *row,
+	     double *drawn)
 {
 	if (row) {
 		m->recipients = row->recipients;
@@ -171,7 +174,7 @@ static int64_t gap_at(snd_inst *in, double rate, int64_t now)
 	if (!(rate > 0.0))
 		return INT64_MAX;
 	double gap = rng_exponential(&in->rs[RNG_ARRIVALS], 1.0 / rate);
-	return snd__add_sat(now, snd_round_ns(gap * 1e9));
+	return snd__add_sat(now, snd__round_count(gap * 1e9)); /* snd_round_ns, inline */
 }
 
 int64_t snd_arrival_first(const scenario *s, snd_inst *in)
@@ -201,7 +204,10 @@ int64_t snd_arrival_first(const scenario *s, snd_inst *in)
 	return INT64_MAX;
 }
 
-snd_draw_result snd_arrival_step(const scenario *s, snd_inst *in, int64_t now, snd_arrival *out)
+/* Inline in on_arrival (once per message); snd_arrival_step for the
+ * other callers. */
+static inline __attribute__((always_inline)) snd_draw_result
+arrival_step(const scenario *s, snd_inst *in, int64_t now, snd_arrival *out)
 {
 	const scn_arrivals *a = &s->senders[in->group].arrivals;
 	bool keep = thin_keep(s, in, a, now);
@@ -236,6 +242,11 @@ snd_draw_result snd_arrival_step(const scenario *s, snd_inst *in, int64_t now, s
 	return SND_DRAW_OK;
 }
 
+snd_draw_result snd_arrival_step(const scenario *s, snd_inst *in, int64_t now, snd_arrival *out)
+{
+	return arrival_step(s, in, now, out);
+}
+
 static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 {
 	(void)arg;
@@ -258,7 +269,7 @@ static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 	 * streams only), then the schedulings in the order they always had:
 	 * the message's own events, the rest of a burst, the next arrival. */
 	snd_arrival st;
-	if (snd_arrival_step(w->s, in, now, &st) != SND_DRAW_OK) {
+	if (arrival_step(w->s, in, now, &st) != SND_DRAW_OK) {
 		snd__fail_why(w, SIM_ERANGE, "senders.%s.arrivals.bursts.size: a draw of %.3g messages "
 			      "exceeds the bound of 10^6 per burst", w->s->senders[in->group].name, st.drawn);
 		snd__check_op(w);

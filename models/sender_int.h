@@ -300,22 +300,25 @@ static inline bool snd__count_generated(snd_world *w, snd_inst *in)
 
 static inline void snd__count_conn_opened(snd_world *w, snd_worker *wk)
 {
-	snd_counts *c[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
-	for (int i = 0; i < 3; i++)
-		c[i]->conn_opened++;
+	w->total.conn_opened++;
+	snd__grp(w, wk->inst)->conn_opened++;
+	w->mailboxes[wk->mailbox].conn_opened++;
 }
 
-/* One more attempt for the worker's message. */
+/* One more attempt for the worker's message (the three entities written
+ * out: once per message). */
 static inline void snd__count_attempt(snd_world *w, snd_worker *wk)
 {
 	snd_msg *m = wk->msg;
 	m->attempts++;
-	snd_counts *c[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
-	for (int i = 0; i < 3; i++) {
-		c[i]->attempts++;
-		if (m->attempts > 1)
-			c[i]->retries++;
-	}
+	uint64_t retry = m->attempts > 1;
+	snd_counts *g = snd__grp(w, wk->inst), *mb = &w->mailboxes[wk->mailbox];
+	w->total.attempts++;
+	g->attempts++;
+	mb->attempts++;
+	w->total.retries += retry;
+	g->retries += retry;
+	mb->retries += retry;
 }
 
 void snd__count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, const scn_reply *reply,
