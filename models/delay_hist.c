@@ -10,21 +10,6 @@
 
 #define NS_PER_MS 1000000
 
-/* v ms: v itself below 32; from 16 on, octave e (2^e <= v < 2^(e+1)) has
- * the 16 buckets 16 (e - 4) + (v >> (e - 4)), which for e = 4 is v again. */
-static uint32_t bucket_of_ms(uint64_t v)
-{
-	if (v < 32)
-		return (uint32_t)v;
-	int e = 63 - __builtin_clzll(v);
-	return (uint32_t)(16 * (e - 4) + (int)(v >> (e - 4)));
-}
-
-uint32_t dh_bucket_of(int64_t delay_ns)
-{
-	return bucket_of_ms(delay_ns > 0 ? (uint64_t)delay_ns / NS_PER_MS : 0);
-}
-
 int64_t dh_bucket_end_ns(uint32_t b)
 {
 	if (b < 32)
@@ -56,13 +41,7 @@ static uint32_t clamp_bucket(const dh_hist *h, int64_t ns)
 	return b;
 }
 
-void dh_prefetch(const dh_hist *h, int64_t sub_ns)
-{
-	if (h->sub)
-		__builtin_prefetch(&h->sub[clamp_bucket(h, sub_ns)], 1);
-}
-
-int dh_add(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool released, int64_t del_ns)
+int dh_add_slow(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool released, int64_t del_ns)
 {
 	size_t bytes = (size_t)h->n_buckets * sizeof *h->sub;
 	if (h->sub == NULL) {
@@ -98,26 +77,42 @@ int dh_add(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool released, int64_
 	return SIM_OK;
 }
 
-double dh_quantile(const dh_hist *h, st_delay_kind kind, double f)
+void dh_quantiles(const dh_hist *h, st_delay_kind kind, const double *f, size_t n, double *out)
 {
 	const uint32_t *c = kind == ST_DELIVERY && h->del ? h->del : h->sub;
-	uint64_t n = kind == ST_DELIVERY ? h->n_del : h->n_sub;
+	uint64_t nk = kind == ST_DELIVERY ? h->n_del : h->n_sub;
 	int64_t max = kind == ST_DELIVERY ? h->max_del_ns : h->max_sub_ns;
-	if (n == 0 || c == NULL || h->saturated || !(f >= 0.0 && f <= 1.0))
-		return NAN;
-	/* j = ceil(f (n - 1)), a product within rounding of an integer
-	 * taken as that integer (0.95 x 20 is 19, not 20) */
-	double x = f * (double)(n - 1), i = floor(x);
-	uint64_t j = (uint64_t)i + (x - i > 1e-9 * (1.0 + x) ? 1 : 0);
-	uint64_t cum = 0;
-	for (uint32_t b = 0; b < h->n_buckets; b++) {
-		cum += c[b];
-		if (cum > j) {
-			int64_t end = dh_bucket_end_ns(b);
-			return (double)(end < max ? end : max) / 1e9;
+	/* the walk so far: cum = the counts of buckets [0, b) */
+	uint32_t b = 0;
+	uint64_t cum = 0, last_j = 0;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = NAN;
+		if (nk == 0 || c == NULL || h->saturated || !(f[i] >= 0.0 && f[i] <= 1.0))
+			continue;
+		/* j = ceil(f (n - 1)), a product within rounding of an integer
+		 * taken as that integer (0.95 x 20 is 19, not 20) */
+		double x = f[i] * (double)(nk - 1), fl = floor(x);
+		uint64_t j = (uint64_t)fl + (x - fl > 1e-9 * (1.0 + x) ? 1 : 0);
+		if (j < last_j) { /* f not ascending: walk again from the start */
+			b = 0;
+			cum = 0;
 		}
+		last_j = j;
+		/* the first bucket whose running count exceeds j */
+		while (b < h->n_buckets && cum + c[b] <= j)
+			cum += c[b++];
+		if (b < h->n_buckets) {
+			int64_t end = dh_bucket_end_ns(b);
+			out[i] = (double)(end < max ? end : max) / 1e9;
+		} /* else not reached: the counts add up to nk */
 	}
-	return NAN; /* not reached: the counts add up to n */
+}
+
+double dh_quantile(const dh_hist *h, st_delay_kind kind, double f)
+{
+	double q;
+	dh_quantiles(h, kind, &f, 1, &q);
+	return q;
 }
 
 void dh_free(dh_hist *h, const sim_alloc *a)

@@ -36,6 +36,7 @@
 
 #include "alloc.h"
 #include "stats.h"
+#include "status.h"
 
 typedef struct dh_hist {
 	uint32_t *sub;        /* submission delays; NULL before the first */
@@ -49,20 +50,58 @@ typedef struct dh_hist {
 /* The buckets a run of duration_ns needs (>= 1). */
 uint32_t dh_buckets(int64_t duration_ns);
 /* The bucket of a delay (ns >= 0), and a bucket's upper edge (exclusive), ns. */
-uint32_t dh_bucket_of(int64_t delay_ns);
+static inline uint32_t dh_bucket_of(int64_t delay_ns)
+{
+	/* v ms: v itself below 32; from 16 on, octave e (2^e <= v < 2^(e+1))
+	 * has the 16 buckets 16 (e - 4) + (v >> (e - 4)), which for e = 4 is
+	 * v again. */
+	uint64_t v = delay_ns > 0 ? (uint64_t)delay_ns / 1000000 : 0;
+	if (v < 32)
+		return (uint32_t)v;
+	int e = 63 - __builtin_clzll(v);
+	return (uint32_t)(16 * (e - 4) + (int)(v >> (e - 4)));
+}
 int64_t dh_bucket_end_ns(uint32_t bucket);
 
 void dh_init(dh_hist *h, int64_t duration_ns);
 /* Count one accepted message: submission delay sub_ns and, if released,
  * delivery delay del_ns (>= sub_ns).  Delays must be < the duration given
  * to dh_init.  SIM_OK or SIM_ENOMEM (h unchanged). */
-int dh_add(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool released, int64_t del_ns);
+int dh_add_slow(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool released, int64_t del_ns);
+static inline int dh_add(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool released, int64_t del_ns)
+{
+	/* Fast path, inline (once per accepted message): delivered at
+	 * acceptance while every delivery so far was (no delivery array),
+	 * in a bucket that is not full.  What dh_add_slow would do then. */
+	if (h->sub && h->del == NULL && released && del_ns == sub_ns) {
+		uint32_t b = dh_bucket_of(sub_ns);
+		if (b < h->n_buckets && h->sub[b] != UINT32_MAX) {
+			h->sub[b]++;
+			h->n_sub++;
+			h->n_del++;
+			if (sub_ns > h->max_sub_ns)
+				h->max_sub_ns = sub_ns;
+			if (sub_ns > h->max_del_ns)
+				h->max_del_ns = sub_ns;
+			return SIM_OK;
+		}
+	}
+	return dh_add_slow(h, a, sub_ns, released, del_ns);
+}
 /* Start loading the submission bucket a later dh_add(h, sub_ns, ...)
  * will count in (a random line of the array per message); a hint only. */
-void dh_prefetch(const dh_hist *h, int64_t sub_ns);
+static inline void dh_prefetch(const dh_hist *h, int64_t sub_ns)
+{
+	uint32_t b = dh_bucket_of(sub_ns);
+	if (h->sub && b < h->n_buckets)
+		__builtin_prefetch(&h->sub[b], 1);
+}
 /* Quantile f in [0, 1] of one kind, in seconds (see above); NaN with no
  * delay of that kind or when saturated. */
 double dh_quantile(const dh_hist *h, st_delay_kind kind, double f);
+/* out[i] = dh_quantile(h, kind, f[i]) for i < n, in one walk of the
+ * buckets when f is ascending (O(buckets + n)). */
+void dh_quantiles(const dh_hist *h, st_delay_kind kind, const double *f, size_t n, double *out);
 void dh_free(dh_hist *h, const sim_alloc *a);
 
 #endif

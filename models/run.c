@@ -295,14 +295,16 @@ int run_replication_focus(const scenario *s, int64_t replication, evs_kind kind,
 		run_fill_counts(&r.groups[g], &w.groups[g], p, dmin);
 		st_dset_fill(&w.dly[g], ST_SUBMISSION, &r.groups[g].fig[FIG_SUB_DELAY_MEAN]);
 		st_dset_fill(&w.dly[g], ST_DELIVERY, &r.groups[g].fig[FIG_DEL_DELAY_MEAN]);
-		st_min_run_result(&w.g_acc_min[g], &r.groups[g].fig[FIG_ACCEPTED_PER_MIN],
+		st_min_run_result(snd_min_run(&w, SND_LEVEL_GROUP, g, false), &r.groups[g].fig[FIG_ACCEPTED_PER_MIN],
 				  &r.groups[g].fig[FIG_ACCEPTED_PEAK_MIN]);
-		st_min_run_result(&w.g_rel_min[g], &r.groups[g].fig[FIG_RELEASED_PER_MIN],
+		st_min_run_result(snd_min_run(&w, SND_LEVEL_GROUP, g, true), &r.groups[g].fig[FIG_RELEASED_PER_MIN],
 				  &r.groups[g].fig[FIG_RELEASED_PEAK_MIN]);
 	}
 	run_fill_counts(&r.total, &w.total, pend_total, dmin);
-	st_min_run_result(&w.acc_min, &r.total.fig[FIG_ACCEPTED_PER_MIN], &r.total.fig[FIG_ACCEPTED_PEAK_MIN]);
-	st_min_run_result(&w.rel_min, &r.total.fig[FIG_RELEASED_PER_MIN], &r.total.fig[FIG_RELEASED_PEAK_MIN]);
+	st_min_run_result(snd_min_run(&w, SND_LEVEL_TOTAL, 0, false), &r.total.fig[FIG_ACCEPTED_PER_MIN],
+			  &r.total.fig[FIG_ACCEPTED_PEAK_MIN]);
+	st_min_run_result(snd_min_run(&w, SND_LEVEL_TOTAL, 0, true), &r.total.fig[FIG_RELEASED_PER_MIN],
+			  &r.total.fig[FIG_RELEASED_PEAK_MIN]);
 	if (ng == 1) {
 		for (int f = FIG_SUB_DELAY_MEAN; f <= FIG_DEL_DELAY_MAX; f++)
 			r.total.fig[f] = r.groups[0].fig[f];
@@ -329,12 +331,17 @@ int run_replication_focus(const scenario *s, int64_t replication, evs_kind kind,
 			me->fig[FIG_DEL_DELAY_MAX] = (double)c->del_max_ns / 1e9;
 		}
 		static const double q[4] = { 0.5, 0.9, 0.95, 0.99 };
+		double sq[4], dq[4];
+		dh_quantiles(&c->dly, ST_SUBMISSION, q, 4, sq);
+		dh_quantiles(&c->dly, ST_DELIVERY, q, 4, dq);
 		for (int i = 0; i < 4; i++) {
-			me->fig[FIG_SUB_DELAY_P50 + i] = dh_quantile(&c->dly, ST_SUBMISSION, q[i]);
-			me->fig[FIG_DEL_DELAY_P50 + i] = dh_quantile(&c->dly, ST_DELIVERY, q[i]);
+			me->fig[FIG_SUB_DELAY_P50 + i] = sq[i];
+			me->fig[FIG_DEL_DELAY_P50 + i] = dq[i];
 		}
-		st_min_run_result(&w.m_acc_min[m], &me->fig[FIG_ACCEPTED_PER_MIN], &me->fig[FIG_ACCEPTED_PEAK_MIN]);
-		st_min_run_result(&w.m_rel_min[m], &me->fig[FIG_RELEASED_PER_MIN], &me->fig[FIG_RELEASED_PEAK_MIN]);
+		st_min_run_result(snd_min_run(&w, SND_LEVEL_MAILBOX, m, false), &me->fig[FIG_ACCEPTED_PER_MIN],
+				  &me->fig[FIG_ACCEPTED_PEAK_MIN]);
+		st_min_run_result(snd_min_run(&w, SND_LEVEL_MAILBOX, m, true), &me->fig[FIG_RELEASED_PER_MIN],
+				  &me->fig[FIG_RELEASED_PEAK_MIN]);
 	}
 	run_service_figures(v, end, &r);
 	for (size_t i = 0; i < w.n_inst; i++)

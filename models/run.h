@@ -42,7 +42,7 @@
  * Costs: time O(events).  Memory (figures from the end-to-end benchmark):
  *   per sender instance  320 B (its arrival's event node and the hot fields
  *                        in the first 96 B, then five 32 B streams; 64-aligned)
- *                        + 192 B per worker (two hot lines);
+ *                        + 256 B per worker (two hot lines);
  *   per mailbox          ~1.4 KB of counters and limiter states, its delay
  *                        histogram once it accepts (4 B x dh_buckets(duration):
  *                        1.5 KiB for a day; twice that in delay mode), plus its
@@ -51,8 +51,11 @@
  *                        rounded up to a power of two), and the
  *                        message-rate ring, 8 B x limit;
  *   per pending message  56 B (pool) + its engine event;
- *   per accepted message 8 B of delay samples (+16 B only when delayed by
- *                        the message rate in delay mode).
+ *   per accepted message 8 B of delay samples at most (none when its
+ *                        submission delay is its group's first one, as
+ *                        nearly all are with fixed connect and submit
+ *                        times; +16 B only when delayed by the message
+ *                        rate in delay mode).
  * scn_budget.h turns these into the estimate `check` and `run` hold a file
  * to before anything runs.
  *

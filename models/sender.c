@@ -14,7 +14,8 @@
 #define SLAB_MSGS 1024
 
 _Static_assert(sizeof(st_min_run) == 64, "st_min_run: one cache line");
-_Static_assert(sizeof(snd_worker) == 192, "snd_worker: three cache lines");
+_Static_assert(sizeof(snd_worker) == 256, "snd_worker: four cache lines");
+_Static_assert(offsetof(snd_worker, sess) == 64, "snd_worker: the node and the worker's fields in the first line");
 _Static_assert(sizeof(snd_inst) == 320, "snd_inst: five cache lines");
 _Static_assert(offsetof(snd_inst, rs) == 96, "snd_inst: the arrival node and the hot fields in the first 96 bytes");
 
@@ -100,15 +101,14 @@ static int world_alloc(snd_world *w)
 	w->workers_mem = sim_malloc(&w->alloc, w->n_workers * sizeof *w->workers + 64);
 	if (w->workers_mem == NULL)
 		return SIM_ENOMEM;
+	/* not zeroed here: world_build writes every worker and instance whole */
 	w->workers = (snd_worker *)(((uintptr_t)w->workers_mem + 63) & ~(uintptr_t)63);
-	memset(w->workers, 0, w->n_workers * sizeof *w->workers);
 	w->inst_mem = sim_malloc(&w->alloc, w->n_inst * sizeof *w->inst + 64);
 	if (w->inst_mem == NULL)
 		return SIM_ENOMEM;
 	w->inst = (snd_inst *)(((uintptr_t)w->inst_mem + 63) & ~(uintptr_t)63);
-	memset(w->inst, 0, w->n_inst * sizeof *w->inst);
 	if (
-	    ALLOC_N(w->group_first, ng) || ALLOC_N(w->trace_pos, ng) ||
+	    ALLOC_N(w->group_first, ng) || ALLOC_N(w->trace_pos, ng) || ALLOC_N(w->g_draws, ng) ||
 	    ALLOC_N(w->mbx_open, nm) || ALLOC_N(w->mbx_shared, nm) ||
 	    ALLOC_A(w->groups, ng, w->groups_mem) || ALLOC_A(w->mailboxes, nm, w->mailboxes_mem) ||
 	    ALLOC_N(w->dly, ng) ||
@@ -156,17 +156,16 @@ static void world_build(snd_world *w, int64_t replication)
 		const scn_sender *sd = &s->senders[g];
 		int64_t conns = sd->connections > 0 ? sd->connections : 1;
 		w->group_first[g] = ii;
+		w->g_draws[g] = snd__draws(sd);
 		for (int64_t k = 0; k < sd->count; k++, ii++) {
 			snd_inst *in = &w->inst[ii];
-			for (int p = 0; p < RNG_PURPOSE_COUNT; p++)
-				rng_stream_init(&in->rs[p], s->seed, replication, (int64_t)g, k, (rng_purpose)p);
-			in->world = w;
-			in->index = k;
-			in->source = (int64_t)ii;
-			in->group = (int32_t)g;
-			in->workers = &w->workers[wi];
+			/* every field written, the rest zero (the array is not
+			 * zeroed first: one pass over its memory, not two) */
+			*in = (snd_inst){ .world = w, .index = k, .source = (int64_t)ii, .group = (int32_t)g,
+					  .workers = &w->workers[wi] };
+			rng_streams_init(in->rs, RNG_PURPOSE_COUNT, s->seed, replication, (int64_t)g, k);
 			for (int64_t c = 0; c < conns; c++, wi++)
-				w->workers[wi].inst = in;
+				w->workers[wi] = (snd_worker){ .inst = in };
 			if (sd->pool < 0)
 				in->home_mailbox = sd->mailbox;
 			else if (sd->assign == ASSIGN_PER_INSTANCE)
@@ -208,6 +207,8 @@ int snd_world_init(snd_world *w, const scenario *s, int64_t replication,
 	if (world_alloc(w) != SIM_OK || world_init_stats(w) != SIM_OK)
 		goto fail;
 	w->replication = replication;
+	w->rel_as_acc = true;
+	w->total_as_group = s->n_senders == 1;
 	for (size_t i = 0; i < s->n_mailboxes; i++) {
 		w->auth_faults |= s->mailboxes[i].limits.auth_fault_p > 0;
 		w->data_faults |= s->mailboxes[i].limits.data_fault_p > 0;
@@ -278,6 +279,8 @@ void snd_world_free(snd_world *w)
 		FREE_N(w->group_first, ng);
 	if (w->trace_pos)
 		FREE_N(w->trace_pos, ng);
+	if (w->g_draws)
+		FREE_N(w->g_draws, ng);
 	if (w->mbx_open)
 		FREE_N(w->mbx_open, nm);
 	if (w->mbx_shared)

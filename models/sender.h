@@ -110,11 +110,15 @@ typedef struct snd_iclient {
 
 struct snd_inst;
 
-/* 192 bytes, 64-aligned in the world's array: every event of a message
- * reads the first two cache lines only (the worker's own fields and the
- * session's hot part); the tarpit's held message and the idle timer are
- * in the third. */
+/* 256 bytes, 64-aligned in the world's array: every event of a message
+ * reads the first two cache lines only (the node and the worker's own
+ * fields, the session's hot part); the tarpit's held message and the idle
+ * timer are in the third. */
 typedef struct snd_worker {
+	/* Its connect-done or submit-done event (one of them pending at a
+	 * time, at most), first: the engine prefetches the node and the 64
+	 * bytes after it a handler ahead, and runs it without a pool slot. */
+	_Alignas(64) sim_node ev;
 	struct snd_inst *inst;
 	snd_msg *msg;
 	int64_t sent;            /* messages resolved in this session */
@@ -283,6 +287,14 @@ typedef struct snd_world {
 	 * end-of-data fault: when not, no attempt reads its limits for it
 	 * (a cold line of the scenario per message). */
 	bool auth_faults, data_faults;
+	/* The per-minute runs, each counted once where two would count
+	 * alike: while every acceptance so far was released at its instant
+	 * (rel_as_acc) the release runs are the acceptance runs and are not
+	 * counted (the first that is not copies them out); with one sender
+	 * group the total's runs are the group's (total_as_group) and are
+	 * never counted.  Read them through snd_min_run. */
+	bool rel_as_acc, total_as_group;
+	uint8_t *g_draws;              /* per group: the streams its messages draw (sender_int.h) */
 } snd_world;
 
 /* Builds every instance of s's senders (streams from (s->seed,
@@ -299,6 +311,12 @@ void snd_world_free(snd_world *w);
  * after every event it handles; tests may call it at any time between
  * events. */
 bool snd_world_check(const snd_world *w);
+
+typedef enum snd_level { SND_LEVEL_TOTAL, SND_LEVEL_GROUP, SND_LEVEL_MAILBOX } snd_level;
+
+/* The per-minute run of acceptances (released false) or releases of the
+ * total, of group i or of mailbox i (i ignored for the total).  O(1). */
+const st_min_run *snd_min_run(const snd_world *w, snd_level level, size_t i, bool released);
 
 /* The service's hooks for this world (tarpit answers, throttle starts). */
 svc_hooks snd_world_hooks(snd_world *w);

@@ -17,20 +17,40 @@ static void on_sched_msg(sim_engine *e, void *ctx, uint64_t arg);
 
 /* The message's shape and fault: three uniforms on the shape stream and
  * one on the faults stream, always, in this order (a trace row gives the
- * shape, and the fault uniform is still drawn).  Pure: the instance's
- * streams are its only state. */
-snd_draw_result snd_message_draw(const scn_sender *sd, snd_inst *in, snd_msg *m,
-				 const scn_trace_row *row, double *drawn)
+ * shape, and the fault uniform is still drawn) -- unless no value depends
+ * on them (snd__draws: fixed shape, no fault), when
+ * those streams, read by nothing else, are left alone.  Pure: the
+ * instance's streams are its only state. */
+/* Inline in both callers: once per message, its fixed path a few
+ * instructions. */
+static inline __attribute__((always_inline)) snd_draw_result
+message_draw(const scn_sender *sd, uint8_t draws, snd_inst *in, snd_msg *m, const scn_trace_row *row,
+	     double *drawn)
 {
 	if (row) {
 		m->recipients = row->recipients;
 		m->external = row->external;
 		m->size_bytes = row->size_bytes;
+	} else if (!(draws & SND__DRAWS_SHAPE)) {
+		m->recipients = snd__round_count(sd->recipients.a);
+		m->size_bytes = snd__round_count(sd->size.a);
+		/* The loader's bounds hold for fixed values (checked as below
+		 * all the same: a scenario built in code skips the loader). */
+		int64_t gm = sd->group_members > 0 ? sd->group_members : 1;
+		if (m->recipients > SCN_MAX_RECIPIENTS / gm) {
+			*drawn = (double)m->recipients;
+			return SND_DRAW_TOO_MANY_RECIPIENTS;
+		}
+		if (m->size_bytes > SCN_MAX_SIZE_BYTES) {
+			*drawn = sd->size.a;
+			return SND_DRAW_TOO_LARGE;
+		}
+		m->external = 0; /* snd_binomial_inv with p <= 0 */
 	} else {
 		rng_stream *sh = &in->rs[RNG_SHAPE];
 		double u1 = rng_uniform_open(sh), u2 = rng_uniform_open(sh), u3 = rng_uniform_open(sh);
-		m->recipients = snd__round_count(snd_dist_inv(&sd->recipients, u1));
-		m->size_bytes = snd__round_count(snd_dist_inv(&sd->size, u3));
+		m->recipients = snd__round_count(snd__dist_inv(&sd->recipients, u1));
+		m->size_bytes = snd__round_count(snd__dist_inv(&sd->size, u3));
 		/* The loader bounds what a bounded distribution can give; the
 		 * tail of an unbounded one (lognormal, geometric, poisson1) is
 		 * checked here, before any product. */
@@ -43,7 +63,12 @@ snd_draw_result snd_message_draw(const scn_sender *sd, snd_inst *in, snd_msg *m,
 			*drawn = snd_dist_inv(&sd->size, u3);
 			return SND_DRAW_TOO_LARGE;
 		}
-		m->external = snd_binomial_inv(m->recipients * gm, sd->external, u2);
+		/* no external recipients: no call (snd_binomial_inv's 0) */
+		m->external = sd->external > 0.0 ? snd_binomial_inv(m->recipients * gm, sd->external, u2) : 0;
+	}
+	if (!(draws & SND__DRAWS_FAULT)) {
+		m->fault = SVC_FAULT_NONE;
+		return SND_DRAW_OK;
 	}
 	double uf = rng_uniform(&in->rs[RNG_FAULTS]);
 	if (uf < sd->p_send_as_denied)
@@ -55,11 +80,17 @@ snd_draw_result snd_message_draw(const scn_sender *sd, snd_inst *in, snd_msg *m,
 	return SND_DRAW_OK;
 }
 
+snd_draw_result snd_message_draw(const scn_sender *sd, snd_inst *in, snd_msg *m,
+				 const scn_trace_row *row, double *drawn)
+{
+	return message_draw(sd, snd__draws(sd), in, m, row, drawn);
+}
+
 static bool draw_message(snd_world *w, snd_inst *in, const scn_sender *sd, snd_msg *m,
 			 const scn_trace_row *row)
 {
 	double drawn = 0.0;
-	switch (snd_message_draw(sd, in, m, row, &drawn)) {
+	switch (message_draw(sd, w->g_draws[in->group], in, m, row, &drawn)) {
 	case SND_DRAW_OK:
 		return true;
 	case SND_DRAW_TOO_MANY_RECIPIENTS:
@@ -143,7 +174,7 @@ static int64_t gap_at(snd_inst *in, double rate, int64_t now)
 	if (!(rate > 0.0))
 		return INT64_MAX;
 	double gap = rng_exponential(&in->rs[RNG_ARRIVALS], 1.0 / rate);
-	return snd__add_sat(now, snd_round_ns(gap * 1e9));
+	return snd__add_sat(now, snd__round_count(gap * 1e9)); /* snd_round_ns, inline */
 }
 
 int64_t snd_arrival_first(const scenario *s, snd_inst *in)
@@ -173,7 +204,10 @@ int64_t snd_arrival_first(const scenario *s, snd_inst *in)
 	return INT64_MAX;
 }
 
-snd_draw_result snd_arrival_step(const scenario *s, snd_inst *in, int64_t now, snd_arrival *out)
+/* Inline in on_arrival (once per message); snd_arrival_step for the
+ * other callers. */
+static inline __attribute__((always_inline)) snd_draw_result
+arrival_step(const scenario *s, snd_inst *in, int64_t now, snd_arrival *out)
 {
 	const scn_arrivals *a = &s->senders[in->group].arrivals;
 	bool keep = thin_keep(s, in, a, now);
@@ -208,6 +242,11 @@ snd_draw_result snd_arrival_step(const scenario *s, snd_inst *in, int64_t now, s
 	return SND_DRAW_OK;
 }
 
+snd_draw_result snd_arrival_step(const scenario *s, snd_inst *in, int64_t now, snd_arrival *out)
+{
+	return arrival_step(s, in, now, out);
+}
+
 static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 {
 	(void)arg;
@@ -217,8 +256,11 @@ static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 	__builtin_prefetch(in->workers, 1);
 	if (in->home_mailbox >= 0)
 		__builtin_prefetch(&w->mailboxes[in->home_mailbox], 1);
-	__builtin_prefetch(&in->rs[RNG_SHAPE], 1);
-	__builtin_prefetch(&in->rs[RNG_FAULTS], 1);
+	uint8_t draws = w->g_draws[in->group];
+	if (draws & SND__DRAWS_SHAPE)
+		__builtin_prefetch(&in->rs[RNG_SHAPE], 1);
+	if (draws & SND__DRAWS_FAULT)
+		__builtin_prefetch(&in->rs[RNG_FAULTS], 1);
 	__builtin_prefetch(&in->msgs_made, 1); /* the instance's last line */
 	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
 	int64_t now = sim_now(e);
@@ -227,7 +269,7 @@ static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 	 * streams only), then the schedulings in the order they always had:
 	 * the message's own events, the rest of a burst, the next arrival. */
 	snd_arrival st;
-	if (snd_arrival_step(w->s, in, now, &st) != SND_DRAW_OK) {
+	if (arrival_step(w->s, in, now, &st) != SND_DRAW_OK) {
 		snd__fail_why(w, SIM_ERANGE, "senders.%s.arrivals.bursts.size: a draw of %.3g messages "
 			      "exceeds the bound of 10^6 per burst", w->s->senders[in->group].name, st.drawn);
 		snd__check_op(w);

@@ -182,6 +182,63 @@ void snd__lose_aborted(snd_world *w, snd_inst *in, snd_msg *m, int mailbox)
 	resolve(w, in, m);
 }
 
+const st_min_run *snd_min_run(const snd_world *w, snd_level level, size_t i, bool released)
+{
+	released = released && !w->rel_as_acc;
+	if (level == SND_LEVEL_TOTAL && w->total_as_group) {
+		level = SND_LEVEL_GROUP;
+		i = 0;
+	}
+	switch (level) {
+	case SND_LEVEL_TOTAL:
+		return released ? &w->rel_min : &w->acc_min;
+	case SND_LEVEL_GROUP:
+		return released ? &w->g_rel_min[i] : &w->g_acc_min[i];
+	case SND_LEVEL_MAILBOX:
+		break;
+	}
+	return released ? &w->m_rel_min[i] : &w->m_acc_min[i];
+}
+
+/* A run that has only counted events at their instant (t = now) has
+ * carried nothing to a later minute: it has no ring to share. */
+static void copy_run(st_min_run *to, const st_min_run *from)
+{
+	assert(from->fut == NULL && to->fut == NULL);
+	*to = *from;
+}
+
+/* The first acceptance not released at its instant: until now every
+ * release run equalled its acceptance run (the same adds); from now on
+ * they are counted apart.  O(groups + mailboxes), once a run. */
+static void rel_split(snd_world *w)
+{
+	copy_run(&w->rel_min, &w->acc_min);
+	for (size_t g = 0; g < w->s->n_senders; g++)
+		copy_run(&w->g_rel_min[g], &w->g_acc_min[g]);
+	for (size_t m = 0; m < w->s->n_mailboxes; m++)
+		copy_run(&w->m_rel_min[m], &w->m_acc_min[m]);
+	w->rel_as_acc = false;
+}
+
+/* One entity's counts of an acceptance (three entities each time:
+ * written out, not a loop over an array of them). */
+static inline void count_accepted(snd_counts *c, const snd_msg *m, int64_t delivered, bool released,
+				  int64_t release_ns)
+{
+	c->accepted++;
+	c->rcpt_accepted += (uint64_t)m->recipients;
+	c->rcpt_delivered += (uint64_t)delivered;
+	c->rcpt_external += (uint64_t)m->external;
+	if (released) {
+		c->released++;
+		if (release_ns > c->last_release_ns)
+			c->last_release_ns = release_ns;
+	} else {
+		c->awaiting_release++;
+	}
+}
+
 void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 {
 	snd_msg *m = wk->msg;
@@ -192,26 +249,15 @@ void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 	int64_t del = o->release_ns - m->generated_ns;
 	bool released = o->release_ns < w->s->duration_ns;
 	int64_t delivered = sd->group_members > 0 ? m->recipients * sd->group_members : m->recipients;
-	snd_counts *c[3] = { &w->total, snd__grp(w, in), &w->mailboxes[wk->mailbox] };
-	for (int i = 0; i < 3; i++) {
-		c[i]->accepted++;
-		c[i]->rcpt_accepted += (uint64_t)m->recipients;
-		c[i]->rcpt_delivered += (uint64_t)delivered;
-		c[i]->rcpt_external += (uint64_t)m->external;
-		if (released) {
-			c[i]->released++;
-			if (o->release_ns > c[i]->last_release_ns)
-				c[i]->last_release_ns = o->release_ns;
-		} else {
-			c[i]->awaiting_release++;
-		}
-	}
+	snd_counts *mc = &w->mailboxes[wk->mailbox];
+	count_accepted(&w->total, m, delivered, released, o->release_ns);
+	count_accepted(snd__grp(w, in), m, delivered, released, o->release_ns);
+	count_accepted(mc, m, delivered, released, o->release_ns);
 	/* A message adds at most 2^40 people (scenario.h), so the total's
 	 * uint64 count is stopped at 2^63, long before it could wrap. */
 	if (w->total.rcpt_delivered > (uint64_t)INT64_MAX)
 		snd__fail_why(w, SIM_ERANGE, "senders.%s.message.recipients: more than 2^63 recipients delivered in "
 			      "one replication: the counts would overflow", sd->name);
-	snd_counts *mc = c[2];
 	mc->sub_sum_s += (double)sub / 1e9;
 	if (sub > mc->sub_max_ns)
 		mc->sub_max_ns = sub;
@@ -221,11 +267,19 @@ void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 		dh_init(&mc->dly, w->s->duration_ns);
 	if (st == SIM_OK)
 		st = dh_add(&mc->dly, a, sub, released, del);
-	/* st_min_run_add: ERANGE (outside the run) is not an error here. */
-	int sa = st_min_run_add(&w->acc_min, a, now, now) | st_min_run_add(&w->g_acc_min[in->group], a, now, now) |
-		 st_min_run_add(&w->m_acc_min[wk->mailbox], a, now, now);
-	(void)sa; /* now is in [0, duration): always counted, nothing allocated */
-	size_t row = snd__series_row(w, now);
+	bool at_once = released && o->release_ns == now;
+	if (!at_once && w->rel_as_acc)
+		rel_split(w);
+	/* st_min_run_add: ERANGE (outside the run) is not an error here.
+	 * now is in [0, duration): always counted, nothing allocated. */
+	if (!w->total_as_group)
+		(void)st_min_run_add(&w->acc_min, a, now, now);
+	(void)st_min_run_add(&w->g_acc_min[in->group], a, now, now);
+	(void)st_min_run_add(&w->m_acc_min[wk->mailbox], a, now, now);
+	/* The handler's first step (snd__series_at) made now's row the
+	 * next to fill: no division. */
+	size_t row = w->series_next;
+	assert(row == snd__series_row(w, now));
 	if (ALWAYS(row < w->n_series)) /* an acceptance runs before the end */
 		w->series[row].accepted++;
 	bool focused = w->focus && focus_sees(w->focus, wk);
@@ -237,11 +291,13 @@ void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 		if (del > mc->del_max_ns)
 			mc->del_max_ns = del;
 		int64_t rt = o->release_ns;
-		if (st_min_run_add(&w->rel_min, a, now, rt) == SIM_ENOMEM ||
-		    st_min_run_add(&w->g_rel_min[in->group], a, now, rt) == SIM_ENOMEM ||
-		    st_min_run_add(&w->m_rel_min[wk->mailbox], a, now, rt) == SIM_ENOMEM)
+		if (!w->rel_as_acc &&
+		    ((!w->total_as_group && st_min_run_add(&w->rel_min, a, now, rt) == SIM_ENOMEM) ||
+		     st_min_run_add(&w->g_rel_min[in->group], a, now, rt) == SIM_ENOMEM ||
+		     st_min_run_add(&w->m_rel_min[wk->mailbox], a, now, rt) == SIM_ENOMEM))
 			st = SIM_ENOMEM;
-		row = snd__series_row(w, rt);
+		if (!at_once)
+			row = snd__series_row(w, rt);
 		if (row < w->n_series)
 			w->series[row].released++;
 		if (focused && (frow = focus_row(w, rt)) != NULL)

@@ -17,7 +17,9 @@ int64_t snd_round_ns(double x)
 		return 0;
 	if (x >= 9.2e18)
 		return INT64_MAX;
-	return (int64_t)floor(x + 0.5);
+	/* floor(x + 0.5) without a call to the C library: x + 0.5 > 0, where
+	 * the cast's truncation is floor */
+	return (int64_t)(x + 0.5);
 }
 
 /* Walks the CDF from the mode (GSL's cdf and pdf at the mode). */

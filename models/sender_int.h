@@ -151,7 +151,34 @@ static inline int64_t snd__round_count(double x)
 		return 0;
 	if (x >= 9.2e18)
 		return INT64_MAX;
-	return (int64_t)floor(x + 0.5);
+	/* floor(x + 0.5) without the call: x + 0.5 > 0, where the cast's
+	 * truncation is floor */
+	return (int64_t)(x + 0.5);
+}
+
+/* snd_dist_inv, the fixed value without a call (every message draws
+ * its recipients and size, most from a fixed value). */
+static inline double snd__dist_inv(const scn_dist *d, double u)
+{
+	return d->kind == DIST_FIXED ? d->a : snd_dist_inv(d, u);
+}
+
+/* Whether any value of a message depends on the shape stream's three
+ * uniforms (recipients, external, size), and on the faults stream's one.
+ * Nothing else reads those two streams, so when no value depends on them
+ * they need not be drawn at all: the k-th message's values come from the
+ * same uniforms of its stream (3k..3k+2, and k) whenever they are used,
+ * which is what "always three and one" is for (common random numbers). */
+enum { SND__DRAWS_SHAPE = 1, SND__DRAWS_FAULT = 2 };
+
+/* Which of the two a sender's messages draw (world.g_draws keeps it per
+ * group, taken once). */
+static inline uint8_t snd__draws(const scn_sender *sd)
+{
+	bool shape = sd->recipients.kind != DIST_FIXED || sd->size.kind != DIST_FIXED || sd->external > 0.0;
+	/* a uniform on [0, 1) is below neither bound when both are <= 0 */
+	bool fault = sd->p_send_as_denied > 0.0 || sd->p_send_as_denied + sd->p_invalid_recipients > 0.0;
+	return (uint8_t)((shape ? SND__DRAWS_SHAPE : 0) | (fault ? SND__DRAWS_FAULT : 0));
 }
 
 /* A connect or submit time for instance in: the fixed value draws
@@ -273,22 +300,25 @@ static inline bool snd__count_generated(snd_world *w, snd_inst *in)
 
 static inline void snd__count_conn_opened(snd_world *w, snd_worker *wk)
 {
-	snd_counts *c[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
-	for (int i = 0; i < 3; i++)
-		c[i]->conn_opened++;
+	w->total.conn_opened++;
+	snd__grp(w, wk->inst)->conn_opened++;
+	w->mailboxes[wk->mailbox].conn_opened++;
 }
 
-/* One more attempt for the worker's message. */
+/* One more attempt for the worker's message (the three entities written
+ * out: once per message). */
 static inline void snd__count_attempt(snd_world *w, snd_worker *wk)
 {
 	snd_msg *m = wk->msg;
 	m->attempts++;
-	snd_counts *c[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
-	for (int i = 0; i < 3; i++) {
-		c[i]->attempts++;
-		if (m->attempts > 1)
-			c[i]->retries++;
-	}
+	uint64_t retry = m->attempts > 1;
+	snd_counts *g = snd__grp(w, wk->inst), *mb = &w->mailboxes[wk->mailbox];
+	w->total.attempts++;
+	g->attempts++;
+	mb->attempts++;
+	w->total.retries += retry;
+	g->retries += retry;
+	mb->retries += retry;
 }
 
 void snd__count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, const scn_reply *reply,

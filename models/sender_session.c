@@ -22,7 +22,14 @@ static void on_idle_end(sim_engine *e, void *ctx, uint64_t arg);
 static void on_auth_refused(sim_engine *e, void *ctx, uint64_t arg);
 static void on_auth_timeout(sim_engine *e, void *ctx, uint64_t arg);
 static void on_data_timeout(sim_engine *e, void *ctx, uint64_t arg);
-static void answer(snd_world *w, snd_worker *wk, const svc_outcome *o, bool at_eod);
+/* The steps every message takes are inline in their callers (a call's
+ * cost is a good part of each): answer, next_in_session, dispatch_one,
+ * start_next, continue_session, quit_session (snd__* the same, called). */
+#define SND__STEP static inline __attribute__((always_inline))
+SND__STEP void answer(snd_world *w, snd_worker *wk, const svc_outcome *o, bool at_eod);
+SND__STEP void start_next(snd_world *w, snd_worker *wk);
+SND__STEP void continue_session(snd_world *w, snd_worker *wk);
+SND__STEP void quit_session(snd_world *w, snd_worker *wk);
 
 /* ---- copies the client gave up on (data_timeout) ------------------------ */
 
@@ -165,7 +172,7 @@ static int choose_mailbox(snd_world *w, snd_inst *in)
 	size_t n = p->count;
 	switch (sd->assign) {
 	case ASSIGN_PER_INSTANCE:
-		return (int)(p->first + (size_t)in->index % n);
+		return in->home_mailbox; /* first + index mod count, from world_build */
 	case ASSIGN_ROUND_ROBIN: {
 		size_t k = (size_t)(((uint64_t)in->index + in->rr++) % n);
 		return (int)(p->first + k);
@@ -203,7 +210,8 @@ void snd__connect(snd_world *w, snd_worker *wk)
 	__builtin_prefetch(&w->mailboxes[mb], 1);
 	__builtin_prefetch(&w->mbx_open[mb], 1);
 	__builtin_prefetch(&w->m_acc_min[mb], 1);
-	__builtin_prefetch(&w->m_rel_min[mb], 1);
+	if (!w->rel_as_acc)
+		__builtin_prefetch(&w->m_rel_min[mb], 1);
 	const scn_sender *sd = &w->s->senders[wk->inst->group];
 	int64_t d = snd__duration(wk->inst, &sd->connect_time, sd->connect_time_ns);
 	if (sd->serial_connect && ALWAYS(ic != NULL)) {
@@ -214,14 +222,19 @@ void snd__connect(snd_world *w, snd_worker *wk)
 		ic->connect_free_ns = snd__add_sat(start, d);
 		d = ic->connect_free_ns - now;
 	}
-	snd__sched(w, d, on_connect_done, wk, 0, NULL);
+	snd__sched_node(w, &wk->ev, d, on_connect_done, wk, 0);
 }
 
-void snd__quit_session(snd_world *w, snd_worker *wk)
+SND__STEP void quit_session(snd_world *w, snd_worker *wk)
 {
 	svc_quit(w->v, snd__sess(w, wk));
 	w->mbx_open[wk->mailbox]--;
 	wk->state = SW_FREE;
+}
+
+void snd__quit_session(snd_world *w, snd_worker *wk)
+{
+	quit_session(w, wk);
 }
 
 /* MAIL FROM and RCPT refused (svc_envelope): answered at once, nothing
@@ -326,7 +339,7 @@ static void begin_submit(snd_world *w, snd_worker *wk)
 		return;
 	}
 	/* arg: 1 + what is left of the data timeout at the end of data (0: off) */
-	snd__sched(w, t, on_submit_done, wk, to > 0 ? (uint64_t)(to - t) + 1 : 0, NULL);
+	snd__sched_node(w, &wk->ev, t, on_submit_done, wk, to > 0 ? (uint64_t)(to - t) + 1 : 0);
 }
 
 /* read_timeout: the client stops waiting for a delayed AUTH reply; the
@@ -410,14 +423,14 @@ static void on_connect_done(sim_engine *e, void *ctx, uint64_t arg)
 }
 
 /* at_eod: the reply to the end of data (not to the envelope). */
-static void answer(snd_world *w, snd_worker *wk, const svc_outcome *o, bool at_eod)
+SND__STEP void answer(snd_world *w, snd_worker *wk, const svc_outcome *o, bool at_eod)
 {
 	if (o->rc == RC_OK) {
 		if (wk->msg->copies)
 			snd__copies_resolve(w, wk, true);
 		snd__accept(w, wk, o);
 		wk->sent++;
-		snd__continue_session(w, wk);
+		continue_session(w, wk);
 		return;
 	}
 	snd__count_reject(w, wk, o->rc, o->reply, false);
@@ -429,11 +442,11 @@ static void answer(snd_world *w, snd_worker *wk, const svc_outcome *o, bool at_e
 		snd__lose(w, wk, SND__LOSS_BELIEVED_SENT);
 		wk->sent++;
 		if (o->reply && o->reply->drops_connection) {
-			snd__quit_session(w, wk);
+			quit_session(w, wk);
 			snd__after_message(w, wk);
 			return;
 		}
-		snd__continue_session(w, wk);
+		continue_session(w, wk);
 		return;
 	}
 	snd__refused(w, wk, o->rc, o->reply, true, o->retry_after_ns);
@@ -556,7 +569,7 @@ static bool inst_paused(const snd_world *w, const snd_iclient *ic)
 }
 
 static void on_pause_end(sim_engine *e, void *ctx, uint64_t arg);
-static bool dispatch_one(snd_world *w, snd_inst *in);
+SND__STEP bool dispatch_one(snd_world *w, snd_inst *in);
 
 /* The worker sleeps until `until` (a batch pause, the message gap, the
  * instance's pause), its session kept open or not.  An instant at or past
@@ -595,7 +608,7 @@ static int64_t finished(snd_world *w, snd_worker *wk, bool *batch)
 /* The session's next step once nothing holds it: the next message while
  * the session may send more, else an idle hold, else quit and start the
  * worker's next session. */
-static void next_in_session(snd_world *w, snd_worker *wk, const scn_sender *sd)
+SND__STEP void next_in_session(snd_world *w, snd_worker *wk, const scn_sender *sd)
 {
 	if (wk->sent < sd->messages_per_session) {
 		snd_msg *m = take_head(wk->inst);
@@ -610,8 +623,8 @@ static void next_in_session(snd_world *w, snd_worker *wk, const scn_sender *sd)
 			return;
 		}
 	}
-	snd__quit_session(w, wk);
-	snd__start_next(w, wk);
+	quit_session(w, wk);
+	start_next(w, wk);
 }
 
 /* The session goes on (after a message, or after a pause in it): the next
@@ -790,8 +803,13 @@ void snd__abort(snd_world *w, snd_worker *wk, bool in_session)
 
 /* ---- taking messages ---------------------------------------------------- */
 
-/* A free worker (no session) takes the oldest unclaimed message. */
 void snd__start_next(snd_world *w, snd_worker *wk)
+{
+	start_next(w, wk);
+}
+
+/* A free worker (no session) takes the oldest unclaimed message. */
+SND__STEP void start_next(snd_world *w, snd_worker *wk)
 {
 	wk->state = SW_FREE;
 	snd_iclient *ic = snd__icl(w, wk->inst);
@@ -804,8 +822,13 @@ void snd__start_next(snd_world *w, snd_worker *wk)
 	snd__connect(w, wk);
 }
 
-/* After an acceptance or an honoured permanent refusal in a session. */
 void snd__continue_session(snd_world *w, snd_worker *wk)
+{
+	continue_session(w, wk);
+}
+
+/* After an acceptance or an honoured permanent refusal in a session. */
+SND__STEP void continue_session(snd_world *w, snd_worker *wk)
 {
 	if (w->icl) {
 		client_continue(w, wk);
@@ -817,7 +840,7 @@ void snd__continue_session(snd_world *w, snd_worker *wk)
 
 /* The head message to a worker idling in a session first, else to a free
  * worker (MODEL.md "Workers and messages"); false if none could take it. */
-static bool dispatch_one(snd_world *w, snd_inst *in)
+SND__STEP bool dispatch_one(snd_world *w, snd_inst *in)
 {
 	int64_t n = w->s->senders[in->group].connections;
 	for (int64_t i = 0; i < n; i++) {
@@ -833,7 +856,7 @@ static bool dispatch_one(snd_world *w, snd_inst *in)
 	for (int64_t i = 0; i < n; i++) {
 		snd_worker *wk = &in->workers[i];
 		if (wk->state == SW_FREE) {
-			snd__start_next(w, wk);
+			start_next(w, wk);
 			return true;
 		}
 	}

@@ -391,6 +391,26 @@ static void test_histogram(void **state)
 	near(dh_quantile(&h, ST_DELIVERY, 0.5), 51.2);
 	near(dh_quantile(&h, ST_DELIVERY, 0.99), 1100);
 	assert_true(isnan(dh_quantile(&h, ST_DELIVERY, 1.5)));
+	/* several quantiles in one walk: the same values, in any order (a
+	 * descending f walks again), NaN where one is */
+	static const double f[6] = { 0.5, 0.9, 0.99, 0.5, 1.5, 0.99 };
+	static const double want_sub[6] = { 51.2, 94.208, 100, 51.2, NAN, 100 };
+	/* delivery p90: j = 90, x[90] = 1,091 s (90 of 1..90 s before it),
+	 * bucket end 1,114,112 ms capped at the max 1,100 s */
+	static const double want_del[6] = { 51.2, 1100, 1100, 51.2, NAN, 1100 };
+	double q[6];
+	dh_quantiles(&h, ST_SUBMISSION, f, 6, q);
+	for (int i = 0; i < 6; i++)
+		if (isnan(want_sub[i]))
+			assert_true(isnan(q[i]));
+		else
+			near(q[i], want_sub[i]);
+	dh_quantiles(&h, ST_DELIVERY, f, 6, q);
+	for (int i = 0; i < 6; i++)
+		if (isnan(want_del[i]))
+			assert_true(isnan(q[i]));
+		else
+			near(q[i], want_del[i]);
 	dh_free(&h, &sim_alloc_std);
 }
 

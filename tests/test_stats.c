@@ -44,7 +44,7 @@ static void test_sort_vs_qsort(void **state)
 {
 	(void)state;
 	uint64_t s = 1;
-	static const size_t sizes[] = { 0, 1, 2, 3, 47, 48, 49, 255, 256, 1000, 100000 };
+	static const size_t sizes[] = { 0, 1, 2, 3, 47, 48, 49, 255, 256, 1000, 1007, 1008, 4099, 100000 };
 	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
 		size_t n = sizes[k];
 		int64_t *v = malloc((n ? n : 1) * sizeof *v);
@@ -61,6 +61,16 @@ static void test_sort_vs_qsort(void **state)
 		for (size_t i = 0; i < n; i++)
 			v[i] = (int64_t)(splitmix(&s) % (86400 * (uint64_t)SCN_NS_PER_S)) / 1000 * 1000;
 		check_sort(v, n);
+		/* one value in most keys (fixed connect and submit times), the
+		 * others on both sides of it: st_sort_i64 partitions around
+		 * the value when it holds most of a sample of the keys */
+		static const uint64_t pct[] = { 40, 55, 90, 99 };
+		for (size_t p = 0; p < sizeof pct / sizeof pct[0]; p++) {
+			for (size_t i = 0; i < n; i++)
+				v[i] = splitmix(&s) % 100 < pct[p] ? 500000000
+								   : (int64_t)(splitmix(&s) % 1000000000) - 200000000;
+			check_sort(v, n);
+		}
 		/* all equal, then sorted, then reversed, extremes */
 		for (size_t i = 0; i < n; i++)
 			v[i] = 42;
@@ -142,6 +152,93 @@ static void test_delays_fill(void **state)
 	st_delays_free(&d);
 }
 
+/* st_dset keeps the first submission delay only as a count (rep_ns,
+ * n_rep).  By hand: 2, 2, 2, 1, 3, 2 s, all delivered at acceptance:
+ * sorted 1 2 2 2 2 3, mean 2, p50 at h = 2.5 -> 2, p90 at h = 4.5 ->
+ * 2.5, p95 at h = 4.75 -> 2.75, p99 at h = 4.95 -> 2.95, max 3; only 1
+ * and 3 are kept.  Then one more of 2 s delivered at 10 s: submission
+ * 1 2 2 2 2 2 3, delivery 1 2 2 2 2 3 10 (mean 22/7, p50 2, max 10). */
+static void test_dset_repeated(void **state)
+{
+	(void)state;
+	const int64_t S = SCN_NS_PER_S;
+	st_dset d;
+	st_dset_init(&d, sim_alloc_std);
+	static const int64_t subs[6] = { 2, 2, 2, 1, 3, 2 };
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(st_dset_add(&d, subs[i] * S, true, subs[i] * S), SIM_OK);
+	assert_int_equal(d.sub.n, 2);
+	assert_int_equal(d.n_rep, 4);
+	double f[ST_DELAY_FIGS];
+	st_dset_fill(&d, ST_SUBMISSION, f);
+	assert_true(f[0] == 2 && f[1] == 2 && f[5] == 3);
+	assert_true(fabs(f[2] - 2.5) < 1e-12 && fabs(f[3] - 2.75) < 1e-12 && fabs(f[4] - 2.95) < 1e-12);
+	static const int64_t kth[6] = { 1, 2, 2, 2, 2, 3 };
+	for (size_t k = 0; k < 6; k++)
+		assert_int_equal(st_dset_kth(&d, ST_SUBMISSION, k), kth[k] * S);
+	assert_int_equal(st_dset_add(&d, 2 * S, true, 10 * S), SIM_OK);
+	assert_int_equal(st_dset_n(&d, ST_SUBMISSION), 7);
+	assert_int_equal(st_dset_n(&d, ST_DELIVERY), 7);
+	st_dset_fill(&d, ST_DELIVERY, f);
+	assert_true(fabs(f[0] - 22.0 / 7) < 1e-12 && f[1] == 2 && f[5] == 10);
+	st_dset_fill(&d, ST_SUBMISSION, f);
+	assert_true(fabs(f[0] - 14.0 / 7) < 1e-12 && f[5] == 3);
+	st_dset_free(&d);
+
+	/* Against st_delays_fill on the samples themselves (the contract:
+	 * the same figures bit for bit): mostly one value, some delivered
+	 * later, some never; and the union of two sets against one sort. */
+	uint64_t s = 3;
+	st_dset two[2];
+	st_delays all_sub, all_del;
+	st_delays_init(&all_sub, sim_alloc_std);
+	st_delays_init(&all_del, sim_alloc_std);
+	for (int g = 0; g < 2; g++) {
+		st_dset_init(&two[g], sim_alloc_std);
+		st_delays sub, del;
+		st_delays_init(&sub, sim_alloc_std);
+		st_delays_init(&del, sim_alloc_std);
+		for (int i = 0; i < 20000; i++) {
+			uint64_t r = splitmix(&s) % 100;
+			int64_t x = r < 90 ? (g + 1) * 500000000LL : (int64_t)(splitmix(&s) % (3 * (uint64_t)S));
+			bool released = r != 99;
+			int64_t y = r >= 97 ? x + (int64_t)(splitmix(&s) % (uint64_t)S) : x;
+			assert_int_equal(st_dset_add(&two[g], x, released, y), SIM_OK);
+			assert_int_equal(st_delays_add(&sub, x), SIM_OK);
+			assert_int_equal(st_delays_add(&all_sub, x), SIM_OK);
+			if (released) {
+				assert_int_equal(st_delays_add(&del, y), SIM_OK);
+				assert_int_equal(st_delays_add(&all_del, y), SIM_OK);
+			}
+		}
+		assert_true(two[g].sub.n < 20000 / 5); /* the repeated ones not kept */
+		double got[ST_DELAY_FIGS], want[ST_DELAY_FIGS];
+		st_dset_fill(&two[g], ST_SUBMISSION, got);
+		st_delays_fill(&sub, want);
+		assert_memory_equal(got, want, sizeof got);
+		st_dset_fill(&two[g], ST_DELIVERY, got);
+		st_delays_fill(&del, want);
+		assert_memory_equal(got, want, sizeof got);
+		for (size_t k = 0; k < sub.n; k += 997)
+			assert_true(st_dset_kth(&two[g], ST_SUBMISSION, k) == sub.v[k]);
+		st_delays_free(&sub);
+		st_delays_free(&del);
+	}
+	st_sort_i64(all_sub.v, all_sub.n);
+	st_sort_i64(all_del.v, all_del.n);
+	static const double qs[5] = { 0.0, 0.5, 0.9, 0.99, 1.0 };
+	for (int i = 0; i < 5; i++) {
+		assert_true(st_dset_union_quantile(two, 2, ST_SUBMISSION, qs[i]) ==
+			    st_quantile_sorted_i64(all_sub.v, all_sub.n, qs[i]));
+		assert_true(st_dset_union_quantile(two, 2, ST_DELIVERY, qs[i]) ==
+			    st_quantile_sorted_i64(all_del.v, all_del.n, qs[i]));
+	}
+	st_dset_free(&two[0]);
+	st_dset_free(&two[1]);
+	st_delays_free(&all_sub);
+	st_delays_free(&all_del);
+}
+
 static void test_delays_enomem(void **state)
 {
 	(void)state;
@@ -180,6 +277,22 @@ static void test_per_minute(void **state)
 	st_min_run_result(&m, &mean, &peak);
 	/* minutes hold 2, 1 and 3 (121 s, 122 s and the carried 125 s): 6 in 2.5 min */
 	assert_true(fabs(mean - 6 / 2.5) < 1e-12);
+	assert_true(peak == 3);
+	st_min_run_free(&m, a);
+
+	/* Nothing carried ahead (every event at its instant): minutes 0, 0,
+	 * then 2 (minute 1 empty), 2, 2, then 3 up to the end at 200 s (the
+	 * last, partial minute [180, 200) s): buckets 2, 0, 3, 1, so peak 3
+	 * and 6 events in 10/3 minutes; its minute's end is the run's. */
+	assert_int_equal(st_min_run_init(&m, 200 * SCN_NS_PER_S), SIM_OK);
+	static const int64_t at_s[6] = { 1, 59, 120, 150, 179, 199 };
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(st_min_run_add(&m, a, at_s[i] * SCN_NS_PER_S, at_s[i] * SCN_NS_PER_S), SIM_OK);
+	assert_int_equal(m.base, 3);
+	assert_int_equal(m.cur_end_ns, 200 * SCN_NS_PER_S);
+	assert_int_equal(st_min_run_add(&m, a, 200 * SCN_NS_PER_S, 200 * SCN_NS_PER_S), SIM_ERANGE);
+	st_min_run_result(&m, &mean, &peak);
+	assert_true(fabs(mean - 6 / (200.0 / 60)) < 1e-12);
 	assert_true(peak == 3);
 	st_min_run_free(&m, a);
 }
@@ -282,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_sort_vs_qsort),
 		cmocka_unit_test(test_quantiles_vs_gsl),
 		cmocka_unit_test(test_delays_fill),
+		cmocka_unit_test(test_dset_repeated),
 		cmocka_unit_test(test_delays_enomem),
 		cmocka_unit_test(test_per_minute),
 		cmocka_unit_test(test_summary_t_half_width),

@@ -20,53 +20,37 @@ static uint64_t mix_in(uint64_t h, uint64_t v)
 	return splitmix64(&x);
 }
 
-void rng_stream_init(rng_stream *st, uint64_t seed, int64_t replication,
-		     int64_t group, int64_t instance, rng_purpose purpose)
+/* The hash of a stream's first four numbers. */
+static uint64_t stream_prefix(uint64_t seed, int64_t replication, int64_t group, int64_t instance)
 {
 	uint64_t h = 0x7468726f74746c65ULL; /* "throttle" */
 	h = mix_in(h, seed);
 	h = mix_in(h, (uint64_t)replication);
 	h = mix_in(h, (uint64_t)group);
-	h = mix_in(h, (uint64_t)instance);
-	h = mix_in(h, (uint64_t)purpose);
+	return mix_in(h, (uint64_t)instance);
+}
+
+static void stream_from(rng_stream *st, uint64_t prefix, uint64_t purpose)
+{
+	uint64_t h = mix_in(prefix, purpose);
 	for (int i = 0; i < 4; i++)
 		st->s[i] = splitmix64(&h);
 	/* splitmix64 is a bijection of its counter, so four consecutive
 	 * outputs are never all zero; xoshiro's one forbidden state is out. */
 }
 
-static inline uint64_t rotl(uint64_t x, int k)
+void rng_stream_init(rng_stream *st, uint64_t seed, int64_t replication,
+		     int64_t group, int64_t instance, rng_purpose purpose)
 {
-	return (x << k) | (x >> (64 - k));
+	stream_from(st, stream_prefix(seed, replication, group, instance), (uint64_t)purpose);
 }
 
-uint64_t rng_u64(rng_stream *st)
+void rng_streams_init(rng_stream *st, int n, uint64_t seed, int64_t replication,
+		      int64_t group, int64_t instance)
 {
-	uint64_t *s = st->s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-double rng_uniform(rng_stream *st)
-{
-	return (double)(rng_u64(st) >> 11) * 0x1.0p-53;
-}
-
-double rng_uniform_open(rng_stream *st)
-{
-	return ((double)(rng_u64(st) >> 11) + 0.5) * 0x1.0p-53;
-}
-
-double rng_exponential(rng_stream *st, double mean)
-{
-	return -mean * log1p(-rng_uniform(st));
+	uint64_t prefix = stream_prefix(seed, replication, group, instance);
+	for (int p = 0; p < n; p++)
+		stream_from(&st[p], prefix, (uint64_t)p);
 }
 
 uint64_t rng_key(uint64_t seed, int64_t replication, int64_t group, int64_t instance, uint64_t purpose)

@@ -19,6 +19,7 @@
 #ifndef SIM_RNG_H
 #define SIM_RNG_H
 
+#include <math.h>
 #include <stdint.h>
 
 typedef enum rng_purpose {
@@ -37,17 +38,54 @@ typedef struct rng_stream {
 /* Seed a stream from the five numbers that name it. */
 void rng_stream_init(rng_stream *st, uint64_t seed, int64_t replication,
 		     int64_t group, int64_t instance, rng_purpose purpose);
+/* st[p] = the stream of purpose p, for p in [0, n): the same streams as
+ * n calls of rng_stream_init, the hash of the four common numbers taken
+ * once. */
+void rng_streams_init(rng_stream *st, int n, uint64_t seed, int64_t replication,
+		      int64_t group, int64_t instance);
+
+/* The draws are inline: several per message, each a handful of
+ * instructions (a call cost as much again). */
+
+static inline uint64_t rng__rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
 
 /* The next 64 raw bits. */
-uint64_t rng_u64(rng_stream *st);
+static inline uint64_t rng_u64(rng_stream *st)
+{
+	uint64_t *s = st->s;
+	uint64_t result = rng__rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rng__rotl(s[3], 45);
+	return result;
+}
+
 /* Uniform on [0, 1), 53 bits. */
-double rng_uniform(rng_stream *st);
+static inline double rng_uniform(rng_stream *st)
+{
+	return (double)(rng_u64(st) >> 11) * 0x1.0p-53;
+}
+
 /* Uniform on (0, 1) from exactly one 64-bit output: the midpoint
  * (k + 1/2) / 2^53 of a 53-bit cell.  For inversion (quantile functions
  * that are infinite at 0 or 1) with a fixed number of draws. */
-double rng_uniform_open(rng_stream *st);
+static inline double rng_uniform_open(rng_stream *st)
+{
+	return ((double)(rng_u64(st) >> 11) + 0.5) * 0x1.0p-53;
+}
+
 /* Exponential with the given mean (inverse transform, -mean*log(1-u)). */
-double rng_exponential(rng_stream *st, double mean);
+static inline double rng_exponential(rng_stream *st, double mean)
+{
+	return -mean * log1p(-rng_uniform(st));
+}
 
 /* Counter-based draws, for draws whose number depends on what happens in
  * the run (one per attempt): a uniform on [0, 1) that is a pure function

@@ -79,6 +79,49 @@ static void flag_sort_u64(uint64_t *a, size_t n, int shift)
 	}
 }
 
+/* Delays repeat: with fixed connect and submit times nearly every
+ * sample of a run can be one value, which the radix passes would walk
+ * byte by byte, every key of it at every level.  The value that more
+ * than half of 63 evenly spaced keys share, if any; false if none. */
+#define ST_SAMPLE 63
+static bool dominant_u64(const uint64_t *a, size_t n, uint64_t *x)
+{
+	uint64_t s[ST_SAMPLE];
+	size_t step = n / ST_SAMPLE;
+	for (size_t i = 0; i < ST_SAMPLE; i++)
+		s[i] = a[i * step];
+	insertion_sort_u64(s, ST_SAMPLE);
+	/* a value in more than half of a sorted sample is its median */
+	uint64_t m = s[ST_SAMPLE / 2];
+	size_t k = 0;
+	for (size_t i = 0; i < ST_SAMPLE; i++)
+		k += s[i] == m;
+	*x = m;
+	return k > ST_SAMPLE / 2;
+}
+
+/* Dijkstra's three-way partition of a[0..n) around x: keys < x first,
+ * then those equal (already in order), then those > x; *lt and *gt bound
+ * the equal ones.  One pass. */
+static void partition3_u64(uint64_t *a, size_t n, uint64_t x, size_t *lt, size_t *gt)
+{
+	size_t l = 0, i = 0, g = n;
+	while (i < g) {
+		uint64_t v = a[i];
+		if (v < x) {
+			a[i++] = a[l];
+			a[l++] = v;
+		} else if (v > x) {
+			a[i] = a[--g];
+			a[g] = v;
+		} else {
+			i++;
+		}
+	}
+	*lt = l;
+	*gt = g;
+}
+
 void st_sort_i64(int64_t *v, size_t n)
 {
 	if (n < 2)
@@ -93,7 +136,13 @@ void st_sort_i64(int64_t *v, size_t n)
 		u[i] ^= sign;
 		diff |= u[i] ^ u[0];
 	}
-	if (diff != 0) {
+	uint64_t x;
+	if (diff != 0 && n >= 16 * ST_SAMPLE && dominant_u64(u, n, &x)) {
+		size_t lt, gt;
+		partition3_u64(u, n, x, &lt, &gt);
+		flag_sort_u64(u, lt, 56);
+		flag_sort_u64(u + gt, n - gt, 56);
+	} else if (diff != 0) {
 		/* Start at the highest byte in which some keys differ: delays
 		 * in ns fit in 5-6 bytes, so the upper passes are skipped. */
 		int shift = 56;
@@ -188,14 +237,19 @@ void st_dset_init(st_dset *d, sim_alloc alloc)
 	st_delays_init(&d->sub, alloc);
 	st_delays_init(&d->out, alloc);
 	st_delays_init(&d->in, alloc);
+	d->rep_ns = 0;
+	d->n_rep = 0;
+	d->has_rep = false;
 	d->sorted = true;
 }
 
-int st_dset_add(st_dset *d, int64_t sub_ns, bool released, int64_t del_ns)
+int st_dset_add_slow(st_dset *d, int64_t sub_ns, bool released, int64_t del_ns)
 {
 	bool moved = !released || del_ns != sub_ns;
+	/* the first s recorded is the repeated one */
+	bool rep = !d->has_rep || sub_ns == d->rep_ns;
 	/* Reserve first, so that SIM_ENOMEM leaves d unchanged. */
-	if (d->sub.n == d->sub.cap) {
+	if (!rep && d->sub.n == d->sub.cap) {
 		if (st_delays_add(&d->sub, 0) != SIM_OK)
 			return SIM_ENOMEM;
 		d->sub.n--;
@@ -207,7 +261,13 @@ int st_dset_add(st_dset *d, int64_t sub_ns, bool released, int64_t del_ns)
 	}
 	if (moved && released && st_delays_add(&d->in, del_ns) != SIM_OK)
 		return SIM_ENOMEM;
-	d->sub.v[d->sub.n++] = sub_ns;
+	if (rep) {
+		d->has_rep = true;
+		d->rep_ns = sub_ns;
+		d->n_rep++;
+	} else {
+		d->sub.v[d->sub.n++] = sub_ns;
+	}
 	if (moved)
 		d->out.v[d->out.n++] = sub_ns;
 	d->sorted = false;
@@ -226,9 +286,10 @@ void st_dset_finish(st_dset *d)
 
 size_t st_dset_n(const st_dset *d, st_delay_kind kind)
 {
+	size_t n = d->sub.n + (size_t)d->n_rep;
 	if (kind == ST_SUBMISSION)
-		return d->sub.n;
-	return d->sub.n - d->out.n + d->in.n;
+		return n;
+	return n - d->out.n + d->in.n;
 }
 
 /* Number of elements <= v in sorted a[0..n). */
@@ -245,9 +306,40 @@ static size_t count_le(const int64_t *a, size_t n, int64_t v)
 	return lo;
 }
 
+/* Number of elements < v in sorted a[0..n). */
+static size_t count_lt(const int64_t *a, size_t n, int64_t v)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The k-th smallest submission delay (k < st_dset_n), sub sorted: sub
+ * holds none equal to rep_ns, so the repeated ones sit right after the
+ * elements of sub below it. */
+static int64_t sub_kth(const st_dset *d, size_t k)
+{
+	if (d->n_rep == 0)
+		return d->sub.v[k];
+	size_t below = count_lt(d->sub.v, d->sub.n, d->rep_ns);
+	if (k < below)
+		return d->sub.v[k];
+	if (k - below < d->n_rep)
+		return d->rep_ns;
+	return d->sub.v[k - (size_t)d->n_rep];
+}
+
 static size_t dset_count_le(const st_dset *d, st_delay_kind kind, int64_t v)
 {
 	size_t c = count_le(d->sub.v, d->sub.n, v);
+	if (d->n_rep > 0 && d->rep_ns <= v)
+		c += (size_t)d->n_rep;
 	if (kind == ST_DELIVERY)
 		c = c - count_le(d->out.v, d->out.n, v) + count_le(d->in.v, d->in.n, v);
 	return c;
@@ -261,6 +353,12 @@ static void dset_range(const st_dset *d, st_delay_kind kind, int64_t *lo, int64_
 			*lo = d->sub.v[0];
 		if (d->sub.v[d->sub.n - 1] > *hi)
 			*hi = d->sub.v[d->sub.n - 1];
+	}
+	if (d->n_rep) {
+		if (d->rep_ns < *lo)
+			*lo = d->rep_ns;
+		if (d->rep_ns > *hi)
+			*hi = d->rep_ns;
 	}
 	if (kind == ST_DELIVERY && d->in.n) {
 		if (d->in.v[0] < *lo)
@@ -280,7 +378,7 @@ static bool dset_plain(const st_dset *d, st_delay_kind kind)
 static int64_t union_kth(const st_dset *d, size_t nd, st_delay_kind kind, size_t k)
 {
 	if (nd == 1 && dset_plain(d, kind))
-		return d->sub.v[k];
+		return sub_kth(d, k);
 	int64_t lo = INT64_MAX, hi = INT64_MIN;
 	for (size_t g = 0; g < nd; g++)
 		dset_range(&d[g], kind, &lo, &hi);
@@ -339,17 +437,42 @@ void st_dset_fill(st_dset *d, st_delay_kind kind, double out[ST_DELAY_FIGS])
 			out[i] = NAN;
 		return;
 	}
-	if (dset_plain(d, kind)) {
+	if (dset_plain(d, kind) && d->n_rep == 0) {
 		/* The samples are exactly sub, sorted: st_delays_fill's arithmetic. */
 		fill_sorted(&d->sub, out);
+		return;
+	}
+	if (dset_plain(d, kind)) {
+		/* The samples are sub and the repeated delay: st_delays_fill's
+		 * arithmetic on them in sorted order, the same sums in the same
+		 * order (the repeated ones after the elements below them). */
+		size_t below = count_lt(d->sub.v, d->sub.n, d->rep_ns);
+		long double sum = 0;
+		for (size_t i = 0; i < below; i++)
+			sum += d->sub.v[i];
+		for (uint64_t i = 0; i < d->n_rep; i++)
+			sum += d->rep_ns;
+		for (size_t i = below; i < d->sub.n; i++)
+			sum += d->sub.v[i];
+		out[0] = (double)(sum / (long double)n) / ns;
+		static const double qs[4] = { 0.50, 0.90, 0.95, 0.99 };
+		for (int i = 0; i < 4; i++) {
+			/* st_quantile_sorted_i64's arithmetic */
+			const double index = qs[i] * (double)(n - 1);
+			const size_t lhs = (size_t)index;
+			const double delta = index - (double)lhs;
+			out[1 + i] = (lhs >= n - 1 ? (double)sub_kth(d, n - 1)
+				      : (1 - delta) * (double)sub_kth(d, lhs) + delta * (double)sub_kth(d, lhs + 1)) / ns;
+		}
+		out[5] = (double)sub_kth(d, n - 1) / ns;
 		return;
 	}
 	/* Exact integer sum, rounded once to long double: equal to
 	 * st_delays_fill's long double running sum whenever that one is exact
 	 * (every partial sum below 2^64 ns, i.e. always for shipped runs), and
 	 * the correctly rounded value otherwise. */
-	st_i128 sum = sum_i64(d->sub.v, d->sub.n) - sum_i64(d->out.v, d->out.n) +
-		      sum_i64(d->in.v, d->in.n);
+	st_i128 sum = sum_i64(d->sub.v, d->sub.n) + (st_i128)d->rep_ns * (st_i128)d->n_rep -
+		      sum_i64(d->out.v, d->out.n) + sum_i64(d->in.v, d->in.n);
 	out[0] = (double)((long double)sum / (long double)n) / ns;
 	static const double q[4] = { 0.50, 0.90, 0.95, 0.99 };
 	for (int i = 0; i < 4; i++)
