@@ -37,7 +37,7 @@ message_draw(const scn_sender *sd, uint8_t draws, snd_inst *in, snd_msg *m, cons
 		/* The loader's bounds hold for fixed values (checked as below
 		 * all the same: a scenario built in code skips the loader). */
 		int64_t gm = sd->group_members > 0 ? sd->group_members : 1;
-		if (m->recipients > SCN_MAX_RECIPIENTS / gm) {
+		if (m->recipients > (gm == 1 ? SCN_MAX_RECIPIENTS : SCN_MAX_RECIPIENTS / gm)) { /* no division for 1 */
 			*drawn = (double)m->recipients;
 			return SND_DRAW_TOO_MANY_RECIPIENTS;
 		}
@@ -55,7 +55,7 @@ message_draw(const scn_sender *sd, uint8_t draws, snd_inst *in, snd_msg *m, cons
 		 * tail of an unbounded one (lognormal, geometric, poisson1) is
 		 * checked here, before any product. */
 		int64_t gm = sd->group_members > 0 ? sd->group_members : 1;
-		if (m->recipients > SCN_MAX_RECIPIENTS / gm) {
+		if (m->recipients > (gm == 1 ? SCN_MAX_RECIPIENTS : SCN_MAX_RECIPIENTS / gm)) { /* no division for 1 */
 			*drawn = (double)m->recipients;
 			return SND_DRAW_TOO_MANY_RECIPIENTS;
 		}
