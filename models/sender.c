@@ -202,6 +202,7 @@ int snd_world_init(snd_world *w, const scenario *s, int64_t replication,
 	memset(w, 0, sizeof *w);
 	w->s = s;
 	w->e = e;
+	w->clock = sim_clock(e);
 	w->v = v;
 	w->alloc = *a;
 	if (world_alloc(w) != SIM_OK || world_init_stats(w) != SIM_OK)
@@ -428,7 +429,7 @@ static bool inst_ok(const snd_world *w, const snd_inst *in, snd_tally *t)
 	const snd_iclient *ic = w->icl ? &w->icl[in - w->inst] : NULL;
 	/* messages wait in the FIFO with free workers while the instance is
 	 * paused (the pause's end dispatches them); an aborted job has none */
-	bool waiting = in->head != NULL && !(ic && ic->pause_until_ns > sim_now(w->e));
+	bool waiting = in->head != NULL && !(ic && ic->pause_until_ns > snd__now(w));
 	if (ic && ic->aborted && in->head != NULL)
 		return false;
 	for (int64_t i = 0; i < conns; i++) {

@@ -249,6 +249,7 @@ typedef struct snd_world {
 	const scenario *s;
 	int64_t replication;
 	sim_engine *e;
+	const int64_t *clock;          /* sim_clock(e): the time read without a call (snd__now) */
 	svc *v;
 	sim_alloc alloc;
 	int status;                    /* first failure inside a handler */

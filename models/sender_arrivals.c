@@ -37,7 +37,7 @@ message_draw(const scn_sender *sd, uint8_t draws, snd_inst *in, snd_msg *m, cons
 		/* The loader's bounds hold for fixed values (checked as below
 		 * all the same: a scenario built in code skips the loader). */
 		int64_t gm = sd->group_members > 0 ? sd->group_members : 1;
-		if (m->recipients > SCN_MAX_RECIPIENTS / gm) {
+		if (m->recipients > (gm == 1 ? SCN_MAX_RECIPIENTS : SCN_MAX_RECIPIENTS / gm)) { /* no division for 1 */
 			*drawn = (double)m->recipients;
 			return SND_DRAW_TOO_MANY_RECIPIENTS;
 		}
@@ -55,7 +55,7 @@ message_draw(const scn_sender *sd, uint8_t draws, snd_inst *in, snd_msg *m, cons
 		 * tail of an unbounded one (lognormal, geometric, poisson1) is
 		 * checked here, before any product. */
 		int64_t gm = sd->group_members > 0 ? sd->group_members : 1;
-		if (m->recipients > SCN_MAX_RECIPIENTS / gm) {
+		if (m->recipients > (gm == 1 ? SCN_MAX_RECIPIENTS : SCN_MAX_RECIPIENTS / gm)) { /* no division for 1 */
 			*drawn = (double)m->recipients;
 			return SND_DRAW_TOO_MANY_RECIPIENTS;
 		}
@@ -109,7 +109,7 @@ static bool draw_message(snd_world *w, snd_inst *in, const scn_sender *sd, snd_m
 static void generate(snd_world *w, snd_inst *in, const scn_trace_row *row)
 {
 	const scn_sender *sd = &w->s->senders[in->group];
-	int64_t now = sim_now(w->e);
+	int64_t now = snd__now(w);
 	snd_msg *m = snd__msg_new(w);
 	if (m == NULL) {
 		snd__fail(w, SIM_ENOMEM);
@@ -249,6 +249,7 @@ snd_draw_result snd_arrival_step(const scenario *s, snd_inst *in, int64_t now, s
 
 static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 {
+	(void)e;
 	(void)arg;
 	snd_inst *in = ctx;
 	snd_world *w = in->world;
@@ -263,7 +264,7 @@ static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 		__builtin_prefetch(&in->rs[RNG_FAULTS], 1);
 	__builtin_prefetch(&in->msgs_made, 1); /* the instance's last line */
 	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
-	int64_t now = sim_now(e);
+	int64_t now = snd__now(w);
 	snd__series_at(w, now);
 	/* Every draw of the arrivals stream first (generate draws from other
 	 * streams only), then the schedulings in the order they always had:
@@ -286,9 +287,10 @@ static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 
 static void on_burst_msg(sim_engine *e, void *ctx, uint64_t left)
 {
+	(void)e;
 	snd_inst *in = ctx;
 	snd_world *w = in->world;
-	snd__series_at(w, sim_now(e));
+	snd__series_at(w, snd__now(w));
 	generate(w, in, NULL);
 	if (left > 1)
 		snd__sched(w, w->s->senders[in->group].arrivals.spacing_ns, on_burst_msg, in, left - 1, NULL);
@@ -348,19 +350,20 @@ static void schedule_burst(snd_world *w, snd_inst *in, const scn_arrivals *a)
 	if (!next_burst(w, in, a, &t))
 		return;
 	in->phase_ns = t;
-	snd__sched(w, t - sim_now(w->e), on_sched_msg, in, 0, NULL);
+	snd__sched(w, t - snd__now(w), on_sched_msg, in, 0, NULL);
 }
 
 static void on_sched_msg(sim_engine *e, void *ctx, uint64_t i)
 {
+	(void)e;
 	snd_inst *in = ctx;
 	snd_world *w = in->world;
 	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
-	snd__series_at(w, sim_now(e));
+	snd__series_at(w, snd__now(w));
 	generate(w, in, NULL);
 	int64_t next = (int64_t)i + 1;
 	if (next < (int64_t)a->burst_size.a)
-		snd__sched(w, in->phase_ns + burst_offset(a, next) - sim_now(e), on_sched_msg, in,
+		snd__sched(w, in->phase_ns + burst_offset(a, next) - snd__now(w), on_sched_msg, in,
 			   (uint64_t)next, NULL);
 	else {
 		in->arr_k++;
@@ -380,7 +383,7 @@ void snd__schedule_trace(snd_world *w, size_t g)
 	w->trace_pos[g] = i;
 	if (i >= a->trace_len)
 		return;
-	int64_t now = sim_now(w->e), t = a->trace[i].time_ns;
+	int64_t now = snd__now(w), t = a->trace[i].time_ns;
 	if (t < now)
 		t = now;
 	snd__sched(w, t - now, on_trace, w, (uint64_t)g, NULL);
@@ -388,10 +391,11 @@ void snd__schedule_trace(snd_world *w, size_t g)
 
 static void on_trace(sim_engine *e, void *ctx, uint64_t arg)
 {
+	(void)e;
 	snd_world *w = ctx;
 	size_t g = (size_t)arg;
 	const scn_trace_row *row = &w->s->senders[g].arrivals.trace[w->trace_pos[g]];
-	snd__series_at(w, sim_now(e));
+	snd__series_at(w, snd__now(w));
 	w->trace_pos[g]++;
 	generate(w, &w->inst[w->group_first[g] + (size_t)row->instance], row);
 	snd__schedule_trace(w, g);
@@ -406,5 +410,5 @@ void snd__start_arrivals(snd_world *w, snd_inst *in)
 		schedule_burst(w, in, a);
 		return;
 	}
-	snd__sched_node(w, &in->arrival, snd_arrival_first(w->s, in) - sim_now(w->e), on_arrival, in, 0);
+	snd__sched_node(w, &in->arrival, snd_arrival_first(w->s, in) - snd__now(w), on_arrival, in, 0);
 }

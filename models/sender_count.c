@@ -40,7 +40,7 @@ void snd__focus_generated(snd_world *w, const snd_inst *in, bool kept)
 		f->backlog++;
 		return;
 	}
-	res_series_row *r = focus_row(w, sim_now(w->e));
+	res_series_row *r = focus_row(w, snd__now(w));
 	if (r)
 		r->lost++;
 }
@@ -121,7 +121,7 @@ void snd__count_reject(snd_world *w, snd_worker *wk, scn_reply_class rc, const s
 		if (at_auth)
 			c[i]->conn_refused++;
 	}
-	size_t row = snd__series_row(w, sim_now(w->e));
+	size_t row = snd__series_row(w, snd__now(w));
 	if (ALWAYS(row < w->n_series)) /* events run before the end, in a row */
 		w->series[row].rejected_by[rc]++;
 	if (w->focus && focus_sees(w->focus, wk) && row < w->focus->n_series)
@@ -156,7 +156,7 @@ void snd__lose(snd_world *w, snd_worker *wk, snd__loss_kind k)
 		else
 			c[i]->lost_permanent++;
 	}
-	size_t row = snd__series_row(w, sim_now(w->e));
+	size_t row = snd__series_row(w, snd__now(w));
 	if (ALWAYS(row < w->n_series)) /* a loss runs before the end, in a row */
 		w->series[row].lost++;
 	if (w->focus && focus_sees(w->focus, wk) && row < w->focus->n_series)
@@ -176,7 +176,7 @@ void snd__lose_aborted(snd_world *w, snd_inst *in, snd_msg *m, int mailbox)
 		if (m->attempts > 0)
 			c[i]->aborted_tried++;
 	}
-	size_t row = snd__series_row(w, sim_now(w->e));
+	size_t row = snd__series_row(w, snd__now(w));
 	if (ALWAYS(row < w->n_series))
 		w->series[row].lost++;
 	resolve(w, in, m);
@@ -244,7 +244,7 @@ void snd__accept(snd_world *w, snd_worker *wk, const svc_outcome *o)
 	snd_msg *m = wk->msg;
 	snd_inst *in = wk->inst;
 	const scn_sender *sd = &w->s->senders[in->group];
-	int64_t now = sim_now(w->e);
+	int64_t now = snd__now(w);
 	int64_t sub = now - m->generated_ns;
 	int64_t del = o->release_ns - m->generated_ns;
 	bool released = o->release_ns < w->s->duration_ns;

@@ -45,10 +45,11 @@ static void retry_later(snd_world *w, snd_worker *wk, int64_t retry_after_ns);
 
 static void on_backoff_done(sim_engine *e, void *ctx, uint64_t arg)
 {
+	(void)e;
 	(void)arg;
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
-	snd__series_at(w, sim_now(e));
+	snd__series_at(w, snd__now(w));
 	/* an aborted job lost the message at its abort (abort_instance) */
 	if (wk->state == SW_BACKOFF)
 		snd__connect(w, wk);
@@ -140,7 +141,7 @@ static void retry_later(snd_world *w, snd_worker *wk, int64_t retry_after_ns)
 	snd_inst *in = wk->inst;
 	const scn_retry *r = &w->s->senders[in->group].retry;
 	snd_msg *m = wk->msg;
-	int64_t now = sim_now(w->e);
+	int64_t now = snd__now(w);
 	if (r->max_attempts > 0 && (int64_t)m->attempts >= r->max_attempts) {
 		give_up(w, wk);
 		return;

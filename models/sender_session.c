@@ -217,7 +217,7 @@ void snd__connect(snd_world *w, snd_worker *wk)
 	if (sd->serial_connect && ALWAYS(ic != NULL)) {
 		/* one thread opens the instance's connections in turn: this one
 		 * starts when the previous one is done */
-		int64_t now = sim_now(w->e);
+		int64_t now = snd__now(w);
 		int64_t start = ic->connect_free_ns > now ? ic->connect_free_ns : now;
 		ic->connect_free_ns = snd__add_sat(start, d);
 		d = ic->connect_free_ns - now;
@@ -242,10 +242,11 @@ void snd__quit_session(snd_world *w, snd_worker *wk)
  * recurse. */
 static void on_envelope_refused(sim_engine *e, void *ctx, uint64_t arg)
 {
+	(void)e;
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
-	snd__series_at(w, sim_now(e));
-	svc_outcome o = { .rc = (scn_reply_class)arg, .release_ns = sim_now(e) };
+	snd__series_at(w, snd__now(w));
+	svc_outcome o = { .rc = (scn_reply_class)arg, .release_ns = snd__now(w) };
 	o.reply = &snd__limits(w, wk)->reply[o.rc];
 	snd__count_attempt(w, wk); /* a refused envelope is an attempt, as a refused DATA is */
 	answer(w, wk, &o, false);
@@ -271,10 +272,11 @@ static uint8_t attempt_fault(const snd_world *w, const snd_inst *in, const scn_s
  * its own, so a run of them does not recurse. */
 static void on_lifetime_closed(sim_engine *e, void *ctx, uint64_t arg)
 {
+	(void)e;
 	(void)arg;
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
-	snd__series_at(w, sim_now(e));
+	snd__series_at(w, snd__now(w));
 	snd_counts *k[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
 	for (int i = 0; i < 3; i++)
 		k[i]->lifetime_closes++;
@@ -289,7 +291,7 @@ static bool lifetime_over(snd_world *w, snd_worker *wk)
 	if (w->wcl == NULL)
 		return false; /* no lifetime anywhere: the limits' line stays cold */
 	int64_t life = snd__limits(w, wk)->session_lifetime_ns;
-	return life > 0 && sim_now(w->e) - w->wcl[wk - w->workers].open_ns >= life;
+	return life > 0 && snd__now(w) - w->wcl[wk - w->workers].open_ns >= life;
 }
 
 static void begin_submit(snd_world *w, snd_worker *wk)
@@ -330,7 +332,7 @@ static void begin_submit(snd_world *w, snd_worker *wk)
 		t = snd__add_sat(t, snd_round_ns((double)wk->msg->size_bytes / sd->bandwidth_bytes_per_s * 1e9));
 	/* Accepted at the end of data, its submission delay is known now:
 	 * start loading the mailbox histogram's bucket it will count in. */
-	dh_prefetch(&w->mailboxes[wk->mailbox].dly, snd__add_sat(sim_now(w->e), t) - m->generated_ns);
+	dh_prefetch(&w->mailboxes[wk->mailbox].dly, snd__add_sat(snd__now(w), t) - m->generated_ns);
 	int64_t to = sd->data_timeout_ns;
 	if (to > 0 && t > to) {
 		/* The client gives up while still sending: the service never
@@ -346,10 +348,11 @@ static void begin_submit(snd_world *w, snd_worker *wk)
  * connection failed, with no reply class (as a data timeout). */
 static void on_auth_timeout(sim_engine *e, void *ctx, uint64_t arg)
 {
+	(void)e;
 	(void)arg;
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
-	snd__series_at(w, sim_now(e));
+	snd__series_at(w, snd__now(w));
 	snd_counts *k[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
 	for (int i = 0; i < 3; i++)
 		k[i]->auth_timeouts++;
@@ -360,9 +363,10 @@ static void on_auth_timeout(sim_engine *e, void *ctx, uint64_t arg)
 
 static void on_auth_refused(sim_engine *e, void *ctx, uint64_t arg)
 {
+	(void)e;
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
-	snd__series_at(w, sim_now(e));
+	snd__series_at(w, snd__now(w));
 	snd__count_reject(w, wk, (scn_reply_class)arg, NULL, true);
 	snd__refused(w, wk, (scn_reply_class)arg, NULL, false, 0);
 	snd__check_op(w);
@@ -392,7 +396,7 @@ static void connect_done(snd_world *w, snd_worker *wk)
 		w->mbx_open[wk->mailbox]++;
 		wk->sent = 0;
 		if (w->wcl)
-			w->wcl[wk - w->workers].open_ns = sim_now(w->e);
+			w->wcl[wk - w->workers].open_ns = snd__now(w);
 		snd__dial_succeeded(w, wk);
 		begin_submit(w, wk);
 		return;
@@ -414,10 +418,11 @@ static void connect_done(snd_world *w, snd_worker *wk)
 
 static void on_connect_done(sim_engine *e, void *ctx, uint64_t arg)
 {
+	(void)e;
 	(void)arg;
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
-	snd__series_at(w, sim_now(e));
+	snd__series_at(w, snd__now(w));
 	connect_done(w, wk);
 	snd__check_op(w);
 }
@@ -484,9 +489,10 @@ static void submit_done(snd_world *w, snd_worker *wk, uint64_t timeout_left)
 
 static void on_submit_done(sim_engine *e, void *ctx, uint64_t arg)
 {
+	(void)e;
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
-	snd__series_at(w, sim_now(e));
+	snd__series_at(w, snd__now(w));
 	submit_done(w, wk, arg);
 	snd__check_op(w);
 }
@@ -497,9 +503,10 @@ static void on_submit_done(sim_engine *e, void *ctx, uint64_t arg)
  * end of data; the copy stays with the service, see abandon_held). */
 static void on_data_timeout(sim_engine *e, void *ctx, uint64_t arg)
 {
+	(void)e;
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
-	snd__series_at(w, sim_now(e));
+	snd__series_at(w, snd__now(w));
 	wk->timer = SIM_HANDLE_NONE;
 	snd_counts *k[3] = { &w->total, snd__grp(w, wk->inst), &w->mailboxes[wk->mailbox] };
 	for (int i = 0; i < 3; i++)
@@ -521,7 +528,7 @@ static void on_data_timeout(sim_engine *e, void *ctx, uint64_t arg)
 void snd__on_held_answered(void *ctx, svc_session *s, const svc_outcome *o)
 {
 	snd_world *w = ctx;
-	snd__series_at(w, sim_now(w->e));
+	snd__series_at(w, snd__now(w));
 	if (!in_workers(w, s->user)) {
 		held_copy_answered(w, s);
 		snd__check_op(w);
@@ -538,10 +545,11 @@ void snd__on_held_answered(void *ctx, svc_session *s, const svc_outcome *o)
 
 static void on_idle_end(sim_engine *e, void *ctx, uint64_t arg)
 {
+	(void)e;
 	(void)arg;
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
-	snd__series_at(w, sim_now(e));
+	snd__series_at(w, snd__now(w));
 	wk->timer = SIM_HANDLE_NONE;
 	snd__quit_session(w, wk);
 	snd__start_next(w, wk);
@@ -565,7 +573,7 @@ static snd_msg *take_head(snd_inst *in)
 /* Whether the instance is in its pause (batch_per: instance) now. */
 static bool inst_paused(const snd_world *w, const snd_iclient *ic)
 {
-	return ic && ic->pause_until_ns > sim_now(w->e);
+	return ic && ic->pause_until_ns > snd__now(w);
 }
 
 static void on_pause_end(sim_engine *e, void *ctx, uint64_t arg);
@@ -578,7 +586,7 @@ static void pause_until(snd_world *w, snd_worker *wk, int64_t until, bool in_ses
 {
 	wk->state = SW_PAUSED;
 	w->wcl[wk - w->workers].pause_in_session = in_session;
-	snd__sched(w, until - sim_now(w->e), on_pause_end, wk, 0, NULL);
+	snd__sched(w, until - snd__now(w), on_pause_end, wk, 0, NULL);
 }
 
 /* A message of the worker is finished (accepted, lost, believed sent):
@@ -598,7 +606,7 @@ static int64_t finished(snd_world *w, snd_worker *wk, bool *batch)
 			*n = 0;
 			*batch = true;
 			if (sd->batch_per == BATCH_PER_INSTANCE)
-				ic->pause_until_ns = snd__add_sat(sim_now(w->e), sd->batch_pause_ns);
+				ic->pause_until_ns = snd__add_sat(snd__now(w), sd->batch_pause_ns);
 			return sd->batch_pause_ns;
 		}
 	}
@@ -651,7 +659,7 @@ static void client_continue(snd_world *w, snd_worker *wk)
 	snd_iclient *ic = snd__icl(w, wk->inst);
 	bool batch;
 	int64_t p = finished(w, wk, &batch);
-	int64_t now = sim_now(w->e);
+	int64_t now = snd__now(w);
 	if (ic->aborted) {
 		snd__quit_session(w, wk);
 		return;
@@ -686,10 +694,11 @@ static void dispatch_waiting(snd_world *w, snd_inst *in)
 
 static void on_pause_end(sim_engine *e, void *ctx, uint64_t arg)
 {
+	(void)e;
 	(void)arg;
 	snd_worker *wk = ctx;
 	snd_world *w = wk->inst->world;
-	snd__series_at(w, sim_now(e));
+	snd__series_at(w, snd__now(w));
 	snd_wclient *wc = &w->wcl[wk - w->workers];
 	if (ALWAYS(wk->state == SW_PAUSED)) {
 		wk->state = SW_FREE;
@@ -712,7 +721,7 @@ void snd__after_message(snd_world *w, snd_worker *wk)
 		bool batch;
 		int64_t p = finished(w, wk, &batch);
 		if (batch && p > 0) {
-			pause_until(w, wk, snd__add_sat(sim_now(w->e), p), false);
+			pause_until(w, wk, snd__add_sat(snd__now(w), p), false);
 			return;
 		}
 	}
@@ -756,10 +765,11 @@ static void dial_resume(snd_world *w, snd_inst *in)
 
 void snd__on_dial_resume(sim_engine *e, void *ctx, uint64_t arg)
 {
+	(void)e;
 	(void)arg;
 	snd_inst *in = ctx;
 	snd_world *w = in->world;
-	snd__series_at(w, sim_now(e));
+	snd__series_at(w, snd__now(w));
 	if (ALWAYS(snd__icl(w, in)->dial_stopped))
 		dial_resume(w, in);
 	snd__check_op(w);
