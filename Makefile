@@ -38,24 +38,9 @@ CFLAGS_base := -std=c11 $(WARN) -MMD -MP
 # end-to-end day: 12 % fewer instructions, docs/PERFORMANCE.md).  LTO= turns
 # it off; an LTO archive needs gcc-ar (GCC's ar with its plugin).
 LTO ?= -flto=auto
-# And profile-guided (PGO=1, the default; PGO= turns it off): the release
-# objects are compiled with the branch and call counts of a training run,
-# which GCC uses to lay out the hot paths and decide what to inline.  The
-# training build ($(BUILD)-pgo, instrumented) runs every shipped scenario
-# once, on one thread; the profiles are copied next to the release objects,
-# where -fprofile-use looks for them.  Only the code changes, not what it
-# computes: the figures are byte-identical with and without it.
-PGO ?= 1
 ifeq ($(VARIANT),release)
   CFLAGS_v := -O2 -g -DNDEBUG $(LTO)
   AR_LIB   := $(if $(strip $(LTO)),gcc-ar,ar)
-  ifeq ($(PGO),gen)
-    CFLAGS_v  += -fprofile-generate -fprofile-update=single
-    LDFLAGS_v := -fprofile-generate
-  else ifeq ($(PGO),1)
-    CFLAGS_v  += -fprofile-use -fprofile-correction -Wno-missing-profile
-    PGO_STAMP := $(BUILD)/pgo.stamp
-  endif
 else ifeq ($(VARIANT),debug)
   CFLAGS_v := -O0 -g
 else ifeq ($(VARIANT),san)
@@ -93,27 +78,9 @@ SCENARIO ?= scenarios/printers.yaml
 
 all: $(BIN)
 
-$(BUILD)/%.o: %.c $(PGO_STAMP)
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
-
-# The training run of a profile-guided release build (PGO=1, see above):
-# rebuilt, and every release object with it, when a source changes.
-ifneq ($(PGO_STAMP),)
-PGO_GEN := $(BUILD)-pgo
-$(PGO_STAMP): $(LIB_SRC) sim/program/main.c $(wildcard sim/kernel/*.h models/*.h sim/program/*.h scenarios/*.yaml)
-	@$(MAKE) --no-print-directory VARIANT=release PGO=gen BUILD=$(PGO_GEN) $(PGO_GEN)/throttlesim
-	@find $(PGO_GEN) -name '*.gcda' -delete
-	@echo "PGO training: every scenario in scenarios/, one thread"
-	@set -e; for f in scenarios/*.yaml; do \
-	  rm -f $(PGO_GEN)/train.db; \
-	  $(PGO_GEN)/throttlesim run $$f --jobs 1 --quiet --db $(PGO_GEN)/train.db >/dev/null; done; \
-	  rm -f $(PGO_GEN)/train.db
-	@find $(BUILD) -name '*.gcda' -delete
-	@cd $(PGO_GEN) && find . -name '*.gcda' | while read -r g; do \
-	  mkdir -p "$(CURDIR)/$(BUILD)/$$(dirname "$$g")"; cp "$$g" "$(CURDIR)/$(BUILD)/$$g"; done
-	@touch $@
-endif
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

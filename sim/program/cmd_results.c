@@ -800,10 +800,14 @@ static int results_merge(int argc, char **argv)
 		return p > 0 ? 0 : EXIT_USAGE;
 	}
 	char *cmdline = cli_join_args("throttlesim results merge", argc, argv);
-	snprintf(merge_sig.paths[0], sizeof merge_sig.paths[0], "%s.merge-%ld", a.files[0], (long)getpid());
+	/* Built in a buffer of its own: GCC cannot tell that paths[0] and
+	 * paths[i] never overlap (-Wrestrict). */
+	char tmp[sizeof merge_sig.paths[0]];
+	snprintf(tmp, sizeof tmp, "%s.merge-%ld", a.files[0], (long)getpid());
+	memcpy(merge_sig.paths[0], tmp, sizeof tmp);
 	static const char *const sides[] = { "-wal", "-shm", "-journal" };
-	for (int i = 0; i < 3; i++)
-		snprintf(merge_sig.paths[i + 1], sizeof merge_sig.paths[i + 1], "%.4000s%s", merge_sig.paths[0], sides[i]);
+	for (int i = 1; i <= 3; i++)
+		snprintf(merge_sig.paths[i], sizeof merge_sig.paths[i], "%.4000s%s", tmp, sides[i - 1]);
 	struct sigaction sa, old[3];
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_merge_signal;
