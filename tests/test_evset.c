@@ -556,10 +556,11 @@ static void two_clusters(size_t n, evs_stats *st)
  *   - n = 20,000: the check at 8,192 is no resize (8,192 is not > 2 x
  *     4,096), the one at 12,288 is, with nb_for(12288) = 16,384 =
  *     CQ_MAX_BUCKETS: no room to spread the year over the 90 % quantile,
- *     days from the front (2 ns); but the far wheel's 1,024 years must
- *     cover the whole sample, from 0 to at least 10^9 (the second
- *     cluster): 1,024 x 16,384 x 2^k >= 10^9 needs 2^(24 + k) >= 2^30
- *     (2^29 = 5.4 x 10^8 is short), k = 6, days of 64 ns; the check at
+ *     days from the front (2 ns); but the far wheel's 1,024 buckets of
+ *     1/8 year must cover the whole sample, from 0 to at least 10^9 (the
+ *     second cluster): 1,024 x 16,384 x 2^k / 8 >= 10^9 needs
+ *     2^(21 + k) >= 2^30 (2^29 = 5.4 x 10^8 is short), k = 9, days of
+ *     512 ns; the check at
  *     16,384 has nothing to do (16,384 <= 2 x 12,288, no cost spent on
  *     inserts). */
 static void test_plan_clusters(void **state)
@@ -574,7 +575,7 @@ static void test_plan_clusters(void **state)
 	two_clusters(20000, &st);
 #ifndef EVS_STRESS
 	assert_int_equal(st.buckets, 16384);
-	assert_int_equal(st.width, 64);
+	assert_int_equal(st.width, 512);
 #endif
 }
 

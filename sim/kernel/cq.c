@@ -34,6 +34,9 @@
 #define CQ_SPAN_PERMILLE 900
 #endif
 #define CQ_SPAN_SAMPLE 256
+/* A far bucket is a year / 2^CQ_FAR_SPLIT wide: the horizon moves on in
+ * such steps, so the day buckets cover at least 7/8 of a year ahead. */
+#define CQ_FAR_SPLIT 3
 /* Cost units of an entry that a cascade finds more than CQ_FAR years
  * ahead and puts back into the far wheel. */
 #ifndef CQ_REFOLD_COST
@@ -99,10 +102,19 @@ static void set_block(cq *q, cq_bucket *b, size_t nbcap, size_t nb)
 	q->mask = nb - 1;
 }
 
-/* The year (nb days) and the horizon, the end of the year holding top:
- * the day buckets then hold [top, horizon), less than a year, so two
- * queued days never share a bucket.  A year of 2^63 ns or more covers
- * every time: no far wheel. */
+/* The horizon: the day buckets hold [top, horizon), less than a year (nb
+ * days) from the start of top's day, so two queued days never share a
+ * bucket.  It is a multiple of a far bucket's width (a year / 2^
+ * CQ_FAR_SPLIT) and kept within one such width of its bound (cascade),
+ * so that nearly a year ahead goes straight into the day buckets.  A
+ * year of 2^63 ns or more covers every time: no far wheel. */
+static uint64_t horizon_bound(const cq *q)
+{
+	uint64_t base = q->top >> q->shift << q->shift;
+	/* base <= 2^63 and the year < 2^63: no overflow */
+	return (base + ((uint64_t)q->nb << q->shift)) >> q->yshift << q->yshift;
+}
+
 static void set_year(cq *q)
 {
 	unsigned ysh = q->shift + (unsigned)__builtin_ctzll(q->nb);
@@ -111,9 +123,8 @@ static void set_year(cq *q)
 		q->horizon = UINT64_MAX;
 		return;
 	}
-	q->yshift = ysh;
-	/* top <= 2^63, so this is at most 2^63 + 2^62 */
-	q->horizon = ((q->top >> ysh) + 1) << ysh;
+	q->yshift = ysh - CQ_FAR_SPLIT;
+	q->horizon = horizon_bound(q);
 }
 
 static void set_limits(cq *q)
@@ -585,48 +596,11 @@ static void take_day(cq *q, size_t j, uint64_t day)
 	q->bt = k;
 }
 
-/* The day buckets are empty (and the bottom too): every entry is in the
- * far wheel, at or beyond the horizon.  Finds the year of the least of
- * them, moves top and the horizon to that year and that year's entries
- * into the day buckets; entries of later years sharing its far bucket
- * (more than CQ_FAR years ahead) stay there.  Each entry is moved once
- * (Brown's folding instead rescanned it at every pass of its bucket). */
-static void cascade(cq *q)
+/* Moves the far bucket j's entries below the horizon (just raised) into
+ * the day buckets; entries of later passes of the wheel stay.  The bottom
+ * is empty, so its array stages them (botcap >= 2 count). */
+static void cascade_bucket(cq *q, size_t j)
 {
-	const unsigned ysh = q->yshift;
-	uint64_t cost = 1;
-	uint64_t yr = q->horizon >> ysh; /* the first year not in the day buckets */
-	size_t i = (size_t)(yr & (CQ_FAR - 1));
-	size_t w = i >> 6;
-	uint64_t bits = q->farbits[w] & (~0ULL << (i & 63));
-	/* ends: nfar = count > 0 (a wrap re-reads word w whole) */
-	while (bits == 0) {
-		w = (w + 1) & (CQ_FARW - 1);
-		bits = q->farbits[w];
-		cost++;
-	}
-	size_t j = (w << 6) | (size_t)__builtin_ctzll(bits);
-	uint64_t y = yr + ((j - i) & (CQ_FAR - 1));
-	if ((q->far[j].min >> ysh) != y) {
-		/* The first non-empty far bucket holds only later years: the
-		 * least entry is more than CQ_FAR years ahead; direct search. */
-		uint64_t m = UINT64_MAX;
-		for (size_t x = 0; x < CQ_FARW; x++) {
-			for (uint64_t bb = q->farbits[x]; bb; bb &= bb - 1) {
-				size_t jj = (x << 6) | (size_t)__builtin_ctzll(bb);
-				if (q->far[jj].min < m) {
-					m = q->far[jj].min;
-					j = jj;
-				}
-				cost++;
-			}
-		}
-		y = m >> ysh;
-	}
-	/* every queued entry is >= horizon <= y << ysh: top only moves on */
-	q->top = y << ysh;
-	q->horizon = (y + 1) << ysh;
-	/* Stage the far bucket in the (empty) bottom array: botcap >= 2 count. */
 	cq_bucket *b = &q->far[j];
 	evs_entry *stage = q->bot;
 	size_t k = 0;
@@ -645,11 +619,73 @@ static void cascade(cq *q)
 	for (size_t x = 0; x < k; x++)
 		bucket_put(q, &stage[x]);
 	/* An entry put back is a rescan the far wheel exists to avoid (the
-	 * year is too short for the queue's span): weighted so that the
-	 * cost check retunes, and the plan widens the year. */
+	 * wheel is too short for the queue's span): weighted so that the
+	 * cost check retunes, and the plan widens the days. */
 	kept = q->nfar - kept;
 	q->cascades++;
-	q->cost += cost + k + CQ_REFOLD_COST * kept;
+	q->cost += 1 + k + CQ_REFOLD_COST * kept;
+}
+
+/* The day buckets and the bottom are empty: every entry is in the far
+ * wheel, at or beyond the horizon.  Moves top and the horizon to the far
+ * bucket of the least entry, whose entries then go into the day buckets
+ * (Brown's direct search when the next CQ_FAR far buckets hold only
+ * later passes). */
+static void jump(cq *q)
+{
+	const unsigned ysh = q->yshift;
+	uint64_t cost = 0;
+	uint64_t yr = q->horizon >> ysh; /* the first far bucket's span */
+	size_t i = (size_t)(yr & (CQ_FAR - 1));
+	size_t w = i >> 6;
+	uint64_t bits = q->farbits[w] & (~0ULL << (i & 63));
+	/* ends: nfar = count > 0 (a wrap re-reads word w whole) */
+	while (bits == 0) {
+		w = (w + 1) & (CQ_FARW - 1);
+		bits = q->farbits[w];
+		cost++;
+	}
+	size_t j = (w << 6) | (size_t)__builtin_ctzll(bits);
+	uint64_t y = yr + ((j - i) & (CQ_FAR - 1));
+	if ((q->far[j].min >> ysh) != y) {
+		uint64_t m = UINT64_MAX;
+		for (size_t x = 0; x < CQ_FARW; x++) {
+			for (uint64_t bb = q->farbits[x]; bb; bb &= bb - 1) {
+				size_t jj = (x << 6) | (size_t)__builtin_ctzll(bb);
+				if (q->far[jj].min < m) {
+					m = q->far[jj].min;
+					j = jj;
+				}
+				cost++;
+			}
+		}
+		y = m >> ysh;
+	}
+	/* every queued entry is >= horizon <= y << ysh: top only moves on;
+	 * (y + 1) << ysh <= 2^63 as y << ysh is a time */
+	q->top = y << ysh;
+	q->horizon = (y + 1) << ysh;
+	q->cost += cost;
+	cascade_bucket(q, j);
+}
+
+/* Raises the horizon to its bound, a far bucket at a time, cascading each
+ * (each far entry is moved once: Brown's folding instead rescanned it at
+ * every pass of its bucket). */
+static void extend(cq *q)
+{
+	uint64_t bound = horizon_bound(q);
+	if (q->nfar == 0) {
+		q->horizon = bound;
+		return;
+	}
+	const unsigned ysh = q->yshift;
+	while (q->horizon < bound) {
+		size_t j = (size_t)((q->horizon >> ysh) & (CQ_FAR - 1));
+		q->horizon += 1ULL << ysh;
+		if (q->far[j].n)
+			cascade_bucket(q, j);
+	}
 }
 
 static bool advance(cq *q)
@@ -659,7 +695,9 @@ static bool advance(cq *q)
 	/* The bottom is empty: count - nfar entries are in the day buckets,
 	 * in [top, horizon), each day in its own bucket. */
 	if (q->count == q->nfar)
-		cascade(q);
+		jump(q);
+	if (q->horizon != UINT64_MAX)
+		extend(q);
 	const uint64_t mask = q->mask;
 	const size_t wmask = nwords(q->nb) - 1;
 	uint64_t day = q->top >> q->shift;
@@ -925,7 +963,7 @@ static void plan(const cq *q, size_t *nbp, unsigned *shp)
 	 * 10^6: a front of 256 ns days from the pre-fill, a year of 4 ms and
 	 * entries 90 s ahead).  A factor CQ_FAR milder than the bound above,
 	 * so it binds only where part of the queue lies many years out. */
-	unsigned lg = (unsigned)__builtin_ctzll(nb) + (unsigned)__builtin_ctzll(CQ_FAR);
+	unsigned lg = (unsigned)__builtin_ctzll(nb) + (unsigned)__builtin_ctzll(CQ_FAR) - CQ_FAR_SPLIT;
 	while (sh + lg < 63 && (1ULL << (sh + lg)) < full)
 		sh++;
 	*nbp = nb;
@@ -1055,9 +1093,9 @@ bool cq_check(const cq *q)
 		if (q->horizon != UINT64_MAX || q->yshift != 63 || q->nfar)
 			return false;
 	} else {
-		unsigned ysh = q->shift + (unsigned)__builtin_ctzll(q->nb);
+		unsigned ysh = q->shift + (unsigned)__builtin_ctzll(q->nb) - CQ_FAR_SPLIT;
 		if (q->yshift != ysh || (q->horizon & ((1ULL << ysh) - 1)) ||
-		    q->horizon < q->top || q->horizon - q->top > (1ULL << ysh))
+		    q->horizon < q->top || q->horizon > horizon_bound(q))
 			return false;
 	}
 	if (q->room && q->npool < pool_need(q->room, q->nb))

@@ -17,10 +17,13 @@
  *     with time in [top, horizon), where horizon - top <= a year, so a
  *     non-empty day bucket holds one day, all of it due when the scan
  *     reaches it.  Entries at or beyond the horizon go to the FAR WHEEL:
- *     CQ_FAR buckets one year wide, (t >> yshift) & (CQ_FAR - 1), chunks
- *     and bitmap as above.  When the day buckets run dry, the far bucket
- *     of the least entry's year is CASCADED: top and horizon move to that
- *     year and its entries into the day buckets, once each (Brown's
+ *     CQ_FAR buckets an eighth of a year wide, (t >> yshift) & (CQ_FAR -
+ *     1), chunks and bitmap as above.  Whenever the scan needs a new day,
+ *     the horizon is raised to within an eighth of a year of its bound
+ *     (a year from top's day), and the far buckets it passes are
+ *     CASCADED: their entries go into the day buckets, once each; when
+ *     the day buckets run dry, top and horizon jump to the far bucket of
+ *     the least entry (Brown's
  *     folding rescanned a far entry at every pass of its bucket: change
  *     at 10^6, entries 90 s ahead of a 17 s year, about 5 times).
  *     Entries more than CQ_FAR years ahead share a far bucket and are put
