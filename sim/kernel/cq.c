@@ -974,6 +974,7 @@ static void maintain(cq *q)
 {
 #ifdef EVS_STRESS
 	/* Resize and retune on every operation, alternating sizes and widths. */
+	(void)plan;
 	q->stress++;
 	size_t nb = nb_for(q->count);
 	if ((q->stress & 1) && nb < CQ_MAX_BUCKETS)

@@ -117,11 +117,13 @@ void evs_get_stats(const evs *s, evs_stats *out)
 	if (s->kind == EVS_CALENDAR) {
 		out->resizes = s->u.c.resizes;
 		out->retunes = s->u.c.retunes;
+		out->cascades = s->u.c.cascades;
 		out->buckets = s->u.c.nb;
 		out->width = (int64_t)1 << s->u.c.shift;
 	} else {
 		out->resizes = 0;
 		out->retunes = 0;
+		out->cascades = 0;
 		out->buckets = 0;
 		out->width = 0;
 	}

@@ -69,11 +69,12 @@ bool evs_pop(evs *s, evs_entry *out);
 size_t evs_count(const evs *s);
 const char *evs_kind_name(evs_kind k);
 
-/* Diagnostics for benchmarks and tests: resizes and retunes so far,
- * current bucket count and width (0 for the heap). */
+/* Diagnostics for benchmarks and tests: resizes, retunes and far-bucket
+ * cascades so far, current bucket count and width (0 for the heap). */
 typedef struct evs_stats {
 	uint64_t resizes;
 	uint64_t retunes;
+	uint64_t cascades;
 	size_t buckets;
 	int64_t width;
 } evs_stats;
