@@ -725,6 +725,36 @@ static void test_far_mix_vs_heap(void **state)
 	evs_free(s[1]);
 }
 
+/* evs_pop_peek pops the first entry and returns the next, as a pop and a
+ * peek would: c (3), then a and b (7, a tie in scheduling order), then d
+ * at 2^27, which a fresh calendar keeps in its far wheel (beyond its first
+ * horizon, 2^26), so the peek after b's pop cascades; after d, NULL. */
+static void test_pop_peek(void **state)
+{
+	evs *s = new_set(state);
+	tnode a = { 7, 2 }, b = { 7, 3 }, c = { 3, 9 }, d = { (int64_t)1 << 27, 10 };
+	assert_int_equal(ins(s, &a), 0);
+	assert_int_equal(ins(s, &d), 0);
+	assert_int_equal(ins(s, &b), 0);
+	assert_int_equal(ins(s, &c), 0);
+	evs_entry x;
+	const evs_entry *p = evs_pop_peek(s, &x);
+	assert_ptr_equal(x.item, &c);
+	assert_ptr_equal(p->item, &a);
+	p = evs_pop_peek(s, &x);
+	assert_ptr_equal(x.item, &a);
+	assert_ptr_equal(p->item, &b);
+	p = evs_pop_peek(s, &x);
+	assert_ptr_equal(x.item, &b);
+	assert_ptr_equal(p->item, &d);
+	assert_true(p->time == d.time && p->seq == d.seq);
+	p = evs_pop_peek(s, &x);
+	assert_ptr_equal(x.item, &d);
+	assert_null(p);
+	assert_int_equal(evs_count(s), 0);
+	evs_free(s);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -753,6 +783,7 @@ int main(void)
 		BOTH(test_item_opaque),
 		BOTH(test_bottom_tail),
 		BOTH(test_far_wheel_by_hand),
+		BOTH(test_pop_peek),
 		cmocka_unit_test(test_far_mix_vs_heap),
 		cmocka_unit_test(test_calendar_vs_heap),
 		cmocka_unit_test(test_calendar_vs_heap_spikes),

@@ -66,6 +66,11 @@ const evs_entry *evs_peek(evs *s);
 /* Removes the first entry into *out and returns true, or returns false
  * (and leaves *out untouched) if the set is empty. */
 bool evs_pop(evs *s, evs_entry *out);
+/* Removes the first entry into *out and returns the new first entry, as
+ * evs_peek would then (NULL if the set is now empty).  The set must not
+ * be empty.  A dispatch loop that pops an event and looks at the next one
+ * (to prefetch what it points to) makes one call instead of two. */
+const evs_entry *evs_pop_peek(evs *s, evs_entry *out);
 size_t evs_count(const evs *s);
 const char *evs_kind_name(evs_kind k);
 
