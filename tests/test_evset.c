@@ -555,9 +555,14 @@ static void two_clusters(size_t n, evs_stats *st)
  *     5.4 x 10^8 would still be short).
  *   - n = 20,000: the check at 8,192 is no resize (8,192 is not > 2 x
  *     4,096), the one at 12,288 is, with nb_for(12288) = 16,384 =
- *     CQ_MAX_BUCKETS: no room to spread, days from the front only (2 ns),
- *     a folding year accepted; the check at 16,384 has nothing to do
- *     (16,384 <= 2 x 12,288, no cost spent on inserts). */
+ *     CQ_MAX_BUCKETS: no room to spread the year over the 90 % quantile,
+ *     days from the front (2 ns); but the far wheel's 1,024 buckets of
+ *     1/8 year must cover the whole sample, from 0 to at least 10^9 (the
+ *     second cluster): 1,024 x 16,384 x 2^k / 8 >= 10^9 needs
+ *     2^(21 + k) >= 2^30 (2^29 = 5.4 x 10^8 is short), k = 9, days of
+ *     512 ns; the check at
+ *     16,384 has nothing to do (16,384 <= 2 x 12,288, no cost spent on
+ *     inserts). */
 static void test_plan_clusters(void **state)
 {
 	(void)state;
@@ -570,7 +575,7 @@ static void test_plan_clusters(void **state)
 	two_clusters(20000, &st);
 #ifndef EVS_STRESS
 	assert_int_equal(st.buckets, 16384);
-	assert_int_equal(st.width, 2);
+	assert_int_equal(st.width, 512);
 #endif
 }
 
@@ -604,6 +609,152 @@ static void test_calendar_vs_heap_spikes(void **state)
 	}
 }
 
+/* The calendar's far wheel (cq.h), worked by hand on a fresh calendar
+ * (64 days of 2^20 ns: a year Y = 2^26 ns, far buckets F = Y / 8 = 2^23
+ * ns wide, 1,024 of them; the horizon starts at Y; fewer than 4,096
+ * operations, so no resize or retune changes this):
+ *   a 5 and b Y - 1 go into days 0 and 63; c, d at Y (a tie) into far
+ *   bucket 8, e at Y + F into 9; f at 2^33 + Y, 1,024 far buckets later,
+ *   into 8 as well; g at INT64_MAX - 1 into 1,023.
+ *   - pop a; h at 6 goes below top (2^20) into the bottom: pop h; pop b
+ *     (day 63); top is then Y, the horizon, and the day buckets are empty.
+ *   - jump: far bucket 8 holds the least entry (c): cascade 1 moves c and
+ *     d into day 64 and puts f back; the horizon is raised to 2Y (a year
+ *     from day 64, in steps of F), passing far bucket 9: cascade 2 moves
+ *     e.  pop c; i at Y (a tie again, scheduled later) goes below top
+ *     (Y + 2^20) into the bottom behind d: pop d, i, then e (day 72).
+ *   - jump: from far bucket 16 the first non-empty one is 1,023 (g),
+ *     whose least time lies 2^40 - 1 - 2,047 buckets later than that
+ *     pass: direct search finds f; cascade 3.  pop f.
+ *   - jump: again direct search (g is in pass 2^30 - 1 of the wheel);
+ *     cascade 4.  pop g; then the set is empty.
+ * The heap pops the same order and counts no cascades. */
+static void test_far_wheel_by_hand(void **state)
+{
+	evs_kind kind = (evs_kind)(intptr_t)*state;
+	(void)kind;
+	evs *s = new_set(state);
+	const int64_t Y = (int64_t)1 << 26, F = (int64_t)1 << 23;
+	tnode a = { 5, 1 }, b = { Y - 1, 2 }, c = { Y, 3 }, d = { Y, 4 }, e = { Y + F, 5 },
+	      f = { ((int64_t)1 << 33) + Y, 6 }, g = { INT64_MAX - 1, 7 }, h = { 6, 8 },
+	      i = { Y, 9 };
+	tnode *first[] = { &a, &b, &c, &d, &e, &f, &g };
+	for (size_t k = 0; k < sizeof first / sizeof first[0]; k++)
+		assert_int_equal(ins(s, first[k]), 0);
+	assert_ptr_equal(pop_node(s), &a);
+	assert_int_equal(ins(s, &h), 0);
+	assert_ptr_equal(pop_node(s), &h);
+	assert_ptr_equal(pop_node(s), &b);
+	assert_ptr_equal(pop_node(s), &c);
+	evs_stats st;
+	evs_get_stats(s, &st);
+#ifndef EVS_STRESS /* the stress build rebuilds at every operation */
+	assert_int_equal(st.cascades, kind == EVS_CALENDAR ? 2 : 0);
+#endif
+	assert_int_equal(ins(s, &i), 0);
+	assert_ptr_equal(pop_node(s), &d);
+	assert_ptr_equal(pop_node(s), &i);
+	assert_ptr_equal(pop_node(s), &e);
+	assert_ptr_equal(pop_node(s), &f);
+	evs_get_stats(s, &st);
+#ifndef EVS_STRESS /* the stress build rebuilds at every operation */
+	assert_int_equal(st.cascades, kind == EVS_CALENDAR ? 3 : 0);
+#endif
+	assert_ptr_equal(peek_node(s), &g);
+	assert_ptr_equal(pop_node(s), &g);
+	assert_null(pop_node(s));
+	evs_get_stats(s, &st);
+#ifndef EVS_STRESS /* the stress build rebuilds at every operation */
+	assert_int_equal(st.cascades, kind == EVS_CALENDAR ? 4 : 0);
+#endif
+#ifndef EVS_STRESS
+	assert_int_equal(st.resizes + st.retunes, 0);
+#endif
+	evs_free(s);
+}
+
+/* Calendar and heap on the end-to-end run's mix, long enough for resizes,
+ * retunes and many cascades: a pre-fill within 1 ms (so the first plan
+ * sees a dense front), then holds where a tenth of the inserts lie 300 s
+ * ahead (plus up to 1 s), beyond the year, and the rest up to 1 ms ahead,
+ * a ninth of those at the popped time itself (ties); then a drain.  Both must pop the
+ * same (time, seq) stream, in order. */
+static void test_far_mix_vs_heap(void **state)
+{
+	(void)state;
+#ifdef EVS_STRESS
+	enum { N = 300, HOLDS = 6000 };
+#else
+	enum { N = 20000, HOLDS = 400000 };
+#endif
+	evs *s[2] = { evs_new(EVS_CALENDAR, &sim_alloc_std), evs_new(EVS_HEAP, &sim_alloc_std) };
+	assert_non_null(s[0]);
+	assert_non_null(s[1]);
+	uint64_t r = 42, seq = 0;
+	for (size_t k = 0; k < N; k++, seq++) {
+		int64_t t = (int64_t)(rng_next(&r) % 1000000);
+		assert_int_equal(evs_insert(s[0], t, seq, NULL), 0);
+		assert_int_equal(evs_insert(s[1], t, seq, NULL), 0);
+	}
+	int64_t last = 0;
+	for (size_t k = 0; k < HOLDS + N; k++, seq++) {
+		evs_entry x, y;
+		assert_true(evs_pop(s[0], &x));
+		assert_true(evs_pop(s[1], &y));
+		assert_true(x.time == y.time && x.seq == y.seq);
+		assert_true(x.time >= last);
+		last = x.time;
+		if (k >= HOLDS)
+			continue;
+		uint64_t u = rng_next(&r);
+		int64_t t = x.time;
+		if (u % 10 == 0)
+			t += 300000000000LL + (int64_t)(u / 10 % 1000000000);
+		else if (u % 10 != 1)
+			t += (int64_t)(u / 10 % 1000000);
+		assert_int_equal(evs_insert(s[0], t, seq, NULL), 0);
+		assert_int_equal(evs_insert(s[1], t, seq, NULL), 0);
+	}
+	assert_int_equal(evs_count(s[0]), 0);
+	evs_stats st;
+	evs_get_stats(s[0], &st);
+#ifndef EVS_STRESS
+	assert_true(st.cascades > 0);
+#endif
+	evs_free(s[0]);
+	evs_free(s[1]);
+}
+
+/* evs_pop_peek pops the first entry and returns the next, as a pop and a
+ * peek would: c (3), then a and b (7, a tie in scheduling order), then d
+ * at 2^27, which a fresh calendar keeps in its far wheel (beyond its first
+ * horizon, 2^26), so the peek after b's pop cascades; after d, NULL. */
+static void test_pop_peek(void **state)
+{
+	evs *s = new_set(state);
+	tnode a = { 7, 2 }, b = { 7, 3 }, c = { 3, 9 }, d = { (int64_t)1 << 27, 10 };
+	assert_int_equal(ins(s, &a), 0);
+	assert_int_equal(ins(s, &d), 0);
+	assert_int_equal(ins(s, &b), 0);
+	assert_int_equal(ins(s, &c), 0);
+	evs_entry x;
+	const evs_entry *p = evs_pop_peek(s, &x);
+	assert_ptr_equal(x.item, &c);
+	assert_ptr_equal(p->item, &a);
+	p = evs_pop_peek(s, &x);
+	assert_ptr_equal(x.item, &a);
+	assert_ptr_equal(p->item, &b);
+	p = evs_pop_peek(s, &x);
+	assert_ptr_equal(x.item, &b);
+	assert_ptr_equal(p->item, &d);
+	assert_true(p->time == d.time && p->seq == d.seq);
+	p = evs_pop_peek(s, &x);
+	assert_ptr_equal(x.item, &d);
+	assert_null(p);
+	assert_int_equal(evs_count(s), 0);
+	evs_free(s);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -631,6 +782,9 @@ int main(void)
 		BOTH(test_hold_every_dist),
 		BOTH(test_item_opaque),
 		BOTH(test_bottom_tail),
+		BOTH(test_far_wheel_by_hand),
+		BOTH(test_pop_peek),
+		cmocka_unit_test(test_far_mix_vs_heap),
 		cmocka_unit_test(test_calendar_vs_heap),
 		cmocka_unit_test(test_calendar_vs_heap_spikes),
 		cmocka_unit_test(test_plan_clusters),

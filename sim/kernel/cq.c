@@ -34,6 +34,14 @@
 #define CQ_SPAN_PERMILLE 900
 #endif
 #define CQ_SPAN_SAMPLE 256
+/* A far bucket is a year / 2^CQ_FAR_SPLIT wide: the horizon moves on in
+ * such steps, so the day buckets cover at least 7/8 of a year ahead. */
+#define CQ_FAR_SPLIT 3
+/* Cost units of an entry that a cascade finds more than CQ_FAR years
+ * ahead and puts back into the far wheel. */
+#ifndef CQ_REFOLD_COST
+#define CQ_REFOLD_COST 4
+#endif
 /* Counts and costs are checked every CQ_CHECK operations. */
 #define CQ_CHECK 4096
 /* A bottom insert that would shift more entries goes to the side heap. */
@@ -52,6 +60,8 @@ static void side_pop(cq *q, evs_entry *out);
 static int bot_insert(cq *q, const evs_entry *e);
 static bool advance(cq *q);
 static void maintain(cq *q);
+
+_Static_assert(CQ_FAR >= 64 && (CQ_FAR & (CQ_FAR - 1)) == 0, "whole bitmap words");
 
 static size_t nwords(size_t nb)
 {
@@ -92,6 +102,31 @@ static void set_block(cq *q, cq_bucket *b, size_t nbcap, size_t nb)
 	q->mask = nb - 1;
 }
 
+/* The horizon: the day buckets hold [top, horizon), less than a year (nb
+ * days) from the start of top's day, so two queued days never share a
+ * bucket.  It is a multiple of a far bucket's width (a year / 2^
+ * CQ_FAR_SPLIT) and kept within one such width of its bound (cascade),
+ * so that nearly a year ahead goes straight into the day buckets.  A
+ * year of 2^63 ns or more covers every time: no far wheel. */
+static uint64_t horizon_bound(const cq *q)
+{
+	uint64_t base = q->top >> q->shift << q->shift;
+	/* base <= 2^63 and the year < 2^63: no overflow */
+	return (base + ((uint64_t)q->nb << q->shift)) >> q->yshift << q->yshift;
+}
+
+static void set_year(cq *q)
+{
+	unsigned ysh = q->shift + (unsigned)__builtin_ctzll(q->nb);
+	if (ysh >= 63) {
+		q->yshift = 63;
+		q->horizon = UINT64_MAX;
+		return;
+	}
+	q->yshift = ysh - CQ_FAR_SPLIT;
+	q->horizon = horizon_bound(q);
+}
+
 static void set_limits(cq *q)
 {
 	/* From the count, not nb: nb may be up to CQ_SPREAD times the count
@@ -127,7 +162,9 @@ int cq_init(cq *q, const sim_alloc *alloc)
 		return SIM_ENOMEM;
 	set_block(q, b, CQ_MIN_BUCKETS, CQ_MIN_BUCKETS);
 	q->shift = 20; /* ~1 ms; re-estimated at the first resize */
+	set_year(q);
 	set_limits(q);
+	q->replan = 1;
 	return 0;
 }
 
@@ -199,8 +236,18 @@ static int bot_grow(cq *q, size_t want)
 	memset(b + q->botcap, 0, (cap - q->botcap) * sizeof *b);
 	q->bot = b;
 	q->botcap = cap;
-	q->room = cap / 2 - 1;
 	return 0;
+}
+
+/* Chunks that room entries can need with nb day buckets: a bucket of n
+ * entries holds at most n / CQ_CHUNK + 1 chunks, and at most min(room,
+ * nb + CQ_FAR) buckets are non-empty.  The pool always holds this many for
+ * the current room and nb, so neither an insert nor a cascade (which
+ * moves a far bucket's entries into day buckets) can run short. */
+static size_t pool_need(size_t room, size_t nb)
+{
+	size_t busy = nb + CQ_FAR < room ? nb + CQ_FAR : room;
+	return room / CQ_CHUNK + busy + 1;
 }
 
 static int reserve(cq *q)
@@ -209,56 +256,76 @@ static int reserve(cq *q)
 		return SIM_ENOMEM;
 	if (bot_grow(q, 2 * q->count + 4) != 0)
 		return SIM_ENOMEM;
-	q->room = q->botcap / 2 - 1;
-	/* Best effort: as many chunks as room entries can ever need (a
-	 * bucket of n entries holds at most n / CQ_CHUNK + 1 chunks), so a
-	 * steady state never grows the pool.  Failure is not an error here:
-	 * chunks are also allocated on demand. */
-	size_t nbmax = q->room < CQ_MAX_BUCKETS ? q->room : CQ_MAX_BUCKETS;
-	(void)pool_grow(q, q->room / CQ_CHUNK + nbmax + 1);
+	size_t room = q->botcap / 2 - 1;
+	/* As many chunks as room entries can need at the largest bucket
+	 * count a resize would choose for them, so a steady state never
+	 * grows the pool (a rebuild grows it if its plan needs more). */
+	size_t nbmax = room < CQ_MAX_BUCKETS ? room : CQ_MAX_BUCKETS;
+	if (nbmax < q->nb)
+		nbmax = q->nb;
+	if (pool_grow(q, pool_need(room, nbmax)) != 0)
+		return SIM_ENOMEM;
+	q->room = room;
 	return 0;
+}
+
+/* Adds e to bucket b (bit `bit` of *word marks it non-empty).  The pool
+ * bound (pool_need) guarantees a free chunk. */
+static void bucket_add(cq *q, cq_bucket *b, uint64_t *word, uint64_t bit, const evs_entry *e)
+{
+	uint64_t t = (uint64_t)e->time;
+	cq_chunk *c;
+	if (b->n == 0) {
+		uint32_t k = q->free;
+		c = &q->pool[k];
+		q->free = c->next;
+		c->next = CQ_NIL;
+		c->n = 0;
+		b->head = k;
+		b->min = t;
+		*word |= bit;
+	} else {
+		c = &q->pool[b->head];
+		if (c->n == CQ_CHUNK) {
+			uint32_t k = q->free;
+			c = &q->pool[k];
+			q->free = c->next;
+			c->next = b->head;
+			c->n = 0;
+			b->head = k;
+		}
+		if (t < b->min)
+			b->min = t;
+	}
+	c->e[c->n++] = *e;
+	b->n++;
+}
+
+/* Adds e (time >= top) to its day bucket, or to the far wheel when it
+ * lies at or beyond the horizon. */
+static void bucket_put(cq *q, const evs_entry *e)
+{
+	uint64_t t = (uint64_t)e->time;
+	if (t < q->horizon) {
+		uint64_t i = (t >> q->shift) & q->mask;
+		bucket_add(q, &q->b[i], &q->bits[i >> 6], 1ULL << (i & 63), e);
+	} else {
+		uint64_t i = (t >> q->yshift) & (CQ_FAR - 1);
+		bucket_add(q, &q->far[i], &q->farbits[i >> 6], 1ULL << (i & 63), e);
+		q->nfar++;
+	}
 }
 
 int cq_insert_slow(cq *q, int64_t time, uint64_t seq, void *item)
 {
 	if (q->count >= q->room && reserve(q) != 0)
 		return SIM_ENOMEM;
-	uint64_t t = (uint64_t)time;
-	if (t < q->top) {
-		evs_entry e = { time, seq, item };
+	evs_entry e = { time, seq, item };
+	if ((uint64_t)time < q->top) {
 		if (bot_insert(q, &e) != 0)
 			return SIM_ENOMEM;
 	} else {
-		uint64_t i = (t >> q->shift) & q->mask;
-		cq_bucket *b = &q->b[i];
-		if ((b->n == 0 || q->pool[b->head].n == CQ_CHUNK) && q->free == CQ_NIL &&
-		    pool_grow(q, (size_t)q->npool + 1) != 0)
-			return SIM_ENOMEM;
-		cq_chunk *c;
-		if (b->n == 0) {
-			uint32_t k = q->free;
-			c = &q->pool[k];
-			q->free = c->next;
-			c->next = CQ_NIL;
-			c->n = 0;
-			b->head = k;
-			b->min = t;
-			q->bits[i >> 6] |= 1ULL << (i & 63);
-		} else {
-			c = &q->pool[b->head];
-			if (c->n == CQ_CHUNK) {
-				uint32_t k = q->free;
-				c = &q->pool[k];
-				q->free = c->next;
-				c->next = b->head;
-				c->n = 0;
-				b->head = k;
-			}
-			if (t < b->min)
-				b->min = t;
-		}
-		c->e[c->n++] = (evs_entry){ time, seq, item };
-		b->n++;
+		bucket_put(q, &e);
 	}
 	q->count++;
 	if (--q->budget == 0)
@@ -479,178 +546,190 @@ static int bot_insert(cq *q, const evs_entry *e)
 	return 0;
 }
 
-/* Move the entries of day `day` out of bucket j into the (empty) bottom,
- * compacting the rest of the bucket in place, and sort them. */
-static bool take_day(cq *q, size_t j, uint64_t day)
+/* Moves day bucket j, whose entries all lie in day `day` (the day
+ * buckets never hold more than a year), into the empty bottom, sorted. */
+static void take_day(cq *q, size_t j, uint64_t day)
 {
 	cq_bucket *b = &q->b[j];
 	cq_chunk *pool = q->pool;
 	evs_entry *out = q->bot;
-	const unsigned sh = q->shift;
-	size_t k = 0;
-	uint32_t kept = 0;
-	uint64_t kmin = UINT64_MAX;
-	cq_chunk *c = &pool[b->head];
+	uint32_t ci = b->head;
+	cq_chunk *c = &pool[ci];
+	size_t k;
 	if (c->next == CQ_NIL) {
-		/* One chunk (the usual case up to CQ_MAX_BUCKETS): the due
-		 * entries are insertion-sorted as they are found, the others
-		 * compacted in place. */
+		/* One chunk (the usual case up to CQ_MAX_BUCKETS): sorted by
+		 * insertion as it is copied; a day of one entry is a copy. */
 		uint32_t n = c->n;
-		for (uint32_t i = 0; i < n; i++) {
+		out[0] = c->e[0];
+		for (uint32_t i = 1; i < n; i++) {
 			evs_entry x = c->e[i];
-			uint64_t t = (uint64_t)x.time;
-			if ((t >> sh) > day) {
-				c->e[kept++] = x;
-				if (t < kmin)
-					kmin = t;
-				continue;
-			}
-			size_t p = k++;
+			size_t p = i;
 			while (p > 0 && before(&x, &out[p - 1])) {
 				out[p] = out[p - 1];
 				p--;
 			}
 			out[p] = x;
 		}
-		q->cost += n;
-		if (kept == 0) {
-			chunk_free(q, b->head);
-			b->n = 0;
-			q->bits[j >> 6] &= ~(1ULL << (j & 63));
-		} else {
-			c->n = kept;
-			b->n = kept;
-			b->min = kmin;
-		}
+		k = n;
+		chunk_free(q, ci);
 	} else {
-		uint32_t w = b->head, r = b->head; /* writer and reader chunks */
-		uint32_t wprev = CQ_NIL, wn = 0;
-		while (r != CQ_NIL) {
-			c = &pool[r];
-			uint32_t n = c->n, next = c->next;
-			for (uint32_t i = 0; i < n; i++) {
-				evs_entry x = c->e[i];
-				uint64_t t = (uint64_t)x.time;
-				if ((t >> sh) > day) {
-					/* the writer never passes the reader */
-					if (wn == CQ_CHUNK) {
-						pool[w].n = CQ_CHUNK;
-						wprev = w;
-						w = pool[w].next;
-						wn = 0;
-					}
-					pool[w].e[wn++] = x;
-					kept++;
-					if (t < kmin)
-						kmin = t;
-				} else {
-					out[k++] = x;
-				}
-			}
-			r = next;
+		k = 0;
+		while (ci != CQ_NIL) {
+			c = &pool[ci];
+			memcpy(out + k, c->e, c->n * sizeof *out);
+			k += c->n;
+			uint32_t nx = c->next;
+			chunk_free(q, ci);
+			ci = nx;
 		}
-		q->cost += k + kept;
-		if (kept == 0) {
-			/* every chunk of the bucket goes back to the pool */
-			w = b->head;
-			b->n = 0;
-			q->bits[j >> 6] &= ~(1ULL << (j & 63));
-		} else {
-			pool[w].n = wn;
-			uint32_t x = pool[w].next;
-			pool[w].next = CQ_NIL;
-			if (wprev != CQ_NIL && wn < CQ_CHUNK) {
-				/* the partial chunk goes first, where inserts
-				 * fill it: a bucket of n entries keeps at most
-				 * n / CQ_CHUNK + 1 chunks */
-				pool[wprev].next = CQ_NIL;
-				pool[w].next = b->head;
-				b->head = w;
-			}
-			w = x;
-			b->n = kept;
-			b->min = kmin;
-		}
-		while (w != CQ_NIL) {
-			uint32_t nx = pool[w].next;
-			chunk_free(q, w);
-			w = nx;
-		}
-		if (k > 1) {
-			/* botcap >= 2 count >= 2 k: the upper half is scratch */
-			sort_day(out, out + k, k);
-			if (k > 8 * q->day_target + 16)
-				q->cost += k * (uint64_t)(64 - __builtin_clzll(k));
-		}
+		/* botcap >= 2 count >= 2 k: the upper half is scratch */
+		sort_day(out, out + k, k);
+		if (k > 8 * q->day_target + 16)
+			q->cost += k * (uint64_t)(64 - __builtin_clzll(k));
 	}
-	if (k == 0)
-		return false;
-	/* day is the day of a real entry, so day + 1 <= 2^(63 - shift). */
-	q->top = (day + 1) << sh;
+	q->cost += k;
+	b->n = 0;
+	q->bits[j >> 6] &= ~(1ULL << (j & 63));
+	/* day < horizon's day, so top stays <= horizon <= 2^63 + 2^62 */
+	q->top = (day + 1) << q->shift;
 	q->bh = 0;
 	q->bt = k;
-	return true;
+}
+
+/* Moves the far bucket j's entries below the horizon (just raised) into
+ * the day buckets; entries of later passes of the wheel stay.  The bottom
+ * is empty, so its array stages them (botcap >= 2 count). */
+static void cascade_bucket(cq *q, size_t j)
+{
+	cq_bucket *b = &q->far[j];
+	evs_entry *stage = q->bot;
+	size_t k = 0;
+	for (uint32_t ci = b->head; ci != CQ_NIL;) {
+		cq_chunk *c = &q->pool[ci];
+		memcpy(stage + k, c->e, c->n * sizeof *stage);
+		k += c->n;
+		uint32_t nx = c->next;
+		chunk_free(q, ci);
+		ci = nx;
+	}
+	b->n = 0;
+	q->farbits[j >> 6] &= ~(1ULL << (j & 63));
+	q->nfar -= k;
+	size_t kept = q->nfar;
+	for (size_t x = 0; x < k; x++)
+		bucket_put(q, &stage[x]);
+	/* An entry put back is a rescan the far wheel exists to avoid (the
+	 * wheel is too short for the queue's span): weighted so that the
+	 * cost check retunes, and the plan widens the days. */
+	kept = q->nfar - kept;
+	q->cascades++;
+	q->cost += 1 + k + CQ_REFOLD_COST * kept;
+}
+
+/* The day buckets and the bottom are empty: every entry is in the far
+ * wheel, at or beyond the horizon.  Moves top and the horizon to the far
+ * bucket of the least entry, whose entries then go into the day buckets
+ * (Brown's direct search when the next CQ_FAR far buckets hold only
+ * later passes). */
+static void jump(cq *q)
+{
+	const unsigned ysh = q->yshift;
+	uint64_t cost = 0;
+	uint64_t yr = q->horizon >> ysh; /* the first far bucket's span */
+	size_t i = (size_t)(yr & (CQ_FAR - 1));
+	size_t w = i >> 6;
+	uint64_t bits = q->farbits[w] & (~0ULL << (i & 63));
+	/* ends: nfar = count > 0 (a wrap re-reads word w whole) */
+	while (bits == 0) {
+		w = (w + 1) & (CQ_FARW - 1);
+		bits = q->farbits[w];
+		cost++;
+	}
+	size_t j = (w << 6) | (size_t)__builtin_ctzll(bits);
+	uint64_t y = yr + ((j - i) & (CQ_FAR - 1));
+	if ((q->far[j].min >> ysh) != y) {
+		uint64_t m = UINT64_MAX;
+		for (size_t x = 0; x < CQ_FARW; x++) {
+			for (uint64_t bb = q->farbits[x]; bb; bb &= bb - 1) {
+				size_t jj = (x << 6) | (size_t)__builtin_ctzll(bb);
+				if (q->far[jj].min < m) {
+					m = q->far[jj].min;
+					j = jj;
+				}
+				cost++;
+			}
+		}
+		y = m >> ysh;
+	}
+	/* every queued entry is >= horizon <= y << ysh: top only moves on;
+	 * (y + 1) << ysh <= 2^63 as y << ysh is a time */
+	q->top = y << ysh;
+	q->horizon = (y + 1) << ysh;
+	q->cost += cost;
+	cascade_bucket(q, j);
+}
+
+/* Raises the horizon to its bound, a far bucket at a time, cascading each
+ * (each far entry is moved once: Brown's folding instead rescanned it at
+ * every pass of its bucket). */
+static void extend(cq *q)
+{
+	uint64_t bound = horizon_bound(q);
+	if (q->nfar == 0) {
+		q->horizon = bound;
+		return;
+	}
+	const unsigned ysh = q->yshift;
+	while (q->horizon < bound) {
+		size_t j = (size_t)((q->horizon >> ysh) & (CQ_FAR - 1));
+		q->horizon += 1ULL << ysh;
+		if (q->far[j].n)
+			cascade_bucket(q, j);
+	}
 }
 
 static bool advance(cq *q)
 {
 	if (q->count == 0)
 		return false;
-	/* The bottom is empty: every entry is in a bucket, at time >= top. */
-	const unsigned sh = q->shift;
+	/* The bottom is empty: count - nfar entries are in the day buckets,
+	 * in [top, horizon), each day in its own bucket. */
+	if (q->count == q->nfar)
+		jump(q);
+	if (q->horizon != UINT64_MAX)
+		extend(q);
 	const uint64_t mask = q->mask;
 	const size_t wmask = nwords(q->nb) - 1;
-	uint64_t day = q->top >> sh;
-	uint64_t left = q->nb; /* days left before a whole year is scanned */
+	uint64_t day = q->top >> q->shift;
 	uint64_t i = day & mask;
+	size_t w = i >> 6;
+	uint64_t bits = q->bits[w] & (~0ULL << (i & 63));
 	uint64_t cost = 0;
-	for (;;) {
-		size_t w = i >> 6;
-		uint64_t bits = q->bits[w] & (~0ULL << (i & 63));
-		while (bits == 0) {
-			w = (w + 1) & wmask;
-			bits = q->bits[w];
-			cost++;
-		}
-		uint64_t j = ((uint64_t)w << 6) | (uint64_t)__builtin_ctzll(bits);
-		uint64_t d = (j - i) & mask;
-		if (d >= left)
-			break;
-		day += d;
-		left -= d;
-		if ((q->b[j].min >> sh) <= day) {
-			q->cost += cost;
-			if (take_day(q, j, day))
-				return true;
-			/* cannot happen: min is due; keep scanning regardless */
-		}
+	/* ends: some day bucket is non-empty (a wrap re-reads word w whole) */
+	while (bits == 0) {
+		w = (w + 1) & wmask;
+		bits = q->bits[w];
 		cost++;
-		day++;
-		if (--left == 0)
-			break;
-		i = (j + 1) & mask;
 	}
-	/* A whole year without a due entry: Brown's direct search. */
-	uint64_t m = UINT64_MAX;
-	size_t jm = 0;
-	for (size_t w = 0; w <= wmask; w++) {
-		uint64_t bits = q->bits[w];
-		cost++;
-		while (bits) {
-			size_t j = (w << 6) | (size_t)__builtin_ctzll(bits);
-			bits &= bits - 1;
-			if (q->b[j].min < m) {
-				m = q->b[j].min;
-				jm = j;
-			}
-			cost++;
-		}
-	}
+	uint64_t j = ((uint64_t)w << 6) | (uint64_t)__builtin_ctzll(bits);
 	q->cost += cost;
-	return take_day(q, jm, m >> sh);
+	take_day(q, j, day + ((j - i) & mask));
+	return true;
 }
 
 /* ---- maintenance: resize and retune ---- */
+
+/* The non-empty buckets, day buckets then far wheel, as bitmap words
+ * 0 .. nwords(nb) + CQ_FARW - 1 (the last CQ_FARW are the far wheel's). */
+static uint64_t word_at(const cq *q, size_t w)
+{
+	return w < nwords(q->nb) ? q->bits[w] : q->farbits[w - nwords(q->nb)];
+}
+
+static const cq_bucket *bucket_at(const cq *q, size_t w, size_t bit)
+{
+	return w < nwords(q->nb) ? &q->b[(w << 6) | bit] : &q->far[((w - nwords(q->nb)) << 6) | bit];
+}
 
 static unsigned shift_for(uint64_t width)
 {
@@ -706,14 +785,14 @@ static unsigned estimate_shift(const cq *q, uint64_t day_target)
 		if (t < lo)
 			lo = t;
 	}
-	for (size_t w = 0; w < nwords(q->nb); w++) {
-		uint64_t bits = q->bits[w];
+	for (size_t w = 0; w < nwords(q->nb) + CQ_FARW; w++) {
+		uint64_t bits = word_at(q, w);
 		while (bits) {
-			size_t j = (w << 6) | (size_t)__builtin_ctzll(bits);
+			const cq_bucket *b = bucket_at(q, w, (size_t)__builtin_ctzll(bits));
 			bits &= bits - 1;
-			if (n == CQ_SAMPLE && q->b[j].min >= h[0])
+			if (n == CQ_SAMPLE && b->min >= h[0])
 				continue;
-			for (uint32_t c = q->b[j].head; c != CQ_NIL; c = q->pool[c].next) {
+			for (uint32_t c = b->head; c != CQ_NIL; c = q->pool[c].next) {
 				const cq_chunk *ch = &q->pool[c];
 				for (uint32_t i = 0; i < ch->n; i++) {
 					uint64_t t = (uint64_t)ch->e[i].time;
@@ -732,33 +811,31 @@ static unsigned estimate_shift(const cq *q, uint64_t day_target)
 	return shift_for(width);
 }
 
-/* Re-bucket every bucket entry for nb buckets of width 2^shift.  The bottom
- * and top stay as they are: the invariant "bottom = entries < top" does not
- * depend on the width.  The bucket entries are staged in the bottom
- * array's spare half.  If the pool cannot be made big enough nothing
- * changes; if only the new block cannot be allocated the old nb is kept.
- * O(count + old nb + new nb). */
+/* Re-bucket every bucket entry (day buckets and far wheel) for nb buckets
+ * of width 2^shift.  The bottom and top stay as they are: the invariant
+ * "bottom = entries < top" does not depend on the width; the horizon is
+ * the end of top's year at the new width.  The bucket entries are staged
+ * in the bottom array's spare half.  If the pool cannot be made big
+ * enough nothing changes; if only the new block cannot be allocated the
+ * old nb is kept.  O(count + old nb + new nb). */
 static void rebuild(cq *q, size_t nb, unsigned shift)
 {
-	size_t m = q->bt - q->bh, nbk = q->count - m;
-	/* chunks: one partial per non-empty bucket plus the full ones */
-	size_t need = nbk / CQ_CHUNK + (nbk < nb ? nbk : nb) + 1;
-	if (pool_grow(q, need) != 0)
+	size_t m = q->bt - q->bh;
+	if (pool_grow(q, pool_need(q->room, nb)) != 0)
 		return;
 	if (q->bh > 0) {
 		memmove(q->bot, q->bot + q->bh, m * sizeof *q->bot);
 		q->bh = 0;
 		q->bt = m;
 	}
-	evs_entry *stage = q->bot + m; /* botcap - m >= 2 count - m >= nbk */
+	evs_entry *stage = q->bot + m; /* botcap - m >= 2 count - m >= the rest */
 	size_t k = 0;
-	for (size_t w = 0; w < nwords(q->nb); w++) {
-		uint64_t bits = q->bits[w];
-		q->bits[w] = 0;
+	for (size_t w = 0; w < nwords(q->nb) + CQ_FARW; w++) {
+		uint64_t bits = word_at(q, w);
 		while (bits) {
-			size_t j = (w << 6) | (size_t)__builtin_ctzll(bits);
+			cq_bucket *b = (cq_bucket *)bucket_at(q, w, (size_t)__builtin_ctzll(bits));
 			bits &= bits - 1;
-			for (uint32_t c = q->b[j].head; c != CQ_NIL;) {
+			for (uint32_t c = b->head; c != CQ_NIL;) {
 				cq_chunk *ch = &q->pool[c];
 				memcpy(stage + k, ch->e, ch->n * sizeof *stage);
 				k += ch->n;
@@ -766,9 +843,13 @@ static void rebuild(cq *q, size_t nb, unsigned shift)
 				chunk_free(q, c);
 				c = nx;
 			}
-			q->b[j].n = 0;
+			b->n = 0;
 		}
+		if (w < nwords(q->nb))
+			q->bits[w] = 0;
 	}
+	memset(q->farbits, 0, sizeof q->farbits);
+	q->nfar = 0;
 	if (nb != q->nb) {
 #ifdef EVS_STRESS
 		/* resize every operation without an allocation every time */
@@ -793,37 +874,9 @@ static void rebuild(cq *q, size_t nb, unsigned shift)
 #endif
 	}
 	q->shift = shift;
-	const uint64_t mask = q->mask;
-	for (size_t x = 0; x < k; x++) {
-		uint64_t t = (uint64_t)stage[x].time;
-		uint64_t i = (t >> shift) & mask;
-		cq_bucket *b = &q->b[i];
-		cq_chunk *c;
-		if (b->n == 0) {
-			uint32_t ci = q->free;
-			c = &q->pool[ci];
-			q->free = c->next;
-			c->next = CQ_NIL;
-			c->n = 0;
-			b->head = ci;
-			b->min = t;
-			q->bits[i >> 6] |= 1ULL << (i & 63);
-		} else {
-			c = &q->pool[b->head];
-			if (c->n == CQ_CHUNK) {
-				uint32_t ci = q->free;
-				c = &q->pool[ci];
-				q->free = c->next;
-				c->next = b->head;
-				c->n = 0;
-				b->head = ci;
-			}
-			if (t < b->min)
-				b->min = t;
-		}
-		c->e[c->n++] = stage[x];
-		b->n++;
-	}
+	set_year(q);
+	for (size_t x = 0; x < k; x++)
+		bucket_put(q, &stage[x]);
 }
 
 static uint64_t day_target_for(size_t count, size_t nb)
@@ -836,18 +889,19 @@ static uint64_t day_target_for(size_t count, size_t nb)
  * an evenly strided sample of at most CQ_SPAN_SAMPLE of them (every
  * stride-th entry of the bottom, then of the buckets in bucket order;
  * deterministic).  O(count / CQ_CHUNK + nb). */
-static uint64_t span_quantile(const cq *q)
+static uint64_t span_quantile(const cq *q, uint64_t *full)
 {
+	*full = 0;
 	uint64_t s[CQ_SPAN_SAMPLE];
 	size_t n = 0, stride = q->count / CQ_SPAN_SAMPLE + 1, skip = 0;
 	for (size_t i = q->bh; i < q->bt && n < CQ_SPAN_SAMPLE; i += stride)
 		s[n++] = (uint64_t)q->bot[i].time;
-	for (size_t w = 0; w < nwords(q->nb) && n < CQ_SPAN_SAMPLE; w++) {
-		uint64_t bits = q->bits[w];
+	for (size_t w = 0; w < nwords(q->nb) + CQ_FARW && n < CQ_SPAN_SAMPLE; w++) {
+		uint64_t bits = word_at(q, w);
 		while (bits && n < CQ_SPAN_SAMPLE) {
-			size_t j = (w << 6) | (size_t)__builtin_ctzll(bits);
+			const cq_bucket *b = bucket_at(q, w, (size_t)__builtin_ctzll(bits));
 			bits &= bits - 1;
-			for (uint32_t c = q->b[j].head; c != CQ_NIL && n < CQ_SPAN_SAMPLE;
+			for (uint32_t c = b->head; c != CQ_NIL && n < CQ_SPAN_SAMPLE;
 			     c = q->pool[c].next) {
 				const cq_chunk *ch = &q->pool[c];
 				if (skip >= ch->n) {
@@ -874,6 +928,7 @@ static uint64_t span_quantile(const cq *q)
 		}
 		s[j] = x;
 	}
+	*full = s[n - 1] - s[0];
 	return s[(n - 1) * CQ_SPAN_PERMILLE / 1000] - s[0];
 }
 
@@ -890,20 +945,26 @@ static void plan(const cq *q, size_t *nbp, unsigned *shp)
 	size_t nb = nb_for(q->count);
 	unsigned sh = estimate_shift(q, day_target_for(q->count, nb));
 	size_t cap = nb * CQ_SPREAD < CQ_MAX_BUCKETS ? nb * CQ_SPREAD : CQ_MAX_BUCKETS;
-	if (cap <= nb) {
-		*nbp = nb;
-		*shp = sh;
-		return;
+	uint64_t full, span = span_quantile(q, &full);
+	if (cap > nb) {
+		while (nb < cap && ((uint64_t)nb << sh >> sh) == nb && ((uint64_t)nb << sh) < span)
+			nb *= 2;
+		/* Still short: the front is much denser than the rest (a
+		 * spike); wider days, rather than a year that folds.  Not once
+		 * the count fills CQ_MAX_BUCKETS: there days hold many entries
+		 * by design and a width from the span would crowd the
+		 * clusters' days. */
+		while (sh < CQ_MAX_SHIFT &&
+		       ((uint64_t)nb << sh >> sh) == nb && ((uint64_t)nb << sh) < span)
+			sh++;
 	}
-	uint64_t span = span_quantile(q);
-	while (nb < cap && ((uint64_t)nb << sh >> sh) == nb && ((uint64_t)nb << sh) < span)
-		nb *= 2;
-	/* Still short: the front is much denser than the rest (a spike);
-	 * wider days, rather than a year that folds.  Not once the count
-	 * fills CQ_MAX_BUCKETS: there days hold many entries by design and a
-	 * width from the span would crowd the clusters' days. */
-	while (sh < CQ_MAX_SHIFT &&
-	       ((uint64_t)nb << sh >> sh) == nb && ((uint64_t)nb << sh) < span)
+	/* The far wheel (CQ_FAR years) must cover the whole sample, or its
+	 * entries are rescanned at every pass of their far bucket (change at
+	 * 10^6: a front of 256 ns days from the pre-fill, a year of 4 ms and
+	 * entries 90 s ahead).  A factor CQ_FAR milder than the bound above,
+	 * so it binds only where part of the queue lies many years out. */
+	unsigned lg = (unsigned)__builtin_ctzll(nb) + (unsigned)__builtin_ctzll(CQ_FAR) - CQ_FAR_SPLIT;
+	while (sh + lg < 63 && (1ULL << (sh + lg)) < full)
 		sh++;
 	*nbp = nb;
 	*shp = sh;
@@ -913,6 +974,7 @@ static void maintain(cq *q)
 {
 #ifdef EVS_STRESS
 	/* Resize and retune on every operation, alternating sizes and widths. */
+	(void)plan;
 	q->stress++;
 	size_t nb = nb_for(q->count);
 	if ((q->stress & 1) && nb < CQ_MAX_BUCKETS)
@@ -934,6 +996,7 @@ static void maintain(cq *q)
 		plan(q, &nb, &sh);
 		rebuild(q, nb, sh);
 		set_limits(q);
+		q->replan = 1;
 		return;
 	}
 	q->elapsed += q->period;
@@ -942,12 +1005,18 @@ static void maintain(cq *q)
 	 * retune costs, so retuning at most doubles the work that provoked it.
 	 * Checked every CQ_CHECK operations, so a sudden change of the spacing
 	 * is caught after about (count + nb) / cost-rate operations, not a
-	 * whole window.  The first full window always retunes: the initial
-	 * width is a guess. */
+	 * whole window.  The first full window after the start or a resize
+	 * always re-plans: the initial width is a guess, and a resize's plan
+	 * sees the queue while it grows (the hold model's pre-fill puts a
+	 * quarter of camel's 10^6 times within 1 us of 0: days of 1 ns,
+	 * which no later cost check found hot while the queue, spread over
+	 * 2 ms, ran at half a due entry a day). */
 	int end = q->elapsed >= q->window;
 	int hot = (q->cost > (uint64_t)CQ_COST_MAX * q->elapsed &&
 		   q->cost > (uint64_t)q->count + q->nb) ||
-		  (end && q->resizes + q->retunes == 0);
+		  (end && q->replan);
+	if (end)
+		q->replan = 0;
 	if (!hot && !end) {
 		uint64_t left = q->window - q->elapsed;
 		q->period = left < CQ_CHECK ? left : CQ_CHECK;
@@ -985,12 +1054,11 @@ static bool bottom_ok(const cq *q)
 	return true;
 }
 
-/* Bucket j: its chunks (the newest may be partial, the others are full)
- * hold b.n entries, all of this bucket and at or above top, the least of
- * them b.min.  Adds its chunks to *chunks. */
-static bool bucket_ok(const cq *q, size_t j, size_t *chunks)
+/* Bucket b: its chunks (the newest may be partial, the others are full)
+ * hold b.n entries, the least of them b.min, each accepted by in_place.
+ * Adds its chunks to *chunks. */
+static bool bucket_ok(const cq *q, const cq_bucket *b, size_t j, bool far, size_t *chunks)
 {
-	const cq_bucket *b = &q->b[j];
 	uint64_t n = 0, min = UINT64_MAX;
 	for (uint32_t c = b->head; c != CQ_NIL; c = q->pool[c].next) {
 		if (c >= q->npool || ++*chunks > q->npool)
@@ -1000,7 +1068,8 @@ static bool bucket_ok(const cq *q, size_t j, size_t *chunks)
 			return false;
 		for (uint32_t i = 0; i < ch->n; i++) {
 			uint64_t t = (uint64_t)ch->e[i].time;
-			if (t < q->top || ((t >> q->shift) & q->mask) != j)
+			if (far ? t < q->horizon || ((t >> q->yshift) & (CQ_FAR - 1)) != j
+				: t < q->top || t >= q->horizon || ((t >> q->shift) & q->mask) != j)
 				return false;
 			if (t < min)
 				min = t;
@@ -1015,11 +1084,24 @@ bool cq_check(const cq *q)
 	if (q->nb < CQ_MIN_BUCKETS || q->nb > q->nbcap || (q->nb & (q->nb - 1)) ||
 	    q->mask != q->nb - 1 || q->bits != (const uint64_t *)(q->b + q->nbcap))
 		return false;
-	if (!bottom_ok(q) || (q->botcap && (q->room != q->botcap / 2 - 1 || 2 * q->count > q->botcap)))
+	if (!bottom_ok(q) || (q->botcap && (q->room > q->botcap / 2 - 1 || 2 * q->count > q->botcap)))
 		return false;
 	/* The buckets with their bit set; an entry in a bucket whose bit is
 	 * clear would be missing from the sum and fail the count. */
-	size_t n = q->bt - q->bh + q->side_n, chunks = 0;
+	/* The horizon: the end of top's year, or none (a year of 2^63 ns or
+	 * more); top may have reached it (the day buckets are then empty). */
+	if (q->shift + (unsigned)__builtin_ctzll(q->nb) >= 63) {
+		if (q->horizon != UINT64_MAX || q->yshift != 63 || q->nfar)
+			return false;
+	} else {
+		unsigned ysh = q->shift + (unsigned)__builtin_ctzll(q->nb) - CQ_FAR_SPLIT;
+		if (q->yshift != ysh || (q->horizon & ((1ULL << ysh) - 1)) ||
+		    q->horizon < q->top || q->horizon > horizon_bound(q))
+			return false;
+	}
+	if (q->room && q->npool < pool_need(q->room, q->nb))
+		return false;
+	size_t n = q->bt - q->bh + q->side_n, chunks = 0, nfar = 0;
 	for (size_t w = 0; w < nwords(q->nbcap); w++) {
 		uint64_t bits = q->bits[w];
 		if (bits && w >= nwords(q->nb))
@@ -1027,12 +1109,20 @@ bool cq_check(const cq *q)
 		while (bits) {
 			size_t j = (w << 6) | (size_t)__builtin_ctzll(bits);
 			bits &= bits - 1;
-			if (q->b[j].n == 0 || !bucket_ok(q, j, &chunks))
+			if (q->b[j].n == 0 || !bucket_ok(q, &q->b[j], j, false, &chunks))
 				return false;
 			n += q->b[j].n;
 		}
 	}
-	if (n != q->count || q->budget == 0 || q->budget > q->period)
+	for (size_t j = 0; j < CQ_FAR; j++) {
+		if (((q->farbits[j >> 6] >> (j & 63)) & 1) != (q->far[j].n != 0))
+			return false;
+		if (q->far[j].n && !bucket_ok(q, &q->far[j], j, true, &chunks))
+			return false;
+		nfar += q->far[j].n;
+	}
+	n += nfar;
+	if (n != q->count || nfar != q->nfar || q->budget == 0 || q->budget > q->period)
 		return false;
 #ifdef EVS_STRESS
 	/* Checked after every operation here, and the free list is a pointer

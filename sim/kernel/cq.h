@@ -13,6 +13,22 @@
  *     times below the 90 % quantile of a 256-entry sample of the queue:
  *     a shorter year folds later entries onto the days being scanned
  *     (camel at 10^3 spent 7 not-due bucket visits a pop on that).
+ *   - The day buckets never fold: they hold exactly the bucket entries
+ *     with time in [top, horizon), where horizon - top <= a year, so a
+ *     non-empty day bucket holds one day, all of it due when the scan
+ *     reaches it.  Entries at or beyond the horizon go to the FAR WHEEL:
+ *     CQ_FAR buckets an eighth of a year wide, (t >> yshift) & (CQ_FAR -
+ *     1), chunks and bitmap as above.  Whenever the scan needs a new day,
+ *     the horizon is raised to within an eighth of a year of its bound
+ *     (a year from top's day), and the far buckets it passes are
+ *     CASCADED: their entries go into the day buckets, once each; when
+ *     the day buckets run dry, top and horizon jump to the far bucket of
+ *     the least entry (Brown's
+ *     folding rescanned a far entry at every pass of its bucket: change
+ *     at 10^6, entries 90 s ahead of a 17 s year, about 5 times).
+ *     Entries more than CQ_FAR years ahead share a far bucket and are put
+ *     back at its cascade; the plan keeps CQ_FAR years above the queue's
+ *     sampled span, and the cost check counts the put-backs.
  *   - A bucket is an UNSORTED unrolled list: a chain of CQ_CHUNK-entry
  *     chunks from a pool owned by the queue (indices, not pointers), newest
  *     chunk first; the bucket remembers its entry count and least time.  A
@@ -24,8 +40,8 @@
  *     than CQ_SHIFT_MAX entries, then into the side heap.  When both run
  *     dry the scan moves to the next non-empty day, copies that day's
  *     entries into the bottom and sorts them there (the ladder queue's
- *     lazy sort, Tang, Goh & Thng 2005).  A whole year without a due entry
- *     triggers Brown's direct search.
+ *     lazy sort, Tang, Goh & Thng 2005).  A far wheel without an entry in
+ *     its next CQ_FAR years triggers Brown's direct search over it.
  *   - botcap >= 2 * count always: the bottom can take any day, and the
  *     upper half is the merge sort's scratch and the rebuild's staging area.
  *   - Every CQ_CHECK operations (one countdown, `budget`) the queue checks
@@ -34,14 +50,19 @@
  *     re-estimated from the K smallest times (and the year from the
  *     sample above) at every resize and at every
  *     cost-triggered retune: over a window of at least count + nb
- *     operations the queue adds up its work (empty words and not-due
- *     buckets visited, entries scanned, bottom shifts, oversized sorts);
+ *     operations the queue adds up its work (empty words visited,
+ *     entries taken, cascaded and put back, bottom shifts, oversized
+ *     sorts);
  *     when that exceeds CQ_COST_MAX per operation and count + nb in all, it
  *     retunes.  Both cost O(count + nb), so O(1) amortised per operation.
+ *     The first window after the start or a resize always re-plans.
  *   - A bucket's chunks are full except the newest (head); so a bucket of
- *     n entries holds at most n / CQ_CHUNK + 1 chunks, and the pool is
- *     reserved to that bound whenever the bottom array grows, so a steady
- *     state never allocates (nor first-touches memory).
+ *     n entries holds at most n / CQ_CHUNK + 1 chunks, and the pool ALWAYS
+ *     holds room / CQ_CHUNK + min(room, nb + CQ_FAR) + 1 chunks (reserved
+ *     when the bottom array grows, or the insert fails; grown before a
+ *     rebuild, or the rebuild is not done): neither an insert nor a
+ *     cascade can run out, and a steady state never allocates (nor
+ *     first-touches memory).
  *   - Limits: 2^32 - 2 chunks, and fewer than 2^32 entries per bucket
  *     (about 100 GB of entries).
  *
@@ -68,6 +89,8 @@
 
 #define CQ_CHUNK 10        /* entries per chunk: 8 + 240 bytes, padded to 256 */
 #define CQ_NIL UINT32_MAX
+#define CQ_FAR 1024        /* buckets of the far wheel (a power of two) */
+#define CQ_FARW (CQ_FAR / 64) /* its bitmap words */
 
 typedef struct cq_chunk {
 	uint32_t next;     /* older chunk of the same bucket, or next free one */
@@ -90,7 +113,10 @@ typedef struct cq {
 	size_t nbcap;      /* buckets the block has room for, >= nb */
 	uint64_t mask;     /* nb - 1 */
 	unsigned shift;    /* bucket width is 2^shift ns */
+	unsigned yshift;   /* a year (nb days) is 2^yshift ns; 63: no far wheel */
 	uint64_t top;      /* bottom = exactly the entries with time < top */
+	uint64_t horizon;  /* year-aligned; day buckets hold [top, horizon), the
+			    * far wheel [horizon, ...); UINT64_MAX: no far wheel */
 	evs_entry *bot;    /* bot[bh..bt) sorted by (time, seq) */
 	size_t bh, bt, botcap;
 	size_t room;       /* botcap / 2 - 1: inserts need no growth while count < room */
@@ -102,7 +128,8 @@ typedef struct cq {
 	size_t pool_raw_size;
 	uint32_t npool;    /* chunks in the pool */
 	uint32_t free;     /* free list through cq_chunk.next */
-	size_t count;      /* entries queued (bottom + buckets) */
+	size_t count;      /* entries queued (bottom + day buckets + far wheel) */
+	size_t nfar;       /* entries in the far wheel */
 	size_t grow_at;    /* resize when count > grow_at ... */
 	size_t shrink_at;  /* ... or count < shrink_at (checked when a window ends) */
 	uint64_t budget;   /* operations left until the next check */
@@ -111,9 +138,12 @@ typedef struct cq {
 	uint64_t window;   /* length of the cost window */
 	uint64_t cost;     /* work units spent in the window */
 	uint64_t day_target; /* entries per day the width aims at */
-	uint64_t resizes, retunes;
+	uint64_t resizes, retunes, cascades;
 	unsigned stress;   /* EVS_STRESS: toggles the forced changes */
+	unsigned replan;   /* re-plan when this window ends (start, resize) */
 	unsigned check_ops; /* SIM_CHECK's counter (check.h), kept by evset.c */
+	uint64_t farbits[CQ_FARW]; /* bit i set iff far[i].n != 0 */
+	cq_bucket far[CQ_FAR]; /* the far wheel: year (t >> yshift) & (CQ_FAR - 1) */
 } cq;
 
 int cq_init(cq *q, const sim_alloc *alloc);
@@ -139,27 +169,45 @@ bool cq_pop_maintain(cq *q);
 static inline int cq_insert(cq *q, int64_t time, uint64_t seq, void *item)
 {
 	uint64_t t = (uint64_t)time;
-	/* count < room keeps botcap >= 2 (count + 1) after this insert */
+	/* count < room keeps botcap >= 2 (count + 1) after this insert, and
+	 * the pool big enough for it (pool_need in cq.c): q->free is never
+	 * CQ_NIL below */
 	if (__builtin_expect(q->count >= q->room || t < q->top, 0))
 		return cq_insert_slow(q, time, seq, item);
-	uint64_t i = (t >> q->shift) & q->mask;
-	cq_bucket *b = &q->b[i];
+	cq_bucket *b;
+	uint64_t *word, bit;
+	if (__builtin_expect(t < q->horizon, 1)) {
+		uint64_t i = (t >> q->shift) & q->mask;
+		b = &q->b[i];
+		word = &q->bits[i >> 6];
+		bit = 1ULL << (i & 63);
+	} else {
+		uint64_t i = (t >> q->yshift) & (CQ_FAR - 1);
+		b = &q->far[i];
+		word = &q->farbits[i >> 6];
+		bit = 1ULL << (i & 63);
+		q->nfar++;
+	}
 	cq_chunk *c;
 	if (b->n == 0) {
 		uint32_t k = q->free;
-		if (__builtin_expect(k == CQ_NIL, 0))
-			return cq_insert_slow(q, time, seq, item);
 		c = &q->pool[k];
 		q->free = c->next;
 		c->next = CQ_NIL;
 		c->n = 0;
 		b->head = k;
 		b->min = t;
-		q->bits[i >> 6] |= 1ULL << (i & 63);
+		*word |= bit;
 	} else {
 		c = &q->pool[b->head];
-		if (__builtin_expect(c->n == CQ_CHUNK, 0))
-			return cq_insert_slow(q, time, seq, item);
+		if (__builtin_expect(c->n == CQ_CHUNK, 0)) {
+			uint32_t k = q->free;
+			c = &q->pool[k];
+			q->free = c->next;
+			c->next = b->head;
+			c->n = 0;
+			b->head = k;
+		}
 		if (t < b->min)
 			b->min = t;
 	}

@@ -202,12 +202,12 @@ int sim_run(sim_engine *e, int64_t end)
 		if (p == NULL || p->time >= end)
 			break;
 		evs_entry x;
-		evs_pop(e->set, &x);
-		/* The next event due, unless this handler schedules an earlier
-		 * one: start loading its node or pool slot now, so that it
-		 * arrives while this handler runs (a node begins the object its
-		 * handler works on: two lines, the node's and the next, engine.h). */
-		const evs_entry *q = evs_peek(e->set);
+		/* q: the next event due, unless this handler schedules an
+		 * earlier one: start loading its node or pool slot now, so that
+		 * it arrives while this handler runs (a node begins the object
+		 * its handler works on: two lines, the node's and the next,
+		 * engine.h). */
+		const evs_entry *q = evs_pop_peek(e->set, &x);
 		if (q) {
 			const char *next = (const char *)q->item - ((uintptr_t)q->item & 1);
 			__builtin_prefetch(next, 1);

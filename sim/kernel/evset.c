@@ -98,6 +98,22 @@ bool evs_pop(evs *s, evs_entry *out)
 	return ok;
 }
 
+const evs_entry *evs_pop_peek(evs *s, evs_entry *out)
+{
+	const evs_entry *e;
+	if (s->kind == EVS_CALENDAR) {
+		cq_pop(&s->u.c, out);
+		check_op(s);
+		e = cq_peek(&s->u.c);
+	} else {
+		heap_pop(&s->u.h, out);
+		check_op(s);
+		e = heap_peek(&s->u.h);
+	}
+	check_op(s);
+	return e;
+}
+
 size_t evs_count(const evs *s)
 {
 	return s->kind == EVS_CALENDAR ? s->u.c.count : s->u.h.n;
@@ -117,11 +133,13 @@ void evs_get_stats(const evs *s, evs_stats *out)
 	if (s->kind == EVS_CALENDAR) {
 		out->resizes = s->u.c.resizes;
 		out->retunes = s->u.c.retunes;
+		out->cascades = s->u.c.cascades;
 		out->buckets = s->u.c.nb;
 		out->width = (int64_t)1 << s->u.c.shift;
 	} else {
 		out->resizes = 0;
 		out->retunes = 0;
+		out->cascades = 0;
 		out->buckets = 0;
 		out->width = 0;
 	}

@@ -66,14 +66,20 @@ const evs_entry *evs_peek(evs *s);
 /* Removes the first entry into *out and returns true, or returns false
  * (and leaves *out untouched) if the set is empty. */
 bool evs_pop(evs *s, evs_entry *out);
+/* Removes the first entry into *out and returns the new first entry, as
+ * evs_peek would then (NULL if the set is now empty).  The set must not
+ * be empty.  A dispatch loop that pops an event and looks at the next one
+ * (to prefetch what it points to) makes one call instead of two. */
+const evs_entry *evs_pop_peek(evs *s, evs_entry *out);
 size_t evs_count(const evs *s);
 const char *evs_kind_name(evs_kind k);
 
-/* Diagnostics for benchmarks and tests: resizes and retunes so far,
- * current bucket count and width (0 for the heap). */
+/* Diagnostics for benchmarks and tests: resizes, retunes and far-bucket
+ * cascades so far, current bucket count and width (0 for the heap). */
 typedef struct evs_stats {
 	uint64_t resizes;
 	uint64_t retunes;
+	uint64_t cascades;
 	size_t buckets;
 	int64_t width;
 } evs_stats;
