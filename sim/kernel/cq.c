@@ -269,51 +269,10 @@ static int reserve(cq *q)
 	return 0;
 }
 
-/* Adds e to bucket b (bit `bit` of *word marks it non-empty).  The pool
- * bound (pool_need) guarantees a free chunk. */
-static void bucket_add(cq *q, cq_bucket *b, uint64_t *word, uint64_t bit, const evs_entry *e)
-{
-	uint64_t t = (uint64_t)e->time;
-	cq_chunk *c;
-	if (b->n == 0) {
-		uint32_t k = q->free;
-		c = &q->pool[k];
-		q->free = c->next;
-		c->next = CQ_NIL;
-		c->n = 0;
-		b->head = k;
-		b->min = t;
-		*word |= bit;
-	} else {
-		c = &q->pool[b->head];
-		if (c->n == CQ_CHUNK) {
-			uint32_t k = q->free;
-			c = &q->pool[k];
-			q->free = c->next;
-			c->next = b->head;
-			c->n = 0;
-			b->head = k;
-		}
-		if (t < b->min)
-			b->min = t;
-	}
-	c->e[c->n++] = *e;
-	b->n++;
-}
-
-/* Adds e (time >= top) to its day bucket, or to the far wheel when it
- * lies at or beyond the horizon. */
+/* Adds e (time >= top) to its day bucket, or to the far wheel. */
 static void bucket_put(cq *q, const evs_entry *e)
 {
-	uint64_t t = (uint64_t)e->time;
-	if (t < q->horizon) {
-		uint64_t i = (t >> q->shift) & q->mask;
-		bucket_add(q, &q->b[i], &q->bits[i >> 6], 1ULL << (i & 63), e);
-	} else {
-		uint64_t i = (t >> q->yshift) & (CQ_FAR - 1);
-		bucket_add(q, &q->far[i], &q->farbits[i >> 6], 1ULL << (i & 63), e);
-		q->nfar++;
-	}
+	cq_bucket_put(q, e->time, e->seq, e->item);
 }
 
 int cq_insert_slow(cq *q, int64_t time, uint64_t seq, void *item)

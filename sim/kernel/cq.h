@@ -171,14 +171,13 @@ CQ_OUTLINE bool cq_pop_slow(cq *q, evs_entry *out);
 CQ_OUTLINE const evs_entry *cq_peek_slow(cq *q);
 CQ_OUTLINE __attribute__((cold)) bool cq_pop_maintain(cq *q);
 
-static inline int cq_insert(cq *q, int64_t time, uint64_t seq, void *item)
+/* Adds (time, seq, item), time >= top, to its day bucket, or to the far
+ * wheel when it lies at or beyond the horizon; the pool bound (pool_need
+ * in cq.c) guarantees a free chunk.  The insert's fast path and every
+ * move inside cq.c (a cascade, a rebuild) put entries this one way. */
+static inline void cq_bucket_put(cq *q, int64_t time, uint64_t seq, void *item)
 {
 	uint64_t t = (uint64_t)time;
-	/* count < room keeps botcap >= 2 (count + 1) after this insert, and
-	 * the pool big enough for it (pool_need in cq.c): q->free is never
-	 * CQ_NIL below */
-	if (__builtin_expect(q->count >= q->room || t < q->top, 0))
-		return cq_insert_slow(q, time, seq, item);
 	cq_bucket *b;
 	uint64_t *word, bit;
 	if (__builtin_expect(t < q->horizon, 1)) {
@@ -218,6 +217,17 @@ static inline int cq_insert(cq *q, int64_t time, uint64_t seq, void *item)
 	}
 	c->e[c->n++] = (evs_entry){ time, seq, item };
 	b->n++;
+}
+
+static inline int cq_insert(cq *q, int64_t time, uint64_t seq, void *item)
+{
+	uint64_t t = (uint64_t)time;
+	/* count < room keeps botcap >= 2 (count + 1) after this insert, and
+	 * the pool big enough for it (pool_need in cq.c): q->free is never
+	 * CQ_NIL below */
+	if (__builtin_expect(q->count >= q->room || t < q->top, 0))
+		return cq_insert_slow(q, time, seq, item);
+	cq_bucket_put(q, time, seq, item);
 	q->count++;
 	if (__builtin_expect(--q->budget == 0, 0))
 		return cq_insert_maintain(q);
