@@ -46,7 +46,7 @@
  *   per mailbox          ~1.4 KB of counters and limiter states, its delay
  *                        histogram once it accepts (4 B x dh_buckets(duration):
  *                        1.5 KiB for a day; twice that in delay mode), plus its
- *                        recipient-rate window, 8 B per message accepted in
+ *                        recipient-rate window, 6 B per message accepted in
  *                        the last 24 h (at most `limit` entries; ring
  *                        rounded up to a power of two), and the
  *                        message-rate ring, 8 B x limit;

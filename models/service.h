@@ -146,7 +146,7 @@ typedef struct svc_session {
 	int32_t source;   /* < 2^31: the loader bounds instances at 10^7 */
 	int32_t route;
 	int32_t mailbox;
-	/* bits: the session stays within the worker's 192 bytes (sender.h) */
+	/* bits: the session stays within the worker's 256 bytes with its event node (sender.h) */
 	bool open : 1;        /* AUTH succeeded and not quit */
 	bool submitting : 1;  /* between svc_submission_begin and the answer */
 	bool enveloped : 1;   /* the current message passed svc_envelope */
