@@ -78,7 +78,9 @@ static int setup(void **state)
 	}
 	fx->run = (rpt_run){ .scenario_name = "sweepy", .seed = 7, .version = "test", .variants = fx->variants,
 	                     .n_variants = 4 };
-	fx->info = (store_run_info){ "test", "sweepy", "sweepy.yaml", "name: sweepy\n", "run sweepy.yaml", 7, 2 };
+	fx->info = (store_run_info){ .program_version = "test", .scenario_name = "sweepy",
+	                             .scenario_file = "sweepy.yaml", .scenario_text = "name: sweepy\n",
+	                             .command_line = "run sweepy.yaml", .seed = 7, .replications = 2 };
 	*state = fx;
 	return 0;
 }
