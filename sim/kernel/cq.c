@@ -339,6 +339,23 @@ static inline void chunk_free(cq *q, uint32_t k)
 	q->free = k;
 }
 
+/* Copies every entry of bucket b's chunk chain to out, in chain order,
+ * and frees the chunks; returns how many.  b's count and bitmap bit are
+ * the caller's to clear. */
+static size_t bucket_drain(cq *q, const cq_bucket *b, evs_entry *out)
+{
+	size_t k = 0;
+	for (uint32_t ci = b->head; ci != CQ_NIL;) {
+		cq_chunk *c = &q->pool[ci];
+		memcpy(out + k, c->e, c->n * sizeof *out);
+		k += c->n;
+		uint32_t nx = c->next;
+		chunk_free(q, ci);
+		ci = nx;
+	}
+	return k;
+}
+
 /* ---- sorting a day: insertion sort, or merge sort with scratch ---- */
 
 static void insertion_sort(evs_entry *a, size_t n)
@@ -532,15 +549,7 @@ static void take_day(cq *q, size_t j, uint64_t day)
 		k = n;
 		chunk_free(q, ci);
 	} else {
-		k = 0;
-		while (ci != CQ_NIL) {
-			c = &pool[ci];
-			memcpy(out + k, c->e, c->n * sizeof *out);
-			k += c->n;
-			uint32_t nx = c->next;
-			chunk_free(q, ci);
-			ci = nx;
-		}
+		k = bucket_drain(q, b, out);
 		/* botcap >= 2 count >= 2 k: the upper half is scratch */
 		sort_day(out, out + k, k);
 		if (k > 8 * q->day_target + 16)
@@ -562,15 +571,7 @@ static void cascade_bucket(cq *q, size_t j)
 {
 	cq_bucket *b = &q->far[j];
 	evs_entry *stage = q->bot;
-	size_t k = 0;
-	for (uint32_t ci = b->head; ci != CQ_NIL;) {
-		cq_chunk *c = &q->pool[ci];
-		memcpy(stage + k, c->e, c->n * sizeof *stage);
-		k += c->n;
-		uint32_t nx = c->next;
-		chunk_free(q, ci);
-		ci = nx;
-	}
+	size_t k = bucket_drain(q, b, stage);
 	b->n = 0;
 	q->farbits[j >> 6] &= ~(1ULL << (j & 63));
 	q->nfar -= k;
@@ -794,14 +795,7 @@ static void rebuild(cq *q, size_t nb, unsigned shift)
 		while (bits) {
 			cq_bucket *b = (cq_bucket *)bucket_at(q, w, (size_t)__builtin_ctzll(bits));
 			bits &= bits - 1;
-			for (uint32_t c = b->head; c != CQ_NIL;) {
-				cq_chunk *ch = &q->pool[c];
-				memcpy(stage + k, ch->e, ch->n * sizeof *stage);
-				k += ch->n;
-				uint32_t nx = ch->next;
-				chunk_free(q, c);
-				c = nx;
-			}
+			k += bucket_drain(q, b, stage + k);
 			b->n = 0;
 		}
 		if (w < nwords(q->nb))
