@@ -374,13 +374,7 @@ void lim_sum_add_reserved_slow(lim_sum *s, int64_t now, int64_t amount)
 		}
 		s->tail_t = now;
 	}
-	s->sum += amount;
-	if (s->limit > 0 && s->blocked_since < 0 && s->sum >= s->limit) {
-		s->blocked_since = now;
-		if (s->first_reached_ns < 0)
-			s->first_reached_ns = now;
-	}
-	SIM_CHECK(s->checks, lim_sum_check(s));
+	lim__sum_added(s, now, amount);
 }
 
 int64_t lim_sum_blocked_ns(const lim_sum *s, int64_t end_ns)

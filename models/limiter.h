@@ -303,6 +303,17 @@ int lim_sum_add(lim_sum *s, const sim_alloc *a, int64_t now, int64_t amount);
  * for the usual case, one new entry after others (what the slow path
  * does then, step for step). */
 void lim_sum_add_reserved_slow(lim_sum *s, int64_t now, int64_t amount);
+/* The end of both paths: the sum, and the first instant at the limit. */
+static inline void lim__sum_added(lim_sum *s, int64_t now, int64_t amount)
+{
+	s->sum += amount;
+	if (s->limit > 0 && s->blocked_since < 0 && s->sum >= s->limit) {
+		s->blocked_since = now;
+		if (s->first_reached_ns < 0)
+			s->first_reached_ns = now;
+	}
+	SIM_CHECK(s->checks, lim_sum_check(s));
+}
 static inline void lim_sum_add_reserved(lim_sum *s, int64_t now, int64_t amount)
 {
 	if (amount <= 0)
@@ -319,13 +330,7 @@ static inline void lim_sum_add_reserved(lim_sum *s, int64_t now, int64_t amount)
 				    (uint64_t)amount);
 	s->len++;
 	s->tail_t = now;
-	s->sum += amount;
-	if (s->limit > 0 && s->blocked_since < 0 && s->sum >= s->limit) {
-		s->blocked_since = now;
-		if (s->first_reached_ns < 0)
-			s->first_reached_ns = now;
-	}
-	SIM_CHECK(s->checks, lim_sum_check(s));
+	lim__sum_added(s, now, amount);
 }
 /* Blocked time in [0, end_ns), for end_ns >= the last operation, without
  * changing s.  O(entries). */
