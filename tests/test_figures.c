@@ -115,6 +115,16 @@ static void near(double got, double want)
 		fail_msg("got %.12g, want %.12g", got, want);
 }
 
+/* near() for each of n figures; a NaN wanted means a NaN got. */
+static void near_each(const double *got, const double *want, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (isnan(want[i]))
+			assert_true(isnan(got[i]));
+		else
+			near(got[i], want[i]);
+}
+
 /* Five messages at 0, 60, ..., 240 s, 3 recipients of which 2 external,
  * 50 KiB; connect 0.3 s, submit 0.2 s: each submitted over [t + 0.3,
  * t + 0.5) and accepted (released) at t + 0.5.  Duration 600 s.
@@ -400,17 +410,9 @@ static void test_histogram(void **state)
 	static const double want_del[6] = { 51.2, 1100, 1100, 51.2, NAN, 1100 };
 	double q[6];
 	dh_quantiles(&h, ST_SUBMISSION, f, 6, q);
-	for (int i = 0; i < 6; i++)
-		if (isnan(want_sub[i]))
-			assert_true(isnan(q[i]));
-		else
-			near(q[i], want_sub[i]);
+	near_each(q, want_sub, 6);
 	dh_quantiles(&h, ST_DELIVERY, f, 6, q);
-	for (int i = 0; i < 6; i++)
-		if (isnan(want_del[i]))
-			assert_true(isnan(q[i]));
-		else
-			near(q[i], want_del[i]);
+	near_each(q, want_del, 6);
 	dh_free(&h, &sim_alloc_std);
 }
 
