@@ -149,7 +149,7 @@ typedef struct snd_inst {
 	snd_msg *head, *tail;    /* unclaimed messages, oldest first */
 	snd_worker *workers;     /* `connections` of them */
 	int64_t unresolved;      /* generated, neither accepted nor lost */
-	int64_t index;           /* within its group */
+	uint64_t msgs_made;      /* messages generated (numbers them: snd_msg.serial) */
 	int64_t source;          /* global instance index (service SCOPE_SOURCE) */
 	int32_t group;
 	int32_t home_mailbox;    /* fixed or per_instance mailbox; -1 otherwise */
@@ -161,7 +161,7 @@ typedef struct snd_inst {
 	                          * days since the start's (once: 1 when done) */
 	int64_t phase_ns;        /* periodic; scheduled bursts: the current burst's first instant */
 	uint64_t rr;             /* round_robin: connection attempts so far */
-	uint64_t msgs_made;      /* messages generated (numbers them: snd_msg.serial);
+	int64_t index;           /* within its group (seeds and round_robin only);
 	                          * 320 bytes, 64-aligned in the world's array */
 } snd_inst;
 

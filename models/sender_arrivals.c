@@ -262,7 +262,6 @@ static void on_arrival(sim_engine *e, void *ctx, uint64_t arg)
 		__builtin_prefetch(&in->rs[RNG_SHAPE], 1);
 	if (draws & SND__DRAWS_FAULT)
 		__builtin_prefetch(&in->rs[RNG_FAULTS], 1);
-	__builtin_prefetch(&in->msgs_made, 1); /* the instance's last line */
 	const scn_arrivals *a = &w->s->senders[in->group].arrivals;
 	int64_t now = snd__now(w);
 	snd__series_at(w, now);
