@@ -42,7 +42,7 @@
  * Costs: time O(events).  Memory (figures from the end-to-end benchmark):
  *   per sender instance  320 B (its arrival's event node and the hot fields
  *                        in the first 96 B, then five 32 B streams; 64-aligned)
- *                        + 256 B per worker (two hot lines);
+ *                        + 192 B per worker (two hot lines);
  *   per mailbox          ~1.4 KB of counters and limiter states, its delay
  *                        histogram once it accepts (4 B x dh_buckets(duration):
  *                        1.5 KiB for a day; twice that in delay mode), plus its

@@ -126,7 +126,7 @@ static void one_rep(const scenario *s, double *kept, double *live, part *big)
 		double backlog = msgs;
 		if (sd->outbox_limit > 0 && (double)sd->outbox_limit * count < backlog)
 			backlog = (double)sd->outbox_limit * count;
-		double inst = count * (320 + 256 * conns) /* run.h: per instance, per worker */;
+		double inst = count * (320 + 192 * conns) /* run.h: per instance, per worker */;
 		double m = msgs * 16 + backlog * (64 + 48);
 		char key[256];
 		snprintf(key, sizeof key, "senders.%s.arrivals", sd->name);

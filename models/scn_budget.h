@@ -11,7 +11,7 @@
  *     samples (8 B, 16 B with the arrays' doubling) and, as an upper
  *     bound on what may wait at once, a pooled message with its event
  *     (64 B + 48 B; fewer when outbox_limit caps the backlog);
- *   - instances (320 B + 256 B per connection) and mailboxes (~1.3 KB,
+ *   - instances (320 B + 192 B per connection) and mailboxes (~1.3 KB,
  *     plus their rate windows: 16 B per recipient and 8 B per message of
  *     their limits, at most what the run generates).
  * A run holds every replication's results until they are stored (their

@@ -14,7 +14,7 @@
 #define SLAB_MSGS 1024
 
 _Static_assert(sizeof(st_min_run) == 64, "st_min_run: one cache line");
-_Static_assert(sizeof(snd_worker) == 256, "snd_worker: four cache lines");
+_Static_assert(sizeof(snd_worker) == 192, "snd_worker: three cache lines");
 _Static_assert(offsetof(snd_worker, sess) == 64, "snd_worker: the node and the worker's fields in the first line");
 _Static_assert(sizeof(snd_inst) == 320, "snd_inst: five cache lines");
 _Static_assert(offsetof(snd_inst, rs) == 96, "snd_inst: the arrival node and the hot fields in the first 96 bytes");

@@ -110,10 +110,10 @@ typedef struct snd_iclient {
 
 struct snd_inst;
 
-/* 256 bytes, 64-aligned in the world's array: every event of a message
+/* 192 bytes, 64-aligned in the world's array: every event of a message
  * reads the first two cache lines only (the node and the worker's own
- * fields, the session's hot part); the tarpit's held message and the idle
- * timer are in the third. */
+ * fields, the session's hot part); the idle timer is in the third, and a
+ * message the tarpit holds is kept by the service (hold_node), not here. */
 typedef struct snd_worker {
 	/* Its connect-done or submit-done event (one of them pending at a
 	 * time, at most), first: the engine prefetches the node and the 64

@@ -69,8 +69,8 @@ typedef struct sum_state {
 } sum_state;
 
 /* A message-rate state with its tarpit queue: held sessions in arrival
- * order (intrusive, through svc_session.hold_prev/next), and at most one
- * pending wake-up timer, at the instant the head would fit. */
+ * order (linked through their hold_node), and at most one pending
+ * wake-up timer, at the instant the head would fit. */
 typedef struct rate_state {
 	slot_hdr h;
 	scn_rate_mode mode;     /* beside h: one line holds what a message reads */
@@ -123,6 +123,17 @@ struct route0 {
 #define REC_FIELD_ALIGN 8
 #define REC_R0_OFF ((sizeof(mbx) + REC_FIELD_ALIGN - 1) / REC_FIELD_ALIGN * REC_FIELD_ALIGN)
 
+/* A held session's side of the tarpit: its queue links and the message it
+ * waits to send, in svc.holds at svc_session.hold - 1 while held (free
+ * nodes chained through next_free: 1 + the next, 0: none). */
+typedef struct hold_node {
+	svc_session *prev, *next;
+	svc_message msg;
+	uint32_t next_free;
+} hold_node;
+
+#define HOLD_MAX ((UINT32_C(1) << SVC_HOLD_BITS) - 1)
+
 struct svc {
 	const scenario *s;
 	clk clock;
@@ -144,6 +155,8 @@ struct svc {
 	int64_t thr_max_all;  /* max over mailboxes of mbx.throttled_max */
 	int status;
 	svc_lim *rlim;   /* per route (index 0 unused: route 0 uses its record's lim) */
+	hold_node *holds;     /* n_holds nodes (tarpit only; NULL until the first hold) */
+	uint32_t n_holds, free_hold;  /* free_hold: 1 + the first free node, 0: none */
 };
 
 static inline mbx *mbx_at(const svc *v, size_t mailbox)
@@ -482,6 +495,8 @@ void svc_free(svc *v)
 		}
 	if (v->rlim)
 		sim_free(a, v->rlim, n_routes_of(v->s) * sizeof *v->rlim);
+	if (v->holds)
+		sim_free(a, v->holds, v->n_holds * sizeof *v->holds);
 	if (v->rec_mem) {
 		for (size_t i = 0; i < v->n_mbx; i++)
 			mbx_free(mbx_at(v, i), a);
@@ -1102,12 +1117,12 @@ int svc_auth(svc *v, svc_session *sess, int route, int mailbox, int64_t source,
 	const struct route0 *r0 = r0_at(v, (size_t)mailbox);
 	svc_outcome o = { .rc = RC_OK, .release_ns = now };
 
-	/* Every field but user and the tarpit's (meaningful only while held,
-	 * set when queued): AUTH writes two cache lines of the session. */
+	/* Every field but user: AUTH writes the session's 88 bytes. */
 	sess->route = route;
 	sess->mailbox = mailbox;
 	sess->source = (int32_t)source; /* auth_args_ok: < n_sources <= 10^7 */
 	sess->open = sess->submitting = sess->held = sess->enveloped = false;
+	sess->hold = 0;
 	sess->source_mismatch = client->source_mismatch;
 	sess->lim = NULL;
 	const svc_lim *H = route == 0 ? &r0->lim : &v->rlim[route];
@@ -1173,17 +1188,59 @@ static void submission_end(svc *v, svc_session *sess, int64_t now)
 	sess->submitting = false;
 }
 
-static void hold_remove(rate_state *r, svc_session *s)
+static hold_node *hold_of(const svc *v, const svc_session *s)
 {
-	if (s->hold_prev)
-		s->hold_prev->hold_next = s->hold_next;
+	assert(s->held && s->hold > 0 && s->hold <= v->n_holds);
+	return &v->holds[s->hold - 1];
+}
+
+/* A free node (1 + its index), the table doubled if none is; 0: ENOMEM
+ * (the table is then as it was). */
+static uint32_t hold_alloc(svc *v)
+{
+	if (!v->free_hold) {
+		uint32_t n = v->n_holds ? v->n_holds * 2 : 8;
+		if (n > HOLD_MAX || n < v->n_holds)
+			n = HOLD_MAX;
+		if (n <= v->n_holds)
+			return 0;
+		hold_node *nh = sim_malloc(&v->a, (size_t)n * sizeof *nh);
+		if (!nh)
+			return 0;
+		if (v->n_holds) {
+			memcpy(nh, v->holds, (size_t)v->n_holds * sizeof *nh);
+			sim_free(&v->a, v->holds, (size_t)v->n_holds * sizeof *nh);
+		}
+		for (uint32_t i = v->n_holds; i < n; i++)
+			nh[i].next_free = i + 1 < n ? i + 2 : 0;
+		v->free_hold = v->n_holds + 1;
+		v->holds = nh;
+		v->n_holds = n;
+	}
+	uint32_t h = v->free_hold;
+	v->free_hold = v->holds[h - 1].next_free;
+	return h;
+}
+
+static void hold_release(svc *v, uint32_t h)
+{
+	v->holds[h - 1].next_free = v->free_hold;
+	v->free_hold = h;
+}
+
+static void hold_remove(svc *v, rate_state *r, svc_session *s)
+{
+	hold_node *n = hold_of(v, s);
+	if (n->prev)
+		hold_of(v, n->prev)->next = n->next;
 	else
-		r->head = s->hold_next;
-	if (s->hold_next)
-		s->hold_next->hold_prev = s->hold_prev;
+		r->head = n->next;
+	if (n->next)
+		hold_of(v, n->next)->prev = n->prev;
 	else
-		r->tail = s->hold_prev;
-	s->hold_prev = s->hold_next = NULL;
+		r->tail = n->prev;
+	hold_release(v, s->hold);
+	s->hold = 0;
 	s->held = false;
 }
 
@@ -1192,7 +1249,7 @@ int svc_submission_abort(svc *v, svc_session *sess)
 	if (!sess->open)
 		return SIM_EINVAL;
 	if (sess->held)
-		hold_remove(sess->st[SLOT_RATE], sess);
+		hold_remove(v, sess->st[SLOT_RATE], sess);
 	submission_end(v, sess, clk_now(&v->clock));
 	sess->enveloped = false;
 	return SIM_OK;
@@ -1204,7 +1261,7 @@ void svc_quit(svc *v, svc_session *sess)
 		return;
 	int64_t now = clk_now(&v->clock);
 	if (sess->held)
-		hold_remove(sess->st[SLOT_RATE], sess);
+		hold_remove(v, sess->st[SLOT_RATE], sess);
 	submission_end(v, sess, now);
 	conc_state *cs = sess->st[SLOT_CONN];
 	if (cs)
@@ -1270,17 +1327,25 @@ static int rate_schedule_wake(svc *v, rate_state *r, int64_t now)
 /* CHK_HOLD: make sure a wake-up is pending, then queue the session. */
 static int rate_hold(const chk *c)
 {
+	svc *v = c->v;
 	rate_state *r = c->st[SLOT_RATE];
 	svc_session *sess = c->sess;
-	int rc = rate_schedule_wake(c->v, r, c->now);
-	if (rc != SIM_OK)
+	uint32_t h = hold_alloc(v);
+	if (!h)
+		return SIM_ENOMEM;
+	int rc = rate_schedule_wake(v, r, c->now);
+	if (rc != SIM_OK) {
+		hold_release(v, h);
 		return rc;
+	}
+	hold_node *n = &v->holds[h - 1];
+	n->msg = *c->msg;
+	n->next = NULL;
+	n->prev = r->tail;
 	sess->held = true;
-	sess->held_msg = *c->msg;
-	sess->hold_next = NULL;
-	sess->hold_prev = r->tail;
+	sess->hold = h;
 	if (r->tail)
-		r->tail->hold_next = sess;
+		hold_of(v, r->tail)->next = sess;
 	else
 		r->head = sess;
 	r->tail = sess;
@@ -1296,9 +1361,9 @@ static chk chk_of(svc *v, svc_session *sess, const svc_message *msg, int64_t now
 /* A held message answered from the wake-up: count it through every
  * commit, each reserved first; a reserve that fails skips that count and
  * is reported through svc_status (the answer cannot be taken back). */
-static void commit_held(svc *v, svc_session *s, svc_outcome *o)
+static void commit_held(svc *v, svc_session *s, const svc_message *msg, svc_outcome *o)
 {
-	chk c = chk_of(v, s, &s->held_msg, o->release_ns);
+	chk c = chk_of(v, s, msg, o->release_ns);
 	for (size_t i = 0; i < N_DATA_CHECKS; i++) {
 		const svc_check *row = &data_checks[i];
 		if (!row->commit)
@@ -1328,9 +1393,10 @@ static void rate_wake(void *arg)
 			return;
 		}
 		svc_session *s = r->head;
-		hold_remove(r, s);
+		svc_message msg = hold_of(v, s)->msg; /* its node is freed next */
+		hold_remove(v, r, s);
 		svc_outcome o = { .rc = RC_OK, .release_ns = now };
-		commit_held(v, s, &o);
+		commit_held(v, s, &msg, &o);
 		submission_end(v, s, now);
 		if (v->hooks.held_answered)
 			v->hooks.held_answered(v->hooks.ctx, s, &o);

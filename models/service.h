@@ -52,7 +52,10 @@
  * In RATE_REJECT and RATE_TARPIT modes release_ns = the acceptance time.
  *
  * Ownership.  svc_session is the caller's (embed it in a worker, as libuv
- * links timers into caller structs); svc never allocates per session.  The
+ * links timers into caller structs); svc never allocates per session,
+ * except that a held session's message and queue links (tarpit) are in a
+ * table of svc's that grows by doubling (amortised O(1); SIM_ENOMEM from
+ * svc_submit if it cannot).  The
  * scenario, the clock's implementation (its ctx and *now_ns) and the
  * allocator must outlive the svc; the clk struct itself is copied.
  *
@@ -126,11 +129,16 @@ typedef struct svc_lim {
  * spare, so that a new limiter slot needs no change here (the route's
  * limits are not kept: svc finds them from the route and mailbox when a
  * reply needs them).  The size is
- * measured: AUTH writes the fields up to `held`, which must stay within
- * two cache lines of the sender's worker (sender.h pads the worker to 192
- * bytes around the session); with 6 places the tarpit links spilled into
- * a third line and AUTH's write misses doubled. */
+ * measured: AUTH writes the whole session, which must stay within two
+ * cache lines of the sender's worker (sender.h pads the worker to 192
+ * bytes around the session); when the tarpit's links were still in the
+ * session, 6 places spilled them into a third line and AUTH's write
+ * misses doubled. */
 #define SVC_MAX_SLOTS 7
+
+/* Held sessions at once, at most 2^SVC_HOLD_BITS - 1 (svc_submit returns
+ * SIM_ENOMEM past it; their memory runs out long before). */
+#define SVC_HOLD_BITS 27
 
 /* A session: the caller owns the memory; svc_auth() initialises it, the
  * other fields are private to svc except `user`, which svc never touches
@@ -152,9 +160,11 @@ typedef struct svc_session {
 	bool enveloped : 1;   /* the current message passed svc_envelope */
 	bool source_mismatch : 1; /* from svc_client, for the envelope checks */
 	bool held : 1;        /* in a tarpit queue */
-	/* private, tarpit only: meaningful while held (set when it is queued) */
-	struct svc_session *hold_prev, *hold_next;
-	svc_message held_msg;
+	/* private, tarpit only: while held, 1 + its place in the svc's table of
+	 * held messages (their queue links and the message), else 0.  That
+	 * table, not the session, holds them: 48 bytes every session carried
+	 * for the tarpit alone (88 bytes now, 136 before, on x86-64) */
+	unsigned hold : SVC_HOLD_BITS;
 } svc_session;
 
 /* What a reply is. */
