@@ -793,8 +793,15 @@ static bool advance(cq *q)
  * call, so this path keeps few registers live and needs no frame. */
 bool cq_pop_slow(cq *q, evs_entry *out)
 {
-	if (__builtin_expect(q->side_n != 0 || q->count == q->nfar || q->top >= q->ext_at, 0))
+	if (__builtin_expect(q->side_n != 0 || q->count == q->nfar, 0))
 		return pop_general(q, out);
+	if (__builtin_expect(q->top >= q->ext_at, 0)) {
+		/* every eighth of a year; with the far wheel empty the horizon
+		 * only moves (extend) */
+		if (q->nfar != 0)
+			return pop_general(q, out);
+		set_horizon(q, horizon_bound(q));
+	}
 	/* bh == bt; count > nfar: some day bucket is non-empty */
 	const uint64_t mask = q->mask;
 	const uint64_t *bm = q->bits;
