@@ -550,9 +550,11 @@ static void two_clusters(size_t n, evs_stats *st)
  * cluster, about 10^9 ns from the first.
  *   - n = 4,096: below CQ_MAX_BUCKETS the buckets may grow 16x but not
  *     past 16,384, a year of 32,768 ns, still short; so the days widen to
- *     the least power of two with 16,384 x 2^k >= ~10^9: 2^k >= 61,035,
- *     k = 16, days of 65,536 ns (a year of 2^30 = 1.07 x 10^9 ns; 2^29 =
- *     5.4 x 10^8 would still be short).
+ *     the least power of two 2^k whose day buckets' guaranteed reach, 7/8
+ *     of a year less a day, 16,384 x 2^k x 7/8 - 2^k = 14,335 x 2^k, is
+ *     >= the quantile, 10^9 plus at most 2,047: 2^k >= 69,760, k = 17,
+ *     days of 131,072 ns (14,335 x 2^17 = 1.88 x 10^9; 2^16 gives 9.39 x
+ *     10^8, short, although its whole year, 2^30 = 1.07 x 10^9, is not).
  *   - n = 20,000: the check at 8,192 is no resize (8,192 is not > 2 x
  *     4,096), the one at 12,288 is, with nb_for(12288) = 16,384 =
  *     CQ_MAX_BUCKETS: no room to spread the year over the 90 % quantile,
@@ -570,7 +572,7 @@ static void test_plan_clusters(void **state)
 	two_clusters(4096, &st);
 #ifndef EVS_STRESS /* the stress build resizes and retunes at every operation */
 	assert_int_equal(st.buckets, 16384);
-	assert_int_equal(st.width, 65536);
+	assert_int_equal(st.width, 131072);
 #endif
 	two_clusters(20000, &st);
 #ifndef EVS_STRESS

@@ -44,6 +44,11 @@
 #endif
 /* Counts and costs are checked every CQ_CHECK operations. */
 #define CQ_CHECK 4096
+/* A bottom insert first looks for its place among this many entries at
+ * the front (bot_insert). */
+#ifndef CQ_FRONT_SCAN
+#define CQ_FRONT_SCAN 8
+#endif
 /* A bottom insert that would shift more entries goes to the side heap. */
 #define CQ_SHIFT_MAX 32
 /* Days up to this size are insertion-sorted, longer ones merge-sorted. */
@@ -70,7 +75,7 @@ static size_t nwords(size_t nb)
 
 static size_t block_size(size_t nb)
 {
-	return nb * sizeof(cq_bucket) + nwords(nb) * sizeof(uint64_t);
+	return nb * sizeof(uint32_t) + nwords(nb) * sizeof(uint64_t);
 }
 
 /* Least power of two >= count, within [CQ_MIN_BUCKETS, CQ_MAX_BUCKETS]. */
@@ -82,20 +87,24 @@ static size_t nb_for(size_t count)
 	return nb;
 }
 
-static cq_bucket *block_new(const sim_alloc *a, size_t nb)
+/* nb empty day buckets: every head CQ_NIL (all ones), the bitmap zero.
+ * nb is a multiple of 64, so the bitmap is 8-byte aligned. */
+static uint32_t *block_new(const sim_alloc *a, size_t nb)
 {
-	cq_bucket *b = sim_malloc(a, block_size(nb));
-	if (b)
-		memset(b, 0, block_size(nb));
+	uint32_t *b = sim_malloc(a, block_size(nb));
+	if (b) {
+		memset(b, 0xff, nb * sizeof *b);
+		memset(b + nb, 0, nwords(nb) * sizeof(uint64_t));
+	}
 	return b;
 }
 
 /* The block has room for nbcap buckets; nb <= nbcap are in use.  Buckets
- * and bitmap words beyond nb are kept zero, so nb can change within the
+ * and bitmap words beyond nb are kept empty, so nb can change within the
  * block (the stress build does that; a normal resize allocates exactly). */
-static void set_block(cq *q, cq_bucket *b, size_t nbcap, size_t nb)
+static void set_block(cq *q, uint32_t *b, size_t nbcap, size_t nb)
 {
-	q->b = b;
+	q->head = b;
 	q->bits = (uint64_t *)(b + nbcap);
 	q->nbcap = nbcap;
 	q->nb = nb;
@@ -115,16 +124,34 @@ static uint64_t horizon_bound(const cq *q)
 	return (base + ((uint64_t)q->nb << q->shift)) >> q->yshift << q->yshift;
 }
 
+/* The bound is floor(top / F) F + Y for a far bucket F = 2^yshift and a
+ * year Y = 2^CQ_FAR_SPLIT F, so it exceeds a horizon h (a multiple of F)
+ * exactly when top >= h + F - Y: a pop compares top with this instead of
+ * computing the bound at every day change (it moves once in
+ * 2^-CQ_FAR_SPLIT of a year). */
+static uint64_t ext_at_for(uint64_t horizon, unsigned yshift)
+{
+	uint64_t back = (1ULL << (yshift + CQ_FAR_SPLIT)) - (1ULL << yshift);
+	return horizon >= back ? horizon - back : 0;
+}
+
+static void set_horizon(cq *q, uint64_t horizon)
+{
+	q->horizon = horizon;
+	q->ext_at = ext_at_for(horizon, q->yshift);
+}
+
 static void set_year(cq *q)
 {
 	unsigned ysh = q->shift + (unsigned)__builtin_ctzll(q->nb);
 	if (ysh >= 63) {
 		q->yshift = 63;
 		q->horizon = UINT64_MAX;
+		q->ext_at = UINT64_MAX;
 		return;
 	}
 	q->yshift = ysh - CQ_FAR_SPLIT;
-	q->horizon = horizon_bound(q);
+	set_horizon(q, horizon_bound(q));
 }
 
 static void set_limits(cq *q)
@@ -157,7 +184,7 @@ int cq_init(cq *q, const sim_alloc *alloc)
 	memset(q, 0, sizeof *q);
 	q->alloc = alloc;
 	q->free = CQ_NIL;
-	cq_bucket *b = block_new(alloc, CQ_MIN_BUCKETS);
+	uint32_t *b = block_new(alloc, CQ_MIN_BUCKETS);
 	if (!b)
 		return SIM_ENOMEM;
 	set_block(q, b, CQ_MIN_BUCKETS, CQ_MIN_BUCKETS);
@@ -170,12 +197,12 @@ int cq_init(cq *q, const sim_alloc *alloc)
 
 void cq_free(cq *q)
 {
-	sim_free(q->alloc, q->b, block_size(q->nbcap));
+	sim_free(q->alloc, q->head, block_size(q->nbcap));
 	sim_free(q->alloc, q->bot, q->botcap * sizeof *q->bot);
 	sim_free(q->alloc, q->pool_raw, q->pool_raw_size);
 	sim_free(q->alloc, q->side, q->side_cap * sizeof *q->side);
 	q->side = NULL;
-	q->b = NULL;
+	q->head = NULL;
 	q->bits = NULL;
 	q->bot = NULL;
 	q->pool = NULL;
@@ -269,13 +296,62 @@ static int reserve(cq *q)
 	return 0;
 }
 
-/* Adds e (time >= top) to its day bucket, or to the far wheel. */
-static void bucket_put(cq *q, const evs_entry *e)
+/* Adds (time, seq, item), time >= horizon, to its far bucket. */
+static inline void far_put(cq *q, int64_t time, uint64_t seq, void *item)
 {
-	cq_bucket_put(q, e->time, e->seq, e->item);
+	uint64_t t = (uint64_t)time;
+	uint64_t i = (t >> q->yshift) & (CQ_FAR - 1);
+	cq_bucket *b = &q->far[i];
+	cq_chunk *c;
+	if (b->n == 0) {
+		uint32_t k = q->free;
+		c = &q->pool[k];
+		q->free = c->next;
+		c->next = CQ_NIL;
+		c->n = 0;
+		b->head = k;
+		b->min = t;
+		q->farbits[i >> 6] |= 1ULL << (i & 63);
+	} else {
+		c = &q->pool[b->head];
+		if (c->n == CQ_CHUNK) {
+			uint32_t k = q->free;
+			c = &q->pool[k];
+			q->free = c->next;
+			c->next = b->head;
+			c->n = 0;
+			b->head = k;
+		}
+		if (t < b->min)
+			b->min = t;
+	}
+	c->e[c->n++] = (evs_entry){ time, seq, item };
+	b->n++;
+	q->nfar++;
 }
 
-int cq_insert_slow(cq *q, int64_t time, uint64_t seq, void *item)
+/* cq_insert's entries at or beyond the horizon (count < room, time >= top). */
+int cq_insert_far(cq *q, int64_t time, uint64_t seq, void *item)
+{
+	far_put(q, time, seq, item);
+	q->count++;
+	if (--q->budget == 0)
+		return cq_insert_maintain(q);
+	return 0;
+}
+
+/* Adds e (time >= top) to its day bucket, or to the far wheel. */
+static inline void bucket_put(cq *q, const evs_entry *e)
+{
+	if ((uint64_t)e->time < q->horizon)
+		cq_day_put(q, e->time, e->seq, e->item);
+	else
+		far_put(q, e->time, e->seq, e->item);
+}
+
+/* Every case of an insert that cq_insert leaves but the one that
+ * cq_insert_slow keeps for itself. */
+static CQ_OUTLINE int insert_general(cq *q, int64_t time, uint64_t seq, void *item)
 {
 	if (q->count >= q->room && reserve(q) != 0)
 		return SIM_ENOMEM;
@@ -290,6 +366,37 @@ int cq_insert_slow(cq *q, int64_t time, uint64_t seq, void *item)
 	if (--q->budget == 0)
 		maintain(q);
 	return 0;
+}
+
+/* An entry below top whose place is among the first CQ_FRONT_SCAN of
+ * the bottom array, with room below them: the usual insert below top
+ * when a day holds much of the queue (change at 100: days of seconds,
+ * increments of a millisecond).  Found and made room for in one pass,
+ * without a bisection or a memmove call, in a path that needs no frame;
+ * anything else goes to insert_general. */
+int cq_insert_slow(cq *q, int64_t time, uint64_t seq, void *item)
+{
+	size_t lo = q->bh, hi = q->bt;
+	evs_entry e = { time, seq, item };
+	if (q->count < q->room && (uint64_t)time < q->top && lo > 0 && lo < hi) {
+		evs_entry *a = q->bot;
+		size_t last = hi - lo < CQ_FRONT_SCAN ? hi - 1 : lo + CQ_FRONT_SCAN - 1;
+		if (before(&e, &a[last])) {
+			size_t i = lo;
+			while (!before(&e, &a[i])) { /* ends at last at the latest */
+				a[i - 1] = a[i];
+				i++;
+			}
+			a[i - 1] = e;
+			q->bh = lo - 1;
+			q->cost += i - lo;
+			q->count++;
+			if (--q->budget == 0)
+				return cq_insert_maintain(q);
+			return 0;
+		}
+	}
+	return insert_general(q, time, seq, item);
 }
 
 int cq_insert_maintain(cq *q)
@@ -312,7 +419,9 @@ const evs_entry *cq_peek_slow(cq *q)
 	return &q->bot[q->bh];
 }
 
-bool cq_pop_slow(cq *q, evs_entry *out)
+/* Every case of a pop that cq_pop leaves: the side heap in use, or the
+ * bottom empty; cq_pop_slow keeps only the usual day change for itself. */
+static CQ_OUTLINE bool pop_general(cq *q, evs_entry *out)
 {
 	if (q->side_n && (q->bh == q->bt || !before(&q->bot[q->bh], &q->side[0]))) {
 		side_pop(q, out);
@@ -339,13 +448,13 @@ static inline void chunk_free(cq *q, uint32_t k)
 	q->free = k;
 }
 
-/* Copies every entry of bucket b's chunk chain to out, in chain order,
- * and frees the chunks; returns how many.  b's count and bitmap bit are
- * the caller's to clear. */
-static size_t bucket_drain(cq *q, const cq_bucket *b, evs_entry *out)
+/* Copies every entry of the chunk chain from head to out, in chain
+ * order, and frees the chunks; returns how many.  The bucket's head (or
+ * count) and bitmap bit are the caller's to clear. */
+static size_t bucket_drain(cq *q, uint32_t head, evs_entry *out)
 {
 	size_t k = 0;
-	for (uint32_t ci = b->head; ci != CQ_NIL;) {
+	for (uint32_t ci = head; ci != CQ_NIL;) {
 		cq_chunk *c = &q->pool[ci];
 		memcpy(out + k, c->e, c->n * sizeof *out);
 		k += c->n;
@@ -526,10 +635,9 @@ static int bot_insert(cq *q, const evs_entry *e)
  * buckets never hold more than a year), into the empty bottom, sorted. */
 static void take_day(cq *q, size_t j, uint64_t day)
 {
-	cq_bucket *b = &q->b[j];
 	cq_chunk *pool = q->pool;
 	evs_entry *out = q->bot;
-	uint32_t ci = b->head;
+	uint32_t ci = q->head[j];
 	cq_chunk *c = &pool[ci];
 	size_t k;
 	if (c->next == CQ_NIL) {
@@ -549,14 +657,14 @@ static void take_day(cq *q, size_t j, uint64_t day)
 		k = n;
 		chunk_free(q, ci);
 	} else {
-		k = bucket_drain(q, b, out);
+		k = bucket_drain(q, ci, out);
 		/* botcap >= 2 count >= 2 k: the upper half is scratch */
 		sort_day(out, out + k, k);
 		if (k > 8 * q->day_target + 16)
 			q->cost += k * (uint64_t)(64 - __builtin_clzll(k));
 	}
 	q->cost += k;
-	b->n = 0;
+	q->head[j] = CQ_NIL;
 	q->bits[j >> 6] &= ~(1ULL << (j & 63));
 	/* day < horizon's day, so top stays <= horizon <= 2^63 + 2^62 */
 	q->top = (day + 1) << q->shift;
@@ -571,7 +679,7 @@ static void cascade_bucket(cq *q, size_t j)
 {
 	cq_bucket *b = &q->far[j];
 	evs_entry *stage = q->bot;
-	size_t k = bucket_drain(q, b, stage);
+	size_t k = bucket_drain(q, b->head, stage);
 	b->n = 0;
 	q->farbits[j >> 6] &= ~(1ULL << (j & 63));
 	q->nfar -= k;
@@ -624,7 +732,7 @@ static void jump(cq *q)
 	/* every queued entry is >= horizon <= y << ysh: top only moves on;
 	 * (y + 1) << ysh <= 2^63 as y << ysh is a time */
 	q->top = y << ysh;
-	q->horizon = (y + 1) << ysh;
+	set_horizon(q, (y + 1) << ysh);
 	q->cost += cost;
 	cascade_bucket(q, j);
 }
@@ -636,13 +744,13 @@ static void extend(cq *q)
 {
 	uint64_t bound = horizon_bound(q);
 	if (q->nfar == 0) {
-		q->horizon = bound;
+		set_horizon(q, bound);
 		return;
 	}
 	const unsigned ysh = q->yshift;
 	while (q->horizon < bound) {
 		size_t j = (size_t)((q->horizon >> ysh) & (CQ_FAR - 1));
-		q->horizon += 1ULL << ysh;
+		set_horizon(q, q->horizon + (1ULL << ysh));
 		if (q->far[j].n)
 			cascade_bucket(q, j);
 	}
@@ -656,7 +764,7 @@ static bool advance(cq *q)
 	 * in [top, horizon), each day in its own bucket. */
 	if (q->count == q->nfar)
 		jump(q);
-	if (q->horizon != UINT64_MAX)
+	if (q->top >= q->ext_at)
 		extend(q);
 	const uint64_t mask = q->mask;
 	const size_t wmask = nwords(q->nb) - 1;
@@ -677,6 +785,75 @@ static bool advance(cq *q)
 	return true;
 }
 
+/* The day change as it comes at every few pops: the bottom and the side
+ * heap empty, the next non-empty day bucket one chunk, the horizon not
+ * due to move.  Its entries are taken and the first popped in one go; a
+ * day of one entry (the usual case when days hold one or two) never
+ * touches the bottom array.  Anything else goes to pop_general, as a tail
+ * call, so this path keeps few registers live and needs no frame. */
+bool cq_pop_slow(cq *q, evs_entry *out)
+{
+	if (__builtin_expect(q->side_n != 0 || q->count == q->nfar, 0))
+		return pop_general(q, out);
+	if (__builtin_expect(q->top >= q->ext_at, 0)) {
+		/* every eighth of a year; with the far wheel empty the horizon
+		 * only moves (extend) */
+		if (q->nfar != 0)
+			return pop_general(q, out);
+		set_horizon(q, horizon_bound(q));
+	}
+	/* bh == bt; count > nfar: some day bucket is non-empty */
+	const uint64_t mask = q->mask;
+	const uint64_t *bm = q->bits;
+	uint64_t day = q->top >> q->shift;
+	uint64_t i = day & mask;
+	size_t w = i >> 6;
+	uint64_t bits = bm[w] & (~0ULL << (i & 63));
+	uint64_t cost = 0;
+	if (bits == 0) {
+		const size_t wmask = nwords(q->nb) - 1;
+		do {
+			w = (w + 1) & wmask;
+			bits = bm[w];
+			cost++;
+		} while (bits == 0);
+	}
+	uint64_t j = ((uint64_t)w << 6) | (uint64_t)__builtin_ctzll(bits);
+	uint32_t ci = q->head[j];
+	cq_chunk *c = &q->pool[ci];
+	if (__builtin_expect(c->next != CQ_NIL, 0))
+		return pop_general(q, out);
+	uint32_t n = c->n;
+	q->cost += cost + n;
+	q->head[j] = CQ_NIL;
+	q->bits[w] &= ~(1ULL << (j & 63)); /* bits has the ones below i masked off */
+	q->top = (day + ((j - i) & mask) + 1) << q->shift;
+	chunk_free(q, ci);
+	if (n == 1) {
+		*out = c->e[0];
+	} else {
+		/* sorted by insertion as the entries are copied */
+		evs_entry *a = q->bot;
+		a[0] = c->e[0];
+		for (uint32_t x = 1; x < n; x++) {
+			evs_entry e = c->e[x];
+			size_t p = x;
+			while (p > 0 && before(&e, &a[p - 1])) {
+				a[p] = a[p - 1];
+				p--;
+			}
+			a[p] = e;
+		}
+		*out = a[0];
+		q->bh = 1;
+		q->bt = n;
+	}
+	q->count--;
+	if (__builtin_expect(--q->budget == 0, 0))
+		return cq_pop_maintain(q);
+	return true;
+}
+
 /* ---- maintenance: resize and retune ---- */
 
 /* The non-empty buckets, day buckets then far wheel, as bitmap words
@@ -686,9 +863,11 @@ static uint64_t word_at(const cq *q, size_t w)
 	return w < nwords(q->nb) ? q->bits[w] : q->farbits[w - nwords(q->nb)];
 }
 
-static const cq_bucket *bucket_at(const cq *q, size_t w, size_t bit)
+/* The newest chunk of the bucket of bit `bit` of word w (as word_at). */
+static uint32_t head_at(const cq *q, size_t w, size_t bit)
 {
-	return w < nwords(q->nb) ? &q->b[(w << 6) | bit] : &q->far[((w - nwords(q->nb)) << 6) | bit];
+	return w < nwords(q->nb) ? q->head[(w << 6) | bit]
+				 : q->far[((w - nwords(q->nb)) << 6) | bit].head;
 }
 
 static unsigned shift_for(uint64_t width)
@@ -748,11 +927,13 @@ static unsigned estimate_shift(const cq *q, uint64_t day_target)
 	for (size_t w = 0; w < nwords(q->nb) + CQ_FARW; w++) {
 		uint64_t bits = word_at(q, w);
 		while (bits) {
-			const cq_bucket *b = bucket_at(q, w, (size_t)__builtin_ctzll(bits));
+			size_t bit = (size_t)__builtin_ctzll(bits);
 			bits &= bits - 1;
-			if (n == CQ_SAMPLE && b->min >= h[0])
+			/* a far bucket keeps its least time (a day bucket not) */
+			if (n == CQ_SAMPLE && w >= nwords(q->nb) &&
+			    q->far[((w - nwords(q->nb)) << 6) | bit].min >= h[0])
 				continue;
-			for (uint32_t c = b->head; c != CQ_NIL; c = q->pool[c].next) {
+			for (uint32_t c = head_at(q, w, bit); c != CQ_NIL; c = q->pool[c].next) {
 				const cq_chunk *ch = &q->pool[c];
 				for (uint32_t i = 0; i < ch->n; i++) {
 					uint64_t t = (uint64_t)ch->e[i].time;
@@ -793,10 +974,13 @@ static void rebuild(cq *q, size_t nb, unsigned shift)
 	for (size_t w = 0; w < nwords(q->nb) + CQ_FARW; w++) {
 		uint64_t bits = word_at(q, w);
 		while (bits) {
-			cq_bucket *b = (cq_bucket *)bucket_at(q, w, (size_t)__builtin_ctzll(bits));
+			size_t bit = (size_t)__builtin_ctzll(bits);
 			bits &= bits - 1;
-			k += bucket_drain(q, b, stage + k);
-			b->n = 0;
+			k += bucket_drain(q, head_at(q, w, bit), stage + k);
+			if (w < nwords(q->nb))
+				q->head[(w << 6) | bit] = CQ_NIL;
+			else
+				q->far[((w - nwords(q->nb)) << 6) | bit].n = 0;
 		}
 		if (w < nwords(q->nb))
 			q->bits[w] = 0;
@@ -807,20 +991,20 @@ static void rebuild(cq *q, size_t nb, unsigned shift)
 #ifdef EVS_STRESS
 		/* resize every operation without an allocation every time */
 		if (nb <= q->nbcap && 4 * nb >= q->nbcap) {
-			set_block(q, q->b, q->nbcap, nb);
+			set_block(q, q->head, q->nbcap, nb);
 			q->resizes++;
 		} else {
-			cq_bucket *b = block_new(q->alloc, 2 * nb);
+			uint32_t *b = block_new(q->alloc, 2 * nb);
 			if (b) {
-				sim_free(q->alloc, q->b, block_size(q->nbcap));
+				sim_free(q->alloc, q->head, block_size(q->nbcap));
 				set_block(q, b, 2 * nb, nb);
 				q->resizes++;
 			}
 		}
 #else
-		cq_bucket *b = block_new(q->alloc, nb);
+		uint32_t *b = block_new(q->alloc, nb);
 		if (b) {
-			sim_free(q->alloc, q->b, block_size(q->nbcap));
+			sim_free(q->alloc, q->head, block_size(q->nbcap));
 			set_block(q, b, nb, nb);
 			q->resizes++;
 		}
@@ -852,9 +1036,9 @@ static uint64_t span_quantile(const cq *q, uint64_t *full)
 	for (size_t w = 0; w < nwords(q->nb) + CQ_FARW && n < CQ_SPAN_SAMPLE; w++) {
 		uint64_t bits = word_at(q, w);
 		while (bits && n < CQ_SPAN_SAMPLE) {
-			const cq_bucket *b = bucket_at(q, w, (size_t)__builtin_ctzll(bits));
+			uint32_t head = head_at(q, w, (size_t)__builtin_ctzll(bits));
 			bits &= bits - 1;
-			for (uint32_t c = b->head; c != CQ_NIL && n < CQ_SPAN_SAMPLE;
+			for (uint32_t c = head; c != CQ_NIL && n < CQ_SPAN_SAMPLE;
 			     c = q->pool[c].next) {
 				const cq_chunk *ch = &q->pool[c];
 				if (skip >= ch->n) {
@@ -893,6 +1077,20 @@ static uint64_t span_quantile(const cq *q, uint64_t *full)
  * past not-due buckets: when the times come in clusters far apart (camel)
  * the front's spacing is that inside a cluster, and a year of nb such days
  * covered a small part of the 2 ms span. */
+/* Whether nb days of 2^sh ns leave span uncovered.  The day buckets
+ * reach at least the horizon's bound less a far bucket past top's day:
+ * a year less 2^-CQ_FAR_SPLIT of it, less a day.  Against the whole year,
+ * camel at 10^3 got the 1 ms year its next spike needs, and the horizon,
+ * 7/8 to 1 year ahead, cut through that spike: 57 % of the inserts went
+ * to the far wheel and were cascaded. */
+static bool short_of(size_t nb, unsigned sh, uint64_t span)
+{
+	uint64_t year = (uint64_t)nb << sh;
+	if (year >> sh != nb)
+		return false; /* a year beyond 2^64 ns covers any span */
+	return year - (year >> CQ_FAR_SPLIT) - (1ULL << sh) < span;
+}
+
 static void plan(const cq *q, size_t *nbp, unsigned *shp)
 {
 	size_t nb = nb_for(q->count);
@@ -900,15 +1098,14 @@ static void plan(const cq *q, size_t *nbp, unsigned *shp)
 	size_t cap = nb * CQ_SPREAD < CQ_MAX_BUCKETS ? nb * CQ_SPREAD : CQ_MAX_BUCKETS;
 	uint64_t full, span = span_quantile(q, &full);
 	if (cap > nb) {
-		while (nb < cap && ((uint64_t)nb << sh >> sh) == nb && ((uint64_t)nb << sh) < span)
+		while (nb < cap && short_of(nb, sh, span))
 			nb *= 2;
 		/* Still short: the front is much denser than the rest (a
 		 * spike); wider days, rather than a year that folds.  Not once
 		 * the count fills CQ_MAX_BUCKETS: there days hold many entries
 		 * by design and a width from the span would crowd the
 		 * clusters' days. */
-		while (sh < CQ_MAX_SHIFT &&
-		       ((uint64_t)nb << sh >> sh) == nb && ((uint64_t)nb << sh) < span)
+		while (sh < CQ_MAX_SHIFT && short_of(nb, sh, span))
 			sh++;
 	}
 	/* The far wheel (CQ_FAR years) must cover the whole sample, or its
@@ -1007,17 +1204,21 @@ static bool bottom_ok(const cq *q)
 	return true;
 }
 
-/* Bucket b: its chunks (the newest may be partial, the others are full)
- * hold b.n entries, the least of them b.min, each accepted by in_place.
- * Adds its chunks to *chunks. */
-static bool bucket_ok(const cq *q, const cq_bucket *b, size_t j, bool far, size_t *chunks)
+/* Bucket j's chunk chain from head (not empty; the newest chunk may be
+ * partial, the others are full): every entry in bucket j of the day
+ * buckets, or of the far wheel; their count and least time into *n and
+ * *min.  Adds its chunks to *chunks. */
+static bool bucket_ok(const cq *q, uint32_t head, size_t j, bool far, size_t *chunks,
+		      uint64_t *np, uint64_t *minp)
 {
 	uint64_t n = 0, min = UINT64_MAX;
-	for (uint32_t c = b->head; c != CQ_NIL; c = q->pool[c].next) {
+	if (head == CQ_NIL)
+		return false;
+	for (uint32_t c = head; c != CQ_NIL; c = q->pool[c].next) {
 		if (c >= q->npool || ++*chunks > q->npool)
 			return false;
 		const cq_chunk *ch = &q->pool[c];
-		if (ch->n == 0 || ch->n > CQ_CHUNK || (c != b->head && ch->n != CQ_CHUNK))
+		if (ch->n == 0 || ch->n > CQ_CHUNK || (c != head && ch->n != CQ_CHUNK))
 			return false;
 		for (uint32_t i = 0; i < ch->n; i++) {
 			uint64_t t = (uint64_t)ch->e[i].time;
@@ -1029,48 +1230,57 @@ static bool bucket_ok(const cq *q, const cq_bucket *b, size_t j, bool far, size_
 		}
 		n += ch->n;
 	}
-	return n == b->n && min == b->min;
+	*np = n;
+	*minp = min;
+	return true;
 }
 
 bool cq_check(const cq *q)
 {
 	if (q->nb < CQ_MIN_BUCKETS || q->nb > q->nbcap || (q->nb & (q->nb - 1)) ||
-	    q->mask != q->nb - 1 || q->bits != (const uint64_t *)(q->b + q->nbcap))
+	    q->mask != q->nb - 1 || q->bits != (const uint64_t *)(q->head + q->nbcap))
 		return false;
 	if (!bottom_ok(q) || (q->botcap && (q->room > q->botcap / 2 - 1 || 2 * q->count > q->botcap)))
 		return false;
-	/* The buckets with their bit set; an entry in a bucket whose bit is
-	 * clear would be missing from the sum and fail the count. */
 	/* The horizon: the end of top's year, or none (a year of 2^63 ns or
 	 * more); top may have reached it (the day buckets are then empty). */
 	if (q->shift + (unsigned)__builtin_ctzll(q->nb) >= 63) {
-		if (q->horizon != UINT64_MAX || q->yshift != 63 || q->nfar)
+		if (q->horizon != UINT64_MAX || q->ext_at != UINT64_MAX || q->yshift != 63 ||
+		    q->nfar)
 			return false;
 	} else {
 		unsigned ysh = q->shift + (unsigned)__builtin_ctzll(q->nb) - CQ_FAR_SPLIT;
 		if (q->yshift != ysh || (q->horizon & ((1ULL << ysh) - 1)) ||
-		    q->horizon < q->top || q->horizon > horizon_bound(q))
+		    q->horizon < q->top || q->horizon > horizon_bound(q) ||
+		    q->ext_at != ext_at_for(q->horizon, ysh))
+			return false;
+		/* what the pop's shortcut relies on: extend has work exactly
+		 * from ext_at on */
+		if ((q->top >= q->ext_at) != (horizon_bound(q) > q->horizon))
 			return false;
 	}
 	if (q->room && q->npool < pool_need(q->room, q->nb))
 		return false;
 	size_t n = q->bt - q->bh + q->side_n, chunks = 0, nfar = 0;
-	for (size_t w = 0; w < nwords(q->nbcap); w++) {
-		uint64_t bits = q->bits[w];
-		if (bits && w >= nwords(q->nb))
-			return false; /* buckets beyond nb are kept empty */
-		while (bits) {
-			size_t j = (w << 6) | (size_t)__builtin_ctzll(bits);
-			bits &= bits - 1;
-			if (q->b[j].n == 0 || !bucket_ok(q, &q->b[j], j, false, &chunks))
-				return false;
-			n += q->b[j].n;
-		}
+	/* A day bucket is non-empty iff its head is set iff its bit is;
+	 * buckets beyond nb are kept empty. */
+	for (size_t j = 0; j < q->nbcap; j++) {
+		bool bit = (q->bits[j >> 6] >> (j & 63)) & 1;
+		if (bit != (q->head[j] != CQ_NIL) || (bit && j >= q->nb))
+			return false;
+		uint64_t bn, bmin;
+		if (bit && !bucket_ok(q, q->head[j], j, false, &chunks, &bn, &bmin))
+			return false;
+		if (bit)
+			n += bn;
 	}
+	/* A far bucket also keeps its count and least time. */
 	for (size_t j = 0; j < CQ_FAR; j++) {
 		if (((q->farbits[j >> 6] >> (j & 63)) & 1) != (q->far[j].n != 0))
 			return false;
-		if (q->far[j].n && !bucket_ok(q, &q->far[j], j, true, &chunks))
+		uint64_t bn, bmin;
+		if (q->far[j].n && (!bucket_ok(q, q->far[j].head, j, true, &chunks, &bn, &bmin) ||
+				    bn != q->far[j].n || bmin != q->far[j].min))
 			return false;
 		nfar += q->far[j].n;
 	}

@@ -28,10 +28,15 @@
  *     at 10^6, entries 90 s ahead of a 17 s year, about 5 times).
  *     Entries more than CQ_FAR years ahead share a far bucket and are put
  *     back at its cascade; the plan keeps CQ_FAR years above the queue's
- *     sampled span, and the cost check counts the put-backs.
+ *     sampled span, and the cost check counts the put-backs.  The
+ *     bound moves once in an eighth of a year of top: ext_at, the least
+ *     top at which it exceeds the horizon, spares the pop computing it at
+ *     every day change.
  *   - A bucket is an UNSORTED unrolled list: a chain of CQ_CHUNK-entry
  *     chunks from a pool owned by the queue (indices, not pointers), newest
- *     chunk first; the bucket remembers its entry count and least time.  A
+ *     chunk first.  A day bucket is only that chain's head (CQ_NIL when
+ *     empty, 4 bytes: 64 KiB for CQ_MAX_BUCKETS); a far bucket also keeps
+ *     its entry count and least time (jump looks for the least).  A
  *     bitmap of non-empty buckets lets the scan skip 64 empty days a word.
  *   - The "bottom" is a sorted array bot[bh..bt) plus a small side heap,
  *     together holding EXACTLY the entries with time < top; every bucket
@@ -40,7 +45,8 @@
  *     than CQ_SHIFT_MAX entries, then into the side heap.  When both run
  *     dry the scan moves to the next non-empty day, copies that day's
  *     entries into the bottom and sorts them there (the ladder queue's
- *     lazy sort, Tang, Goh & Thng 2005).  A far wheel without an entry in
+ *     lazy sort, Tang, Goh & Thng 2005); a day of one entry, the usual
+ *     one when the days are narrow, is popped straight from its chunk.  A far wheel without an entry in
  *     its next CQ_FAR years triggers Brown's direct search over it.
  *   - botcap >= 2 * count always: the bottom can take any day, and the
  *     upper half is the merge sort's scratch and the rebuild's staging area.
@@ -69,7 +75,7 @@
  * Times are treated as uint64_t (they are int64_t >= 0), so bucket and day
  * arithmetic cannot overflow up to INT64_MAX.
  *
- * Memory: the bucket block (buckets + bitmap), the bottom array (2-4 x
+ * Memory: the bucket block (day heads + bitmap), the bottom array (2-4 x
  * count entries), the side heap (grown on demand) and the chunk pool (about count / 10 + nb chunks of 256
  * bytes), some 80 bytes an entry at 10^6 against the heap's 24-48.
  * Insert grows the bottom array and the pool when it must; if that fails
@@ -99,6 +105,9 @@ typedef struct cq_chunk {
 	uint64_t pad;
 } cq_chunk;
 
+/* A far bucket.  A day bucket is only its head (cq.head[i], CQ_NIL when
+ * empty): a count and least time there were kept up at every insert and
+ * read only by the maintenance, which walks the chunks anyway. */
 typedef struct cq_bucket {
 	uint32_t head;     /* newest chunk; meaningful when n > 0 */
 	uint32_t n;        /* entries in the bucket; 0 = empty */
@@ -107,8 +116,9 @@ typedef struct cq_bucket {
 
 typedef struct cq {
 	const sim_alloc *alloc;
-	cq_bucket *b;      /* nb buckets, then the bitmap, in one block */
-	uint64_t *bits;    /* bit i set iff b[i].n != 0 */
+	uint32_t *head;    /* nb day buckets' newest chunks (CQ_NIL: empty),
+			    * then the bitmap, in one block */
+	uint64_t *bits;    /* bit i set iff head[i] != CQ_NIL */
 	size_t nb;         /* power of two >= 64 */
 	size_t nbcap;      /* buckets the block has room for, >= nb */
 	uint64_t mask;     /* nb - 1 */
@@ -117,6 +127,8 @@ typedef struct cq {
 	uint64_t top;      /* bottom = exactly the entries with time < top */
 	uint64_t horizon;  /* year-aligned; day buckets hold [top, horizon), the
 			    * far wheel [horizon, ...); UINT64_MAX: no far wheel */
+	uint64_t ext_at;   /* the least top whose horizon bound exceeds horizon
+			    * (extend has work); UINT64_MAX: no far wheel */
 	evs_entry *bot;    /* bot[bh..bt) sorted by (time, seq) */
 	size_t bh, bt, botcap;
 	size_t room;       /* botcap / 2 - 1: inserts need no growth while count < room */
@@ -151,7 +163,8 @@ void cq_free(cq *q);
 
 /* Whether the structure holds every invariant above: the bottom sorted
  * and below top, the side heap a heap below top, every bucket entry in its
- * bucket at or above top, bucket counts and minima, the bitmap, the chunk
+ * bucket at or above top, far bucket counts and minima, the day heads
+ * and the bitmap, ext_at, the chunk
  * accounting (every chunk in exactly one bucket or on the free list, all
  * but a bucket's newest chunk full) and the count.  O(count + nbcap +
  * chunks); for SIM_CHECK (check.h) after every operation in the stress
@@ -166,57 +179,45 @@ bool cq_check(const cq *q);
  * instructions of a hold). */
 #define CQ_OUTLINE __attribute__((noinline))
 CQ_OUTLINE int cq_insert_slow(cq *q, int64_t time, uint64_t seq, void *item);
+CQ_OUTLINE int cq_insert_far(cq *q, int64_t time, uint64_t seq, void *item);
 CQ_OUTLINE __attribute__((cold)) int cq_insert_maintain(cq *q);
 CQ_OUTLINE bool cq_pop_slow(cq *q, evs_entry *out);
 CQ_OUTLINE const evs_entry *cq_peek_slow(cq *q);
 CQ_OUTLINE __attribute__((cold)) bool cq_pop_maintain(cq *q);
 
-/* Adds (time, seq, item), time >= top, to its day bucket, or to the far
- * wheel when it lies at or beyond the horizon; the pool bound (pool_need
- * in cq.c) guarantees a free chunk.  The insert's fast path and every
- * move inside cq.c (a cascade, a rebuild) put entries this one way. */
-static inline void cq_bucket_put(cq *q, int64_t time, uint64_t seq, void *item)
+/* Adds (time, seq, item), top <= time < horizon, to its day bucket; the
+ * pool bound (pool_need in cq.c) guarantees a free chunk.  The insert's
+ * fast path and every move inside cq.c (a cascade, a rebuild) put day
+ * entries this one way (bucket_put in cq.c, which also takes the far
+ * wheel's). */
+static inline void cq_day_put(cq *q, int64_t time, uint64_t seq, void *item)
 {
-	uint64_t t = (uint64_t)time;
-	cq_bucket *b;
-	uint64_t *word, bit;
-	if (__builtin_expect(t < q->horizon, 1)) {
-		uint64_t i = (t >> q->shift) & q->mask;
-		b = &q->b[i];
-		word = &q->bits[i >> 6];
-		bit = 1ULL << (i & 63);
-	} else {
-		uint64_t i = (t >> q->yshift) & (CQ_FAR - 1);
-		b = &q->far[i];
-		word = &q->farbits[i >> 6];
-		bit = 1ULL << (i & 63);
-		q->nfar++;
-	}
+	uint64_t i = ((uint64_t)time >> q->shift) & q->mask;
+	uint32_t h = q->head[i];
 	cq_chunk *c;
-	if (b->n == 0) {
+	if (h == CQ_NIL) {
 		uint32_t k = q->free;
 		c = &q->pool[k];
 		q->free = c->next;
 		c->next = CQ_NIL;
-		c->n = 0;
-		b->head = k;
-		b->min = t;
-		*word |= bit;
-	} else {
-		c = &q->pool[b->head];
-		if (__builtin_expect(c->n == CQ_CHUNK, 0)) {
-			uint32_t k = q->free;
-			c = &q->pool[k];
-			q->free = c->next;
-			c->next = b->head;
-			c->n = 0;
-			b->head = k;
-		}
-		if (t < b->min)
-			b->min = t;
+		c->n = 1;
+		c->e[0] = (evs_entry){ time, seq, item };
+		q->head[i] = k;
+		q->bits[i >> 6] |= 1ULL << (i & 63);
+		return;
 	}
-	c->e[c->n++] = (evs_entry){ time, seq, item };
-	b->n++;
+	c = &q->pool[h];
+	uint32_t n = c->n;
+	if (__builtin_expect(n == CQ_CHUNK, 0)) {
+		uint32_t k = q->free;
+		c = &q->pool[k];
+		q->free = c->next;
+		c->next = h;
+		n = 0;
+		q->head[i] = k;
+	}
+	c->n = n + 1;
+	c->e[n] = (evs_entry){ time, seq, item };
 }
 
 static inline int cq_insert(cq *q, int64_t time, uint64_t seq, void *item)
@@ -227,7 +228,11 @@ static inline int cq_insert(cq *q, int64_t time, uint64_t seq, void *item)
 	 * CQ_NIL below */
 	if (__builtin_expect(q->count >= q->room || t < q->top, 0))
 		return cq_insert_slow(q, time, seq, item);
-	cq_bucket_put(q, time, seq, item);
+	/* a path of its own: at camel 10^3 most inserts go there (days of
+	 * 64 ns, a year of 1 ms, increments of 1 and 2 ms) */
+	if (__builtin_expect(t >= q->horizon, 0))
+		return cq_insert_far(q, time, seq, item);
+	cq_day_put(q, time, seq, item);
 	q->count++;
 	if (__builtin_expect(--q->budget == 0, 0))
 		return cq_insert_maintain(q);
