@@ -631,6 +631,25 @@ static int bot_insert(cq *q, const evs_entry *e)
 	return 0;
 }
 
+/* Copies a chunk's n >= 1 entries to out sorted by insertion as they
+ * are copied (a day of one entry is a copy); returns n.  Inline: it is
+ * part of the pop's frameless path. */
+static inline __attribute__((always_inline)) size_t copy_sorted(evs_entry *out, const evs_entry *in,
+								uint32_t n)
+{
+	out[0] = in[0];
+	for (uint32_t i = 1; i < n; i++) {
+		evs_entry x = in[i];
+		size_t p = i;
+		while (p > 0 && before(&x, &out[p - 1])) {
+			out[p] = out[p - 1];
+			p--;
+		}
+		out[p] = x;
+	}
+	return n;
+}
+
 /* Moves day bucket j, whose entries all lie in day `day` (the day
  * buckets never hold more than a year), into the empty bottom, sorted. */
 static void take_day(cq *q, size_t j, uint64_t day)
@@ -643,18 +662,7 @@ static void take_day(cq *q, size_t j, uint64_t day)
 	if (c->next == CQ_NIL) {
 		/* One chunk (the usual case up to CQ_MAX_BUCKETS): sorted by
 		 * insertion as it is copied; a day of one entry is a copy. */
-		uint32_t n = c->n;
-		out[0] = c->e[0];
-		for (uint32_t i = 1; i < n; i++) {
-			evs_entry x = c->e[i];
-			size_t p = i;
-			while (p > 0 && before(&x, &out[p - 1])) {
-				out[p] = out[p - 1];
-				p--;
-			}
-			out[p] = x;
-		}
-		k = n;
+		k = copy_sorted(out, c->e, c->n);
 		chunk_free(q, ci);
 	} else {
 		k = bucket_drain(q, ci, out);
@@ -834,16 +842,7 @@ bool cq_pop_slow(cq *q, evs_entry *out)
 	} else {
 		/* sorted by insertion as the entries are copied */
 		evs_entry *a = q->bot;
-		a[0] = c->e[0];
-		for (uint32_t x = 1; x < n; x++) {
-			evs_entry e = c->e[x];
-			size_t p = x;
-			while (p > 0 && before(&e, &a[p - 1])) {
-				a[p] = a[p - 1];
-				p--;
-			}
-			a[p] = e;
-		}
+		copy_sorted(a, c->e, n);
 		*out = a[0];
 		q->bh = 1;
 		q->bt = n;
