@@ -130,8 +130,9 @@ typedef struct svc_lim {
  * limits are not kept: svc finds them from the route and mailbox when a
  * reply needs them).  The size is
  * measured: AUTH writes the whole session, which must stay within two
- * cache lines of the sender's worker (sender.h pads the worker to 192
- * bytes around the session); when the tarpit's links were still in the
+ * cache lines of the sender's worker (sender.h: the second and third of
+ * its 192 bytes, after its event node and own fields); when the tarpit's
+ * links were still in the
  * session, 6 places spilled them into a third line and AUTH's write
  * misses doubled. */
 #define SVC_MAX_SLOTS 7
@@ -154,7 +155,7 @@ typedef struct svc_session {
 	int32_t source;   /* < 2^31: the loader bounds instances at 10^7 */
 	int32_t route;
 	int32_t mailbox;
-	/* bits: the session stays within the worker's 256 bytes with its event node (sender.h) */
+	/* bits: the session stays within the worker's 192 bytes (sender.h) */
 	bool open : 1;        /* AUTH succeeded and not quit */
 	bool submitting : 1;  /* between svc_submission_begin and the answer */
 	bool enveloped : 1;   /* the current message passed svc_envelope */
