@@ -304,23 +304,15 @@ static inline void far_put(cq *q, int64_t time, uint64_t seq, void *item)
 	cq_bucket *b = &q->far[i];
 	cq_chunk *c;
 	if (b->n == 0) {
-		uint32_t k = q->free;
-		c = &q->pool[k];
-		q->free = c->next;
-		c->next = CQ_NIL;
-		c->n = 0;
-		b->head = k;
+		b->head = cq_chunk_take(q, CQ_NIL);
+		c = &q->pool[b->head];
 		b->min = t;
 		q->farbits[i >> 6] |= 1ULL << (i & 63);
 	} else {
 		c = &q->pool[b->head];
 		if (c->n == CQ_CHUNK) {
-			uint32_t k = q->free;
-			c = &q->pool[k];
-			q->free = c->next;
-			c->next = b->head;
-			c->n = 0;
-			b->head = k;
+			b->head = cq_chunk_take(q, b->head);
+			c = &q->pool[b->head];
 		}
 		if (t < b->min)
 			b->min = t;
@@ -650,6 +642,45 @@ static inline __attribute__((always_inline)) size_t copy_sorted(evs_entry *out, 
 	return n;
 }
 
+/* The first non-empty day bucket from top's day on, with the bottom
+ * empty and count > nfar (so there is one): its index, its day in *dayp
+ * and the bitmap words passed in *costp.  Inline in the pop's frameless
+ * path and in advance. */
+static inline __attribute__((always_inline)) uint64_t next_day(const cq *q, uint64_t *dayp,
+								uint64_t *costp)
+{
+	const uint64_t mask = q->mask;
+	uint64_t day = q->top >> q->shift;
+	uint64_t i = day & mask;
+	size_t w = i >> 6;
+	uint64_t bits = q->bits[w] & (~0ULL << (i & 63));
+	uint64_t cost = 0;
+	if (bits == 0) {
+		/* ends: some day bucket is non-empty (a wrap re-reads word w
+		 * whole) */
+		const size_t wmask = nwords(q->nb) - 1;
+		do {
+			w = (w + 1) & wmask;
+			bits = q->bits[w];
+			cost++;
+		} while (bits == 0);
+	}
+	uint64_t j = ((uint64_t)w << 6) | (uint64_t)__builtin_ctzll(bits);
+	*dayp = day + ((j - i) & mask);
+	*costp = cost;
+	return j;
+}
+
+/* Day bucket j, of day `day`, has been emptied: its head and bit
+ * cleared, top at the day's end (day < horizon's day, so top stays <=
+ * horizon <= 2^63 + 2^62). */
+static inline void day_taken(cq *q, uint64_t j, uint64_t day)
+{
+	q->head[j] = CQ_NIL;
+	q->bits[j >> 6] &= ~(1ULL << (j & 63));
+	q->top = (day + 1) << q->shift;
+}
+
 /* Moves day bucket j, whose entries all lie in day `day` (the day
  * buckets never hold more than a year), into the empty bottom, sorted. */
 static void take_day(cq *q, size_t j, uint64_t day)
@@ -672,10 +703,7 @@ static void take_day(cq *q, size_t j, uint64_t day)
 			q->cost += k * (uint64_t)(64 - __builtin_clzll(k));
 	}
 	q->cost += k;
-	q->head[j] = CQ_NIL;
-	q->bits[j >> 6] &= ~(1ULL << (j & 63));
-	/* day < horizon's day, so top stays <= horizon <= 2^63 + 2^62 */
-	q->top = (day + 1) << q->shift;
+	day_taken(q, j, day);
 	q->bh = 0;
 	q->bt = k;
 }
@@ -774,22 +802,10 @@ static bool advance(cq *q)
 		jump(q);
 	if (q->top >= q->ext_at)
 		extend(q);
-	const uint64_t mask = q->mask;
-	const size_t wmask = nwords(q->nb) - 1;
-	uint64_t day = q->top >> q->shift;
-	uint64_t i = day & mask;
-	size_t w = i >> 6;
-	uint64_t bits = q->bits[w] & (~0ULL << (i & 63));
-	uint64_t cost = 0;
-	/* ends: some day bucket is non-empty (a wrap re-reads word w whole) */
-	while (bits == 0) {
-		w = (w + 1) & wmask;
-		bits = q->bits[w];
-		cost++;
-	}
-	uint64_t j = ((uint64_t)w << 6) | (uint64_t)__builtin_ctzll(bits);
+	uint64_t day, cost;
+	uint64_t j = next_day(q, &day, &cost);
 	q->cost += cost;
-	take_day(q, j, day + ((j - i) & mask));
+	take_day(q, j, day);
 	return true;
 }
 
@@ -811,31 +827,15 @@ bool cq_pop_slow(cq *q, evs_entry *out)
 		set_horizon(q, horizon_bound(q));
 	}
 	/* bh == bt; count > nfar: some day bucket is non-empty */
-	const uint64_t mask = q->mask;
-	const uint64_t *bm = q->bits;
-	uint64_t day = q->top >> q->shift;
-	uint64_t i = day & mask;
-	size_t w = i >> 6;
-	uint64_t bits = bm[w] & (~0ULL << (i & 63));
-	uint64_t cost = 0;
-	if (bits == 0) {
-		const size_t wmask = nwords(q->nb) - 1;
-		do {
-			w = (w + 1) & wmask;
-			bits = bm[w];
-			cost++;
-		} while (bits == 0);
-	}
-	uint64_t j = ((uint64_t)w << 6) | (uint64_t)__builtin_ctzll(bits);
+	uint64_t day, cost;
+	uint64_t j = next_day(q, &day, &cost);
 	uint32_t ci = q->head[j];
 	cq_chunk *c = &q->pool[ci];
 	if (__builtin_expect(c->next != CQ_NIL, 0))
 		return pop_general(q, out);
 	uint32_t n = c->n;
 	q->cost += cost + n;
-	q->head[j] = CQ_NIL;
-	q->bits[w] &= ~(1ULL << (j & 63)); /* bits has the ones below i masked off */
-	q->top = (day + ((j - i) & mask) + 1) << q->shift;
+	day_taken(q, j, day);
 	chunk_free(q, ci);
 	if (n == 1) {
 		*out = c->e[0];

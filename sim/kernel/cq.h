@@ -185,6 +185,19 @@ CQ_OUTLINE bool cq_pop_slow(cq *q, evs_entry *out);
 CQ_OUTLINE const evs_entry *cq_peek_slow(cq *q);
 CQ_OUTLINE __attribute__((cold)) bool cq_pop_maintain(cq *q);
 
+/* Takes a chunk off the free list (the pool bound, pool_need in cq.c,
+ * guarantees one) as the newest of a chain whose next is `next`, empty;
+ * returns its index. */
+static inline uint32_t cq_chunk_take(cq *q, uint32_t next)
+{
+	uint32_t k = q->free;
+	cq_chunk *c = &q->pool[k];
+	q->free = c->next;
+	c->next = next;
+	c->n = 0;
+	return k;
+}
+
 /* Adds (time, seq, item), top <= time < horizon, to its day bucket; the
  * pool bound (pool_need in cq.c) guarantees a free chunk.  The insert's
  * fast path and every move inside cq.c (a cascade, a rebuild) put day
@@ -196,10 +209,8 @@ static inline void cq_day_put(cq *q, int64_t time, uint64_t seq, void *item)
 	uint32_t h = q->head[i];
 	cq_chunk *c;
 	if (h == CQ_NIL) {
-		uint32_t k = q->free;
+		uint32_t k = cq_chunk_take(q, CQ_NIL);
 		c = &q->pool[k];
-		q->free = c->next;
-		c->next = CQ_NIL;
 		c->n = 1;
 		c->e[0] = (evs_entry){ time, seq, item };
 		q->head[i] = k;
@@ -209,10 +220,8 @@ static inline void cq_day_put(cq *q, int64_t time, uint64_t seq, void *item)
 	c = &q->pool[h];
 	uint32_t n = c->n;
 	if (__builtin_expect(n == CQ_CHUNK, 0)) {
-		uint32_t k = q->free;
+		uint32_t k = cq_chunk_take(q, h);
 		c = &q->pool[k];
-		q->free = c->next;
-		c->next = h;
 		n = 0;
 		q->head[i] = k;
 	}
