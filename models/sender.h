@@ -170,18 +170,27 @@ typedef struct snd_inst {
  * losses at an attempt) and, for instances whose mailbox is fixed
  * (home_mailbox), with generation, overflow and pending. */
 typedef struct snd_counts {
-	/* What every accepted message updates, together (104 bytes, from a
-	 * cache-line boundary: arrays of counts are 64-aligned). */
-	_Alignas(64) uint64_t generated, conn_opened, attempts, accepted, released;
+	/* What every message updates, together: the first two lines (arrays
+	 * of counts are 64-aligned).  _Alignas on the first member alone: on
+	 * a declaration of several it aligns each of them, which put these
+	 * five counts on five lines of their own. */
+	_Alignas(64) uint64_t generated;
+	uint64_t conn_opened, attempts, accepted, released;
 	uint64_t rcpt_accepted, rcpt_delivered;
 	uint64_t rcpt_external;        /* external recipients of accepted messages */
 	double sub_sum_s, del_sum_s;   /* mailboxes: for the mean */
 	int64_t sub_max_ns, del_max_ns;
 	int64_t last_release_ns;       /* latest release in the run (when released > 0) */
-	/* Refusals, losses and retries. */
-	uint64_t lost, lost_gave_up, lost_overflow, lost_permanent;
+	uint64_t retries;              /* attempts after a message's first */
+	/* Refusals and losses (lost and rejected fill the second line). */
+	uint64_t lost, rejected;
+	/* Mailboxes only: their delay quantiles in bounded memory (set up at
+	 * the first acceptance, freed by snd_world_free); the third line,
+	 * read by every acceptance. */
+	_Alignas(64) dh_hist dly;
+	uint64_t lost_gave_up, lost_overflow, lost_permanent;
 	uint64_t awaiting_release;
-	uint64_t retries, rejected, conn_refused;
+	uint64_t conn_refused;
 	uint64_t rejected_by[RC_COUNT], lost_by[RC_COUNT];
 	uint64_t lost_no_reply;        /* given up with no reply ever given (only data timeouts):
 	                                * in lost_gave_up, under no reply class */
@@ -196,9 +205,6 @@ typedef struct snd_counts {
 	uint64_t lost_aborted, aborted_tried, believed_sent;
 	uint64_t auth_timeouts;        /* AUTH replies the client stopped waiting for (read_timeout) */
 	uint64_t dial_stops, lifetime_closes;
-	/* Mailboxes only: their delay quantiles in bounded memory (set up
-	 * at the first acceptance, freed by snd_world_free). */
-	dh_hist dly;
 } snd_counts;
 
 /* A session the client gave up on while the service held its message
