@@ -41,9 +41,20 @@ static uint32_t clamp_bucket(const dh_hist *h, int64_t ns)
 	return b;
 }
 
+/* The run's count into its bucket (which it cannot overflow: dh_hist);
+ * the run ends.  The counts the histogram stands for do not change. */
+static void run_flush(dh_hist *h)
+{
+	if (h->run_n)
+		h->sub[h->run_b] += h->run_n;
+	h->run_n = 0;
+	h->run_room = 0;
+}
+
 int dh_add_slow(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool released, int64_t del_ns)
 {
 	size_t bytes = (size_t)h->n_buckets * sizeof *h->sub;
+	run_flush(h);
 	if (h->sub == NULL) {
 		h->sub = sim_malloc(a, bytes);
 		if (h->sub == NULL)
@@ -74,7 +85,20 @@ int dh_add_slow(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool released, i
 		if (del_ns > h->max_del_ns)
 			h->max_del_ns = del_ns;
 	}
+	if (h->del == NULL) {
+		/* the next delays of this bucket go to a run (the fast path) */
+		h->run_b = (uint16_t)bs;
+		h->run_room = UINT32_MAX - h->sub[bs];
+	}
 	return SIM_OK;
+}
+
+/* Bucket b's count in c (sub or del): the run's delays are in sub's
+ * bucket, which is also the deliveries' while there is no delivery array
+ * (and no run once there is one). */
+static uint64_t count_at(const dh_hist *h, const uint32_t *c, uint32_t b)
+{
+	return (uint64_t)c[b] + (c == h->sub && b == h->run_b ? h->run_n : 0);
 }
 
 void dh_quantiles(const dh_hist *h, st_delay_kind kind, const double *f, size_t n, double *out)
@@ -99,8 +123,8 @@ void dh_quantiles(const dh_hist *h, st_delay_kind kind, const double *f, size_t 
 		}
 		last_j = j;
 		/* the first bucket whose running count exceeds j */
-		while (b < h->n_buckets && cum + c[b] <= j)
-			cum += c[b++];
+		while (b < h->n_buckets && cum + count_at(h, c, b) <= j)
+			cum += count_at(h, c, b++);
 		if (b < h->n_buckets) {
 			int64_t end = dh_bucket_end_ns(b);
 			out[i] = (double)(end < max ? end : max) / 1e9;

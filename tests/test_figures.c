@@ -416,6 +416,63 @@ static void test_histogram(void **state)
 	dh_free(&h, &sim_alloc_std);
 }
 
+/* Delays of one value count in the histogram's run, not its array, and
+ * the quantiles see them.  30 delays of 500 ms, 40 of 2 s, 30 of 500 ms
+ * again (n = 100, all delivered at once: no delivery array).  Sorted: 60
+ * at 0.5 s (bucket 95, end 512 ms), then 40 at 2 s (2,000 ms: octave 10,
+ * width 64 ms, 2,000 >> 6 = 31, bucket 127, end 32 x 64 = 2,048 ms,
+ * capped at the max 2 s).  p59: j = ceil(58.41) = 59, x[59] = 0.5 s ->
+ * 0.512; p60: j = ceil(59.4) = 60, x[60] = 2 s -> 2.  Then a bucket filled
+ * to 2^32 - 1 through its run: the next delay there marks the histogram
+ * saturated and is not counted, as counting in the array would. */
+static void test_histogram_run(void **state)
+{
+	(void)state;
+	dh_hist h;
+	dh_init(&h, 2000 * S);
+	for (int k = 0; k < 100; k++) {
+		int64_t d = k >= 30 && k < 70 ? 2 * S : 500 * MS;
+		assert_int_equal(dh_add(&h, &sim_alloc_std, d, true, d), SIM_OK);
+	}
+	assert_null(h.del);
+	assert_int_equal(h.n_sub, 100);
+	assert_int_equal(h.n_del, 100);
+	/* the last 30: the first through the array, 29 in the run */
+	assert_int_equal(h.run_b, 95);
+	assert_int_equal(h.run_n, 29);
+	assert_int_equal(h.sub[95], 31);
+	assert_int_equal(h.sub[127], 40);
+	static const double f[4] = { 0.0, 0.59, 0.6, 1.0 };
+	static const double want[4] = { 0.512, 0.512, 2, 2 };
+	double q[4];
+	dh_quantiles(&h, ST_SUBMISSION, f, 4, q);
+	near_each(q, want, 4);
+	dh_quantiles(&h, ST_DELIVERY, f, 4, q);
+	near_each(q, want, 4);
+	/* a delivery that differs: the delivery array starts from the counts
+	 * with the run's in them */
+	assert_int_equal(dh_add(&h, &sim_alloc_std, 500 * MS, true, 3 * S), SIM_OK);
+	assert_non_null(h.del);
+	assert_int_equal(h.run_n, 0);
+	assert_int_equal(h.sub[95], 61);
+	assert_int_equal(h.del[95], 60);
+	dh_free(&h, &sim_alloc_std);
+
+	dh_init(&h, 2000 * S);
+	assert_int_equal(dh_add(&h, &sim_alloc_std, 500 * MS, true, 500 * MS), SIM_OK);
+	h.sub[127] = UINT32_MAX - 3;
+	for (int k = 0; k < 3; k++) /* 2^32 - 3 + 3: full */
+		assert_int_equal(dh_add(&h, &sim_alloc_std, 2 * S, true, 2 * S), SIM_OK);
+	assert_false(h.saturated);
+	assert_int_equal(h.n_sub, 4);
+	assert_int_equal(dh_add(&h, &sim_alloc_std, 2 * S, true, 2 * S), SIM_OK);
+	assert_true(h.saturated);
+	assert_int_equal(h.n_sub, 4);
+	assert_int_equal(h.sub[127], UINT32_MAX);
+	assert_true(isnan(dh_quantile(&h, ST_SUBMISSION, 0.5)));
+	dh_free(&h, &sim_alloc_std);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_moera_figures),
 		cmocka_unit_test(test_buckets),
 		cmocka_unit_test(test_histogram),
+		cmocka_unit_test(test_histogram_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
