@@ -106,7 +106,8 @@ static inline int dh_add(dh_hist *h, const sim_alloc *a, int64_t sub_ns, bool re
 static inline void dh_prefetch(const dh_hist *h, int64_t sub_ns)
 {
 	uint32_t b = dh_bucket_of(sub_ns);
-	if (h->sub && b < h->n_buckets && b != h->run_b)
+	bool in_run = b == h->run_b && h->run_room != 0;
+	if (h->sub && b < h->n_buckets && !in_run)
 		__builtin_prefetch(&h->sub[b], 1);
 }
 /* Quantile f in [0, 1] of one kind, in seconds (see above); NaN with no

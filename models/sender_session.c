@@ -206,12 +206,13 @@ void snd__connect(snd_world *w, snd_worker *wk)
 	wk->mailbox = (int32_t)mb;
 	wk->state = SW_CONNECTING;
 	/* The connect-done event reads this mailbox's state: start loading it
-	 * (its counts' first two lines), and the worker's third line, which
-	 * AUTH writes (the engine prefetches only the node's two). */
+	 * (its counts' first two lines), and the worker's third line, the
+	 * session's tail, which AUTH writes (the engine prefetches only the
+	 * node's two). */
 	svc_prefetch_auth(w->v, w->s->senders[wk->inst->group].route, mb);
 	__builtin_prefetch(&w->mailboxes[mb], 1);
-	__builtin_prefetch((const char *)&w->mailboxes[mb] + 64, 1);
-	__builtin_prefetch((const char *)wk + 128, 1);
+	__builtin_prefetch(&w->mailboxes[mb].sub_sum_s, 1);
+	__builtin_prefetch(&wk->sess.mailbox, 1);
 	__builtin_prefetch(&w->mbx_open[mb], 1);
 	__builtin_prefetch(&w->m_acc_min[mb], 1);
 	if (!w->rel_as_acc)
